@@ -1,0 +1,71 @@
+import { resolve } from 'node:path';
+import { ConfigError } from '../../core/errors.js';
+import { defaultRegistry } from '../../engine/default-registry.js';
+import { loadPipelineFile } from '../../plan/load-pipeline-file.js';
+import { planPipeline } from '../../plan/planner.js';
+import type { Plan } from '../../plan/planner.js';
+import type { Command } from '../command.js';
+import { ExitCode } from '../command.js';
+import { presentError } from '../present-error.js';
+
+/**
+ * `sluice check <file>`: plans without running; prints the DAG, or every problem at once.
+ *
+ * @example
+ * ```sh
+ * sluice check pipelines/orders.ts --json
+ * ```
+ */
+export const checkCommand: Command = {
+  name: 'check',
+  summary: 'Validate a pipeline file without running it; print its DAG and every problem',
+  arguments: [{ name: 'file', description: 'pipeline file (.ts or .js)' }],
+  options: [{ flags: '--json', description: 'print the plan or the problems as JSON on stdout' }],
+  async run(args, options, io) {
+    const json = options['json'] === true;
+    try {
+      const pipeline = await loadPipelineFile(resolve(io.cwd, args[0] as string));
+      const result = planPipeline(pipeline, { connectors: defaultRegistry.lookup });
+      if (!result.ok) return presentError(new ConfigError(result.diagnostics), io, { json });
+      io.stdout(
+        json ? `${JSON.stringify(planAsJSON(result.plan), null, 2)}\n` : formatPlan(result.plan),
+      );
+      return ExitCode.success;
+    } catch (error) {
+      return presentError(error, io, { json });
+    }
+  },
+};
+
+function planAsJSON(plan: Plan): object {
+  return {
+    status: 'ok',
+    pipeline: plan.pipeline.name,
+    params: plan.pipeline.params,
+    steps: plan.steps.map((s) => ({
+      id: s.id,
+      kind: s.kind,
+      ...(s.definition.kind === 'source' || s.definition.kind === 'sink'
+        ? { connector: s.definition.connector }
+        : {}),
+      inputs: s.inputs,
+      consumers: s.consumers,
+      ...(s.definition.declaredAt.file === undefined
+        ? {}
+        : { declaredAt: s.definition.declaredAt }),
+    })),
+  };
+}
+
+function formatPlan(plan: Plan): string {
+  const width = Math.max(...plan.steps.map((s) => s.id.length));
+  const lines = plan.steps.map((s) => {
+    const kind =
+      s.definition.kind === 'source' || s.definition.kind === 'sink'
+        ? `${s.kind}:${s.definition.connector}`
+        : s.kind;
+    const from = s.inputs.length === 0 ? '' : `  <- ${s.inputs.join(', ')}`;
+    return `  ${s.id.padEnd(width)}  ${kind.padEnd(16)}${from}`;
+  });
+  return `Pipeline "${plan.pipeline.name}" is valid: ${plan.steps.length} steps in run order\n${lines.join('\n')}\n`;
+}

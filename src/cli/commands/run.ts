@@ -1,0 +1,116 @@
+import { resolve } from 'node:path';
+import { UsageError } from '../../core/errors.js';
+import { runPipeline } from '../../engine/executor.js';
+import { createLogger } from '../../observe/logger.js';
+import { formatRunReport } from '../../observe/run-report.js';
+import { loadPipelineFile } from '../../plan/load-pipeline-file.js';
+import type { Command } from '../command.js';
+import { ExitCode } from '../command.js';
+import { presentError } from '../present-error.js';
+import { ProgressDisplay } from '../progress-display.js';
+
+/**
+ * `sluice run <file>`: loads a pipeline file, runs it, prints the run report.
+ *
+ * @example
+ * ```sh
+ * sluice run pipelines/orders.ts --param region=EU --json
+ * ```
+ */
+export const runCommand: Command = {
+  name: 'run',
+  summary: 'Run a pipeline file and print its run report',
+  arguments: [
+    {
+      name: 'file',
+      description: 'pipeline file (.ts or .js) whose default export is the pipeline',
+    },
+  ],
+  options: [
+    {
+      flags: '-p, --param <key=value>',
+      description: 'set a run parameter (repeatable)',
+      repeatable: true,
+    },
+    { flags: '--json', description: 'print the run report as JSON on stdout' },
+    {
+      flags: '--state-dir <dir>',
+      description: 'where run reports and quarantine files go',
+      defaultValue: '.sluice',
+    },
+    {
+      flags: '--log-level <level>',
+      description: 'debug, info, warn, error or silent',
+      defaultValue: 'info',
+    },
+  ],
+  async run(args, options, io) {
+    const json = options['json'] === true;
+    try {
+      const file = args[0] as string;
+      const params = parseParams((options['param'] as string[] | undefined) ?? []);
+      const pipeline = await loadPipelineFile(resolve(io.cwd, file));
+      const logger = createLogger({
+        format: io.stderrIsTTY ? 'pretty' : 'json',
+        level: parseLogLevel(String(options['logLevel'] ?? 'info')),
+        write: io.stderr,
+      });
+      const display = io.stderrIsTTY && !json ? new ProgressDisplay() : undefined;
+      const abort = new AbortController();
+      const cancel = (): void => abort.abort(new Error('interrupted'));
+      process.once('SIGINT', cancel);
+      process.once('SIGTERM', cancel);
+      let report;
+      try {
+        report = await runPipeline(pipeline, {
+          params,
+          stateDir: resolve(io.cwd, String(options['stateDir'] ?? '.sluice')),
+          logger,
+          signal: abort.signal,
+          ...(display === undefined ? {} : { onEvent: (event) => display.update(event) }),
+        });
+      } finally {
+        display?.stop();
+        process.off('SIGINT', cancel);
+        process.off('SIGTERM', cancel);
+      }
+      io.stdout(json ? `${JSON.stringify(report, null, 2)}\n` : formatRunReport(report));
+      return report.status === 'success' ? ExitCode.success : ExitCode.runFailed;
+    } catch (error) {
+      return presentError(error, io, { json });
+    }
+  },
+};
+
+/**
+ * Parses repeated `key=value` flags into a record.
+ *
+ * @example
+ * ```ts
+ * parseParams(['region=EU', 'day=2024-01-01']); // { region: 'EU', day: '2024-01-01' }
+ * ```
+ */
+export function parseParams(pairs: readonly string[]): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    if (at <= 0)
+      throw new UsageError(`--param expects key=value, got "${pair}"`, {
+        hint: 'e.g. --param region=EU',
+      });
+    params[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return params;
+}
+
+function parseLogLevel(level: string): 'debug' | 'info' | 'warn' | 'error' | 'silent' {
+  if (
+    level === 'debug' ||
+    level === 'info' ||
+    level === 'warn' ||
+    level === 'error' ||
+    level === 'silent'
+  )
+    return level;
+  throw new UsageError(`--log-level must be debug, info, warn, error or silent, got "${level}"`);
+}

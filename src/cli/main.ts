@@ -1,0 +1,79 @@
+import { readFileSync } from 'node:fs';
+import { Command as CommanderProgram, CommanderError } from 'commander';
+import type { Command, CommandIO } from './command.js';
+import { ExitCode } from './command.js';
+import { checkCommand } from './commands/check.js';
+import { initCommand } from './commands/init.js';
+import { runCommand } from './commands/run.js';
+
+/** Every CLI command, in the order `--help` lists them. */
+export const commands: readonly Command[] = [runCommand, checkCommand, initCommand];
+
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  }
+).version;
+
+/**
+ * Runs the `sluice` command line and resolves to the exit code.
+ *
+ * @example
+ * ```ts
+ * process.exitCode = await main(process.argv.slice(2));
+ * ```
+ */
+export async function main(
+  argv: readonly string[],
+  io: CommandIO = processIO(),
+): Promise<ExitCode> {
+  let exitCode: ExitCode = ExitCode.success;
+  const program = new CommanderProgram('sluice')
+    .description(
+      'Typed data pipelines: batch ETL on DuckDB with schema enforcement, quarantine and run reports.',
+    )
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .showHelpAfterError('(run sluice <command> --help for usage)');
+  for (const command of commands) {
+    const sub = program.command(command.name).description(command.summary).exitOverride();
+    for (const argument of command.arguments)
+      sub.argument(`<${argument.name}>`, argument.description);
+    for (const option of command.options) {
+      if (option.repeatable === true) {
+        sub.option(option.flags, option.description, (value: string, previous: string[] = []) => [
+          ...previous,
+          value,
+        ]);
+      } else if (option.defaultValue !== undefined) {
+        sub.option(option.flags, option.description, option.defaultValue);
+      } else {
+        sub.option(option.flags, option.description);
+      }
+    }
+    sub.action(async (...received: unknown[]) => {
+      const args = received.slice(0, command.arguments.length) as string[];
+      const options = received[command.arguments.length] as Record<string, unknown>;
+      exitCode = await command.run(args, options, io);
+    });
+  }
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? ExitCode.success : ExitCode.badUsage;
+    }
+    throw error;
+  }
+  return exitCode;
+}
+
+function processIO(): CommandIO {
+  return {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    stderrIsTTY: process.stderr.isTTY === true,
+    cwd: process.cwd(),
+  };
+}

@@ -1,0 +1,202 @@
+import type { z } from 'zod';
+import { SchemaMismatchError, SourceError } from '../../core/errors.js';
+import type { Schema } from '../../core/schema.js';
+import type { Field } from '../../core/types.js';
+import { quoteIdentifier, quoteLiteral, toDuckDBType } from '../../core/type-mappings.js';
+import type { SourceReadContext, SourceReadResult } from '../../engine/connector.js';
+import { defineSource } from '../../engine/connector.js';
+import { firstLine } from '../../engine/duckdb-session.js';
+import { fieldsFromColumns } from '../../engine/duckdb-types.js';
+import { enforceSchema } from '../../engine/schema-enforcement.js';
+import { csvSourceConfig } from './file-configs.js';
+import { metadataColumns } from './metadata-columns.js';
+import { fileList, resolveInputFiles } from './resolve-files.js';
+
+type CSVConfig = z.output<typeof csvSourceConfig>;
+
+/**
+ * Reads CSV files with DuckDB's parallel reader. Declared columns are parsed to their types
+ * while reading; lines that do not parse (a bad value, too many or too few fields) are kept by
+ * the reader with their line number and quarantined, or fail the run with `onMalformed: 'fail'`.
+ *
+ * @example
+ * ```ts
+ * source.csv({ path: 'data/orders_*.csv', schema: orders, nullStrings: ['', 'NA'] });
+ * ```
+ */
+export const csvSource = defineSource({
+  name: 'csv',
+  summary: 'CSV files (one or many, by glob), typed against a declared or inferred schema.',
+  config: csvSourceConfig,
+  read: (config, context) => readCSV(config, context),
+});
+
+/**
+ * Tab-separated files: the CSV source with a tab delimiter by default.
+ *
+ * @example
+ * ```ts
+ * source.tsv({ path: 'data/events.tsv' });
+ * ```
+ */
+export const tsvSource = defineSource({
+  name: 'tsv',
+  summary: 'Tab-separated files; the csv source with a tab delimiter.',
+  config: csvSourceConfig,
+  read: (config, context) =>
+    readCSV({ ...config, delimiter: config.delimiter === ',' ? '\t' : config.delimiter }, context),
+});
+
+async function readCSV(config: CSVConfig, context: SourceReadContext): Promise<SourceReadResult> {
+  const { connection, stepId } = context;
+  const files = await resolveInputFiles(context, config.path);
+  const declared = config.schema;
+  const dialect = dialectOptions(config, declared);
+  const found = await sniffColumns(context, files, dialect);
+  const columns =
+    declared === undefined ? found : matchDeclaredColumns(stepId, declared, found, files);
+  const rejectsTable = `__sluice_rejects_${stepId}`;
+  const rejectsScan = `__sluice_reject_scans_${stepId}`;
+  const typeOption =
+    declared === undefined
+      ? ''
+      : `, types = {${columns
+          .map((c) => `${quoteLiteral(c.fileName)}: ${quoteLiteral(toDuckDBType(c.field.type))}`)
+          .join(', ')}}`;
+  const scan = `read_csv(${fileList(files)}${dialect}${typeOption}, filename = '__sluice_file',
+    store_rejects = true, rejects_table = ${quoteLiteral(rejectsTable)}, rejects_scan = ${quoteLiteral(rejectsScan)})`;
+
+  const fileExpression = '__sluice_file';
+  try {
+    const result = await enforceSchema({
+      connection,
+      stepId,
+      quarantine: context.quarantine,
+      scan,
+      columns: columns.map((c) => ({ field: c.field, typed: quoteIdentifier(c.fileName) })),
+      metadata: metadataColumns(config.metadata, context, fileExpression),
+      sourceFile: fileExpression,
+      extraQuarantine: `
+        SELECT s.file_path AS source_file, CAST(e.line AS BIGINT) AS line,
+               string_agg(DISTINCT e.column_name, ',') AS "column",
+               string_agg(e.error_type || ': ' || e.error_message, '; ') AS reason,
+               to_json(any_value(e.csv_line)) AS record
+        FROM ${quoteIdentifier(rejectsTable)} e
+        JOIN ${quoteIdentifier(rejectsScan)} s USING (scan_id, file_id)
+        GROUP BY s.file_path, e.line`,
+    });
+    if (config.onMalformed === 'fail') await failOnMalformed(context, rejectsTable, rejectsScan);
+    return { ...result, inputs: files };
+  } catch (cause) {
+    if (cause instanceof SourceError) throw cause;
+    throw new SourceError(stepId, `cannot read CSV ${describeFiles(files)}: ${firstLine(cause)}`, {
+      cause,
+      hint: 'check delimiter, quote, escape, encoding and header in the source config',
+    });
+  }
+}
+
+interface MatchedColumn {
+  readonly field: Field;
+  /** The column's name in the file header. */
+  readonly fileName: string;
+}
+
+function dialectOptions(config: CSVConfig, declared: Schema | undefined): string {
+  const options = [
+    `header = ${config.header}`,
+    `delim = ${quoteLiteral(config.delimiter)}`,
+    `quote = ${quoteLiteral(config.quote)}`,
+    `escape = ${quoteLiteral(config.escape)}`,
+    `nullstr = [${config.nullStrings.map(quoteLiteral).join(', ')}]`,
+    `encoding = ${quoteLiteral(config.encoding)}`,
+    `compression = ${quoteLiteral(config.compression)}`,
+    `skip = ${config.skipRows}`,
+  ];
+  if (config.dateFormat !== undefined)
+    options.push(`dateformat = ${quoteLiteral(config.dateFormat)}`);
+  if (config.timestampFormat !== undefined) {
+    options.push(`timestampformat = ${quoteLiteral(config.timestampFormat)}`);
+  }
+  if (!config.header && declared !== undefined) {
+    options.push(`names = [${declared.fields.map((f) => quoteLiteral(f.name)).join(', ')}]`);
+  }
+  return `, ${options.join(', ')}`;
+}
+
+async function sniffColumns(
+  context: SourceReadContext,
+  files: readonly string[],
+  dialect: string,
+): Promise<MatchedColumn[]> {
+  try {
+    const reader = await context.connection.raw.runAndReadAll(
+      `SELECT * FROM read_csv(${fileList(files)}${dialect}, ignore_errors = true) LIMIT 0`,
+    );
+    return fieldsFromColumns(reader.columnNames(), reader.columnTypes()).map((field) => ({
+      field,
+      fileName: field.name,
+    }));
+  } catch (cause) {
+    throw new SourceError(
+      context.stepId,
+      `cannot read CSV ${describeFiles(files)}: ${firstLine(cause)}`,
+      {
+        cause,
+        hint: 'check delimiter, quote, escape, encoding and header in the source config (an unterminated quote makes the rest of a file one field)',
+      },
+    );
+  }
+}
+
+function matchDeclaredColumns(
+  stepId: string,
+  declared: Schema,
+  found: readonly MatchedColumn[],
+  files: readonly string[],
+): MatchedColumn[] {
+  const byLowerName = new Map(found.map((c) => [c.fileName.toLowerCase(), c.fileName]));
+  const missing: string[] = [];
+  const matched = declared.fields.map((field) => {
+    const fileName = byLowerName.get(field.name.toLowerCase());
+    if (fileName === undefined) missing.push(field.name);
+    return { field, fileName: fileName ?? field.name };
+  });
+  if (missing.length > 0) {
+    throw new SchemaMismatchError(
+      stepId,
+      `declared column${missing.length === 1 ? '' : 's'} ${missing.map((m) => `"${m}"`).join(', ')} not found in ${describeFiles(files)}; the file has ${found.map((c) => `"${c.fileName}"`).join(', ')}`,
+      { hint: 'fix the schema or the header; names match case-insensitively' },
+    );
+  }
+  return matched;
+}
+
+async function failOnMalformed(
+  context: SourceReadContext,
+  rejectsTable: string,
+  rejectsScan: string,
+): Promise<void> {
+  const rows = await context.connection.rows(
+    `SELECT s.file_path AS file, e.line, e.error_type AS type, e.error_message AS message
+     FROM ${quoteIdentifier(rejectsTable)} e JOIN ${quoteIdentifier(rejectsScan)} s USING (scan_id, file_id)
+     WHERE e.error_type <> 'CAST' ORDER BY s.file_path, e.line LIMIT 5`,
+  );
+  const first = rows[0];
+  if (first === undefined) return;
+  throw new SourceError(
+    context.stepId,
+    `malformed CSV line ${String(first['file'])}:${String(first['line'])}: ${String(first['message'])}` +
+      (rows.length > 1
+        ? ` (and more: ${rows
+            .slice(1)
+            .map((r) => `line ${String(r['line'])}`)
+            .join(', ')})`
+        : ''),
+    { hint: "fix the file, or set onMalformed: 'quarantine' to quarantine such lines and go on" },
+  );
+}
+
+function describeFiles(files: readonly string[]): string {
+  return files.length === 1 ? (files[0] as string) : `${files.length} files (${files[0]}, ...)`;
+}

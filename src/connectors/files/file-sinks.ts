@@ -1,0 +1,197 @@
+import { isAbsolute, resolve } from 'node:path';
+import type { z } from 'zod';
+import { SinkError } from '../../core/errors.js';
+import { quoteIdentifier, quoteLiteral } from '../../core/type-mappings.js';
+import type { SinkWriteContext, StagedOutput } from '../../engine/connector.js';
+import { defineSink } from '../../engine/connector.js';
+import { firstLine } from '../../engine/duckdb-session.js';
+import {
+  csvSinkConfig,
+  duckDBSinkConfig,
+  ndjsonSinkConfig,
+  parquetSinkConfig,
+} from './file-configs.js';
+import { stagePath } from './staged-path.js';
+
+/**
+ * Writes Parquet: one file when the path ends in `.parquet` and nothing asks for more, else a
+ * folder of files, hive-partitioned by `partitionBy`, split at `targetFileSize`.
+ *
+ * @example
+ * ```ts
+ * sink.parquet({ input: ref('daily'), path: 'out/daily', partitionBy: ['order_date'] });
+ * ```
+ */
+export const parquetSink = defineSink({
+  name: 'parquet',
+  summary: 'Parquet file or hive-partitioned folder, replaced atomically.',
+  config: parquetSinkConfig,
+  async write(config: z.output<typeof parquetSinkConfig>, context) {
+    const target = resolveTarget(context, config.path);
+    const singleFile =
+      config.path.endsWith('.parquet') &&
+      config.partitionBy.length === 0 &&
+      config.targetFileSize === undefined;
+    const options = [`FORMAT parquet`, `COMPRESSION ${config.compression}`];
+    if (config.partitionBy.length > 0) {
+      options.push(`PARTITION_BY (${config.partitionBy.map(quoteIdentifier).join(', ')})`);
+    }
+    if (config.targetFileSize !== undefined) {
+      options.push(`FILE_SIZE_BYTES ${quoteLiteral(String(config.targetFileSize))}`);
+    }
+    if (config.rowGroupSize !== undefined) options.push(`ROW_GROUP_SIZE ${config.rowGroupSize}`);
+    if (!singleFile) options.push(`FILENAME_PATTERN ${quoteLiteral(`part-{i}-${context.runId}`)}`);
+    return copyToStaged(context, target, singleFile ? 'file' : 'folder', options);
+  },
+});
+
+/**
+ * Writes one CSV file (optionally compressed), replaced atomically.
+ *
+ * @example
+ * ```ts
+ * sink.csv({ input: ref('daily'), path: 'out/daily.csv' });
+ * ```
+ */
+export const csvSink = defineSink({
+  name: 'csv',
+  summary: 'One CSV file, replaced atomically.',
+  config: csvSinkConfig,
+  async write(config: z.output<typeof csvSinkConfig>, context) {
+    return copyToStaged(context, resolveTarget(context, config.path), 'file', [
+      'FORMAT csv',
+      `HEADER ${config.header}`,
+      `DELIMITER ${quoteLiteral(config.delimiter)}`,
+      `COMPRESSION ${quoteLiteral(config.compression)}`,
+    ]);
+  },
+});
+
+/**
+ * Writes one NDJSON file (optionally compressed), replaced atomically.
+ *
+ * @example
+ * ```ts
+ * sink.ndjson({ input: ref('daily'), path: 'out/daily.ndjson' });
+ * ```
+ */
+export const ndjsonSink = defineSink({
+  name: 'ndjson',
+  summary: 'One newline-delimited JSON file, replaced atomically.',
+  config: ndjsonSinkConfig,
+  async write(config: z.output<typeof ndjsonSinkConfig>, context) {
+    return copyToStaged(context, resolveTarget(context, config.path), 'file', [
+      'FORMAT json',
+      `COMPRESSION ${quoteLiteral(config.compression)}`,
+    ]);
+  },
+});
+
+let attachCounter = 0;
+
+/**
+ * Writes a table of a DuckDB database file inside one transaction that commits only when the
+ * whole run succeeded.
+ *
+ * @example
+ * ```ts
+ * sink.duckdb({ input: ref('daily'), path: 'warehouse.duckdb', table: 'daily_revenue' });
+ * ```
+ */
+export const duckDBSink = defineSink({
+  name: 'duckdb',
+  summary: 'A table in a DuckDB database file, written in one transaction.',
+  config: duckDBSinkConfig,
+  async write(config: z.output<typeof duckDBSinkConfig>, context): Promise<StagedOutput> {
+    const { connection, stepId } = context;
+    const target = resolveTarget(context, config.path);
+    const alias = `__sluice_out_${++attachCounter}`;
+    const table = [alias, ...config.table.split('.')].map(quoteIdentifier).join('.');
+    const schemaName = config.table.includes('.') ? config.table.split('.')[0] : undefined;
+    try {
+      await connection.run(`ATTACH ${quoteLiteral(target)} AS ${quoteIdentifier(alias)}`);
+    } catch (cause) {
+      throw new SinkError(stepId, `cannot open DuckDB database ${target}: ${firstLine(cause)}`, {
+        cause,
+        hint: 'another process may hold the file open; DuckDB allows one writer at a time',
+      });
+    }
+    const detach = (): Promise<number> => connection.run(`DETACH ${quoteIdentifier(alias)}`);
+    try {
+      await connection.run('BEGIN TRANSACTION');
+      if (schemaName !== undefined) {
+        await connection.run(
+          `CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(alias)}.${quoteIdentifier(schemaName)}`,
+        );
+      }
+      const rowsWritten =
+        config.mode === 'replace'
+          ? await connection.run(
+              `CREATE OR REPLACE TABLE ${table} AS SELECT * FROM ${context.input}`,
+            )
+          : await appendRows(connection, table, context.input);
+      return {
+        rowsWritten,
+        outputs: [`${target}#${config.table}`],
+        async publish() {
+          await connection.run('COMMIT');
+          await detach();
+        },
+        async discard() {
+          await connection.run('ROLLBACK').catch(() => 0);
+          await detach().catch(() => 0);
+        },
+      };
+    } catch (cause) {
+      await connection.run('ROLLBACK').catch(() => 0);
+      await detach().catch(() => 0);
+      throw new SinkError(stepId, `cannot write ${target}#${config.table}: ${firstLine(cause)}`, {
+        cause,
+      });
+    }
+  },
+});
+
+async function appendRows(
+  connection: SinkWriteContext['connection'],
+  table: string,
+  input: string,
+): Promise<number> {
+  await connection.run(`CREATE TABLE IF NOT EXISTS ${table} AS SELECT * FROM ${input} LIMIT 0`);
+  return connection.run(`INSERT INTO ${table} BY NAME SELECT * FROM ${input}`);
+}
+
+function resolveTarget(context: SinkWriteContext, path: string): string {
+  return isAbsolute(path) ? path : resolve(context.baseDir, path);
+}
+
+async function copyToStaged(
+  context: SinkWriteContext,
+  target: string,
+  kind: 'file' | 'folder',
+  options: readonly string[],
+): Promise<StagedOutput> {
+  let staged;
+  try {
+    staged = await stagePath(target, context.runId, kind);
+  } catch (cause) {
+    throw new SinkError(context.stepId, `cannot prepare ${target}: ${String(cause)}`, {
+      cause,
+      hint: 'check that the output folder is writable',
+    });
+  }
+  try {
+    const rowsWritten = await context.connection.run(
+      `COPY (SELECT * FROM ${context.input}) TO ${quoteLiteral(staged.stagingPath)} (${options.join(', ')})`,
+    );
+    return {
+      rowsWritten,
+      outputs: [target],
+      publish: () => staged.publish(),
+      discard: () => staged.discard(),
+    };
+  } catch (cause) {
+    await staged.discard();
+    throw new SinkError(context.stepId, `cannot write ${target}: ${firstLine(cause)}`, { cause });
+  }
+}

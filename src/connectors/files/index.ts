@@ -1,0 +1,32 @@
+import type { BatchConnector } from '../../engine/connector.js';
+import { csvSource, tsvSource } from './csv-source.js';
+import { csvSink, duckDBSink, ndjsonSink, parquetSink } from './file-sinks.js';
+import { jsonSource, ndjsonSource } from './json-source.js';
+import { parquetSource } from './parquet-source.js';
+
+export { csvSource, tsvSource } from './csv-source.js';
+export { csvSink, duckDBSink, ndjsonSink, parquetSink } from './file-sinks.js';
+export { jsonSource, ndjsonSource } from './json-source.js';
+export { parquetSource } from './parquet-source.js';
+export * from './file-configs.js';
+
+/**
+ * Every file connector: sources csv, tsv, json, ndjson, parquet; sinks parquet, csv, ndjson,
+ * duckdb. The default registry holds these.
+ *
+ * @example
+ * ```ts
+ * const registry = createRegistry(fileConnectors);
+ * ```
+ */
+export const fileConnectors: readonly BatchConnector[] = [
+  csvSource,
+  tsvSource,
+  jsonSource,
+  ndjsonSource,
+  parquetSource,
+  parquetSink,
+  csvSink,
+  ndjsonSink,
+  duckDBSink,
+] as unknown as readonly BatchConnector[];

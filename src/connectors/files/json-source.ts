@@ -1,0 +1,163 @@
+import type { z } from 'zod';
+import { SourceError } from '../../core/errors.js';
+import type { Field } from '../../core/types.js';
+import { quoteIdentifier, quoteLiteral, toDuckDBType } from '../../core/type-mappings.js';
+import type { SourceReadContext, SourceReadResult } from '../../engine/connector.js';
+import { defineSource } from '../../engine/connector.js';
+import { firstLine } from '../../engine/duckdb-session.js';
+import { fieldsFromColumns } from '../../engine/duckdb-types.js';
+import type { EnforcedColumn } from '../../engine/schema-enforcement.js';
+import { enforceSchema } from '../../engine/schema-enforcement.js';
+import { jsonSourceConfig } from './file-configs.js';
+import { metadataColumns } from './metadata-columns.js';
+import { fileList, resolveInputFiles } from './resolve-files.js';
+
+type JSONConfig = z.output<typeof jsonSourceConfig>;
+type JSONLayout = 'lines' | 'documents';
+
+/**
+ * Reads newline-delimited JSON. Each line is parsed on its own, so a line that is not valid
+ * JSON (or not an object) is quarantined with its text instead of failing the whole file.
+ *
+ * @example
+ * ```ts
+ * source.ndjson({ path: 'data/events-*.ndjson.gz', schema: events });
+ * ```
+ */
+export const ndjsonSource = defineSource({
+  name: 'ndjson',
+  summary: 'Newline-delimited JSON files; invalid lines are quarantined.',
+  config: jsonSourceConfig,
+  read: (config, context) => readJSON(config, context, 'lines'),
+});
+
+/**
+ * Reads JSON documents: a top-level array of records, one record per file, or concatenated
+ * records. A file that is not valid JSON fails the step with its name.
+ *
+ * @example
+ * ```ts
+ * source.json({ path: 'data/customers.json' });
+ * ```
+ */
+export const jsonSource = defineSource({
+  name: 'json',
+  summary: 'JSON files holding an array of records or records one after another.',
+  config: jsonSourceConfig,
+  read: (config, context) => readJSON(config, context, 'documents'),
+});
+
+// A JSON text never holds a raw U+0001 (control characters must be escaped), so splitting
+// on it keeps every line whole.
+const LINE_SCAN_OPTIONS = `columns = {'__sluice_line': 'VARCHAR'}, header = false, auto_detect = false,
+  delim = '\x01', quote = '', escape = '', max_line_size = 268435456`;
+
+async function readJSON(
+  config: JSONConfig,
+  context: SourceReadContext,
+  layout: JSONLayout,
+): Promise<SourceReadResult> {
+  const { stepId } = context;
+  const files = await resolveInputFiles(context, config.path);
+  const compression = quoteLiteral(config.compression);
+  const fields = config.schema?.fields ?? (await inferFields(context, files, compression, layout));
+  const paths = fields.map((f) => quoteLiteral(`$."${f.name.replaceAll('"', '\\"')}"`));
+  const lines =
+    layout === 'lines'
+      ? `read_csv(${fileList(files)}, ${LINE_SCAN_OPTIONS}, compression = ${compression},
+           filename = '__sluice_file', store_rejects = true,
+           rejects_table = ${quoteLiteral(`__sluice_rejects_${stepId}`)},
+           rejects_scan = ${quoteLiteral(`__sluice_reject_scans_${stepId}`)})`
+      : `(SELECT CAST(json AS VARCHAR) AS __sluice_line, __sluice_file
+          FROM read_json(${fileList(files)}, format = 'auto', records = 'false',
+                         compression = ${compression}, filename = '__sluice_file'))`;
+  const scan = `(
+    SELECT __sluice_line, __sluice_file,
+      CASE WHEN json_valid(__sluice_line) AND json_type(__sluice_line) = 'OBJECT'
+           THEN json_extract(__sluice_line, [${paths.join(', ')}]) END AS __sluice_values
+    FROM ${lines}
+    WHERE __sluice_line IS NOT NULL AND trim(__sluice_line) <> '')`;
+  const columns: EnforcedColumn[] = fields.map((field, i) => typedFromJSON(field, i + 1));
+  try {
+    const result = await enforceSchema({
+      connection: context.connection,
+      stepId,
+      quarantine: context.quarantine,
+      scan,
+      columns,
+      metadata: metadataColumns(config.metadata, context, '__sluice_file'),
+      sourceFile: '__sluice_file',
+      originalJSON: '__sluice_line',
+      recordValid: {
+        predicate: '__sluice_values IS NOT NULL',
+        reason: 'not a valid JSON object',
+      },
+      ...(layout === 'lines'
+        ? {
+            extraQuarantine: `
+              SELECT s.file_path AS source_file, CAST(e.line AS BIGINT) AS line, NULL AS "column",
+                     'unreadable line: ' || e.error_message AS reason, to_json(e.csv_line) AS record
+              FROM ${quoteIdentifier(`__sluice_rejects_${stepId}`)} e
+              JOIN ${quoteIdentifier(`__sluice_reject_scans_${stepId}`)} s USING (scan_id, file_id)`,
+          }
+        : {}),
+    });
+    if (config.onMalformed === 'fail' && result.rowsQuarantined > 0) {
+      throw new SourceError(
+        stepId,
+        `${result.rowsQuarantined} record(s) could not be read; see ${context.quarantine.pathFor(stepId)}`,
+        {
+          hint: "fix the input, or set onMalformed: 'quarantine' to quarantine such records and go on",
+        },
+      );
+    }
+    return { ...result, inputs: files };
+  } catch (cause) {
+    if (cause instanceof SourceError) throw cause;
+    throw new SourceError(stepId, `cannot read JSON ${files.join(', ')}: ${firstLine(cause)}`, {
+      cause,
+      hint:
+        layout === 'documents'
+          ? 'a JSON file must parse as a whole; use source.ndjson for one record per line'
+          : 'check the compression setting and that the files are text',
+    });
+  }
+}
+
+function typedFromJSON(field: Field, position: number): EnforcedColumn {
+  const value = `__sluice_values[${position}]`;
+  const raw = `NULLIF(${value}, CAST('null' AS JSON))`;
+  switch (field.type.kind) {
+    case 'json':
+      return { field, typed: raw };
+    case 'string':
+      return { field, typed: `${raw} ->> '$'` };
+    default:
+      return { field, typed: `TRY_CAST(${raw} AS ${toDuckDBType(field.type)})`, raw };
+  }
+}
+
+async function inferFields(
+  context: SourceReadContext,
+  files: readonly string[],
+  compression: string,
+  layout: JSONLayout,
+): Promise<Field[]> {
+  const format = layout === 'lines' ? 'newline_delimited' : 'auto';
+  try {
+    const reader = await context.connection.raw.runAndReadAll(
+      `SELECT * FROM read_json(${fileList(files)}, format = '${format}', compression = ${compression},
+         ignore_errors = true, union_by_name = true) LIMIT 0`,
+    );
+    return fieldsFromColumns(reader.columnNames(), reader.columnTypes());
+  } catch (cause) {
+    throw new SourceError(
+      context.stepId,
+      `cannot infer a schema from ${files.join(', ')}: ${firstLine(cause)}`,
+      {
+        cause,
+        hint: 'declare the schema in the source config',
+      },
+    );
+  }
+}

@@ -1,0 +1,86 @@
+import type { z } from 'zod';
+import { SchemaMismatchError, SourceError } from '../../core/errors.js';
+import type { Field } from '../../core/types.js';
+import { formatType } from '../../core/types.js';
+import { quoteIdentifier, toDuckDBType } from '../../core/type-mappings.js';
+import type { SourceReadContext, SourceReadResult } from '../../engine/connector.js';
+import { defineSource } from '../../engine/connector.js';
+import { firstLine } from '../../engine/duckdb-session.js';
+import { fieldsFromColumns } from '../../engine/duckdb-types.js';
+import { enforceSchema } from '../../engine/schema-enforcement.js';
+import { parquetSourceConfig } from './file-configs.js';
+import { metadataColumns } from './metadata-columns.js';
+import { fileList, resolveInputFiles } from './resolve-files.js';
+
+type ParquetConfig = z.output<typeof parquetSourceConfig>;
+
+/**
+ * Reads Parquet files. With a declared schema, columns are converted to the declared types;
+ * values that do not convert are quarantined with the row.
+ *
+ * @example
+ * ```ts
+ * source.parquet({ path: 'lake/orders/**\/*.parquet' });
+ * ```
+ */
+export const parquetSource = defineSource({
+  name: 'parquet',
+  summary: 'Parquet files, with hive partition folders read as columns.',
+  config: parquetSourceConfig,
+  read: (config, context) => readParquet(config, context),
+});
+
+async function readParquet(
+  config: ParquetConfig,
+  context: SourceReadContext,
+): Promise<SourceReadResult> {
+  const { stepId } = context;
+  const files = await resolveInputFiles(context, config.path);
+  const scan = `read_parquet(${fileList(files)}, filename = '__sluice_file',
+    hive_partitioning = ${config.hivePartitioning}, union_by_name = true)`;
+  let found: Field[];
+  try {
+    const reader = await context.connection.raw.runAndReadAll(`SELECT * FROM ${scan} LIMIT 0`);
+    found = fieldsFromColumns(reader.columnNames(), reader.columnTypes()).filter(
+      (f) => f.name !== '__sluice_file',
+    );
+  } catch (cause) {
+    throw new SourceError(stepId, `cannot read Parquet ${files.join(', ')}: ${firstLine(cause)}`, {
+      cause,
+      hint: 'check that the files are Parquet and not truncated',
+    });
+  }
+  const byLowerName = new Map(found.map((f) => [f.name.toLowerCase(), f]));
+  const declared = config.schema?.fields ?? found;
+  const missing = declared.filter((f) => !byLowerName.has(f.name.toLowerCase()));
+  if (missing.length > 0) {
+    throw new SchemaMismatchError(
+      stepId,
+      `declared column(s) ${missing.map((m) => `"${m.name}"`).join(', ')} not found in the Parquet files; they have ${found.map((f) => `"${f.name}"`).join(', ')}`,
+    );
+  }
+  const columns = declared.map((field) => {
+    const actual = byLowerName.get(field.name.toLowerCase()) as Field;
+    const source = quoteIdentifier(actual.name);
+    return formatType(actual.type) === formatType(field.type)
+      ? { field, typed: source }
+      : { field, typed: `TRY_CAST(${source} AS ${toDuckDBType(field.type)})`, raw: source };
+  });
+  try {
+    const result = await enforceSchema({
+      connection: context.connection,
+      stepId,
+      quarantine: context.quarantine,
+      scan,
+      columns,
+      metadata: metadataColumns(config.metadata, context, '__sluice_file'),
+      sourceFile: '__sluice_file',
+    });
+    return { ...result, inputs: files };
+  } catch (cause) {
+    if (cause instanceof SourceError) throw cause;
+    throw new SourceError(stepId, `cannot read Parquet ${files.join(', ')}: ${firstLine(cause)}`, {
+      cause,
+    });
+  }
+}

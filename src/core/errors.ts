@@ -1,0 +1,337 @@
+/**
+ * The one error hierarchy of Sluice. Every error the framework raises is a {@link SluiceError}
+ * with a stable `code` that scripts and the orchestrator can act on; messages say what went wrong
+ * and what to do about it.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await runPipeline(p);
+ * } catch (err) {
+ *   if (err instanceof SluiceError && err.code === 'CONFIG_INVALID') process.exitCode = 2;
+ * }
+ * ```
+ */
+
+/** Stable error codes. New codes may be added; existing ones never change meaning. */
+export type SluiceErrorCode =
+  | 'CONFIG_INVALID'
+  | 'PIPELINE_LOAD_FAILED'
+  | 'PLAN_INVALID'
+  | 'USER_CODE_FAILED'
+  | 'SOURCE_FAILED'
+  | 'SINK_FAILED'
+  | 'SCHEMA_MISMATCH'
+  | 'ENGINE_FAILED'
+  | 'RUN_FAILED'
+  | 'RUN_NOT_FOUND'
+  | 'RETRYABLE'
+  | 'BACKOFF'
+  | 'PERMANENT'
+  | 'BATCH_FAILED'
+  | 'USAGE'
+  | 'INTERNAL';
+
+/** Options common to every {@link SluiceError}. */
+export interface SluiceErrorOptions {
+  /** The error that caused this one, kept for debugging. */
+  readonly cause?: unknown;
+  /** What the user can do about it; printed under the message. */
+  readonly hint?: string;
+}
+
+/**
+ * Root of every error Sluice raises.
+ *
+ * @example
+ * ```ts
+ * throw new SluiceError('INTERNAL', 'planner reached an impossible state');
+ * ```
+ */
+export class SluiceError extends Error {
+  readonly code: SluiceErrorCode;
+  readonly hint: string | undefined;
+
+  constructor(code: SluiceErrorCode, message: string, options: SluiceErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.hint = options.hint;
+  }
+
+  /** Whether retrying the same work may succeed. */
+  get retryable(): boolean {
+    return false;
+  }
+}
+
+/** One problem found while validating configuration or a plan. */
+export interface Diagnostic {
+  /** Stable machine-readable kind, e.g. `unknown-ref`, `cycle`, `invalid-config`. */
+  readonly code: string;
+  readonly message: string;
+  /** The step the problem belongs to, when there is one. */
+  readonly stepId?: string;
+  /** Path inside the step's config, e.g. `path` or `schema.amount`. */
+  readonly path?: string;
+  /** File and line where the step was declared, when known. */
+  readonly file?: string;
+  readonly line?: number;
+  readonly hint?: string;
+}
+
+/**
+ * Configuration or plan problems. Carries every problem found, not just the first.
+ *
+ * @example
+ * ```ts
+ * throw new ConfigError([{ code: 'unknown-ref', stepId: 'daily', message: 'ref("orderz") names no step' }]);
+ * ```
+ */
+export class ConfigError extends SluiceError {
+  readonly diagnostics: readonly Diagnostic[];
+
+  constructor(diagnostics: readonly Diagnostic[], options: SluiceErrorOptions = {}) {
+    super('CONFIG_INVALID', formatDiagnostics(diagnostics), options);
+    this.diagnostics = diagnostics;
+  }
+}
+
+/**
+ * A pipeline file could not be loaded (syntax error, throws on import, no default export).
+ *
+ * @example
+ * ```ts
+ * throw new PipelineLoadError('pipelines/orders.ts', 'it has no default export', { hint: 'export default pipeline(...)' });
+ * ```
+ */
+export class PipelineLoadError extends SluiceError {
+  readonly file: string;
+
+  constructor(file: string, reason: string, options: SluiceErrorOptions = {}) {
+    super('PIPELINE_LOAD_FAILED', `Cannot load pipeline file ${file}: ${reason}`, options);
+    this.file = file;
+  }
+}
+
+/**
+ * Code written by the user (a transform, a task) threw. The step id says whose bug it is.
+ *
+ * @example
+ * ```ts
+ * throw new UserCodeError('enrich', new TypeError('x is undefined'));
+ * ```
+ */
+export class UserCodeError extends SluiceError {
+  readonly stepId: string;
+
+  constructor(stepId: string, cause: unknown) {
+    super('USER_CODE_FAILED', `Step "${stepId}" threw: ${describeCause(cause)}`, {
+      cause,
+      hint: `The error comes from the code of step "${stepId}"; its stack is in the cause.`,
+    });
+    this.stepId = stepId;
+  }
+
+  override get retryable(): boolean {
+    return this.cause instanceof SluiceError && this.cause.retryable;
+  }
+}
+
+/**
+ * A source could not be read: missing files, unreadable globs, undecodable content.
+ *
+ * @example
+ * ```ts
+ * throw new SourceError('raw_orders', 'no file matches data/*.csv', { hint: 'check the path' });
+ * ```
+ */
+export class SourceError extends SluiceError {
+  readonly stepId: string;
+
+  constructor(stepId: string, message: string, options: SluiceErrorOptions = {}) {
+    super('SOURCE_FAILED', `Source "${stepId}": ${message}`, options);
+    this.stepId = stepId;
+  }
+}
+
+/**
+ * A sink could not write its output. Previous outputs are left intact.
+ *
+ * @example
+ * ```ts
+ * throw new SinkError('out', 'cannot create directory /readonly/out');
+ * ```
+ */
+export class SinkError extends SluiceError {
+  readonly stepId: string;
+
+  constructor(stepId: string, message: string, options: SluiceErrorOptions = {}) {
+    super('SINK_FAILED', `Sink "${stepId}": ${message}`, options);
+    this.stepId = stepId;
+  }
+}
+
+/**
+ * Data does not have the shape a step declared (a declared column is missing, types disagree).
+ *
+ * @example
+ * ```ts
+ * throw new SchemaMismatchError('enrich', 'declared column "amount" is missing from the input');
+ * ```
+ */
+export class SchemaMismatchError extends SluiceError {
+  readonly stepId: string;
+
+  constructor(stepId: string, message: string, options: SluiceErrorOptions = {}) {
+    super('SCHEMA_MISMATCH', `Step "${stepId}": ${message}`, options);
+    this.stepId = stepId;
+  }
+}
+
+/**
+ * The engine (DuckDB) rejected a statement a step produced.
+ *
+ * @example
+ * ```ts
+ * throw new EngineError('daily', 'Binder Error: column "amt" not found', { cause });
+ * ```
+ */
+export class EngineError extends SluiceError {
+  readonly stepId: string | undefined;
+
+  constructor(stepId: string | undefined, message: string, options: SluiceErrorOptions = {}) {
+    super(
+      'ENGINE_FAILED',
+      stepId === undefined ? message : `Step "${stepId}": ${message}`,
+      options,
+    );
+    this.stepId = stepId;
+  }
+}
+
+/**
+ * Bad command-line usage (unknown flag, malformed `--param`).
+ *
+ * @example
+ * ```ts
+ * throw new UsageError('--param expects key=value, got "region"');
+ * ```
+ */
+export class UsageError extends SluiceError {
+  constructor(message: string, options: SluiceErrorOptions = {}) {
+    super('USAGE', message, options);
+  }
+}
+
+/**
+ * A failure that may succeed when retried as is (a dropped connection, a lock timeout).
+ *
+ * @example
+ * ```ts
+ * throw new RetryableError('connection reset by peer', { cause });
+ * ```
+ */
+export class RetryableError extends SluiceError {
+  constructor(message: string, options: SluiceErrorOptions = {}) {
+    super('RETRYABLE', message, options);
+  }
+
+  override get retryable(): boolean {
+    return true;
+  }
+}
+
+/**
+ * A failure that may succeed after waiting `waitMs` (rate limits, `Retry-After`).
+ *
+ * @example
+ * ```ts
+ * throw new BackoffError('HTTP 429 from api.example.com', 30_000);
+ * ```
+ */
+export class BackoffError extends SluiceError {
+  readonly waitMs: number;
+
+  constructor(message: string, waitMs: number, options: SluiceErrorOptions = {}) {
+    super('BACKOFF', message, options);
+    this.waitMs = waitMs;
+  }
+
+  override get retryable(): boolean {
+    return true;
+  }
+}
+
+/**
+ * A failure that retrying cannot fix (bad credentials, a missing table).
+ *
+ * @example
+ * ```ts
+ * throw new PermanentError('authentication failed for user "etl"');
+ * ```
+ */
+export class PermanentError extends SluiceError {
+  constructor(message: string, options: SluiceErrorOptions = {}) {
+    super('PERMANENT', message, options);
+  }
+}
+
+/**
+ * Some rows of a batch failed; the rest succeeded. `failedRows` are indexes into the batch.
+ *
+ * @example
+ * ```ts
+ * throw new BatchError('2 rows rejected by the sink', [3, 17]);
+ * ```
+ */
+export class BatchError extends SluiceError {
+  readonly failedRows: readonly number[];
+
+  constructor(message: string, failedRows: readonly number[], options: SluiceErrorOptions = {}) {
+    super('BATCH_FAILED', message, options);
+    this.failedRows = failedRows;
+  }
+}
+
+/**
+ * Renders diagnostics one per line, each with its place (`file:line step "x"`) and hint.
+ *
+ * @example
+ * ```ts
+ * formatDiagnostics([{ code: 'cycle', message: 'a -> b -> a' }]); // "cycle: a -> b -> a"
+ * ```
+ */
+export function formatDiagnostics(diagnostics: readonly Diagnostic[]): string {
+  const count = diagnostics.length;
+  const lines = diagnostics.map((d) => {
+    const place = [
+      d.file === undefined ? undefined : d.line === undefined ? d.file : `${d.file}:${d.line}`,
+      d.stepId === undefined ? undefined : `step "${d.stepId}"`,
+      d.path === undefined ? undefined : `at ${d.path}`,
+    ]
+      .filter((part) => part !== undefined)
+      .join(' ');
+    const hint = d.hint === undefined ? '' : `\n    hint: ${d.hint}`;
+    return `  - ${place === '' ? '' : `${place}: `}${d.message}${hint}`;
+  });
+  return `${count} problem${count === 1 ? '' : 's'} found:\n${lines.join('\n')}`;
+}
+
+/**
+ * A short, one-line description of any thrown value.
+ *
+ * @example
+ * ```ts
+ * describeCause(new Error('boom')); // "Error: boom"
+ * ```
+ */
+export function describeCause(cause: unknown): string {
+  if (cause instanceof Error) return `${cause.name}: ${cause.message}`;
+  if (typeof cause === 'string') return cause;
+  try {
+    return JSON.stringify(cause) ?? String(cause);
+  } catch {
+    return String(cause);
+  }
+}

@@ -1,0 +1,172 @@
+import type { Schema } from '../core/schema.js';
+import type {
+  CSVSinkConfig,
+  CSVSourceConfig,
+  DuckDBSinkConfig,
+  JSONSourceConfig,
+  NDJSONSinkConfig,
+  ParquetSinkConfig,
+  ParquetSourceConfig,
+} from '../connectors/files/file-configs.js';
+import { captureDeclarationSite } from './origin.js';
+import type { DatasetRef } from './ref.js';
+import type {
+  BatchTransformFunction,
+  RecordTransformFunction,
+  Row,
+  SinkStep,
+  SourceStep,
+  SQLTemplateValue,
+  TransformStep,
+} from './steps.js';
+import { SQLStep } from './steps.js';
+
+/**
+ * A SQL transform run inside the engine. Splice other steps in with `ref()`, run parameters with
+ * `param()`; other values are bound as SQL literals (never pasted as SQL).
+ *
+ * @example
+ * ```ts
+ * const daily = sql`
+ *   select order_date, sum(amount) as revenue
+ *   from ${ref('orders')} where status <> ${'canceled'}
+ *   group by order_date`;
+ * ```
+ */
+export function sql(strings: TemplateStringsArray, ...values: SQLTemplateValue[]): SQLStep {
+  return new SQLStep([...strings], values, captureDeclarationSite());
+}
+
+/** Options of {@link transform}: give either `map` (per record) or `run` (per batch stream). */
+export type TransformOptions = {
+  /** The dataset to read. */
+  readonly input: DatasetRef;
+  /** Output columns. Defaults to the input's schema. */
+  readonly schema?: Schema;
+  /** Rows per batch handed to `run` (default 2048). */
+  readonly batchSize?: number;
+  readonly description?: string;
+} & (
+  | { readonly map: RecordTransformFunction; readonly run?: never }
+  | { readonly run: BatchTransformFunction; readonly map?: never }
+);
+
+/**
+ * A transform written in TypeScript over streamed batches of plain objects.
+ *
+ * @example
+ * ```ts
+ * const enriched = transform({
+ *   input: ref('orders'),
+ *   schema: schema({ order_id: t.int64(), amount_eur: t.float64() }),
+ *   map: (row) => ({ order_id: row.order_id, amount_eur: Number(row.amount) * 0.92 }),
+ * });
+ * ```
+ */
+export function transform(options: TransformOptions): TransformStep {
+  const run = options.run ?? (options.map === undefined ? undefined : perRecord(options.map));
+  return {
+    kind: 'transform',
+    input: options.input,
+    ...(options.schema === undefined ? {} : { schema: options.schema }),
+    batchSize: options.batchSize ?? 2048,
+    run: run as BatchTransformFunction,
+    declaredAt: captureDeclarationSite(),
+    ...(options.description === undefined ? {} : { description: options.description }),
+  };
+}
+
+function perRecord(map: RecordTransformFunction): BatchTransformFunction {
+  return async function* mapEachRecord(batches, context) {
+    for await (const batch of batches) {
+      const out: Row[] = [];
+      for (const row of batch) {
+        let result = map(row, context);
+        if (result instanceof Promise) result = await result;
+        if (result === null || result === undefined) continue;
+        if (Array.isArray(result)) out.push(...result);
+        else out.push(result);
+      }
+      yield out;
+    }
+  };
+}
+
+function sourceStep(connector: string, config: object): SourceStep {
+  const { description, ...rest } = config as { description?: string };
+  return {
+    kind: 'source',
+    connector,
+    config: rest,
+    declaredAt: captureDeclarationSite(),
+    ...(description === undefined ? {} : { description }),
+  };
+}
+
+function sinkStep(
+  connector: string,
+  config: { input: DatasetRef; description?: string },
+): SinkStep {
+  const { input, description, ...rest } = config;
+  return {
+    kind: 'sink',
+    connector,
+    input,
+    config: rest,
+    declaredAt: captureDeclarationSite(),
+    ...(description === undefined ? {} : { description }),
+  };
+}
+
+type Described<T> = T & { readonly description?: string };
+type SinkOf<T> = Described<T> & { readonly input: DatasetRef };
+
+/**
+ * Source steps: read datasets from outside the pipeline. Each takes its connector's config;
+ * `sluice check` validates it and the docs list every field.
+ *
+ * @example
+ * ```ts
+ * const raw = source.csv({ path: 'data/orders_*.csv', schema: orders, metadata: ['_source_file'] });
+ * ```
+ */
+export const source = {
+  /** CSV files. */
+  csv: (config: Described<CSVSourceConfig>): SourceStep => sourceStep('csv', config),
+  /** Tab-separated files (CSV with a tab delimiter). */
+  tsv: (config: Described<CSVSourceConfig>): SourceStep => sourceStep('tsv', config),
+  /** JSON documents: an array of records, or one record per file. */
+  json: (config: Described<JSONSourceConfig>): SourceStep => sourceStep('json', config),
+  /** Newline-delimited JSON: one record per line. */
+  ndjson: (config: Described<JSONSourceConfig>): SourceStep => sourceStep('ndjson', config),
+  /** Parquet files. */
+  parquet: (config: Described<ParquetSourceConfig>): SourceStep => sourceStep('parquet', config),
+  /** Any registered source connector by name. */
+  custom: (connector: string, config: Readonly<Record<string, unknown>>): SourceStep =>
+    sourceStep(connector, config),
+} as const;
+
+/**
+ * Sink steps: write a dataset out. Outputs are staged and published only when the whole run
+ * succeeds, so a failed run leaves previous outputs intact.
+ *
+ * @example
+ * ```ts
+ * const out = sink.parquet({ input: ref('daily'), path: 'out/daily', partitionBy: ['order_date'] });
+ * ```
+ */
+export const sink = {
+  /** Parquet file or hive-partitioned folder. */
+  parquet: (config: SinkOf<ParquetSinkConfig>): SinkStep => sinkStep('parquet', config),
+  /** One CSV file. */
+  csv: (config: SinkOf<CSVSinkConfig>): SinkStep => sinkStep('csv', config),
+  /** One NDJSON file. */
+  ndjson: (config: SinkOf<NDJSONSinkConfig>): SinkStep => sinkStep('ndjson', config),
+  /** A table in a DuckDB database file. */
+  duckdb: (config: SinkOf<DuckDBSinkConfig>): SinkStep => sinkStep('duckdb', config),
+  /** Any registered sink connector by name. */
+  custom: (
+    connector: string,
+    config: Readonly<Record<string, unknown>> & { input: DatasetRef },
+  ): SinkStep => sinkStep(connector, config),
+} as const;

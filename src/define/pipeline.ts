@@ -1,0 +1,74 @@
+import type { DeclarationSite } from './origin.js';
+import { captureDeclarationSite } from './origin.js';
+import type { StepDefinition } from './steps.js';
+
+const PIPELINE = Symbol.for('sluice.pipeline');
+
+/** Engine settings of a pipeline; all optional. */
+export interface EngineOptions {
+  /** DuckDB memory limit, e.g. `4GB`. Larger intermediate results spill to disk. */
+  readonly memoryLimit?: string;
+  /** DuckDB worker threads (default: all cores). */
+  readonly threads?: number;
+  /** Steps that may run at the same time (default 4). */
+  readonly maxConcurrentSteps?: number;
+}
+
+/** What {@link pipeline} takes besides the name. */
+export interface PipelineOptions {
+  readonly description?: string;
+  /** Run parameters with their defaults; `--param name=value` overrides them. */
+  readonly params?: Readonly<Record<string, string>>;
+  /** Steps by name. The name is the dataset's name in SQL and in reports. */
+  readonly steps: Readonly<Record<string, StepDefinition>>;
+  readonly engine?: EngineOptions;
+}
+
+/** A pipeline definition: the default export of a pipeline file. */
+export interface Pipeline {
+  readonly [PIPELINE]: true;
+  readonly name: string;
+  readonly description: string | undefined;
+  readonly params: Readonly<Record<string, string>>;
+  readonly steps: Readonly<Record<string, StepDefinition>>;
+  readonly engine: EngineOptions;
+  readonly declaredAt: DeclarationSite;
+}
+
+/**
+ * Defines a pipeline. The DAG is derived from the `ref()`s between steps, never listed by hand.
+ *
+ * @example
+ * ```ts
+ * export default pipeline('orders_daily', {
+ *   steps: {
+ *     orders: source.csv({ path: 'data/orders.csv', schema: orders }),
+ *     daily: sql`select order_date, count(*) as n from ${ref('orders')} group by all`,
+ *     out: sink.parquet({ input: ref('daily'), path: 'out/daily.parquet' }),
+ *   },
+ * });
+ * ```
+ */
+export function pipeline(name: string, options: PipelineOptions): Pipeline {
+  return {
+    [PIPELINE]: true,
+    name,
+    description: options.description,
+    params: options.params ?? {},
+    steps: options.steps,
+    engine: options.engine ?? {},
+    declaredAt: captureDeclarationSite(),
+  };
+}
+
+/**
+ * Whether `value` is a pipeline definition (from this or another copy of the package).
+ *
+ * @example
+ * ```ts
+ * isPipeline((await import('./pipeline.ts')).default); // true
+ * ```
+ */
+export function isPipeline(value: unknown): value is Pipeline {
+  return typeof value === 'object' && value !== null && PIPELINE in value;
+}

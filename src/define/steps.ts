@@ -1,0 +1,141 @@
+import type { Schema } from '../core/schema.js';
+import type { DeclarationSite } from './origin.js';
+import type { DatasetRef, ParamRef } from './ref.js';
+
+/** A plain record as TypeScript steps see it: column name to JS value. */
+export type Row = Record<string, unknown>;
+
+/** Fields every step shares. */
+interface StepBase {
+  readonly declaredAt: DeclarationSite;
+  readonly description?: string;
+}
+
+/**
+ * Reads a dataset from outside the pipeline through a source connector.
+ * Created by the `source.*` factories.
+ */
+export interface SourceStep extends StepBase {
+  readonly kind: 'source';
+  readonly connector: string;
+  /** Connector config as written; the planner validates it against the connector's schema. */
+  readonly config: Readonly<Record<string, unknown>>;
+}
+
+/** A value spliced into a `sql` template. */
+export type SQLTemplateValue = DatasetRef | ParamRef | string | number | bigint | boolean | null;
+
+/** How a SQL step's result is kept between steps. */
+export type Materialization = 'view' | 'table';
+
+/** Options of a SQL step; see {@link SQLStep.options}. */
+export interface SQLStepOptions {
+  /** `view` (default) is computed lazily by its consumers; `table` is computed once. */
+  readonly materialize?: Materialization;
+  /** Columns the query must produce; checked after the step runs. */
+  readonly schema?: Schema;
+  readonly description?: string;
+}
+
+/**
+ * A transform written in SQL, run inside the engine. Created by the `sql` tag.
+ * Immutable: {@link SQLStep.options} returns a new step.
+ */
+export class SQLStep implements StepBase {
+  readonly kind = 'sql' as const;
+  readonly strings: readonly string[];
+  readonly values: readonly SQLTemplateValue[];
+  readonly declaredAt: DeclarationSite;
+  readonly materialize: Materialization;
+  readonly schema: Schema | undefined;
+  readonly description: string | undefined;
+
+  constructor(
+    strings: readonly string[],
+    values: readonly SQLTemplateValue[],
+    declaredAt: DeclarationSite,
+    options: SQLStepOptions = {},
+  ) {
+    this.strings = strings;
+    this.values = values;
+    this.declaredAt = declaredAt;
+    this.materialize = options.materialize ?? 'view';
+    this.schema = options.schema;
+    this.description = options.description;
+  }
+
+  /**
+   * Returns a copy of this step with options set.
+   *
+   * @example
+   * ```ts
+   * sql`select * from ${ref('orders')}`.options({ materialize: 'table' });
+   * ```
+   */
+  options(options: SQLStepOptions): SQLStep {
+    return new SQLStep(this.strings, this.values, this.declaredAt, {
+      materialize: options.materialize ?? this.materialize,
+      ...((options.schema ?? this.schema) ? { schema: options.schema ?? this.schema } : {}),
+      ...((options.description ?? this.description)
+        ? { description: options.description ?? this.description }
+        : {}),
+    });
+  }
+}
+
+/** What a TypeScript transform can use besides its input. */
+export interface TransformContext {
+  readonly runId: string;
+  readonly stepId: string;
+  readonly params: Readonly<Record<string, string>>;
+  /** Aborted when the run is canceled or another step failed. */
+  readonly signal: AbortSignal;
+  /**
+   * Sends a record to the quarantine store with a reason instead of the output.
+   * The run report counts it; it is never silently dropped.
+   */
+  quarantine(record: Row, reason: string): void;
+}
+
+/** A transform over the whole input as an async stream of batches. */
+export type BatchTransformFunction = (
+  batches: AsyncIterable<Row[]>,
+  context: TransformContext,
+) => AsyncIterable<Row[]>;
+
+/**
+ * A per-record transform: return a row, an array of rows, or `null`/`undefined` to drop the
+ * record on purpose (it is counted as filtered, not lost).
+ */
+export type RecordTransformFunction = (
+  row: Row,
+  context: TransformContext,
+) => Row | Row[] | null | undefined | Promise<Row | Row[] | null | undefined>;
+
+/**
+ * A transform written in TypeScript. Input batches stream out of the engine and output rows
+ * stream back into it; the whole dataset is never held in JS memory.
+ */
+export interface TransformStep extends StepBase {
+  readonly kind: 'transform';
+  readonly input: DatasetRef;
+  /** Output columns; rows that do not fit are quarantined. Defaults to the input's schema. */
+  readonly schema?: Schema;
+  /** Rows per input batch (default 2048). */
+  readonly batchSize: number;
+  readonly run: BatchTransformFunction;
+}
+
+/** Writes a step's output somewhere outside the pipeline. Created by the `sink.*` factories. */
+export interface SinkStep extends StepBase {
+  readonly kind: 'sink';
+  readonly connector: string;
+  readonly input: DatasetRef;
+  readonly config: Readonly<Record<string, unknown>>;
+}
+
+/** Any step of a pipeline. */
+export type StepDefinition = SourceStep | SQLStep | TransformStep | SinkStep;
+
+/** The kinds of step, as reported in plans and run reports. */
+export type StepKind = StepDefinition['kind'];

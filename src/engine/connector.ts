@@ -1,0 +1,193 @@
+import type { ConnectorSpec } from '../core/connector-spec.js';
+import type { Logger } from '../core/logger.js';
+import type { Field } from '../core/types.js';
+import type { EngineConnection } from './duckdb-session.js';
+import type { QuarantineStore } from './quarantine-store.js';
+
+/** What a source's `read` gets from the executor. */
+export interface SourceReadContext {
+  readonly stepId: string;
+  readonly runId: string;
+  /** Relative paths in the config resolve against this folder (the pipeline file's). */
+  readonly baseDir: string;
+  /** A connection of the step's own; the dataset must be created on it. */
+  readonly connection: EngineConnection;
+  /** The run's start, used for the `_extracted_at` metadata column. */
+  readonly extractedAt: Date;
+  readonly quarantine: QuarantineStore;
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+}
+
+/** What a source reports once its dataset exists. */
+export interface SourceReadResult {
+  /** Records seen in the input, including quarantined ones. */
+  readonly rowsRead: number;
+  readonly rowsQuarantined: number;
+  /** The columns of the dataset the source created. */
+  readonly fields: readonly Field[];
+  /** What was read (file paths, tables), for the report and lineage. */
+  readonly inputs: readonly string[];
+}
+
+/**
+ * A source connector of the batch engine.
+ *
+ * `read` is called once per run with validated config. It creates a view or table named after
+ * the step (`"<stepId>"`) holding the records that fit the declared schema, and sends the rest to
+ * the quarantine store. Errors it throws fail the step; nothing is retried by the engine.
+ *
+ * @example
+ * ```ts
+ * const numbers = defineSource({
+ *   name: 'numbers', summary: 'n rows', config: z.strictObject({ n: z.int() }),
+ *   async read(config, ctx) {
+ *     await ctx.connection.run(`CREATE VIEW "${ctx.stepId}" AS SELECT range AS n FROM range(${config.n})`);
+ *     return { rowsRead: config.n, rowsQuarantined: 0, fields: [{ name: 'n', type: { kind: 'int64' }, nullable: false }], inputs: [] };
+ *   },
+ * });
+ * ```
+ */
+export interface BatchSourceConnector<Config = unknown> extends ConnectorSpec<Config> {
+  readonly role: 'source';
+  read(config: Config, context: SourceReadContext): Promise<SourceReadResult>;
+}
+
+/** What a sink's `write` gets from the executor. */
+export interface SinkWriteContext {
+  readonly stepId: string;
+  readonly runId: string;
+  readonly baseDir: string;
+  readonly connection: EngineConnection;
+  /** The quoted name of the relation to write. */
+  readonly input: string;
+  readonly inputFields: readonly Field[];
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Output a sink has written but not yet made visible. The executor publishes every staged
+ * output only when the whole run succeeded, and discards them otherwise, so a failed run leaves
+ * previous outputs as they were.
+ */
+export interface StagedOutput {
+  readonly rowsWritten: number;
+  /** Where the output will be visible once published. */
+  readonly outputs: readonly string[];
+  /** Makes the output visible atomically (a rename or a commit). */
+  publish(): Promise<void>;
+  /** Removes what was staged. Must not fail when called after a partial write. */
+  discard(): Promise<void>;
+}
+
+/**
+ * A sink connector of the batch engine. `write` stages the whole input and returns a
+ * {@link StagedOutput}; it must not touch what readers see until `publish` is called.
+ *
+ * @example
+ * ```ts
+ * const devNull = defineSink({
+ *   name: 'null', summary: 'discards rows', config: z.strictObject({}),
+ *   async write(_config, ctx) {
+ *     const [row] = await ctx.connection.rows(`SELECT count(*) AS n FROM ${ctx.input}`);
+ *     return { rowsWritten: Number(row?.n), outputs: [], publish: async () => {}, discard: async () => {} };
+ *   },
+ * });
+ * ```
+ */
+export interface BatchSinkConnector<Config = unknown> extends ConnectorSpec<Config> {
+  readonly role: 'sink';
+  write(config: Config, context: SinkWriteContext): Promise<StagedOutput>;
+}
+
+/** Any batch connector. */
+export type BatchConnector = BatchSourceConnector<never> | BatchSinkConnector<never>;
+
+/**
+ * Declares a source connector (typed by its config schema).
+ *
+ * @example
+ * ```ts
+ * export const csvSource = defineSource({ name: 'csv', summary: 'CSV files', config: csvSourceConfig, read });
+ * ```
+ */
+export function defineSource<Config>(
+  definition: Omit<BatchSourceConnector<Config>, 'role'>,
+): BatchSourceConnector<Config> {
+  return { ...definition, role: 'source' };
+}
+
+/**
+ * Declares a sink connector (typed by its config schema).
+ *
+ * @example
+ * ```ts
+ * export const csvSink = defineSink({ name: 'csv', summary: 'one CSV file', config: csvSinkConfig, write });
+ * ```
+ */
+export function defineSink<Config>(
+  definition: Omit<BatchSinkConnector<Config>, 'role'>,
+): BatchSinkConnector<Config> {
+  return { ...definition, role: 'sink' };
+}
+
+/**
+ * A scoped set of connectors. Registries are values passed to the planner and executor, never
+ * globals; `with` returns a new registry.
+ *
+ * @example
+ * ```ts
+ * const registry = createRegistry(fileConnectors).with(myApiSource);
+ * await runPipeline(p, { registry });
+ * ```
+ */
+export class ConnectorRegistry {
+  readonly #sources: ReadonlyMap<string, BatchSourceConnector>;
+  readonly #sinks: ReadonlyMap<string, BatchSinkConnector>;
+
+  constructor(connectors: readonly BatchConnector[]) {
+    const sources = new Map<string, BatchSourceConnector>();
+    const sinks = new Map<string, BatchSinkConnector>();
+    for (const connector of connectors) {
+      if (connector.role === 'source')
+        sources.set(connector.name, connector as BatchSourceConnector);
+      else sinks.set(connector.name, connector as BatchSinkConnector);
+    }
+    this.#sources = sources;
+    this.#sinks = sinks;
+  }
+
+  /** A registry with `connectors` added (replacing same-named ones of the same role). */
+  with(...connectors: BatchConnector[]): ConnectorRegistry {
+    return new ConnectorRegistry([...this.list(), ...connectors]);
+  }
+
+  source(name: string): BatchSourceConnector | undefined {
+    return this.#sources.get(name);
+  }
+
+  sink(name: string): BatchSinkConnector | undefined {
+    return this.#sinks.get(name);
+  }
+
+  /** The planner's view: look a connector spec up by role and name. */
+  readonly lookup = (role: 'source' | 'sink', name: string): ConnectorSpec | undefined =>
+    role === 'source' ? this.source(name) : this.sink(name);
+
+  list(): BatchConnector[] {
+    return [...this.#sources.values(), ...this.#sinks.values()] as BatchConnector[];
+  }
+}
+
+/**
+ * Creates a registry from connector definitions.
+ *
+ * @example
+ * ```ts
+ * const registry = createRegistry([csvSource, parquetSink]);
+ * ```
+ */
+export function createRegistry(connectors: readonly BatchConnector[]): ConnectorRegistry {
+  return new ConnectorRegistry(connectors);
+}

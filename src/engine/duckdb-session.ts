@@ -1,0 +1,154 @@
+import type { DuckDBConnection, DuckDBResult, DuckDBValue } from '@duckdb/node-api';
+import { DuckDBInstance, JSDuckDBValueConverter } from '@duckdb/node-api';
+import { EngineError } from '../core/errors.js';
+import { quoteLiteral } from '../core/type-mappings.js';
+
+/** Settings of the DuckDB instance behind one run. */
+export interface DuckDBSessionOptions {
+  /** e.g. `4GB`; DuckDB spills larger intermediate results to `tempDirectory`. */
+  readonly memoryLimit?: string;
+  readonly threads?: number;
+  /** Where DuckDB spills; one folder per run. */
+  readonly tempDirectory?: string;
+}
+
+/**
+ * One in-memory DuckDB instance for one run. Steps get their own connections so independent
+ * steps run concurrently and a streaming read never shares a connection with a write.
+ *
+ * @example
+ * ```ts
+ * const session = await DuckDBSession.create({ memoryLimit: '2GB', tempDirectory: '/tmp/run1' });
+ * const conn = await session.connect();
+ * await conn.run('create table t as select 42 as answer');
+ * session.close();
+ * ```
+ */
+export class DuckDBSession {
+  readonly #instance: DuckDBInstance;
+  readonly #connections: EngineConnection[] = [];
+
+  private constructor(instance: DuckDBInstance) {
+    this.#instance = instance;
+  }
+
+  static async create(options: DuckDBSessionOptions = {}): Promise<DuckDBSession> {
+    const settings: Record<string, string> = {};
+    if (options.memoryLimit !== undefined) settings['memory_limit'] = options.memoryLimit;
+    if (options.threads !== undefined) settings['threads'] = String(options.threads);
+    if (options.tempDirectory !== undefined) settings['temp_directory'] = options.tempDirectory;
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(':memory:', settings);
+    } catch (cause) {
+      throw new EngineError(undefined, `cannot start DuckDB: ${firstLine(cause)}`, {
+        cause,
+        hint: 'check the engine settings (memoryLimit like "4GB", threads a positive integer)',
+      });
+    }
+    return new DuckDBSession(instance);
+  }
+
+  /** Opens a new connection; closed with the session. */
+  async connect(stepId?: string): Promise<EngineConnection> {
+    const connection = new EngineConnection(await this.#instance.connect(), stepId);
+    this.#connections.push(connection);
+    return connection;
+  }
+
+  /** Closes every connection and the instance. */
+  close(): void {
+    for (const connection of this.#connections) connection.close();
+    this.#connections.length = 0;
+    this.#instance.closeSync();
+  }
+}
+
+/**
+ * A DuckDB connection whose errors become {@link EngineError}s naming the step.
+ *
+ * @example
+ * ```ts
+ * const rows = await conn.rows('select 1 as x'); // [{ x: 1 }]
+ * ```
+ */
+export class EngineConnection {
+  readonly raw: DuckDBConnection;
+  readonly #stepId: string | undefined;
+  #closed = false;
+
+  constructor(raw: DuckDBConnection, stepId?: string) {
+    this.raw = raw;
+    this.#stepId = stepId;
+  }
+
+  /** Runs a statement; returns the number of rows it created, changed or copied. */
+  async run(sql: string, values?: Record<string, DuckDBValue>): Promise<number> {
+    try {
+      const result = await this.raw.run(sql, values);
+      if (result.columnCount === 1 && result.columnName(0) === 'Count') {
+        const [first] = await result.getRows();
+        return first === undefined ? 0 : Number(first[0]);
+      }
+      return Math.max(0, result.rowsChanged);
+    } catch (cause) {
+      throw this.#wrap(cause);
+    }
+  }
+
+  /** Runs a query and returns its rows as plain JS objects (bigint for 64-bit integers). */
+  async rows(
+    sql: string,
+    values?: Record<string, DuckDBValue>,
+  ): Promise<Record<string, unknown>[]> {
+    try {
+      const reader = await this.raw.runAndReadAll(sql, values);
+      return reader.convertRowObjects(JSDuckDBValueConverter);
+    } catch (cause) {
+      throw this.#wrap(cause);
+    }
+  }
+
+  /** Starts a streaming query; read its chunks with `fetchChunk()` or `for await`. */
+  async stream(sql: string): Promise<DuckDBResult> {
+    try {
+      return await this.raw.stream(sql);
+    } catch (cause) {
+      throw this.#wrap(cause);
+    }
+  }
+
+  /** Column names and DuckDB type names a query would produce, without running it. */
+  async describe(sql: string): Promise<{ name: string; type: string }[]> {
+    const rows = await this.rows(`DESCRIBE ${sql}`);
+    return rows.map((r) => ({ name: String(r['column_name']), type: String(r['column_type']) }));
+  }
+
+  /** Sets a DuckDB option for this connection's session. */
+  async set(option: string, value: string): Promise<void> {
+    await this.run(`SET ${option} = ${quoteLiteral(value)}`);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.raw.closeSync();
+  }
+
+  #wrap(cause: unknown): EngineError {
+    return new EngineError(this.#stepId, firstLine(cause), { cause });
+  }
+}
+
+/**
+ * The first line of an error's message; DuckDB appends the SQL and a caret below it.
+ *
+ * @example
+ * ```ts
+ * firstLine(new Error('Binder Error: x\n\nLINE 1: ...')); // "Binder Error: x"
+ * ```
+ */
+export function firstLine(cause: unknown): string {
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return message.split('\n')[0]?.trim() ?? message;
+}

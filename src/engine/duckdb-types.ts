@@ -1,0 +1,93 @@
+import type { DuckDBType } from '@duckdb/node-api';
+import { DuckDBTypeId } from '@duckdb/node-api';
+import type { Field, LogicalType } from '../core/types.js';
+
+/**
+ * DuckDB type to logical type, for schemas inferred from data. Types without a logical
+ * counterpart (TIME, INTERVAL, UUID, ENUM, BIT) become `string`; unsigned and huge integers
+ * become the smallest type that holds every value.
+ *
+ * @example
+ * ```ts
+ * fromDuckDBType(DECIMAL(12, 2)); // { kind: 'decimal', precision: 12, scale: 2 }
+ * ```
+ */
+export function fromDuckDBType(type: DuckDBType): LogicalType {
+  if (type.alias === 'JSON') return { kind: 'json' };
+  switch (type.typeId) {
+    case DuckDBTypeId.BOOLEAN:
+      return { kind: 'bool' };
+    case DuckDBTypeId.TINYINT:
+      return { kind: 'int8' };
+    case DuckDBTypeId.SMALLINT:
+    case DuckDBTypeId.UTINYINT:
+      return { kind: 'int16' };
+    case DuckDBTypeId.INTEGER:
+    case DuckDBTypeId.USMALLINT:
+      return { kind: 'int32' };
+    case DuckDBTypeId.BIGINT:
+    case DuckDBTypeId.UINTEGER:
+      return { kind: 'int64' };
+    case DuckDBTypeId.UBIGINT:
+      return { kind: 'decimal', precision: 20, scale: 0 };
+    case DuckDBTypeId.HUGEINT:
+    case DuckDBTypeId.UHUGEINT:
+    case DuckDBTypeId.BIGNUM:
+      return { kind: 'decimal', precision: 38, scale: 0 };
+    case DuckDBTypeId.FLOAT:
+      return { kind: 'float32' };
+    case DuckDBTypeId.DOUBLE:
+      return { kind: 'float64' };
+    case DuckDBTypeId.DECIMAL:
+      return { kind: 'decimal', precision: type.width, scale: type.scale };
+    case DuckDBTypeId.BLOB:
+      return { kind: 'binary' };
+    case DuckDBTypeId.DATE:
+      return { kind: 'date' };
+    case DuckDBTypeId.TIMESTAMP:
+    case DuckDBTypeId.TIMESTAMP_S:
+    case DuckDBTypeId.TIMESTAMP_MS:
+    case DuckDBTypeId.TIMESTAMP_NS:
+      return { kind: 'timestamp', tz: false };
+    case DuckDBTypeId.TIMESTAMP_TZ:
+      return { kind: 'timestamp', tz: true };
+    case DuckDBTypeId.LIST:
+    case DuckDBTypeId.ARRAY:
+      return { kind: 'list', element: fromDuckDBType(type.valueType) };
+    case DuckDBTypeId.STRUCT:
+      return {
+        kind: 'struct',
+        fields: type.entryNames.map((name, i) => ({
+          name,
+          type: fromDuckDBType(type.entryTypes[i] as DuckDBType),
+          nullable: true,
+        })),
+      };
+    case DuckDBTypeId.MAP:
+      return {
+        kind: 'map',
+        key: fromDuckDBType(type.keyType),
+        value: fromDuckDBType(type.valueType),
+      };
+    case DuckDBTypeId.SQLNULL:
+    case DuckDBTypeId.VARCHAR:
+    default:
+      return { kind: 'string' };
+  }
+}
+
+/**
+ * The logical fields of a query's result, read from DuckDB without producing rows.
+ *
+ * @example
+ * ```ts
+ * const fields = fieldsFromColumns(reader.columnNames(), reader.columnTypes());
+ * ```
+ */
+export function fieldsFromColumns(names: readonly string[], types: readonly DuckDBType[]): Field[] {
+  return names.map((name, i) => ({
+    name,
+    type: fromDuckDBType(types[i] as DuckDBType),
+    nullable: true,
+  }));
+}

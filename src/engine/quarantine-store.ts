@@ -1,0 +1,106 @@
+import { appendFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { quoteLiteral } from '../core/type-mappings.js';
+import type { EngineConnection } from './duckdb-session.js';
+import { toJSONValue } from './json-values.js';
+
+/** One quarantined record, as written to the quarantine file (one JSON object per line). */
+export interface QuarantineEntry {
+  readonly run_id: string;
+  readonly step: string;
+  /** The input file the record came from, when it came from a file. */
+  readonly source_file: string | null;
+  /** 1-based line in that file, when the reader knows it. */
+  readonly line: number | null;
+  /** The column(s) at fault, comma-separated; null when the whole record is. */
+  readonly column: string | null;
+  readonly reason: string;
+  /** The original record: an object, or the raw text of a line that could not be parsed. */
+  readonly record: unknown;
+}
+
+/**
+ * The dead-letter store of one run: NDJSON files under `<runDir>/quarantine/<step>.ndjson`.
+ * Records that fail typing, required fields or a transform's checks land here with the
+ * reason; the run report counts them.
+ *
+ * @example
+ * ```ts
+ * const store = new QuarantineStore('.sluice/runs/run_x/quarantine', 'run_x');
+ * await store.append('enrich', [{ record: row, reason: 'negative amount' }]);
+ * ```
+ */
+export class QuarantineStore {
+  readonly directory: string;
+  readonly runId: string;
+  readonly #counts = new Map<string, number>();
+
+  constructor(directory: string, runId: string) {
+    this.directory = directory;
+    this.runId = runId;
+  }
+
+  /** The file that holds step `stepId`'s quarantined records. */
+  pathFor(stepId: string): string {
+    return join(this.directory, `${stepId}.ndjson`);
+  }
+
+  /**
+   * Writes the rows of `selectSQL` as the step's quarantine file through DuckDB. The query must
+   * produce the columns of {@link QuarantineEntry} except `run_id` and `step`, with `record` as
+   * JSON. Returns how many records were written; writes no file for none.
+   */
+  async writeQuery(
+    connection: EngineConnection,
+    stepId: string,
+    selectSQL: string,
+  ): Promise<number> {
+    const staged = `__sluice_quarantine_${stepId}`;
+    const count = await connection.run(
+      `CREATE OR REPLACE TEMP TABLE "${staged}" AS
+       SELECT ${quoteLiteral(this.runId)} AS run_id, ${quoteLiteral(stepId)} AS step,
+              source_file, line, "column", reason, record
+       FROM (${selectSQL})`,
+    );
+    if (count > 0) {
+      await mkdir(this.directory, { recursive: true });
+      await connection.run(
+        `COPY "${staged}" TO ${quoteLiteral(this.pathFor(stepId))} (FORMAT json)`,
+      );
+    }
+    await connection.run(`DROP TABLE "${staged}"`);
+    this.#add(stepId, count);
+    return count;
+  }
+
+  /** Appends records quarantined by TypeScript code. */
+  async append(
+    stepId: string,
+    records: readonly { record: unknown; reason: string; column?: string }[],
+  ): Promise<void> {
+    if (records.length === 0) return;
+    await mkdir(this.directory, { recursive: true });
+    const lines = records.map((r) =>
+      JSON.stringify({
+        run_id: this.runId,
+        step: stepId,
+        source_file: null,
+        line: null,
+        column: r.column ?? null,
+        reason: r.reason,
+        record: toJSONValue(r.record),
+      } satisfies QuarantineEntry),
+    );
+    await appendFile(this.pathFor(stepId), `${lines.join('\n')}\n`);
+    this.#add(stepId, records.length);
+  }
+
+  /** Records quarantined so far by `stepId`. */
+  count(stepId: string): number {
+    return this.#counts.get(stepId) ?? 0;
+  }
+
+  #add(stepId: string, count: number): void {
+    this.#counts.set(stepId, this.count(stepId) + count);
+  }
+}

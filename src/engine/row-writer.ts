@@ -1,0 +1,251 @@
+import type { DuckDBAppender } from '@duckdb/node-api';
+import { DuckDBDateValue, DuckDBTimestampTZValue, DuckDBTimestampValue } from '@duckdb/node-api';
+import type { Field, LogicalType, TypeMapping } from '../core/types.js';
+import { formatType, mapType } from '../core/types.js';
+import { toDuckDBType } from '../core/type-mappings.js';
+import { toJSONValue } from './json-values.js';
+
+/** Checks one JS value against a column type and appends it once the whole row is checked. */
+interface ColumnWriter {
+  /** A reason when `value` (not null) does not fit the column; undefined when it does. */
+  check(value: unknown): string | undefined;
+  append(appender: DuckDBAppender, value: unknown): void;
+}
+
+const INTEGER_RANGES = {
+  int8: [-128, 127],
+  int16: [-32768, 32767],
+  int32: [-2147483648, 2147483647],
+} as const;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+const DECIMAL_TEXT = /^[+-]?(\d+)(\.\d+)?$/;
+const DATE_TEXT = /^\d{4}-\d{2}-\d{2}$/;
+const TIMESTAMP_TEXT =
+  /^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?$/;
+const MS_PER_DAY = 86_400_000;
+
+function expected(type: string, value: unknown): string {
+  const actual = value instanceof Date ? 'Date' : Array.isArray(value) ? 'array' : typeof value;
+  return `expected ${type}, got ${actual} ${describeValue(value)}`;
+}
+
+function describeValue(value: unknown): string {
+  const text = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function integerWriter(kind: keyof typeof INTEGER_RANGES): ColumnWriter {
+  const [min, max] = INTEGER_RANGES[kind];
+  return {
+    check(value) {
+      const n = typeof value === 'bigint' ? Number(value) : value;
+      if (typeof n !== 'number' || !Number.isInteger(n)) return expected(kind, value);
+      return n < min || n > max ? `${describeValue(value)} is out of range for ${kind}` : undefined;
+    },
+    append: (appender, value) => appender.appendInteger(Number(value)),
+  };
+}
+
+const floatWriter = (kind: 'float32' | 'float64'): ColumnWriter => ({
+  check: (value) =>
+    typeof value === 'number' || typeof value === 'bigint' ? undefined : expected(kind, value),
+  append: (appender, value) =>
+    kind === 'float32' ? appender.appendFloat(Number(value)) : appender.appendDouble(Number(value)),
+});
+
+const nestedWriter = (type: LogicalType): ColumnWriter => ({
+  check(value) {
+    if (type.kind === 'list' && !Array.isArray(value)) return expected(formatType(type), value);
+    if (
+      (type.kind === 'struct' || type.kind === 'map') &&
+      (typeof value !== 'object' || Array.isArray(value))
+    ) {
+      return expected(formatType(type), value);
+    }
+    return undefined;
+  },
+  append: (appender, value) => appender.appendVarchar(JSON.stringify(toJSONValue(value))),
+});
+
+const writers: TypeMapping<ColumnWriter> = {
+  bool: () => ({
+    check: (value) => (typeof value === 'boolean' ? undefined : expected('bool', value)),
+    append: (appender, value) => appender.appendBoolean(value as boolean),
+  }),
+  int8: () => integerWriter('int8'),
+  int16: () => integerWriter('int16'),
+  int32: () => integerWriter('int32'),
+  int64: () => ({
+    check(value) {
+      if (typeof value === 'bigint') {
+        return value < INT64_MIN || value > INT64_MAX
+          ? `${value} is out of range for int64`
+          : undefined;
+      }
+      return typeof value === 'number' && Number.isSafeInteger(value)
+        ? undefined
+        : expected('int64 (a bigint or a safe integer)', value);
+    },
+    append: (appender, value) =>
+      appender.appendBigInt(typeof value === 'bigint' ? value : BigInt(value as number)),
+  }),
+  float32: () => floatWriter('float32'),
+  float64: () => floatWriter('float64'),
+  decimal: (type) => {
+    const limit = 10 ** (type.precision - type.scale);
+    return {
+      check(value) {
+        if (typeof value === 'number') {
+          if (!Number.isFinite(value)) return `${value} is not a finite number`;
+          return Math.abs(value) < limit ? undefined : `${value} does not fit ${formatType(type)}`;
+        }
+        if (typeof value === 'bigint' || typeof value === 'string') {
+          const match = DECIMAL_TEXT.exec(String(value));
+          if (match === null) return expected(formatType(type), value);
+          return (match[1] ?? '').replace(/^0+/, '').length > type.precision - type.scale
+            ? `${value} does not fit ${formatType(type)}`
+            : undefined;
+        }
+        return expected(formatType(type), value);
+      },
+      append: (appender, value) =>
+        typeof value === 'number'
+          ? appender.appendDouble(value)
+          : appender.appendVarchar(String(value)),
+    };
+  },
+  string: () => ({
+    check: (value) => (typeof value === 'string' ? undefined : expected('string', value)),
+    append: (appender, value) => appender.appendVarchar(value as string),
+  }),
+  binary: () => ({
+    check: (value) =>
+      value instanceof Uint8Array ? undefined : expected('binary (Uint8Array)', value),
+    append: (appender, value) => appender.appendBlob(value as Uint8Array),
+  }),
+  date: () => ({
+    check(value) {
+      if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'invalid Date' : undefined;
+      return typeof value === 'string' && DATE_TEXT.test(value)
+        ? undefined
+        : expected('date (Date or YYYY-MM-DD)', value);
+    },
+    append(appender, value) {
+      if (value instanceof Date)
+        appender.appendDate(new DuckDBDateValue(Math.floor(value.getTime() / MS_PER_DAY)));
+      else appender.appendVarchar(value as string);
+    },
+  }),
+  timestamp: (type) => ({
+    check(value) {
+      if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'invalid Date' : undefined;
+      return typeof value === 'string' && TIMESTAMP_TEXT.test(value)
+        ? undefined
+        : expected('timestamp (Date or ISO 8601 text)', value);
+    },
+    append(appender, value) {
+      if (!(value instanceof Date)) {
+        appender.appendVarchar(value as string);
+        return;
+      }
+      const micros = BigInt(value.getTime()) * 1000n;
+      if (type.tz) appender.appendTimestampTZ(new DuckDBTimestampTZValue(micros));
+      else appender.appendTimestamp(new DuckDBTimestampValue(micros));
+    },
+  }),
+  list: nestedWriter,
+  struct: nestedWriter,
+  map: nestedWriter,
+  json: () => ({
+    check: () => undefined,
+    append: (appender, value) =>
+      appender.appendVarchar(
+        typeof value === 'string' ? value : JSON.stringify(toJSONValue(value)),
+      ),
+  }),
+};
+
+const NESTED_KINDS = new Set(['list', 'struct', 'map']);
+
+/**
+ * Writes JS rows to a DuckDB appender against declared fields. A row is checked as a whole
+ * before any of it is appended, so a bad value never leaves a half-written row; the caller
+ * quarantines rows for which {@link RowWriter.write} returns a reason.
+ *
+ * @example
+ * ```ts
+ * const writer = new RowWriter(fields);
+ * const reason = writer.write(appender, { id: 1n, name: 'a' }); // undefined when appended
+ * ```
+ */
+export class RowWriter {
+  readonly #fields: readonly Field[];
+  readonly #writers: readonly ColumnWriter[];
+
+  constructor(fields: readonly Field[]) {
+    this.#fields = fields;
+    this.#writers = fields.map((f) => mapType(writers, f.type));
+  }
+
+  /**
+   * Column definitions of the table the appender writes to. Nested columns are staged as JSON
+   * text; {@link RowWriter.selectTyped} converts them.
+   */
+  stagingColumns(): string {
+    return this.#fields
+      .map(
+        (f) =>
+          `"${f.name.replaceAll('"', '""')}" ${NESTED_KINDS.has(f.type.kind) ? 'VARCHAR' : toDuckDBType(f.type)}`,
+      )
+      .join(', ');
+  }
+
+  /** A select list that reads the staging table with every column in its declared type. */
+  selectTyped(): string {
+    return this.#fields
+      .map((f) => {
+        const name = `"${f.name.replaceAll('"', '""')}"`;
+        return NESTED_KINDS.has(f.type.kind)
+          ? `CAST(CAST(${name} AS JSON) AS ${toDuckDBType(f.type)}) AS ${name}`
+          : name;
+      })
+      .join(', ');
+  }
+
+  /** Whether any column is staged as JSON text and needs {@link RowWriter.selectTyped}. */
+  get hasNestedColumns(): boolean {
+    return this.#fields.some((f) => NESTED_KINDS.has(f.type.kind));
+  }
+
+  /** Appends `row`, or returns why it does not fit (and appends nothing). */
+  write(
+    appender: DuckDBAppender,
+    row: Readonly<Record<string, unknown>>,
+  ): { column: string; reason: string } | undefined {
+    const fields = this.#fields;
+    const writers = this.#writers;
+    for (let i = 0; i < fields.length; i++) {
+      const field = fields[i] as Field;
+      const value = row[field.name];
+      if (value === null || value === undefined) {
+        if (!field.nullable)
+          return {
+            column: field.name,
+            reason: `column "${field.name}": required value is missing`,
+          };
+        continue;
+      }
+      const problem = (writers[i] as ColumnWriter).check(value);
+      if (problem !== undefined)
+        return { column: field.name, reason: `column "${field.name}": ${problem}` };
+    }
+    for (let i = 0; i < fields.length; i++) {
+      const value = row[(fields[i] as Field).name];
+      if (value === null || value === undefined) appender.appendNull();
+      else (writers[i] as ColumnWriter).append(appender, value);
+    }
+    appender.endRow();
+    return undefined;
+  }
+}

@@ -1,0 +1,169 @@
+import type { Field } from '../core/types.js';
+import { formatType } from '../core/types.js';
+import { quoteIdentifier, quoteLiteral } from '../core/type-mappings.js';
+import type { EngineConnection } from './duckdb-session.js';
+import type { QuarantineStore } from './quarantine-store.js';
+
+/** How one declared column is computed from a raw scan. */
+export interface EnforcedColumn {
+  readonly field: Field;
+  /** SQL expression of the typed value over the scan's columns. */
+  readonly typed: string;
+  /**
+   * SQL expression of the raw value, when converting it can fail. A conversion failed when the
+   * raw value is present and the typed one is null.
+   */
+  readonly raw?: string;
+}
+
+/** A column added to every row, such as `_run_id`. */
+export interface MetadataColumn {
+  readonly field: Field;
+  readonly expression: string;
+}
+
+/** Inputs of {@link enforceSchema}. */
+export interface EnforceSchemaOptions {
+  readonly connection: EngineConnection;
+  readonly stepId: string;
+  readonly quarantine: QuarantineStore;
+  /** A relation (table function call or parenthesised query) to read raw rows from. */
+  readonly scan: string;
+  readonly columns: readonly EnforcedColumn[];
+  readonly metadata: readonly MetadataColumn[];
+  /** Expression over the scan naming the file a row came from ('NULL' when none). */
+  readonly sourceFile: string;
+  /**
+   * Scan column holding the original record as JSON text (e.g. the raw line). When omitted, the
+   * quarantined record is built from the columns (raw value where conversion failed).
+   */
+  readonly originalJSON?: string;
+  /** Predicate over the scan: false when the record as a whole is unusable. */
+  readonly recordValid?: { readonly predicate: string; readonly reason: string };
+  /** A query producing more quarantine rows (e.g. lines the reader rejected). */
+  readonly extraQuarantine?: string;
+}
+
+/** Row counts after enforcement. */
+export interface EnforcementResult {
+  readonly rowsRead: number;
+  readonly rowsQuarantined: number;
+  readonly fields: readonly Field[];
+}
+
+const TYPED_TABLE_PREFIX = '__sluice_typed_';
+
+/**
+ * Types and validates a raw scan in one pass: rows whose values convert and whose required
+ * columns are present become the step's dataset (a view named after the step); the others go to
+ * the quarantine store with the column and the reason. Nothing is dropped silently:
+ * rows read = rows out + rows quarantined.
+ *
+ * @example
+ * ```ts
+ * await enforceSchema({ connection, stepId: 'orders', quarantine, scan: "read_csv('o.csv')",
+ *   columns: [{ field, typed: '"id"' }], metadata: [], sourceFile: 'filename',
+ *   });
+ * ```
+ */
+export async function enforceSchema(options: EnforceSchemaOptions): Promise<EnforcementResult> {
+  const { connection, stepId, columns } = options;
+  const table = quoteIdentifier(`${TYPED_TABLE_PREFIX}${stepId}`);
+  const names = columns.map((c) => quoteIdentifier(c.field.name));
+  const metadataNames = options.metadata.map((m) => quoteIdentifier(m.field.name));
+  const rawName = (i: number): string => quoteIdentifier(`__sluice_raw_${i}`);
+
+  const inner = [
+    ...columns.map((c, i) => {
+      const typed = `${c.typed} AS ${names[i]}`;
+      return c.raw === undefined ? typed : `${typed}, ${c.raw} AS ${rawName(i)}`;
+    }),
+    ...options.metadata.map((m, i) => `${m.expression} AS ${metadataNames[i]}`),
+    `${options.sourceFile} AS __sluice_file`,
+    ...(options.originalJSON === undefined ? [] : [`${options.originalJSON} AS __sluice_original`]),
+    `${options.recordValid?.predicate ?? 'true'} AS __sluice_valid`,
+  ].join(',\n      ');
+
+  const failures: { readonly check: string; readonly column: string; readonly reason: string }[] =
+    [];
+  columns.forEach((c, i) => {
+    const label = quoteLiteral(c.field.name);
+    if (c.raw !== undefined) {
+      failures.push({
+        check: `(${rawName(i)} IS NOT NULL AND ${names[i]} IS NULL)`,
+        column: label,
+        reason: `${quoteLiteral(`column "${c.field.name}": cannot convert `)} || left(CAST(${rawName(i)} AS VARCHAR), 200) || ${quoteLiteral(` to ${formatType(c.field.type)}`)}`,
+      });
+    }
+    if (!c.field.nullable) {
+      const presentButBad = c.raw === undefined ? 'false' : `${rawName(i)} IS NOT NULL`;
+      failures.push({
+        check: `(${names[i]} IS NULL AND NOT (${presentButBad}))`,
+        column: label,
+        reason: quoteLiteral(`column "${c.field.name}": required value is missing`),
+      });
+    }
+  });
+  const ok = ['__sluice_valid', ...failures.map((f) => `NOT ${f.check}`)].join(' AND ');
+  const list = (pick: (f: (typeof failures)[number]) => string, separator: string): string =>
+    failures.length === 0
+      ? 'NULL'
+      : `NULLIF(concat_ws(${quoteLiteral(separator)}, ${failures
+          .map((f) => `CASE WHEN ${f.check} THEN ${pick(f)} END`)
+          .join(', ')}), '')`;
+  const invalid = options.recordValid;
+  const reason =
+    invalid === undefined
+      ? list((f) => f.reason, '; ')
+      : `CASE WHEN NOT __sluice_valid THEN ${quoteLiteral(invalid.reason)} ELSE ${list((f) => f.reason, '; ')} END`;
+  const column =
+    invalid === undefined
+      ? list((f) => f.column, ',')
+      : `CASE WHEN NOT __sluice_valid THEN NULL ELSE ${list((f) => f.column, ',')} END`;
+  const original =
+    options.originalJSON === undefined
+      ? `to_json(struct_pack(${columns
+          .map((c, i) => `${names[i]} := ${c.raw === undefined ? names[i] : rawName(i)}`)
+          .join(', ')}))`
+      : `CASE WHEN json_valid(__sluice_original) THEN CAST(__sluice_original AS JSON) ELSE to_json(__sluice_original) END`;
+
+  const rowsRead = await connection.run(
+    `CREATE TABLE ${table} AS
+     SELECT ${[...names, ...metadataNames].join(', ')},
+       CASE WHEN NOT __sluice_ok THEN ${reason} END AS __sluice_reason,
+       CASE WHEN NOT __sluice_ok THEN ${column} END AS __sluice_column,
+       CASE WHEN NOT __sluice_ok THEN ${original} END AS __sluice_record,
+       CASE WHEN NOT __sluice_ok THEN __sluice_file END AS __sluice_file
+     FROM (
+       SELECT *, ${ok} AS __sluice_ok FROM (
+         SELECT
+      ${inner}
+         FROM ${options.scan}
+       )
+     )`,
+  );
+
+  const quarantineQuery = [
+    `SELECT __sluice_file AS source_file, CAST(NULL AS BIGINT) AS line,
+            __sluice_column AS "column", __sluice_reason AS reason, __sluice_record AS record
+     FROM ${table} WHERE __sluice_reason IS NOT NULL`,
+    ...(options.extraQuarantine === undefined ? [] : [options.extraQuarantine]),
+  ].join('\nUNION ALL\n');
+  const rowsQuarantined = await options.quarantine.writeQuery(connection, stepId, quarantineQuery);
+  const extraRows = rowsQuarantined - (await countQuarantinedTyped(connection, table));
+
+  await connection.run(
+    `CREATE VIEW ${quoteIdentifier(stepId)} AS
+     SELECT ${[...names, ...metadataNames].join(', ')} FROM ${table} WHERE __sluice_reason IS NULL`,
+  );
+  return {
+    rowsRead: rowsRead + extraRows,
+    rowsQuarantined,
+    fields: [...columns.map((c) => c.field), ...options.metadata.map((m) => m.field)],
+  };
+}
+
+async function countQuarantinedTyped(connection: EngineConnection, table: string): Promise<number> {
+  const [row] = await connection.rows(`SELECT count(__sluice_reason) AS n FROM ${table}`);
+  return Number(row?.['n'] ?? 0);
+}

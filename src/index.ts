@@ -1,0 +1,89 @@
+/**
+ * Sluice: typed data pipelines for TypeScript.
+ *
+ * @example
+ * ```ts
+ * import { pipeline, source, sql, ref, sink, schema, t } from 'sluice';
+ *
+ * const orders = schema({ order_id: t.int64().notNull(), amount: t.decimal(12, 2) });
+ * export default pipeline('orders', {
+ *   steps: {
+ *     raw: source.csv({ path: 'data/orders.csv', schema: orders }),
+ *     big: sql`select * from ${ref('raw')} where amount > 100`,
+ *     out: sink.parquet({ input: ref('big'), path: 'out/big.parquet' }),
+ *   },
+ * });
+ * ```
+ */
+export {
+  pipeline,
+  isPipeline,
+  source,
+  sink,
+  sql,
+  transform,
+  ref,
+  param,
+  DatasetRef,
+  ParamRef,
+  SQLStep,
+} from './define/index.js';
+export type {
+  Pipeline,
+  PipelineOptions,
+  EngineOptions,
+  StepDefinition,
+  StepKind,
+  SourceStep,
+  SinkStep,
+  TransformStep,
+  TransformOptions,
+  TransformContext,
+  BatchTransformFunction,
+  RecordTransformFunction,
+  Row,
+  SQLStepOptions,
+  SQLTemplateValue,
+  Materialization,
+  DeclarationSite,
+} from './define/index.js';
+export { schema, Schema, ColumnSpec, t, isSchema } from './core/schema.js';
+export type { Field, LogicalType, TypeKind } from './core/types.js';
+export { formatType } from './core/types.js';
+export {
+  SluiceError,
+  ConfigError,
+  PipelineLoadError,
+  UserCodeError,
+  SourceError,
+  SinkError,
+  SchemaMismatchError,
+  EngineError,
+  UsageError,
+  RetryableError,
+  BackoffError,
+  PermanentError,
+  BatchError,
+  formatDiagnostics,
+} from './core/errors.js';
+export type { SluiceErrorCode, Diagnostic } from './core/errors.js';
+export { parseDuration, formatDuration } from './core/duration.js';
+export { newRunId } from './core/ids.js';
+export type { Logger } from './core/logger.js';
+export { runPipeline } from './engine/executor.js';
+export type { RunOptions, StepEvent } from './engine/executor.js';
+export { planPipeline, planOrThrow } from './plan/planner.js';
+export type { Plan, PlannedStep, PlanResult } from './plan/planner.js';
+export { createRegistry, defineSource, defineSink, ConnectorRegistry } from './engine/connector.js';
+export { defaultRegistry } from './engine/default-registry.js';
+export type {
+  BatchSourceConnector,
+  BatchSinkConnector,
+  SourceReadContext,
+  SourceReadResult,
+  SinkWriteContext,
+  StagedOutput,
+} from './engine/connector.js';
+export type { RunReport, StepReport, RunStatus, StepStatus } from './observe/run-report.js';
+export { formatRunReport } from './observe/run-report.js';
+export { loadPipelineFile } from './plan/load-pipeline-file.js';

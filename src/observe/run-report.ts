@@ -1,0 +1,141 @@
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { StepKind } from '../define/steps.js';
+
+/** How a step or run ended. */
+export type RunStatus = 'success' | 'failed' | 'canceled';
+export type StepStatus = 'success' | 'failed' | 'skipped' | 'canceled';
+
+/** A failure as it appears in reports and `--json` output. */
+export interface ReportedError {
+  readonly code: string;
+  readonly message: string;
+  readonly stepId?: string;
+  readonly hint?: string;
+}
+
+/** One step's line of the run report. */
+export interface StepReport {
+  readonly id: string;
+  readonly kind: StepKind;
+  /** The connector of a source or sink. */
+  readonly connector?: string;
+  readonly status: StepStatus;
+  /** Records read: from files for sources, from the input dataset(s) otherwise. */
+  readonly rowsIn: number;
+  /** Records produced (or written, for sinks). */
+  readonly rowsOut: number;
+  readonly rowsQuarantined: number;
+  readonly durationMs: number;
+  /** Files or tables the step read from outside the pipeline. */
+  readonly inputs: readonly string[];
+  /** Files or tables the step wrote (visible once the run succeeded). */
+  readonly outputs: readonly string[];
+  /** Where this step's quarantined records are, when it has any. */
+  readonly quarantineFile?: string;
+  readonly error?: ReportedError;
+}
+
+/**
+ * The record of one run, printed as a table and written to `.sluice/runs/<runId>.json`.
+ *
+ * @example
+ * ```ts
+ * const report = await runPipeline(p);
+ * console.log(report.status, report.steps.map((s) => [s.id, s.rowsOut]));
+ * ```
+ */
+export interface RunReport {
+  readonly pipeline: string;
+  readonly runId: string;
+  readonly status: RunStatus;
+  readonly startedAt: string;
+  readonly endedAt: string;
+  readonly durationMs: number;
+  readonly params: Readonly<Record<string, string>>;
+  readonly steps: readonly StepReport[];
+  readonly rowsQuarantined: number;
+  /** The folder holding this run's quarantine files. */
+  readonly quarantineDir: string;
+  readonly error?: ReportedError;
+}
+
+/**
+ * Writes the report atomically (temporary file, then rename) to `<stateDir>/runs/<runId>.json`.
+ *
+ * @example
+ * ```ts
+ * const path = await writeRunReport(report, '.sluice');
+ * ```
+ */
+export async function writeRunReport(report: RunReport, stateDir: string): Promise<string> {
+  const path = join(stateDir, 'runs', `${report.runId}.json`);
+  await mkdir(dirname(path), { recursive: true });
+  const temporary = `${path}.${process.pid}.tmp`;
+  await writeFile(temporary, `${JSON.stringify(report, null, 2)}\n`);
+  await rename(temporary, path);
+  return path;
+}
+
+/**
+ * Renders the report as a plain-text table for terminals and logs.
+ *
+ * @example
+ * ```ts
+ * process.stdout.write(formatRunReport(report));
+ * ```
+ */
+export function formatRunReport(report: RunReport): string {
+  const header = ['step', 'kind', 'status', 'rows in', 'rows out', 'quarantined', 'time'];
+  const rows = report.steps.map((s) => [
+    s.id,
+    s.connector === undefined ? s.kind : `${s.kind}:${s.connector}`,
+    s.status,
+    formatCount(s.rowsIn),
+    formatCount(s.rowsOut),
+    formatCount(s.rowsQuarantined),
+    formatMs(s.durationMs),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const numeric = new Set([3, 4, 5, 6]);
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => (numeric.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  const out = [
+    `Run ${report.runId} of pipeline "${report.pipeline}": ${report.status.toUpperCase()} in ${formatMs(report.durationMs)}`,
+    '',
+    line(header),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map(line),
+  ];
+  const outputs = report.steps.flatMap((s) => s.outputs.map((o) => `  ${s.id}: ${o}`));
+  if (outputs.length > 0) {
+    out.push(
+      '',
+      report.status === 'success' ? 'Outputs:' : 'Outputs (not published: the run failed):',
+      ...outputs,
+    );
+  }
+  if (report.rowsQuarantined > 0) {
+    out.push('', `Quarantined ${formatCount(report.rowsQuarantined)} record(s), with reasons:`);
+    for (const s of report.steps) {
+      if (s.quarantineFile !== undefined)
+        out.push(`  ${s.id}: ${formatCount(s.rowsQuarantined)} in ${s.quarantineFile}`);
+    }
+  }
+  if (report.error !== undefined) {
+    out.push('', `Error [${report.error.code}]: ${report.error.message}`);
+    if (report.error.hint !== undefined) out.push(`  hint: ${report.error.hint}`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+function formatMs(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(2)}s`;
+}

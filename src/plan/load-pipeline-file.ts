@@ -1,0 +1,64 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createJiti } from 'jiti';
+import { PipelineLoadError, describeCause } from '../core/errors.js';
+import type { Pipeline } from '../define/pipeline.js';
+import { isPipeline } from '../define/pipeline.js';
+
+const OWN_ENTRY = ((): string => {
+  const compiled = fileURLToPath(new URL('../index.js', import.meta.url));
+  return existsSync(compiled) ? compiled : compiled.replace(/\.js$/, '.ts');
+})();
+
+/**
+ * Loads a pipeline file (TypeScript or JavaScript) and returns its default export. Only that
+ * file and what it imports are loaded; `import ... from 'sluice'` resolves to this copy of
+ * Sluice so definitions and runner agree.
+ *
+ * @example
+ * ```ts
+ * const pipeline = await loadPipelineFile('examples/quickstart/pipeline.ts');
+ * ```
+ */
+export async function loadPipelineFile(file: string): Promise<Pipeline> {
+  const path = resolve(file);
+  if (!existsSync(path)) {
+    throw new PipelineLoadError(file, 'the file does not exist', {
+      hint: `looked for ${path}`,
+    });
+  }
+  const jiti = createJiti(import.meta.url, {
+    alias: { sluice: OWN_ENTRY },
+    interopDefault: true,
+    moduleCache: false,
+    sourceMaps: true,
+  });
+  let loaded: unknown;
+  try {
+    loaded = await jiti.import(path);
+  } catch (cause) {
+    const where = userFrame(cause, path);
+    throw new PipelineLoadError(file, `it threw while loading: ${describeCause(cause)}`, {
+      cause,
+      hint:
+        where === undefined
+          ? 'fix the error in the pipeline file or a module it imports'
+          : `at ${where}`,
+    });
+  }
+  const value = (loaded as { default?: unknown } | null)?.default ?? loaded;
+  if (!isPipeline(value)) {
+    throw new PipelineLoadError(file, 'its default export is not a pipeline', {
+      hint: "end the file with: export default pipeline('name', { steps: { ... } })",
+    });
+  }
+  return value;
+}
+
+function userFrame(cause: unknown, path: string): string | undefined {
+  const stack = cause instanceof Error ? cause.stack : undefined;
+  const frame = stack?.split('\n').find((line) => line.includes(path));
+  const match = frame === undefined ? null : /((?:\/|[A-Za-z]:\\)[^():]+:\d+:\d+)/.exec(frame);
+  return match?.[1];
+}

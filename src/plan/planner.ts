@@ -1,0 +1,300 @@
+import type { ConnectorSpec } from '../core/connector-spec.js';
+import type { Diagnostic } from '../core/errors.js';
+import { ConfigError } from '../core/errors.js';
+import { isValidStepId } from '../core/ids.js';
+import { isSchema, validateSchema } from '../core/schema.js';
+import type { Pipeline } from '../define/pipeline.js';
+import { isPipeline } from '../define/pipeline.js';
+import { isDatasetRef, isParamRef } from '../define/ref.js';
+import type { StepDefinition, StepKind } from '../define/steps.js';
+import { closestName } from './closest-name.js';
+
+/** One step of a validated plan. */
+export interface PlannedStep {
+  readonly id: string;
+  readonly kind: StepKind;
+  readonly definition: StepDefinition;
+  /** Ids of the steps whose datasets this step reads, in order of first use. */
+  readonly inputs: readonly string[];
+  /** Ids of the steps that read this step's dataset. */
+  readonly consumers: readonly string[];
+  /** Connector config after validation and defaults (sources and sinks only). */
+  readonly config: unknown;
+}
+
+/** A validated pipeline: steps in a topological order (inputs before their consumers). */
+export interface Plan {
+  readonly pipeline: Pipeline;
+  readonly steps: readonly PlannedStep[];
+}
+
+/** Looks up a connector spec by role and name. */
+export type ConnectorLookup = (role: 'source' | 'sink', name: string) => ConnectorSpec | undefined;
+
+/** What {@link planPipeline} returns: a plan when there were no problems. */
+export type PlanResult =
+  | { readonly ok: true; readonly plan: Plan; readonly diagnostics: readonly [] }
+  | { readonly ok: false; readonly diagnostics: readonly Diagnostic[] };
+
+const PIPELINE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
+/**
+ * Validates a pipeline and orders its steps. Collects every problem (unknown refs, cycles,
+ * duplicate names, bad connector config, bad schemas) instead of stopping at the first.
+ *
+ * @example
+ * ```ts
+ * const result = planPipeline(p, { connectors: registry.lookup });
+ * if (!result.ok) console.error(formatDiagnostics(result.diagnostics));
+ * ```
+ */
+export function planPipeline(
+  pipeline: Pipeline,
+  options: { readonly connectors: ConnectorLookup },
+): PlanResult {
+  const diagnostics: Diagnostic[] = [];
+  const pipelineSite = pipeline.declaredAt;
+  const atPipeline = { ...pipelineSite };
+  if (!isPipeline(pipeline)) {
+    return {
+      ok: false,
+      diagnostics: [
+        {
+          code: 'not-a-pipeline',
+          message: 'the value is not a pipeline',
+          hint: "create it with pipeline('name', { steps: {...} })",
+        },
+      ],
+    };
+  }
+  if (!PIPELINE_NAME.test(pipeline.name)) {
+    diagnostics.push({
+      code: 'invalid-pipeline-name',
+      message: `pipeline name ${JSON.stringify(pipeline.name)} is not valid`,
+      hint: 'use letters, digits, "_", "-" and "."',
+      ...atPipeline,
+    });
+  }
+  const entries = Object.entries(pipeline.steps ?? {});
+  if (entries.length === 0) {
+    diagnostics.push({
+      code: 'no-steps',
+      message: `pipeline "${pipeline.name}" has no steps`,
+      hint: 'add steps: { name: source.csv({...}), ... }',
+      ...atPipeline,
+    });
+  }
+
+  const idsByLowerCase = new Map<string, string>();
+  const stepIds = new Set(entries.map(([id]) => id));
+  const planned = new Map<string, { def: StepDefinition; inputs: string[]; config: unknown }>();
+
+  for (const [id, def] of entries) {
+    const site = stepSite(def);
+    const problem = (code: string, message: string, extra: Partial<Diagnostic> = {}): void => {
+      diagnostics.push({ code, message, stepId: id, ...site, ...extra });
+    };
+    if (!isValidStepId(id)) {
+      problem('invalid-step-name', `step name ${JSON.stringify(id)} is not a valid dataset name`, {
+        hint: 'start with a letter or "_", then letters, digits or "_" (it is used as a SQL name)',
+      });
+    }
+    const lower = id.toLowerCase();
+    const clash = idsByLowerCase.get(lower);
+    if (clash !== undefined) {
+      problem('duplicate-step', `step "${id}" has the same name as step "${clash}"`, {
+        hint: 'dataset names are case-insensitive in SQL; rename one of them',
+      });
+    }
+    idsByLowerCase.set(lower, id);
+
+    if (!isStepDefinition(def)) {
+      problem('not-a-step', 'this is not a step', {
+        hint: 'use source.*(), sql``, transform() or sink.*()',
+      });
+      continue;
+    }
+
+    const inputs: string[] = [];
+    const useRef = (value: unknown, path: string): void => {
+      if (!isDatasetRef(value)) {
+        problem('missing-input', `${path} must be ref('<step>')`, { path });
+        return;
+      }
+      const target = value.stepId;
+      if (target === id) {
+        problem('self-reference', `step "${id}" reads its own output`, { path });
+      } else if (!stepIds.has(target)) {
+        const suggestion = closestName(target, [...stepIds]);
+        problem('unknown-ref', `ref("${target}") names no step of pipeline "${pipeline.name}"`, {
+          path,
+          ...(suggestion === undefined ? {} : { hint: `did you mean ref("${suggestion}")?` }),
+        });
+      } else if (pipeline.steps[target]?.kind === 'sink') {
+        problem('ref-to-sink', `ref("${target}") names a sink, which produces no dataset`, {
+          path,
+          hint: `read the sink's input instead`,
+        });
+      }
+      if (stepIds.has(target) && target !== id && !inputs.includes(target)) inputs.push(target);
+    };
+    const checkSchema = (schema: unknown, path: string): void => {
+      if (schema === undefined) return;
+      if (!isSchema(schema)) {
+        problem('invalid-schema', 'schema must be built with schema({...})', { path });
+        return;
+      }
+      for (const message of validateSchema(schema)) problem('invalid-schema', message, { path });
+    };
+
+    let config: unknown;
+    switch (def.kind) {
+      case 'source':
+      case 'sink': {
+        if (def.kind === 'sink') useRef(def.input, 'input');
+        const spec = options.connectors(def.kind, def.connector);
+        if (spec === undefined) {
+          problem('unknown-connector', `no ${def.kind} connector is named "${def.connector}"`);
+          break;
+        }
+        const parsed = spec.config.safeParse(def.config);
+        if (parsed.success) {
+          config = parsed.data;
+        } else {
+          for (const issue of parsed.error.issues) {
+            problem('invalid-config', issue.message, {
+              path: issue.path.map(String).join('.') || '(config)',
+            });
+          }
+        }
+        break;
+      }
+      case 'sql': {
+        def.values.forEach((value, index) => {
+          if (isDatasetRef(value)) useRef(value, `sql value #${index + 1}`);
+          else if (isParamRef(value) && !(value.name in pipeline.params)) {
+            const suggestion = closestName(value.name, Object.keys(pipeline.params));
+            problem('unknown-param', `param("${value.name}") is not declared by the pipeline`, {
+              hint:
+                suggestion === undefined
+                  ? `declare it: pipeline('${pipeline.name}', { params: { ${value.name}: 'default' }, ... })`
+                  : `did you mean param("${suggestion}")?`,
+            });
+          }
+        });
+        if (def.strings.join('').trim() === '' && def.values.length === 0) {
+          problem('empty-sql', 'the SQL step is empty');
+        }
+        checkSchema(def.schema, 'schema');
+        break;
+      }
+      case 'transform': {
+        useRef(def.input, 'input');
+        if (typeof def.run !== 'function') {
+          problem('invalid-transform', 'transform needs a `map` or a `run` function');
+        }
+        if (!Number.isInteger(def.batchSize) || def.batchSize < 1) {
+          problem('invalid-config', `batchSize must be a positive integer, got ${def.batchSize}`, {
+            path: 'batchSize',
+          });
+        }
+        checkSchema(def.schema, 'schema');
+        break;
+      }
+    }
+    planned.set(id, { def, inputs, config });
+  }
+
+  for (const cycle of findCycles(planned)) {
+    const first = cycle[0] as string;
+    const def = planned.get(first)?.def;
+    diagnostics.push({
+      code: 'cycle',
+      message: `steps form a cycle: ${[...cycle, first].join(' -> ')}`,
+      stepId: first,
+      ...(def === undefined ? {} : stepSite(def)),
+      hint: 'a step cannot depend, directly or not, on its own output',
+    });
+  }
+
+  if (diagnostics.length > 0) return { ok: false, diagnostics };
+  return { ok: true, plan: { pipeline, steps: orderSteps(planned) }, diagnostics: [] };
+}
+
+/**
+ * Like {@link planPipeline} but throws a {@link ConfigError} carrying every problem.
+ *
+ * @example
+ * ```ts
+ * const plan = planOrThrow(p, { connectors: registry.lookup });
+ * ```
+ */
+export function planOrThrow(
+  pipeline: Pipeline,
+  options: { readonly connectors: ConnectorLookup },
+): Plan {
+  const result = planPipeline(pipeline, options);
+  if (!result.ok) throw new ConfigError(result.diagnostics);
+  return result.plan;
+}
+
+function stepSite(def: unknown): { file?: string; line?: number } {
+  const site = (def as { declaredAt?: { file?: string; line?: number } } | null)?.declaredAt;
+  return {
+    ...(site?.file === undefined ? {} : { file: site.file }),
+    ...(site?.line === undefined ? {} : { line: site.line }),
+  };
+}
+
+function isStepDefinition(value: unknown): value is StepDefinition {
+  const kind = (value as { kind?: unknown } | null)?.kind;
+  return kind === 'source' || kind === 'sql' || kind === 'transform' || kind === 'sink';
+}
+
+type Node = { readonly inputs: readonly string[] };
+
+function findCycles(nodes: ReadonlyMap<string, Node>): string[][] {
+  const state = new Map<string, 'visiting' | 'done'>();
+  const cycles: string[][] = [];
+  const stack: string[] = [];
+  const visit = (id: string): void => {
+    state.set(id, 'visiting');
+    stack.push(id);
+    for (const input of nodes.get(id)?.inputs ?? []) {
+      if (!nodes.has(input)) continue;
+      const seen = state.get(input);
+      if (seen === 'visiting') cycles.push(stack.slice(stack.indexOf(input)).reverse());
+      else if (seen === undefined) visit(input);
+    }
+    stack.pop();
+    state.set(id, 'done');
+  };
+  for (const id of nodes.keys()) if (!state.has(id)) visit(id);
+  return cycles;
+}
+
+function orderSteps(
+  nodes: ReadonlyMap<string, { def: StepDefinition; inputs: string[]; config: unknown }>,
+): PlannedStep[] {
+  const consumers = new Map<string, string[]>();
+  for (const [id, node] of nodes) {
+    for (const input of node.inputs) consumers.set(input, [...(consumers.get(input) ?? []), id]);
+  }
+  const ordered: PlannedStep[] = [];
+  const placed = new Set<string>();
+  while (ordered.length < nodes.size) {
+    for (const [id, node] of nodes) {
+      if (placed.has(id) || !node.inputs.every((input) => placed.has(input))) continue;
+      placed.add(id);
+      ordered.push({
+        id,
+        kind: node.def.kind,
+        definition: node.def,
+        inputs: node.inputs,
+        consumers: consumers.get(id) ?? [],
+        config: node.config,
+      });
+    }
+  }
+  return ordered;
+}
