@@ -26,8 +26,8 @@ export function captureDeclarationSite(): DeclarationSite {
     const [, location, line] = match;
     if (location === undefined || line === undefined) continue;
     const href = location.startsWith('file://') ? location : `file://${location}`;
-    if (OWN_CODE.some((root) => href.startsWith(root)) || location.includes('/node_modules/'))
-      continue;
+    const ownCode = OWN_CODE.some((root) => href.startsWith(root)) && !href.includes('.test.');
+    if (ownCode || location.includes('/node_modules/')) continue;
     return { file: location.replace(/^file:\/\//, ''), line: Number(line) };
   }
   return {};

@@ -36,6 +36,7 @@ export type PlanResult =
   | { readonly ok: true; readonly plan: Plan; readonly diagnostics: readonly [] }
   | { readonly ok: false; readonly diagnostics: readonly Diagnostic[] };
 
+const RESERVED_PREFIX = '__sluice';
 const PIPELINE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
 /**
@@ -98,6 +99,8 @@ export function planPipeline(
       problem('invalid-step-name', `step name ${JSON.stringify(id)} is not a valid dataset name`, {
         hint: 'start with a letter or "_", then letters, digits or "_" (it is used as a SQL name)',
       });
+    } else if (id.toLowerCase().startsWith(RESERVED_PREFIX)) {
+      problem('invalid-step-name', `step names starting with "${RESERVED_PREFIX}" are reserved`);
     }
     const lower = id.toLowerCase();
     const clash = idsByLowerCase.get(lower);
@@ -160,6 +163,7 @@ export function planPipeline(
         const parsed = spec.config.safeParse(def.config);
         if (parsed.success) {
           config = parsed.data;
+          checkSchema((parsed.data as { schema?: unknown } | null)?.schema, 'schema');
         } else {
           for (const issue of parsed.error.issues) {
             problem('invalid-config', issue.message, {
