@@ -34,7 +34,14 @@ describe('errors', () => {
 
   it('list every diagnostic with its place and hint', () => {
     const error = new ConfigError([
-      { code: 'unknown-ref', message: 'ref("ordrs") names no step', stepId: 'daily', file: '/p.ts', line: 12, hint: 'did you mean ref("orders")?' },
+      {
+        code: 'unknown-ref',
+        message: 'ref("ordrs") names no step',
+        stepId: 'daily',
+        file: '/p.ts',
+        line: 12,
+        hint: 'did you mean ref("orders")?',
+      },
       { code: 'cycle', message: 'steps form a cycle: a -> b -> a' },
     ]);
     expect(error.message).toBe(
@@ -45,7 +52,9 @@ describe('errors', () => {
         '  - steps form a cycle: a -> b -> a',
       ].join('\n'),
     );
-    expect(formatDiagnostics([{ code: 'x', message: 'm', path: 'schema.a' }])).toBe('1 problem found:\n  - at schema.a: m');
+    expect(formatDiagnostics([{ code: 'x', message: 'm', path: 'schema.a' }])).toBe(
+      '1 problem found:\n  - at schema.a: m',
+    );
   });
 
   it('describe any thrown value', () => {

@@ -32,7 +32,9 @@ const samples: Record<TypeKind, LogicalType> = {
 
 describe('type mappings', () => {
   it('map every logical type to DuckDB', () => {
-    expect(Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, toDuckDBType(v)]))).toEqual({
+    expect(
+      Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, toDuckDBType(v)])),
+    ).toEqual({
       bool: 'BOOLEAN',
       int8: 'TINYINT',
       int16: 'SMALLINT',
@@ -55,7 +57,9 @@ describe('type mappings', () => {
   it('map every logical type to Parquet', () => {
     expect(toParquetType(samples.decimal)).toEqual({ physical: 'INT64', logical: 'DECIMAL(12,2)' });
     expect(toParquetType({ kind: 'decimal', precision: 9, scale: 0 }).physical).toBe('INT32');
-    expect(toParquetType({ kind: 'decimal', precision: 30, scale: 0 }).physical).toBe('FIXED_LEN_BYTE_ARRAY');
+    expect(toParquetType({ kind: 'decimal', precision: 30, scale: 0 }).physical).toBe(
+      'FIXED_LEN_BYTE_ARRAY',
+    );
     expect(toParquetType(samples.timestamp)).toEqual({
       physical: 'INT64',
       logical: 'TIMESTAMP(isAdjustedToUTC=true, unit=MICROS)',
@@ -70,12 +74,18 @@ describe('type mappings', () => {
 
   it('map every logical type to JSON Schema', () => {
     expect(toJSONSchema(samples.date)).toEqual({ type: 'string', format: 'date' });
-    expect(toJSONSchema(samples.map)).toEqual({ type: 'object', additionalProperties: { type: 'number' } });
+    expect(toJSONSchema(samples.map)).toEqual({
+      type: 'object',
+      additionalProperties: { type: 'number' },
+    });
     expect(toJSONSchema(samples.decimal)).toEqual({ type: 'number', multipleOf: 0.01 });
     const orders = schema({ id: t.int64().notNull(), note: t.string() });
     expect(fieldsToJSONSchema(orders.fields)).toEqual({
       type: 'object',
-      properties: { id: { type: 'integer' }, note: { anyOf: [{ type: 'string' }, { type: 'null' }] } },
+      properties: {
+        id: { type: 'integer' },
+        note: { anyOf: [{ type: 'string' }, { type: 'null' }] },
+      },
       required: ['id'],
     });
   });
@@ -96,7 +106,12 @@ describe('schema', () => {
   it('keeps columns in declared order with nullability and descriptions', () => {
     const s = schema({ id: t.int64().notNull().describe('key'), tags: t.list(t.string()) });
     expect(s.names).toEqual(['id', 'tags']);
-    expect(s.field('id')).toEqual({ name: 'id', type: { kind: 'int64' }, nullable: false, description: 'key' });
+    expect(s.field('id')).toEqual({
+      name: 'id',
+      type: { kind: 'int64' },
+      nullable: false,
+      description: 'key',
+    });
     expect(s.toJSON()).toEqual([
       { name: 'id', type: 'int64', nullable: false },
       { name: 'tags', type: 'list<string>', nullable: true },

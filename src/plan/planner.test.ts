@@ -12,7 +12,10 @@ const connectors = defaultRegistry.lookup;
 const THIS_FILE = new URL(import.meta.url).pathname;
 
 function problems(steps: Record<string, StepDefinition>, params?: Record<string, string>) {
-  const result = planPipeline(pipeline('p', { steps, ...(params === undefined ? {} : { params }) }), { connectors });
+  const result = planPipeline(
+    pipeline('p', { steps, ...(params === undefined ? {} : { params }) }),
+    { connectors },
+  );
   return result.ok ? [] : result.diagnostics;
 }
 
@@ -39,7 +42,12 @@ describe('planPipeline', () => {
     expect(daily?.inputs).toEqual(['orders', 'customers']);
     expect(daily?.consumers).toEqual(['out']);
     const csv = result.plan.steps.find((s) => s.id === 'orders');
-    expect(csv?.config).toMatchObject({ path: 'orders.csv', delimiter: ',', header: true, onMalformed: 'quarantine' });
+    expect(csv?.config).toMatchObject({
+      path: 'orders.csv',
+      delimiter: ',',
+      header: true,
+      onMalformed: 'quarantine',
+    });
   });
 
   it('reports every problem at once, each with the file and line of its step', () => {
@@ -68,7 +76,9 @@ describe('planPipeline', () => {
     expect(unknown?.hint).toBe('did you mean ref("orders")?');
     expect(unknown?.file).toBe(THIS_FILE);
     expect(unknown?.line).toBeGreaterThan(0);
-    expect(found.find((d) => d.code === 'cycle')?.message).toMatch(/steps form a cycle: (a -> b -> a|b -> a -> b)/);
+    expect(found.find((d) => d.code === 'cycle')?.message).toMatch(
+      /steps form a cycle: (a -> b -> a|b -> a -> b)/,
+    );
     expect(found.find((d) => d.stepId === 'out')?.path).toBe('compression');
   });
 
@@ -110,13 +120,18 @@ describe('planPipeline', () => {
         ['unknown-param', 'p'],
       ]),
     );
-    expect(found.find((d) => d.code === 'unknown-param')?.hint).toBe('did you mean param("region")?');
+    expect(found.find((d) => d.code === 'unknown-param')?.hint).toBe(
+      'did you mean param("region")?',
+    );
     expect(found).toHaveLength(5);
   });
 
   it('rejects an empty pipeline and a bad pipeline name', () => {
     const result = planPipeline(pipeline('no spaces allowed', { steps: {} }), { connectors });
-    expect(result.ok ? [] : result.diagnostics.map((d) => d.code)).toEqual(['invalid-pipeline-name', 'no-steps']);
+    expect(result.ok ? [] : result.diagnostics.map((d) => d.code)).toEqual([
+      'invalid-pipeline-name',
+      'no-steps',
+    ]);
   });
 
   it('throws a ConfigError carrying the diagnostics from planOrThrow', () => {

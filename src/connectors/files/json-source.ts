@@ -15,6 +15,9 @@ import { fileList, resolveInputFiles } from './resolve-files.js';
 type JSONConfig = z.output<typeof jsonSourceConfig>;
 type JSONLayout = 'lines' | 'documents';
 
+const WHOLE_DOCUMENT_HINT =
+  'a JSON file must parse as a whole; use source.ndjson for one record per line';
+
 /**
  * Reads newline-delimited JSON. Each line is parsed on its own, so a line that is not valid
  * JSON (or not an object) is quarantined with its text instead of failing the whole file.
@@ -59,23 +62,17 @@ async function readJSON(
 ): Promise<SourceReadResult> {
   const { stepId } = context;
   const files = await resolveInputFiles(context, config.path);
-  const compression = quoteLiteral(config.compression);
-  const fields = config.schema?.fields ?? (await inferFields(context, files, compression, layout));
+  const lines = (rejectsPrefix: string): string =>
+    lineRelation(files, config.compression, layout, `${rejectsPrefix}${stepId}`);
+  const fields =
+    config.schema?.fields ??
+    (await inferFields(context, files, lines('__sluice_inference_'), layout));
   const paths = fields.map((f) => quoteLiteral(`$."${f.name.replaceAll('"', '\\"')}"`));
-  const lines =
-    layout === 'lines'
-      ? `read_csv(${fileList(files)}, ${LINE_SCAN_OPTIONS}, compression = ${compression},
-           filename = '__sluice_file', store_rejects = true,
-           rejects_table = ${quoteLiteral(`__sluice_rejects_${stepId}`)},
-           rejects_scan = ${quoteLiteral(`__sluice_reject_scans_${stepId}`)})`
-      : `(SELECT CAST(json AS VARCHAR) AS __sluice_line, __sluice_file
-          FROM read_json(${fileList(files)}, format = 'auto', records = 'false',
-                         compression = ${compression}, filename = '__sluice_file'))`;
   const scan = `(
     SELECT __sluice_line, __sluice_file,
       CASE WHEN json_valid(__sluice_line) AND json_type(__sluice_line) = 'OBJECT'
            THEN json_extract(__sluice_line, [${paths.join(', ')}]) END AS __sluice_values
-    FROM ${lines}
+    FROM ${lines('__sluice_')}
     WHERE __sluice_line IS NOT NULL AND trim(__sluice_line) <> '')`;
   const columns: EnforcedColumn[] = fields.map((field, i) => typedFromJSON(field, i + 1));
   try {
@@ -97,8 +94,8 @@ async function readJSON(
             extraQuarantine: `
               SELECT s.file_path AS source_file, CAST(e.line AS BIGINT) AS line, NULL AS "column",
                      'unreadable line: ' || e.error_message AS reason, to_json(e.csv_line) AS record
-              FROM ${quoteIdentifier(`__sluice_rejects_${stepId}`)} e
-              JOIN ${quoteIdentifier(`__sluice_reject_scans_${stepId}`)} s USING (scan_id, file_id)`,
+              FROM ${quoteIdentifier(`__sluice_${stepId}_rejects`)} e
+              JOIN ${quoteIdentifier(`__sluice_${stepId}_reject_scans`)} s USING (scan_id, file_id)`,
           }
         : {}),
     });
@@ -118,7 +115,7 @@ async function readJSON(
       cause,
       hint:
         layout === 'documents'
-          ? 'a JSON file must parse as a whole; use source.ndjson for one record per line'
+          ? WHOLE_DOCUMENT_HINT
           : 'check the compression setting and that the files are text',
     });
   }
@@ -137,26 +134,82 @@ function typedFromJSON(field: Field, position: number): EnforcedColumn {
   }
 }
 
+const INFERENCE_SAMPLE_ROWS = 10_000;
+
+/**
+ * DuckDB's `json_structure` output as a DuckDB type. Positive integers come out as UBIGINT;
+ * BIGINT is what a user expects of an id or a count. Always-null and empty values stay JSON.
+ */
+function structureToDuckDBType(structure: unknown): string {
+  if (typeof structure === 'string') {
+    if (structure === 'UBIGINT') return 'BIGINT';
+    return structure === 'NULL' ? 'JSON' : structure;
+  }
+  if (Array.isArray(structure)) return `${structureToDuckDBType(structure[0] ?? 'NULL')}[]`;
+  if (typeof structure === 'object' && structure !== null && Object.keys(structure).length > 0) {
+    const entries = Object.entries(structure).map(
+      ([key, value]) => `${quoteIdentifier(key)} ${structureToDuckDBType(value)}`,
+    );
+    return `STRUCT(${entries.join(', ')})`;
+  }
+  return 'JSON';
+}
+
+/**
+ * One row per record with its JSON text in `__sluice_line` and its file in `__sluice_file`.
+ * NDJSON is split into lines by the CSV reader (which keeps unreadable lines in rejects tables
+ * named after `rejectsName`); JSON documents are split into records by the JSON reader.
+ */
+function lineRelation(
+  files: readonly string[],
+  compression: JSONConfig['compression'],
+  layout: JSONLayout,
+  rejectsName: string,
+): string {
+  if (layout === 'lines') {
+    return `read_csv(${fileList(files)}, ${LINE_SCAN_OPTIONS}, compression = ${quoteLiteral(compression)},
+      filename = '__sluice_file', store_rejects = true,
+      rejects_table = ${quoteLiteral(`${rejectsName}_rejects`)},
+      rejects_scan = ${quoteLiteral(`${rejectsName}_reject_scans`)})`;
+  }
+  const jsonCompression = compression === 'auto' ? 'auto_detect' : compression;
+  return `(SELECT CAST(json AS VARCHAR) AS __sluice_line, __sluice_file
+    FROM read_json(${fileList(files)}, format = 'auto', records = 'false',
+                   compression = ${quoteLiteral(jsonCompression)}, filename = '__sluice_file'))`;
+}
+
 async function inferFields(
   context: SourceReadContext,
   files: readonly string[],
-  compression: string,
+  lines: string,
   layout: JSONLayout,
 ): Promise<Field[]> {
-  const format = layout === 'lines' ? 'newline_delimited' : 'auto';
   try {
-    const reader = await context.connection.raw.runAndReadAll(
-      `SELECT * FROM read_json(${fileList(files)}, format = '${format}', compression = ${compression},
-         ignore_errors = true, union_by_name = true) LIMIT 0`,
+    const [row] = await context.connection.rows(
+      `SELECT CAST(json_group_structure(CAST(__sluice_line AS JSON)) AS VARCHAR) AS structure
+       FROM (SELECT __sluice_line FROM ${lines}
+             WHERE json_valid(__sluice_line) AND json_type(__sluice_line) = 'OBJECT'
+             LIMIT ${INFERENCE_SAMPLE_ROWS})`,
     );
-    return fieldsFromColumns(reader.columnNames(), reader.columnTypes());
+    const structure = row?.['structure'];
+    if (typeof structure !== 'string') return [];
+    const recordType = structureToDuckDBType(JSON.parse(structure) as unknown);
+    const reader = await context.connection.raw.runAndReadAll(
+      `SELECT CAST(NULL AS ${recordType}) AS record`,
+    );
+    const [type] = reader.columnTypes();
+    if (type === undefined || !('entryNames' in type)) return [];
+    return fieldsFromColumns(type.entryNames, type.entryTypes);
   } catch (cause) {
     throw new SourceError(
       context.stepId,
       `cannot infer a schema from ${files.join(', ')}: ${firstLine(cause)}`,
       {
         cause,
-        hint: 'declare the schema in the source config',
+        hint:
+          layout === 'documents'
+            ? WHOLE_DOCUMENT_HINT
+            : 'check the compression setting, or declare the schema in the source config',
       },
     );
   }

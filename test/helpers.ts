@@ -1,0 +1,58 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance, JSDuckDBValueConverter } from '@duckdb/node-api';
+import { afterEach } from 'vitest';
+import type { Pipeline, RunOptions, RunReport } from '../src/index.js';
+import { runPipeline } from '../src/index.js';
+
+const created: string[] = [];
+
+/** A fresh temporary folder, removed after the test. */
+export async function tempDir(prefix = 'sluice-test-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  created.push(dir);
+  return dir;
+}
+
+afterEach(async () => {
+  for (const dir of created.splice(0)) await rm(dir, { recursive: true, force: true });
+});
+
+/** Runs a pipeline with its state and relative paths inside `dir`. */
+export async function runIn(
+  dir: string,
+  pipeline: Pipeline,
+  options: RunOptions = {},
+): Promise<RunReport> {
+  return runPipeline(pipeline, { baseDir: dir, stateDir: join(dir, '.sluice'), ...options });
+}
+
+/** Rows of a SQL query over files, read with a throwaway DuckDB. */
+export async function query(sql: string): Promise<Record<string, unknown>[]> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  try {
+    const reader = await connection.runAndReadAll(sql);
+    return reader.convertRowObjects(JSDuckDBValueConverter);
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+/** The parsed lines of an NDJSON file. */
+export async function readNDJSON(path: string): Promise<Record<string, unknown>[]> {
+  const text = await readFile(path, 'utf8');
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** The report line of one step. */
+export function stepOf(report: RunReport, id: string) {
+  const step = report.steps.find((s) => s.id === id);
+  if (step === undefined) throw new Error(`no step ${id} in the report`);
+  return step;
+}
