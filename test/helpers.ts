@@ -25,7 +25,14 @@ export async function runIn(
   pipeline: Pipeline,
   options: RunOptions = {},
 ): Promise<RunReport> {
-  return runPipeline(pipeline, { baseDir: dir, stateDir: join(dir, '.sluice'), ...options });
+  const report = await runPipeline(pipeline, {
+    baseDir: dir,
+    stateDir: join(dir, '.sluice'),
+    ...options,
+  });
+  if (process.env['SLUICE_TEST_DEBUG'] === '1' && report.error !== undefined)
+    console.error(report.error);
+  return report;
 }
 
 /** Rows of a SQL query over files, read with a throwaway DuckDB. */

@@ -171,7 +171,8 @@ export async function runPipeline(
       }
       options.onEvent?.({ type: 'step-finished', step: report(step) });
     } finally {
-      connection.close();
+      // A sink's staged output may hold a transaction on its connection until publish.
+      if (step.kind !== 'sink') connection.close();
     }
   };
 

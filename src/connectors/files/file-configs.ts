@@ -113,6 +113,11 @@ export const parquetSinkConfig = z
       .describe('Start a new file once one reaches about this size (e.g. `128MB`).'),
     rowGroupSize: z.int().positive().optional().describe('Rows per row group.'),
   })
+  .refine((config) => config.targetFileSize === undefined || config.partitionBy.length === 0, {
+    message:
+      'targetFileSize cannot be combined with partitionBy: the partitioned writer writes one file per partition and thread',
+    path: ['targetFileSize'],
+  })
   .describe('Writes Parquet: one file, or a folder of files with optional hive partitioning.');
 
 /** Config of the `csv` sink. */
