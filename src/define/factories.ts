@@ -81,6 +81,7 @@ function perRecord(map: RecordTransformFunction): BatchTransformFunction {
     for await (const batch of batches) {
       const out: Row[] = [];
       for (const row of batch) {
+        context.signal.throwIfAborted();
         let result = map(row, context);
         if (result instanceof Promise) result = await result;
         if (result === null || result === undefined) continue;

@@ -92,6 +92,7 @@ export async function runTransform(options: TransformRun): Promise<TransformResu
         if (batch.length === step.batchSize) {
           yield batch;
           batch = [];
+          signal.throwIfAborted();
         }
       }
     }

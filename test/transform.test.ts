@@ -1,0 +1,173 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { pipeline, ref, schema, sink, sql, t, transform, UserCodeError } from '../src/index.js';
+import type { Row } from '../src/index.js';
+import { readNDJSON, runIn, stepOf, tempDir } from './helpers.js';
+
+const numbers = (n: number) => sql`select range as id, range % 7 as bucket from range(${n})`;
+
+describe('transform steps', () => {
+  it('stream every row through and back without losing any (large input, separate connections)', async () => {
+    const dir = await tempDir();
+    const total = 300_000;
+    const report = await runIn(
+      dir,
+      pipeline('big', {
+        steps: {
+          numbers: numbers(total),
+          doubled: transform({
+            input: ref('numbers'),
+            schema: schema({ id: t.int64(), twice: t.int64() }),
+            map: (row) => ({ id: row['id'], twice: (row['id'] as bigint) * 2n }),
+          }),
+          stats: sql`select count(*) as n, sum(twice) as s, count(distinct id) as d from ${ref('doubled')}`,
+          out: sink.ndjson({ input: ref('stats'), path: 'stats.ndjson' }),
+        },
+      }),
+    );
+    expect(report.status).toBe('success');
+    expect(stepOf(report, 'doubled')).toMatchObject({
+      rowsIn: total,
+      rowsOut: total,
+      rowsQuarantined: 0,
+    });
+    expect(stepOf(report, 'numbers').rowsOut).toBe(total);
+    const expectedSum = total * (total - 1);
+    expect(await readNDJSON(join(dir, 'stats.ndjson'))).toEqual([
+      { n: total, s: expectedSum, d: total },
+    ]);
+  });
+
+  it('run a batch function with re-chunked batches, filtering and fanning out records', async () => {
+    const dir = await tempDir();
+    const sizes: number[] = [];
+    const report = await runIn(
+      dir,
+      pipeline('batches', {
+        params: { factor: '3' },
+        steps: {
+          numbers: numbers(5000),
+          fanned: transform({
+            input: ref('numbers'),
+            batchSize: 1000,
+            schema: schema({ id: t.int64(), copy: t.int32() }),
+            async *run(batches, ctx) {
+              const factor = Number(ctx.params['factor']);
+              for await (const batch of batches) {
+                sizes.push(batch.length);
+                const out: Row[] = [];
+                for (const row of batch) {
+                  if (row['bucket'] !== 0n) continue;
+                  for (let copy = 0; copy < factor; copy++) out.push({ id: row['id'], copy });
+                }
+                yield out;
+              }
+            },
+          }),
+          out: sink.csv({ input: ref('fanned'), path: 'fanned.csv' }),
+        },
+      }),
+    );
+    expect(report.status).toBe('success');
+    expect(sizes).toEqual([1000, 1000, 1000, 1000, 1000]);
+    const zeroBucket = Math.ceil(5000 / 7);
+    expect(stepOf(report, 'fanned')).toMatchObject({ rowsIn: 5000, rowsOut: zeroBucket * 3 });
+    expect(stepOf(report, 'out').rowsOut).toBe(zeroBucket * 3);
+  });
+
+  it('quarantine rows that do not fit the output schema and rows the code sends there', async () => {
+    const dir = await tempDir();
+    const report = await runIn(
+      dir,
+      pipeline('quarantine', {
+        steps: {
+          numbers: numbers(10),
+          checked: transform({
+            input: ref('numbers'),
+            schema: schema({ id: t.int32().notNull(), label: t.string() }),
+            map: (row, ctx) => {
+              const id = Number(row['id']);
+              if (id === 1) return { id: null, label: 'missing id' };
+              if (id === 2) return { id, label: 42 };
+              if (id === 3) return { id: 2 ** 40, label: 'too big' };
+              if (id === 4) {
+                ctx.quarantine(row, 'bucket 4 is embargoed');
+                return null;
+              }
+              return { id, label: `n${id}` };
+            },
+          }),
+          out: sink.ndjson({ input: ref('checked'), path: 'checked.ndjson' }),
+        },
+      }),
+    );
+    expect(report.status).toBe('success');
+    const step = stepOf(report, 'checked');
+    expect(step).toMatchObject({ rowsIn: 10, rowsOut: 6, rowsQuarantined: 4 });
+    expect(report.rowsQuarantined).toBe(4);
+    const entries = await readNDJSON(step.quarantineFile as string);
+    expect(entries).toHaveLength(4);
+    expect(entries.map((e) => [e['column'], e['reason'], e['run_id'], e['step']])).toEqual(
+      expect.arrayContaining([
+        ['id', 'column "id": required value is missing', report.runId, 'checked'],
+        ['label', 'column "label": expected string, got number 42', report.runId, 'checked'],
+        ['id', 'column "id": 1099511627776 is out of range for int32', report.runId, 'checked'],
+        [null, 'bucket 4 is embargoed', report.runId, 'checked'],
+      ]),
+    );
+    expect(entries.find((e) => e['column'] === null)?.['record']).toEqual({ id: 4, bucket: 4 });
+    expect((await readNDJSON(join(dir, 'checked.ndjson'))).map((r) => r['id'])).toEqual([
+      0, 5, 6, 7, 8, 9,
+    ]);
+  });
+
+  it('wrap what user code throws with the step id and stop the run', async () => {
+    const dir = await tempDir();
+    const report = await runIn(
+      dir,
+      pipeline('throws', {
+        steps: {
+          numbers: numbers(100),
+          broken: transform({
+            input: ref('numbers'),
+            map: (row) => {
+              if (row['id'] === 42n) throw new RangeError('42 is not allowed');
+              return row;
+            },
+          }),
+          out: sink.csv({ input: ref('broken'), path: 'never.csv' }),
+        },
+      }),
+    );
+    expect(report.status).toBe('failed');
+    expect(report.error).toMatchObject({
+      code: 'USER_CODE_FAILED',
+      stepId: 'broken',
+      message: 'Step "broken" threw: RangeError: 42 is not allowed',
+    });
+    expect(stepOf(report, 'broken').status).toBe('failed');
+    expect(stepOf(report, 'out').status).toBe('skipped');
+    expect(new UserCodeError('broken', new Error('x')).code).toBe('USER_CODE_FAILED');
+  });
+
+  it('reject a transform that yields something other than arrays of rows', async () => {
+    const dir = await tempDir();
+    const report = await runIn(
+      dir,
+      pipeline('bad-yield', {
+        steps: {
+          numbers: numbers(3),
+          bad: transform({
+            input: ref('numbers'),
+            // eslint-disable-next-line require-yield
+            async *run() {
+              yield 'not rows' as never;
+            },
+          }),
+        },
+      }),
+    );
+    expect(report.status).toBe('failed');
+    expect(report.error?.message).toMatch(/must yield arrays of rows, got string/);
+  });
+});
