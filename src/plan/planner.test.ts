@@ -97,7 +97,11 @@ describe('planPipeline', () => {
       'not-a-step',
       'unknown-connector',
     ]);
-    expect(found.find((d) => d.stepId === 'typo')?.message).toMatch(/delimeter/);
+    expect(found.find((d) => d.stepId === 'typo')).toMatchObject({
+      message: 'unknown option "delimeter" for source csv',
+      path: 'delimeter',
+      hint: 'did you mean "delimiter"?',
+    });
   });
 
   it('checks transforms, schemas, params and self references', () => {

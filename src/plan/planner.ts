@@ -165,7 +165,25 @@ export function planPipeline(
           config = parsed.data;
           checkSchema((parsed.data as { schema?: unknown } | null)?.schema, 'schema');
         } else {
+          const knownKeys = Object.keys((spec.config as { shape?: object }).shape ?? {});
           for (const issue of parsed.error.issues) {
+            if (issue.code === 'unrecognized_keys') {
+              for (const key of issue.keys) {
+                const suggestion = closestName(key, knownKeys);
+                problem(
+                  'invalid-config',
+                  `unknown option "${key}" for ${def.kind} ${def.connector}`,
+                  {
+                    path: [...issue.path.map(String), key].join('.'),
+                    hint:
+                      suggestion === undefined
+                        ? `known options: ${knownKeys.join(', ')}`
+                        : `did you mean "${suggestion}"?`,
+                  },
+                );
+              }
+              continue;
+            }
             problem('invalid-config', issue.message, {
               path: issue.path.map(String).join('.') || '(config)',
             });
@@ -175,7 +193,7 @@ export function planPipeline(
       }
       case 'sql': {
         def.values.forEach((value, index) => {
-          if (isDatasetRef(value)) useRef(value, `sql value #${index + 1}`);
+          if (isDatasetRef(value)) useRef(value, `\${} #${index + 1}`);
           else if (isParamRef(value) && !(value.name in pipeline.params)) {
             const suggestion = closestName(value.name, Object.keys(pipeline.params));
             problem('unknown-param', `param("${value.name}") is not declared by the pipeline`, {

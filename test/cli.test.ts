@@ -1,0 +1,233 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { RunReport } from '../src/index.js';
+import { query, tempDir } from './helpers.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const BIN = join(ROOT, 'bin', 'sluice.js');
+
+function sluice(args: string[], cwd = ROOT) {
+  const result = spawnSync(process.execPath, [BIN, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, SLUICE_DEBUG: '' },
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+async function pipelineFile(dir: string, name: string, body: string): Promise<string> {
+  const file = join(dir, name);
+  await writeFile(
+    file,
+    `import { pipeline, ref, schema, sink, source, sql, t, transform } from 'sluice';\n${body}`,
+  );
+  return file;
+}
+
+describe('sluice CLI', () => {
+  it('runs the quickstart: quarantined rows with reasons, partitioned Parquet, a JSON report', async () => {
+    const state = await tempDir();
+    const run = sluice(['run', 'examples/quickstart/pipeline.ts', '--state-dir', state]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/pipeline "quickstart": SUCCESS/);
+    expect(run.stdout).toMatch(/orders_csv\s+source:csv\s+success\s+32\s+28\s+4/);
+    expect(run.stdout).toMatch(/orders_ndjson\s+source:ndjson\s+success\s+15\s+13\s+2/);
+    expect(run.stdout).toMatch(/orders_eur\s+transform\s+success\s+41\s+40\s+1/);
+    expect(run.stdout).toContain('Quarantined 7 record(s), with reasons:');
+    const logLines = run.stderr
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(logLines.every((l) => typeof l['runId'] === 'string')).toBe(true);
+    expect(logLines.some((l) => l['stepId'] === 'orders_eur' && l['msg'] === 'step finished')).toBe(
+      true,
+    );
+
+    const [reportFile] = await readdir(join(state, 'runs')).then((e) =>
+      e.filter((f) => f.endsWith('.json')),
+    );
+    const report = JSON.parse(
+      readFileSync(join(state, 'runs', reportFile as string), 'utf8'),
+    ) as RunReport;
+    expect(report.rowsQuarantined).toBe(7);
+    const reasons = readFileSync(join(report.quarantineDir, 'orders_csv.ndjson'), 'utf8');
+    expect(reasons).toContain('column \\"customer_id\\": required value is missing');
+    expect(reasons).toContain('Could not convert string \\"twelve\\"');
+    const out = join(ROOT, 'examples/quickstart/out/daily_revenue');
+    expect((await readdir(out)).filter((d) => d.startsWith('order_date=')).length).toBe(5);
+    const totals = await query(
+      `SELECT sum(orders) AS orders FROM read_parquet('${out}/**/*.parquet')`,
+    );
+    expect(Number(totals[0]?.['orders'])).toBeGreaterThan(0);
+  });
+
+  it('prints the report as JSON with --json and takes --param', async () => {
+    const dir = await tempDir();
+    const file = await pipelineFile(
+      dir,
+      'p.ts',
+      `import { param } from 'sluice';
+export default pipeline('params', {
+  params: { greeting: 'hello' },
+  steps: {
+    g: sql\`select \${param('greeting')} as g\`,
+    out: sink.csv({ input: ref('g'), path: 'g.csv' }),
+  },
+});`,
+    );
+    const run = sluice([
+      'run',
+      file,
+      '--json',
+      '--param',
+      'greeting=bonjour',
+      '--state-dir',
+      join(dir, 'state'),
+    ]);
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout) as RunReport;
+    expect(report).toMatchObject({
+      pipeline: 'params',
+      status: 'success',
+      params: { greeting: 'bonjour' },
+    });
+    expect(readFileSync(join(dir, 'g.csv'), 'utf8')).toBe('g\nbonjour\n');
+
+    const unknown = sluice([
+      'run',
+      file,
+      '--param',
+      'greting=x',
+      '--state-dir',
+      join(dir, 'state'),
+    ]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('param "greting" is not declared by pipeline "params"');
+    const malformed = sluice(['run', file, '--param', 'greeting']);
+    expect(malformed.code).toBe(2);
+    expect(malformed.stderr).toContain('--param expects key=value, got "greeting"');
+  });
+
+  it('checks a pipeline: prints the DAG, or every problem with file and line', async () => {
+    const dir = await tempDir();
+    const ok = sluice(['check', 'examples/quickstart/pipeline.ts']);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('Pipeline "quickstart" is valid: 6 steps in run order');
+    expect(ok.stdout).toMatch(/all_orders\s+sql\s+<- orders_csv, orders_ndjson/);
+
+    const file = await pipelineFile(
+      dir,
+      'broken.ts',
+      `export default pipeline('broken', {
+  steps: {
+    orders: source.csv({ path: 'orders.csv', delimeter: ';' } as never),
+    daily: sql\`select * from \${ref('ordrs')}\`,
+    out: sink.parquet({ input: ref('daily'), path: 'o', compression: 'brotli' as never }),
+  },
+});`,
+    );
+    const bad = sluice(['check', file]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('3 problems found:');
+    expect(bad.stderr).toContain(
+      `${file}:4 step "orders" at delimeter: unknown option "delimeter" for source csv`,
+    );
+    expect(bad.stderr).toContain('did you mean "delimiter"?');
+    expect(bad.stderr).toContain(
+      `${file}:5 step "daily" at ${'${}'} #1: ref("ordrs") names no step`,
+    );
+    expect(bad.stderr).toContain('did you mean ref("orders")?');
+    expect(bad.stderr).toContain(`${file}:6 step "out" at compression`);
+
+    const json = sluice(['check', file, '--json']);
+    expect(json.code).toBe(2);
+    const parsed = JSON.parse(json.stdout) as { error: { diagnostics: unknown[] } };
+    expect(parsed.error.diagnostics).toHaveLength(3);
+  });
+
+  it('exits 2 with a clear message for a missing file, a file that throws, and no default export', async () => {
+    const dir = await tempDir();
+    const missing = sluice(['run', join(dir, 'nope.ts')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('the file does not exist');
+
+    const throws = await pipelineFile(
+      dir,
+      'throws.ts',
+      `throw new Error('config service unreachable');\nexport default pipeline('x', { steps: {} });`,
+    );
+    const thrown = sluice(['run', throws]);
+    expect(thrown.code).toBe(2);
+    expect(thrown.stderr).toContain('it threw while loading: Error: config service unreachable');
+    expect(thrown.stderr).toContain(`hint: at ${throws}:2`);
+    expect(thrown.stderr).not.toMatch(/^\s+at .*node_modules/m);
+
+    const noDefault = await pipelineFile(dir, 'nodefault.ts', `export const p = 1;`);
+    const nothing = sluice(['check', noDefault]);
+    expect(nothing.code).toBe(2);
+    expect(nothing.stderr).toContain('its default export is not a pipeline');
+
+    const syntax = join(dir, 'syntax.ts');
+    await writeFile(syntax, 'export default pipeline(');
+    expect(sluice(['check', syntax]).code).toBe(2);
+  });
+
+  it('exits 1 when a step fails, naming the step', async () => {
+    const dir = await tempDir();
+    const file = await pipelineFile(
+      dir,
+      'fails.ts',
+      `export default pipeline('fails', {
+  steps: {
+    rows: sql\`select 1 as id\`,
+    bad: transform({ input: ref('rows'), map: () => { throw new Error('bug in my code'); } }),
+  },
+});`,
+    );
+    const run = sluice(['run', file, '--state-dir', join(dir, 'state')]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(
+      'Error [USER_CODE_FAILED]: Step "bad" threw: Error: bug in my code',
+    );
+    expect(run.stdout).toMatch(/bad\s+transform\s+failed/);
+  });
+
+  it('scaffolds a project that runs, and refuses a folder that is not empty', async () => {
+    const dir = await tempDir();
+    const project = join(dir, 'my-pipelines');
+    const init = sluice(['init', project]);
+    expect(init.code).toBe(0);
+    expect(init.stdout).toContain('npx sluice run');
+    const run = sluice([
+      'run',
+      join(project, 'pipeline.ts'),
+      '--state-dir',
+      join(project, '.sluice'),
+    ]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/orders\s+source:csv\s+success\s+5\s+3\s+2/);
+    expect(existsSync(join(project, 'out/daily'))).toBe(true);
+    await mkdir(join(dir, 'full'));
+    await writeFile(join(dir, 'full', 'x'), '');
+    const refused = sluice(['init', join(dir, 'full')]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('is not empty');
+  });
+
+  it('shows help for every command and exits 2 on bad usage', () => {
+    const help = sluice(['--help']);
+    expect(help.code).toBe(0);
+    for (const command of ['run', 'check', 'init']) {
+      expect(help.stdout).toContain(command);
+      const sub = sluice([command, '--help']);
+      expect(sub.code).toBe(0);
+      expect(sub.stdout).toContain(`Usage: sluice ${command}`);
+    }
+    expect(sluice(['run']).code).toBe(2);
+    expect(sluice(['frobnicate']).code).toBe(2);
+    expect(sluice(['run', 'x.ts', '--no-such-flag']).code).toBe(2);
+  });
+});
