@@ -159,7 +159,6 @@ describe('transform steps', () => {
           numbers: numbers(3),
           bad: transform({
             input: ref('numbers'),
-            // eslint-disable-next-line require-yield
             async *run() {
               yield 'not rows' as never;
             },
