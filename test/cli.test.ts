@@ -64,6 +64,30 @@ describe('sluice CLI', () => {
     expect(Number(totals[0]?.['orders'])).toBeGreaterThan(0);
   });
 
+  it("runs the README's example pipeline, which is examples/orders-daily verbatim", async () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const block = /## A pipeline\n\n```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toBe(readFileSync(join(ROOT, 'examples/orders-daily/pipeline.ts'), 'utf8'));
+    const state = await tempDir();
+    const run = sluice([
+      'run',
+      'examples/orders-daily/pipeline.ts',
+      '--param',
+      'min_amount=10',
+      '--json',
+      '--state-dir',
+      state,
+    ]);
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout) as RunReport;
+    expect(report.steps.map((s) => [s.id, s.rowsIn, s.rowsOut, s.rowsQuarantined])).toEqual([
+      ['orders', 7, 5, 2],
+      ['daily', 5, 4, 0],
+      ['tiers', 4, 4, 0],
+      ['out', 4, 4, 0],
+    ]);
+  });
+
   it('prints the report as JSON with --json and takes --param', async () => {
     const dir = await tempDir();
     const file = await pipelineFile(
