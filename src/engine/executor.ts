@@ -148,7 +148,8 @@ export async function runPipeline(
       stepLogger.info(
         {
           rowsIn: done.rowsIn,
-          rowsOut: done.rowsOut,
+          // A view's rows are counted by its consumer, after this line.
+          ...(outcome.rowsOut === undefined ? {} : { rowsOut: done.rowsOut }),
           rowsQuarantined: done.rowsQuarantined,
           durationMs: Math.round(done.durationMs),
         },
