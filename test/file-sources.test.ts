@@ -293,3 +293,28 @@ describe('parquet source', () => {
     );
   });
 });
+
+describe('compressed inputs', () => {
+  it('reads zstd-compressed CSV and NDJSON by extension', async () => {
+    const dir = await tempDir();
+    await query(
+      `COPY (SELECT range AS id FROM range(5)) TO '${join(dir, 'ids.csv.zst')}' (FORMAT csv, COMPRESSION zstd)`,
+    );
+    await query(
+      `COPY (SELECT range AS id FROM range(3)) TO '${join(dir, 'ids.ndjson.zst')}' (FORMAT json, COMPRESSION zstd)`,
+    );
+    const report = await runIn(
+      dir,
+      pipeline('zstd', {
+        steps: {
+          csv: source.csv({ path: 'ids.csv.zst', schema: schema({ id: t.int32() }) }),
+          json: source.ndjson({ path: 'ids.ndjson.zst', schema: schema({ id: t.int32() }) }),
+          both: sql`select * from ${ref('csv')} union all select * from ${ref('json')}`,
+          out: sink.ndjson({ input: ref('both'), path: 'both.ndjson' }),
+        },
+      }),
+    );
+    expect(report.status).toBe('success');
+    expect(stepOf(report, 'out').rowsOut).toBe(8);
+  });
+});
