@@ -156,6 +156,42 @@ describe('runPipeline', () => {
     expect(stepOf(report, 'two')).toMatchObject({ rowsIn: 10, rowsOut: 10 });
   });
 
+  it('counts every step of a chain of SQL steps', async () => {
+    const dir = await tempDir();
+    const report = await runIn(
+      dir,
+      pipeline('chain', {
+        steps: {
+          numbers: sql`select range as n from range(100)`,
+          evens: sql`select n from ${ref('numbers')} where n % 2 = 0`,
+          small: sql`select n from ${ref('evens')} where n < 20`,
+          out: sink.csv({ input: ref('small'), path: 'small.csv' }),
+        },
+      }),
+    );
+    expect(report.steps.map((s) => [s.id, s.rowsIn, s.rowsOut])).toEqual([
+      ['numbers', 0, 100],
+      ['evens', 100, 50],
+      ['small', 50, 10],
+      ['out', 10, 10],
+    ]);
+  });
+
+  it('passes SQL text as written, backslashes included', async () => {
+    const dir = await tempDir();
+    const report = await runIn(
+      dir,
+      pipeline('regex', {
+        steps: {
+          m: sql`select regexp_extract('order-1234', '\d+') as digits, 'a\b' as text`,
+          out: sink.ndjson({ input: ref('m'), path: 'm.ndjson' }),
+        },
+      }),
+    );
+    expect(report.status).toBe('success');
+    expect(await readNDJSON(join(dir, 'm.ndjson'))).toEqual([{ digits: '1234', text: 'a\\b' }]);
+  });
+
   it('writes the run report as JSON under the state folder', async () => {
     const dir = await tempDir();
     const report = await runIn(dir, pipeline('reported', { steps: { one: sql`select 1 as x` } }));

@@ -96,19 +96,24 @@ describe('file sinks', () => {
       runIn(
         dir,
         writeDays(
-          sink.duckdb({ input: ref('days'), path: 'warehouse.duckdb', table: 'marts.days', mode }),
+          sink.duckdb({
+            input: ref('days'),
+            path: 'db/new/warehouse.duckdb',
+            table: 'marts.days',
+            mode,
+          }),
         ),
       );
     expect((await write('replace')).status).toBe('success');
     expect((await write('append')).status).toBe('success');
     const rows = await query(
-      `ATTACH '${join(dir, 'warehouse.duckdb')}' AS w (READ_ONLY); SELECT count(*) AS n FROM w.marts.days`,
+      `ATTACH '${join(dir, 'db/new/warehouse.duckdb')}' AS w (READ_ONLY); SELECT count(*) AS n FROM w.marts.days`,
     );
     expect(rows).toEqual([{ n: 60n }]);
     expect((await write('replace')).status).toBe('success');
     expect(
       await query(
-        `ATTACH '${join(dir, 'warehouse.duckdb')}' AS w (READ_ONLY); SELECT count(*) AS n FROM w.marts.days`,
+        `ATTACH '${join(dir, 'db/new/warehouse.duckdb')}' AS w (READ_ONLY); SELECT count(*) AS n FROM w.marts.days`,
       ),
     ).toEqual([{ n: 30n }]);
   });

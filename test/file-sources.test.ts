@@ -39,12 +39,12 @@ describe('csv source', () => {
     expect(report.status).toBe('success');
     const input = stepOf(report, 'input');
     expect(input).toMatchObject({ rowsIn: 7, rowsOut: 3, rowsQuarantined: 4 });
-    expect(input.rowsIn).toBe(input.rowsOut + input.rowsQuarantined);
+    expect(input.rowsIn).toBe((input.rowsOut ?? NaN) + input.rowsQuarantined);
 
     const rows = await readNDJSON(join(dir, 'out.ndjson'));
     expect(rows).toEqual([
-      { order_id: 1, customer: 'acme', amount: 10.5, ordered_at: '2026-01-01 10:00:00' },
-      { order_id: 6, customer: 'multi\nline', amount: 2, ordered_at: '2026-01-03 09:00:00' },
+      { order_id: 1, customer: 'acme', amount: 10.5, ordered_at: '2026-01-01T10:00:00' },
+      { order_id: 6, customer: 'multi\nline', amount: 2, ordered_at: '2026-01-03T09:00:00' },
       { order_id: 7, customer: 'umbrella', amount: null, ordered_at: null },
     ]);
 
@@ -229,7 +229,7 @@ describe('json sources', () => {
     expect(report.status).toBe('success');
     expect(stepOf(report, 'input')).toMatchObject({ rowsIn: 6, rowsOut: 2, rowsQuarantined: 4 });
     expect(await readNDJSON(join(dir, 'out.ndjson'))).toEqual([
-      { id: 1, amount: 3.5, tags: ['a', 'b'], at: '2026-01-01 10:00:00', meta: { k: 1 } },
+      { id: 1, amount: 3.5, tags: ['a', 'b'], at: '2026-01-01T10:00:00', meta: { k: 1 } },
       { id: 4, amount: 100, tags: null, at: null, meta: null },
     ]);
     const reasons = (await readNDJSON(stepOf(report, 'input').quarantineFile as string)).map(
@@ -257,6 +257,31 @@ describe('json sources', () => {
     expect(await readNDJSON(join(dir, 'out.ndjson'))).toEqual([
       { id: 1, name: 'a' },
       { id: 2, name: 'b' },
+    ]);
+
+    await writeFile(join(dir, 'same.json'), '[{"id": 1, "tags": ["x"]}, {"id": 2, "tags": []}]');
+    await writeFile(join(dir, 'one.json'), '{"id": 3, "tags": null}');
+    const sameShape = await runIn(
+      dir,
+      readAll(
+        source.json({
+          path: ['same.json', 'one.json'],
+          compression: 'none',
+          schema: schema({ id: t.int64(), tags: t.list(t.string()) }),
+        }),
+      ),
+    );
+    expect(sameShape.status).toBe('success');
+    expect(await readNDJSON(join(dir, 'out.ndjson'))).toEqual([
+      { id: 1, tags: ['x'] },
+      { id: 2, tags: [] },
+      { id: 3, tags: null },
+    ]);
+    const inferredShape = await runIn(dir, readAll(source.json({ path: 'same.json' })));
+    expect(inferredShape.status).toBe('success');
+    expect(await readNDJSON(join(dir, 'out.ndjson'))).toEqual([
+      { id: 1, tags: ['x'] },
+      { id: 2, tags: [] },
     ]);
 
     await writeFile(join(dir, 'broken.json'), '[{"id": 1}, {"id": ');

@@ -170,3 +170,97 @@ describe('transform steps', () => {
     expect(report.error?.message).toMatch(/must yield arrays of rows, got string/);
   });
 });
+
+describe('transform values', () => {
+  it('pass maps, lists and structs through, and check nested values element by element', async () => {
+    const dir = await tempDir();
+    const report = await runIn(
+      dir,
+      pipeline('nested', {
+        steps: {
+          rows: sql`select 1 as id, map {'k': 1} as attrs, [1, 2] as nums, {'a': 1, 'b': 'x'} as rec`,
+          same: transform({ input: ref('rows'), map: (row) => row }),
+          checked: transform({
+            input: ref('same'),
+            schema: schema({
+              id: t.int32(),
+              nums: t.list(t.int32()),
+              rec: t.struct({ a: t.int32(), b: t.string() }),
+            }),
+            map: (row) => [
+              row,
+              { id: 2, nums: [1, 'two'], rec: null },
+              { id: 3, nums: [], rec: { a: 'notint', b: 'y' } },
+              { id: 4, nums: null, rec: { a: 4 } },
+            ],
+          }),
+          out: sink.ndjson({ input: ref('checked'), path: 'nested.ndjson' }),
+        },
+      }),
+    );
+    expect(report.status).toBe('success');
+    expect(stepOf(report, 'same')).toMatchObject({ rowsIn: 1, rowsOut: 1, rowsQuarantined: 0 });
+    expect(await readNDJSON(join(dir, 'nested.ndjson'))).toEqual([
+      { id: 1, nums: [1, 2], rec: { a: 1, b: 'x' } },
+      { id: 4, nums: null, rec: { a: 4, b: null } },
+    ]);
+    const reasons = (await readNDJSON(stepOf(report, 'checked').quarantineFile as string)).map(
+      (q) => q['reason'],
+    );
+    expect(reasons.sort()).toEqual([
+      'column "nums": [1]: expected int32, got string "two"',
+      'column "rec": .a: expected int32, got string "notint"',
+    ]);
+  });
+
+  it('store zoned timestamp text as the instant it names, and check json text', async () => {
+    const dir = await tempDir();
+    const report = await runIn(
+      dir,
+      pipeline('zones', {
+        steps: {
+          one: sql`select 1 as x`,
+          times: transform({
+            input: ref('one'),
+            schema: schema({ at: t.timestamptz(), wall: t.timestamp(), doc: t.json() }),
+            map: () => [
+              { at: '2026-03-01 10:00:00+02:00', wall: '2026-03-01 10:00:00', doc: '{"a": 1}' },
+              { at: '2026-03-01T10:00:00Z', wall: '2026-03-01T10:00:00.250', doc: 'not json' },
+            ],
+          }),
+          out: sink.ndjson({ input: ref('times'), path: 'times.ndjson' }),
+        },
+      }),
+    );
+    expect(report.status).toBe('success');
+    expect(await readNDJSON(join(dir, 'times.ndjson'))).toEqual([
+      { at: '2026-03-01T08:00:00Z', wall: '2026-03-01T10:00:00', doc: { a: 1 } },
+    ]);
+    const [entry] = await readNDJSON(stepOf(report, 'times').quarantineFile as string);
+    expect(entry?.['reason']).toBe('column "doc": "not json" is not valid JSON text');
+  });
+
+  it('let a transform stop reading early without failing the run', async () => {
+    const dir = await tempDir();
+    const report = await runIn(
+      dir,
+      pipeline('head', {
+        steps: {
+          numbers: numbers(10_000),
+          head: transform({
+            input: ref('numbers'),
+            batchSize: 10,
+            async *run(batches) {
+              for await (const batch of batches) {
+                yield batch;
+                break;
+              }
+            },
+          }),
+        },
+      }),
+    );
+    expect(report.status).toBe('success');
+    expect(stepOf(report, 'head')).toMatchObject({ rowsIn: 10, rowsOut: 10 });
+  });
+});

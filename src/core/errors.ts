@@ -17,14 +17,12 @@
 export type SluiceErrorCode =
   | 'CONFIG_INVALID'
   | 'PIPELINE_LOAD_FAILED'
-  | 'PLAN_INVALID'
   | 'USER_CODE_FAILED'
   | 'SOURCE_FAILED'
   | 'SINK_FAILED'
   | 'SCHEMA_MISMATCH'
   | 'ENGINE_FAILED'
   | 'RUN_FAILED'
-  | 'RUN_NOT_FOUND'
   | 'RETRYABLE'
   | 'BACKOFF'
   | 'PERMANENT'
@@ -128,7 +126,7 @@ export class UserCodeError extends SluiceError {
   constructor(stepId: string, cause: unknown) {
     super('USER_CODE_FAILED', `Step "${stepId}" threw: ${describeCause(cause)}`, {
       cause,
-      hint: `The error comes from the code of step "${stepId}"; its stack is in the cause.`,
+      hint: `the error comes from the code of step "${stepId}"; its stack is in the run's log (the "step failed" line)`,
     });
     this.stepId = stepId;
   }

@@ -34,7 +34,8 @@ import { SQLStep } from './steps.js';
  * ```
  */
 export function sql(strings: TemplateStringsArray, ...values: SQLTemplateValue[]): SQLStep {
-  return new SQLStep([...strings], values, captureDeclarationSite());
+  // Raw text, as in a .sql file: a backslash in a regex or LIKE pattern reaches the engine as written.
+  return new SQLStep([...strings.raw], values, captureDeclarationSite());
 }
 
 /** Options of {@link transform}: give either `map` (per record) or `run` (per batch stream). */

@@ -30,7 +30,11 @@ export type Materialization = 'view' | 'table';
 
 /** Options of a SQL step; see {@link SQLStep.options}. */
 export interface SQLStepOptions {
-  /** `view` (default) is computed lazily by its consumers; `table` is computed once. */
+  /**
+   * `view` is computed lazily by its consumer; `table` is computed once and kept. By default a
+   * step feeding exactly one transform or sink is a view and any other step a table, so every
+   * step's row count is known without extra scans.
+   */
   readonly materialize?: Materialization;
   /** Columns the query must produce; checked after the step runs. */
   readonly schema?: Schema;
@@ -46,7 +50,8 @@ export class SQLStep implements StepBase {
   readonly strings: readonly string[];
   readonly values: readonly SQLTemplateValue[];
   readonly declaredAt: DeclarationSite;
-  readonly materialize: Materialization;
+  /** Undefined: decided by the executor (see {@link SQLStepOptions.materialize}). */
+  readonly materialize: Materialization | undefined;
   readonly schema: Schema | undefined;
   readonly description: string | undefined;
 
@@ -59,7 +64,7 @@ export class SQLStep implements StepBase {
     this.strings = strings;
     this.values = values;
     this.declaredAt = declaredAt;
-    this.materialize = options.materialize ?? 'view';
+    this.materialize = options.materialize;
     this.schema = options.schema;
     this.description = options.description;
   }
@@ -74,7 +79,9 @@ export class SQLStep implements StepBase {
    */
   options(options: SQLStepOptions): SQLStep {
     return new SQLStep(this.strings, this.values, this.declaredAt, {
-      materialize: options.materialize ?? this.materialize,
+      ...((options.materialize ?? this.materialize) === undefined
+        ? {}
+        : { materialize: options.materialize ?? this.materialize }),
       ...((options.schema ?? this.schema) ? { schema: options.schema ?? this.schema } : {}),
       ...((options.description ?? this.description)
         ? { description: options.description ?? this.description }

@@ -149,6 +149,7 @@ export class EngineConnection {
  * ```
  */
 export function firstLine(cause: unknown): string {
+  if (cause instanceof EngineError && cause.cause !== undefined) return firstLine(cause.cause);
   const message = cause instanceof Error ? cause.message : String(cause);
   return message.split('\n')[0]?.trim() ?? message;
 }

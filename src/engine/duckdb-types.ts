@@ -91,3 +91,42 @@ export function fieldsFromColumns(names: readonly string[], types: readonly Duck
     nullable: true,
   }));
 }
+
+const EXACT_TYPE_IDS: ReadonlySet<DuckDBTypeId> = new Set([
+  DuckDBTypeId.BOOLEAN,
+  DuckDBTypeId.TINYINT,
+  DuckDBTypeId.SMALLINT,
+  DuckDBTypeId.INTEGER,
+  DuckDBTypeId.BIGINT,
+  DuckDBTypeId.FLOAT,
+  DuckDBTypeId.DOUBLE,
+  DuckDBTypeId.DECIMAL,
+  DuckDBTypeId.VARCHAR,
+  DuckDBTypeId.BLOB,
+  DuckDBTypeId.DATE,
+  DuckDBTypeId.TIMESTAMP,
+  DuckDBTypeId.TIMESTAMP_TZ,
+]);
+
+/**
+ * Whether a DuckDB type is exactly the physical form of its logical type. Columns of other
+ * types (TIME, UUID, unsigned integers, ...) are cast to their logical type's DuckDB form, so
+ * values look the same whichever step produced them.
+ *
+ * @example
+ * ```ts
+ * isExactLogicalType(TIME); // false: it is read as string, so it is cast to VARCHAR
+ * ```
+ */
+export function isExactLogicalType(type: DuckDBType): boolean {
+  switch (type.typeId) {
+    case DuckDBTypeId.LIST:
+      return isExactLogicalType(type.valueType);
+    case DuckDBTypeId.STRUCT:
+      return type.entryTypes.every(isExactLogicalType);
+    case DuckDBTypeId.MAP:
+      return isExactLogicalType(type.keyType) && isExactLogicalType(type.valueType);
+    default:
+      return EXACT_TYPE_IDS.has(type.typeId);
+  }
+}

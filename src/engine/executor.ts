@@ -1,6 +1,12 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { ConfigError, EngineError, SchemaMismatchError, SluiceError } from '../core/errors.js';
+import {
+  ConfigError,
+  EngineError,
+  SchemaMismatchError,
+  SluiceError,
+  UserCodeError,
+} from '../core/errors.js';
 import { newRunId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import { silentLogger } from '../core/logger.js';
@@ -53,7 +59,9 @@ export interface RunOptions {
 
 interface StepOutcome {
   readonly fields: readonly Field[];
-  rowsIn: number;
+  /** Undefined for SQL steps: derived from their inputs when the report is made. */
+  readonly rowsIn: number | undefined;
+  /** Undefined for views until their consumer has read them. */
   rowsOut: number | undefined;
   readonly rowsQuarantined: number;
   readonly inputs: readonly string[];
@@ -109,10 +117,13 @@ export async function runPipeline(
   let failure: SluiceError | undefined;
   const report = (step: PlannedStep): StepReport => {
     const end = finished.get(step.id);
+    const outcome = outcomes.get(step.id);
     return stepReport(
       step,
       end?.status ?? (failure === undefined ? 'success' : 'skipped'),
-      outcomes.get(step.id),
+      outcome !== undefined && step.kind === 'sql'
+        ? { ...outcome, rowsIn: sumInputRows(step, outcomes) }
+        : outcome,
       end?.durationMs ?? 0,
       quarantine,
       end?.error,
@@ -168,7 +179,14 @@ export async function runPipeline(
           durationMs: performance.now() - began,
           error: wrapped,
         });
-        stepLogger.error({ code: wrapped.code, err: wrapped.message }, 'step failed');
+        const stack =
+          wrapped instanceof UserCodeError && wrapped.cause instanceof Error
+            ? wrapped.cause.stack
+            : undefined;
+        stepLogger.error(
+          { code: wrapped.code, err: wrapped.message, ...(stack === undefined ? {} : { stack }) },
+          'step failed',
+        );
       }
       options.onEvent?.({ type: 'step-finished', step: report(step) });
     } finally {
@@ -283,7 +301,8 @@ async function runSource(
 
 async function runSQL(step: PlannedStep, def: SQLStep, ctx: StepRunContext): Promise<StepOutcome> {
   const query = compileSQL(def, ctx.params);
-  const materialize = def.materialize === 'table' || step.consumers.length !== 1 ? 'TABLE' : 'VIEW';
+  const materialize =
+    (def.materialize ?? defaultMaterialization(step, ctx.plan)) === 'table' ? 'TABLE' : 'VIEW';
   try {
     await ctx.connection.raw.run(`CREATE ${materialize} ${quoteIdentifier(step.id)} AS ${query}`);
   } catch (cause) {
@@ -300,7 +319,7 @@ async function runSQL(step: PlannedStep, def: SQLStep, ctx: StepRunContext): Pro
   const rowsOut = materialize === 'TABLE' ? await countRows(ctx.connection, step.id) : undefined;
   return {
     fields,
-    rowsIn: sumInputRows(step, ctx.outcomes),
+    rowsIn: undefined,
     rowsOut,
     rowsQuarantined: 0,
     inputs: [],
@@ -329,8 +348,21 @@ async function runTransformStep(
     onRows: (rowsIn, rowsOut) =>
       ctx.onEvent?.({ type: 'step-rows', stepId: step.id, rowsIn, rowsOut }),
   });
-  assertRowsArrived(step.id, def.input.stepId, input.rowsOut, result.rowsIn);
-  return { fields: outputFields, ...result, inputs: [], outputs: [] };
+  if (result.readAllInput)
+    assertRowsArrived(step.id, def.input.stepId, input.rowsOut, result.rowsIn);
+  else
+    ctx.logger.warn(
+      { rowsRead: result.rowsIn },
+      'the transform stopped reading before the end of its input',
+    );
+  return {
+    fields: outputFields,
+    rowsIn: result.rowsIn,
+    rowsOut: result.rowsOut,
+    rowsQuarantined: result.rowsQuarantined,
+    inputs: [],
+    outputs: [],
+  };
 }
 
 async function runSink(
@@ -430,7 +462,12 @@ function settleViewCounts(
   const inputId = step.inputs[0] as string;
   const input = outcomes.get(inputId);
   const inputStep = plan.steps.find((s) => s.id === inputId);
-  if (input !== undefined && input.rowsOut === undefined && inputStep?.consumers.length === 1) {
+  if (
+    input !== undefined &&
+    input.rowsOut === undefined &&
+    inputStep?.consumers.length === 1 &&
+    outcome.rowsIn !== undefined
+  ) {
     input.rowsOut = outcome.rowsIn;
   }
 }
@@ -443,8 +480,26 @@ function inputOutcome(step: PlannedStep, outcomes: ReadonlyMap<string, StepOutco
   return outcome;
 }
 
-function sumInputRows(step: PlannedStep, outcomes: ReadonlyMap<string, StepOutcome>): number {
-  return step.inputs.reduce((sum, id) => sum + (outcomes.get(id)?.rowsOut ?? 0), 0);
+/** A SQL step's rows in: what its inputs produced, when every one of them is counted. */
+function sumInputRows(
+  step: PlannedStep,
+  outcomes: ReadonlyMap<string, StepOutcome>,
+): number | undefined {
+  let sum = 0;
+  for (const id of step.inputs) {
+    const rows = outcomes.get(id)?.rowsOut;
+    if (rows === undefined) return undefined;
+    sum += rows;
+  }
+  return sum;
+}
+
+/** A view when exactly one transform or sink reads the step (which counts its rows), else a table. */
+function defaultMaterialization(step: PlannedStep, plan: Plan): 'view' | 'table' {
+  const [consumer, ...others] = step.consumers.map((id) => plan.steps.find((s) => s.id === id));
+  return others.length === 0 && (consumer?.kind === 'transform' || consumer?.kind === 'sink')
+    ? 'view'
+    : 'table';
 }
 
 function assertRowsArrived(
@@ -533,10 +588,10 @@ function stepReport(
     kind: step.kind,
     ...(connector === undefined ? {} : { connector }),
     status,
-    rowsIn: outcome?.rowsIn ?? 0,
-    rowsOut: outcome?.rowsOut ?? 0,
+    rowsIn: outcome === undefined ? 0 : (outcome.rowsIn ?? null),
+    rowsOut: outcome === undefined ? 0 : (outcome.rowsOut ?? null),
     rowsQuarantined: quarantined,
-    durationMs,
+    durationMs: Math.round(durationMs),
     inputs: outcome?.inputs ?? [],
     outputs: outcome?.outputs ?? [],
     ...(quarantined > 0 ? { quarantineFile: quarantine.pathFor(step.id) } : {}),

@@ -1,4 +1,4 @@
-import { appendFile, mkdir } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { quoteLiteral } from '../core/type-mappings.js';
 import type { EngineConnection } from './duckdb-session.js';
@@ -46,9 +46,9 @@ export class QuarantineStore {
   }
 
   /**
-   * Writes the rows of `selectSQL` as the step's quarantine file through DuckDB. The query must
-   * produce the columns of {@link QuarantineEntry} except `run_id` and `step`, with `record` as
-   * JSON. Returns how many records were written; writes no file for none.
+   * Appends the rows of `selectSQL` to the step's quarantine file, written by DuckDB. The query
+   * must produce the columns of {@link QuarantineEntry} except `run_id` and `step`, with `record`
+   * as JSON. Returns how many records were written.
    */
   async writeQuery(
     connection: EngineConnection,
@@ -64,9 +64,10 @@ export class QuarantineStore {
     );
     if (count > 0) {
       await mkdir(this.directory, { recursive: true });
-      await connection.run(
-        `COPY "${staged}" TO ${quoteLiteral(this.pathFor(stepId))} (FORMAT json)`,
-      );
+      const part = `${this.pathFor(stepId)}.part`;
+      await connection.run(`COPY "${staged}" TO ${quoteLiteral(part)} (FORMAT json)`);
+      await appendFile(this.pathFor(stepId), await readFile(part));
+      await rm(part);
     }
     await connection.run(`DROP TABLE "${staged}"`);
     this.#add(stepId, count);

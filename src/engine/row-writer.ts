@@ -2,8 +2,9 @@ import type { DuckDBAppender } from '@duckdb/node-api';
 import { DuckDBDateValue, DuckDBTimestampTZValue, DuckDBTimestampValue } from '@duckdb/node-api';
 import type { Field, LogicalType, TypeMapping } from '../core/types.js';
 import { formatType, mapType } from '../core/types.js';
-import { toDuckDBType } from '../core/type-mappings.js';
+import { quoteIdentifier, toDuckDBType } from '../core/type-mappings.js';
 import { toJSONValue } from './json-values.js';
+import type { EnforcedColumn } from './schema-enforcement.js';
 
 /** Checks one JS value against a column type and appends it once the whole row is checked. */
 interface ColumnWriter {
@@ -23,6 +24,7 @@ const DECIMAL_TEXT = /^[+-]?(\d+)(\.\d+)?$/;
 const DATE_TEXT = /^\d{4}-\d{2}-\d{2}$/;
 const TIMESTAMP_TEXT =
   /^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?$/;
+const ZONED_TEXT = /\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)$/;
 const MS_PER_DAY = 86_400_000;
 
 function expected(type: string, value: unknown): string {
@@ -54,19 +56,96 @@ const floatWriter = (kind: 'float32' | 'float64'): ColumnWriter => ({
     kind === 'float32' ? appender.appendFloat(Number(value)) : appender.appendDouble(Number(value)),
 });
 
-const nestedWriter = (type: LogicalType): ColumnWriter => ({
-  check(value) {
-    if (type.kind === 'list' && !Array.isArray(value)) return expected(formatType(type), value);
-    if (
-      (type.kind === 'struct' || type.kind === 'map') &&
-      (typeof value !== 'object' || Array.isArray(value))
-    ) {
-      return expected(formatType(type), value);
+/** Checks nested values element by element, so a bad value deep inside is caught here. */
+function nestedWriter(type: LogicalType): ColumnWriter {
+  const check = nestedCheck(type);
+  return {
+    check,
+    append: (appender, value) => {
+      const plain =
+        type.kind === 'map' && Array.isArray(value)
+          ? Object.fromEntries(value.map((e: MapEntry) => [String(e.key), e.value]))
+          : value;
+      appender.appendVarchar(JSON.stringify(toJSONValue(plain)));
+    },
+  };
+}
+
+function nestedCheck(type: LogicalType): (value: unknown) => string | undefined {
+  const inner = (t: LogicalType): ((value: unknown) => string | undefined) => {
+    const writer = mapType(writers, t);
+    return (value) => (value === null || value === undefined ? undefined : writer.check(value));
+  };
+  switch (type.kind) {
+    case 'list': {
+      const element = inner(type.element);
+      return (value) => {
+        if (!Array.isArray(value)) return expected(formatType(type), value);
+        for (let i = 0; i < value.length; i++) {
+          const problem = element(value[i]);
+          if (problem !== undefined) return `[${i}]: ${problem}`;
+        }
+        return undefined;
+      };
     }
-    return undefined;
-  },
-  append: (appender, value) => appender.appendVarchar(JSON.stringify(toJSONValue(value))),
-});
+    case 'struct': {
+      const fields = type.fields.map((f) => [f.name, inner(f.type)] as const);
+      return (value) => {
+        if (typeof value !== 'object' || value === null || Array.isArray(value))
+          return expected(formatType(type), value);
+        for (const [name, check] of fields) {
+          const problem = check((value as Record<string, unknown>)[name]);
+          if (problem !== undefined) return `.${name}: ${problem}`;
+        }
+        return undefined;
+      };
+    }
+    case 'map': {
+      const key = inner(type.key);
+      const item = inner(type.value);
+      return (value) => {
+        const entries = Array.isArray(value)
+          ? value.every(isMapEntry)
+            ? value.map((e) => [e.key, e.value] as const)
+            : undefined
+          : typeof value === 'object' && value !== null
+            ? Object.entries(value)
+            : undefined;
+        if (entries === undefined)
+          return expected(`${formatType(type)} (an object, or [{ key, value }] entries)`, value);
+        for (const [k, v] of entries) {
+          const problem =
+            (type.key.kind === 'string' || Array.isArray(value) ? key(k) : undefined) ?? item(v);
+          if (problem !== undefined) return `[${JSON.stringify(k)}]: ${problem}`;
+        }
+        return undefined;
+      };
+    }
+    default:
+      return mapType(writers, type).check;
+  }
+}
+
+type MapEntry = { readonly key: unknown; readonly value: unknown };
+
+function isMapEntry(entry: unknown): entry is MapEntry {
+  return typeof entry === 'object' && entry !== null && 'key' in entry && 'value' in entry;
+}
+
+/** ISO 8601 text with a zone or offset as an instant; accepts a space before the time and `+0200`. */
+function parseZoned(text: string): Date {
+  const iso = text.replace(' ', 'T').replace(/([+-]\d{2})(\d{2})$/, '$1:$2');
+  return new Date(iso);
+}
+
+function isJSONText(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const writers: TypeMapping<ColumnWriter> = {
   bool: () => ({
@@ -140,16 +219,27 @@ const writers: TypeMapping<ColumnWriter> = {
   timestamp: (type) => ({
     check(value) {
       if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'invalid Date' : undefined;
-      return typeof value === 'string' && TIMESTAMP_TEXT.test(value)
-        ? undefined
-        : expected('timestamp (Date or ISO 8601 text)', value);
+      if (typeof value !== 'string' || !TIMESTAMP_TEXT.test(value)) {
+        return expected('timestamp (Date or ISO 8601 text)', value);
+      }
+      return ZONED_TEXT.test(value) && Number.isNaN(parseZoned(value).getTime())
+        ? `invalid timestamp ${JSON.stringify(value)}`
+        : undefined;
     },
     append(appender, value) {
-      if (!(value instanceof Date)) {
+      // Text with a zone or offset names an instant: convert it here, since the engine would
+      // ignore the offset. Text without one is a wall-clock time and is parsed by the engine.
+      const instant =
+        value instanceof Date
+          ? value
+          : ZONED_TEXT.test(value as string)
+            ? parseZoned(value as string)
+            : undefined;
+      if (instant === undefined) {
         appender.appendVarchar(value as string);
         return;
       }
-      const micros = BigInt(value.getTime()) * 1000n;
+      const micros = BigInt(instant.getTime()) * 1000n;
       if (type.tz) appender.appendTimestampTZ(new DuckDBTimestampTZValue(micros));
       else appender.appendTimestamp(new DuckDBTimestampValue(micros));
     },
@@ -158,7 +248,10 @@ const writers: TypeMapping<ColumnWriter> = {
   struct: nestedWriter,
   map: nestedWriter,
   json: () => ({
-    check: () => undefined,
+    check: (value) =>
+      typeof value === 'string' && !isJSONText(value)
+        ? `${describeValue(value)} is not valid JSON text`
+        : undefined,
     append: (appender, value) =>
       appender.appendVarchar(
         typeof value === 'string' ? value : JSON.stringify(toJSONValue(value)),
@@ -196,21 +289,26 @@ export class RowWriter {
     return this.#fields
       .map(
         (f) =>
-          `"${f.name.replaceAll('"', '""')}" ${NESTED_KINDS.has(f.type.kind) ? 'VARCHAR' : toDuckDBType(f.type)}`,
+          `${quoteIdentifier(f.name)} ${NESTED_KINDS.has(f.type.kind) ? 'VARCHAR' : toDuckDBType(f.type)}`,
       )
       .join(', ');
   }
 
-  /** A select list that reads the staging table with every column in its declared type. */
-  selectTyped(): string {
-    return this.#fields
-      .map((f) => {
-        const name = `"${f.name.replaceAll('"', '""')}"`;
-        return NESTED_KINDS.has(f.type.kind)
-          ? `CAST(CAST(${name} AS JSON) AS ${toDuckDBType(f.type)}) AS ${name}`
-          : name;
-      })
-      .join(', ');
+  /**
+   * How to read the staging table with every column in its declared type: nested columns are
+   * converted from their JSON text, and rows whose text does not convert are quarantined.
+   */
+  convertStagedColumns(): EnforcedColumn[] {
+    return this.#fields.map((field) => {
+      const name = quoteIdentifier(field.name);
+      return NESTED_KINDS.has(field.type.kind)
+        ? {
+            field,
+            typed: `TRY_CAST(CAST(${name} AS JSON) AS ${toDuckDBType(field.type)})`,
+            raw: name,
+          }
+        : { field, typed: name };
+    });
   }
 
   /** Whether any column is staged as JSON text and needs {@link RowWriter.selectTyped}. */

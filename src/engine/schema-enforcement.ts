@@ -48,6 +48,8 @@ export interface EnforceSchemaOptions {
 export interface EnforcementResult {
   readonly rowsRead: number;
   readonly rowsQuarantined: number;
+  /** Quarantined records unusable as a whole: invalid records and rows of `extraQuarantine`. */
+  readonly rowsMalformed: number;
   readonly fields: readonly Field[];
 }
 
@@ -150,7 +152,8 @@ export async function enforceSchema(options: EnforceSchemaOptions): Promise<Enfo
     ...(options.extraQuarantine === undefined ? [] : [options.extraQuarantine]),
   ].join('\nUNION ALL\n');
   const rowsQuarantined = await options.quarantine.writeQuery(connection, stepId, quarantineQuery);
-  const extraRows = rowsQuarantined - (await countQuarantinedTyped(connection, table));
+  const typed = await countQuarantinedTyped(connection, table, options.recordValid?.reason);
+  const extraRows = rowsQuarantined - typed.quarantined;
 
   await connection.run(
     `CREATE VIEW ${quoteIdentifier(stepId)} AS
@@ -159,11 +162,20 @@ export async function enforceSchema(options: EnforceSchemaOptions): Promise<Enfo
   return {
     rowsRead: rowsRead + extraRows,
     rowsQuarantined,
+    rowsMalformed: typed.invalid + extraRows,
     fields: [...columns.map((c) => c.field), ...options.metadata.map((m) => m.field)],
   };
 }
 
-async function countQuarantinedTyped(connection: EngineConnection, table: string): Promise<number> {
-  const [row] = await connection.rows(`SELECT count(__sluice_reason) AS n FROM ${table}`);
-  return Number(row?.['n'] ?? 0);
+async function countQuarantinedTyped(
+  connection: EngineConnection,
+  table: string,
+  invalidReason: string | undefined,
+): Promise<{ quarantined: number; invalid: number }> {
+  const invalid =
+    invalidReason === undefined ? 'false' : `__sluice_reason = ${quoteLiteral(invalidReason)}`;
+  const [row] = await connection.rows(
+    `SELECT count(__sluice_reason) AS quarantined, count(*) FILTER (WHERE ${invalid}) AS invalid FROM ${table}`,
+  );
+  return { quarantined: Number(row?.['quarantined'] ?? 0), invalid: Number(row?.['invalid'] ?? 0) };
 }

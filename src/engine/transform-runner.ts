@@ -1,12 +1,15 @@
+import type { DuckDBType } from '@duckdb/node-api';
 import { JSDuckDBValueConverter } from '@duckdb/node-api';
 import { SluiceError, UserCodeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Field } from '../core/types.js';
-import { quoteIdentifier } from '../core/type-mappings.js';
+import { quoteIdentifier, toDuckDBType } from '../core/type-mappings.js';
 import type { Row, TransformContext, TransformStep } from '../define/steps.js';
-import type { DuckDBSession } from './duckdb-session.js';
+import type { DuckDBSession, EngineConnection } from './duckdb-session.js';
+import { fromDuckDBType, isExactLogicalType } from './duckdb-types.js';
 import type { QuarantineStore } from './quarantine-store.js';
 import { RowWriter } from './row-writer.js';
+import { enforceSchema } from './schema-enforcement.js';
 
 /** Inputs of {@link runTransform}. */
 export interface TransformRun {
@@ -27,9 +30,12 @@ export interface TransformRun {
 
 /** Row counts of a finished transform. */
 export interface TransformResult {
+  /** Rows handed to the transform. */
   readonly rowsIn: number;
   readonly rowsOut: number;
   readonly rowsQuarantined: number;
+  /** False when the transform stopped reading before the end of its input. */
+  readonly readAllInput: boolean;
 }
 
 const QUARANTINE_FLUSH_ROWS = 1000;
@@ -38,7 +44,8 @@ const QUARANTINE_FLUSH_ROWS = 1000;
  * Streams a dataset out of DuckDB through a user's TypeScript transform and appends the result
  * back as the step's table. Reading and appending use separate connections (an appender on the
  * reading connection would end the stream early). Output rows that do not fit the declared
- * schema, and records the user quarantines, go to the quarantine store.
+ * schema, and records the user quarantines, go to the quarantine store; nested columns are
+ * staged as JSON and converted in one pass afterwards, quarantining what does not convert.
  *
  * @example
  * ```ts
@@ -50,17 +57,14 @@ export async function runTransform(options: TransformRun): Promise<TransformResu
   const writer = new RowWriter(options.outputFields);
   const reader = await session.connect(stepId);
   const output = await session.connect(stepId);
-  const table = writer.hasNestedColumns ? `__sluice_staged_${stepId}` : stepId;
+  const staged = writer.hasNestedColumns;
+  const table = staged ? `__sluice_staged_${stepId}` : stepId;
   await output.run(`CREATE TABLE ${quoteIdentifier(table)} (${writer.stagingColumns()})`);
-  if (writer.hasNestedColumns) {
-    await output.run(
-      `CREATE VIEW ${quoteIdentifier(stepId)} AS SELECT ${writer.selectTyped()} FROM ${quoteIdentifier(table)}`,
-    );
-  }
   const appender = await output.raw.createAppender(table);
 
   let rowsIn = 0;
   let rowsOut = 0;
+  let readAllInput = false;
   let pending: { record: unknown; reason: string; column?: string }[] = [];
   const flushQuarantine = async (): Promise<void> => {
     const batch = pending;
@@ -78,25 +82,31 @@ export async function runTransform(options: TransformRun): Promise<TransformResu
   };
 
   async function* inputBatches(): AsyncGenerator<Row[]> {
-    const result = await reader.stream(`SELECT * FROM ${options.input}`);
+    const result = await reader.stream(
+      `SELECT ${await logicalSelectList(reader, options.input)} FROM ${options.input}`,
+    );
     let batch: Row[] = [];
+    const emit = (rows: Row[]): Row[] => {
+      rowsIn += rows.length;
+      return rows;
+    };
     for await (const rows of result.yieldConvertedRowObjects(JSDuckDBValueConverter)) {
       signal.throwIfAborted();
-      rowsIn += rows.length;
       if (rows.length === step.batchSize && batch.length === 0) {
-        yield rows;
+        yield emit(rows);
         continue;
       }
       for (const row of rows) {
         batch.push(row);
         if (batch.length === step.batchSize) {
-          yield batch;
+          yield emit(batch);
           batch = [];
           signal.throwIfAborted();
         }
       }
     }
-    if (batch.length > 0) yield batch;
+    if (batch.length > 0) yield emit(batch);
+    readAllInput = true;
   }
 
   try {
@@ -142,6 +152,18 @@ export async function runTransform(options: TransformRun): Promise<TransformResu
     }
     appender.closeSync();
     await flushQuarantine();
+    if (staged) {
+      const converted = await enforceSchema({
+        connection: output,
+        stepId,
+        quarantine,
+        scan: quoteIdentifier(table),
+        columns: writer.convertStagedColumns(),
+        metadata: [],
+        sourceFile: 'NULL',
+      });
+      rowsOut -= converted.rowsQuarantined;
+    }
   } catch (error) {
     try {
       appender.closeSync();
@@ -154,5 +176,24 @@ export async function runTransform(options: TransformRun): Promise<TransformResu
     reader.close();
     output.close();
   }
-  return { rowsIn, rowsOut, rowsQuarantined: quarantine.count(stepId) };
+  return { rowsIn, rowsOut, rowsQuarantined: quarantine.count(stepId), readAllInput };
+}
+
+/**
+ * A select list reading `relation` with every column in its logical type's DuckDB form, so a
+ * TIME column arrives as text (its logical type) rather than as microseconds.
+ */
+async function logicalSelectList(connection: EngineConnection, relation: string): Promise<string> {
+  const reader = await connection.raw.runAndReadAll(`SELECT * FROM ${relation} LIMIT 0`);
+  const types = reader.columnTypes();
+  return reader
+    .columnNames()
+    .map((name, i) => {
+      const type = types[i] as DuckDBType;
+      const column = quoteIdentifier(name);
+      return isExactLogicalType(type)
+        ? column
+        : `CAST(${column} AS ${toDuckDBType(fromDuckDBType(type))}) AS ${column}`;
+    })
+    .join(', ');
 }

@@ -21,10 +21,13 @@ export interface StepReport {
   /** The connector of a source or sink. */
   readonly connector?: string;
   readonly status: StepStatus;
-  /** Records read: from files for sources, from the input dataset(s) otherwise. */
-  readonly rowsIn: number;
-  /** Records produced (or written, for sinks). */
-  readonly rowsOut: number;
+  /**
+   * Records read: from files for sources, from the input dataset(s) otherwise. Null when not
+   * counted (a SQL step reading a view that another SQL step reads).
+   */
+  readonly rowsIn: number | null;
+  /** Records produced (or written, for sinks). Null for a view no transform or sink read. */
+  readonly rowsOut: number | null;
   readonly rowsQuarantined: number;
   readonly durationMs: number;
   /** Files or tables the step read from outside the pipeline. */
@@ -132,8 +135,8 @@ export function formatRunReport(report: RunReport): string {
   return `${out.join('\n')}\n`;
 }
 
-function formatCount(n: number): string {
-  return n.toLocaleString('en-US');
+function formatCount(n: number | null): string {
+  return n === null ? '-' : n.toLocaleString('en-US');
 }
 
 function formatMs(ms: number): string {

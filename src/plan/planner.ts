@@ -128,7 +128,7 @@ export function planPipeline(
       if (target === id) {
         problem('self-reference', `step "${id}" reads its own output`, { path });
       } else if (!stepIds.has(target)) {
-        const suggestion = closestName(target, [...stepIds]);
+        const suggestion = closestName(target, [...stepIds].filter(isValidStepId));
         problem('unknown-ref', `ref("${target}") names no step of pipeline "${pipeline.name}"`, {
           path,
           ...(suggestion === undefined ? {} : { hint: `did you mean ref("${suggestion}")?` }),

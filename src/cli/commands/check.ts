@@ -65,7 +65,7 @@ function formatPlan(plan: Plan): string {
         ? `${s.kind}:${s.definition.connector}`
         : s.kind;
     const from = s.inputs.length === 0 ? '' : `  <- ${s.inputs.join(', ')}`;
-    return `  ${s.id.padEnd(width)}  ${kind.padEnd(16)}${from}`;
+    return `  ${s.id.padEnd(width)}  ${kind.padEnd(16)}${from}`.trimEnd();
   });
   return `Pipeline "${plan.pipeline.name}" is valid: ${plan.steps.length} steps in run order\n${lines.join('\n')}\n`;
 }

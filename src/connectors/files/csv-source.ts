@@ -86,7 +86,12 @@ async function readCSV(config: CSVConfig, context: SourceReadContext): Promise<S
         GROUP BY s.file_path, e.line`,
     });
     if (config.onMalformed === 'fail') await failOnMalformed(context, rejectsTable, rejectsScan);
-    return { ...result, inputs: files };
+    return {
+      rowsRead: result.rowsRead,
+      rowsQuarantined: result.rowsQuarantined,
+      fields: result.fields,
+      inputs: files,
+    };
   } catch (cause) {
     if (cause instanceof SourceError) throw cause;
     throw new SourceError(stepId, `cannot read CSV ${describeFiles(files)}: ${firstLine(cause)}`, {

@@ -1,6 +1,8 @@
-import { isAbsolute, resolve } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import type { z } from 'zod';
 import { SinkError } from '../../core/errors.js';
+import type { Field } from '../../core/types.js';
 import { quoteIdentifier, quoteLiteral } from '../../core/type-mappings.js';
 import type { SinkWriteContext, StagedOutput } from '../../engine/connector.js';
 import { defineSink } from '../../engine/connector.js';
@@ -80,10 +82,13 @@ export const ndjsonSink = defineSink({
   summary: 'One newline-delimited JSON file, replaced atomically.',
   config: ndjsonSinkConfig,
   async write(config: z.output<typeof ndjsonSinkConfig>, context) {
-    return copyToStaged(context, resolveTarget(context, config.path), 'file', [
-      'FORMAT json',
-      `COMPRESSION ${quoteLiteral(config.compression)}`,
-    ]);
+    return copyToStaged(
+      context,
+      resolveTarget(context, config.path),
+      'file',
+      ['FORMAT json', `COMPRESSION ${quoteLiteral(config.compression)}`],
+      jsonSelectList(context.inputFields),
+    );
   },
 });
 
@@ -109,11 +114,15 @@ export const duckDBSink = defineSink({
     const table = [alias, ...config.table.split('.')].map(quoteIdentifier).join('.');
     const schemaName = config.table.includes('.') ? config.table.split('.')[0] : undefined;
     try {
+      await mkdir(dirname(target), { recursive: true });
       await connection.run(`ATTACH ${quoteLiteral(target)} AS ${quoteIdentifier(alias)}`);
     } catch (cause) {
+      const locked = /lock/i.test(String(cause));
       throw new SinkError(stepId, `cannot open DuckDB database ${target}: ${firstLine(cause)}`, {
         cause,
-        hint: 'another process may hold the file open; DuckDB allows one writer at a time',
+        hint: locked
+          ? 'another process holds the file open; DuckDB allows one writer at a time'
+          : 'check that the path is a DuckDB database file in a writable folder',
       });
     }
     const detach = (): Promise<number> => connection.run(`DETACH ${quoteIdentifier(alias)}`);
@@ -165,11 +174,30 @@ function resolveTarget(context: SinkWriteContext, path: string): string {
   return isAbsolute(path) ? path : resolve(context.baseDir, path);
 }
 
+/**
+ * Columns as JSON Schema describes them (see `toJSONSchema`): timestamps as RFC 3339 text
+ * (`2026-03-01T10:00:00`, with `Z` for instants) and bytes as base64.
+ */
+function jsonSelectList(fields: readonly Field[]): string {
+  return fields
+    .map((field) => {
+      const column = quoteIdentifier(field.name);
+      const { type } = field;
+      if (type.kind === 'binary') return `base64(${column}) AS ${column}`;
+      if (type.kind !== 'timestamp') return column;
+      return type.tz
+        ? `replace(CAST(CAST(${column} AS TIMESTAMP) AS VARCHAR), ' ', 'T') || 'Z' AS ${column}`
+        : `replace(CAST(${column} AS VARCHAR), ' ', 'T') AS ${column}`;
+    })
+    .join(', ');
+}
+
 async function copyToStaged(
   context: SinkWriteContext,
   target: string,
   kind: 'file' | 'folder',
   options: readonly string[],
+  selectList = '*',
 ): Promise<StagedOutput> {
   let staged;
   try {
@@ -182,7 +210,7 @@ async function copyToStaged(
   }
   try {
     const rowsWritten = await context.connection.run(
-      `COPY (SELECT * FROM ${context.input}) TO ${quoteLiteral(staged.stagingPath)} (${options.join(', ')})`,
+      `COPY (SELECT ${selectList} FROM ${context.input}) TO ${quoteLiteral(staged.stagingPath)} (${options.join(', ')})`,
     );
     return {
       rowsWritten,

@@ -99,16 +99,21 @@ async function readJSON(
           }
         : {}),
     });
-    if (config.onMalformed === 'fail' && result.rowsQuarantined > 0) {
+    if (config.onMalformed === 'fail' && result.rowsMalformed > 0) {
       throw new SourceError(
         stepId,
-        `${result.rowsQuarantined} record(s) could not be read; see ${context.quarantine.pathFor(stepId)}`,
+        `${result.rowsMalformed} record(s) are not valid JSON objects; see ${context.quarantine.pathFor(stepId)}`,
         {
           hint: "fix the input, or set onMalformed: 'quarantine' to quarantine such records and go on",
         },
       );
     }
-    return { ...result, inputs: files };
+    return {
+      rowsRead: result.rowsRead,
+      rowsQuarantined: result.rowsQuarantined,
+      fields: result.fields,
+      inputs: files,
+    };
   } catch (cause) {
     if (cause instanceof SourceError) throw cause;
     throw new SourceError(stepId, `cannot read JSON ${files.join(', ')}: ${firstLine(cause)}`, {
@@ -172,10 +177,12 @@ function lineRelation(
       rejects_table = ${quoteLiteral(`${rejectsName}_rejects`)},
       rejects_scan = ${quoteLiteral(`${rejectsName}_reject_scans`)})`;
   }
-  const jsonCompression = compression === 'auto' ? 'auto_detect' : compression;
-  return `(SELECT CAST(json AS VARCHAR) AS __sluice_line, __sluice_file
-    FROM read_json(${fileList(files)}, format = 'auto', records = 'false',
-                   compression = ${quoteLiteral(jsonCompression)}, filename = '__sluice_file'))`;
+  const jsonCompression = { auto: 'auto_detect', none: 'uncompressed', gzip: 'gzip', zstd: 'zstd' }[
+    compression
+  ];
+  return `(SELECT json AS __sluice_line, filename AS __sluice_file
+    FROM read_json_objects(${fileList(files)}, format = 'auto',
+                           compression = ${quoteLiteral(jsonCompression)}, filename = true))`;
 }
 
 async function inferFields(

@@ -76,7 +76,12 @@ async function readParquet(
       metadata: metadataColumns(config.metadata, context, '__sluice_file'),
       sourceFile: '__sluice_file',
     });
-    return { ...result, inputs: files };
+    return {
+      rowsRead: result.rowsRead,
+      rowsQuarantined: result.rowsQuarantined,
+      fields: result.fields,
+      inputs: files,
+    };
   } catch (cause) {
     if (cause instanceof SourceError) throw cause;
     throw new SourceError(stepId, `cannot read Parquet ${files.join(', ')}: ${firstLine(cause)}`, {
