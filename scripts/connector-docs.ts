@@ -1,0 +1,305 @@
+/**
+ * Generates `docs/connectors/files.md` from the registered file connectors: their name, role,
+ * summary and a table of config fields read from each zod config schema. The prose above the
+ * tables is written here by hand. Output is deterministic, so a test can compare it with the
+ * committed page.
+ *
+ * Run: `node --import jiti/register scripts/connector-docs.ts`
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { fileConnectors } from '../src/connectors/files/index.js';
+
+/** Where the generated page lives, relative to the repository root. */
+export const FILE_CONNECTOR_DOCS_PATH = 'docs/connectors/files.md';
+
+/** The command that regenerates the page. */
+export const REGENERATE_COMMAND = 'node --import jiti/register scripts/connector-docs.ts';
+
+type JSONSchemaNode = {
+  readonly type?: string;
+  readonly enum?: readonly unknown[];
+  readonly anyOf?: readonly JSONSchemaNode[];
+  readonly items?: JSONSchemaNode;
+  readonly minimum?: number;
+  readonly exclusiveMinimum?: number;
+  readonly default?: unknown;
+  readonly description?: string;
+  readonly properties?: Readonly<Record<string, JSONSchemaNode>>;
+  readonly required?: readonly string[];
+};
+
+/** One row of a connector's config table. */
+interface ConfigFieldRow {
+  readonly name: string;
+  readonly type: string;
+  readonly defaultValue: string | undefined;
+  readonly required: boolean;
+  readonly description: string;
+}
+
+/** What the page says about one connector. */
+interface ConnectorDoc {
+  readonly name: string;
+  readonly role: 'source' | 'sink';
+  readonly summary: string;
+  readonly fields: readonly ConfigFieldRow[];
+}
+
+const INTRO = `# File connectors
+
+File sources read CSV, TSV, JSON, NDJSON and Parquet files into a dataset; file sinks write a
+dataset to Parquet, CSV, NDJSON or a DuckDB database file. Each connector is used through its
+factory, \`source.<name>({ ... })\` or \`sink.<name>({ ... })\`, and its config is the table under
+its name below. \`sluice check\` validates the config of every step: an unknown option (with the
+closest known one as a hint), a wrong type or a value outside the allowed set is reported with the
+step and the file and line that declared it.
+
+Every step also takes an optional \`description\`. Every sink takes \`input: ref('<step>')\`, the
+dataset to write.
+
+## Reading files
+
+**Paths.** \`path\` is a file, a glob, or a list of them. Relative paths start at the folder of
+the pipeline file, not at the working directory. Globs use \`*\` and \`?\` within a folder name and
+\`**\` for any depth of sub-folders (\`logs/**/*.ndjson\`). The files of a glob are read in sorted
+order. A missing file, or a glob that matches nothing, fails the step with \`SOURCE_FAILED\`.
+
+**Compression.** CSV, TSV, JSON and NDJSON files may be gzip or zstd compressed. With
+\`compression: 'auto'\` (the default) the extension decides: \`.gz\` is gzip, \`.zst\` is zstd.
+Parquet files carry their own compression.
+
+**Declared or inferred schema.** Without \`schema\`, column names and types are inferred from the
+files (CSV: DuckDB's sniffer; JSON: the keys of the records; Parquet: the files' own schema), and
+every column may be null. With \`schema\`, the dataset has exactly the declared columns, in the
+declared order: each value is converted to its declared type, \`notNull()\` columns must hold a
+value, and a record that fails either is quarantined instead of failing the run. CSV headers and
+Parquet columns match declared names case-insensitively; a declared column the files do not have
+fails the step with \`SCHEMA_MISMATCH\`, and columns the schema does not declare are left out. JSON
+keys match exactly; a declared key missing from a record reads as null.
+
+**What is quarantined.** Nothing is dropped silently: for every source, rows in = rows out + rows
+quarantined. Each quarantined record goes to the run's quarantine file for the step with the
+file it came from and the reason (see [Quarantine](../concepts.md#quarantine)).
+
+- CSV and TSV: lines the reader rejects, with file and line number and the raw line as the record:
+  a value that does not convert to its column's type (\`CAST\`), too many or too few fields
+  (\`TOO MANY COLUMNS\`, \`MISSING COLUMNS\`), and other lines it cannot parse. Rows with no value in
+  a \`notNull()\` column are quarantined as parsed records, without a line number. When the reader
+  cannot work out a file's layout at all (for example an unterminated quote), the step fails.
+- NDJSON: every line is parsed on its own. A line that is not valid JSON, a line that holds
+  something other than an object (an array, a number), a value that does not convert to its
+  declared type and a missing required value are quarantined with the original line and the file
+  name. Blank lines are skipped.
+- JSON documents: a file must parse as a whole (an array of records, one record, or records one
+  after another); a file with a syntax error fails the step and names the file. Records inside a
+  valid file are checked like NDJSON records.
+- Parquet: with a declared schema, values that do not convert to the declared type and missing
+  required values are quarantined.
+
+**\`onMalformed\`.** \`'quarantine'\` (the default) quarantines such records and goes on. \`'fail'\`
+fails the step with \`SOURCE_FAILED\` instead. For CSV and TSV it fails on lines the reader cannot
+split into the expected fields (wrong number of fields, bad quoting) and names the first of them;
+values that do not convert are still quarantined. For JSON and NDJSON it fails on records that are
+not JSON objects (and NDJSON lines the reader cannot read); values that do not convert are still
+quarantined. In both cases the quarantine file is written first.
+
+**Metadata columns.** \`metadata\` appends columns after the data columns, never null:
+
+{{METADATA_COLUMNS}}
+
+## Writing files
+
+A sink writes its input dataset as it is: the same columns, the same types. Relative paths start
+at the folder of the pipeline file; missing parent folders are created.
+
+Outputs are staged next to their target and published only when the whole run succeeds: every
+step finished without error. A failed or canceled run discards what it staged, so the previous
+outputs stay as they were.
+
+- **One file** (\`sink.csv\`, \`sink.ndjson\`, and \`sink.parquet\` with a path ending in \`.parquet\`
+  and neither \`partitionBy\` nor \`targetFileSize\`): written to a hidden file in the same folder
+  (\`.<name>.sluice-staging-<runId>\`) and published with one rename, which replaces the previous
+  file atomically. Readers see the old file or the new one, never a partial one.
+- **A folder** (\`sink.parquet\` otherwise): written to a hidden staging folder, with files named
+  \`part-<n>-<runId>.parquet\` and, with \`partitionBy\`, one \`column=value/\` folder per partition
+  (the partition columns are stored in the folder names, not in the files). Publishing swaps the
+  folders with two renames: the old folder is moved aside to \`.<name>.sluice-previous-<runId>\`,
+  the new one moved in, then the old one deleted. If the process dies between the two renames, the
+  next write to the same target puts the previous folder back first.
+- **DuckDB** (\`sink.duckdb\`): the database file is attached and the table written inside one
+  transaction, committed when the run is published and rolled back otherwise. \`mode: 'replace'\`
+  replaces the table; \`mode: 'append'\` creates it when missing and inserts by column name. DuckDB
+  allows one writing process per database file.
+
+Staging files left behind by a killed run are removed by the next write to the same target once
+they are more than six hours old.
+`;
+
+const METADATA_COLUMNS: readonly (readonly string[])[] = [
+  ['`_source_file`', '`string`', 'absolute path of the file the row came from'],
+  ['`_extracted_at`', '`timestamp(tz)`', 'the start of the run, the same for every row of a run'],
+  ['`_run_id`', '`string`', 'the run id, e.g. `run_20261122T160512Z_3f9a1c7e`'],
+];
+
+/** Hand-written notes shown under a connector's summary, keyed by `role:name`. */
+const NOTES: Readonly<Record<string, string>> = {
+  'source:tsv':
+    "Takes the csv source's config. A `delimiter` left at its default `','` reads as a tab.",
+  'source:json':
+    'A file must parse as a whole; use `source.ndjson` for one record per line, where a bad line is quarantined on its own.',
+  'sink:parquet':
+    'Writes one file when `path` ends in `.parquet` and neither `partitionBy` nor `targetFileSize` is set; a folder of files otherwise. `targetFileSize` cannot be combined with `partitionBy`.',
+};
+
+const MIN_SAFE_INTEGER = Number.MIN_SAFE_INTEGER;
+
+/**
+ * Renders the whole `docs/connectors/files.md` page.
+ *
+ * @example
+ * ```ts
+ * writeFileSync('docs/connectors/files.md', renderFileConnectorDocs());
+ * ```
+ */
+export function renderFileConnectorDocs(): string {
+  const docs = fileConnectors.map(describeConnector);
+  const section = (role: 'source' | 'sink'): string[] =>
+    docs.filter((d) => d.role === role).flatMap((d) => ['', renderConnector(d)]);
+  const lines = [
+    `<!-- Generated from the connectors' config schemas. Do not edit; run: ${REGENERATE_COMMAND} -->`,
+    '',
+    INTRO.replace(
+      '{{METADATA_COLUMNS}}',
+      renderTable(['column', 'type', 'value'], METADATA_COLUMNS),
+    ).trimEnd(),
+    '',
+    '## Sources',
+    ...section('source'),
+    '',
+    '## Sinks',
+    ...section('sink'),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+function describeConnector(connector: (typeof fileConnectors)[number]): ConnectorDoc {
+  const config = connector.config as z.ZodType;
+  const json = z.toJSONSchema(config, {
+    io: 'input',
+    unrepresentable: 'any',
+  }) as JSONSchemaNode;
+  const shape = shapeOf(config);
+  const required = new Set(json.required ?? []);
+  const fields = Object.entries(json.properties ?? {}).map(([name, node]): ConfigFieldRow => ({
+    name,
+    type: isCustom(shape[name]) ? 'Schema' : renderType(node),
+    defaultValue: node.default === undefined ? undefined : renderValue(node.default),
+    required: required.has(name),
+    description: node.description ?? '',
+  }));
+  return { name: connector.name, role: connector.role, summary: connector.summary, fields };
+}
+
+function shapeOf(schema: z.ZodType): Readonly<Record<string, z.ZodType>> {
+  const shape = (schema as { shape?: unknown }).shape;
+  if (typeof shape !== 'object' || shape === null) {
+    throw new Error('a file connector config must be a zod object schema');
+  }
+  return shape as Record<string, z.ZodType>;
+}
+
+/** Whether a field (under optional/default wrappers) is a `z.custom` value, i.e. a schema. */
+function isCustom(field: z.ZodType | undefined): boolean {
+  let current: unknown = field;
+  for (;;) {
+    const def = (current as { _zod?: { def?: { type?: string; innerType?: unknown } } })?._zod?.def;
+    if (def === undefined) return false;
+    if (def.type === 'custom') return true;
+    if (def.innerType === undefined) return false;
+    current = def.innerType;
+  }
+}
+
+function renderType(node: JSONSchemaNode): string {
+  if (node.anyOf !== undefined) return node.anyOf.map(renderType).join(' | ');
+  if (node.enum !== undefined) return node.enum.map(renderValue).join(' | ');
+  switch (node.type) {
+    case 'array': {
+      const items = node.items === undefined ? 'unknown' : renderType(node.items);
+      return items.includes(' ') ? `(${items})[]` : `${items}[]`;
+    }
+    case 'integer':
+      if (node.exclusiveMinimum !== undefined) return `integer > ${node.exclusiveMinimum}`;
+      if (node.minimum !== undefined && node.minimum > MIN_SAFE_INTEGER) {
+        return `integer >= ${node.minimum}`;
+      }
+      return 'integer';
+    case 'string':
+    case 'boolean':
+    case 'number':
+      return node.type;
+    default:
+      return 'unknown';
+  }
+}
+
+/** A value the way it is written in a pipeline file. */
+function renderValue(value: unknown): string {
+  if (typeof value === 'string')
+    return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+  if (Array.isArray(value)) return `[${value.map(renderValue).join(', ')}]`;
+  return String(value);
+}
+
+function renderConnector(doc: ConnectorDoc): string {
+  const factory = `${doc.role}.${doc.name}`;
+  const note = NOTES[`${doc.role}:${doc.name}`];
+  const rows = doc.fields.map((f) => [
+    code(f.name),
+    code(f.type),
+    f.defaultValue === undefined ? '' : code(f.defaultValue),
+    f.required ? 'yes' : 'no',
+    cell(f.description),
+  ]);
+  return [
+    `### \`${factory}\``,
+    '',
+    `${doc.summary}${note === undefined ? '' : ` ${note}`}`,
+    '',
+    renderTable(['field', 'type', 'default', 'required', 'description'], rows),
+  ].join('\n');
+}
+
+function code(text: string): string {
+  return `\`${cell(text)}\``;
+}
+
+/** Escapes what would break a table cell. */
+function cell(text: string): string {
+  return text.replaceAll('|', '\\|').replaceAll('\n', ' ');
+}
+
+/** A Markdown table padded the way Prettier formats it, so formatting leaves the page as is. */
+function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) =>
+    Math.max(3, h.length, ...rows.map((r) => (r[i] ?? '').length)),
+  );
+  const line = (cells: readonly string[]): string =>
+    `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+function isMain(): boolean {
+  const entry = process.argv[1];
+  return entry !== undefined && resolve(entry) === fileURLToPath(import.meta.url);
+}
+
+if (isMain()) {
+  const target = fileURLToPath(new URL(`../${FILE_CONNECTOR_DOCS_PATH}`, import.meta.url));
+  mkdirSync(resolve(target, '..'), { recursive: true });
+  writeFileSync(target, renderFileConnectorDocs());
+  process.stdout.write(`wrote ${FILE_CONNECTOR_DOCS_PATH}\n`);
+}
