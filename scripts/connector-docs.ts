@@ -4,7 +4,7 @@
  * tables is written here by hand. Output is deterministic, so a test can compare it with the
  * committed page.
  *
- * Run: `node --import jiti/register scripts/connector-docs.ts`
+ * Run: `npm run docs:connectors`
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -16,7 +16,7 @@ import { fileConnectors } from '../src/connectors/files/index.js';
 export const FILE_CONNECTOR_DOCS_PATH = 'docs/connectors/files.md';
 
 /** The command that regenerates the page. */
-export const REGENERATE_COMMAND = 'node --import jiti/register scripts/connector-docs.ts';
+export const REGENERATE_COMMAND = 'npm run docs:connectors';
 
 type JSONSchemaNode = {
   readonly type?: string;
