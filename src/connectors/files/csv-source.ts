@@ -10,6 +10,8 @@ import { fieldsFromColumns } from '../../engine/duckdb-types.js';
 import { enforceSchema } from '../../engine/schema-enforcement.js';
 import { csvSourceConfig } from './file-configs.js';
 import { metadataColumns } from './metadata-columns.js';
+import type { RejectsTables } from './reader-rejects.js';
+import { rejectedLinesQuery, rejectsTables, storeRejects } from './reader-rejects.js';
 import { fileList, resolveInputFiles } from './resolve-files.js';
 
 type CSVConfig = z.output<typeof csvSourceConfig>;
@@ -55,16 +57,14 @@ async function readCSV(config: CSVConfig, context: SourceReadContext): Promise<S
   const found = await sniffColumns(context, files, dialect);
   const columns =
     declared === undefined ? found : matchDeclaredColumns(stepId, declared, found, files);
-  const rejectsTable = `__sluice_rejects_${stepId}`;
-  const rejectsScan = `__sluice_reject_scans_${stepId}`;
+  const rejects = rejectsTables(stepId, 'read');
   const typeOption =
     declared === undefined
       ? ''
       : `, types = {${columns
           .map((c) => `${quoteLiteral(c.fileName)}: ${quoteLiteral(toDuckDBType(c.field.type))}`)
           .join(', ')}}`;
-  const scan = `read_csv(${fileList(files)}${dialect}${typeOption}, filename = '__sluice_file',
-    store_rejects = true, rejects_table = ${quoteLiteral(rejectsTable)}, rejects_scan = ${quoteLiteral(rejectsScan)})`;
+  const scan = `read_csv(${fileList(files)}${dialect}${typeOption}, filename = '__sluice_file', ${storeRejects(rejects)})`;
 
   const fileExpression = '__sluice_file';
   try {
@@ -76,22 +76,10 @@ async function readCSV(config: CSVConfig, context: SourceReadContext): Promise<S
       columns: columns.map((c) => ({ field: c.field, typed: quoteIdentifier(c.fileName) })),
       metadata: metadataColumns(config.metadata, context, fileExpression),
       sourceFile: fileExpression,
-      extraQuarantine: `
-        SELECT s.file_path AS source_file, CAST(e.line AS BIGINT) AS line,
-               string_agg(DISTINCT e.column_name, ',') AS "column",
-               string_agg(e.error_type || ': ' || e.error_message, '; ') AS reason,
-               to_json(any_value(e.csv_line)) AS record
-        FROM ${quoteIdentifier(rejectsTable)} e
-        JOIN ${quoteIdentifier(rejectsScan)} s USING (scan_id, file_id)
-        GROUP BY s.file_path, e.line`,
+      extraQuarantine: rejectedLinesQuery(rejects, ''),
     });
-    if (config.onMalformed === 'fail') await failOnMalformed(context, rejectsTable, rejectsScan);
-    return {
-      rowsRead: result.rowsRead,
-      rowsQuarantined: result.rowsQuarantined,
-      fields: result.fields,
-      inputs: files,
-    };
+    if (config.onMalformed === 'fail') await failOnMalformed(context, rejects);
+    return { ...result, inputs: files };
   } catch (cause) {
     if (cause instanceof SourceError) throw cause;
     throw new SourceError(stepId, `cannot read CSV ${describeFiles(files)}: ${firstLine(cause)}`, {
@@ -177,14 +165,10 @@ function matchDeclaredColumns(
   return matched;
 }
 
-async function failOnMalformed(
-  context: SourceReadContext,
-  rejectsTable: string,
-  rejectsScan: string,
-): Promise<void> {
+async function failOnMalformed(context: SourceReadContext, rejects: RejectsTables): Promise<void> {
   const rows = await context.connection.rows(
     `SELECT s.file_path AS file, e.line, e.error_type AS type, e.error_message AS message
-     FROM ${quoteIdentifier(rejectsTable)} e JOIN ${quoteIdentifier(rejectsScan)} s USING (scan_id, file_id)
+     FROM ${quoteIdentifier(rejects.errors)} e JOIN ${quoteIdentifier(rejects.scans)} s USING (scan_id, file_id)
      WHERE e.error_type <> 'CAST' ORDER BY s.file_path, e.line LIMIT 5`,
   );
   const first = rows[0];

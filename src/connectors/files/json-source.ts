@@ -10,6 +10,8 @@ import type { EnforcedColumn } from '../../engine/schema-enforcement.js';
 import { enforceSchema } from '../../engine/schema-enforcement.js';
 import { jsonSourceConfig } from './file-configs.js';
 import { metadataColumns } from './metadata-columns.js';
+import type { RejectsTables } from './reader-rejects.js';
+import { rejectedLinesQuery, rejectsTables, storeRejects } from './reader-rejects.js';
 import { fileList, resolveInputFiles } from './resolve-files.js';
 
 type JSONConfig = z.output<typeof jsonSourceConfig>;
@@ -62,17 +64,16 @@ async function readJSON(
 ): Promise<SourceReadResult> {
   const { stepId } = context;
   const files = await resolveInputFiles(context, config.path);
-  const lines = (rejectsPrefix: string): string =>
-    lineRelation(files, config.compression, layout, `${rejectsPrefix}${stepId}`);
+  const lines = (purpose: string): string =>
+    lineRelation(files, config.compression, layout, rejectsTables(stepId, purpose));
   const fields =
-    config.schema?.fields ??
-    (await inferFields(context, files, lines('__sluice_inference_'), layout));
+    config.schema?.fields ?? (await inferFields(context, files, lines('infer'), layout));
   const paths = fields.map((f) => quoteLiteral(`$."${f.name.replaceAll('"', '\\"')}"`));
   const scan = `(
     SELECT __sluice_line, __sluice_file,
       CASE WHEN json_valid(__sluice_line) AND json_type(__sluice_line) = 'OBJECT'
            THEN json_extract(__sluice_line, [${paths.join(', ')}]) END AS __sluice_values
-    FROM ${lines('__sluice_')}
+    FROM ${lines('read')}
     WHERE __sluice_line IS NOT NULL AND trim(__sluice_line) <> '')`;
   const columns: EnforcedColumn[] = fields.map((field, i) => typedFromJSON(field, i + 1));
   try {
@@ -91,11 +92,7 @@ async function readJSON(
       },
       ...(layout === 'lines'
         ? {
-            extraQuarantine: `
-              SELECT s.file_path AS source_file, CAST(e.line AS BIGINT) AS line, NULL AS "column",
-                     'unreadable line: ' || e.error_message AS reason, to_json(e.csv_line) AS record
-              FROM ${quoteIdentifier(`__sluice_${stepId}_rejects`)} e
-              JOIN ${quoteIdentifier(`__sluice_${stepId}_reject_scans`)} s USING (scan_id, file_id)`,
+            extraQuarantine: rejectedLinesQuery(rejectsTables(stepId, 'read'), 'unreadable line: '),
           }
         : {}),
     });
@@ -108,12 +105,7 @@ async function readJSON(
         },
       );
     }
-    return {
-      rowsRead: result.rowsRead,
-      rowsQuarantined: result.rowsQuarantined,
-      fields: result.fields,
-      inputs: files,
-    };
+    return { ...result, inputs: files };
   } catch (cause) {
     if (cause instanceof SourceError) throw cause;
     throw new SourceError(stepId, `cannot read JSON ${files.join(', ')}: ${firstLine(cause)}`, {
@@ -162,20 +154,17 @@ function structureToDuckDBType(structure: unknown): string {
 
 /**
  * One row per record with its JSON text in `__sluice_line` and its file in `__sluice_file`.
- * NDJSON is split into lines by the CSV reader (which keeps unreadable lines in rejects tables
- * named after `rejectsName`); JSON documents are split into records by the JSON reader.
+ * NDJSON is split into lines by the CSV reader (which keeps unreadable lines in `rejects`); JSON documents are split into records by the JSON reader.
  */
 function lineRelation(
   files: readonly string[],
   compression: JSONConfig['compression'],
   layout: JSONLayout,
-  rejectsName: string,
+  rejects: RejectsTables,
 ): string {
   if (layout === 'lines') {
     return `read_csv(${fileList(files)}, ${LINE_SCAN_OPTIONS}, compression = ${quoteLiteral(compression)},
-      filename = '__sluice_file', store_rejects = true,
-      rejects_table = ${quoteLiteral(`${rejectsName}_rejects`)},
-      rejects_scan = ${quoteLiteral(`${rejectsName}_reject_scans`)})`;
+      filename = '__sluice_file', ${storeRejects(rejects)})`;
   }
   const jsonCompression = { auto: 'auto_detect', none: 'uncompressed', gzip: 'gzip', zstd: 'zstd' }[
     compression

@@ -76,12 +76,7 @@ async function readParquet(
       metadata: metadataColumns(config.metadata, context, '__sluice_file'),
       sourceFile: '__sluice_file',
     });
-    return {
-      rowsRead: result.rowsRead,
-      rowsQuarantined: result.rowsQuarantined,
-      fields: result.fields,
-      inputs: files,
-    };
+    return { ...result, inputs: files };
   } catch (cause) {
     if (cause instanceof SourceError) throw cause;
     throw new SourceError(stepId, `cannot read Parquet ${files.join(', ')}: ${firstLine(cause)}`, {
