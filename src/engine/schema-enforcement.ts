@@ -129,13 +129,18 @@ export async function enforceSchema(options: EnforceSchemaOptions): Promise<Enfo
           .join(', ')}))`
       : `CASE WHEN json_valid(__sluice_original) THEN CAST(__sluice_original AS JSON) ELSE to_json(__sluice_original) END`;
 
+  // Only what the quarantine query needs is kept for failing rows; good rows store their values
+  // and a flag, so typing costs about what a plain typed load costs.
+  const keptForFailures = [
+    ...columns.flatMap((c, i) => (c.raw === undefined ? [] : [rawName(i)])),
+    '__sluice_file',
+    '__sluice_valid',
+    ...(options.originalJSON === undefined ? [] : ['__sluice_original']),
+  ];
   const rowsRead = await connection.run(
     `CREATE TABLE ${table} AS
-     SELECT ${[...names, ...metadataNames].join(', ')},
-       CASE WHEN NOT __sluice_ok THEN ${reason} END AS __sluice_reason,
-       CASE WHEN NOT __sluice_ok THEN ${column} END AS __sluice_column,
-       CASE WHEN NOT __sluice_ok THEN ${original} END AS __sluice_record,
-       CASE WHEN NOT __sluice_ok THEN __sluice_file END AS __sluice_file
+     SELECT ${[...names, ...metadataNames].join(', ')}, __sluice_ok,
+       ${keptForFailures.map((name) => `CASE WHEN NOT __sluice_ok THEN ${name} END AS ${name}`).join(',\n       ')}
      FROM (
        SELECT *, ${ok} AS __sluice_ok FROM (
          SELECT
@@ -147,17 +152,17 @@ export async function enforceSchema(options: EnforceSchemaOptions): Promise<Enfo
 
   const quarantineQuery = [
     `SELECT __sluice_file AS source_file, CAST(NULL AS BIGINT) AS line,
-            __sluice_column AS "column", __sluice_reason AS reason, __sluice_record AS record
-     FROM ${table} WHERE __sluice_reason IS NOT NULL`,
+            ${column} AS "column", ${reason} AS reason, ${original} AS record
+     FROM ${table} WHERE NOT __sluice_ok`,
     ...(options.extraQuarantine === undefined ? [] : [options.extraQuarantine]),
   ].join('\nUNION ALL\n');
   const rowsQuarantined = await options.quarantine.writeQuery(connection, stepId, quarantineQuery);
-  const typed = await countQuarantinedTyped(connection, table, options.recordValid?.reason);
+  const typed = await countQuarantinedTyped(connection, table);
   const extraRows = rowsQuarantined - typed.quarantined;
 
   await connection.run(
     `CREATE VIEW ${quoteIdentifier(stepId)} AS
-     SELECT ${[...names, ...metadataNames].join(', ')} FROM ${table} WHERE __sluice_reason IS NULL`,
+     SELECT ${[...names, ...metadataNames].join(', ')} FROM ${table} WHERE __sluice_ok`,
   );
   return {
     rowsRead: rowsRead + extraRows,
@@ -170,12 +175,11 @@ export async function enforceSchema(options: EnforceSchemaOptions): Promise<Enfo
 async function countQuarantinedTyped(
   connection: EngineConnection,
   table: string,
-  invalidReason: string | undefined,
 ): Promise<{ quarantined: number; invalid: number }> {
-  const invalid =
-    invalidReason === undefined ? 'false' : `__sluice_reason = ${quoteLiteral(invalidReason)}`;
   const [row] = await connection.rows(
-    `SELECT count(__sluice_reason) AS quarantined, count(*) FILTER (WHERE ${invalid}) AS invalid FROM ${table}`,
+    `SELECT count(*) FILTER (WHERE NOT __sluice_ok) AS quarantined,
+            count(*) FILTER (WHERE NOT __sluice_valid) AS invalid
+     FROM ${table}`,
   );
   return { quarantined: Number(row?.['quarantined'] ?? 0), invalid: Number(row?.['invalid'] ?? 0) };
 }
