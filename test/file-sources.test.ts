@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { pipeline, ref, schema, sink, source, sql, t } from '../src/index.js';
+import { pipeline, ref, schema, sink, source, sql, t, transform } from '../src/index.js';
 import { query, readNDJSON, runIn, stepOf, tempDir } from './helpers.js';
 
 const orders = schema({
@@ -341,5 +341,32 @@ describe('compressed inputs', () => {
     );
     expect(report.status).toBe('success');
     expect(stepOf(report, 'out').rowsOut).toBe(8);
+  });
+});
+
+describe('types without a logical counterpart', () => {
+  it('read inferred TIME and UUID columns as text, so a pass-through transform keeps them', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'times.csv'), 'id,at,key\n1,10:30:00,4b9bd6a2-4ab2-4c36-9bb3-47f5d6f3c0b4\n');
+    await query(
+      `COPY (SELECT 1 AS id, TIME '10:30:00' AS at, UUID '4b9bd6a2-4ab2-4c36-9bb3-47f5d6f3c0b4' AS key) TO '${join(dir, 'times.parquet')}' (FORMAT parquet)`,
+    );
+    for (const step of [source.csv({ path: 'times.csv' }), source.parquet({ path: 'times.parquet' })]) {
+      const report = await runIn(
+        dir,
+        pipeline('times', {
+          steps: {
+            input: step,
+            same: transform({ input: ref('input'), map: (row) => row }),
+            out: sink.ndjson({ input: ref('same'), path: 'times.ndjson' }),
+          },
+        }),
+      );
+      expect(report.status).toBe('success');
+      expect(stepOf(report, 'same')).toMatchObject({ rowsIn: 1, rowsOut: 1, rowsQuarantined: 0 });
+      expect(await readNDJSON(join(dir, 'times.ndjson'))).toEqual([
+        { id: 1, at: '10:30:00', key: '4b9bd6a2-4ab2-4c36-9bb3-47f5d6f3c0b4' },
+      ]);
+    }
   });
 });

@@ -1,3 +1,4 @@
+import type { DuckDBType } from '@duckdb/node-api';
 import type { z } from 'zod';
 import { SchemaMismatchError, SourceError } from '../../core/errors.js';
 import type { Schema } from '../../core/schema.js';
@@ -6,7 +7,7 @@ import { quoteIdentifier, quoteLiteral, toDuckDBType } from '../../core/type-map
 import type { SourceReadContext, SourceReadResult } from '../../engine/connector.js';
 import { defineSource } from '../../engine/connector.js';
 import { firstLine } from '../../engine/duckdb-session.js';
-import { fieldsFromColumns } from '../../engine/duckdb-types.js';
+import { fieldsFromColumns, isExactLogicalType } from '../../engine/duckdb-types.js';
 import { enforceSchema } from '../../engine/schema-enforcement.js';
 import { csvSourceConfig } from './file-configs.js';
 import { metadataColumns } from './metadata-columns.js';
@@ -58,10 +59,13 @@ async function readCSV(config: CSVConfig, context: SourceReadContext): Promise<S
   const columns =
     declared === undefined ? found : matchDeclaredColumns(stepId, declared, found, files);
   const rejects = rejectsTables(stepId, 'read');
+  // Declared columns are parsed to their types; inferred ones without an exact logical type
+  // (TIME, UUID, ...) are read in their logical type's form, as text.
+  const typed = declared === undefined ? columns.filter((c) => !c.exact) : columns;
   const typeOption =
-    declared === undefined
+    typed.length === 0
       ? ''
-      : `, types = {${columns
+      : `, types = {${typed
           .map((c) => `${quoteLiteral(c.fileName)}: ${quoteLiteral(toDuckDBType(c.field.type))}`)
           .join(', ')}}`;
   const scan = `read_csv(${fileList(files)}${dialect}${typeOption}, filename = '__sluice_file', ${storeRejects(rejects)})`;
@@ -93,6 +97,8 @@ interface MatchedColumn {
   readonly field: Field;
   /** The column's name in the file header. */
   readonly fileName: string;
+  /** Whether the sniffed type is exactly the field's logical type. */
+  readonly exact: boolean;
 }
 
 function dialectOptions(config: CSVConfig, declared: Schema | undefined): string {
@@ -126,9 +132,11 @@ async function sniffColumns(
     const reader = await context.connection.raw.runAndReadAll(
       `SELECT * FROM read_csv(${fileList(files)}${dialect}, ignore_errors = true) LIMIT 0`,
     );
-    return fieldsFromColumns(reader.columnNames(), reader.columnTypes()).map((field) => ({
+    const types = reader.columnTypes();
+    return fieldsFromColumns(reader.columnNames(), types).map((field, i) => ({
       field,
       fileName: field.name,
+      exact: isExactLogicalType(types[i] as DuckDBType),
     }));
   } catch (cause) {
     throw new SourceError(
@@ -153,7 +161,7 @@ function matchDeclaredColumns(
   const matched = declared.fields.map((field) => {
     const fileName = byLowerName.get(field.name.toLowerCase());
     if (fileName === undefined) missing.push(field.name);
-    return { field, fileName: fileName ?? field.name };
+    return { field, fileName: fileName ?? field.name, exact: true };
   });
   if (missing.length > 0) {
     throw new SchemaMismatchError(

@@ -3,10 +3,12 @@ import { SchemaMismatchError, SourceError } from '../../core/errors.js';
 import type { Field } from '../../core/types.js';
 import { formatType } from '../../core/types.js';
 import { quoteIdentifier, toDuckDBType } from '../../core/type-mappings.js';
+import type { DuckDBType } from '@duckdb/node-api';
 import type { SourceReadContext, SourceReadResult } from '../../engine/connector.js';
 import { defineSource } from '../../engine/connector.js';
 import { firstLine } from '../../engine/duckdb-session.js';
-import { fieldsFromColumns } from '../../engine/duckdb-types.js';
+import { fieldsFromColumns, isExactLogicalType } from '../../engine/duckdb-types.js';
+import type { EnforcedColumn } from '../../engine/schema-enforcement.js';
 import { enforceSchema } from '../../engine/schema-enforcement.js';
 import { parquetSourceConfig } from './file-configs.js';
 import { metadataColumns } from './metadata-columns.js';
@@ -38,34 +40,36 @@ async function readParquet(
   const files = await resolveInputFiles(context, config.path);
   const scan = `read_parquet(${fileList(files)}, filename = '__sluice_file',
     hive_partitioning = ${config.hivePartitioning}, union_by_name = true)`;
-  let found: Field[];
+  let found: { readonly field: Field; readonly exact: boolean }[];
   try {
     const reader = await context.connection.raw.runAndReadAll(`SELECT * FROM ${scan} LIMIT 0`);
-    found = fieldsFromColumns(reader.columnNames(), reader.columnTypes()).filter(
-      (f) => f.name !== '__sluice_file',
-    );
+    const types = reader.columnTypes();
+    found = fieldsFromColumns(reader.columnNames(), types)
+      .map((field, i) => ({ field, exact: isExactLogicalType(types[i] as DuckDBType) }))
+      .filter((c) => c.field.name !== '__sluice_file');
   } catch (cause) {
     throw new SourceError(stepId, `cannot read Parquet ${files.join(', ')}: ${firstLine(cause)}`, {
       cause,
       hint: 'check that the files are Parquet and not truncated',
     });
   }
-  const byLowerName = new Map(found.map((f) => [f.name.toLowerCase(), f]));
-  const declared = config.schema?.fields ?? found;
+  const byLowerName = new Map(found.map((c) => [c.field.name.toLowerCase(), c]));
+  const declared = config.schema?.fields ?? found.map((c) => c.field);
   const missing = declared.filter((f) => !byLowerName.has(f.name.toLowerCase()));
   if (missing.length > 0) {
     throw new SchemaMismatchError(
       stepId,
-      `declared column(s) ${missing.map((m) => `"${m.name}"`).join(', ')} not found in the Parquet files; they have ${found.map((f) => `"${f.name}"`).join(', ')}`,
+      `declared column(s) ${missing.map((m) => `"${m.name}"`).join(', ')} not found in the Parquet files; they have ${found.map((c) => `"${c.field.name}"`).join(', ')}`,
     );
   }
-  const columns = declared.map((field) => {
-    const actual = byLowerName.get(field.name.toLowerCase()) as Field;
-    const source = quoteIdentifier(actual.name);
-    return formatType(actual.type) === formatType(field.type)
+  const columns: EnforcedColumn[] = declared.map((field) => {
+    const actual = byLowerName.get(field.name.toLowerCase()) as (typeof found)[number];
+    const source = quoteIdentifier(actual.field.name);
+    return actual.exact && formatType(actual.field.type) === formatType(field.type)
       ? { field, typed: source }
       : { field, typed: `TRY_CAST(${source} AS ${toDuckDBType(field.type)})`, raw: source };
   });
+  const metadata = metadataColumns(config.metadata, context, '__sluice_file');
   try {
     const result = await enforceSchema({
       connection: context.connection,
@@ -73,7 +77,7 @@ async function readParquet(
       quarantine: context.quarantine,
       scan,
       columns,
-      metadata: metadataColumns(config.metadata, context, '__sluice_file'),
+      metadata,
       sourceFile: '__sluice_file',
     });
     return { ...result, inputs: files };
