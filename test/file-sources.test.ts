@@ -347,11 +347,17 @@ describe('compressed inputs', () => {
 describe('types without a logical counterpart', () => {
   it('read inferred TIME and UUID columns as text, so a pass-through transform keeps them', async () => {
     const dir = await tempDir();
-    await writeFile(join(dir, 'times.csv'), 'id,at,key\n1,10:30:00,4b9bd6a2-4ab2-4c36-9bb3-47f5d6f3c0b4\n');
+    await writeFile(
+      join(dir, 'times.csv'),
+      'id,at,key\n1,10:30:00,4b9bd6a2-4ab2-4c36-9bb3-47f5d6f3c0b4\n',
+    );
     await query(
       `COPY (SELECT 1 AS id, TIME '10:30:00' AS at, UUID '4b9bd6a2-4ab2-4c36-9bb3-47f5d6f3c0b4' AS key) TO '${join(dir, 'times.parquet')}' (FORMAT parquet)`,
     );
-    for (const step of [source.csv({ path: 'times.csv' }), source.parquet({ path: 'times.parquet' })]) {
+    for (const step of [
+      source.csv({ path: 'times.csv' }),
+      source.parquet({ path: 'times.parquet' }),
+    ]) {
       const report = await runIn(
         dir,
         pipeline('times', {
