@@ -1,0 +1,892 @@
+import { parseDuration } from '../core/duration.js';
+import type { LogicalType } from '../core/types.js';
+import { quoteIdentifier } from '../core/type-mappings.js';
+import type { CompileContext } from './compile-context.js';
+import { ExpectationArgumentError } from './compile-context.js';
+
+/** SQL pieces of a row-level expectation, evaluated on every row (that meets `row_condition`). */
+export interface MapCompilation {
+  /** Rows counted in the denominator (non-missing); the others are `missing`. */
+  readonly domain: string;
+  /** True for a row of the domain that is unexpected. */
+  readonly unexpected: string;
+  /** The value shown in unexpected lists. */
+  readonly value: string;
+  /** Columns shown beside the index columns in `unexpected_index_list`. */
+  readonly valueColumns: readonly string[];
+  /** Whether `unexpected` uses window functions (computed before aggregation). */
+  readonly window?: boolean;
+}
+
+/** A row-level ("column map") expectation. */
+export interface MapDefinition {
+  readonly kind: 'map';
+  /**
+   * `skip`: nulls are missing, neither expected nor unexpected (GX's default). `null-check`:
+   * the expectation is about nulls (not_be_null, be_null), so every row is in the domain and the
+   * result carries no missing counts.
+   */
+  readonly nulls: 'skip' | 'null-check';
+  compile(kwargs: Kwargs, ctx: CompileContext): MapCompilation;
+}
+
+/** Outcome of an aggregate expectation once its metrics are known. */
+export interface AggregateOutcome {
+  readonly success: boolean;
+  readonly observed_value: unknown;
+  readonly details?: unknown;
+}
+
+/** A table- or column-level expectation decided from aggregate metrics. */
+export interface AggregateDefinition {
+  readonly kind: 'aggregate';
+  /** SQL aggregate expressions by metric name, over the (row-condition filtered) relation. */
+  metrics(kwargs: Kwargs, ctx: CompileContext): Readonly<Record<string, string>>;
+  evaluate(
+    kwargs: Kwargs,
+    metrics: Readonly<Record<string, unknown>>,
+    ctx: CompileContext,
+  ): AggregateOutcome;
+}
+
+/** Any expectation kind of the catalog. */
+export type ExpectationDefinition = MapDefinition | AggregateDefinition;
+
+type Kwargs = Readonly<Record<string, unknown>>;
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+function string(kwargs: Kwargs, key: string): string {
+  const value = kwargs[key];
+  if (typeof value !== 'string') throw new ExpectationArgumentError(`"${key}" must be a string`);
+  return value;
+}
+
+function list(kwargs: Kwargs, key: string): readonly unknown[] {
+  const value = kwargs[key];
+  if (!Array.isArray(value)) throw new ExpectationArgumentError(`"${key}" must be a list`);
+  return value;
+}
+
+function optionalNumber(kwargs: Kwargs, key: string): number | undefined {
+  const value = kwargs[key];
+  if (value === null || value === undefined) return undefined;
+  if (typeof value !== 'number' || Number.isNaN(value))
+    throw new ExpectationArgumentError(`"${key}" must be a number`);
+  return value;
+}
+
+const NUMERIC_KINDS = new Set(['int8', 'int16', 'int32', 'int64', 'float32', 'float64', 'decimal']);
+
+function isNumeric(type: LogicalType): boolean {
+  return NUMERIC_KINDS.has(type.kind);
+}
+
+/** A value-set literal list matched to the column's type (GX compares like Python: 1 == 1.0, '1' != 1). */
+function setLiteral(
+  values: readonly unknown[],
+  type: LogicalType,
+  ctx: CompileContext,
+): { column: (c: string) => string; items: string[] } {
+  if (isNumeric(type)) {
+    return {
+      column: (c) => c,
+      items: values.filter((v) => typeof v === 'number' || typeof v === 'bigint').map(ctx.literal),
+    };
+  }
+  if (type.kind === 'bool')
+    return {
+      column: (c) => c,
+      items: values.filter((v) => typeof v === 'boolean').map(ctx.literal),
+    };
+  if (type.kind === 'string')
+    return {
+      column: (c) => c,
+      items: values.filter((v) => typeof v === 'string').map(ctx.literal),
+    };
+  return {
+    column: (c) => `CAST(${c} AS VARCHAR)`,
+    items: values.filter((v) => v !== null).map((v) => ctx.literal(String(v))),
+  };
+}
+
+function inSet(
+  column: string,
+  values: readonly unknown[],
+  type: LogicalType,
+  ctx: CompileContext,
+): string {
+  const set = setLiteral(values, type, ctx);
+  return set.items.length === 0 ? 'false' : `${set.column(column)} IN (${set.items.join(', ')})`;
+}
+
+/** SQL bounds check with GX's semantics: either bound may be null, strict bounds exclude equality. */
+function withinBounds(expression: string, kwargs: Kwargs, ctx: CompileContext): string {
+  const parts: string[] = [];
+  const min = kwargs['min_value'];
+  const max = kwargs['max_value'];
+  if (min !== null && min !== undefined)
+    parts.push(`${expression} ${kwargs['strict_min'] === true ? '>' : '>='} ${ctx.literal(min)}`);
+  if (max !== null && max !== undefined)
+    parts.push(`${expression} ${kwargs['strict_max'] === true ? '<' : '<='} ${ctx.literal(max)}`);
+  return parts.length === 0 ? 'true' : parts.join(' AND ');
+}
+
+/** The same bounds check in JS, for aggregate values. */
+function between(value: unknown, kwargs: Kwargs): boolean {
+  const keys = { min: 'min_value', max: 'max_value' };
+  if (value === null || value === undefined) return false;
+  const min = kwargs[keys.min];
+  const max = kwargs[keys.max];
+  const v = typeof value === 'bigint' ? Number(value) : value;
+  const compare = (a: unknown, b: unknown): number => {
+    if (typeof a === 'number' && typeof b === 'number') return a - b;
+    if (a instanceof Date) return a.getTime() - new Date(String(b)).getTime();
+    return String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0;
+  };
+  if (min !== null && min !== undefined) {
+    const c = compare(v, min);
+    if (kwargs['strict_min'] === true ? c <= 0 : c < 0) return false;
+  }
+  if (max !== null && max !== undefined) {
+    const c = compare(v, max);
+    if (kwargs['strict_max'] === true ? c >= 0 : c > 0) return false;
+  }
+  return true;
+}
+
+function requireBound(kwargs: Kwargs): void {
+  if (
+    (kwargs['min_value'] === null || kwargs['min_value'] === undefined) &&
+    (kwargs['max_value'] === null || kwargs['max_value'] === undefined)
+  ) {
+    throw new ExpectationArgumentError('min_value and max_value cannot both be None');
+  }
+}
+
+function plain(value: unknown): unknown {
+  if (typeof value === 'bigint')
+    return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return value.map(plain);
+  return value;
+}
+
+const single = (kwargs: Kwargs, ctx: CompileContext): { name: string; column: string } => {
+  const name = string(kwargs, 'column');
+  return { name, column: ctx.column(name) };
+};
+
+/** A single-column map expectation where nulls are missing. */
+function columnMap(
+  unexpected: (column: string, kwargs: Kwargs, ctx: CompileContext, name: string) => string,
+  window = false,
+): MapDefinition {
+  return {
+    kind: 'map',
+    nulls: 'skip',
+    compile(kwargs, ctx) {
+      const { name, column } = single(kwargs, ctx);
+      return {
+        domain: `${column} IS NOT NULL`,
+        unexpected: unexpected(column, kwargs, ctx, name),
+        value: column,
+        valueColumns: [name],
+        window,
+      };
+    },
+  };
+}
+
+/** A single-column aggregate expectation whose metric must fall between min_value and max_value. */
+function columnAggregateBetween(
+  metric: (column: string, name: string, ctx: CompileContext) => string,
+  numericOnly = true,
+): AggregateDefinition {
+  return {
+    kind: 'aggregate',
+    metrics(kwargs, ctx) {
+      const { name, column } = single(kwargs, ctx);
+      if (numericOnly && !isNumeric(ctx.typeOf(name))) {
+        throw new ExpectationArgumentError(
+          `column "${name}" is ${ctx.typeOf(name).kind}, not numeric`,
+        );
+      }
+      return { observed: metric(column, name, ctx) };
+    },
+    evaluate(kwargs, metrics) {
+      const observed = plain(metrics['observed']);
+      return { success: observed !== null && between(observed, kwargs), observed_value: observed };
+    },
+  };
+}
+
+function regexes(kwargs: Kwargs, key: string): string[] {
+  return list(kwargs, key).map((r) => {
+    if (typeof r !== 'string') throw new ExpectationArgumentError(`"${key}" must hold strings`);
+    return r;
+  });
+}
+
+function combine(predicates: string[], matchOn: unknown): string {
+  if (predicates.length === 0) return 'false';
+  return `(${predicates.join(matchOn === 'all' ? ' AND ' : ' OR ')})`;
+}
+
+/** GX type names (Python, pandas, SQL, Spark) mapped to logical type kinds. */
+const TYPE_NAMES: Readonly<Record<string, readonly string[]>> = {
+  int: ['int8', 'int16', 'int32', 'int64'],
+  integer: ['int8', 'int16', 'int32', 'int64'],
+  int8: ['int8'],
+  int16: ['int16'],
+  int32: ['int32'],
+  int64: ['int64'],
+  bigint: ['int64'],
+  smallint: ['int16'],
+  tinyint: ['int8'],
+  integertype: ['int32'],
+  longtype: ['int64'],
+  shorttype: ['int16'],
+  float: ['float32', 'float64'],
+  float32: ['float32'],
+  float64: ['float64'],
+  double: ['float64'],
+  real: ['float32'],
+  floattype: ['float32'],
+  doubletype: ['float64'],
+  numeric: ['decimal'],
+  decimal: ['decimal'],
+  decimaltype: ['decimal'],
+  str: ['string'],
+  string: ['string'],
+  varchar: ['string'],
+  text: ['string'],
+  stringtype: ['string'],
+  object: ['string', 'json'],
+  bool: ['bool'],
+  boolean: ['bool'],
+  booleantype: ['bool'],
+  date: ['date'],
+  datetype: ['date'],
+  datetime: ['timestamp'],
+  timestamp: ['timestamp'],
+  'datetime64[ns]': ['timestamp'],
+  timestamptype: ['timestamp'],
+  bytes: ['binary'],
+  blob: ['binary'],
+  binarytype: ['binary'],
+  list: ['list'],
+  dict: ['struct', 'map', 'json'],
+};
+
+function matchesTypeName(type: LogicalType, name: unknown): boolean {
+  if (typeof name !== 'string') throw new ExpectationArgumentError('type names must be strings');
+  return TYPE_NAMES[name.toLowerCase()]?.includes(type.kind) ?? false;
+}
+
+function typeCheck(
+  kwargs: Kwargs,
+  ctx: CompileContext,
+  names: readonly unknown[],
+): AggregateOutcome {
+  const { name } = single(kwargs, ctx);
+  const type = ctx.typeOf(name);
+  const observed = typeObservedName(type);
+  return { success: names.some((n) => matchesTypeName(type, n)), observed_value: observed };
+}
+
+function typeObservedName(type: LogicalType): string {
+  switch (type.kind) {
+    case 'int8':
+    case 'int16':
+    case 'int32':
+    case 'int64':
+      return 'int';
+    case 'float32':
+    case 'float64':
+      return 'float';
+    case 'string':
+      return 'str';
+    default:
+      return type.kind;
+  }
+}
+
+function rowCountMetric(): Readonly<Record<string, string>> {
+  return { rows: 'count(*)' };
+}
+
+function compareSets(
+  observed: readonly unknown[],
+  expected: readonly unknown[],
+): { missing: unknown[]; extra: unknown[] } {
+  const key = (v: unknown): string => JSON.stringify(plain(v));
+  const observedKeys = new Set(observed.map(key));
+  const expectedKeys = new Set(expected.map(key));
+  return {
+    missing: expected.filter((v) => !observedKeys.has(key(v))),
+    extra: observed.filter((v) => !expectedKeys.has(key(v))),
+  };
+}
+
+function distinctValues(kwargs: Kwargs, ctx: CompileContext): Readonly<Record<string, string>> {
+  const { column } = single(kwargs, ctx);
+  return {
+    values: `list(DISTINCT ${column} ORDER BY ${column}) FILTER (WHERE ${column} IS NOT NULL)`,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The catalog
+
+const notNull: MapDefinition = {
+  kind: 'map',
+  nulls: 'null-check',
+  compile(kwargs, ctx) {
+    const { name, column } = single(kwargs, ctx);
+    return { domain: 'true', unexpected: `${column} IS NULL`, value: column, valueColumns: [name] };
+  },
+};
+
+const beNull: MapDefinition = {
+  kind: 'map',
+  nulls: 'null-check',
+  compile(kwargs, ctx) {
+    const { name, column } = single(kwargs, ctx);
+    return {
+      domain: 'true',
+      unexpected: `${column} IS NOT NULL`,
+      value: column,
+      valueColumns: [name],
+    };
+  },
+};
+
+const unique = columnMap((column) => `count(*) OVER (PARTITION BY ${column}) > 1`, true);
+
+function pairMap(
+  unexpected: (a: string, b: string, kwargs: Kwargs, ctx: CompileContext) => string,
+): MapDefinition {
+  return {
+    kind: 'map',
+    nulls: 'skip',
+    compile(kwargs, ctx) {
+      const nameA = string(kwargs, 'column_A');
+      const nameB = string(kwargs, 'column_B');
+      const a = ctx.column(nameA);
+      const b = ctx.column(nameB);
+      const ignore = kwargs['ignore_row_if'] ?? 'both_values_are_missing';
+      const domain =
+        ignore === 'either_value_is_missing'
+          ? `${a} IS NOT NULL AND ${b} IS NOT NULL`
+          : ignore === 'neither'
+            ? 'true'
+            : `NOT (${a} IS NULL AND ${b} IS NULL)`;
+      return {
+        domain,
+        unexpected: `coalesce(NOT (${unexpected(a, b, kwargs, ctx)}), true)`,
+        value: `[${a}, ${b}]`,
+        valueColumns: [nameA, nameB],
+      };
+    },
+  };
+}
+
+function multicolumnMap(
+  unexpected: (columns: readonly string[]) => string,
+  window = false,
+): MapDefinition {
+  return {
+    kind: 'map',
+    nulls: 'skip',
+    compile(kwargs, ctx) {
+      const names = list(kwargs, 'column_list').map((n) => {
+        ctx.column(n);
+        return n as string;
+      });
+      const columns = names.map((n) => quoteIdentifier(n));
+      const ignore = kwargs['ignore_row_if'] ?? 'all_values_are_missing';
+      const domain =
+        ignore === 'any_value_is_missing'
+          ? columns.map((c) => `${c} IS NOT NULL`).join(' AND ')
+          : ignore === 'never'
+            ? 'true'
+            : `NOT (${columns.map((c) => `${c} IS NULL`).join(' AND ')})`;
+      return {
+        domain,
+        unexpected: unexpected(columns),
+        value: `struct_pack(${names.map((n, i) => `${quoteIdentifier(n)} := ${columns[i]}`).join(', ')})`,
+        valueColumns: names,
+        window,
+      };
+    },
+  };
+}
+
+const catalog: Readonly<Record<string, ExpectationDefinition>> = {
+  // table
+  expect_table_row_count_to_be_between: {
+    kind: 'aggregate',
+    metrics: rowCountMetric,
+    evaluate: (kwargs, m) => {
+      const rows = Number(m['rows']);
+      return {
+        success: between(rows, {
+          ...kwargs,
+          min_value: kwargs['min_value'] ?? null,
+          max_value: kwargs['max_value'] ?? null,
+        }),
+        observed_value: rows,
+      };
+    },
+  },
+  expect_table_row_count_to_equal: {
+    kind: 'aggregate',
+    metrics: rowCountMetric,
+    evaluate: (kwargs, m) => ({
+      success: Number(m['rows']) === Number(kwargs['value']),
+      observed_value: Number(m['rows']),
+    }),
+  },
+  expect_table_row_count_to_equal_other_table: {
+    kind: 'aggregate',
+    metrics: (kwargs, ctx) => ({
+      rows: 'count(*)',
+      other: `(SELECT count(*) FROM ${ctx.dataset(kwargs['other_table_name'])})`,
+    }),
+    evaluate: (_kwargs, m) => {
+      const self = Number(m['rows']);
+      const other = Number(m['other']);
+      return { success: self === other, observed_value: { self, other } };
+    },
+  },
+  expect_table_column_count_to_equal: {
+    kind: 'aggregate',
+    metrics: () => ({}),
+    evaluate: (kwargs, _m, ctx) => ({
+      success: ctx.columnNames.length === Number(kwargs['value']),
+      observed_value: ctx.columnNames.length,
+    }),
+  },
+  expect_table_column_count_to_be_between: {
+    kind: 'aggregate',
+    metrics: () => ({}),
+    evaluate: (kwargs, _m, ctx) => ({
+      success: between(ctx.columnNames.length, { min_value: null, max_value: null, ...kwargs }),
+      observed_value: ctx.columnNames.length,
+    }),
+  },
+  expect_table_columns_to_match_ordered_list: {
+    kind: 'aggregate',
+    metrics: () => ({}),
+    evaluate: (kwargs, _m, ctx) => {
+      const expected = list(kwargs, 'column_list');
+      const observed = ctx.columnNames;
+      const success =
+        expected.length === observed.length && expected.every((name, i) => name === observed[i]);
+      const mismatched = success
+        ? undefined
+        : Array.from({ length: Math.max(expected.length, observed.length) }, (_, i) => ({
+            'Expected Column Position': i,
+            Expected: expected[i] ?? null,
+            Found: observed[i] ?? null,
+          })).filter((d) => d.Expected !== d.Found);
+      return {
+        success,
+        observed_value: [...observed],
+        ...(mismatched === undefined ? {} : { details: { mismatched } }),
+      };
+    },
+  },
+  expect_table_columns_to_match_set: {
+    kind: 'aggregate',
+    metrics: () => ({}),
+    evaluate: (kwargs, _m, ctx) => {
+      const expected = list(kwargs, 'column_set');
+      const { missing, extra } = compareSets(ctx.columnNames, expected);
+      const exact = kwargs['exact_match'] !== false;
+      const success = missing.length === 0 && (!exact || extra.length === 0);
+      return {
+        success,
+        observed_value: [...ctx.columnNames],
+        ...(success
+          ? {}
+          : {
+              details: {
+                mismatched: {
+                  ...(missing.length > 0 ? { missing } : {}),
+                  ...(extra.length > 0 ? { unexpected: extra } : {}),
+                },
+              },
+            }),
+      };
+    },
+  },
+  expect_column_to_exist: {
+    kind: 'aggregate',
+    metrics: () => ({}),
+    evaluate: (kwargs, _m, ctx) => {
+      const name = string(kwargs, 'column');
+      const index = ctx.columnNames.indexOf(name);
+      const position = optionalNumber(kwargs, 'column_index');
+      return {
+        success: index >= 0 && (position === undefined || position === index),
+        observed_value: index >= 0 ? index : null,
+      };
+    },
+  },
+
+  // column map
+  expect_column_values_to_not_be_null: notNull,
+  expect_column_values_to_be_null: beNull,
+  expect_column_values_to_be_unique: unique,
+  expect_column_values_to_be_between: {
+    kind: 'map',
+    nulls: 'skip',
+    compile(kwargs, ctx) {
+      requireBound(kwargs);
+      const { name, column } = single(kwargs, ctx);
+      return {
+        domain: `${column} IS NOT NULL`,
+        unexpected: `NOT coalesce(${withinBounds(column, kwargs, ctx)}, false)`,
+        value: column,
+        valueColumns: [name],
+      };
+    },
+  },
+  expect_column_values_to_be_in_set: columnMap(
+    (column, kwargs, ctx, name) =>
+      `NOT (${inSet(column, list(kwargs, 'value_set'), ctx.typeOf(name), ctx)})`,
+  ),
+  expect_column_values_to_not_be_in_set: columnMap((column, kwargs, ctx, name) =>
+    inSet(column, list(kwargs, 'value_set'), ctx.typeOf(name), ctx),
+  ),
+  expect_column_values_to_match_regex: columnMap(
+    (column, kwargs, ctx) =>
+      `NOT regexp_matches(CAST(${column} AS VARCHAR), ${ctx.literal(string(kwargs, 'regex'))})`,
+  ),
+  expect_column_values_to_not_match_regex: columnMap(
+    (column, kwargs, ctx) =>
+      `regexp_matches(CAST(${column} AS VARCHAR), ${ctx.literal(string(kwargs, 'regex'))})`,
+  ),
+  expect_column_values_to_match_regex_list: columnMap(
+    (column, kwargs, ctx) =>
+      `NOT ${combine(
+        regexes(kwargs, 'regex_list').map(
+          (r) => `regexp_matches(CAST(${column} AS VARCHAR), ${ctx.literal(r)})`,
+        ),
+        kwargs['match_on'] ?? 'any',
+      )}`,
+  ),
+  expect_column_values_to_not_match_regex_list: columnMap((column, kwargs, ctx) =>
+    combine(
+      regexes(kwargs, 'regex_list').map(
+        (r) => `regexp_matches(CAST(${column} AS VARCHAR), ${ctx.literal(r)})`,
+      ),
+      'any',
+    ),
+  ),
+  expect_column_values_to_match_like_pattern: columnMap(
+    (column, kwargs, ctx) =>
+      `NOT (CAST(${column} AS VARCHAR) LIKE ${ctx.literal(string(kwargs, 'like_pattern'))})`,
+  ),
+  expect_column_values_to_not_match_like_pattern: columnMap(
+    (column, kwargs, ctx) =>
+      `CAST(${column} AS VARCHAR) LIKE ${ctx.literal(string(kwargs, 'like_pattern'))}`,
+  ),
+  expect_column_values_to_match_like_pattern_list: columnMap(
+    (column, kwargs, ctx) =>
+      `NOT ${combine(
+        regexes(kwargs, 'like_pattern_list').map(
+          (p) => `CAST(${column} AS VARCHAR) LIKE ${ctx.literal(p)}`,
+        ),
+        kwargs['match_on'] ?? 'any',
+      )}`,
+  ),
+  expect_column_values_to_not_match_like_pattern_list: columnMap((column, kwargs, ctx) =>
+    combine(
+      regexes(kwargs, 'like_pattern_list').map(
+        (p) => `CAST(${column} AS VARCHAR) LIKE ${ctx.literal(p)}`,
+      ),
+      'any',
+    ),
+  ),
+  expect_column_values_to_be_of_type: {
+    kind: 'aggregate',
+    metrics: (kwargs, ctx) => {
+      single(kwargs, ctx);
+      return {};
+    },
+    evaluate: (kwargs, _m, ctx) => typeCheck(kwargs, ctx, [kwargs['type_']]),
+  },
+  expect_column_values_to_be_in_type_list: {
+    kind: 'aggregate',
+    metrics: (kwargs, ctx) => {
+      single(kwargs, ctx);
+      return {};
+    },
+    evaluate: (kwargs, _m, ctx) =>
+      kwargs['type_list'] === null
+        ? { success: true, observed_value: typeObservedName(ctx.typeOf(string(kwargs, 'column'))) }
+        : typeCheck(kwargs, ctx, list(kwargs, 'type_list')),
+  },
+  expect_column_values_to_be_increasing: columnMap(
+    (column, kwargs) => orderCheck(column, kwargs['strictly'] === true, '<'),
+    true,
+  ),
+  expect_column_values_to_be_decreasing: columnMap(
+    (column, kwargs) => orderCheck(column, kwargs['strictly'] === true, '>'),
+    true,
+  ),
+  expect_column_values_to_be_dateutil_parseable: columnMap(
+    (column) =>
+      `TRY_CAST(CAST(${column} AS VARCHAR) AS TIMESTAMP) IS NULL AND TRY_CAST(CAST(${column} AS VARCHAR) AS DATE) IS NULL`,
+  ),
+  expect_column_values_to_match_strftime_format: columnMap(
+    (column, kwargs, ctx) =>
+      `try_strptime(CAST(${column} AS VARCHAR), ${ctx.literal(string(kwargs, 'strftime_format'))}) IS NULL`,
+  ),
+  expect_column_values_to_be_json_parseable: columnMap(
+    (column) => `NOT json_valid(CAST(${column} AS VARCHAR))`,
+  ),
+  expect_column_value_lengths_to_be_between: {
+    kind: 'map',
+    nulls: 'skip',
+    compile(kwargs, ctx) {
+      requireBound(kwargs);
+      const { name, column } = single(kwargs, ctx);
+      return {
+        domain: `${column} IS NOT NULL`,
+        unexpected: `NOT coalesce(${withinBounds(`length(CAST(${column} AS VARCHAR))`, kwargs, ctx)}, false)`,
+        value: column,
+        valueColumns: [name],
+      };
+    },
+  },
+  expect_column_value_lengths_to_equal: columnMap(
+    (column, kwargs, ctx) =>
+      `length(CAST(${column} AS VARCHAR)) <> ${ctx.literal(optionalNumber(kwargs, 'value'))}`,
+  ),
+
+  // column aggregate
+  expect_column_min_to_be_between: columnAggregateBetween((c) => `min(${c})`, false),
+  expect_column_max_to_be_between: columnAggregateBetween((c) => `max(${c})`, false),
+  expect_column_mean_to_be_between: columnAggregateBetween((c) => `avg(${c})`),
+  expect_column_median_to_be_between: columnAggregateBetween((c) => `median(${c})`),
+  expect_column_sum_to_be_between: columnAggregateBetween((c) => `sum(${c})`),
+  expect_column_stdev_to_be_between: columnAggregateBetween((c) => `stddev_samp(${c})`),
+  expect_column_unique_value_count_to_be_between: columnAggregateBetween(
+    (c) => `count(DISTINCT ${c})`,
+    false,
+  ),
+  expect_column_proportion_of_unique_values_to_be_between: columnAggregateBetween(
+    (c) => `CASE WHEN count(${c}) = 0 THEN NULL ELSE count(DISTINCT ${c}) / count(${c}) END`,
+    false,
+  ),
+  expect_column_distinct_values_to_be_in_set: {
+    kind: 'aggregate',
+    metrics: distinctValues,
+    evaluate: (kwargs, m) => {
+      const observed = ((m['values'] as unknown[] | null) ?? []).map(plain);
+      const expected = kwargs['value_set'] === null ? null : list(kwargs, 'value_set');
+      return {
+        success: expected === null || compareSets(observed, expected).extra.length === 0,
+        observed_value: observed,
+      };
+    },
+  },
+  expect_column_distinct_values_to_contain_set: {
+    kind: 'aggregate',
+    metrics: distinctValues,
+    evaluate: (kwargs, m) => {
+      const observed = ((m['values'] as unknown[] | null) ?? []).map(plain);
+      return {
+        success: compareSets(observed, list(kwargs, 'value_set')).missing.length === 0,
+        observed_value: observed,
+      };
+    },
+  },
+  expect_column_distinct_values_to_equal_set: {
+    kind: 'aggregate',
+    metrics: distinctValues,
+    evaluate: (kwargs, m) => {
+      const observed = ((m['values'] as unknown[] | null) ?? []).map(plain);
+      const { missing, extra } = compareSets(observed, list(kwargs, 'value_set'));
+      return { success: missing.length === 0 && extra.length === 0, observed_value: observed };
+    },
+  },
+  expect_column_most_common_value_to_be_in_set: {
+    kind: 'aggregate',
+    metrics: (kwargs, ctx) => {
+      const { column } = single(kwargs, ctx);
+      // Every value tied for the highest count (GX reports all of them).
+      return { counts: `histogram(${column}) FILTER (WHERE ${column} IS NOT NULL)` };
+    },
+    evaluate: (kwargs, m) => {
+      const counts =
+        (m['counts'] as { key: unknown; value: unknown }[] | Map<unknown, unknown> | null) ?? [];
+      const entries = Array.isArray(counts)
+        ? counts.map((e) => [e.key, Number(e.value)] as const)
+        : [...(counts as Map<unknown, unknown>).entries()].map(([k, v]) => [k, Number(v)] as const);
+      const top = Math.max(...entries.map(([, c]) => c));
+      const modes = entries.filter(([, c]) => c === top).map(([k]) => plain(k));
+      const expected = list(kwargs, 'value_set');
+      const inSetValues = modes.filter((v) => compareSets([v], expected).extra.length === 0);
+      const success =
+        modes.length > 0 &&
+        (kwargs['ties_okay'] === true
+          ? inSetValues.length > 0
+          : inSetValues.length === modes.length);
+      return { success, observed_value: modes };
+    },
+  },
+  expect_column_quantile_values_to_be_between: {
+    kind: 'aggregate',
+    metrics: (kwargs, ctx) => {
+      const { column } = single(kwargs, ctx);
+      const ranges = kwargs['quantile_ranges'] as
+        { quantiles?: unknown; value_ranges?: unknown } | undefined;
+      const quantiles = ranges?.quantiles;
+      if (
+        !Array.isArray(quantiles) ||
+        !Array.isArray(ranges?.value_ranges) ||
+        quantiles.length !== ranges.value_ranges.length
+      ) {
+        throw new ExpectationArgumentError(
+          'quantile_ranges needs "quantiles" and "value_ranges" of the same length',
+        );
+      }
+      return {
+        values: `quantile_disc(${column}, [${quantiles.map((q) => ctx.literal(q)).join(', ')}])`,
+      };
+    },
+    evaluate: (kwargs, m) => {
+      const ranges = kwargs['quantile_ranges'] as {
+        quantiles: number[];
+        value_ranges: [unknown, unknown][];
+      };
+      const values = ((m['values'] as unknown[] | null) ?? []).map((v) => Number(plain(v)));
+      const success =
+        values.length === ranges.quantiles.length &&
+        values.every((v, i) =>
+          between(v, {
+            min_value: ranges.value_ranges[i]?.[0] ?? null,
+            max_value: ranges.value_ranges[i]?.[1] ?? null,
+          }),
+        );
+      return { success, observed_value: { quantiles: ranges.quantiles, values } };
+    },
+  },
+
+  // multi-column
+  expect_column_pair_values_to_be_equal: pairMap((a, b) => `${a} = ${b}`),
+  expect_column_pair_values_a_to_be_greater_than_b: pairMap(
+    (a, b, kwargs) => `${a} ${kwargs['or_equal'] === true ? '>=' : '>'} ${b}`,
+  ),
+  expect_column_pair_values_to_be_in_set: pairMap((a, b, kwargs, ctx) => {
+    const pairs = list(kwargs, 'value_pairs_set').map((p) => {
+      if (!Array.isArray(p) || p.length !== 2)
+        throw new ExpectationArgumentError('value_pairs_set must hold pairs');
+      return `(${a} = ${ctx.literal(p[0])} AND ${b} = ${ctx.literal(p[1])})`;
+    });
+    return pairs.length === 0 ? 'false' : pairs.join(' OR ');
+  }),
+  expect_compound_columns_to_be_unique: multicolumnMap(
+    (columns) => `count(*) OVER (PARTITION BY ${columns.join(', ')}) > 1`,
+    true,
+  ),
+  expect_select_column_values_to_be_unique_within_record: multicolumnMap(
+    (columns) =>
+      `list_unique(list_filter([${columns.join(', ')}], x -> x IS NOT NULL)) < len(list_filter([${columns.join(', ')}], x -> x IS NOT NULL))`,
+  ),
+  expect_multicolumn_sum_to_equal: {
+    kind: 'map',
+    nulls: 'skip',
+    compile(kwargs, ctx) {
+      const names = list(kwargs, 'column_list').map((n) => {
+        ctx.column(n);
+        return n as string;
+      });
+      const columns = names.map((n) => quoteIdentifier(n));
+      return {
+        domain: `NOT (${columns.map((c) => `${c} IS NULL`).join(' AND ')})`,
+        unexpected: `coalesce(${columns.map((c) => `coalesce(${c}, 0)`).join(' + ')} <> ${ctx.literal(kwargs['sum_total'])}, true)`,
+        value: `struct_pack(${names.map((n, i) => `${quoteIdentifier(n)} := ${columns[i]}`).join(', ')})`,
+        valueColumns: names,
+      };
+    },
+  },
+
+  // dbt-style and Sluice expectations
+  freshness: {
+    kind: 'aggregate',
+    metrics: (kwargs, ctx) => {
+      const { column } = single(kwargs, ctx);
+      return { latest: `max(${column})` };
+    },
+    evaluate: (kwargs, m) => {
+      const latest = m['latest'];
+      const maxAge = parseDuration(string(kwargs, 'max_age'));
+      const at =
+        latest instanceof Date
+          ? latest.getTime()
+          : latest === null || latest === undefined
+            ? NaN
+            : new Date(String(latest)).getTime();
+      const ageSeconds = Number.isNaN(at) ? null : Math.round((Date.now() - at) / 1000);
+      return {
+        success: ageSeconds !== null && ageSeconds * 1000 <= maxAge,
+        observed_value: { latest: plain(latest), age_seconds: ageSeconds },
+      };
+    },
+  },
+  relationships: columnMap((column, kwargs, ctx) => {
+    const to = ctx.dataset(kwargs['to']);
+    const field = quoteIdentifier(string(kwargs, 'field'));
+    return `${column} NOT IN (SELECT ${field} FROM ${to} WHERE ${field} IS NOT NULL)`;
+  }),
+};
+
+function orderCheck(column: string, strictly: boolean, operator: '<' | '>'): string {
+  const previous = `lag(${column}) OVER (PARTITION BY ${column} IS NULL ORDER BY __sluice_row)`;
+  return `coalesce(${column} ${operator}${strictly ? '=' : ''} ${previous}, false)`;
+}
+
+/** dbt test names and short names mapped to GX expectation types. */
+const ALIASES: Readonly<Record<string, string>> = {
+  not_null: 'expect_column_values_to_not_be_null',
+  unique: 'expect_column_values_to_be_unique',
+  accepted_values: 'expect_column_values_to_be_in_set',
+  expect_column_pair_values_A_to_be_greater_than_B:
+    'expect_column_pair_values_a_to_be_greater_than_b',
+};
+
+/**
+ * The definition of an expectation type (GX name, dbt alias or Sluice name), if known.
+ *
+ * @example
+ * ```ts
+ * expectationDefinition('not_null')?.kind; // 'map'
+ * ```
+ */
+export function expectationDefinition(type: string): ExpectationDefinition | undefined {
+  return catalog[ALIASES[type] ?? type];
+}
+
+/** Every expectation type the catalog knows, GX names first. */
+export const expectationTypes: readonly string[] = [
+  ...Object.keys(catalog),
+  ...Object.keys(ALIASES),
+];
+
+/** Whether a map expectation's `unexpected` needs the rows in their original order. */
+export function needsRowOrder(
+  definition: ExpectationDefinition,
+  kwargs: Kwargs,
+  ctx: CompileContext,
+): boolean {
+  return (
+    definition.kind === 'map' && definition.compile(kwargs, ctx).unexpected.includes('__sluice_row')
+  );
+}

@@ -1,0 +1,5 @@
+export * from './expectation.js';
+export * from './suite.js';
+export * from './validate.js';
+export { expectationTypes, expectationDefinition } from './catalog.js';
+export * from './validate-data-file.js';

@@ -1,0 +1,34 @@
+import { ExpectationArgumentError } from './compile-context.js';
+
+/**
+ * Turns a GX `row_condition` into a SQL predicate. The `great_expectations` parser's
+ * `col("name")` becomes a quoted identifier; the `pandas` parser's Python operators
+ * (`==`, `and`, `or`, `not`, `.isnull()`/`.notnull()` on a column) become SQL. Anything else is
+ * passed as SQL, so a suite written for Sluice may use SQL directly.
+ *
+ * @example
+ * ```ts
+ * translateRowCondition('col("status")=="paid"', 'great_expectations'); // "status" = 'paid'
+ * ```
+ */
+export function translateRowCondition(condition: unknown, _parser: unknown): string {
+  if (typeof condition !== 'string' || condition.trim() === '') {
+    throw new ExpectationArgumentError('row_condition must be a non-empty string');
+  }
+  return condition
+    .replace(
+      /col\(\s*"((?:[^"\\]|\\.)*)"\s*\)|col\(\s*'((?:[^'\\]|\\.)*)'\s*\)/g,
+      (_m, a: string | undefined, b: string | undefined) =>
+        `"${(a ?? b ?? '').replaceAll('"', '""')}"`,
+    )
+    .replace(/"((?:[^"]|"")*)"\.notnull\(\)/g, '"$1" IS NOT NULL')
+    .replace(/"((?:[^"]|"")*)"\.isnull\(\)/g, '"$1" IS NULL')
+    .replace(/([A-Za-z_][A-Za-z0-9_]*)\.notnull\(\)/g, '"$1" IS NOT NULL')
+    .replace(/([A-Za-z_][A-Za-z0-9_]*)\.isnull\(\)/g, '"$1" IS NULL')
+    .replace(/==/g, '=')
+    .replace(/!=/g, '<>')
+    .replace(
+      /(=|<>|<|>)\s*"([^"]*)"/g,
+      (_m, op: string, text: string) => `${op} '${text.replaceAll("'", "''")}'`,
+    );
+}

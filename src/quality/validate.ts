@@ -1,0 +1,411 @@
+import { describeCause } from '../core/errors.js';
+import type { LogicalType } from '../core/types.js';
+import { quoteIdentifier } from '../core/type-mappings.js';
+import type { EngineConnection } from '../engine/duckdb-session.js';
+import { firstLine } from '../engine/duckdb-session.js';
+import type { AggregateDefinition, MapCompilation, MapDefinition } from './catalog.js';
+import { expectationDefinition } from './catalog.js';
+import type { CompileContext } from './compile-context.js';
+import { createCompileContext, ExpectationArgumentError } from './compile-context.js';
+import type {
+  ExpectationConfig,
+  ExpectationResult,
+  ExpectationResultDetails,
+  ResultFormat,
+  Suite,
+  SuiteResult,
+} from './expectation.js';
+import { translateRowCondition } from './row-condition.js';
+
+/** The data a suite is validated against. */
+export interface ValidationTarget {
+  readonly connection: EngineConnection;
+  /** A quoted relation name or a parenthesised query. */
+  readonly relation: string;
+  readonly columns: readonly { readonly name: string; readonly type: LogicalType }[];
+  /** Relations of other datasets, for relationships and cross-table expectations. */
+  readonly datasets?: (name: string) => string | undefined;
+}
+
+/** Options of {@link validateSuite}. */
+export interface ValidateOptions {
+  /** Default result format; an expectation's `result_format` kwarg overrides it (default BASIC). */
+  readonly resultFormat?: ResultFormat;
+}
+
+interface ResolvedFormat {
+  readonly format: ResultFormat;
+  readonly partialCount: number;
+  readonly indexColumns: readonly string[] | undefined;
+}
+
+type Planned =
+  | {
+      readonly expectation: ExpectationConfig;
+      readonly format: ResolvedFormat;
+      readonly kind: 'map';
+      readonly definition: MapDefinition;
+      readonly sql: MapCompilation;
+    }
+  | {
+      readonly expectation: ExpectationConfig;
+      readonly format: ResolvedFormat;
+      readonly kind: 'aggregate';
+      readonly definition: AggregateDefinition;
+      readonly metrics: Readonly<Record<string, string>>;
+    }
+  | {
+      readonly expectation: ExpectationConfig;
+      readonly format: ResolvedFormat;
+      readonly kind: 'failed';
+      readonly error: unknown;
+    };
+
+const ROW = '__sluice_row';
+
+/**
+ * Validates a relation against a suite. Every expectation sharing a `row_condition` is computed
+ * in one aggregate query (one scan); row-level expectations count elements, missing and
+ * unexpected values in that same scan. Results have Great Expectations' shape.
+ *
+ * @example
+ * ```ts
+ * const result = await validateSuite({ connection, relation: '"orders"', columns }, ordersSuite);
+ * if (!result.success) console.log(result.statistics);
+ * ```
+ */
+export async function validateSuite(
+  target: ValidationTarget,
+  suite: Suite,
+  options: ValidateOptions = {},
+): Promise<SuiteResult> {
+  const ctx = createCompileContext(target.columns, target.datasets ?? (() => undefined));
+  const planned = suite.expectations.map((expectation) =>
+    plan(expectation, ctx, options.resultFormat ?? 'BASIC'),
+  );
+  const groups = new Map<string, Planned[]>();
+  for (const item of planned) {
+    if (item.kind === 'failed') continue;
+    const key = JSON.stringify([
+      item.expectation.kwargs['row_condition'] ?? null,
+      item.expectation.kwargs['condition_parser'] ?? null,
+    ]);
+    groups.set(key, [...(groups.get(key) ?? []), item]);
+  }
+  const results = new Map<ExpectationConfig, ExpectationResult>();
+  for (const group of groups.values()) {
+    for (const [expectation, result] of await runGroup(target, ctx, group))
+      results.set(expectation, result);
+  }
+  const ordered = planned.map((item) =>
+    item.kind === 'failed'
+      ? exceptionResult(item.expectation, item.error)
+      : (results.get(item.expectation) as ExpectationResult),
+  );
+  return summarize(suite.name, ordered);
+}
+
+function plan(
+  expectation: ExpectationConfig,
+  ctx: CompileContext,
+  defaultFormat: ResultFormat,
+): Planned {
+  const format = resolveFormat(expectation.kwargs['result_format'], defaultFormat);
+  try {
+    const definition = expectationDefinition(expectation.type);
+    if (definition === undefined)
+      throw new ExpectationArgumentError(`unknown expectation type "${expectation.type}"`);
+    const mostly = expectation.kwargs['mostly'];
+    if (
+      mostly !== undefined &&
+      mostly !== null &&
+      (typeof mostly !== 'number' || mostly < 0 || mostly > 1)
+    ) {
+      throw new ExpectationArgumentError(
+        `"mostly" must be a number between 0 and 1, got ${JSON.stringify(mostly)}`,
+      );
+    }
+    if (definition.kind === 'map')
+      return {
+        expectation,
+        format,
+        kind: 'map',
+        definition,
+        sql: definition.compile(expectation.kwargs, ctx),
+      };
+    return {
+      expectation,
+      format,
+      kind: 'aggregate',
+      definition,
+      metrics: definition.metrics(expectation.kwargs, ctx),
+    };
+  } catch (error) {
+    return { expectation, format, kind: 'failed', error };
+  }
+}
+
+async function runGroup(
+  target: ValidationTarget,
+  ctx: CompileContext,
+  group: readonly Planned[],
+): Promise<Map<ExpectationConfig, ExpectationResult>> {
+  const query = buildQuery(target, group);
+  try {
+    const [row] = await target.connection.rows(query);
+    return new Map(group.map((item, i) => [item.expectation, toResult(item, i, row ?? {}, ctx)]));
+  } catch (error) {
+    if (group.length === 1)
+      return new Map([
+        [
+          group[0]?.expectation as ExpectationConfig,
+          exceptionResult(group[0]?.expectation as ExpectationConfig, error),
+        ],
+      ]);
+    // One bad expectation (a type clash the engine found) must not hide the others' results.
+    const results = new Map<ExpectationConfig, ExpectationResult>();
+    for (const item of group)
+      for (const [k, v] of await runGroup(target, ctx, [item])) results.set(k, v);
+    return results;
+  }
+}
+
+function buildQuery(target: ValidationTarget, group: readonly Planned[]): string {
+  const first = group[0]?.expectation.kwargs ?? {};
+  const condition =
+    first['row_condition'] === undefined || first['row_condition'] === null
+      ? undefined
+      : translateRowCondition(first['row_condition'], first['condition_parser']);
+  const needsOrder = group.some(
+    (item) =>
+      item.kind === 'map' &&
+      (item.sql.unexpected.includes(ROW) ||
+        item.format.format === 'COMPLETE' ||
+        item.format.format === 'SUMMARY'),
+  );
+  let relation = needsOrder
+    ? `(SELECT *, row_number() OVER () - 1 AS ${ROW} FROM ${target.relation})`
+    : target.relation;
+  if (condition !== undefined) relation = `(SELECT * FROM ${relation} WHERE ${condition})`;
+  const windowFlags: string[] = [];
+  const selects: string[] = ['count(*) AS __sluice_rows'];
+  group.forEach((item, i) => {
+    if (item.kind === 'aggregate') {
+      for (const [name, sql] of Object.entries(item.metrics))
+        selects.push(`${sql} AS ${quoteIdentifier(`a${i}_${name}`)}`);
+      return;
+    }
+    if (item.kind !== 'map') return;
+    let unexpected = item.sql.unexpected;
+    if (item.sql.window === true) {
+      windowFlags.push(`${unexpected} AS __sluice_w${i}`);
+      unexpected = `__sluice_w${i}`;
+    }
+    const failing = `(${item.sql.domain}) AND (${unexpected})`;
+    selects.push(`count(*) FILTER (WHERE ${item.sql.domain}) AS m${i}_domain`);
+    selects.push(`count(*) FILTER (WHERE ${failing}) AS m${i}_unexpected`);
+    const order = needsOrder ? ` ORDER BY ${ROW}` : '';
+    const limit = item.format.format === 'COMPLETE' ? '' : `[1:${item.format.partialCount}]`;
+    selects.push(
+      `list(${item.sql.value}${order}) FILTER (WHERE ${failing})${limit} AS m${i}_values`,
+    );
+    if (item.format.format === 'COMPLETE' || item.format.format === 'SUMMARY') {
+      const index = item.format.indexColumns;
+      const entry =
+        index === undefined
+          ? ROW
+          : `struct_pack(${[...new Set([...index, ...item.sql.valueColumns])].map((c) => `${quoteIdentifier(c)} := ${quoteIdentifier(c)}`).join(', ')})`;
+      selects.push(`list(${entry}${order}) FILTER (WHERE ${failing})${limit} AS m${i}_index`);
+    }
+  });
+  const source =
+    windowFlags.length === 0 ? relation : `(SELECT *, ${windowFlags.join(', ')} FROM ${relation})`;
+  return `SELECT ${selects.join(',\n  ')} FROM ${source}`;
+}
+
+function toResult(
+  item: Planned,
+  i: number,
+  row: Readonly<Record<string, unknown>>,
+  ctx: CompileContext,
+): ExpectationResult {
+  const { expectation } = item;
+  try {
+    if (item.kind === 'aggregate') {
+      const metrics: Record<string, unknown> = {};
+      for (const name of Object.keys(item.metrics)) metrics[name] = row[`a${i}_${name}`];
+      const outcome = item.definition.evaluate(expectation.kwargs, metrics, ctx);
+      const result: ExpectationResultDetails =
+        item.format.format === 'BOOLEAN_ONLY'
+          ? {}
+          : {
+              observed_value: outcome.observed_value,
+              ...(outcome.details === undefined ? {} : { details: outcome.details }),
+            };
+      return makeResult(expectation, outcome.success, result);
+    }
+    if (item.kind !== 'map') throw new Error('unreachable');
+    return mapResult(item, i, row);
+  } catch (error) {
+    return exceptionResult(expectation, error);
+  }
+}
+
+function mapResult(
+  item: Extract<Planned, { kind: 'map' }>,
+  i: number,
+  row: Readonly<Record<string, unknown>>,
+): ExpectationResult {
+  const elements = Number(row['__sluice_rows'] ?? 0);
+  const domain = Number(row[`m${i}_domain`] ?? 0);
+  const unexpected = Number(row[`m${i}_unexpected`] ?? 0);
+  const values = ((row[`m${i}_values`] as unknown[] | null) ?? []).map(toPlain);
+  const index = ((row[`m${i}_index`] as unknown[] | null) ?? []).map(toPlain);
+  const mostly = (item.expectation.kwargs['mostly'] as number | undefined | null) ?? 1;
+  const success = domain === 0 ? true : (domain - unexpected) / domain >= mostly - 1e-12;
+  const percent = (n: number, of: number): number | null => (of === 0 ? null : (n / of) * 100);
+  const { format, partialCount } = item.format;
+  if (format === 'BOOLEAN_ONLY') return makeResult(item.expectation, success, {});
+  const partial = values.slice(0, partialCount);
+  const base: ExpectationResultDetails =
+    item.definition.nulls === 'null-check'
+      ? {
+          element_count: elements,
+          unexpected_count: unexpected,
+          unexpected_percent: percent(unexpected, elements),
+          partial_unexpected_list: partial,
+        }
+      : {
+          element_count: elements,
+          missing_count: elements - domain,
+          missing_percent: percent(elements - domain, elements),
+          unexpected_count: unexpected,
+          unexpected_percent: percent(unexpected, domain),
+          unexpected_percent_total: percent(unexpected, elements),
+          unexpected_percent_nonmissing: percent(unexpected, domain),
+          partial_unexpected_list: partial,
+        };
+  if (format === 'BASIC') return makeResult(item.expectation, success, base);
+  const summary: ExpectationResultDetails = {
+    ...base,
+    partial_unexpected_index_list: index.slice(0, partialCount),
+    partial_unexpected_counts: countValues(values).slice(0, partialCount),
+  };
+  if (format === 'SUMMARY') return makeResult(item.expectation, success, summary);
+  return makeResult(item.expectation, success, {
+    ...summary,
+    unexpected_list: values,
+    unexpected_index_list: index,
+  });
+}
+
+function countValues(values: readonly unknown[]): { value: unknown; count: number }[] {
+  const counts = new Map<string, { value: unknown; count: number }>();
+  for (const value of values) {
+    const key = JSON.stringify(value);
+    const entry = counts.get(key) ?? { value, count: 0 };
+    entry.count++;
+    counts.set(key, entry);
+  }
+  return [...counts.values()].sort((a, b) => b.count - a.count);
+}
+
+function resolveFormat(value: unknown, fallback: ResultFormat): ResolvedFormat {
+  const formats: readonly ResultFormat[] = ['BOOLEAN_ONLY', 'BASIC', 'SUMMARY', 'COMPLETE'];
+  if (typeof value === 'string' && (formats as readonly string[]).includes(value.toUpperCase())) {
+    return {
+      format: value.toUpperCase() as ResultFormat,
+      partialCount: 20,
+      indexColumns: undefined,
+    };
+  }
+  if (typeof value === 'object' && value !== null) {
+    const spec = value as {
+      result_format?: unknown;
+      partial_unexpected_count?: unknown;
+      unexpected_index_column_names?: unknown;
+    };
+    const format =
+      typeof spec.result_format === 'string' &&
+      (formats as readonly string[]).includes(spec.result_format.toUpperCase())
+        ? (spec.result_format.toUpperCase() as ResultFormat)
+        : fallback;
+    return {
+      format,
+      partialCount:
+        typeof spec.partial_unexpected_count === 'number' ? spec.partial_unexpected_count : 20,
+      indexColumns: Array.isArray(spec.unexpected_index_column_names)
+        ? (spec.unexpected_index_column_names as string[])
+        : undefined,
+    };
+  }
+  return { format: fallback, partialCount: 20, indexColumns: undefined };
+}
+
+function makeResult(
+  expectation: ExpectationConfig,
+  success: boolean,
+  result: ExpectationResultDetails,
+): ExpectationResult {
+  return {
+    success,
+    expectation_config: {
+      expectation_type: expectation.type,
+      kwargs: expectation.kwargs,
+      meta: expectation.meta ?? {},
+      id: expectation.id,
+      severity: expectation.severity,
+    },
+    result,
+    exception_info: { raised_exception: false, exception_message: null, exception_traceback: null },
+  };
+}
+
+function exceptionResult(expectation: ExpectationConfig, error: unknown): ExpectationResult {
+  const message =
+    error instanceof ExpectationArgumentError
+      ? error.message
+      : firstLine(error) || describeCause(error);
+  return {
+    ...makeResult(expectation, false, {}),
+    exception_info: {
+      raised_exception: true,
+      exception_message: message,
+      exception_traceback: error instanceof Error ? (error.stack ?? null) : null,
+    },
+  };
+}
+
+const WEIGHTS = { error: 3, quarantine: 2, warn: 1 } as const;
+
+function summarize(name: string, results: readonly ExpectationResult[]): SuiteResult {
+  const successful = results.filter((r) => r.success).length;
+  const total = results.length;
+  const weight = (r: ExpectationResult): number => WEIGHTS[r.expectation_config.severity];
+  const totalWeight = results.reduce((sum, r) => sum + weight(r), 0);
+  const passedWeight = results.filter((r) => r.success).reduce((sum, r) => sum + weight(r), 0);
+  return {
+    success: successful === total,
+    suite_name: name,
+    statistics: {
+      evaluated_expectations: total,
+      successful_expectations: successful,
+      unsuccessful_expectations: total - successful,
+      success_percent: total === 0 ? null : (successful / total) * 100,
+    },
+    quality_score: totalWeight === 0 ? null : (passedWeight / totalWeight) * 100,
+    results,
+  };
+}
+
+/** Engine values as JSON-friendly values: bigints as numbers, maps and structs as objects. */
+function toPlain(value: unknown): unknown {
+  if (typeof value === 'bigint')
+    return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return value.map(toPlain);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toPlain(v)]));
+  }
+  return value;
+}
