@@ -35,6 +35,9 @@ export interface AggregateOutcome {
   readonly success: boolean;
   readonly observed_value: unknown;
   readonly details?: unknown;
+  readonly element_count?: number;
+  readonly missing_count?: number;
+  readonly missing_percent?: number | null;
 }
 
 /** A table- or column-level expectation decided from aggregate metrics. */
@@ -156,7 +159,39 @@ function between(value: unknown, kwargs: Kwargs): boolean {
   return true;
 }
 
-function requireBound(kwargs: Kwargs): void {
+/** GX refuses a minimum above the maximum. */
+function checkBoundsOrder(kwargs: Kwargs): void {
+  const min = kwargs['min_value'];
+  const max = kwargs['max_value'];
+  if (
+    min !== null &&
+    min !== undefined &&
+    max !== null &&
+    max !== undefined &&
+    typeof min === typeof max &&
+    (min as number) > (max as number)
+  ) {
+    throw new ExpectationArgumentError('Minimum Threshold cannot be larger than Maximum Threshold');
+  }
+}
+
+/** Row and column counts take integer bounds. */
+function integerBounds(kwargs: Kwargs): void {
+  for (const key of ['min_value', 'max_value']) {
+    const value = kwargs[key];
+    if (value !== null && value !== undefined && !Number.isInteger(value)) {
+      throw new ExpectationArgumentError('min_value and max_value must be integers');
+    }
+  }
+  checkBoundsOrder(kwargs);
+}
+
+function requireBound(
+  kwargs: Kwargs,
+  options: { readonly ordered: boolean } = { ordered: true },
+): void {
+  // A length range with min above max is simply never met (GX reports failure, not an error).
+  if (options.ordered) checkBoundsOrder(kwargs);
   if (
     (kwargs['min_value'] === null || kwargs['min_value'] === undefined) &&
     (kwargs['max_value'] === null || kwargs['max_value'] === undefined)
@@ -182,12 +217,16 @@ const single = (kwargs: Kwargs, ctx: CompileContext): { name: string; column: st
 function columnMap(
   unexpected: (column: string, kwargs: Kwargs, ctx: CompileContext, name: string) => string,
   window = false,
+  requires?: { readonly kinds: readonly string[]; readonly message: string },
 ): MapDefinition {
   return {
     kind: 'map',
     nulls: 'skip',
     compile(kwargs, ctx) {
       const { name, column } = single(kwargs, ctx);
+      if (requires !== undefined && !requires.kinds.includes(ctx.typeOf(name).kind)) {
+        throw new ExpectationArgumentError(requires.message);
+      }
       return {
         domain: `${column} IS NOT NULL`,
         unexpected: unexpected(column, kwargs, ctx, name),
@@ -201,23 +240,38 @@ function columnMap(
 
 /** A single-column aggregate expectation whose metric must fall between min_value and max_value. */
 function columnAggregateBetween(
-  metric: (column: string, name: string, ctx: CompileContext) => string,
-  numericOnly = true,
+  metric: (column: string) => string,
+  options: { readonly numeric: boolean; readonly boundsRequired: boolean },
 ): AggregateDefinition {
   return {
     kind: 'aggregate',
     metrics(kwargs, ctx) {
+      if (options.boundsRequired) requireBound(kwargs);
+      else checkBoundsOrder(kwargs);
       const { name, column } = single(kwargs, ctx);
-      if (numericOnly && !isNumeric(ctx.typeOf(name))) {
-        throw new ExpectationArgumentError(
-          `column "${name}" is ${ctx.typeOf(name).kind}, not numeric`,
-        );
+      if (!options.numeric) return { observed: metric(column) };
+      for (const key of ['min_value', 'max_value']) {
+        const bound = kwargs[key];
+        if (bound !== null && bound !== undefined && typeof bound !== 'number') {
+          throw new ExpectationArgumentError(
+            `"${key}" must be a number for a numeric aggregate, got ${JSON.stringify(bound)}`,
+          );
+        }
       }
-      return { observed: metric(column, name, ctx) };
+      const type = ctx.typeOf(name);
+      // GX averages booleans as 0/1; a column with no values (typed as text) has no numeric aggregate.
+      if (type.kind === 'bool') return { observed: metric(`CAST(${column} AS INTEGER)`) };
+      if (!isNumeric(type)) return { observed: metric(`TRY_CAST(${column} AS DOUBLE)`) };
+      return { observed: metric(column) };
     },
     evaluate(kwargs, metrics) {
       const observed = plain(metrics['observed']);
-      return { success: observed !== null && between(observed, kwargs), observed_value: observed };
+      const unbounded =
+        (kwargs['min_value'] ?? null) === null && (kwargs['max_value'] ?? null) === null;
+      return {
+        success: observed !== null && (unbounded || between(observed, kwargs)),
+        observed_value: observed,
+      };
     },
   };
 }
@@ -428,7 +482,10 @@ const catalog: Readonly<Record<string, ExpectationDefinition>> = {
   // table
   expect_table_row_count_to_be_between: {
     kind: 'aggregate',
-    metrics: rowCountMetric,
+    metrics: (kwargs) => {
+      integerBounds(kwargs);
+      return rowCountMetric();
+    },
     evaluate: (kwargs, m) => {
       const rows = Number(m['rows']);
       return {
@@ -443,7 +500,11 @@ const catalog: Readonly<Record<string, ExpectationDefinition>> = {
   },
   expect_table_row_count_to_equal: {
     kind: 'aggregate',
-    metrics: rowCountMetric,
+    metrics: (kwargs) => {
+      if (!Number.isInteger(kwargs['value']))
+        throw new ExpectationArgumentError('value must be an integer');
+      return rowCountMetric();
+    },
     evaluate: (kwargs, m) => ({
       success: Number(m['rows']) === Number(kwargs['value']),
       observed_value: Number(m['rows']),
@@ -463,7 +524,11 @@ const catalog: Readonly<Record<string, ExpectationDefinition>> = {
   },
   expect_table_column_count_to_equal: {
     kind: 'aggregate',
-    metrics: () => ({}),
+    metrics: (kwargs) => {
+      if (!Number.isInteger(kwargs['value']))
+        throw new ExpectationArgumentError('value must be an integer');
+      return {};
+    },
     evaluate: (kwargs, _m, ctx) => ({
       success: ctx.columnNames.length === Number(kwargs['value']),
       observed_value: ctx.columnNames.length,
@@ -471,7 +536,10 @@ const catalog: Readonly<Record<string, ExpectationDefinition>> = {
   },
   expect_table_column_count_to_be_between: {
     kind: 'aggregate',
-    metrics: () => ({}),
+    metrics: (kwargs) => {
+      integerBounds(kwargs);
+      return {};
+    },
     evaluate: (kwargs, _m, ctx) => ({
       success: between(ctx.columnNames.length, { min_value: null, max_value: null, ...kwargs }),
       observed_value: ctx.columnNames.length,
@@ -481,8 +549,10 @@ const catalog: Readonly<Record<string, ExpectationDefinition>> = {
     kind: 'aggregate',
     metrics: () => ({}),
     evaluate: (kwargs, _m, ctx) => {
-      const expected = list(kwargs, 'column_list');
       const observed = ctx.columnNames;
+      if (kwargs['column_list'] === null || kwargs['column_list'] === undefined)
+        return { success: true, observed_value: [...observed] };
+      const expected = list(kwargs, 'column_list');
       const success =
         expected.length === observed.length && expected.every((name, i) => name === observed[i]);
       const mismatched = success
@@ -631,6 +701,12 @@ const catalog: Readonly<Record<string, ExpectationDefinition>> = {
         ? { success: true, observed_value: typeObservedName(ctx.typeOf(string(kwargs, 'column'))) }
         : typeCheck(kwargs, ctx, list(kwargs, 'type_list')),
   },
+  expect_column_value_z_scores_to_be_less_than: columnMap((column, kwargs, ctx) => {
+    const threshold = optionalNumber(kwargs, 'threshold');
+    if (threshold === undefined) throw new ExpectationArgumentError('"threshold" is required');
+    const z = `(${column} - avg(${column}) OVER ()) / nullif(stddev_samp(${column}) OVER (), 0)`;
+    return `coalesce(${kwargs['double_sided'] === false ? z : `abs(${z})`} >= ${ctx.literal(threshold)}, false)`;
+  }, true),
   expect_column_values_to_be_increasing: columnMap(
     (column, kwargs) => orderCheck(column, kwargs['strictly'] === true, '<'),
     true,
@@ -641,24 +717,36 @@ const catalog: Readonly<Record<string, ExpectationDefinition>> = {
   ),
   expect_column_values_to_be_dateutil_parseable: columnMap(
     (column) =>
-      `TRY_CAST(CAST(${column} AS VARCHAR) AS TIMESTAMP) IS NULL AND TRY_CAST(CAST(${column} AS VARCHAR) AS DATE) IS NULL`,
+      `TRY_CAST(${column} AS TIMESTAMP) IS NULL AND TRY_CAST(${column} AS DATE) IS NULL AND try_strptime(${column}, ['%b %d %Y %H:%M:%S', '%m/%d/%Y', '%d %B %Y', '%B %d, %Y', '%Y%m%d']) IS NULL`,
+    false,
+    {
+      kinds: ['string'],
+      message:
+        'Values passed to expect_column_values_to_be_dateutil_parseable must be of type string.',
+    },
   ),
   expect_column_values_to_match_strftime_format: columnMap(
     (column, kwargs, ctx) =>
       `try_strptime(CAST(${column} AS VARCHAR), ${ctx.literal(string(kwargs, 'strftime_format'))}) IS NULL`,
   ),
-  expect_column_values_to_be_json_parseable: columnMap(
-    (column) => `NOT json_valid(CAST(${column} AS VARCHAR))`,
+  // Only text is parsed: a number is not JSON text here, as json.loads(1) fails in GX.
+  expect_column_values_to_be_json_parseable: columnMap((column, _kwargs, ctx, name) =>
+    ctx.typeOf(name).kind === 'string' ? `NOT json_valid(${column})` : 'true',
   ),
   expect_column_value_lengths_to_be_between: {
     kind: 'map',
     nulls: 'skip',
     compile(kwargs, ctx) {
-      requireBound(kwargs);
+      requireBound(kwargs, { ordered: false });
       const { name, column } = single(kwargs, ctx);
+      if (ctx.typeOf(name).kind !== 'string') {
+        throw new ExpectationArgumentError(
+          `column "${name}" holds ${ctx.typeOf(name).kind} values, which have no length`,
+        );
+      }
       return {
         domain: `${column} IS NOT NULL`,
-        unexpected: `NOT coalesce(${withinBounds(`length(CAST(${column} AS VARCHAR))`, kwargs, ctx)}, false)`,
+        unexpected: `NOT coalesce(${withinBounds(`length(${column})`, kwargs, ctx)}, false)`,
         value: column,
         valueColumns: [name],
       };
@@ -670,19 +758,37 @@ const catalog: Readonly<Record<string, ExpectationDefinition>> = {
   ),
 
   // column aggregate
-  expect_column_min_to_be_between: columnAggregateBetween((c) => `min(${c})`, false),
-  expect_column_max_to_be_between: columnAggregateBetween((c) => `max(${c})`, false),
-  expect_column_mean_to_be_between: columnAggregateBetween((c) => `avg(${c})`),
-  expect_column_median_to_be_between: columnAggregateBetween((c) => `median(${c})`),
-  expect_column_sum_to_be_between: columnAggregateBetween((c) => `sum(${c})`),
-  expect_column_stdev_to_be_between: columnAggregateBetween((c) => `stddev_samp(${c})`),
+  expect_column_min_to_be_between: columnAggregateBetween((c) => `min(${c})`, {
+    numeric: false,
+    boundsRequired: true,
+  }),
+  expect_column_max_to_be_between: columnAggregateBetween((c) => `max(${c})`, {
+    numeric: false,
+    boundsRequired: false,
+  }),
+  expect_column_mean_to_be_between: columnAggregateBetween((c) => `avg(${c})`, {
+    numeric: true,
+    boundsRequired: false,
+  }),
+  expect_column_median_to_be_between: columnAggregateBetween((c) => `median(${c})`, {
+    numeric: true,
+    boundsRequired: false,
+  }),
+  expect_column_sum_to_be_between: columnAggregateBetween((c) => `sum(${c})`, {
+    numeric: true,
+    boundsRequired: true,
+  }),
+  expect_column_stdev_to_be_between: columnAggregateBetween((c) => `stddev_samp(${c})`, {
+    numeric: true,
+    boundsRequired: false,
+  }),
   expect_column_unique_value_count_to_be_between: columnAggregateBetween(
     (c) => `count(DISTINCT ${c})`,
-    false,
+    { numeric: false, boundsRequired: false },
   ),
   expect_column_proportion_of_unique_values_to_be_between: columnAggregateBetween(
     (c) => `CASE WHEN count(${c}) = 0 THEN NULL ELSE count(DISTINCT ${c}) / count(${c}) END`,
-    false,
+    { numeric: false, boundsRequired: false },
   ),
   expect_column_distinct_values_to_be_in_set: {
     kind: 'aggregate',
@@ -721,7 +827,11 @@ const catalog: Readonly<Record<string, ExpectationDefinition>> = {
     metrics: (kwargs, ctx) => {
       const { column } = single(kwargs, ctx);
       // Every value tied for the highest count (GX reports all of them).
-      return { counts: `histogram(${column}) FILTER (WHERE ${column} IS NOT NULL)` };
+      return {
+        counts: `histogram(${column}) FILTER (WHERE ${column} IS NOT NULL)`,
+        elements: 'count(*)',
+        present: `count(${column})`,
+      };
     },
     evaluate: (kwargs, m) => {
       const counts =
@@ -733,12 +843,20 @@ const catalog: Readonly<Record<string, ExpectationDefinition>> = {
       const modes = entries.filter(([, c]) => c === top).map(([k]) => plain(k));
       const expected = list(kwargs, 'value_set');
       const inSetValues = modes.filter((v) => compareSets([v], expected).extra.length === 0);
+      // Without ties_okay a tie fails, even when every tied value is in the set (GX's rule).
       const success =
-        modes.length > 0 &&
-        (kwargs['ties_okay'] === true
+        kwargs['ties_okay'] === true
           ? inSetValues.length > 0
-          : inSetValues.length === modes.length);
-      return { success, observed_value: modes };
+          : modes.length === 1 && inSetValues.length === 1;
+      const elements = Number(m['elements']);
+      const missing = elements - Number(m['present']);
+      return {
+        success,
+        observed_value: modes,
+        element_count: elements,
+        missing_count: missing,
+        missing_percent: elements === 0 ? null : (missing / elements) * 100,
+      };
     },
   },
   expect_column_quantile_values_to_be_between: {
@@ -758,7 +876,9 @@ const catalog: Readonly<Record<string, ExpectationDefinition>> = {
         );
       }
       return {
-        values: `quantile_disc(${column}, [${quantiles.map((q) => ctx.literal(q)).join(', ')}])`,
+        values:
+          orderedRanges(ranges.value_ranges) &&
+          `quantile_disc(${column}, [${quantiles.map((q) => ctx.literal(q)).join(', ')}])`,
       };
     },
     evaluate: (kwargs, m) => {
@@ -847,6 +967,16 @@ const catalog: Readonly<Record<string, ExpectationDefinition>> = {
     return `${column} NOT IN (SELECT ${field} FROM ${to} WHERE ${field} IS NOT NULL)`;
   }),
 };
+
+function orderedRanges(ranges: readonly unknown[]): true {
+  for (const range of ranges) {
+    const [low, high] = Array.isArray(range) ? range : [];
+    if (typeof low === 'number' && typeof high === 'number' && low > high) {
+      throw new ExpectationArgumentError('value_ranges must be ordered as [low, high]');
+    }
+  }
+  return true;
+}
 
 function orderCheck(column: string, strictly: boolean, operator: '<' | '>'): string {
   const previous = `lag(${column}) OVER (PARTITION BY ${column} IS NULL ORDER BY __sluice_row)`;

@@ -1,5 +1,13 @@
 import { ExpectationArgumentError } from './compile-context.js';
 
+const PARSERS: readonly string[] = [
+  'pandas',
+  'great_expectations',
+  'great_expectations__experimental__',
+  'spark',
+  'sql',
+];
+
 /**
  * Turns a GX `row_condition` into a SQL predicate. The `great_expectations` parser's
  * `col("name")` becomes a quoted identifier; the `pandas` parser's Python operators
@@ -11,11 +19,19 @@ import { ExpectationArgumentError } from './compile-context.js';
  * translateRowCondition('col("status")=="paid"', 'great_expectations'); // "status" = 'paid'
  * ```
  */
-export function translateRowCondition(condition: unknown, _parser: unknown): string {
+export function translateRowCondition(condition: unknown, parser: unknown): string {
   if (typeof condition !== 'string' || condition.trim() === '') {
     throw new ExpectationArgumentError('row_condition must be a non-empty string');
   }
+  if (parser !== undefined && parser !== null && !PARSERS.includes(parser as string)) {
+    throw new ExpectationArgumentError(
+      `condition_parser ${JSON.stringify(parser)} is not a valid enumeration member; use one of ${PARSERS.join(', ')}`,
+    );
+  }
   return condition
+    .replace(/\s&\s/g, ' AND ')
+    .replace(/\s\|\s/g, ' OR ')
+    .replace(/~\s*\(/g, 'NOT (')
     .replace(
       /col\(\s*"((?:[^"\\]|\\.)*)"\s*\)|col\(\s*'((?:[^'\\]|\\.)*)'\s*\)/g,
       (_m, a: string | undefined, b: string | undefined) =>

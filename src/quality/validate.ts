@@ -125,6 +125,9 @@ function plan(
         `"mostly" must be a number between 0 and 1, got ${JSON.stringify(mostly)}`,
       );
     }
+    const condition = expectation.kwargs['row_condition'];
+    if (condition !== undefined && condition !== null)
+      translateRowCondition(condition, expectation.kwargs['condition_parser']);
     if (definition.kind === 'map')
       return {
         expectation,
@@ -150,9 +153,8 @@ async function runGroup(
   ctx: CompileContext,
   group: readonly Planned[],
 ): Promise<Map<ExpectationConfig, ExpectationResult>> {
-  const query = buildQuery(target, group);
   try {
-    const [row] = await target.connection.rows(query);
+    const [row] = await target.connection.rows(buildQuery(target, group));
     return new Map(group.map((item, i) => [item.expectation, toResult(item, i, row ?? {}, ctx)]));
   } catch (error) {
     if (group.length === 1)
@@ -240,6 +242,13 @@ function toResult(
           ? {}
           : {
               observed_value: outcome.observed_value,
+              ...(outcome.element_count === undefined
+                ? {}
+                : {
+                    element_count: outcome.element_count,
+                    missing_count: outcome.missing_count,
+                    missing_percent: outcome.missing_percent,
+                  }),
               ...(outcome.details === undefined ? {} : { details: outcome.details }),
             };
       return makeResult(expectation, outcome.success, result);

@@ -68,6 +68,11 @@ async function readJSON(
     lineRelation(files, config.compression, layout, rejectsTables(stepId, purpose));
   const fields =
     config.schema?.fields ?? (await inferFields(context, files, lines('infer'), layout));
+  if (fields.length === 0) {
+    throw new SourceError(stepId, `no record in ${files.join(', ')} to infer columns from`, {
+      hint: 'declare the schema in the source config, so an empty input is an empty dataset',
+    });
+  }
   const paths = fields.map((f) => quoteLiteral(`$."${f.name.replaceAll('"', '\\"')}"`));
   const scan = `(
     SELECT __sluice_line, __sluice_file,
