@@ -22,6 +22,7 @@ export {
   sink,
   sql,
   transform,
+  check,
   ref,
   param,
   DatasetRef,
@@ -36,6 +37,7 @@ export type {
   StepKind,
   SourceStep,
   SinkStep,
+  CheckStep,
   TransformStep,
   TransformOptions,
   TransformContext,
@@ -58,6 +60,7 @@ export {
   SourceError,
   SinkError,
   SchemaMismatchError,
+  QualityGateError,
   EngineError,
   UsageError,
   RetryableError,
@@ -87,3 +90,20 @@ export type {
 export type { RunReport, StepReport, RunStatus, StepStatus } from './observe/run-report.js';
 export { formatRunReport } from './observe/run-report.js';
 export { loadPipelineFile } from './plan/load-pipeline-file.js';
+export {
+  expect,
+  suite,
+  suiteFromGX,
+  validateSuite,
+  validateDataFile,
+  expectationTypes,
+} from './quality/index.js';
+export type {
+  ExpectationConfig,
+  ExpectationOptions,
+  ExpectationResult,
+  Suite,
+  SuiteResult,
+  Severity,
+  ResultFormat,
+} from './quality/index.js';

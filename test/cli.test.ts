@@ -34,9 +34,13 @@ describe('sluice CLI', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/pipeline "quickstart": SUCCESS/);
     expect(run.stdout).toMatch(/orders_csv\s+source:csv\s+success\s+32\s+28\s+4/);
-    expect(run.stdout).toMatch(/orders_ndjson\s+source:ndjson\s+success\s+15\s+13\s+2/);
-    expect(run.stdout).toMatch(/orders_eur\s+transform\s+success\s+41\s+40\s+1/);
-    expect(run.stdout).toContain('Quarantined 7 record(s), with reasons:');
+    expect(run.stdout).toMatch(/orders_ndjson\s+source:ndjson\s+success\s+17\s+15\s+2/);
+    expect(run.stdout).toMatch(/checked_orders\s+check\s+success\s+43\s+42\s+1/);
+    expect(run.stdout).toMatch(/orders_eur\s+transform\s+success\s+42\s+41\s+1/);
+    expect(run.stdout).toContain('Quarantined 8 record(s), with reasons:');
+    expect(run.stdout).toContain(
+      'FAILED [warn] column_values_to_be_unique(order_id): 2 unexpected of 43',
+    );
     const logLines = run.stderr
       .trim()
       .split('\n')
@@ -52,7 +56,7 @@ describe('sluice CLI', () => {
     const report = JSON.parse(
       readFileSync(join(state, 'runs', reportFile as string), 'utf8'),
     ) as RunReport;
-    expect(report.rowsQuarantined).toBe(7);
+    expect(report.rowsQuarantined).toBe(8);
     const reasons = readFileSync(join(report.quarantineDir, 'orders_csv.ndjson'), 'utf8');
     expect(reasons).toContain('column \\"customer_id\\": required value is missing');
     expect(reasons).toContain('Could not convert string \\"twelve\\"');
@@ -139,7 +143,7 @@ export default pipeline('params', {
     const dir = await tempDir();
     const ok = sluice(['check', 'examples/quickstart/pipeline.ts']);
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toContain('Pipeline "quickstart" is valid: 6 steps in run order');
+    expect(ok.stdout).toContain('Pipeline "quickstart" is valid: 7 steps in run order');
     expect(ok.stdout).toMatch(/all_orders\s+sql\s+<- orders_csv, orders_ndjson/);
 
     const file = await pipelineFile(

@@ -1,4 +1,16 @@
-import { pipeline, ref, schema, sink, source, sql, t, transform } from 'sluice';
+import {
+  check,
+  expect,
+  pipeline,
+  ref,
+  schema,
+  sink,
+  source,
+  sql,
+  suite,
+  t,
+  transform,
+} from 'sluice';
 
 /** The contract every order must meet; rows that do not fit are quarantined with the reason. */
 const orders = schema({
@@ -10,6 +22,14 @@ const orders = schema({
   status: t.string(),
   ordered_at: t.timestamp().notNull(),
 });
+
+/** Quality gate on the combined orders: bad customer ids are set aside, duplicates are reported. */
+const ordersSuite = suite('orders', [
+  expect.matchesRegex('customer_id', '^c-[0-9]{3}$', { severity: 'quarantine' }),
+  expect.unique('order_id', { severity: 'warn' }),
+  expect.between('amount', { min: 0 }),
+  expect.rowCountBetween({ min: 1 }),
+]);
 
 const EUR_PER_UNIT: Readonly<Record<string, number>> = { EUR: 1, USD: 0.92, GBP: 1.17 };
 
@@ -29,8 +49,10 @@ export default pipeline('quickstart', {
       union all by name
       select * from ${ref('orders_ndjson')}`,
 
+    checked_orders: check({ input: ref('all_orders'), suite: ordersSuite }),
+
     orders_eur: transform({
-      input: ref('all_orders'),
+      input: ref('checked_orders'),
       schema: schema({
         order_id: t.int64().notNull(),
         country: t.string(),

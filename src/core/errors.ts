@@ -21,6 +21,7 @@ export type SluiceErrorCode =
   | 'SOURCE_FAILED'
   | 'SINK_FAILED'
   | 'SCHEMA_MISMATCH'
+  | 'QUALITY_GATE_FAILED'
   | 'ENGINE_FAILED'
   | 'RUN_FAILED'
   | 'RETRYABLE'
@@ -184,6 +185,34 @@ export class SchemaMismatchError extends SluiceError {
   constructor(stepId: string, message: string, options: SluiceErrorOptions = {}) {
     super('SCHEMA_MISMATCH', `Step "${stepId}": ${message}`, options);
     this.stepId = stepId;
+  }
+}
+
+/**
+ * Expectations of severity `error` failed on a dataset: the run stops and nothing is published.
+ *
+ * @example
+ * ```ts
+ * throw new QualityGateError('orders_checked', ['unique(order_id): 12 unexpected']);
+ * ```
+ */
+export class QualityGateError extends SluiceError {
+  readonly stepId: string;
+  readonly failures: readonly string[];
+  /** The suite result, so the run report can show it even though the step failed. */
+  readonly result: unknown;
+
+  constructor(stepId: string, failures: readonly string[], result?: unknown) {
+    super(
+      'QUALITY_GATE_FAILED',
+      `Step "${stepId}": ${failures.length} expectation(s) failed: ${failures.join('; ')}`,
+      {
+        hint: "see the step's quality results in the run report; lower an expectation to warn or quarantine if the data is acceptable",
+      },
+    );
+    this.stepId = stepId;
+    this.failures = failures;
+    this.result = result;
   }
 }
 

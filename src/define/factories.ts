@@ -1,4 +1,5 @@
 import type { Schema } from '../core/schema.js';
+import type { Suite } from '../quality/expectation.js';
 import type {
   CSVSinkConfig,
   CSVSourceConfig,
@@ -12,6 +13,7 @@ import { captureDeclarationSite } from './origin.js';
 import type { DatasetRef } from './ref.js';
 import type {
   BatchTransformFunction,
+  CheckStep,
   RecordTransformFunction,
   Row,
   SinkStep,
@@ -91,6 +93,32 @@ function perRecord(map: RecordTransformFunction): BatchTransformFunction {
       }
       yield out;
     }
+  };
+}
+
+/**
+ * A quality gate: validates its input with a suite. The step's dataset is the input without
+ * the rows that fail `quarantine` expectations; failed `error` expectations fail the run.
+ *
+ * @example
+ * ```ts
+ * const checked = check({
+ *   input: ref('orders'),
+ *   suite: suite('orders', [expect.unique('order_id'), expect.between('amount', { min: 0 }, { severity: 'quarantine' })]),
+ * });
+ * ```
+ */
+export function check(options: {
+  readonly input: DatasetRef;
+  readonly suite: Suite;
+  readonly description?: string;
+}): CheckStep {
+  return {
+    kind: 'check',
+    input: options.input,
+    suite: options.suite,
+    declaredAt: captureDeclarationSite(),
+    ...(options.description === undefined ? {} : { description: options.description }),
   };
 }
 

@@ -1,4 +1,5 @@
 import type { Schema } from '../core/schema.js';
+import type { Suite } from '../quality/expectation.js';
 import type { DeclarationSite } from './origin.js';
 import type { DatasetRef, ParamRef } from './ref.js';
 
@@ -141,8 +142,19 @@ export interface SinkStep extends StepBase {
   readonly config: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * A quality gate on a dataset: runs a suite on its input. Failed `error` expectations fail the
+ * run (nothing is published), `warn` ones are reported, and rows failing a `quarantine` one go
+ * to the quarantine store; the step's dataset is the rows that pass.
+ */
+export interface CheckStep extends StepBase {
+  readonly kind: 'check';
+  readonly input: DatasetRef;
+  readonly suite: Suite;
+}
+
 /** Any step of a pipeline. */
-export type StepDefinition = SourceStep | SQLStep | TransformStep | SinkStep;
+export type StepDefinition = SourceStep | SQLStep | TransformStep | CheckStep | SinkStep;
 
 /** The kinds of step, as reported in plans and run reports. */
 export type StepKind = StepDefinition['kind'];

@@ -1,6 +1,13 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { ConfigError, EngineError, SluiceError, UserCodeError } from '../core/errors.js';
+import {
+  ConfigError,
+  EngineError,
+  QualityGateError,
+  SluiceError,
+  UserCodeError,
+} from '../core/errors.js';
+import type { SuiteResult } from '../quality/expectation.js';
 import { newRunId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import { silentLogger } from '../core/logger.js';
@@ -270,6 +277,8 @@ function stepReport(
   error?: SluiceError,
 ): StepReport {
   const quarantined = quarantine.count(step.id);
+  const quality =
+    outcome?.quality ?? (error instanceof QualityGateError ? error.result : undefined);
   const connector =
     step.definition.kind === 'source' || step.definition.kind === 'sink'
       ? step.definition.connector
@@ -287,6 +296,7 @@ function stepReport(
     outputs: outcome?.outputs ?? [],
     ...(quarantined > 0 ? { quarantineFile: quarantine.pathFor(step.id) } : {}),
     ...(error === undefined ? {} : { error: reportError(error) }),
+    ...(quality === undefined ? {} : { quality: quality as SuiteResult }),
   };
 }
 

@@ -3,7 +3,9 @@ import type { Logger } from '../core/logger.js';
 import type { Field } from '../core/types.js';
 import { formatType } from '../core/types.js';
 import { quoteIdentifier } from '../core/type-mappings.js';
-import type { SinkStep, SourceStep, SQLStep, TransformStep } from '../define/steps.js';
+import type { CheckStep, SinkStep, SourceStep, SQLStep, TransformStep } from '../define/steps.js';
+import type { SuiteResult } from '../quality/expectation.js';
+import { runCheck } from '../quality/check-runner.js';
 import type { Plan, PlannedStep } from '../plan/planner.js';
 import type { ConnectorRegistry, StagedOutput } from './connector.js';
 import type { DuckDBSession, EngineConnection } from './duckdb-session.js';
@@ -25,6 +27,8 @@ export interface StepOutcome {
   readonly inputs: readonly string[];
   readonly outputs: readonly string[];
   readonly staged?: StagedOutput;
+  /** The suite result of a check step. */
+  readonly quality?: SuiteResult;
 }
 
 /** What every step runner gets from the executor. */
@@ -63,12 +67,44 @@ export async function runStep(step: PlannedStep, ctx: StepRunContext): Promise<S
         return await runSQL(step, step.definition as SQLStep, ctx);
       case 'transform':
         return await runTransformStep(step, step.definition as TransformStep, ctx);
+      case 'check':
+        return await runCheckStep(step, step.definition as CheckStep, ctx);
       case 'sink':
         return await runSink(step, step.definition as SinkStep, ctx);
     }
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
   }
+}
+
+async function runCheckStep(
+  step: PlannedStep,
+  def: CheckStep,
+  ctx: StepRunContext,
+): Promise<StepOutcome> {
+  const input = inputOutcome(step, ctx.outcomes);
+  const { result, rowsQuarantined } = await runCheck({
+    connection: ctx.connection,
+    stepId: step.id,
+    input: quoteIdentifier(def.input.stepId),
+    fields: input.fields,
+    suite: def.suite,
+    quarantine: ctx.quarantine,
+    logger: ctx.logger,
+    datasets: (name) =>
+      ctx.plan.steps.some((s) => s.id === name && s.kind !== 'sink')
+        ? quoteIdentifier(name)
+        : undefined,
+  });
+  return {
+    fields: input.fields,
+    rowsIn: input.rowsOut,
+    rowsOut: input.rowsOut === undefined ? undefined : input.rowsOut - rowsQuarantined,
+    rowsQuarantined,
+    inputs: [],
+    outputs: [],
+    quality: result,
+  };
 }
 
 async function runSource(

@@ -1,6 +1,7 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { StepKind } from '../define/steps.js';
+import type { SuiteResult } from '../quality/expectation.js';
 
 /** How a step or run ended. */
 export type RunStatus = 'success' | 'failed' | 'canceled';
@@ -37,6 +38,8 @@ export interface StepReport {
   /** Where this step's quarantined records are, when it has any. */
   readonly quarantineFile?: string;
   readonly error?: ReportedError;
+  /** For check steps: the suite result in Great Expectations' shape, with the quality score. */
+  readonly quality?: SuiteResult;
 }
 
 /**
@@ -120,6 +123,27 @@ export function formatRunReport(report: RunReport): string {
       report.status === 'success' ? 'Outputs:' : 'Outputs (not published: the run failed):',
       ...outputs,
     );
+  }
+  const checks = report.steps.filter((s) => s.quality !== undefined);
+  if (checks.length > 0) {
+    out.push('', 'Quality:');
+    for (const s of checks) {
+      const q = s.quality as SuiteResult;
+      const score = q.quality_score === null ? '-' : q.quality_score.toFixed(1);
+      out.push(
+        `  ${s.id}: ${q.statistics.successful_expectations}/${q.statistics.evaluated_expectations} expectations passed, quality score ${score}`,
+      );
+      for (const r of q.results.filter((r) => !r.success)) {
+        const detail = r.exception_info.raised_exception
+          ? `error: ${r.exception_info.exception_message ?? ''}`
+          : r.result.unexpected_count !== undefined
+            ? `${r.result.unexpected_count} unexpected of ${r.result.element_count ?? '?'}`
+            : `observed ${JSON.stringify(r.result.observed_value)}`;
+        out.push(
+          `    FAILED [${r.expectation_config.severity}] ${r.expectation_config.id}: ${detail}`,
+        );
+      }
+    }
   }
   if (report.rowsQuarantined > 0) {
     out.push('', `Quarantined ${formatCount(report.rowsQuarantined)} record(s), with reasons:`);

@@ -5,8 +5,9 @@ import { isValidStepId } from '../core/ids.js';
 import { isSchema, validateSchema } from '../core/schema.js';
 import type { Pipeline } from '../define/pipeline.js';
 import { isPipeline } from '../define/pipeline.js';
-import { isDatasetRef, isParamRef } from '../define/ref.js';
+import { isDatasetRef, isParamRef, ref } from '../define/ref.js';
 import type { StepDefinition, StepKind } from '../define/steps.js';
+import { suiteDatasets, suiteProblems } from '../quality/suite.js';
 import { closestName } from './closest-name.js';
 
 /** One step of a validated plan. */
@@ -223,6 +224,16 @@ export function planPipeline(
         checkSchema(def.schema, 'schema');
         break;
       }
+      case 'check': {
+        useRef(def.input, 'input');
+        const problems = suiteProblems(def.suite);
+        for (const diagnostic of problems) problem(diagnostic.code, diagnostic.message, diagnostic);
+        if (problems.length === 0) {
+          for (const dataset of suiteDatasets(def.suite))
+            useRef(ref(dataset), `suite dataset "${dataset}"`);
+        }
+        break;
+      }
     }
     planned.set(id, { def, inputs, config });
   }
@@ -270,7 +281,13 @@ function stepSite(def: unknown): { file?: string; line?: number } {
 
 function isStepDefinition(value: unknown): value is StepDefinition {
   const kind = (value as { kind?: unknown } | null)?.kind;
-  return kind === 'source' || kind === 'sql' || kind === 'transform' || kind === 'sink';
+  return (
+    kind === 'source' ||
+    kind === 'sql' ||
+    kind === 'transform' ||
+    kind === 'check' ||
+    kind === 'sink'
+  );
 }
 
 type Node = { readonly inputs: readonly string[] };

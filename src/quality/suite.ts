@@ -254,3 +254,78 @@ export function suiteFromGX(document: unknown, fallbackName = 'suite'): Suite {
         : fallbackName;
   return { name, expectations };
 }
+
+/**
+ * Problems with a suite as a pipeline gate: unknown expectation types, severities other than
+ * error/warn/quarantine, and `quarantine` on expectations that judge the whole dataset (they
+ * have no rows to set aside).
+ *
+ * @example
+ * ```ts
+ * suiteProblems(suite('s', [expect.rowCount(5, { severity: 'quarantine' })])); // one problem
+ * ```
+ */
+export function suiteProblems(
+  value: unknown,
+): { code: string; message: string; path: string; hint?: string }[] {
+  const candidate = value as Partial<Suite> | null;
+  if (
+    candidate === null ||
+    typeof candidate !== 'object' ||
+    !Array.isArray(candidate.expectations)
+  ) {
+    return [
+      {
+        code: 'invalid-suite',
+        message: 'suite must be built with suite(name, [...]) or suiteFromGX(json)',
+        path: 'suite',
+      },
+    ];
+  }
+  const problems: { code: string; message: string; path: string; hint?: string }[] = [];
+  candidate.expectations.forEach((e, i) => {
+    const path = `suite.expectations[${i}]`;
+    const definition = expectationDefinition(e.type);
+    if (definition === undefined) {
+      const suggestion = e.type.startsWith('expect_')
+        ? undefined
+        : 'use a Great Expectations expectation_type or expect.*';
+      problems.push({
+        code: 'unknown-expectation',
+        message: `unknown expectation type "${e.type}"`,
+        path,
+        ...(suggestion === undefined ? {} : { hint: suggestion }),
+      });
+      return;
+    }
+    if (!['error', 'warn', 'quarantine'].includes(e.severity)) {
+      problems.push({
+        code: 'invalid-suite',
+        message: `severity must be error, warn or quarantine, got ${JSON.stringify(e.severity)}`,
+        path,
+      });
+    } else if (e.severity === 'quarantine' && definition.kind !== 'map') {
+      problems.push({
+        code: 'invalid-suite',
+        message: `expectation "${e.id}" judges the whole dataset, so it cannot quarantine rows`,
+        path,
+        hint: "use severity 'error' or 'warn' for table and aggregate expectations",
+      });
+    }
+  });
+  return problems;
+}
+
+/**
+ * Names of other datasets a suite reads (relationships' `to`, row counts of other tables), so
+ * the planner can run the check after them.
+ *
+ * @example
+ * ```ts
+ * suiteDatasets(suite('s', [expect.relationships('customer_id', 'customers', 'id')])); // ['customers']
+ * ```
+ */
+export function suiteDatasets(value: Suite): string[] {
+  const names = value.expectations.flatMap((e) => [e.kwargs['to'], e.kwargs['other_table_name']]);
+  return [...new Set(names.filter((n): n is string => typeof n === 'string'))];
+}

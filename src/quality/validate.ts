@@ -418,3 +418,48 @@ function toPlain(value: unknown): unknown {
   }
   return value;
 }
+
+/** A row-level predicate of a `quarantine` expectation, for splitting rows. */
+export interface QuarantineRule {
+  readonly id: string;
+  /** SQL, true for a row that fails the expectation (window functions allowed). */
+  readonly failing: string;
+  readonly reason: string;
+}
+
+/**
+ * The row predicates of a suite's `quarantine` expectations, so a check can set failing rows
+ * aside in the same pass that computes them. Aggregate expectations cannot quarantine rows and
+ * are left out (the planner refuses them with that severity).
+ *
+ * @example
+ * ```ts
+ * const rules = quarantineRules(suite, columns);
+ * // SELECT *, (rules[0].failing) AS q0 FROM input
+ * ```
+ */
+export function quarantineRules(
+  suite: Suite,
+  columns: ValidationTarget['columns'],
+  datasets: (name: string) => string | undefined = () => undefined,
+): QuarantineRule[] {
+  const ctx = createCompileContext(columns, datasets);
+  const rules: QuarantineRule[] = [];
+  for (const expectation of suite.expectations) {
+    if (expectation.severity !== 'quarantine') continue;
+    const definition = expectationDefinition(expectation.type);
+    if (definition?.kind !== 'map') continue;
+    const sql = definition.compile(expectation.kwargs, ctx);
+    const condition = expectation.kwargs['row_condition'];
+    const scope =
+      condition === undefined || condition === null
+        ? 'true'
+        : translateRowCondition(condition, expectation.kwargs['condition_parser']);
+    rules.push({
+      id: expectation.id,
+      failing: `coalesce((${scope}) AND (${sql.domain}) AND (${sql.unexpected}), false)`,
+      reason: `expectation "${expectation.id}" (${expectation.type}) failed`,
+    });
+  }
+  return rules;
+}
