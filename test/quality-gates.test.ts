@@ -175,3 +175,34 @@ describe('check steps', () => {
     ]);
   });
 });
+
+describe('expect: on a step', () => {
+  it('gates a source, a SQL step and a transform so readers see checked data', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'orders.csv'), 'order_id,amount\n1,10\n2,-3\n3,7\n');
+    const positive = suite('positive', [
+      expect.between('amount', { min: 0 }, { severity: 'quarantine' }),
+    ]);
+    const report = await runIn(
+      dir,
+      pipeline('inline', {
+        steps: {
+          orders: source.csv({ path: 'orders.csv', expect: positive }),
+          doubled: sql`select order_id, amount * 2 - 20 as amount from ${ref('orders')}`.options({
+            expect: positive,
+          }),
+          out: sink.ndjson({ input: ref('doubled'), path: 'out.ndjson' }),
+        },
+      }),
+    );
+    assert(report.status).toBe('success');
+    assert(report.steps.map((s) => [s.id, s.kind, s.rowsOut])).toEqual([
+      ['orders_unchecked', 'source', 3],
+      ['orders', 'check', 2],
+      ['doubled_unchecked', 'sql', 2],
+      ['doubled', 'check', 1],
+      ['out', 'sink', 1],
+    ]);
+    assert(await readNDJSON(join(dir, 'out.ndjson'))).toEqual([{ order_id: 1, amount: 0 }]);
+  });
+});

@@ -49,6 +49,8 @@ export type TransformOptions = {
   /** Rows per batch handed to `run` (default 2048). */
   readonly batchSize?: number;
   readonly description?: string;
+  /** A suite gating the transform's output (see `check`). */
+  readonly expect?: Suite;
 } & (
   | { readonly map: RecordTransformFunction; readonly run?: never }
   | { readonly run: BatchTransformFunction; readonly map?: never }
@@ -76,6 +78,7 @@ export function transform(options: TransformOptions): TransformStep {
     run: run as BatchTransformFunction,
     declaredAt: captureDeclarationSite(),
     ...(options.description === undefined ? {} : { description: options.description }),
+    ...(options.expect === undefined ? {} : { expect: options.expect }),
   };
 }
 
@@ -123,13 +126,14 @@ export function check(options: {
 }
 
 function sourceStep(connector: string, config: object): SourceStep {
-  const { description, ...rest } = config as { description?: string };
+  const { description, expect, ...rest } = config as { description?: string; expect?: Suite };
   return {
     kind: 'source',
     connector,
     config: rest,
     declaredAt: captureDeclarationSite(),
     ...(description === undefined ? {} : { description }),
+    ...(expect === undefined ? {} : { expect }),
   };
 }
 
@@ -148,7 +152,11 @@ function sinkStep(
   };
 }
 
-type Described<T> = T & { readonly description?: string };
+type Described<T> = T & {
+  readonly description?: string;
+  /** A suite gating the source's output (see `check`). */
+  readonly expect?: Suite;
+};
 type SinkOf<T> = Described<T> & { readonly input: DatasetRef };
 
 /**

@@ -1,5 +1,7 @@
 import type { DeclarationSite } from './origin.js';
 import { captureDeclarationSite } from './origin.js';
+import type { Suite } from '../quality/expectation.js';
+import { ref } from './ref.js';
 import type { StepDefinition } from './steps.js';
 
 const PIPELINE = Symbol.for('sluice.pipeline');
@@ -55,10 +57,37 @@ export function pipeline(name: string, options: PipelineOptions): Pipeline {
     name,
     description: options.description,
     params: options.params ?? {},
-    steps: options.steps,
+    steps: expandExpectations(options.steps),
     engine: options.engine ?? {},
     declaredAt: captureDeclarationSite(),
   };
+}
+
+/**
+ * Turns `expect:` on a step into an explicit check: the step runs as `<id>_unchecked` and a
+ * check step takes the name `<id>`, so every `ref('<id>')` reads checked data.
+ */
+function expandExpectations(
+  steps: Readonly<Record<string, StepDefinition>>,
+): Record<string, StepDefinition> {
+  const expanded: Record<string, StepDefinition> = {};
+  for (const [id, step] of Object.entries(steps)) {
+    const suite = (step as { expect?: Suite } | null)?.expect;
+    if (suite === undefined || step.kind === 'sink' || step.kind === 'check') {
+      expanded[id] = step;
+      continue;
+    }
+    const unchecked = `${id}_unchecked`;
+    expanded[unchecked] = step;
+    expanded[id] = {
+      kind: 'check',
+      input: ref(unchecked),
+      suite,
+      declaredAt: step.declaredAt,
+      description: `expectations of step "${id}"`,
+    };
+  }
+  return expanded;
 }
 
 /**

@@ -10,6 +10,11 @@ export type Row = Record<string, unknown>;
 interface StepBase {
   readonly declaredAt: DeclarationSite;
   readonly description?: string;
+  /**
+   * A suite gating this step's output: the pipeline runs the step as `<id>_unchecked` followed
+   * by a check step named `<id>`, so every reader sees checked data.
+   */
+  readonly expect?: Suite;
 }
 
 /**
@@ -40,6 +45,8 @@ export interface SQLStepOptions {
   /** Columns the query must produce; checked after the step runs. */
   readonly schema?: Schema;
   readonly description?: string;
+  /** A suite gating the query's output (see `check`). */
+  readonly expect?: Suite;
 }
 
 /**
@@ -55,6 +62,7 @@ export class SQLStep implements StepBase {
   readonly materialize: Materialization | undefined;
   readonly schema: Schema | undefined;
   readonly description: string | undefined;
+  readonly expect: Suite | undefined;
 
   constructor(
     strings: readonly string[],
@@ -68,6 +76,7 @@ export class SQLStep implements StepBase {
     this.materialize = options.materialize;
     this.schema = options.schema;
     this.description = options.description;
+    this.expect = options.expect;
   }
 
   /**
@@ -79,15 +88,14 @@ export class SQLStep implements StepBase {
    * ```
    */
   options(options: SQLStepOptions): SQLStep {
-    return new SQLStep(this.strings, this.values, this.declaredAt, {
-      ...((options.materialize ?? this.materialize) === undefined
-        ? {}
-        : { materialize: options.materialize ?? this.materialize }),
-      ...((options.schema ?? this.schema) ? { schema: options.schema ?? this.schema } : {}),
-      ...((options.description ?? this.description)
-        ? { description: options.description ?? this.description }
-        : {}),
-    });
+    const merged: SQLStepOptions = {
+      materialize: options.materialize ?? this.materialize,
+      schema: options.schema ?? this.schema,
+      description: options.description ?? this.description,
+      expect: options.expect ?? this.expect,
+    };
+    const defined = Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== undefined));
+    return new SQLStep(this.strings, this.values, this.declaredAt, defined);
   }
 }
 
