@@ -5,6 +5,7 @@ import { describe, expect as assert, it } from 'vitest';
 import {
   check,
   expect,
+  param,
   pipeline,
   planPipeline,
   ref,
@@ -204,5 +205,59 @@ describe('expect: on a step', () => {
       ['out', 'sink', 1],
     ]);
     assert(await readNDJSON(join(dir, 'out.ndjson'))).toEqual([{ order_id: 1, amount: 0 }]);
+  });
+});
+
+describe('anomaly expectations', () => {
+  it('judge row counts and column metrics against the history of earlier successful runs', async () => {
+    const dir = await tempDir();
+    const gated = pipeline('daily_load', {
+      params: { rows: '100', nulls: '0' },
+      steps: {
+        rows: sql`select range as id, case when range < cast(${param('nulls')} as integer) then null else 'x' end as label
+                  from range(cast(${param('rows')} as integer))`,
+        checked: check({
+          input: ref('rows'),
+          suite: suite('daily', [
+            expect.gx('row_count_anomaly', { threshold: 3.5, min_history: 5 }),
+            expect.gx(
+              'metric_change',
+              { metric: 'columns.label.null_percent', max_change_percent: 50 },
+              { severity: 'warn' },
+            ),
+          ]),
+        }),
+      },
+    });
+    const counts = [100, 104, 98, 101, 99, 102];
+    for (const rows of counts) {
+      const report = await runIn(dir, gated, { params: { rows: String(rows), nulls: '10' } });
+      assert(report.status).toBe('success');
+    }
+    const history = readFileSync(
+      join(dir, '.sluice', 'metrics', 'daily_load.checked.ndjson'),
+      'utf8',
+    )
+      .trim()
+      .split('\n');
+    assert(history).toHaveLength(counts.length);
+    const first = JSON.parse(history[0] as string) as { metrics: { row_count: number } };
+    assert(first.metrics.row_count).toBe(100);
+
+    const spike = await runIn(dir, gated, { params: { rows: '1000', nulls: '500' } });
+    assert(spike.status).toBe('failed');
+    assert(spike.error?.code).toBe('QUALITY_GATE_FAILED');
+    const results = stepOf(spike, 'checked').quality?.results ?? [];
+    assert(results[0]).toMatchObject({
+      success: false,
+      result: { observed_value: 1000, details: { status: 'fail', history_size: 6 } },
+    });
+    assert(results[1]).toMatchObject({ success: false, result: { details: { status: 'fail' } } });
+    // A failed run does not join the history.
+    assert(
+      readFileSync(join(dir, '.sluice', 'metrics', 'daily_load.checked.ndjson'), 'utf8')
+        .trim()
+        .split('\n'),
+    ).toHaveLength(counts.length);
   });
 });

@@ -20,6 +20,7 @@ import type { ConnectorRegistry } from './connector.js';
 import { defaultRegistry } from './default-registry.js';
 import { DuckDBSession, firstLine } from './duckdb-session.js';
 import { QuarantineStore } from './quarantine-store.js';
+import { MetricHistoryStore } from '../quality/metric-history.js';
 import { scheduleSteps } from './scheduler.js';
 import type { StepOutcome } from './step-runners.js';
 import { runStep, settleViewCounts, sumInputRows } from './step-runners.js';
@@ -79,6 +80,7 @@ export async function runPipeline(
   const stateDir = resolve(options.stateDir ?? '.sluice');
   const baseDir = resolve(options.baseDir ?? baseDirOf(pipeline));
   const logger = (options.logger ?? silentLogger).child({ runId, pipeline: pipeline.name });
+  const metricHistory = await MetricHistoryStore.open(stateDir, { logger });
   const quarantine = new QuarantineStore(join(stateDir, 'runs', runId, 'quarantine'), runId);
   const tempDirectory = join(stateDir, 'tmp', runId);
   const engine = { ...pipeline.engine, ...options.engine };
@@ -132,6 +134,7 @@ export async function runPipeline(
         baseDir,
         startedAt,
         quarantine,
+        metricHistory,
         logger: stepLogger,
         signal: abort.signal,
         ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
@@ -192,6 +195,7 @@ export async function runPipeline(
       });
     }
     failure ??= await publishOutputs(plan, outcomes, logger);
+    if (failure === undefined) await recordMetrics(metricHistory, outcomes, runId);
   } finally {
     if (failure !== undefined) await discardOutputs(outcomes);
     session.close();
@@ -240,6 +244,24 @@ async function publishOutputs(
     }
   }
   return undefined;
+}
+
+/** Metrics of checked datasets join their history only when the run succeeded. */
+async function recordMetrics(
+  store: MetricHistoryStore,
+  outcomes: ReadonlyMap<string, StepOutcome>,
+  runId: string,
+): Promise<void> {
+  const at = new Date().toISOString();
+  for (const outcome of outcomes.values()) {
+    if (outcome.metrics === undefined) continue;
+    await store.append({
+      runId,
+      dataset: outcome.metrics.dataset,
+      at,
+      metrics: outcome.metrics.values,
+    });
+  }
 }
 
 async function discardOutputs(outcomes: ReadonlyMap<string, StepOutcome>): Promise<void> {

@@ -6,6 +6,8 @@ import { quoteIdentifier } from '../core/type-mappings.js';
 import type { CheckStep, SinkStep, SourceStep, SQLStep, TransformStep } from '../define/steps.js';
 import type { SuiteResult } from '../quality/expectation.js';
 import { runCheck } from '../quality/check-runner.js';
+import type { DatasetMetrics, MetricHistoryStore } from '../quality/metric-history.js';
+import { collectDatasetMetrics } from '../quality/metric-history.js';
 import type { Plan, PlannedStep } from '../plan/planner.js';
 import type { ConnectorRegistry, StagedOutput } from './connector.js';
 import type { DuckDBSession, EngineConnection } from './duckdb-session.js';
@@ -29,6 +31,8 @@ export interface StepOutcome {
   readonly staged?: StagedOutput;
   /** The suite result of a check step. */
   readonly quality?: SuiteResult;
+  /** Metrics of a check step's dataset, stored in the metric history once the run succeeded. */
+  readonly metrics?: { readonly dataset: string; readonly values: DatasetMetrics };
 }
 
 /** What every step runner gets from the executor. */
@@ -43,6 +47,7 @@ export interface StepRunContext {
   readonly baseDir: string;
   readonly startedAt: Date;
   readonly quarantine: QuarantineStore;
+  readonly metricHistory: MetricHistoryStore;
   readonly logger: Logger;
   readonly signal: AbortSignal;
   readonly onEvent?: (event: StepEvent) => void;
@@ -83,6 +88,7 @@ async function runCheckStep(
   ctx: StepRunContext,
 ): Promise<StepOutcome> {
   const input = inputOutcome(step, ctx.outcomes);
+  const dataset = `${ctx.plan.pipeline.name}.${step.id}`;
   const { result, rowsQuarantined } = await runCheck({
     connection: ctx.connection,
     stepId: step.id,
@@ -95,7 +101,9 @@ async function runCheckStep(
       ctx.plan.steps.some((s) => s.id === name && s.kind !== 'sink')
         ? quoteIdentifier(name)
         : undefined,
+    history: (metricPath, limit) => ctx.metricHistory.history(dataset, metricPath, { limit }),
   });
+  const values = await collectDatasetMetrics(ctx.connection, quoteIdentifier(step.id));
   return {
     fields: input.fields,
     rowsIn: input.rowsOut,
@@ -104,6 +112,7 @@ async function runCheckStep(
     inputs: [],
     outputs: [],
     quality: result,
+    metrics: { dataset, values },
   };
 }
 

@@ -3,6 +3,8 @@ import type { LogicalType } from '../core/types.js';
 import { quoteIdentifier } from '../core/type-mappings.js';
 import type { CompileContext } from './compile-context.js';
 import { ExpectationArgumentError } from './compile-context.js';
+import type { AnomalyCheckResult } from './anomaly.js';
+import { relativeChangeCheck, robustZScoreCheck, toAnomalyExpectationResult } from './anomaly.js';
 
 /** SQL pieces of a row-level expectation, evaluated on every row (that meets `row_condition`). */
 export interface MapCompilation {
@@ -393,6 +395,13 @@ function distinctValues(kwargs: Kwargs, ctx: CompileContext): Readonly<Record<st
 
 // ---------------------------------------------------------------------------------------------
 // The catalog
+
+const robustAnomaly = anomalyDefinition((history, value, kwargs) =>
+  robustZScoreCheck(history, value, {
+    ...(typeof kwargs['threshold'] === 'number' ? { threshold: kwargs['threshold'] } : {}),
+    ...(typeof kwargs['min_history'] === 'number' ? { minHistory: kwargs['min_history'] } : {}),
+  }),
+);
 
 const notNull: MapDefinition = {
   kind: 'map',
@@ -938,6 +947,15 @@ const catalog: Readonly<Record<string, ExpectationDefinition>> = {
     },
   },
 
+  // anomaly detection against the metric history of earlier runs
+  row_count_anomaly: robustAnomaly,
+  metric_anomaly: robustAnomaly,
+  metric_change: anomalyDefinition((history, value, kwargs) => {
+    const max = optionalNumber(kwargs, 'max_change_percent');
+    if (max === undefined) throw new ExpectationArgumentError('"max_change_percent" is required');
+    return relativeChangeCheck(history.at(-1), value, { maxChangePercent: max });
+  }),
+
   // dbt-style and Sluice expectations
   freshness: {
     kind: 'aggregate',
@@ -967,6 +985,60 @@ const catalog: Readonly<Record<string, ExpectationDefinition>> = {
     return `${column} NOT IN (SELECT ${field} FROM ${to} WHERE ${field} IS NOT NULL)`;
   }),
 };
+
+/** SQL computing a metric of the current data, for the paths metric history stores. */
+export function metricSQL(path: string, ctx: CompileContext): string {
+  if (path === 'row_count') return 'count(*)';
+  const match = /^columns\.(.+)\.(null_percent|distinct_count|mean|min|max)$/.exec(path);
+  if (match === null) {
+    throw new ExpectationArgumentError(
+      `unknown metric "${path}"; use row_count or columns.<column>.<null_percent|distinct_count|mean|min|max>`,
+    );
+  }
+  const column = ctx.column(match[1]);
+  switch (match[2]) {
+    case 'null_percent':
+      return `100.0 * count(*) FILTER (WHERE ${column} IS NULL) / nullif(count(*), 0)`;
+    case 'distinct_count':
+      return `count(DISTINCT ${column})`;
+    case 'mean':
+      return `avg(${column})`;
+    case 'min':
+      return `min(${column})`;
+    default:
+      return `max(${column})`;
+  }
+}
+
+/** The metric an anomaly expectation watches (`row_count` unless `metric` says otherwise). */
+export function anomalyMetric(type: string, kwargs: Kwargs): string | undefined {
+  if (type === 'row_count_anomaly') return 'row_count';
+  if (type === 'metric_anomaly' || type === 'metric_change')
+    return typeof kwargs['metric'] === 'string' ? kwargs['metric'] : 'row_count';
+  return undefined;
+}
+
+function anomalyDefinition(
+  judge: (history: readonly number[], value: number, kwargs: Kwargs) => AnomalyCheckResult,
+): AggregateDefinition {
+  return {
+    kind: 'aggregate',
+    metrics: (kwargs, ctx) => ({
+      value: metricSQL(anomalyMetric('metric_anomaly', kwargs) as string, ctx),
+    }),
+    evaluate: (kwargs, m, ctx) => {
+      const value = Number(plain(m['value']));
+      const outcome = toAnomalyExpectationResult(
+        judge(ctx.history(anomalyMetric('metric_anomaly', kwargs) as string), value, kwargs),
+      );
+      return {
+        success: outcome.success,
+        observed_value: outcome.result.observed_value,
+        details: outcome.result.details,
+      };
+    },
+  };
+}
 
 function orderedRanges(ranges: readonly unknown[]): true {
   for (const range of ranges) {

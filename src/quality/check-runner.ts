@@ -5,6 +5,7 @@ import { quoteIdentifier, quoteLiteral } from '../core/type-mappings.js';
 import type { EngineConnection } from '../engine/duckdb-session.js';
 import type { QuarantineStore } from '../engine/quarantine-store.js';
 import type { Suite, SuiteResult } from './expectation.js';
+import type { ValidationTarget } from './validate.js';
 import { quarantineRules, validateSuite } from './validate.js';
 
 /** Inputs of {@link runCheck}. */
@@ -19,6 +20,8 @@ export interface CheckRun {
   readonly logger: Logger;
   /** Relations of the pipeline's other datasets, for relationships and cross-table counts. */
   readonly datasets: (name: string) => string | undefined;
+  /** Earlier runs' values of a metric of this dataset, for anomaly expectations. */
+  readonly history?: ValidationTarget['history'];
 }
 
 /** What a check leaves behind. */
@@ -70,7 +73,13 @@ export async function runCheck(options: CheckRun): Promise<CheckOutcome> {
     relation = `(SELECT ${columns} FROM ${table})`;
   }
   const result = await validateSuite(
-    { connection, relation, columns: fields, datasets: options.datasets },
+    {
+      connection,
+      relation,
+      columns: fields,
+      datasets: options.datasets,
+      ...(options.history === undefined ? {} : { history: options.history }),
+    },
     options.suite,
   );
   const failed = result.results.filter((r) => !r.success);

@@ -29,6 +29,8 @@ export interface CompileContext {
   literal(value: unknown): string;
   /** The relation holding another dataset (for relationships and cross-table counts). */
   dataset(name: unknown): string;
+  /** Values of a metric in earlier runs, oldest first (prefetched for anomaly expectations). */
+  history(metricPath: string): readonly number[];
 }
 
 /**
@@ -43,6 +45,7 @@ export interface CompileContext {
 export function createCompileContext(
   columns: readonly { readonly name: string; readonly type: LogicalType }[],
   datasetRelation: (name: string) => string | undefined,
+  history: ReadonlyMap<string, readonly number[]> = new Map(),
 ): CompileContext {
   const byName = new Map(columns.map((c) => [c.name, c]));
   return {
@@ -66,6 +69,7 @@ export function createCompileContext(
       return column.type;
     },
     literal: sqlLiteral,
+    history: (metricPath) => history.get(metricPath) ?? [],
     dataset(name) {
       if (typeof name !== 'string')
         throw new ExpectationArgumentError('a dataset name must be a string');

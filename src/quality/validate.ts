@@ -4,7 +4,7 @@ import { quoteIdentifier } from '../core/type-mappings.js';
 import type { EngineConnection } from '../engine/duckdb-session.js';
 import { firstLine } from '../engine/duckdb-session.js';
 import type { AggregateDefinition, MapCompilation, MapDefinition } from './catalog.js';
-import { expectationDefinition } from './catalog.js';
+import { anomalyMetric, expectationDefinition } from './catalog.js';
 import type { CompileContext } from './compile-context.js';
 import { createCompileContext, ExpectationArgumentError } from './compile-context.js';
 import type {
@@ -25,6 +25,8 @@ export interface ValidationTarget {
   readonly columns: readonly { readonly name: string; readonly type: LogicalType }[];
   /** Relations of other datasets, for relationships and cross-table expectations. */
   readonly datasets?: (name: string) => string | undefined;
+  /** Earlier runs' values of a metric, oldest first, for anomaly expectations. */
+  readonly history?: (metricPath: string, limit: number) => Promise<readonly number[]>;
 }
 
 /** Options of {@link validateSuite}. */
@@ -79,7 +81,15 @@ export async function validateSuite(
   suite: Suite,
   options: ValidateOptions = {},
 ): Promise<SuiteResult> {
-  const ctx = createCompileContext(target.columns, target.datasets ?? (() => undefined));
+  const history = new Map<string, readonly number[]>();
+  for (const expectation of suite.expectations) {
+    const metric = anomalyMetric(expectation.type, expectation.kwargs);
+    if (metric === undefined || history.has(metric)) continue;
+    const window =
+      typeof expectation.kwargs['window'] === 'number' ? expectation.kwargs['window'] : 20;
+    history.set(metric, target.history === undefined ? [] : await target.history(metric, window));
+  }
+  const ctx = createCompileContext(target.columns, target.datasets ?? (() => undefined), history);
   const planned = suite.expectations.map((expectation) =>
     plan(expectation, ctx, options.resultFormat ?? 'BASIC'),
   );
