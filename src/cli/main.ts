@@ -4,10 +4,18 @@ import type { Command, CommandIO } from './command.js';
 import { ExitCode } from './command.js';
 import { checkCommand } from './commands/check.js';
 import { initCommand } from './commands/init.js';
+import { profileCommand } from './commands/profile.js';
 import { runCommand } from './commands/run.js';
+import { validateCommand } from './commands/validate.js';
 
 /** Every CLI command, in the order `--help` lists them. */
-export const commands: readonly Command[] = [runCommand, checkCommand, initCommand];
+export const commands: readonly Command[] = [
+  runCommand,
+  checkCommand,
+  validateCommand,
+  profileCommand,
+  initCommand,
+];
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {

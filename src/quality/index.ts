@@ -6,3 +6,8 @@ export * from './validate-data-file.js';
 export * from './metric-history.js';
 export * from './anomaly.js';
 export * from './check-runner.js';
+export * from './profile.js';
+export * from './profile-file.js';
+export * from './profile-format.js';
+export * from './profile-semantic.js';
+export * from './profile-suggest.js';
