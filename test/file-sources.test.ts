@@ -171,7 +171,7 @@ describe('csv source', () => {
       [
         source.csv({ path: 'missing.csv' }),
         /file not found: .*missing\.csv/,
-        /relative paths start at the pipeline file/,
+        /relative paths start at the folder of the pipeline file/,
       ],
       [
         source.csv({ path: 'nothing/*.csv' }),

@@ -34,7 +34,7 @@ export async function resolveInputFiles(
           {
             cause,
             hint: missing
-              ? 'check the path; relative paths start at the pipeline file'
+              ? 'check the path; in a pipeline, relative paths start at the folder of the pipeline file'
               : 'check the file permissions',
           },
         );
@@ -47,7 +47,7 @@ export async function resolveInputFiles(
     );
     if (rows.length === 0) {
       throw new SourceError(context.stepId, `no file matches ${absolute}`, {
-        hint: 'check the pattern; relative paths start at the pipeline file, and ** matches sub-folders',
+        hint: 'check the pattern; in a pipeline, relative paths start at the folder of the pipeline file, and ** matches sub-folders',
       });
     }
     for (const row of rows) files.push(String(row['file']));
