@@ -11,11 +11,13 @@ import { version as duckdbVersion } from '@duckdb/node-api';
 import { runBatchGroup } from './batch.js';
 import type { BenchResult } from './common.js';
 import { log } from './common.js';
+import { runQualityGroup } from './quality.js';
 import { runTSStepGroup } from './tsstep.js';
 
 const GROUPS: Readonly<Record<string, () => Promise<BenchResult[]>>> = {
   batch: runBatchGroup,
   tsstep: runTSStepGroup,
+  quality: runQualityGroup,
 };
 
 /** Budgets from DESIGN.md, by result id. */
@@ -23,6 +25,8 @@ const BUDGETS: Readonly<Record<string, { readonly op: '<=' | '>='; readonly limi
   'batch.sluice_over_duckdb': { op: '<=', limit: 1.2 },
   'batch.pandas_over_sluice': { op: '>=', limit: 6 },
   'tsstep.sluice_over_node': { op: '<=', limit: 1.25 },
+  'quality.sluice_over_duckdb': { op: '<=', limit: 1.3 },
+  'quality.pandas_over_sluice': { op: '>=', limit: 5 },
 };
 
 const RESULTS_FILE = fileURLToPath(new URL('./results.json', import.meta.url));

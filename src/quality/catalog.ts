@@ -18,6 +18,12 @@ export interface MapCompilation {
   readonly valueColumns: readonly string[];
   /** Whether `unexpected` uses window functions (computed before aggregation). */
   readonly window?: boolean;
+  /**
+   * For duplicate checks: the quoted key columns. A validation then finds duplicated keys with
+   * one GROUP BY joined back, which is much cheaper than the window in `unexpected` (that
+   * window stays for splitting rows in a check step).
+   */
+  readonly duplicateKeys?: readonly string[];
 }
 
 /** A row-level ("column map") expectation. */
@@ -426,7 +432,14 @@ const beNull: MapDefinition = {
   },
 };
 
-const unique = columnMap((column) => `count(*) OVER (PARTITION BY ${column}) > 1`, true);
+const uniqueColumnMap = columnMap((column) => `count(*) OVER (PARTITION BY ${column}) > 1`, true);
+const unique: MapDefinition = {
+  ...uniqueColumnMap,
+  compile: (kwargs, ctx) => {
+    const compiled = uniqueColumnMap.compile(kwargs, ctx);
+    return { ...compiled, duplicateKeys: [compiled.value] };
+  },
+};
 
 function pairMap(
   unexpected: (a: string, b: string, kwargs: Kwargs, ctx: CompileContext) => string,
@@ -921,9 +934,8 @@ const catalog: Readonly<Record<string, ExpectationDefinition>> = {
     });
     return pairs.length === 0 ? 'false' : pairs.join(' OR ');
   }),
-  expect_compound_columns_to_be_unique: multicolumnMap(
-    (columns) => `count(*) OVER (PARTITION BY ${columns.join(', ')}) > 1`,
-    true,
+  expect_compound_columns_to_be_unique: withDuplicateKeys(
+    multicolumnMap((columns) => `count(*) OVER (PARTITION BY ${columns.join(', ')}) > 1`, true),
   ),
   expect_select_column_values_to_be_unique_within_record: multicolumnMap(
     (columns) =>
@@ -1037,6 +1049,16 @@ function anomalyDefinition(
         details: outcome.result.details,
       };
     },
+  };
+}
+
+function withDuplicateKeys(definition: MapDefinition): MapDefinition {
+  return {
+    ...definition,
+    compile: (kwargs, ctx) => ({
+      ...definition.compile(kwargs, ctx),
+      duplicateKeys: list(kwargs, 'column_list').map((name) => quoteIdentifier(String(name))),
+    }),
   };
 }
 

@@ -198,7 +198,11 @@ function buildQuery(target: ValidationTarget, group: readonly Planned[]): string
   let relation = needsOrder
     ? `(SELECT *, row_number() OVER () - 1 AS ${ROW} FROM ${target.relation})`
     : target.relation;
-  if (condition !== undefined) relation = `(SELECT * FROM ${relation} WHERE ${condition})`;
+  const filter = (r: string): string =>
+    condition === undefined ? r : `(SELECT * FROM ${r} WHERE ${condition})`;
+  relation = filter(relation);
+  const duplicateJoins: string[] = [];
+  const duplicateFlags: string[] = [];
   const windowFlags: string[] = [];
   const selects: string[] = ['count(*) AS __sluice_rows'];
   group.forEach((item, i) => {
@@ -209,7 +213,16 @@ function buildQuery(target: ValidationTarget, group: readonly Planned[]): string
     }
     if (item.kind !== 'map') return;
     let unexpected = item.sql.unexpected;
-    if (item.sql.window === true) {
+    const keys = item.sql.duplicateKeys;
+    if (keys !== undefined) {
+      const alias = `__sluice_d${i}`;
+      duplicateJoins.push(
+        `LEFT JOIN (SELECT ${keys.join(', ')}, true AS __sluice_dup FROM ${filter(target.relation)} GROUP BY ALL HAVING count(*) > 1) ${alias}
+           ON ${keys.map((k) => `__sluice_r.${k} IS NOT DISTINCT FROM ${alias}.${k}`).join(' AND ')}`,
+      );
+      duplicateFlags.push(`${alias}.__sluice_dup IS NOT NULL AS __sluice_w${i}`);
+      unexpected = `__sluice_w${i}`;
+    } else if (item.sql.window === true) {
       windowFlags.push(`${unexpected} AS __sluice_w${i}`);
       unexpected = `__sluice_w${i}`;
     }
@@ -230,8 +243,12 @@ function buildQuery(target: ValidationTarget, group: readonly Planned[]): string
       selects.push(`list(${entry}${order}) FILTER (WHERE ${failing})${limit} AS m${i}_index`);
     }
   });
+  const joined =
+    duplicateJoins.length === 0
+      ? relation
+      : `(SELECT __sluice_r.*, ${duplicateFlags.join(', ')} FROM ${relation} __sluice_r ${duplicateJoins.join(' ')})`;
   const source =
-    windowFlags.length === 0 ? relation : `(SELECT *, ${windowFlags.join(', ')} FROM ${relation})`;
+    windowFlags.length === 0 ? joined : `(SELECT *, ${windowFlags.join(', ')} FROM ${joined})`;
   return `SELECT ${selects.join(',\n  ')} FROM ${source}`;
 }
 
