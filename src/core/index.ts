@@ -6,3 +6,4 @@ export * from './duration.js';
 export * from './ids.js';
 export * from './connector-spec.js';
 export * from './logger.js';
+export * from './schema-evolution.js';

@@ -28,6 +28,10 @@ export interface SourceReadResult {
   readonly fields: readonly Field[];
   /** What was read (file paths, tables), for the report and lineage. */
   readonly inputs: readonly string[];
+  /** Differences between the declared schema and the data that the schema policy accepted. */
+  readonly schemaChanges?: readonly string[];
+  /** Values set to null under the `discard_column` policy. */
+  readonly valuesDiscarded?: number;
 }
 
 /**

@@ -143,6 +143,8 @@ export async function runPipeline(
       settleViewCounts(plan, step, outcome, outcomes);
       finished.set(step.id, { status: 'success', durationMs: performance.now() - began });
       const done = report(step);
+      for (const change of outcome.schemaChanges ?? [])
+        stepLogger.warn({ change }, 'schema change');
       stepLogger.info(
         {
           rowsIn: done.rowsIn,
@@ -319,6 +321,8 @@ function stepReport(
     ...(quarantined > 0 ? { quarantineFile: quarantine.pathFor(step.id) } : {}),
     ...(error === undefined ? {} : { error: reportError(error) }),
     ...(quality === undefined ? {} : { quality: quality as SuiteResult }),
+    ...(outcome?.schemaChanges === undefined ? {} : { schemaChanges: outcome.schemaChanges }),
+    ...(outcome?.valuesDiscarded === undefined ? {} : { valuesDiscarded: outcome.valuesDiscarded }),
   };
 }
 

@@ -42,6 +42,11 @@ export interface EnforceSchemaOptions {
   readonly recordValid?: { readonly predicate: string; readonly reason: string };
   /** A query producing more quarantine rows (e.g. lines the reader rejected). */
   readonly extraQuarantine?: string;
+  /**
+   * What a value that does not convert does: `quarantine` (default) sends its row to the
+   * quarantine; `null` keeps the row with a null there (a required column still quarantines).
+   */
+  readonly badValues?: 'quarantine' | 'null';
 }
 
 /** Row counts after enforcement. */
@@ -50,6 +55,8 @@ export interface EnforcementResult {
   readonly rowsQuarantined: number;
   /** Quarantined records unusable as a whole: invalid records and rows of `extraQuarantine`. */
   readonly rowsMalformed: number;
+  /** Values set to null under `badValues: 'null'`. */
+  readonly valuesDiscarded: number;
   readonly fields: readonly Field[];
 }
 
@@ -88,9 +95,14 @@ export async function enforceSchema(options: EnforceSchemaOptions): Promise<Enfo
 
   const failures: { readonly check: string; readonly column: string; readonly reason: string }[] =
     [];
+  const discarded: string[] = [];
   columns.forEach((c, i) => {
     const label = quoteLiteral(c.field.name);
-    if (c.raw !== undefined) {
+    if (c.raw !== undefined && options.badValues === 'null' && c.field.nullable) {
+      discarded.push(
+        `CASE WHEN ${rawName(i)} IS NOT NULL AND ${names[i]} IS NULL THEN 1 ELSE 0 END`,
+      );
+    } else if (c.raw !== undefined) {
       failures.push({
         check: `(${rawName(i)} IS NOT NULL AND ${names[i]} IS NULL)`,
         column: label,
@@ -140,6 +152,7 @@ export async function enforceSchema(options: EnforceSchemaOptions): Promise<Enfo
   const rowsRead = await connection.run(
     `CREATE TABLE ${table} AS
      SELECT ${[...names, ...metadataNames].join(', ')}, __sluice_ok,
+       ${discarded.length === 0 ? '0' : discarded.join(' + ')} AS __sluice_discarded,
        ${keptForFailures.map((name) => `CASE WHEN NOT __sluice_ok THEN ${name} END AS ${name}`).join(',\n       ')}
      FROM (
        SELECT *, ${ok} AS __sluice_ok FROM (
@@ -168,6 +181,7 @@ export async function enforceSchema(options: EnforceSchemaOptions): Promise<Enfo
     rowsRead: rowsRead + extraRows,
     rowsQuarantined,
     rowsMalformed: typed.invalid + extraRows,
+    valuesDiscarded: typed.discarded,
     fields: [...columns.map((c) => c.field), ...options.metadata.map((m) => m.field)],
   };
 }
@@ -175,11 +189,16 @@ export async function enforceSchema(options: EnforceSchemaOptions): Promise<Enfo
 async function countQuarantinedTyped(
   connection: EngineConnection,
   table: string,
-): Promise<{ quarantined: number; invalid: number }> {
+): Promise<{ quarantined: number; invalid: number; discarded: number }> {
   const [row] = await connection.rows(
     `SELECT count(*) FILTER (WHERE NOT __sluice_ok) AS quarantined,
-            count(*) FILTER (WHERE NOT __sluice_valid) AS invalid
+            count(*) FILTER (WHERE NOT __sluice_valid) AS invalid,
+            coalesce(sum(__sluice_discarded), 0) AS discarded
      FROM ${table}`,
   );
-  return { quarantined: Number(row?.['quarantined'] ?? 0), invalid: Number(row?.['invalid'] ?? 0) };
+  return {
+    quarantined: Number(row?.['quarantined'] ?? 0),
+    invalid: Number(row?.['invalid'] ?? 0),
+    discarded: Number(row?.['discarded'] ?? 0),
+  };
 }

@@ -31,6 +31,10 @@ export interface StepOutcome {
   readonly staged?: StagedOutput;
   /** The suite result of a check step. */
   readonly quality?: SuiteResult;
+  /** Schema differences a source's policy accepted. */
+  readonly schemaChanges?: readonly string[];
+  /** Values a source set to null under the discard_column policy. */
+  readonly valuesDiscarded?: number;
   /** Metrics of a check step's dataset, stored in the metric history once the run succeeded. */
   readonly metrics?: { readonly dataset: string; readonly values: DatasetMetrics };
 }
@@ -141,6 +145,12 @@ async function runSource(
     rowsQuarantined: result.rowsQuarantined,
     inputs: result.inputs,
     outputs: [],
+    ...(result.schemaChanges === undefined || result.schemaChanges.length === 0
+      ? {}
+      : { schemaChanges: result.schemaChanges }),
+    ...(result.valuesDiscarded === undefined || result.valuesDiscarded === 0
+      ? {}
+      : { valuesDiscarded: result.valuesDiscarded }),
   };
 }
 

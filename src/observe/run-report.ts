@@ -38,6 +38,10 @@ export interface StepReport {
   /** Where this step's quarantined records are, when it has any. */
   readonly quarantineFile?: string;
   readonly error?: ReportedError;
+  /** For sources: differences between the declared schema and the data, as the policy accepted them. */
+  readonly schemaChanges?: readonly string[];
+  /** For sources under `discard_column`: values set to null. */
+  readonly valuesDiscarded?: number;
   /** For check steps: the suite result in Great Expectations' shape, with the quality score. */
   readonly quality?: SuiteResult;
 }
@@ -123,6 +127,17 @@ export function formatRunReport(report: RunReport): string {
       report.status === 'success' ? 'Outputs:' : 'Outputs (not published: the run failed):',
       ...outputs,
     );
+  }
+  const changed = report.steps.filter(
+    (s) => s.schemaChanges !== undefined || s.valuesDiscarded !== undefined,
+  );
+  if (changed.length > 0) {
+    out.push('', 'Schema changes:');
+    for (const s of changed) {
+      for (const change of s.schemaChanges ?? []) out.push(`  ${s.id}: ${change}`);
+      if (s.valuesDiscarded !== undefined)
+        out.push(`  ${s.id}: ${s.valuesDiscarded} value(s) that did not fit were set to null`);
+    }
   }
   const checks = report.steps.filter((s) => s.quality !== undefined);
   if (checks.length > 0) {

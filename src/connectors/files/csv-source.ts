@@ -8,7 +8,9 @@ import type { SourceReadContext, SourceReadResult } from '../../engine/connector
 import { defineSource } from '../../engine/connector.js';
 import { firstLine } from '../../engine/duckdb-session.js';
 import { fieldsFromColumns, isExactLogicalType } from '../../engine/duckdb-types.js';
+import type { EnforcedColumn } from '../../engine/schema-enforcement.js';
 import { enforceSchema } from '../../engine/schema-enforcement.js';
+import { resolveSchema } from '../../core/schema-evolution.js';
 import { csvSourceConfig } from './file-configs.js';
 import { metadataColumns } from './metadata-columns.js';
 import type { RejectsTables } from './reader-rejects.js';
@@ -56,18 +58,16 @@ async function readCSV(config: CSVConfig, context: SourceReadContext): Promise<S
   const declared = config.schema;
   const dialect = dialectOptions(config, declared);
   const found = await sniffColumns(context, files, dialect);
-  const columns =
-    declared === undefined ? found : matchDeclaredColumns(stepId, declared, found, files);
+  const plan =
+    declared === undefined
+      ? inferredPlan(found)
+      : declaredPlan(stepId, declared, found, files, config);
   const rejects = rejectsTables(stepId, 'read');
-  // Declared columns are parsed to their types; inferred ones without an exact logical type
-  // (TIME, UUID, ...) are read in their logical type's form, as text.
-  const typed = declared === undefined ? columns.filter((c) => !c.exact) : columns;
+  const typed = plan.columns.filter((c) => c.fileName !== undefined && c.readAs !== undefined);
   const typeOption =
     typed.length === 0
       ? ''
-      : `, types = {${typed
-          .map((c) => `${quoteLiteral(c.fileName)}: ${quoteLiteral(toDuckDBType(c.field.type))}`)
-          .join(', ')}}`;
+      : `, types = {${typed.map((c) => `${quoteLiteral(c.fileName as string)}: ${quoteLiteral(c.readAs as string)}`).join(', ')}}`;
   const scan = `read_csv(${fileList(files)}${dialect}${typeOption}, filename = '__sluice_file', ${storeRejects(rejects)})`;
 
   const fileExpression = '__sluice_file';
@@ -77,13 +77,14 @@ async function readCSV(config: CSVConfig, context: SourceReadContext): Promise<S
       stepId,
       quarantine: context.quarantine,
       scan,
-      columns: columns.map((c) => ({ field: c.field, typed: quoteIdentifier(c.fileName) })),
+      columns: plan.columns.map(readColumn),
       metadata: metadataColumns(config.metadata, context, fileExpression),
       sourceFile: fileExpression,
       extraQuarantine: rejectedLinesQuery(rejects, ''),
+      badValues: plan.badValues,
     });
     if (config.onMalformed === 'fail') await failOnMalformed(context, rejects);
-    return { ...result, inputs: files };
+    return { ...result, inputs: files, schemaChanges: plan.changes };
   } catch (cause) {
     if (cause instanceof SourceError) throw cause;
     throw new SourceError(stepId, `cannot read CSV ${describeFiles(files)}: ${firstLine(cause)}`, {
@@ -150,27 +151,90 @@ async function sniffColumns(
   }
 }
 
-function matchDeclaredColumns(
+/** How each column of the dataset is read from the files. */
+interface ReadPlan {
+  readonly columns: readonly PlannedColumn[];
+  readonly changes: readonly string[];
+  readonly badValues: 'quarantine' | 'null';
+}
+
+interface PlannedColumn {
+  readonly field: Field;
+  /** The header name to read; undefined for a declared column the files lack (null-filled). */
+  readonly fileName: string | undefined;
+  /** The type the reader parses the column as, when not its sniffed type. */
+  readonly readAs: string | undefined;
+  /** Parsed as text and converted afterwards (a value that does not convert becomes null). */
+  readonly convertLater: boolean;
+}
+
+/** Without a declared schema: the sniffed columns, those without an exact logical type as text. */
+function inferredPlan(found: readonly MatchedColumn[]): ReadPlan {
+  return {
+    columns: found.map((c) => ({
+      field: c.field,
+      fileName: c.fileName,
+      readAs: c.exact ? undefined : toDuckDBType(c.field.type),
+      convertLater: false,
+    })),
+    changes: [],
+    badValues: 'quarantine',
+  };
+}
+
+/** With a declared schema: reconciled with the header under the source's schema policy. */
+function declaredPlan(
   stepId: string,
   declared: Schema,
   found: readonly MatchedColumn[],
   files: readonly string[],
-): MatchedColumn[] {
-  const byLowerName = new Map(found.map((c) => [c.fileName.toLowerCase(), c.fileName]));
-  const missing: string[] = [];
-  const matched = declared.fields.map((field) => {
-    const fileName = byLowerName.get(field.name.toLowerCase());
-    if (fileName === undefined) missing.push(field.name);
-    return { field, fileName: fileName ?? field.name, exact: true };
-  });
-  if (missing.length > 0) {
+  config: CSVConfig,
+): ReadPlan {
+  const resolution = resolveSchema(
+    declared.fields,
+    found.map((c) => ({ name: c.fileName, type: c.field.type })),
+    config.schemaPolicy,
+  );
+  if (resolution.problems.length > 0) {
     throw new SchemaMismatchError(
       stepId,
-      `declared column${missing.length === 1 ? '' : 's'} ${missing.map((m) => `"${m}"`).join(', ')} not found in ${describeFiles(files)}; the file has ${found.map((c) => `"${c.fileName}"`).join(', ')}`,
-      { hint: 'fix the schema or the header; names match case-insensitively' },
+      `${resolution.problems.join('; ')} (${describeFiles(files)}; the file has ${found.map((c) => `"${c.fileName}"`).join(', ')})`,
+      {
+        hint: 'fix the schema or the header, or set a schemaPolicy that accepts the change (additive, widen); names match case-insensitively',
+      },
     );
   }
-  return matched;
+  const declaredNames = new Set(declared.fields.map((f) => f.name.toLowerCase()));
+  const convertLater = resolution.badValues === 'null';
+  return {
+    columns: resolution.columns.map(({ field, sourceName }) => {
+      const sniffed = found.find((c) => c.fileName === sourceName);
+      const isDeclared = declaredNames.has(field.name.toLowerCase());
+      const readAs = !isDeclared
+        ? sniffed?.exact === false
+          ? toDuckDBType(field.type)
+          : undefined
+        : convertLater
+          ? 'VARCHAR'
+          : toDuckDBType(field.type);
+      return { field, fileName: sourceName, readAs, convertLater: isDeclared && convertLater };
+    }),
+    changes: resolution.changes,
+    badValues: resolution.badValues,
+  };
+}
+
+function readColumn(column: PlannedColumn): EnforcedColumn {
+  if (column.fileName === undefined)
+    return { field: column.field, typed: `CAST(NULL AS ${toDuckDBType(column.field.type)})` };
+  const source = quoteIdentifier(column.fileName);
+  return column.convertLater
+    ? {
+        field: column.field,
+        typed: `TRY_CAST(${source} AS ${toDuckDBType(column.field.type)})`,
+        raw: source,
+      }
+    : { field: column.field, typed: source };
 }
 
 async function failOnMalformed(context: SourceReadContext, rejects: RejectsTables): Promise<void> {

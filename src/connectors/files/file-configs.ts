@@ -27,6 +27,13 @@ const onMalformed = z
     'What to do with lines that cannot be parsed at all: quarantine them (default) or fail the run.',
   );
 
+const schemaPolicy = z
+  .enum(['strict', 'additive', 'widen', 'discard_row', 'discard_column'])
+  .default('discard_row')
+  .describe(
+    'When the data differs from the declared schema: `strict` fails on added or missing columns; `additive` adds new columns and null-fills missing nullable ones; `widen` also widens types (int32 to int64, ...); `discard_row` (default) leaves undeclared columns out and quarantines rows with values that do not fit; `discard_column` sets such values to null and keeps the row. Changes are reported.',
+  );
+
 const inputCompression = z
   .enum(['auto', 'none', 'gzip', 'zstd'])
   .default('auto')
@@ -58,6 +65,7 @@ export const csvSourceConfig = z
       .describe('strftime format of timestamp columns, e.g. `%d/%m/%Y %H:%M`.'),
     metadata: metadataColumns,
     onMalformed,
+    schemaPolicy,
   })
   .describe('Reads CSV files (one or many, by glob).');
 
@@ -69,6 +77,7 @@ export const jsonSourceConfig = z
     compression: inputCompression,
     metadata: metadataColumns,
     onMalformed,
+    schemaPolicy,
   })
   .describe('Reads JSON documents (an array of records or one record per file) or NDJSON lines.');
 
@@ -82,6 +91,7 @@ export const parquetSourceConfig = z
       .default(true)
       .describe('Read `key=value` folder names as partition columns.'),
     metadata: metadataColumns,
+    schemaPolicy,
   })
   .describe('Reads Parquet files.');
 

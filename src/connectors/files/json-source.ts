@@ -1,5 +1,6 @@
 import type { z } from 'zod';
-import { SourceError } from '../../core/errors.js';
+import { SchemaMismatchError, SourceError } from '../../core/errors.js';
+import { resolveSchema } from '../../core/schema-evolution.js';
 import type { Field } from '../../core/types.js';
 import { quoteIdentifier, quoteLiteral, toDuckDBType } from '../../core/type-mappings.js';
 import type { SourceReadContext, SourceReadResult } from '../../engine/connector.js';
@@ -66,14 +67,35 @@ async function readJSON(
   const files = await resolveInputFiles(context, config.path);
   const lines = (purpose: string): string =>
     lineRelation(files, config.compression, layout, rejectsTables(stepId, purpose));
-  const fields =
-    config.schema?.fields ?? (await inferFields(context, files, lines('infer'), layout));
+  const declared = config.schema?.fields;
+  // Undeclared columns only matter to policies that add them or refuse them.
+  const discover =
+    declared === undefined || ['strict', 'additive', 'widen'].includes(config.schemaPolicy);
+  const discovered = discover ? await inferFields(context, files, lines('infer'), layout) : [];
+  const resolution =
+    declared === undefined
+      ? undefined
+      : resolveSchema(declared, discover ? discovered : declared, config.schemaPolicy);
+  if (resolution !== undefined && resolution.problems.length > 0) {
+    throw new SchemaMismatchError(
+      stepId,
+      `${resolution.problems.join('; ')} (${files.join(', ')})`,
+      {
+        hint: 'fix the schema or the data, or set a schemaPolicy that accepts the change (additive, widen)',
+      },
+    );
+  }
+  const planned =
+    resolution?.columns ?? discovered.map((field) => ({ field, sourceName: field.name }));
+  const fields = planned.map((c) => c.field);
   if (fields.length === 0) {
     throw new SourceError(stepId, `no record in ${files.join(', ')} to infer columns from`, {
       hint: 'declare the schema in the source config, so an empty input is an empty dataset',
     });
   }
-  const paths = fields.map((f) => quoteLiteral(`$."${f.name.replaceAll('"', '\\"')}"`));
+  const paths = planned.map((c) =>
+    quoteLiteral(`$."${(c.sourceName ?? c.field.name).replaceAll('"', '\\"')}"`),
+  );
   const scan = `(
     SELECT __sluice_line, __sluice_file,
       CASE WHEN json_valid(__sluice_line) AND json_type(__sluice_line) = 'OBJECT'
@@ -91,6 +113,7 @@ async function readJSON(
       metadata: metadataColumns(config.metadata, context, '__sluice_file'),
       sourceFile: '__sluice_file',
       originalJSON: '__sluice_line',
+      badValues: resolution?.badValues ?? 'quarantine',
       recordValid: {
         predicate: '__sluice_values IS NOT NULL',
         reason: 'not a valid JSON object',
@@ -110,7 +133,7 @@ async function readJSON(
         },
       );
     }
-    return { ...result, inputs: files };
+    return { ...result, inputs: files, schemaChanges: resolution?.changes ?? [] };
   } catch (cause) {
     if (cause instanceof SourceError) throw cause;
     throw new SourceError(stepId, `cannot read JSON ${files.join(', ')}: ${firstLine(cause)}`, {

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { SchemaMismatchError, SourceError } from '../../core/errors.js';
+import { resolveSchema } from '../../core/schema-evolution.js';
 import type { Field } from '../../core/types.js';
 import { formatType } from '../../core/types.js';
 import { quoteIdentifier, toDuckDBType } from '../../core/type-mappings.js';
@@ -53,18 +54,31 @@ async function readParquet(
       hint: 'check that the files are Parquet and not truncated',
     });
   }
-  const byLowerName = new Map(found.map((c) => [c.field.name.toLowerCase(), c]));
-  const declared = config.schema?.fields ?? found.map((c) => c.field);
-  const missing = declared.filter((f) => !byLowerName.has(f.name.toLowerCase()));
-  if (missing.length > 0) {
+  const byName = new Map(found.map((c) => [c.field.name, c]));
+  const resolution =
+    config.schema === undefined
+      ? undefined
+      : resolveSchema(
+          config.schema.fields,
+          found.map((c) => c.field),
+          config.schemaPolicy,
+        );
+  if (resolution !== undefined && resolution.problems.length > 0) {
     throw new SchemaMismatchError(
       stepId,
-      `declared column(s) ${missing.map((m) => `"${m.name}"`).join(', ')} not found in the Parquet files; they have ${found.map((c) => `"${c.field.name}"`).join(', ')}`,
+      `${resolution.problems.join('; ')} (the Parquet files have ${found.map((c) => `"${c.field.name}"`).join(', ')})`,
+      {
+        hint: 'fix the schema, or set a schemaPolicy that accepts the change (additive, widen); names match case-insensitively',
+      },
     );
   }
-  const columns: EnforcedColumn[] = declared.map((field) => {
-    const actual = byLowerName.get(field.name.toLowerCase()) as (typeof found)[number];
-    const source = quoteIdentifier(actual.field.name);
+  const planned =
+    resolution?.columns ?? found.map((c) => ({ field: c.field, sourceName: c.field.name }));
+  const columns: EnforcedColumn[] = planned.map(({ field, sourceName }) => {
+    if (sourceName === undefined)
+      return { field, typed: `CAST(NULL AS ${toDuckDBType(field.type)})` };
+    const actual = byName.get(sourceName) as (typeof found)[number];
+    const source = quoteIdentifier(sourceName);
     return actual.exact && formatType(actual.field.type) === formatType(field.type)
       ? { field, typed: source }
       : { field, typed: `TRY_CAST(${source} AS ${toDuckDBType(field.type)})`, raw: source };
@@ -79,8 +93,9 @@ async function readParquet(
       columns,
       metadata,
       sourceFile: '__sluice_file',
+      badValues: resolution?.badValues ?? 'quarantine',
     });
-    return { ...result, inputs: files };
+    return { ...result, inputs: files, schemaChanges: resolution?.changes ?? [] };
   } catch (cause) {
     if (cause instanceof SourceError) throw cause;
     throw new SourceError(stepId, `cannot read Parquet ${files.join(', ')}: ${firstLine(cause)}`, {
