@@ -57,12 +57,7 @@ describe('resolveSchema', () => {
   it('refuses a missing required column even when evolving', () => {
     expect(
       resolveSchema(declared, [{ name: 'note', type: { kind: 'string' } }], 'additive').problems,
-    ).toEqual(
-      [
-        'declared column "id" is missing from the input',
-        'declared column "price" is missing from the input',
-      ].slice(0, 1),
-    );
+    ).toEqual(['declared column "id" is missing from the input']);
   });
 });
 
