@@ -3,6 +3,7 @@ import { Command as CommanderProgram, CommanderError } from 'commander';
 import type { Command, CommandIO } from './command.js';
 import { ExitCode } from './command.js';
 import { checkCommand } from './commands/check.js';
+import { docsCommand } from './commands/docs.js';
 import { initCommand } from './commands/init.js';
 import { profileCommand } from './commands/profile.js';
 import { runCommand } from './commands/run.js';
@@ -14,6 +15,7 @@ export const commands: readonly Command[] = [
   checkCommand,
   validateCommand,
   profileCommand,
+  docsCommand,
   initCommand,
 ];
 

@@ -1,2 +1,3 @@
 export * from './logger.js';
 export * from './run-report.js';
+export * from './data-docs.js';
