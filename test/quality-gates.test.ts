@@ -261,3 +261,37 @@ describe('anomaly expectations', () => {
     ).toHaveLength(counts.length);
   });
 });
+
+describe('custom SQL expectations', () => {
+  it('fail with the number of rows the query returns and a sample of them', async () => {
+    const dir = await tempDir();
+    const report = await runIn(
+      dir,
+      pipeline('custom', {
+        steps: {
+          orders: ORDERS,
+          checked: check({
+            input: ref('orders'),
+            suite: suite('custom', [
+              expect.sql('select order_id, amount from {dataset} where amount < 0', {
+                severity: 'warn',
+                id: 'no_refunds',
+              }),
+              expect.sql("select * from {dataset} where status = 'lost'", { id: 'nothing_lost' }),
+            ]),
+          }),
+        },
+      }),
+    );
+    assert(report.status).toBe('success');
+    const [refunds, lost] = stepOf(report, 'checked').quality?.results ?? [];
+    assert(refunds).toMatchObject({
+      success: false,
+      result: {
+        observed_value: 1,
+        details: { failing_rows_sample: [{ order_id: 2, amount: -5 }] },
+      },
+    });
+    assert(lost).toMatchObject({ success: true, result: { observed_value: 0 } });
+  });
+});

@@ -968,6 +968,35 @@ const catalog: Readonly<Record<string, ExpectationDefinition>> = {
     return relativeChangeCheck(history.at(-1), value, { maxChangePercent: max });
   }),
 
+  // A query whose rows are the failures; {dataset} is the dataset under validation.
+  sql: {
+    kind: 'aggregate',
+    metrics: (kwargs, ctx) => {
+      const query = string(kwargs, 'query');
+      if (!query.includes('{dataset}')) {
+        throw new ExpectationArgumentError(
+          'the query must read the dataset as {dataset}, e.g. select * from {dataset} where amount < 0',
+        );
+      }
+      const failures = `(${query.replaceAll('{dataset}', ctx.relation)})`;
+      return {
+        failures: `(SELECT count(*) FROM ${failures} __sluice_failures)`,
+        sample: `(SELECT list(to_json(__sluice_sample)) FROM (SELECT * FROM ${failures} __sluice_f LIMIT 20) __sluice_sample)`,
+      };
+    },
+    evaluate: (_kwargs, m) => {
+      const failures = Number(m['failures']);
+      const sample = ((m['sample'] as unknown[] | null) ?? []).map((row) =>
+        typeof row === 'string' ? (JSON.parse(row) as unknown) : row,
+      );
+      return {
+        success: failures === 0,
+        observed_value: failures,
+        details: { failing_rows_sample: sample },
+      };
+    },
+  },
+
   // dbt-style and Sluice expectations
   freshness: {
     kind: 'aggregate',

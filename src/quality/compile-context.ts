@@ -31,6 +31,8 @@ export interface CompileContext {
   dataset(name: unknown): string;
   /** Values of a metric in earlier runs, oldest first (prefetched for anomaly expectations). */
   history(metricPath: string): readonly number[];
+  /** The relation being validated, for expectations written as SQL over it. */
+  readonly relation: string;
 }
 
 /**
@@ -46,9 +48,11 @@ export function createCompileContext(
   columns: readonly { readonly name: string; readonly type: LogicalType }[],
   datasetRelation: (name: string) => string | undefined,
   history: ReadonlyMap<string, readonly number[]> = new Map(),
+  relation = '',
 ): CompileContext {
   const byName = new Map(columns.map((c) => [c.name, c]));
   return {
+    relation,
     columnNames: columns.map((c) => c.name),
     column(name) {
       if (typeof name !== 'string')

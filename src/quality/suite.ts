@@ -154,6 +154,8 @@ export const expect = {
   /** The latest value of a timestamp column is at most `maxAge` old (e.g. `'1h'`). */
   freshness: (column: string, maxAge: string, o?: ExpectationOptions) =>
     make('freshness', { column, max_age: maxAge }, o),
+  /** A SQL query whose rows are the failures; read the dataset as `{dataset}`. */
+  sql: (query: string, o?: ExpectationOptions) => make('sql', { query }, o),
   /** Any expectation by its GX name and kwargs. */
   gx: (type: string, kwargs: Record<string, unknown>, o?: ExpectationOptions) =>
     make(type, kwargs, o),

@@ -89,7 +89,12 @@ export async function validateSuite(
       typeof expectation.kwargs['window'] === 'number' ? expectation.kwargs['window'] : 20;
     history.set(metric, target.history === undefined ? [] : await target.history(metric, window));
   }
-  const ctx = createCompileContext(target.columns, target.datasets ?? (() => undefined), history);
+  const ctx = createCompileContext(
+    target.columns,
+    target.datasets ?? (() => undefined),
+    history,
+    target.relation,
+  );
   const planned = suite.expectations.map((expectation) =>
     plan(expectation, ctx, options.resultFormat ?? 'BASIC'),
   );
