@@ -1,22 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunReport } from '../src/index.js';
-import { query, tempDir } from './helpers.js';
-
-const ROOT = resolve(import.meta.dirname, '..');
-const BIN = join(ROOT, 'bin', 'sluice.js');
-
-function sluice(args: string[], cwd = ROOT) {
-  const result = spawnSync(process.execPath, [BIN, ...args], {
-    cwd,
-    encoding: 'utf8',
-    env: { ...process.env, SLUICE_DEBUG: '' },
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+import { ROOT, query, sluice, tempDir } from './helpers.js';
 
 async function pipelineFile(dir: string, name: string, body: string): Promise<string> {
   const file = join(dir, name);

@@ -1,6 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { DuckDBInstance, JSDuckDBValueConverter } from '@duckdb/node-api';
 import { afterEach } from 'vitest';
 import type { Pipeline, RunOptions, RunReport } from '../src/index.js';
@@ -62,4 +63,20 @@ export function stepOf(report: RunReport, id: string) {
   const step = report.steps.find((s) => s.id === id);
   if (step === undefined) throw new Error(`no step ${id} in the report`);
   return step;
+}
+
+/** The repository root. */
+export const ROOT = resolve(import.meta.dirname, '..');
+
+/** Runs the built `sluice` command (bin/sluice.js) and returns its exit code and output. */
+export function sluice(
+  args: readonly string[],
+  cwd: string = ROOT,
+): { code: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [join(ROOT, 'bin', 'sluice.js'), ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, SLUICE_DEBUG: '' },
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }

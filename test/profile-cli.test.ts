@@ -1,26 +1,14 @@
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { ColumnProfile, FileProfile, SuggestedSuite } from '../src/quality/index.js';
 import { suiteFromGX, validateDataFile } from '../src/quality/index.js';
-import { query, tempDir } from './helpers.js';
+import { ROOT, query, sluice, tempDir } from './helpers.js';
 
-const ROOT = resolve(import.meta.dirname, '..');
-const BIN = join(ROOT, 'bin', 'sluice.js');
 const CSV = 'examples/quickstart/data/orders.csv';
 const NDJSON = 'examples/quickstart/data/orders-2026-03.ndjson';
-
-function sluice(args: string[], cwd = ROOT) {
-  const result = spawnSync(process.execPath, [BIN, ...args], {
-    cwd,
-    encoding: 'utf8',
-    env: { ...process.env, SLUICE_DEBUG: '' },
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
 
 function column(profile: FileProfile, name: string): ColumnProfile {
   const found = profile.columns.find((c) => c.name === name);
