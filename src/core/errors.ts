@@ -22,6 +22,7 @@ export type SluiceErrorCode =
   | 'SINK_FAILED'
   | 'SCHEMA_MISMATCH'
   | 'QUALITY_GATE_FAILED'
+  | 'TABLE_UNREADABLE'
   | 'ENGINE_FAILED'
   | 'RUN_FAILED'
   | 'RETRYABLE'
@@ -213,6 +214,24 @@ export class QualityGateError extends SluiceError {
     this.stepId = stepId;
     this.failures = failures;
     this.result = result;
+  }
+}
+
+/**
+ * A table cannot be read: its log is missing or broken, the version asked for does not exist,
+ * or it needs reader features this version of Sluice does not have.
+ *
+ * @example
+ * ```ts
+ * throw new TableError('/lake/orders', 'reader version 3 with features deletionVectors is required');
+ * ```
+ */
+export class TableError extends SluiceError {
+  readonly table: string;
+
+  constructor(table: string, message: string, options: SluiceErrorOptions = {}) {
+    super('TABLE_UNREADABLE', `Table ${table}: ${message}`, options);
+    this.table = table;
   }
 }
 
