@@ -16,7 +16,8 @@ import type {
 import { fieldsFromDeltaSchema } from './delta-schema.js';
 
 /** The reader protocol versions and features this reader supports. */
-const SUPPORTED_READER_VERSION = 1;
+const SUPPORTED_READER_VERSION = 3;
+const SUPPORTED_READER_FEATURES: ReadonlySet<string> = new Set(['timestampNtz']);
 
 /** A consistent view of a Delta table at one version. */
 export interface DeltaSnapshot {
@@ -196,10 +197,16 @@ class ReplayState {
 
 function checkReadable(root: string, protocol: ProtocolAction): void {
   const features = protocol.readerFeatures ?? [];
-  if (protocol.minReaderVersion > SUPPORTED_READER_VERSION || features.length > 0) {
+  const unsupported = features.filter((f) => !SUPPORTED_READER_FEATURES.has(f));
+  // Reader version 2 is column mapping, which this reader does not do.
+  if (
+    protocol.minReaderVersion === 2 ||
+    protocol.minReaderVersion > SUPPORTED_READER_VERSION ||
+    unsupported.length > 0
+  ) {
     throw new TableError(
       root,
-      `the table needs reader version ${protocol.minReaderVersion}${features.length > 0 ? ` with features ${features.join(', ')}` : ''}; this reader supports version ${SUPPORTED_READER_VERSION}`,
+      `the table needs reader version ${protocol.minReaderVersion}${features.length > 0 ? ` with features ${features.join(', ')}` : ''}; this reader supports versions 1 and 3 with ${[...SUPPORTED_READER_FEATURES].join(', ')}`,
       {
         hint: 'rewrite the table without those features (e.g. purge deletion vectors) or read it with an engine that supports them',
       },

@@ -42,7 +42,7 @@ export function deltaScanSQL(snapshot: DeltaSnapshot): string {
     const dataColumns = snapshot.fields
       .filter((f) => !partitions.has(f.name))
       .map((f) => quoteIdentifier(f.name));
-    return `SELECT ${[...dataColumns, ...constants].join(', ')} FROM read_parquet([${files.map(quoteLiteral).join(', ')}], union_by_name = true)`;
+    return `SELECT ${[...dataColumns, ...constants].join(', ')} FROM read_parquet([${files.map(quoteLiteral).join(', ')}], union_by_name = true, hive_partitioning = false)`;
   });
   return `(SELECT ${select} FROM (${parts.join(' UNION ALL BY NAME ')}))`;
 }

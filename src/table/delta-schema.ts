@@ -83,3 +83,66 @@ function toLogical(type: DeltaType): LogicalType {
       return { kind: 'map', key: toLogical(type.keyType), value: toLogical(type.valueType) };
   }
 }
+
+/**
+ * Logical fields as a Delta `schemaString`.
+ *
+ * @example
+ * ```ts
+ * deltaSchemaString([{ name: 'id', type: { kind: 'int64' }, nullable: false }]);
+ * // '{"type":"struct","fields":[{"name":"id","type":"long","nullable":false,"metadata":{}}]}'
+ * ```
+ */
+export function deltaSchemaString(fields: readonly Field[]): string {
+  return JSON.stringify({ type: 'struct', fields: fields.map(toDeltaField) });
+}
+
+function toDeltaField(field: Field): {
+  name: string;
+  type: unknown;
+  nullable: boolean;
+  metadata: object;
+} {
+  return {
+    name: field.name,
+    type: toDeltaType(field.type),
+    nullable: field.nullable,
+    metadata: {},
+  };
+}
+
+const DELTA_PRIMITIVES: Readonly<Record<string, string>> = {
+  string: 'string',
+  int64: 'long',
+  int32: 'integer',
+  int16: 'short',
+  int8: 'byte',
+  float32: 'float',
+  float64: 'double',
+  bool: 'boolean',
+  binary: 'binary',
+  date: 'date',
+  json: 'string',
+};
+
+function toDeltaType(type: LogicalType): unknown {
+  switch (type.kind) {
+    case 'decimal':
+      return `decimal(${type.precision},${type.scale})`;
+    case 'timestamp':
+      return type.tz ? 'timestamp' : 'timestamp_ntz';
+    case 'list':
+      return { type: 'array', elementType: toDeltaType(type.element), containsNull: true };
+    case 'struct':
+      return { type: 'struct', fields: type.fields.map(toDeltaField) };
+    case 'map':
+      return {
+        type: 'map',
+        keyType: toDeltaType(type.key),
+        valueType: toDeltaType(type.value),
+        valueContainsNull: true,
+      };
+    default:
+      return DELTA_PRIMITIVES[type.kind] as string;
+  }
+}

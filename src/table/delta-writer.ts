@@ -1,0 +1,367 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { JSDuckDBValueConverter } from '@duckdb/node-api';
+import { SluiceError, TableError } from '../core/errors.js';
+import type { Field } from '../core/types.js';
+import { formatType } from '../core/types.js';
+import { quoteIdentifier, quoteLiteral } from '../core/type-mappings.js';
+import type { EngineConnection } from '../engine/duckdb-session.js';
+import type {
+  AddAction,
+  DeltaAction,
+  MetadataAction,
+  ProtocolAction,
+  RemoveAction,
+} from './delta-actions.js';
+import { writeCommit } from './delta-commit.js';
+import type { DeltaSnapshot } from './delta-log.js';
+import { loadDeltaSnapshot, tableRoot } from './delta-log.js';
+import { deltaSchemaString } from './delta-schema.js';
+
+/** How a write changes the table. */
+export type DeltaWriteMode = 'append' | 'overwrite';
+
+/** Options of {@link writeDelta}. */
+export interface DeltaWriteOptions {
+  readonly mode: DeltaWriteMode;
+  /** Partition columns of a new table (ignored for an existing one, which keeps its own). */
+  readonly partitionBy?: readonly string[];
+  /**
+   * Idempotency: the write is skipped when the table already holds a `txn` of `appId` at this
+   * version or later, so replaying the same run changes nothing.
+   */
+  readonly transaction?: { readonly appId: string; readonly version: number };
+  /** How many times to retry a blind append that lost a race for a version (default 100). */
+  readonly maxAttempts?: number;
+  /** Recorded in the commit's commitInfo. */
+  readonly operation?: string;
+}
+
+/** What a write did. */
+export interface DeltaWriteResult {
+  /** The version committed, or the current version when the write was skipped. */
+  readonly version: number;
+  readonly skipped: boolean;
+  readonly filesAdded: number;
+  readonly filesRemoved: number;
+  readonly rowsWritten: number;
+}
+
+/**
+ * Thrown when another writer committed changes that conflict with an overwrite.
+ *
+ * @example
+ * ```ts
+ * try { await writeDelta(...) } catch (e) { if (e instanceof CommitConflictError) retryLater(); }
+ * ```
+ */
+export class CommitConflictError extends SluiceError {
+  constructor(table: string, version: number) {
+    super(
+      'RETRYABLE',
+      `Table ${table}: version ${version} was committed by another writer and conflicts with this overwrite`,
+      {
+        hint: 'run the write again; it will start from the new version',
+      },
+    );
+  }
+
+  override get retryable(): boolean {
+    return true;
+  }
+}
+
+/**
+ * Writes the rows of a relation into a Delta table (created on first write): data files first
+ * (Parquet written by DuckDB, with per-file stats), then one commit. Blind appends retry on a
+ * version race; an overwrite that lost a race fails with {@link CommitConflictError}. Files of a
+ * write that never committed are invisible to readers (vacuum removes them).
+ *
+ * @example
+ * ```ts
+ * await writeDelta(connection, 'lake/orders', '"orders"', fields, { mode: 'append', partitionBy: ['order_date'] });
+ * ```
+ */
+export async function writeDelta(
+  connection: EngineConnection,
+  table: string,
+  relation: string,
+  fields: readonly Field[],
+  options: DeltaWriteOptions,
+): Promise<DeltaWriteResult> {
+  const root = tableRoot(table);
+  let current = await currentSnapshot(connection, root);
+  if (current !== undefined && options.transaction !== undefined) {
+    const committed = current.appVersions.get(options.transaction.appId);
+    if (committed !== undefined && committed >= options.transaction.version) {
+      return {
+        version: current.version,
+        skipped: true,
+        filesAdded: 0,
+        filesRemoved: 0,
+        rowsWritten: 0,
+      };
+    }
+  }
+  const partitionColumns = current?.partitionColumns ?? options.partitionBy ?? [];
+  if (current !== undefined) checkSchemaCompatible(root, current.fields, fields);
+  const files = await writeDataFiles(connection, root, relation, fields, partitionColumns);
+  const now = Date.now();
+  const adds: DeltaAction[] = files.map((add) => ({ add }));
+  const rowsWritten = files.reduce(
+    (sum, f) =>
+      sum + (JSON.parse(f.stats ?? '{"numRecords":0}') as { numRecords: number }).numRecords,
+    0,
+  );
+
+  for (let attempt = 0; attempt < (options.maxAttempts ?? 100); attempt++) {
+    const version = current === undefined ? 0 : current.version + 1;
+    const removes: DeltaAction[] =
+      options.mode === 'overwrite' && current !== undefined
+        ? current.files.map((f) => ({ remove: removeOf(f, now) }))
+        : [];
+    const header: DeltaAction[] =
+      current === undefined
+        ? [
+            { protocol: protocolFor(fields) },
+            { metaData: newMetadata(fields, partitionColumns, now) },
+          ]
+        : [];
+    const actions: DeltaAction[] = [
+      {
+        commitInfo: {
+          timestamp: now,
+          operation: options.operation ?? 'WRITE',
+          operationParameters: {
+            mode: options.mode === 'overwrite' ? 'Overwrite' : 'Append',
+            partitionBy: JSON.stringify(partitionColumns),
+          },
+          isBlindAppend: options.mode === 'append',
+          engineInfo: 'sluice',
+        },
+      },
+      ...header,
+      ...(options.transaction === undefined
+        ? []
+        : [
+            {
+              txn: {
+                appId: options.transaction.appId,
+                version: options.transaction.version,
+                lastUpdated: now,
+              },
+            },
+          ]),
+      ...removes,
+      ...adds,
+    ];
+    if (await writeCommit(root, version, actions)) {
+      return {
+        version,
+        skipped: false,
+        filesAdded: files.length,
+        filesRemoved: removes.length,
+        rowsWritten,
+      };
+    }
+    // Another writer took this version: re-read, and decide whether ours still applies.
+    const winner = await currentSnapshot(connection, root);
+    if (winner === undefined)
+      throw new TableError(root, `commit ${version} exists but the table cannot be read`);
+    if (options.transaction !== undefined) {
+      const committed = winner.appVersions.get(options.transaction.appId);
+      if (committed !== undefined && committed >= options.transaction.version) {
+        return {
+          version: winner.version,
+          skipped: true,
+          filesAdded: 0,
+          filesRemoved: 0,
+          rowsWritten: 0,
+        };
+      }
+    }
+    if (options.mode === 'overwrite' || current === undefined)
+      throw new CommitConflictError(root, version);
+    current = winner;
+  }
+  throw new TableError(
+    root,
+    `gave up after ${options.maxAttempts ?? 100} attempts to commit an append`,
+    {
+      hint: 'too many writers are committing to this table at once',
+    },
+  );
+}
+
+async function currentSnapshot(
+  connection: EngineConnection,
+  root: string,
+): Promise<DeltaSnapshot | undefined> {
+  try {
+    return await loadDeltaSnapshot(connection, root);
+  } catch (error) {
+    if (error instanceof TableError && /no transaction log at|holds no commit/.test(error.message))
+      return undefined;
+    throw error;
+  }
+}
+
+function newMetadata(
+  fields: readonly Field[],
+  partitionColumns: readonly string[],
+  now: number,
+): MetadataAction {
+  return {
+    id: randomUUID(),
+    format: { provider: 'parquet', options: {} },
+    schemaString: deltaSchemaString(fields),
+    partitionColumns,
+    configuration: {},
+    createdTime: now,
+  };
+}
+
+function checkSchemaCompatible(
+  root: string,
+  table: readonly Field[],
+  data: readonly Field[],
+): void {
+  const byName = new Map(table.map((f) => [f.name, f]));
+  const problems: string[] = [];
+  for (const field of data) {
+    const existing = byName.get(field.name);
+    if (existing === undefined) problems.push(`column "${field.name}" is not in the table`);
+    else if (formatType(existing.type) !== formatType(field.type)) {
+      problems.push(
+        `column "${field.name}" is ${formatType(field.type)}, the table has ${formatType(existing.type)}`,
+      );
+    }
+  }
+  if (problems.length > 0) {
+    throw new TableError(root, `the data does not match the table schema: ${problems.join('; ')}`, {
+      hint: 'cast the columns to the table types, or write to a new table',
+    });
+  }
+}
+
+/** Reader and writer versions a schema needs: timestamps without a zone need the timestampNtz feature. */
+function protocolFor(fields: readonly Field[]): ProtocolAction {
+  const ntz = (type: Field['type']): boolean =>
+    (type.kind === 'timestamp' && !type.tz) ||
+    (type.kind === 'list' && ntz(type.element)) ||
+    (type.kind === 'map' && (ntz(type.key) || ntz(type.value))) ||
+    (type.kind === 'struct' && type.fields.some((f) => ntz(f.type)));
+  return fields.some((f) => ntz(f.type))
+    ? {
+        minReaderVersion: 3,
+        minWriterVersion: 7,
+        readerFeatures: ['timestampNtz'],
+        writerFeatures: ['timestampNtz'],
+      }
+    : { minReaderVersion: 1, minWriterVersion: 2 };
+}
+
+function removeOf(file: AddAction, now: number): RemoveAction {
+  return {
+    path: encodePath(file.path),
+    deletionTimestamp: now,
+    dataChange: true,
+    extendedFileMetadata: true,
+    partitionValues: file.partitionValues,
+    size: file.size,
+  };
+}
+
+interface ReturnedFile {
+  readonly filename: string;
+  readonly count: bigint | number;
+  readonly file_size_bytes: bigint | number;
+  readonly column_statistics:
+    readonly { key: string; value: readonly { key: string; value: string }[] }[] | null;
+  readonly partition_keys: readonly { key: string; value: string | null }[] | null;
+}
+
+const NUMERIC = new Set(['int8', 'int16', 'int32', 'int64', 'float32', 'float64']);
+
+async function writeDataFiles(
+  connection: EngineConnection,
+  root: string,
+  relation: string,
+  fields: readonly Field[],
+  partitionColumns: readonly string[],
+): Promise<AddAction[]> {
+  await mkdir(root, { recursive: true });
+  const options = [
+    'FORMAT parquet',
+    'COMPRESSION zstd',
+    'RETURN_STATS',
+    `FILENAME_PATTERN ${quoteLiteral(`part-{uuid}`)}`,
+  ];
+  let target = root;
+  if (partitionColumns.length > 0) {
+    options.push(
+      `PARTITION_BY (${partitionColumns.map(quoteIdentifier).join(', ')})`,
+      'OVERWRITE_OR_IGNORE',
+    );
+  } else {
+    target = join(root, `part-${randomUUID()}.zstd.parquet`);
+  }
+  const select = fields.map((f) => quoteIdentifier(f.name)).join(', ');
+  let returned: ReturnedFile[];
+  try {
+    const reader = await connection.raw.runAndReadAll(
+      `COPY (SELECT ${select} FROM ${relation}) TO ${quoteLiteral(target)} (${options.join(', ')})`,
+    );
+    returned = reader.convertRowObjects(JSDuckDBValueConverter) as unknown as ReturnedFile[];
+  } catch (cause) {
+    if (partitionColumns.length === 0) await rm(target, { force: true });
+    throw new TableError(
+      root,
+      `cannot write data files: ${(cause as Error).message.split('\n')[0] ?? ''}`,
+      { cause },
+    );
+  }
+  const now = Date.now();
+  const types = new Map(fields.map((f) => [f.name, f.type]));
+  return returned
+    .filter((file) => Number(file.count) > 0)
+    .map((file) => {
+      const stats = {
+        numRecords: Number(file.count),
+        minValues: {} as Record<string, unknown>,
+        maxValues: {} as Record<string, unknown>,
+        nullCount: {} as Record<string, number>,
+      };
+      for (const column of file.column_statistics ?? []) {
+        const name = column.key.replace(/^"(.*)"$/, '$1').replaceAll('""', '"');
+        const values = Object.fromEntries(column.value.map((e) => [e.key, e.value]));
+        const numeric = NUMERIC.has(types.get(name)?.kind ?? '');
+        const typed = (v: string | undefined): unknown =>
+          v === undefined ? undefined : numeric ? Number(v) : v;
+        if (values['min'] !== undefined) stats.minValues[name] = typed(values['min']);
+        if (values['max'] !== undefined) stats.maxValues[name] = typed(values['max']);
+        if (values['null_count'] !== undefined)
+          stats.nullCount[name] = Number(values['null_count']);
+      }
+      const partitionValues = Object.fromEntries(
+        partitionColumns.map((c) => [
+          c,
+          (file.partition_keys ?? []).find((k) => k.key === c)?.value ?? null,
+        ]),
+      );
+      return {
+        path: encodePath(relative(root, file.filename).split(sep).join('/')),
+        partitionValues,
+        size: Number(file.file_size_bytes),
+        modificationTime: now,
+        dataChange: true,
+        stats: JSON.stringify(stats),
+      };
+    });
+}
+
+/** Delta stores paths URL-encoded; the reader decodes them. */
+function encodePath(path: string): string {
+  return path.split('/').map(encodeURIComponent).join('/');
+}
