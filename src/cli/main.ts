@@ -7,7 +7,12 @@ import { docsCommand } from './commands/docs.js';
 import { initCommand } from './commands/init.js';
 import { profileCommand } from './commands/profile.js';
 import { runCommand } from './commands/run.js';
+import { tableCommands } from './commands/table.js';
 import { validateCommand } from './commands/validate.js';
+
+const GROUPS: Readonly<Record<string, string>> = {
+  table: 'Read, write and inspect Delta Lake tables',
+};
 
 /** Every CLI command, in the order `--help` lists them. */
 export const commands: readonly Command[] = [
@@ -16,6 +21,7 @@ export const commands: readonly Command[] = [
   validateCommand,
   profileCommand,
   docsCommand,
+  ...tableCommands,
   initCommand,
 ];
 
@@ -43,11 +49,32 @@ export async function main(
       'Typed data pipelines: batch ETL on DuckDB with schema enforcement, quarantine and run reports.',
     )
     .version(VERSION)
+    // Options after a command belong to it: `sluice table read t --version 3` is the table version.
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showHelpAfterError('(run sluice <command> --help for usage)');
+  const groups = new Map<string, CommanderProgram>();
   for (const command of commands) {
-    const sub = program.command(command.name).description(command.summary).exitOverride();
+    // "table read" is the sub-command read of a command group table.
+    const [group, name] = command.name.includes(' ')
+      ? command.name.split(' ', 2)
+      : [undefined, command.name];
+    let parent = program;
+    if (group !== undefined) {
+      parent =
+        groups.get(group) ??
+        program
+          .command(group)
+          .description(GROUPS[group] ?? group)
+          .enablePositionalOptions()
+          .exitOverride();
+      groups.set(group, parent);
+    }
+    const sub = parent
+      .command(name as string)
+      .description(command.summary)
+      .exitOverride();
     for (const argument of command.arguments)
       sub.argument(`<${argument.name}>`, argument.description);
     for (const option of command.options) {

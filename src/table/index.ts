@@ -4,3 +4,4 @@ export * from './delta-scan.js';
 export * from './delta-schema.js';
 export * from './delta-commit.js';
 export * from './delta-writer.js';
+export * from './delta-history.js';

@@ -1,0 +1,279 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { readDataFile } from '../../connectors/files/read-data-file.js';
+import { UsageError } from '../../core/errors.js';
+import { newRunId } from '../../core/ids.js';
+import { formatType } from '../../core/types.js';
+import { quoteIdentifier, quoteLiteral } from '../../core/type-mappings.js';
+import { DuckDBSession } from '../../engine/duckdb-session.js';
+import type { EngineConnection } from '../../engine/duckdb-session.js';
+import { QuarantineStore } from '../../engine/quarantine-store.js';
+import type { DeltaSnapshot } from '../../table/delta-log.js';
+import { loadDeltaSnapshot, tableRoot } from '../../table/delta-log.js';
+import { deltaScanSQL } from '../../table/delta-scan.js';
+import { readCommitHistory } from '../../table/delta-history.js';
+import { writeDelta } from '../../table/delta-writer.js';
+import type { Command, CommandIO } from '../command.js';
+import { ExitCode } from '../command.js';
+import { presentError } from '../present-error.js';
+
+/** Runs `work` with a fresh engine session; errors are presented (exit 1, or 2 for usage). */
+async function withSession(
+  io: CommandIO,
+  json: boolean,
+  work: (connection: EngineConnection, session: DuckDBSession) => Promise<ExitCode>,
+): Promise<ExitCode> {
+  const session = await DuckDBSession.create();
+  try {
+    return await work(await session.connect(), session);
+  } catch (error) {
+    return presentError(error, io, { json });
+  } finally {
+    session.close();
+  }
+}
+
+function snapshotOptions(options: Readonly<Record<string, unknown>>): {
+  version?: number;
+  timestamp?: string;
+} {
+  if (options['version'] !== undefined && options['timestamp'] !== undefined) {
+    throw new UsageError('give --version or --timestamp, not both');
+  }
+  if (options['version'] !== undefined) {
+    const version = Number(options['version']);
+    if (!Number.isInteger(version) || version < 0)
+      throw new UsageError(
+        `--version must be a version number, got "${String(options['version'])}"`,
+      );
+    return { version };
+  }
+  return options['timestamp'] === undefined ? {} : { timestamp: String(options['timestamp']) };
+}
+
+/**
+ * `sluice table read <path>`: prints a table's rows as NDJSON (default) or CSV.
+ *
+ * @example
+ * ```sh
+ * sluice table read lake/orders --version 3 --columns id,amount --where "amount > 10"
+ * ```
+ */
+export const tableReadCommand: Command = {
+  name: 'table read',
+  summary: 'Print the rows of a Delta table (at the latest version, a version, or a time)',
+  arguments: [{ name: 'path', description: 'the table folder or file:// URL' }],
+  options: [
+    { flags: '--version <n>', description: 'read this version' },
+    {
+      flags: '--timestamp <iso>',
+      description: 'read the latest version committed at or before this time',
+    },
+    { flags: '--columns <list>', description: 'comma-separated columns to print' },
+    { flags: '--where <sql>', description: 'a SQL predicate rows must meet' },
+    { flags: '--format <format>', description: 'ndjson or csv', defaultValue: 'ndjson' },
+  ],
+  run: (args, options, io) =>
+    withSession(io, false, async (connection) => {
+      const format = String(options['format']);
+      if (format !== 'ndjson' && format !== 'csv')
+        throw new UsageError(`--format must be ndjson or csv, got "${format}"`);
+      const snapshot = await loadDeltaSnapshot(
+        connection,
+        resolve(io.cwd, args[0] as string),
+        snapshotOptions(options),
+      );
+      const columns =
+        options['columns'] === undefined
+          ? '*'
+          : String(options['columns'])
+              .split(',')
+              .map((c) => quoteIdentifier(c.trim()))
+              .join(', ');
+      const where = options['where'] === undefined ? '' : ` WHERE ${String(options['where'])}`;
+      const dir = await mkdtemp(join(tmpdir(), 'sluice-read-'));
+      try {
+        const out = join(dir, `rows.${format}`);
+        await connection.run(
+          `COPY (SELECT ${columns} FROM ${deltaScanSQL(snapshot)}${where}) TO ${quoteLiteral(out)} (FORMAT ${format === 'csv' ? 'csv, HEADER true' : 'json'})`,
+        );
+        io.stdout(await readFile(out, 'utf8'));
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+      return ExitCode.success;
+    }),
+};
+
+/**
+ * `sluice table write <path> --from <file> --mode append|overwrite`: writes a data file's rows.
+ *
+ * @example
+ * ```sh
+ * sluice table write lake/orders --from orders.csv --mode append --partition-by order_date
+ * ```
+ */
+export const tableWriteCommand: Command = {
+  name: 'table write',
+  summary: 'Write the rows of a data file into a Delta table (created on first write)',
+  arguments: [{ name: 'path', description: 'the table folder or file:// URL' }],
+  options: [
+    { flags: '--from <file>', description: 'CSV, TSV, NDJSON, JSON or Parquet file (required)' },
+    { flags: '--mode <mode>', description: 'append or overwrite', defaultValue: 'append' },
+    { flags: '--key <columns>', description: 'key columns for merge' },
+    {
+      flags: '--partition-by <columns>',
+      description: 'partition columns of a new table, comma-separated',
+    },
+    { flags: '--where <sql>', description: 'replace only the rows matching this predicate' },
+  ],
+  run: (args, options, io) =>
+    withSession(io, false, async (connection, session) => {
+      const mode = String(options['mode']);
+      if (mode === 'merge' || options['where'] !== undefined) {
+        throw new UsageError(
+          `${mode === 'merge' ? '--mode merge' : '--where'} is not available yet`,
+          {
+            hint: 'use --mode append or --mode overwrite',
+          },
+        );
+      }
+      if (mode !== 'append' && mode !== 'overwrite')
+        throw new UsageError(`--mode must be append, overwrite or merge, got "${mode}"`);
+      if (typeof options['from'] !== 'string') throw new UsageError('--from <file> is required');
+      const runId = newRunId();
+      const dir = await mkdtemp(join(tmpdir(), 'sluice-write-'));
+      try {
+        const data = await readDataFile(session, resolve(io.cwd, options['from']), {
+          stepId: 'data',
+          runId,
+          quarantine: new QuarantineStore(join(dir, 'quarantine'), runId),
+        });
+        const result = await writeDelta(
+          connection,
+          resolve(io.cwd, args[0] as string),
+          data.relation,
+          data.fields,
+          {
+            mode,
+            ...(options['partitionBy'] === undefined
+              ? {}
+              : {
+                  partitionBy: String(options['partitionBy'])
+                    .split(',')
+                    .map((c) => c.trim()),
+                }),
+          },
+        );
+        io.stdout(
+          `Committed version ${result.version}: ${result.rowsWritten} rows in ${result.filesAdded} file(s)` +
+            `${result.filesRemoved > 0 ? `, ${result.filesRemoved} file(s) replaced` : ''}` +
+            `${data.rowsQuarantined > 0 ? `; ${data.rowsQuarantined} unreadable record(s) left out` : ''}\n`,
+        );
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+      return ExitCode.success;
+    }),
+};
+
+/**
+ * `sluice table describe <path>`: schema, partition columns, version, files, size, protocol.
+ *
+ * @example
+ * ```sh
+ * sluice table describe lake/orders --json
+ * ```
+ */
+export const tableDescribeCommand: Command = {
+  name: 'table describe',
+  summary: 'Show a Delta table: schema, partition columns, version, files, size, protocol',
+  arguments: [{ name: 'path', description: 'the table folder or file:// URL' }],
+  options: [{ flags: '--json', description: 'print as JSON' }],
+  run: (args, options, io) =>
+    withSession(io, options['json'] === true, async (connection) => {
+      const snapshot = await loadDeltaSnapshot(connection, resolve(io.cwd, args[0] as string));
+      const description = describe(snapshot);
+      if (options['json'] === true) {
+        io.stdout(`${JSON.stringify(description, null, 2)}\n`);
+        return ExitCode.success;
+      }
+      io.stdout(
+        [
+          `Table ${description.path}`,
+          `  version ${description.version}, ${description.files} file(s), ${description.sizeBytes} bytes, ${description.rows ?? '?'} rows`,
+          `  protocol reader ${description.protocol.minReaderVersion}, writer ${description.protocol.minWriterVersion}`,
+          `  partitioned by ${description.partitionColumns.length === 0 ? '(nothing)' : description.partitionColumns.join(', ')}`,
+          '  columns:',
+          ...description.columns.map(
+            (c) => `    ${c.name} ${c.type}${c.nullable ? '' : ' not null'}`,
+          ),
+        ].join('\n') + '\n',
+      );
+      return ExitCode.success;
+    }),
+};
+
+function describe(snapshot: DeltaSnapshot) {
+  let rows: number | null = 0;
+  for (const file of snapshot.files) {
+    const stats =
+      file.stats === undefined || file.stats === null
+        ? undefined
+        : (JSON.parse(file.stats) as { numRecords?: number });
+    if (rows === null || stats?.numRecords === undefined) rows = null;
+    else rows += stats.numRecords;
+  }
+  return {
+    path: tableRoot(snapshot.root),
+    version: snapshot.version,
+    protocol: snapshot.protocol,
+    partitionColumns: snapshot.partitionColumns,
+    columns: snapshot.fields.map((f) => ({
+      name: f.name,
+      type: formatType(f.type),
+      nullable: f.nullable,
+    })),
+    files: snapshot.files.length,
+    sizeBytes: snapshot.files.reduce((sum, f) => sum + f.size, 0),
+    rows,
+  };
+}
+
+/**
+ * `sluice table history <path>`: every commit with its time, operation and parameters.
+ *
+ * @example
+ * ```sh
+ * sluice table history lake/orders --json
+ * ```
+ */
+export const tableHistoryCommand: Command = {
+  name: 'table history',
+  summary: 'List the commits of a Delta table',
+  arguments: [{ name: 'path', description: 'the table folder or file:// URL' }],
+  options: [{ flags: '--json', description: 'print as JSON' }],
+  run: (args, options, io) =>
+    withSession(io, options['json'] === true, async () => {
+      const history = await readCommitHistory(resolve(io.cwd, args[0] as string));
+      if (options['json'] === true) {
+        io.stdout(`${JSON.stringify(history, null, 2)}\n`);
+        return ExitCode.success;
+      }
+      const lines = history.map(
+        (h) =>
+          `${String(h.version).padStart(6)}  ${h.timestamp === null ? '-' : new Date(h.timestamp).toISOString()}  ${h.operation ?? '-'}  +${h.filesAdded} -${h.filesRemoved}`,
+      );
+      io.stdout(`version  committed at              operation  files\n${lines.join('\n')}\n`);
+      return ExitCode.success;
+    }),
+};
+
+/** The `sluice table ...` commands. */
+export const tableCommands: readonly Command[] = [
+  tableReadCommand,
+  tableWriteCommand,
+  tableDescribeCommand,
+  tableHistoryCommand,
+];
