@@ -209,3 +209,43 @@ describe('concurrent writers', () => {
     ).toHaveLength(201);
   }, 240_000);
 });
+
+describe('sink.delta in a pipeline', () => {
+  it('commits when the run succeeds, and leaves the table untouched when it fails', async () => {
+    const dir = await tempDir();
+    const { pipeline, ref, sink, sql, transform } = await import('../src/index.js');
+    const { runIn } = await import('./helpers.js');
+    const ok = pipeline('lake', {
+      steps: {
+        orders: sql`select range as id, 'c' || (range % 3) as customer from range(10)`,
+        out: sink.delta({ input: ref('orders'), path: 'lake/orders', partitionBy: ['customer'] }),
+      },
+    });
+    expect((await runIn(dir, ok)).status).toBe('success');
+    expect((await runIn(dir, ok)).status).toBe('success');
+    expect(await read(join(dir, 'lake/orders'))).toHaveLength(20);
+    expect((await loadDeltaSnapshot(connection, join(dir, 'lake/orders'))).version).toBe(1);
+
+    const failing = pipeline('lake', {
+      steps: {
+        orders: sql`select range as id, 'c' || (range % 3) as customer from range(10)`,
+        out: sink.delta({ input: ref('orders'), path: 'lake/orders' }),
+        boom: transform({
+          input: ref('orders'),
+          map: () => {
+            throw new Error('late failure');
+          },
+        }),
+      },
+    });
+    const report = await runIn(dir, failing);
+    expect(report.status).toBe('failed');
+    const snapshot = await loadDeltaSnapshot(connection, join(dir, 'lake/orders'));
+    expect(snapshot.version).toBe(1);
+    // The failed run's data files were removed: only committed files remain on disk.
+    const onDisk = (await readdir(join(dir, 'lake/orders'), { recursive: true })).filter((f) =>
+      String(f).endsWith('.parquet'),
+    );
+    expect(onDisk.sort()).toEqual(snapshot.files.map((f) => f.path).sort());
+  });
+});

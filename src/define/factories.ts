@@ -3,6 +3,7 @@ import type { Suite } from '../quality/expectation.js';
 import type {
   CSVSinkConfig,
   CSVSourceConfig,
+  DeltaSinkConfig,
   DuckDBSinkConfig,
   JSONSourceConfig,
   NDJSONSinkConfig,
@@ -200,6 +201,8 @@ export const sink = {
   csv: (config: SinkOf<CSVSinkConfig>): SinkStep => sinkStep('csv', config),
   /** One NDJSON file. */
   ndjson: (config: SinkOf<NDJSONSinkConfig>): SinkStep => sinkStep('ndjson', config),
+  /** A Delta Lake table, committed when the run succeeds. */
+  delta: (config: SinkOf<DeltaSinkConfig>): SinkStep => sinkStep('delta', config),
   /** A table in a DuckDB database file. */
   duckdb: (config: SinkOf<DuckDBSinkConfig>): SinkStep => sinkStep('duckdb', config),
   /** Any registered sink connector by name. */

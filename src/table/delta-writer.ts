@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { JSDuckDBValueConverter } from '@duckdb/node-api';
 import { SluiceError, TableError } from '../core/errors.js';
@@ -72,35 +72,52 @@ export class CommitConflictError extends SluiceError {
   }
 }
 
+/** A Delta write whose data files exist but are not committed yet. */
+export interface PreparedDeltaWrite {
+  readonly rowsWritten: number;
+  readonly files: readonly AddAction[];
+  /** Commits the files (retrying blind appends that lose a race). */
+  commit(): Promise<DeltaWriteResult>;
+  /** Removes the written files; for a write that will not be committed. */
+  discard(): Promise<void>;
+}
+
 /**
- * Writes the rows of a relation into a Delta table (created on first write): data files first
- * (Parquet written by DuckDB, with per-file stats), then one commit. Blind appends retry on a
+ * Writes the data files of a Delta write (Parquet written by DuckDB, with per-file stats) and
+ * returns the commit to make: nothing is visible until `commit()`; `discard()` removes the files. Blind appends retry on a
  * version race; an overwrite that lost a race fails with {@link CommitConflictError}. Files of a
  * write that never committed are invisible to readers (vacuum removes them).
  *
  * @example
  * ```ts
- * await writeDelta(connection, 'lake/orders', '"orders"', fields, { mode: 'append', partitionBy: ['order_date'] });
+ * const prepared = await prepareDeltaWrite(connection, 'lake/orders', '"orders"', fields, { mode: 'append' });
+ * await prepared.commit();
  * ```
  */
-export async function writeDelta(
+export async function prepareDeltaWrite(
   connection: EngineConnection,
   table: string,
   relation: string,
   fields: readonly Field[],
   options: DeltaWriteOptions,
-): Promise<DeltaWriteResult> {
+): Promise<PreparedDeltaWrite> {
   const root = tableRoot(table);
   let current = await currentSnapshot(connection, root);
   if (current !== undefined && options.transaction !== undefined) {
     const committed = current.appVersions.get(options.transaction.appId);
     if (committed !== undefined && committed >= options.transaction.version) {
-      return {
+      const skipped = {
         version: current.version,
         skipped: true,
         filesAdded: 0,
         filesRemoved: 0,
         rowsWritten: 0,
+      };
+      return {
+        rowsWritten: 0,
+        files: [],
+        commit: async () => skipped,
+        discard: async () => undefined,
       };
     }
   }
@@ -115,83 +132,117 @@ export async function writeDelta(
     0,
   );
 
-  for (let attempt = 0; attempt < (options.maxAttempts ?? 100); attempt++) {
-    const version = current === undefined ? 0 : current.version + 1;
-    const removes: DeltaAction[] =
-      options.mode === 'overwrite' && current !== undefined
-        ? current.files.map((f) => ({ remove: removeOf(f, now) }))
-        : [];
-    const header: DeltaAction[] =
-      current === undefined
-        ? [
-            { protocol: protocolFor(fields) },
-            { metaData: newMetadata(fields, partitionColumns, now) },
-          ]
-        : [];
-    const actions: DeltaAction[] = [
-      {
-        commitInfo: {
-          timestamp: now,
-          operation: options.operation ?? 'WRITE',
-          operationParameters: {
-            mode: options.mode === 'overwrite' ? 'Overwrite' : 'Append',
-            partitionBy: JSON.stringify(partitionColumns),
-          },
-          isBlindAppend: options.mode === 'append',
-          engineInfo: 'sluice',
-        },
-      },
-      ...header,
-      ...(options.transaction === undefined
-        ? []
-        : [
-            {
-              txn: {
-                appId: options.transaction.appId,
-                version: options.transaction.version,
-                lastUpdated: now,
-              },
+  const commit = async (): Promise<DeltaWriteResult> => {
+    for (let attempt = 0; attempt < (options.maxAttempts ?? 100); attempt++) {
+      const version = current === undefined ? 0 : current.version + 1;
+      const removes: DeltaAction[] =
+        options.mode === 'overwrite' && current !== undefined
+          ? current.files.map((f) => ({ remove: removeOf(f, now) }))
+          : [];
+      const header: DeltaAction[] =
+        current === undefined
+          ? [
+              { protocol: protocolFor(fields) },
+              { metaData: newMetadata(fields, partitionColumns, now) },
+            ]
+          : [];
+      const actions: DeltaAction[] = [
+        {
+          commitInfo: {
+            timestamp: now,
+            operation: options.operation ?? 'WRITE',
+            operationParameters: {
+              mode: options.mode === 'overwrite' ? 'Overwrite' : 'Append',
+              partitionBy: JSON.stringify(partitionColumns),
             },
-          ]),
-      ...removes,
-      ...adds,
-    ];
-    if (await writeCommit(root, version, actions)) {
-      return {
-        version,
-        skipped: false,
-        filesAdded: files.length,
-        filesRemoved: removes.length,
-        rowsWritten,
-      };
-    }
-    // Another writer took this version: re-read, and decide whether ours still applies.
-    const winner = await currentSnapshot(connection, root);
-    if (winner === undefined)
-      throw new TableError(root, `commit ${version} exists but the table cannot be read`);
-    if (options.transaction !== undefined) {
-      const committed = winner.appVersions.get(options.transaction.appId);
-      if (committed !== undefined && committed >= options.transaction.version) {
+            isBlindAppend: options.mode === 'append',
+            engineInfo: 'sluice',
+          },
+        },
+        ...header,
+        ...(options.transaction === undefined
+          ? []
+          : [
+              {
+                txn: {
+                  appId: options.transaction.appId,
+                  version: options.transaction.version,
+                  lastUpdated: now,
+                },
+              },
+            ]),
+        ...removes,
+        ...adds,
+      ];
+      if (await writeCommit(root, version, actions)) {
         return {
-          version: winner.version,
-          skipped: true,
-          filesAdded: 0,
-          filesRemoved: 0,
-          rowsWritten: 0,
+          version,
+          skipped: false,
+          filesAdded: files.length,
+          filesRemoved: removes.length,
+          rowsWritten,
         };
       }
+      // Another writer took this version: re-read, and decide whether ours still applies.
+      const winner = await currentSnapshot(connection, root);
+      if (winner === undefined)
+        throw new TableError(root, `commit ${version} exists but the table cannot be read`);
+      if (options.transaction !== undefined) {
+        const committed = winner.appVersions.get(options.transaction.appId);
+        if (committed !== undefined && committed >= options.transaction.version) {
+          return {
+            version: winner.version,
+            skipped: true,
+            filesAdded: 0,
+            filesRemoved: 0,
+            rowsWritten: 0,
+          };
+        }
+      }
+      if (options.mode === 'overwrite' || current === undefined)
+        throw new CommitConflictError(root, version);
+      current = winner;
     }
-    if (options.mode === 'overwrite' || current === undefined)
-      throw new CommitConflictError(root, version);
-    current = winner;
+    throw new TableError(
+      root,
+      `gave up after ${options.maxAttempts ?? 100} attempts to commit an append`,
+      {
+        hint: 'too many writers are committing to this table at once',
+      },
+    );
+  };
+  const discard = async (): Promise<void> => {
+    for (const file of files) await rm(join(root, decodeURIComponent(file.path)), { force: true });
+  };
+  return { rowsWritten, files, commit, discard };
+}
+
+/**
+ * Writes the rows of a relation into a Delta table (created on first write) and commits them:
+ * {@link prepareDeltaWrite} then `commit()`.
+ *
+ * @example
+ * ```ts
+ * await writeDelta(connection, 'lake/orders', '"orders"', fields, { mode: 'append', partitionBy: ['order_date'] });
+ * ```
+ */
+export async function writeDelta(
+  connection: EngineConnection,
+  table: string,
+  relation: string,
+  fields: readonly Field[],
+  options: DeltaWriteOptions,
+): Promise<DeltaWriteResult> {
+  const prepared = await prepareDeltaWrite(connection, table, relation, fields, options);
+  try {
+    const result = await prepared.commit();
+    // Another run with the same transaction committed first: these files are not needed.
+    if (result.skipped) await prepared.discard();
+    return result;
+  } catch (error) {
+    await prepared.discard();
+    throw error;
   }
-  throw new TableError(
-    root,
-    `gave up after ${options.maxAttempts ?? 100} attempts to commit an append`,
-    {
-      hint: 'too many writers are committing to this table at once',
-    },
-  );
 }
 
 async function currentSnapshot(
@@ -292,11 +343,13 @@ async function writeDataFiles(
   partitionColumns: readonly string[],
 ): Promise<AddAction[]> {
   await mkdir(root, { recursive: true });
+  // Every file of one write carries its id, so an interrupted write can be cleaned up.
+  const writeId = randomUUID();
   const options = [
     'FORMAT parquet',
     'COMPRESSION zstd',
     'RETURN_STATS',
-    `FILENAME_PATTERN ${quoteLiteral(`part-{uuid}`)}`,
+    `FILENAME_PATTERN ${quoteLiteral(`part-${writeId}-{i}`)}`,
   ];
   let target = root;
   if (partitionColumns.length > 0) {
@@ -305,7 +358,7 @@ async function writeDataFiles(
       'OVERWRITE_OR_IGNORE',
     );
   } else {
-    target = join(root, `part-${randomUUID()}.zstd.parquet`);
+    target = join(root, `part-${writeId}-0.zstd.parquet`);
   }
   const select = fields.map((f) => quoteIdentifier(f.name)).join(', ');
   let returned: ReturnedFile[];
@@ -315,7 +368,7 @@ async function writeDataFiles(
     );
     returned = reader.convertRowObjects(JSDuckDBValueConverter) as unknown as ReturnedFile[];
   } catch (cause) {
-    if (partitionColumns.length === 0) await rm(target, { force: true });
+    await removeWriteFiles(root, writeId);
     throw new TableError(
       root,
       `cannot write data files: ${(cause as Error).message.split('\n')[0] ?? ''}`,
@@ -359,6 +412,14 @@ async function writeDataFiles(
         stats: JSON.stringify(stats),
       };
     });
+}
+
+/** Removes the files one write left behind (an interrupted COPY writes to the table folder). */
+async function removeWriteFiles(root: string, writeId: string): Promise<void> {
+  const entries = await readdir(root, { recursive: true }).catch(() => [] as string[]);
+  for (const entry of entries) {
+    if (String(entry).includes(writeId)) await rm(join(root, String(entry)), { force: true });
+  }
 }
 
 /** Delta stores paths URL-encoded; the reader decodes them. */

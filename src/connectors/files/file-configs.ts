@@ -173,3 +173,24 @@ export type ParquetSinkConfig = z.input<typeof parquetSinkConfig>;
 export type CSVSinkConfig = z.input<typeof csvSinkConfig>;
 export type NDJSONSinkConfig = z.input<typeof ndjsonSinkConfig>;
 export type DuckDBSinkConfig = z.input<typeof duckDBSinkConfig>;
+
+/** Config of the `delta` sink. */
+export const deltaSinkConfig = z
+  .strictObject({
+    path: sinkPath.describe(
+      'The Delta table folder, relative to the pipeline file; created on first write.',
+    ),
+    mode: z
+      .enum(['append', 'overwrite'])
+      .default('append')
+      .describe('`append` adds the rows; `overwrite` replaces the table contents in one commit.'),
+    partitionBy: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('Partition columns of a new table (an existing table keeps its own).'),
+  })
+  .describe(
+    'Writes a Delta Lake table: data files are written by the step and committed when the run succeeds.',
+  );
+
+export type DeltaSinkConfig = z.input<typeof deltaSinkConfig>;

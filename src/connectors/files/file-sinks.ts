@@ -9,10 +9,12 @@ import { defineSink } from '../../engine/connector.js';
 import { firstLine } from '../../engine/duckdb-session.js';
 import {
   csvSinkConfig,
+  deltaSinkConfig,
   duckDBSinkConfig,
   ndjsonSinkConfig,
   parquetSinkConfig,
 } from './file-configs.js';
+import { prepareDeltaWrite } from '../../table/delta-writer.js';
 import { stagePath } from './staged-path.js';
 
 /**
@@ -89,6 +91,42 @@ export const ndjsonSink = defineSink({
       ['FORMAT json', `COMPRESSION ${quoteLiteral(config.compression)}`],
       jsonSelectList(context.inputFields),
     );
+  },
+});
+
+/**
+ * Writes a Delta Lake table. The step writes the data files; the commit that makes them visible
+ * happens only when the whole run succeeded, and a failed run removes them.
+ *
+ * @example
+ * ```ts
+ * sink.delta({ input: ref('daily'), path: 'lake/daily_revenue', partitionBy: ['order_date'] });
+ * ```
+ */
+export const deltaSink = defineSink({
+  name: 'delta',
+  summary: 'A Delta Lake table, committed when the run succeeds.',
+  config: deltaSinkConfig,
+  async write(config: z.output<typeof deltaSinkConfig>, context): Promise<StagedOutput> {
+    const target = resolveTarget(context, config.path);
+    const prepared = await prepareDeltaWrite(
+      context.connection,
+      target,
+      context.input,
+      context.inputFields,
+      {
+        mode: config.mode,
+        partitionBy: config.partitionBy,
+      },
+    );
+    return {
+      rowsWritten: prepared.rowsWritten,
+      outputs: [target],
+      publish: async () => {
+        await prepared.commit();
+      },
+      discard: () => prepared.discard(),
+    };
   },
 });
 

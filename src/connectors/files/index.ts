@@ -1,11 +1,11 @@
 import type { BatchConnector } from '../../engine/connector.js';
 import { csvSource, tsvSource } from './csv-source.js';
-import { csvSink, duckDBSink, ndjsonSink, parquetSink } from './file-sinks.js';
+import { csvSink, deltaSink, duckDBSink, ndjsonSink, parquetSink } from './file-sinks.js';
 import { jsonSource, ndjsonSource } from './json-source.js';
 import { parquetSource } from './parquet-source.js';
 
 export { csvSource, tsvSource } from './csv-source.js';
-export { csvSink, duckDBSink, ndjsonSink, parquetSink } from './file-sinks.js';
+export { csvSink, deltaSink, duckDBSink, ndjsonSink, parquetSink } from './file-sinks.js';
 export { jsonSource, ndjsonSource } from './json-source.js';
 export { parquetSource } from './parquet-source.js';
 export * from './file-configs.js';
@@ -29,4 +29,5 @@ export const fileConnectors: readonly BatchConnector[] = [
   csvSink,
   ndjsonSink,
   duckDBSink,
+  deltaSink,
 ] as unknown as readonly BatchConnector[];
