@@ -130,7 +130,7 @@ export default pipeline('params', {
     const dir = await tempDir();
     const ok = sluice(['check', 'examples/quickstart/pipeline.ts']);
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toContain('Pipeline "quickstart" is valid: 7 steps in run order');
+    expect(ok.stdout).toContain('Pipeline "quickstart" is valid: 8 steps in run order');
     expect(ok.stdout).toMatch(/all_orders\s+sql\s+<- orders_csv, orders_ndjson/);
 
     const file = await pipelineFile(

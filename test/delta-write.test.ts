@@ -249,3 +249,64 @@ describe('sink.delta in a pipeline', () => {
     expect(onDisk.sort()).toEqual(snapshot.files.map((f) => f.path).sort());
   });
 });
+
+describe('mergeDelta', () => {
+  it('updates matched keys, inserts new ones, and rewrites only the files holding matched keys', async () => {
+    const { mergeDelta } = await import('../src/table/index.js');
+    const table = join(await tempDir(), 'orders');
+    const fields: Field[] = [
+      { name: 'id', type: { kind: 'int64' }, nullable: false },
+      { name: 'status', type: { kind: 'string' }, nullable: true },
+    ];
+    // Ten appends of 100 ids each: ten files with disjoint id ranges.
+    for (let batch = 0; batch < 10; batch++) {
+      await writeDelta(
+        connection,
+        table,
+        `(SELECT CAST(range AS BIGINT) AS id, 'new' AS status FROM range(${batch * 100}, ${batch * 100 + 100}))`,
+        fields,
+        { mode: 'append' },
+      );
+    }
+    const result = await mergeDelta(
+      connection,
+      table,
+      `(SELECT * FROM (VALUES (5::BIGINT, 'paid'), (7::BIGINT, 'paid'), (250::BIGINT, 'shipped'), (5000::BIGINT, 'new')) v(id, status))`,
+      fields,
+      { keys: ['id'] },
+    );
+    expect(result).toMatchObject({ filesRewritten: 2, filesInTable: 10, skipped: false });
+    const rows = await read(table);
+    expect(rows).toHaveLength(1001);
+    const byId = new Map(rows.map((r) => [Number(r['id']), r['status']]));
+    expect([byId.get(5), byId.get(7), byId.get(250), byId.get(5000), byId.get(6)]).toEqual([
+      'paid',
+      'paid',
+      'shipped',
+      'new',
+      'new',
+    ]);
+    const snapshot = await loadDeltaSnapshot(connection, table);
+    expect(snapshot.files).toHaveLength(10 - 2 + 1);
+
+    const deleted = await mergeDelta(
+      connection,
+      table,
+      '(SELECT 5::BIGINT AS id, NULL::VARCHAR AS status)',
+      fields,
+      { keys: ['id'], whenMatched: 'delete', whenNotMatched: 'ignore' },
+    );
+    expect(deleted.filesRewritten).toBe(1);
+    expect((await read(table)).map((r) => Number(r['id']))).not.toContain(5);
+
+    await expect(
+      mergeDelta(
+        connection,
+        table,
+        '(SELECT 1::BIGINT AS id, NULL::VARCHAR AS status UNION ALL SELECT 1, NULL)',
+        fields,
+        { keys: ['id'] },
+      ),
+    ).rejects.toThrow(/more than once/);
+  });
+});

@@ -102,19 +102,20 @@ describe('sluice table write, describe, history', () => {
       "country = 'DE'",
     ]);
     expect(csv.stdout.trim().split('\n').sort()).toEqual(['1,DE', '3,DE', 'id,country']);
+    await writeFile(join(dir, 'changes.csv'), 'id,country,amount\n2,FR,99\n4,DE,1\n');
+    const changes = join(dir, 'changes.csv');
     expect(
-      sluice([
-        'table',
-        'write',
-        table,
-        '--from',
-        join(dir, 'orders.csv'),
-        '--mode',
-        'merge',
-        '--key',
-        'id',
-      ]).code,
-    ).toBe(2);
+      sluice(['table', 'write', table, '--from', changes, '--mode', 'merge', '--key', 'id']).stdout,
+    ).toContain('Committed version 2');
+    const merged = sluice(['table', 'read', table, '--format', 'csv', '--columns', 'id,amount']);
+    expect(merged.stdout.trim().split('\n').slice(1).sort()).toEqual([
+      '1,10.5',
+      '2,99.0',
+      '3,7.0',
+      '4,1.0',
+    ]);
+    expect(sluice(['table', 'write', table, '--from', changes, '--mode', 'merge']).code).toBe(2);
+    expect(sluice(['table', 'write', table, '--from', changes, '--where', 'id > 1']).code).toBe(2);
     expect(
       sluice(['table', 'read', table, '--version', '1', '--timestamp', '2026-01-01']).code,
     ).toBe(2);

@@ -83,5 +83,13 @@ export default pipeline('quickstart', {
       path: 'out/daily_revenue',
       partitionBy: ['order_date'],
     }),
+
+    // A Delta table upserted by (order_date, country): running the pipeline again changes nothing.
+    revenue_delta: sink.delta({
+      input: ref('daily_revenue'),
+      path: 'out/daily_revenue_delta',
+      mode: 'merge',
+      keys: ['order_date', 'country'],
+    }),
   },
 });

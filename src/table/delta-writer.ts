@@ -36,6 +36,8 @@ export interface DeltaWriteOptions {
   readonly maxAttempts?: number;
   /** Recorded in the commit's commitInfo. */
   readonly operation?: string;
+  /** Files this write replaces (a merge's rewritten files); removed in the same commit. */
+  readonly replaceFiles?: readonly AddAction[];
 }
 
 /** What a write did. */
@@ -138,7 +140,7 @@ export async function prepareDeltaWrite(
       const removes: DeltaAction[] =
         options.mode === 'overwrite' && current !== undefined
           ? current.files.map((f) => ({ remove: removeOf(f, now) }))
-          : [];
+          : (options.replaceFiles ?? []).map((f) => ({ remove: removeOf(f, now) }));
       const header: DeltaAction[] =
         current === undefined
           ? [
@@ -199,8 +201,10 @@ export async function prepareDeltaWrite(
           };
         }
       }
-      if (options.mode === 'overwrite' || current === undefined)
+      const replacesFiles = (options.replaceFiles ?? []).length > 0;
+      if (options.mode === 'overwrite' || replacesFiles || current === undefined) {
         throw new CommitConflictError(root, version);
+      }
       current = winner;
     }
     throw new TableError(

@@ -5,3 +5,4 @@ export * from './delta-schema.js';
 export * from './delta-commit.js';
 export * from './delta-writer.js';
 export * from './delta-history.js';
+export * from './delta-merge.js';

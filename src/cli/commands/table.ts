@@ -13,6 +13,7 @@ import type { DeltaSnapshot } from '../../table/delta-log.js';
 import { loadDeltaSnapshot, tableRoot } from '../../table/delta-log.js';
 import { deltaScanSQL } from '../../table/delta-scan.js';
 import { readCommitHistory } from '../../table/delta-history.js';
+import { mergeDelta } from '../../table/delta-merge.js';
 import { writeDelta } from '../../table/delta-writer.js';
 import type { Command, CommandIO } from '../command.js';
 import { ExitCode } from '../command.js';
@@ -120,7 +121,11 @@ export const tableWriteCommand: Command = {
   arguments: [{ name: 'path', description: 'the table folder or file:// URL' }],
   options: [
     { flags: '--from <file>', description: 'CSV, TSV, NDJSON, JSON or Parquet file (required)' },
-    { flags: '--mode <mode>', description: 'append or overwrite', defaultValue: 'append' },
+    {
+      flags: '--mode <mode>',
+      description: 'append, overwrite or merge (upsert by --key)',
+      defaultValue: 'append',
+    },
     { flags: '--key <columns>', description: 'key columns for merge' },
     {
       flags: '--partition-by <columns>',
@@ -131,16 +136,16 @@ export const tableWriteCommand: Command = {
   run: (args, options, io) =>
     withSession(io, false, async (connection, session) => {
       const mode = String(options['mode']);
-      if (mode === 'merge' || options['where'] !== undefined) {
-        throw new UsageError(
-          `${mode === 'merge' ? '--mode merge' : '--where'} is not available yet`,
-          {
-            hint: 'use --mode append or --mode overwrite',
-          },
-        );
+      if (options['where'] !== undefined) {
+        throw new UsageError('--where is not available yet', {
+          hint: 'use --mode append, overwrite or merge',
+        });
       }
-      if (mode !== 'append' && mode !== 'overwrite')
+      if (mode === 'merge' && options['key'] === undefined)
+        throw new UsageError('--mode merge needs --key a,b');
+      if (mode !== 'append' && mode !== 'overwrite' && mode !== 'merge') {
         throw new UsageError(`--mode must be append, overwrite or merge, got "${mode}"`);
+      }
       if (typeof options['from'] !== 'string') throw new UsageError('--from <file> is required');
       const runId = newRunId();
       const dir = await mkdtemp(join(tmpdir(), 'sluice-write-'));
@@ -150,22 +155,22 @@ export const tableWriteCommand: Command = {
           runId,
           quarantine: new QuarantineStore(join(dir, 'quarantine'), runId),
         });
-        const result = await writeDelta(
-          connection,
-          resolve(io.cwd, args[0] as string),
-          data.relation,
-          data.fields,
-          {
-            mode,
-            ...(options['partitionBy'] === undefined
-              ? {}
-              : {
-                  partitionBy: String(options['partitionBy'])
-                    .split(',')
-                    .map((c) => c.trim()),
-                }),
-          },
-        );
+        const list = (value: unknown): string[] =>
+          String(value)
+            .split(',')
+            .map((c) => c.trim());
+        const path = resolve(io.cwd, args[0] as string);
+        const result =
+          mode === 'merge'
+            ? await mergeDelta(connection, path, data.relation, data.fields, {
+                keys: list(options['key']),
+              })
+            : await writeDelta(connection, path, data.relation, data.fields, {
+                mode,
+                ...(options['partitionBy'] === undefined
+                  ? {}
+                  : { partitionBy: list(options['partitionBy']) }),
+              });
         io.stdout(
           `Committed version ${result.version}: ${result.rowsWritten} rows in ${result.filesAdded} file(s)` +
             `${result.filesRemoved > 0 ? `, ${result.filesRemoved} file(s) replaced` : ''}` +

@@ -181,13 +181,20 @@ export const deltaSinkConfig = z
       'The Delta table folder, relative to the pipeline file; created on first write.',
     ),
     mode: z
-      .enum(['append', 'overwrite'])
+      .enum(['append', 'overwrite', 'merge'])
       .default('append')
-      .describe('`append` adds the rows; `overwrite` replaces the table contents in one commit.'),
+      .describe(
+        '`append` adds the rows; `overwrite` replaces the table contents in one commit; `merge` upserts by `keys`, rewriting only the files holding matched keys.',
+      ),
+    keys: z.array(z.string().min(1)).default([]).describe('Key columns of a merge.'),
     partitionBy: z
       .array(z.string().min(1))
       .default([])
       .describe('Partition columns of a new table (an existing table keeps its own).'),
+  })
+  .refine((config) => config.mode !== 'merge' || config.keys.length > 0, {
+    message: 'a merge needs keys: the columns that identify a row',
+    path: ['keys'],
   })
   .describe(
     'Writes a Delta Lake table: data files are written by the step and committed when the run succeeds.',

@@ -14,6 +14,7 @@ import {
   ndjsonSinkConfig,
   parquetSinkConfig,
 } from './file-configs.js';
+import { mergeDelta } from '../../table/delta-merge.js';
 import { prepareDeltaWrite } from '../../table/delta-writer.js';
 import { stagePath } from './staged-path.js';
 
@@ -109,6 +110,28 @@ export const deltaSink = defineSink({
   config: deltaSinkConfig,
   async write(config: z.output<typeof deltaSinkConfig>, context): Promise<StagedOutput> {
     const target = resolveTarget(context, config.path);
+    if (config.mode === 'merge') {
+      // A merge rewrites files it has to read at commit time, so it runs when the run publishes.
+      const [row] = await context.connection.rows(`SELECT count(*) AS n FROM ${context.input}`);
+      const staged = `__sluice_delta_merge_${context.stepId}`;
+      await context.connection.run(
+        `CREATE TABLE "${staged.replaceAll('"', '""')}" AS SELECT * FROM ${context.input}`,
+      );
+      return {
+        rowsWritten: Number(row?.['n'] ?? 0),
+        outputs: [target],
+        publish: async () => {
+          await mergeDelta(
+            context.connection,
+            target,
+            `"${staged.replaceAll('"', '""')}"`,
+            context.inputFields,
+            { keys: config.keys },
+          );
+        },
+        discard: async () => undefined,
+      };
+    }
     const prepared = await prepareDeltaWrite(
       context.connection,
       target,

@@ -1,0 +1,213 @@
+import { isAbsolute, join } from 'node:path';
+import { TableError } from '../core/errors.js';
+import type { Field } from '../core/types.js';
+import { quoteIdentifier, quoteLiteral, toDuckDBType } from '../core/type-mappings.js';
+import type { EngineConnection } from '../engine/duckdb-session.js';
+import type { AddAction } from './delta-actions.js';
+import type { DeltaSnapshot } from './delta-log.js';
+import { loadDeltaSnapshot, tableRoot } from './delta-log.js';
+import type { DeltaWriteResult } from './delta-writer.js';
+import { writeDelta } from './delta-writer.js';
+
+/** Options of {@link mergeDelta}. */
+export interface DeltaMergeOptions {
+  /** Columns that identify a row; the source must not repeat a key. */
+  readonly keys: readonly string[];
+  /** What to do with table rows whose key is in the source (default `update`). */
+  readonly whenMatched?: 'update' | 'delete';
+  /** What to do with source rows whose key is not in the table (default `insert`). */
+  readonly whenNotMatched?: 'insert' | 'ignore';
+  readonly transaction?: { readonly appId: string; readonly version: number };
+}
+
+/** What a merge did: the write result plus how much of the table it rewrote. */
+export interface DeltaMergeResult extends DeltaWriteResult {
+  readonly filesRewritten: number;
+  readonly filesInTable: number;
+}
+
+let mergeCounter = 0;
+
+/**
+ * Upserts a relation into a Delta table by key, copy-on-write: only the files holding a key of
+ * the source are rewritten (found with file stats, then by reading the files' key columns); the
+ * rest of the table is untouched. One commit removes the rewritten files and adds their new
+ * versions plus the inserted rows.
+ *
+ * @example
+ * ```ts
+ * await mergeDelta(connection, 'lake/orders', '(SELECT * FROM changes)', fields, { keys: ['order_id'] });
+ * ```
+ */
+export async function mergeDelta(
+  connection: EngineConnection,
+  table: string,
+  source: string,
+  fields: readonly Field[],
+  options: DeltaMergeOptions,
+): Promise<DeltaMergeResult> {
+  const root = tableRoot(table);
+  if (options.keys.length === 0) throw new TableError(root, 'a merge needs key columns');
+  const staged = quoteIdentifier(`__sluice_merge_source_${++mergeCounter}`);
+  const keys = options.keys.map(quoteIdentifier);
+  await connection.run(
+    `CREATE TEMP TABLE ${staged} AS SELECT ${fields.map((f) => quoteIdentifier(f.name)).join(', ')} FROM ${source}`,
+  );
+  try {
+    const [duplicate] = await connection.rows(
+      `SELECT ${keys.join(', ')} FROM ${staged} GROUP BY ALL HAVING count(*) > 1 LIMIT 1`,
+    );
+    if (duplicate !== undefined) {
+      throw new TableError(
+        root,
+        `the merge source holds key ${JSON.stringify(duplicate, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))} more than once`,
+        {
+          hint: 'deduplicate the source by its key before merging',
+        },
+      );
+    }
+    let snapshot: DeltaSnapshot | undefined;
+    try {
+      snapshot = await loadDeltaSnapshot(connection, root);
+    } catch (error) {
+      if (!(error instanceof TableError && /no transaction log/.test(error.message))) throw error;
+    }
+    if (snapshot === undefined) {
+      const insert =
+        options.whenNotMatched === 'ignore' ? `(SELECT * FROM ${staged} WHERE false)` : staged;
+      const result = await writeDelta(connection, root, insert, fields, {
+        mode: 'append',
+        operation: 'MERGE',
+        ...(options.transaction === undefined ? {} : { transaction: options.transaction }),
+      });
+      return { ...result, filesRewritten: 0, filesInTable: 0 };
+    }
+    const missing = options.keys.filter((k) => !snapshot.fields.some((f) => f.name === k));
+    if (missing.length > 0)
+      throw new TableError(root, `key column(s) ${missing.join(', ')} are not in the table`);
+
+    const candidates = await filesByStats(connection, snapshot, staged, options.keys);
+    const touched = await filesWithKeys(connection, snapshot, candidates, staged, keys);
+    const matches = (alias: string): string =>
+      `EXISTS (SELECT 1 FROM ${staged} s WHERE ${keys.map((k) => `s.${k} IS NOT DISTINCT FROM ${alias}.${k}`).join(' AND ')})`;
+    const columns = snapshot.fields.map((f) => quoteIdentifier(f.name)).join(', ');
+    const kept =
+      touched.length === 0
+        ? undefined
+        : `SELECT ${columns} FROM ${scanFiles(snapshot, touched, false)} t WHERE NOT ${matches('t')}`;
+    const inTable = `EXISTS (SELECT 1 FROM ${scanFiles(snapshot, touched, false)} t WHERE ${keys.map((k) => `t.${k} IS NOT DISTINCT FROM s.${k}`).join(' AND ')})`;
+    const updates =
+      (options.whenMatched ?? 'update') === 'update'
+        ? `SELECT ${columns} FROM ${staged} s WHERE ${touched.length === 0 ? 'false' : inTable}`
+        : undefined;
+    const inserts =
+      (options.whenNotMatched ?? 'insert') === 'insert'
+        ? `SELECT ${columns} FROM ${staged} s WHERE ${touched.length === 0 ? 'true' : `NOT ${inTable}`}`
+        : undefined;
+    const parts = [kept, updates, inserts].filter((p): p is string => p !== undefined);
+    const merged =
+      parts.length === 0
+        ? `(SELECT ${columns} FROM ${staged} WHERE false)`
+        : `(${parts.join(' UNION ALL ')})`;
+    const result = await writeDelta(connection, root, merged, snapshot.fields, {
+      mode: 'append',
+      operation: 'MERGE',
+      replaceFiles: touched,
+      ...(options.transaction === undefined ? {} : { transaction: options.transaction }),
+    });
+    return {
+      ...result,
+      filesRewritten: result.skipped ? 0 : touched.length,
+      filesInTable: snapshot.files.length,
+    };
+  } finally {
+    await connection.run(`DROP TABLE IF EXISTS ${staged}`);
+  }
+}
+
+/** Files whose stats say they may hold a source key (all files when stats cannot tell). */
+async function filesByStats(
+  connection: EngineConnection,
+  snapshot: DeltaSnapshot,
+  staged: string,
+  keys: readonly string[],
+): Promise<AddAction[]> {
+  const [key] = keys;
+  if (keys.length !== 1 || key === undefined || snapshot.partitionColumns.includes(key))
+    return [...snapshot.files];
+  const [range] = await connection.rows(
+    `SELECT min(${quoteIdentifier(key)}) AS low, max(${quoteIdentifier(key)}) AS high FROM ${staged}`,
+  );
+  const low = range?.['low'];
+  const high = range?.['high'];
+  if (low === null || low === undefined) return [];
+  const number = (v: unknown): number | undefined =>
+    typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : undefined;
+  return snapshot.files.filter((file) => {
+    const stats =
+      file.stats === undefined || file.stats === null
+        ? undefined
+        : (JSON.parse(file.stats) as {
+            minValues?: Record<string, unknown>;
+            maxValues?: Record<string, unknown>;
+          });
+    const fileLow = number(stats?.minValues?.[key]);
+    const fileHigh = number(stats?.maxValues?.[key]);
+    const sourceLow = number(low);
+    const sourceHigh = number(high);
+    if (
+      fileLow === undefined ||
+      fileHigh === undefined ||
+      sourceLow === undefined ||
+      sourceHigh === undefined
+    )
+      return true;
+    return fileHigh >= sourceLow && fileLow <= sourceHigh;
+  });
+}
+
+/** The candidate files that really hold a source key, found by reading their key columns. */
+async function filesWithKeys(
+  connection: EngineConnection,
+  snapshot: DeltaSnapshot,
+  candidates: readonly AddAction[],
+  staged: string,
+  keys: readonly string[],
+): Promise<AddAction[]> {
+  if (candidates.length === 0) return [];
+  const rows = await connection.rows(
+    `SELECT DISTINCT __sluice_path FROM ${scanFiles(snapshot, candidates, true)} t
+     WHERE EXISTS (SELECT 1 FROM ${staged} s WHERE ${keys.map((k) => `s.${k} IS NOT DISTINCT FROM t.${k}`).join(' AND ')})`,
+  );
+  const touched = new Set(rows.map((r) => String(r['__sluice_path'])));
+  return candidates.filter((f) => touched.has(absolute(snapshot.root, f.path)));
+}
+
+/** A scan of some files of a snapshot, partition columns filled, optionally with each row's file. */
+function scanFiles(
+  snapshot: DeltaSnapshot,
+  files: readonly AddAction[],
+  withPath: boolean,
+): string {
+  const partitions = new Set(snapshot.partitionColumns);
+  const data = snapshot.fields
+    .filter((f) => !partitions.has(f.name))
+    .map((f) => quoteIdentifier(f.name));
+  if (files.length === 0) {
+    return `(SELECT ${snapshot.fields.map((f) => `CAST(NULL AS ${toDuckDBType(f.type)}) AS ${quoteIdentifier(f.name)}`).join(', ')}${withPath ? ', CAST(NULL AS VARCHAR) AS __sluice_path' : ''} WHERE false)`;
+  }
+  const parts = files.map((file) => {
+    const constants = snapshot.partitionColumns.map((column) => {
+      const field = snapshot.fields.find((f) => f.name === column);
+      const value = file.partitionValues[column];
+      return `CAST(${value === null || value === undefined ? 'NULL' : quoteLiteral(value)} AS ${field === undefined ? 'VARCHAR' : toDuckDBType(field.type)}) AS ${quoteIdentifier(column)}`;
+    });
+    const path = absolute(snapshot.root, file.path);
+    return `SELECT ${[...data, ...constants, ...(withPath ? [`${quoteLiteral(path)} AS __sluice_path`] : [])].join(', ')} FROM read_parquet(${quoteLiteral(path)}, hive_partitioning = false)`;
+  });
+  return `(${parts.join(' UNION ALL BY NAME ')})`;
+}
+
+function absolute(root: string, path: string): string {
+  return isAbsolute(path) ? path : join(root, path);
+}
