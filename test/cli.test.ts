@@ -53,6 +53,16 @@ describe('sluice CLI', () => {
       `SELECT sum(orders) AS orders FROM read_parquet('${out}/**/*.parquet')`,
     );
     expect(Number(totals[0]?.['orders'])).toBeGreaterThan(0);
+
+    // The Delta output is merged by key: a second run leaves the same rows.
+    expect(sluice(['run', 'examples/quickstart/pipeline.ts', '--state-dir', state]).code).toBe(0);
+    const delta = join(ROOT, 'examples/quickstart/out/daily_revenue_delta');
+    const described = JSON.parse(sluice(['table', 'describe', delta, '--json']).stdout) as {
+      rows: number;
+      version: number;
+    };
+    expect(described.rows).toBe(18);
+    expect(described.version).toBeGreaterThan(0);
   });
 
   it("runs the README's example pipeline, which is examples/orders-daily verbatim", async () => {
