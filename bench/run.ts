@@ -12,12 +12,14 @@ import { runBatchGroup } from './batch.js';
 import type { BenchResult } from './common.js';
 import { log } from './common.js';
 import { runQualityGroup } from './quality.js';
+import { runTableGroup } from './table.js';
 import { runTSStepGroup } from './tsstep.js';
 
 const GROUPS: Readonly<Record<string, () => Promise<BenchResult[]>>> = {
   batch: runBatchGroup,
   tsstep: runTSStepGroup,
   quality: runQualityGroup,
+  table: runTableGroup,
 };
 
 /** Budgets from DESIGN.md, by result id. */
@@ -27,6 +29,8 @@ const BUDGETS: Readonly<Record<string, { readonly op: '<=' | '>='; readonly limi
   'tsstep.sluice_over_node': { op: '<=', limit: 1.25 },
   'quality.sluice_over_duckdb': { op: '<=', limit: 1.3 },
   'quality.pandas_over_sluice': { op: '>=', limit: 5 },
+  'table.append_commit_p50_ms': { op: '<=', limit: 50 },
+  'table.merge_rewrite_fraction': { op: '<=', limit: 0.1 },
 };
 
 const RESULTS_FILE = fileURLToPath(new URL('./results.json', import.meta.url));
