@@ -310,3 +310,47 @@ describe('mergeDelta', () => {
     ).rejects.toThrow(/more than once/);
   });
 });
+
+describe('checkpoints', () => {
+  it('are written every 10 commits in the checkpoint schema, and a reader can start from them', async () => {
+    const { rm: remove } = await import('node:fs/promises');
+    const table = join(await tempDir(), 't');
+    for (let i = 0; i < 23; i++) {
+      await writeDelta(connection, table, rows(i, i + 1), FIELDS, {
+        mode: i === 12 ? 'overwrite' : 'append',
+        partitionBy: ['day'],
+        transaction: { appId: 'loader', version: i },
+      });
+    }
+    const log = await readdir(join(table, '_delta_log'));
+    expect(log.filter((f) => f.endsWith('.checkpoint.parquet')).sort()).toEqual([
+      '00000000000000000010.checkpoint.parquet',
+      '00000000000000000020.checkpoint.parquet',
+    ]);
+    expect(
+      JSON.parse(await readFile(join(table, '_delta_log', '_last_checkpoint'), 'utf8')),
+    ).toMatchObject({ version: 20 });
+    const columns = await connection.rows(
+      `DESCRIBE SELECT * FROM read_parquet('${join(table, '_delta_log', '00000000000000000020.checkpoint.parquet')}')`,
+    );
+    expect(columns.map((c) => c['column_name'])).toEqual([
+      'txn',
+      'add',
+      'remove',
+      'metaData',
+      'protocol',
+    ]);
+    const replayed = await loadDeltaSnapshot(connection, table);
+    // Without the JSON commits up to the checkpoint, the state comes from the checkpoint alone.
+    for (let v = 0; v <= 20; v++)
+      await remove(join(table, '_delta_log', `${String(v).padStart(20, '0')}.json`));
+    const fromCheckpoint = await loadDeltaSnapshot(connection, table);
+    expect(fromCheckpoint.version).toBe(22);
+    expect(fromCheckpoint.files.map((f) => f.path)).toEqual(replayed.files.map((f) => f.path));
+    expect(fromCheckpoint.appVersions.get('loader')).toBe(22);
+    expect(fromCheckpoint.fields).toEqual(replayed.fields);
+    expect((await read(table)).map((r) => Number(r['id']))).toEqual([
+      12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
+    ]);
+  });
+});

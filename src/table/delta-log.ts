@@ -251,13 +251,20 @@ async function readCheckpoint(
       const value = row[key];
       if (value !== null && value !== undefined) action[key] = normalizeCheckpointValue(value);
     }
-    // An empty map reads as an empty list; the file maps of add and remove are objects.
-    for (const key of ['add', 'remove'] as const) {
-      const file = action[key] as { partitionValues?: unknown } | undefined;
-      if (file !== undefined && Array.isArray(file.partitionValues)) file.partitionValues = {};
-    }
+    fixEmptyMaps(action);
     return action as DeltaAction;
   });
+}
+
+const MAP_FIELDS = new Set(['partitionValues', 'tags', 'configuration', 'options']);
+
+/** An empty map reads back as an empty list; the protocol's map fields are objects. */
+function fixEmptyMaps(value: unknown): void {
+  if (typeof value !== 'object' || value === null) return;
+  for (const [key, inner] of Object.entries(value)) {
+    if (MAP_FIELDS.has(key) && Array.isArray(inner)) (value as Record<string, unknown>)[key] = {};
+    else fixEmptyMaps(inner);
+  }
 }
 
 /** Checkpoint Parquet holds maps as [{key, value}] lists and 64-bit numbers as bigints. */

@@ -14,6 +14,7 @@ import type {
   ProtocolAction,
   RemoveAction,
 } from './delta-actions.js';
+import { CHECKPOINT_INTERVAL, writeCheckpoint } from './delta-checkpoint.js';
 import { writeCommit } from './delta-commit.js';
 import type { DeltaSnapshot } from './delta-log.js';
 import { loadDeltaSnapshot, tableRoot } from './delta-log.js';
@@ -177,6 +178,13 @@ export async function prepareDeltaWrite(
         ...adds,
       ];
       if (await writeCommit(root, version, actions)) {
+        if (version > 0 && version % CHECKPOINT_INTERVAL === 0) {
+          // A checkpoint is an optimisation: a failure to write one must not fail the commit.
+          await writeCheckpoint(
+            connection,
+            await loadDeltaSnapshot(connection, root, { version }),
+          ).catch(() => undefined);
+        }
         return {
           version,
           skipped: false,

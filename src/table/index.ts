@@ -6,3 +6,4 @@ export * from './delta-commit.js';
 export * from './delta-writer.js';
 export * from './delta-history.js';
 export * from './delta-merge.js';
+export * from './delta-checkpoint.js';
