@@ -354,3 +354,54 @@ describe('checkpoints', () => {
     ]);
   });
 });
+
+describe('maintenance', () => {
+  it('optimize bin-packs small files per partition without changing rows; vacuum removes unused files', async () => {
+    const { optimizeDelta, vacuumDelta } = await import('../src/table/index.js');
+    const table = join(await tempDir(), 't');
+    for (let i = 0; i < 6; i++)
+      await writeDelta(connection, table, rows(i * 3, i * 3 + 3), FIELDS, {
+        mode: 'append',
+        partitionBy: ['day'],
+      });
+    const before = await read(table);
+    expect((await loadDeltaSnapshot(connection, table)).files).toHaveLength(18);
+    const optimized = await optimizeDelta(connection, table);
+    expect(optimized).toMatchObject({ filesCompacted: 18, partitionsCompacted: 3 });
+    const snapshot = await loadDeltaSnapshot(connection, table);
+    expect(snapshot.files).toHaveLength(3);
+    expect(await read(table)).toEqual(before);
+    const commit = (
+      await readFile(
+        join(table, '_delta_log', `${String(snapshot.version).padStart(20, '0')}.json`),
+        'utf8',
+      )
+    )
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, { dataChange?: boolean }>);
+    expect(
+      commit
+        .filter((a) => a['add'] !== undefined || a['remove'] !== undefined)
+        .every((a) => (a['add'] ?? a['remove'])?.dataChange === false),
+    ).toBe(true);
+
+    await expect(vacuumDelta(connection, table, { retentionHours: 0 })).rejects.toThrow(
+      /below the safe minimum of 168/,
+    );
+    const dry = await vacuumDelta(connection, table, {
+      retentionHours: 0,
+      force: true,
+      dryRun: true,
+    });
+    expect(dry.files).toHaveLength(18);
+    expect((await vacuumDelta(connection, table)).files).toHaveLength(0);
+    const done = await vacuumDelta(connection, table, { retentionHours: 0, force: true });
+    expect(done.files).toHaveLength(18);
+    expect(await read(table)).toEqual(before);
+    const onDisk = (await readdir(table, { recursive: true })).filter(
+      (f) => String(f).endsWith('.parquet') && !String(f).startsWith('_delta_log'),
+    );
+    expect(onDisk).toHaveLength(3);
+  });
+});

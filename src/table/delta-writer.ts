@@ -37,6 +37,8 @@ export interface DeltaWriteOptions {
   readonly maxAttempts?: number;
   /** Recorded in the commit's commitInfo. */
   readonly operation?: string;
+  /** False for a rewrite that changes no rows (optimize): readers of changes can skip it. */
+  readonly dataChange?: boolean;
   /** Files this write replaces (a merge's rewritten files); removed in the same commit. */
   readonly replaceFiles?: readonly AddAction[];
 }
@@ -128,7 +130,9 @@ export async function prepareDeltaWrite(
   if (current !== undefined) checkSchemaCompatible(root, current.fields, fields);
   const files = await writeDataFiles(connection, root, relation, fields, partitionColumns);
   const now = Date.now();
-  const adds: DeltaAction[] = files.map((add) => ({ add }));
+  const adds: DeltaAction[] = files.map((add) => ({
+    add: { ...add, dataChange: options.dataChange ?? true },
+  }));
   const rowsWritten = files.reduce(
     (sum, f) =>
       sum + (JSON.parse(f.stats ?? '{"numRecords":0}') as { numRecords: number }).numRecords,
@@ -141,7 +145,9 @@ export async function prepareDeltaWrite(
       const removes: DeltaAction[] =
         options.mode === 'overwrite' && current !== undefined
           ? current.files.map((f) => ({ remove: removeOf(f, now) }))
-          : (options.replaceFiles ?? []).map((f) => ({ remove: removeOf(f, now) }));
+          : (options.replaceFiles ?? []).map((f) => ({
+              remove: { ...removeOf(f, now), dataChange: options.dataChange ?? true },
+            }));
       const header: DeltaAction[] =
         current === undefined
           ? [

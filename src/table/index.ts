@@ -7,3 +7,4 @@ export * from './delta-writer.js';
 export * from './delta-history.js';
 export * from './delta-merge.js';
 export * from './delta-checkpoint.js';
+export * from './delta-maintenance.js';
