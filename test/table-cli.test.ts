@@ -121,6 +121,45 @@ describe('sluice table write, describe, history', () => {
     ).toBe(2);
     expect(sluice(['table', 'read', join(dir, 'nope')]).stderr).toContain('no transaction log at');
   });
+
+  it('optimizes small files away and vacuums what no version within the retention uses', async () => {
+    const dir = await tempDir();
+    const table = join(dir, 'events');
+    await writeFile(join(dir, 'batch.csv'), 'id,country\n1,DE\n2,FR\n');
+    const args = ['table', 'write', table, '--from', join(dir, 'batch.csv')];
+    sluice([...args, '--partition-by', 'country']);
+    sluice(args);
+    sluice(args);
+    const rows = (): string[] =>
+      sluice(['table', 'read', table, '--format', 'csv']).stdout.trim().split('\n').sort();
+    const before = rows();
+    expect(sluice(['table', 'optimize', table]).stdout).toContain(
+      'Committed version 3: 6 file(s) in 2 partition(s) compacted into 2',
+    );
+    expect(rows()).toEqual(before);
+    expect(sluice(['table', 'optimize', table]).stdout).toContain('Nothing to compact');
+
+    const kept = sluice(['table', 'vacuum', table]);
+    expect(kept.stdout).toContain('Deleted 0 file(s)');
+    const unsafe = sluice(['table', 'vacuum', table, '--retention-hours', '0']);
+    expect(unsafe.code).toBe(1);
+    expect(unsafe.stderr).toContain('below the safe minimum');
+    const dry = sluice([
+      'table',
+      'vacuum',
+      table,
+      '--retention-hours',
+      '0',
+      '--force',
+      '--dry-run',
+    ]);
+    expect(dry.stdout).toContain('Would delete 6 file(s)');
+    expect(
+      sluice(['table', 'vacuum', table, '--retention-hours', '0', '--force']).stdout,
+    ).toContain('Deleted 6 file(s)');
+    expect(rows()).toEqual(before);
+    expect(sluice(['table', 'vacuum', table, '--retention-hours', 'soon']).code).toBe(2);
+  });
 });
 
 describe('a writer killed with SIGKILL', () => {

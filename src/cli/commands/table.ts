@@ -13,6 +13,7 @@ import type { DeltaSnapshot } from '../../table/delta-log.js';
 import { loadDeltaSnapshot, tableRoot } from '../../table/delta-log.js';
 import { deltaScanSQL } from '../../table/delta-scan.js';
 import { readCommitHistory } from '../../table/delta-history.js';
+import { optimizeDelta, vacuumDelta } from '../../table/delta-maintenance.js';
 import { mergeDelta } from '../../table/delta-merge.js';
 import { writeDelta } from '../../table/delta-writer.js';
 import type { Command, CommandIO } from '../command.js';
@@ -275,10 +276,92 @@ export const tableHistoryCommand: Command = {
     }),
 };
 
+/**
+ * `sluice table optimize <path>`: compacts small files into fewer, larger ones.
+ *
+ * @example
+ * ```sh
+ * sluice table optimize lake/orders --target-size-mb 64
+ * ```
+ */
+export const tableOptimizeCommand: Command = {
+  name: 'table optimize',
+  summary: 'Compact the small files of a Delta table (rows and time travel unchanged)',
+  arguments: [{ name: 'path', description: 'the table folder or file:// URL' }],
+  options: [
+    {
+      flags: '--target-size-mb <n>',
+      description: 'files smaller than this are compacted',
+      defaultValue: '128',
+    },
+  ],
+  run: (args, options, io) =>
+    withSession(io, false, async (connection) => {
+      const megabytes = Number(options['targetSizeMb']);
+      if (!(megabytes > 0))
+        throw new UsageError(
+          `--target-size-mb must be a positive number, got "${String(options['targetSizeMb'])}"`,
+        );
+      const result = await optimizeDelta(connection, resolve(io.cwd, args[0] as string), {
+        targetFileBytes: megabytes * 1024 * 1024,
+      });
+      io.stdout(
+        result.version === undefined
+          ? 'Nothing to compact: no partition has more than one small file\n'
+          : `Committed version ${result.version}: ${result.filesCompacted} file(s) in ${result.partitionsCompacted} partition(s) compacted into ${result.filesAdded}\n`,
+      );
+      return ExitCode.success;
+    }),
+};
+
+/**
+ * `sluice table vacuum <path>`: deletes data files no version within the retention uses.
+ *
+ * @example
+ * ```sh
+ * sluice table vacuum lake/orders --dry-run
+ * ```
+ */
+export const tableVacuumCommand: Command = {
+  name: 'table vacuum',
+  summary: 'Delete data files the current version does not use and that are past the retention',
+  arguments: [{ name: 'path', description: 'the table folder or file:// URL' }],
+  options: [
+    {
+      flags: '--retention-hours <n>',
+      description: 'keep files removed less than this long ago',
+      defaultValue: '168',
+    },
+    { flags: '--force', description: 'allow a retention below 168 hours' },
+    { flags: '--dry-run', description: 'list the files without deleting them' },
+  ],
+  run: (args, options, io) =>
+    withSession(io, false, async (connection) => {
+      const hours = Number(options['retentionHours']);
+      if (!(hours >= 0))
+        throw new UsageError(
+          `--retention-hours must be a number of hours, got "${String(options['retentionHours'])}"`,
+        );
+      const result = await vacuumDelta(connection, resolve(io.cwd, args[0] as string), {
+        retentionHours: hours,
+        dryRun: options['dryRun'] === true,
+        force: options['force'] === true,
+      });
+      const verb = result.dryRun ? 'Would delete' : 'Deleted';
+      io.stdout(
+        `${verb} ${result.files.length} file(s), ${result.bytes} bytes\n` +
+          result.files.map((f) => `  ${f}\n`).join(''),
+      );
+      return ExitCode.success;
+    }),
+};
+
 /** The `sluice table ...` commands. */
 export const tableCommands: readonly Command[] = [
   tableReadCommand,
   tableWriteCommand,
   tableDescribeCommand,
   tableHistoryCommand,
+  tableOptimizeCommand,
+  tableVacuumCommand,
 ];
