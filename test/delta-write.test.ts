@@ -154,18 +154,31 @@ describe('writeDelta', () => {
     expect(await read(table)).toHaveLength(4);
   });
 
-  it('refuses data that does not match the table schema', async () => {
+  it('widens types the table holds without loss, and refuses data that does not match', async () => {
     const table = join(await tempDir(), 't');
     await writeDelta(connection, table, rows(0, 1), FIELDS, { mode: 'append' });
+    await writeDelta(
+      connection,
+      table,
+      '(SELECT 7::INTEGER AS id)',
+      [{ name: 'id', type: { kind: 'int32' }, nullable: true }],
+      { mode: 'append' },
+    );
+    expect((await read(table)).map((r) => r['id'])).toEqual([0n, 7n]);
     await expect(
       writeDelta(
         connection,
         table,
-        '(SELECT 1 AS id)',
-        [{ name: 'id', type: { kind: 'int32' }, nullable: true }],
+        "(SELECT 'x' AS id, 1.5::DOUBLE AS amount)",
+        [
+          { name: 'id', type: { kind: 'string' }, nullable: true },
+          { name: 'amount', type: { kind: 'float64' }, nullable: true },
+        ],
         { mode: 'append' },
       ),
-    ).rejects.toThrow(/column "id" is int32, the table has int64/);
+    ).rejects.toThrow(
+      /column "id" is string, the table has int64; column "amount" is float64, the table has decimal\(10,2\)/,
+    );
   });
 });
 
@@ -247,6 +260,35 @@ describe('sink.delta in a pipeline', () => {
       String(f).endsWith('.parquet'),
     );
     expect(onDisk.sort()).toEqual(snapshot.files.map((f) => f.path).sort());
+  });
+
+  it('replaces one partition of a day per run with replaceWhere', async () => {
+    const dir = await tempDir();
+    const { param, pipeline, ref, sink, sql } = await import('../src/index.js');
+    const { runIn } = await import('./helpers.js');
+    const daily = (day: number) =>
+      pipeline('daily', {
+        params: { day: '1' },
+        steps: {
+          events: sql`select ${param('day')}::INTEGER as day, range as id from range(3)`,
+          out: sink.delta({
+            input: ref('events'),
+            path: 'lake/events',
+            mode: 'overwrite',
+            partitionBy: ['day'],
+            replaceWhere: `day = ${day}`,
+          }),
+        },
+      });
+    for (const day of [1, 2, 1])
+      expect((await runIn(dir, daily(day), { params: { day: String(day) } })).status).toBe('success');
+    const rows = await read(join(dir, 'lake/events'));
+    expect(rows).toHaveLength(6);
+    expect((await loadDeltaSnapshot(connection, join(dir, 'lake/events'))).version).toBe(2);
+    const outside = await runIn(dir, daily(3), { params: { day: '4' } });
+    expect(outside.status).toBe('failed');
+    expect(JSON.stringify(outside)).toContain('do not match the predicate day = 3');
+    expect(await read(join(dir, 'lake/events'))).toEqual(rows);
   });
 });
 
@@ -403,5 +445,58 @@ describe('maintenance', () => {
       (f) => String(f).endsWith('.parquet') && !String(f).startsWith('_delta_log'),
     );
     expect(onDisk).toHaveLength(3);
+  });
+});
+
+describe('delete and replace where', () => {
+  it('deletes matching rows by rewriting only the files that hold them; NULL predicates keep rows', async () => {
+    const { deleteWhereDelta } = await import('../src/table/index.js');
+    const table = join(await tempDir(), 't');
+    for (let i = 0; i < 4; i++)
+      await writeDelta(connection, table, rows(i * 10, i * 10 + 10), FIELDS, { mode: 'append' });
+    await writeDelta(
+      connection,
+      table,
+      `(SELECT 100::BIGINT AS id, NULL::DATE AS day, NULL::DECIMAL(10,2) AS amount, 'none' AS label)`,
+      FIELDS,
+      { mode: 'append' },
+    );
+    const deleted = await deleteWhereDelta(
+      connection,
+      table,
+      'id BETWEEN 12 AND 14 OR amount > 1000',
+    );
+    expect(deleted).toMatchObject({ rowsRemoved: 3, filesRewritten: 1, filesRemoved: 1 });
+    const ids = (await read(table)).map((r) => Number(r['id']));
+    expect(ids).toHaveLength(38);
+    expect(ids).not.toContain(13);
+    expect(ids).toContain(100);
+    expect((await read(table, deleted.version - 1)).map((r) => Number(r['id']))).toContain(13);
+    expect(await deleteWhereDelta(connection, table, 'id < 0')).toMatchObject({ skipped: true });
+    await expect(deleteWhereDelta(connection, table, 'no_such_column = 1')).rejects.toThrow(
+      /the predicate no_such_column = 1 cannot be evaluated/,
+    );
+  });
+
+  it('replaces the rows matching a predicate, refusing new rows outside it', async () => {
+    const { replaceWhereDelta } = await import('../src/table/index.js');
+    const table = join(await tempDir(), 't');
+    await writeDelta(connection, table, rows(0, 9), FIELDS, {
+      mode: 'append',
+      partitionBy: ['day'],
+    });
+    const day = "day = DATE '2026-01-02'";
+    const replacement = `(SELECT 500::BIGINT AS id, DATE '2026-01-02' AS day, 1::DECIMAL(10,2) AS amount, 'new' AS label)`;
+    const result = await replaceWhereDelta(connection, table, replacement, FIELDS, day);
+    expect(result).toMatchObject({ rowsRemoved: 3, filesRewritten: 1, rowsWritten: 1 });
+    const after = await read(table);
+    expect(after.filter((r) => r['label'] === 'new').map((r) => r['id'])).toEqual([500n]);
+    expect(after.map((r) => Number(r['id'])).sort((a, b) => a - b)).toEqual([
+      0, 2, 3, 5, 6, 8, 500,
+    ]);
+    await expect(replaceWhereDelta(connection, table, rows(0, 3), FIELDS, day)).rejects.toThrow(
+      /2 row\(s\) written do not match the predicate/,
+    );
+    expect((await loadDeltaSnapshot(connection, table)).version).toBe(result.version);
   });
 });

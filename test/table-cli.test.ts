@@ -116,6 +116,19 @@ describe('sluice table write, describe, history', () => {
     ]);
     expect(sluice(['table', 'write', table, '--from', changes, '--mode', 'merge']).code).toBe(2);
     expect(sluice(['table', 'write', table, '--from', changes, '--where', 'id > 1']).code).toBe(2);
+    await writeFile(join(dir, 'de.csv'), 'id,country,amount\n5,DE,2\n');
+    const replace = ['table', 'write', table, '--from', join(dir, 'de.csv'), '--mode', 'overwrite'];
+    expect(sluice([...replace, '--where', "country = 'DE'"]).stdout).toContain(
+      '2 file(s) replaced',
+    );
+    const outside = sluice([...replace, '--where', "country = 'FR'"]);
+    expect(outside.code).toBe(1);
+    expect(outside.stderr).toContain('1 row(s) written do not match the predicate');
+    expect(sluice(['table', 'delete', table, '--where', 'id = 2']).stdout).toContain(
+      '1 row(s) deleted, 1 file(s) rewritten',
+    );
+    expect(sluice(['table', 'read', table, '--columns', 'id']).stdout.trim()).toBe('{"id":5}');
+    expect(sluice(['table', 'delete', table]).code).toBe(2);
     expect(
       sluice(['table', 'read', table, '--version', '1', '--timestamp', '2026-01-01']).code,
     ).toBe(2);

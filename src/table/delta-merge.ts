@@ -1,11 +1,11 @@
-import { isAbsolute, join } from 'node:path';
 import { TableError } from '../core/errors.js';
 import type { Field } from '../core/types.js';
-import { quoteIdentifier, quoteLiteral, toDuckDBType } from '../core/type-mappings.js';
+import { quoteIdentifier } from '../core/type-mappings.js';
 import type { EngineConnection } from '../engine/duckdb-session.js';
 import type { AddAction } from './delta-actions.js';
 import type { DeltaSnapshot } from './delta-log.js';
 import { loadDeltaSnapshot, tableRoot } from './delta-log.js';
+import { deltaFilePath, deltaFilesScanSQL } from './delta-scan.js';
 import type { DeltaWriteResult } from './delta-writer.js';
 import { writeDelta } from './delta-writer.js';
 
@@ -94,8 +94,8 @@ export async function mergeDelta(
     const kept =
       touched.length === 0
         ? undefined
-        : `SELECT ${columns} FROM ${scanFiles(snapshot, touched, false)} t WHERE NOT ${matches('t')}`;
-    const inTable = `EXISTS (SELECT 1 FROM ${scanFiles(snapshot, touched, false)} t WHERE ${keys.map((k) => `t.${k} IS NOT DISTINCT FROM s.${k}`).join(' AND ')})`;
+        : `SELECT ${columns} FROM ${deltaFilesScanSQL(snapshot, touched, false)} t WHERE NOT ${matches('t')}`;
+    const inTable = `EXISTS (SELECT 1 FROM ${deltaFilesScanSQL(snapshot, touched, false)} t WHERE ${keys.map((k) => `t.${k} IS NOT DISTINCT FROM s.${k}`).join(' AND ')})`;
     const updates =
       (options.whenMatched ?? 'update') === 'update'
         ? `SELECT ${columns} FROM ${staged} s WHERE ${touched.length === 0 ? 'false' : inTable}`
@@ -176,38 +176,9 @@ async function filesWithKeys(
 ): Promise<AddAction[]> {
   if (candidates.length === 0) return [];
   const rows = await connection.rows(
-    `SELECT DISTINCT __sluice_path FROM ${scanFiles(snapshot, candidates, true)} t
+    `SELECT DISTINCT __sluice_path FROM ${deltaFilesScanSQL(snapshot, candidates, true)} t
      WHERE EXISTS (SELECT 1 FROM ${staged} s WHERE ${keys.map((k) => `s.${k} IS NOT DISTINCT FROM t.${k}`).join(' AND ')})`,
   );
   const touched = new Set(rows.map((r) => String(r['__sluice_path'])));
-  return candidates.filter((f) => touched.has(absolute(snapshot.root, f.path)));
-}
-
-/** A scan of some files of a snapshot, partition columns filled, optionally with each row's file. */
-function scanFiles(
-  snapshot: DeltaSnapshot,
-  files: readonly AddAction[],
-  withPath: boolean,
-): string {
-  const partitions = new Set(snapshot.partitionColumns);
-  const data = snapshot.fields
-    .filter((f) => !partitions.has(f.name))
-    .map((f) => quoteIdentifier(f.name));
-  if (files.length === 0) {
-    return `(SELECT ${snapshot.fields.map((f) => `CAST(NULL AS ${toDuckDBType(f.type)}) AS ${quoteIdentifier(f.name)}`).join(', ')}${withPath ? ', CAST(NULL AS VARCHAR) AS __sluice_path' : ''} WHERE false)`;
-  }
-  const parts = files.map((file) => {
-    const constants = snapshot.partitionColumns.map((column) => {
-      const field = snapshot.fields.find((f) => f.name === column);
-      const value = file.partitionValues[column];
-      return `CAST(${value === null || value === undefined ? 'NULL' : quoteLiteral(value)} AS ${field === undefined ? 'VARCHAR' : toDuckDBType(field.type)}) AS ${quoteIdentifier(column)}`;
-    });
-    const path = absolute(snapshot.root, file.path);
-    return `SELECT ${[...data, ...constants, ...(withPath ? [`${quoteLiteral(path)} AS __sluice_path`] : [])].join(', ')} FROM read_parquet(${quoteLiteral(path)}, hive_partitioning = false)`;
-  });
-  return `(${parts.join(' UNION ALL BY NAME ')})`;
-}
-
-function absolute(root: string, path: string): string {
-  return isAbsolute(path) ? path : join(root, path);
+  return candidates.filter((f) => touched.has(deltaFilePath(snapshot.root, f.path)));
 }

@@ -1,6 +1,7 @@
 import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { quoteIdentifier, quoteLiteral, toDuckDBType } from '../core/type-mappings.js';
+import type { AddAction } from './delta-actions.js';
 import type { DeltaSnapshot } from './delta-log.js';
 
 /**
@@ -29,7 +30,7 @@ export function deltaScanSQL(snapshot: DeltaSnapshot): string {
     const key = JSON.stringify(
       snapshot.partitionColumns.map((c) => file.partitionValues[c] ?? null),
     );
-    groups.set(key, [...(groups.get(key) ?? []), filePath(snapshot.root, file.path)]);
+    groups.set(key, [...(groups.get(key) ?? []), deltaFilePath(snapshot.root, file.path)]);
   }
   const parts = [...groups.entries()].map(([key, files]) => {
     const values = JSON.parse(key) as (string | null)[];
@@ -47,7 +48,41 @@ export function deltaScanSQL(snapshot: DeltaSnapshot): string {
   return `(SELECT ${select} FROM (${parts.join(' UNION ALL BY NAME ')}))`;
 }
 
-function filePath(root: string, path: string): string {
+/** The absolute path of a file of a table from its (decoded) log path. */
+export function deltaFilePath(root: string, path: string): string {
   if (path.startsWith('file://')) return fileURLToPath(path);
   return isAbsolute(path) ? path : join(root, path);
+}
+
+/**
+ * A SQL relation over some files of a snapshot, partition columns filled; with `withPath`, each
+ * row also carries its file's absolute path as `__sluice_path` (to find the files a change touches).
+ *
+ * @example
+ * ```ts
+ * const rows = await connection.rows(`SELECT DISTINCT __sluice_path FROM ${deltaFilesScanSQL(snapshot, snapshot.files, true)} WHERE id = 7`);
+ * ```
+ */
+export function deltaFilesScanSQL(
+  snapshot: DeltaSnapshot,
+  files: readonly AddAction[],
+  withPath: boolean,
+): string {
+  const partitions = new Set(snapshot.partitionColumns);
+  const data = snapshot.fields
+    .filter((f) => !partitions.has(f.name))
+    .map((f) => quoteIdentifier(f.name));
+  if (files.length === 0) {
+    return `(SELECT ${snapshot.fields.map((f) => `CAST(NULL AS ${toDuckDBType(f.type)}) AS ${quoteIdentifier(f.name)}`).join(', ')}${withPath ? ', CAST(NULL AS VARCHAR) AS __sluice_path' : ''} WHERE false)`;
+  }
+  const parts = files.map((file) => {
+    const constants = snapshot.partitionColumns.map((column) => {
+      const field = snapshot.fields.find((f) => f.name === column);
+      const value = file.partitionValues[column];
+      return `CAST(${value === null || value === undefined ? 'NULL' : quoteLiteral(value)} AS ${field === undefined ? 'VARCHAR' : toDuckDBType(field.type)}) AS ${quoteIdentifier(column)}`;
+    });
+    const path = deltaFilePath(snapshot.root, file.path);
+    return `SELECT ${[...data, ...constants, ...(withPath ? [`${quoteLiteral(path)} AS __sluice_path`] : [])].join(', ')} FROM read_parquet(${quoteLiteral(path)}, hive_partitioning = false)`;
+  });
+  return `(${parts.join(' UNION ALL BY NAME ')})`;
 }

@@ -5,7 +5,8 @@ import { JSDuckDBValueConverter } from '@duckdb/node-api';
 import { SluiceError, TableError } from '../core/errors.js';
 import type { Field } from '../core/types.js';
 import { formatType } from '../core/types.js';
-import { quoteIdentifier, quoteLiteral } from '../core/type-mappings.js';
+import { quoteIdentifier, quoteLiteral, toDuckDBType } from '../core/type-mappings.js';
+import { isWidening } from '../core/schema-evolution.js';
 import type { EngineConnection } from '../engine/duckdb-session.js';
 import type {
   AddAction,
@@ -127,8 +128,15 @@ export async function prepareDeltaWrite(
     }
   }
   const partitionColumns = current?.partitionColumns ?? options.partitionBy ?? [];
-  if (current !== undefined) checkSchemaCompatible(root, current.fields, fields);
-  const files = await writeDataFiles(connection, root, relation, fields, partitionColumns);
+  const data =
+    current === undefined ? { relation, fields } : alignToTable(current, relation, fields);
+  const files = await writeDataFiles(
+    connection,
+    root,
+    data.relation,
+    data.fields,
+    partitionColumns,
+  );
   const now = Date.now();
   const adds: DeltaAction[] = files.map((add) => ({
     add: { ...add, dataChange: options.dataChange ?? true },
@@ -164,7 +172,7 @@ export async function prepareDeltaWrite(
               mode: options.mode === 'overwrite' ? 'Overwrite' : 'Append',
               partitionBy: JSON.stringify(partitionColumns),
             },
-            isBlindAppend: options.mode === 'append',
+            isBlindAppend: options.mode === 'append' && (options.replaceFiles ?? []).length === 0,
             engineInfo: 'sluice',
           },
         },
@@ -289,6 +297,36 @@ function newMetadata(
     configuration: {},
     createdTime: now,
   };
+}
+
+/**
+ * Fits data to an existing table: columns whose type the table's column holds without loss
+ * (int32 into int64, int into double, ...) are cast; any other mismatch throws a
+ * {@link TableError} listing every problem.
+ *
+ * @example
+ * ```ts
+ * const data = alignToTable(snapshot, '(SELECT * FROM staged)', fields);
+ * ```
+ */
+export function alignToTable(
+  table: DeltaSnapshot,
+  relation: string,
+  fields: readonly Field[],
+): { relation: string; fields: readonly Field[] } {
+  const tableTypes = new Map(table.fields.map((f) => [f.name, f.type]));
+  const widened = fields.map((f) => {
+    const target = tableTypes.get(f.name);
+    return target !== undefined && isWidening(f.type, target) ? { ...f, type: target } : f;
+  });
+  checkSchemaCompatible(table.root, table.fields, widened);
+  if (widened.every((f, i) => f === fields[i])) return { relation, fields };
+  const columns = widened.map((f, i) =>
+    f === fields[i]
+      ? quoteIdentifier(f.name)
+      : `CAST(${quoteIdentifier(f.name)} AS ${toDuckDBType(f.type)}) AS ${quoteIdentifier(f.name)}`,
+  );
+  return { relation: `(SELECT ${columns.join(', ')} FROM ${relation})`, fields: widened };
 }
 
 function checkSchemaCompatible(

@@ -8,3 +8,4 @@ export * from './delta-history.js';
 export * from './delta-merge.js';
 export * from './delta-checkpoint.js';
 export * from './delta-maintenance.js';
+export * from './delta-predicate.js';

@@ -15,6 +15,7 @@ import { deltaScanSQL } from '../../table/delta-scan.js';
 import { readCommitHistory } from '../../table/delta-history.js';
 import { optimizeDelta, vacuumDelta } from '../../table/delta-maintenance.js';
 import { mergeDelta } from '../../table/delta-merge.js';
+import { deleteWhereDelta, replaceWhereDelta } from '../../table/delta-predicate.js';
 import { writeDelta } from '../../table/delta-writer.js';
 import type { Command, CommandIO } from '../command.js';
 import { ExitCode } from '../command.js';
@@ -132,15 +133,16 @@ export const tableWriteCommand: Command = {
       flags: '--partition-by <columns>',
       description: 'partition columns of a new table, comma-separated',
     },
-    { flags: '--where <sql>', description: 'replace only the rows matching this predicate' },
+    {
+      flags: '--where <sql>',
+      description: 'with --mode overwrite: replace only the rows matching this predicate',
+    },
   ],
   run: (args, options, io) =>
     withSession(io, false, async (connection, session) => {
       const mode = String(options['mode']);
-      if (options['where'] !== undefined) {
-        throw new UsageError('--where is not available yet', {
-          hint: 'use --mode append, overwrite or merge',
-        });
+      if (options['where'] !== undefined && mode !== 'overwrite') {
+        throw new UsageError('--where goes with --mode overwrite (replace the matching rows)');
       }
       if (mode === 'merge' && options['key'] === undefined)
         throw new UsageError('--mode merge needs --key a,b');
@@ -166,12 +168,20 @@ export const tableWriteCommand: Command = {
             ? await mergeDelta(connection, path, data.relation, data.fields, {
                 keys: list(options['key']),
               })
-            : await writeDelta(connection, path, data.relation, data.fields, {
-                mode,
-                ...(options['partitionBy'] === undefined
-                  ? {}
-                  : { partitionBy: list(options['partitionBy']) }),
-              });
+            : options['where'] !== undefined
+              ? await replaceWhereDelta(
+                  connection,
+                  path,
+                  data.relation,
+                  data.fields,
+                  String(options['where']),
+                )
+              : await writeDelta(connection, path, data.relation, data.fields, {
+                  mode,
+                  ...(options['partitionBy'] === undefined
+                    ? {}
+                    : { partitionBy: list(options['partitionBy']) }),
+                });
         io.stdout(
           `Committed version ${result.version}: ${result.rowsWritten} rows in ${result.filesAdded} file(s)` +
             `${result.filesRemoved > 0 ? `, ${result.filesRemoved} file(s) replaced` : ''}` +
@@ -277,6 +287,39 @@ export const tableHistoryCommand: Command = {
 };
 
 /**
+ * `sluice table delete <path> --where SQL`: deletes the matching rows, rewriting only their files.
+ *
+ * @example
+ * ```sh
+ * sluice table delete lake/orders --where "country = 'XX'"
+ * ```
+ */
+export const tableDeleteCommand: Command = {
+  name: 'table delete',
+  summary: 'Delete the rows of a Delta table that match a predicate',
+  arguments: [{ name: 'path', description: 'the table folder or file:// URL' }],
+  options: [{ flags: '--where <sql>', description: 'a SQL predicate (required)' }],
+  run: (args, options, io) =>
+    withSession(io, false, async (connection) => {
+      if (typeof options['where'] !== 'string')
+        throw new UsageError('--where <sql> is required', {
+          hint: 'to empty a table, write it with --mode overwrite',
+        });
+      const result = await deleteWhereDelta(
+        connection,
+        resolve(io.cwd, args[0] as string),
+        options['where'],
+      );
+      io.stdout(
+        result.skipped
+          ? 'No rows match; nothing committed\n'
+          : `Committed version ${result.version}: ${result.rowsRemoved} row(s) deleted, ${result.filesRewritten} file(s) rewritten\n`,
+      );
+      return ExitCode.success;
+    }),
+};
+
+/**
  * `sluice table optimize <path>`: compacts small files into fewer, larger ones.
  *
  * @example
@@ -362,6 +405,7 @@ export const tableCommands: readonly Command[] = [
   tableWriteCommand,
   tableDescribeCommand,
   tableHistoryCommand,
+  tableDeleteCommand,
   tableOptimizeCommand,
   tableVacuumCommand,
 ];

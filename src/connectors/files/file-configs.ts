@@ -191,10 +191,21 @@ export const deltaSinkConfig = z
       .array(z.string().min(1))
       .default([])
       .describe('Partition columns of a new table (an existing table keeps its own).'),
+    replaceWhere: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "With `overwrite`: replace only the rows matching this SQL predicate (e.g. `order_date = DATE '2026-03-01'`); every written row must match it.",
+      ),
   })
   .refine((config) => config.mode !== 'merge' || config.keys.length > 0, {
     message: 'a merge needs keys: the columns that identify a row',
     path: ['keys'],
+  })
+  .refine((config) => config.replaceWhere === undefined || config.mode === 'overwrite', {
+    message: "replaceWhere goes with mode: 'overwrite'",
+    path: ['replaceWhere'],
   })
   .describe(
     'Writes a Delta Lake table: data files are written by the step and committed when the run succeeds.',

@@ -15,6 +15,7 @@ import {
   parquetSinkConfig,
 } from './file-configs.js';
 import { mergeDelta } from '../../table/delta-merge.js';
+import { checkRowsInside, replaceWhereDelta } from '../../table/delta-predicate.js';
 import { prepareDeltaWrite } from '../../table/delta-writer.js';
 import { stagePath } from './staged-path.js';
 
@@ -110,26 +111,36 @@ export const deltaSink = defineSink({
   config: deltaSinkConfig,
   async write(config: z.output<typeof deltaSinkConfig>, context): Promise<StagedOutput> {
     const target = resolveTarget(context, config.path);
-    if (config.mode === 'merge') {
-      // A merge rewrites files it has to read at commit time, so it runs when the run publishes.
+    const { replaceWhere } = config;
+    if (config.mode === 'merge' || replaceWhere !== undefined) {
+      // A merge or replace-where rewrites files it has to read at commit time, so it runs when
+      // the run publishes.
+      if (replaceWhere !== undefined)
+        await checkRowsInside(context.connection, target, context.input, replaceWhere);
       const [row] = await context.connection.rows(`SELECT count(*) AS n FROM ${context.input}`);
-      const staged = `__sluice_delta_merge_${context.stepId}`;
-      await context.connection.run(
-        `CREATE TABLE "${staged.replaceAll('"', '""')}" AS SELECT * FROM ${context.input}`,
-      );
+      const staged = quoteIdentifier(`__sluice_delta_${context.stepId}`);
+      await context.connection.run(`CREATE TABLE ${staged} AS SELECT * FROM ${context.input}`);
+      const drop = async (): Promise<void> => {
+        await context.connection.run(`DROP TABLE IF EXISTS ${staged}`);
+      };
       return {
         rowsWritten: Number(row?.['n'] ?? 0),
         outputs: [target],
         publish: async () => {
-          await mergeDelta(
-            context.connection,
-            target,
-            `"${staged.replaceAll('"', '""')}"`,
-            context.inputFields,
-            { keys: config.keys },
-          );
+          await (replaceWhere === undefined
+            ? mergeDelta(context.connection, target, staged, context.inputFields, {
+                keys: config.keys,
+              })
+            : replaceWhereDelta(
+                context.connection,
+                target,
+                staged,
+                context.inputFields,
+                replaceWhere,
+              ));
+          await drop();
         },
-        discard: async () => undefined,
+        discard: drop,
       };
     }
     const prepared = await prepareDeltaWrite(
