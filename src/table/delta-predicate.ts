@@ -6,6 +6,7 @@ import type { AddAction } from './delta-actions.js';
 import type { DeltaSnapshot } from './delta-log.js';
 import { loadDeltaSnapshot, tableRoot } from './delta-log.js';
 import { deltaFilePath, deltaFilesScanSQL } from './delta-scan.js';
+import { skipFiles } from './delta-skipping.js';
 import type { DeltaWriteResult } from './delta-writer.js';
 import { alignToTable, writeDelta } from './delta-writer.js';
 
@@ -148,14 +149,15 @@ async function filesMatching(
   snapshot: DeltaSnapshot,
   predicate: string,
 ): Promise<AddAction[]> {
-  if (snapshot.files.length === 0) return [];
+  const candidates = (await skipFiles(connection, snapshot, predicate)).files;
+  if (candidates.length === 0) return [];
   const rows = await withPredicate(snapshot.root, predicate, () =>
     connection.rows(
-      `SELECT DISTINCT __sluice_path FROM ${deltaFilesScanSQL(snapshot, snapshot.files, true)} WHERE (${predicate}) IS TRUE`,
+      `SELECT DISTINCT __sluice_path FROM ${deltaFilesScanSQL(snapshot, candidates, true)} WHERE (${predicate}) IS TRUE`,
     ),
   );
   const paths = new Set(rows.map((r) => String(r['__sluice_path'])));
-  return snapshot.files.filter((f) => paths.has(deltaFilePath(snapshot.root, f.path)));
+  return candidates.filter((f) => paths.has(deltaFilePath(snapshot.root, f.path)));
 }
 
 /** Runs a query using the predicate; a query error becomes an error about the predicate. */

@@ -9,3 +9,4 @@ export * from './delta-merge.js';
 export * from './delta-checkpoint.js';
 export * from './delta-maintenance.js';
 export * from './delta-predicate.js';
+export * from './delta-skipping.js';

@@ -12,6 +12,7 @@ import { QuarantineStore } from '../../engine/quarantine-store.js';
 import type { DeltaSnapshot } from '../../table/delta-log.js';
 import { loadDeltaSnapshot, tableRoot } from '../../table/delta-log.js';
 import { deltaScanSQL } from '../../table/delta-scan.js';
+import { skipFiles } from '../../table/delta-skipping.js';
 import { readCommitHistory } from '../../table/delta-history.js';
 import { optimizeDelta, vacuumDelta } from '../../table/delta-maintenance.js';
 import { mergeDelta } from '../../table/delta-merge.js';
@@ -82,11 +83,15 @@ export const tableReadCommand: Command = {
       const format = String(options['format']);
       if (format !== 'ndjson' && format !== 'csv')
         throw new UsageError(`--format must be ndjson or csv, got "${format}"`);
-      const snapshot = await loadDeltaSnapshot(
+      const loaded = await loadDeltaSnapshot(
         connection,
         resolve(io.cwd, args[0] as string),
         snapshotOptions(options),
       );
+      const snapshot =
+        options['where'] === undefined
+          ? loaded
+          : await skipFiles(connection, loaded, String(options['where']));
       const columns =
         options['columns'] === undefined
           ? '*'
