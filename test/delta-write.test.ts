@@ -281,7 +281,9 @@ describe('sink.delta in a pipeline', () => {
         },
       });
     for (const day of [1, 2, 1])
-      expect((await runIn(dir, daily(day), { params: { day: String(day) } })).status).toBe('success');
+      expect((await runIn(dir, daily(day), { params: { day: String(day) } })).status).toBe(
+        'success',
+      );
     const rows = await read(join(dir, 'lake/events'));
     expect(rows).toHaveLength(6);
     expect((await loadDeltaSnapshot(connection, join(dir, 'lake/events'))).version).toBe(2);
@@ -498,5 +500,39 @@ describe('delete and replace where', () => {
       /2 row\(s\) written do not match the predicate/,
     );
     expect((await loadDeltaSnapshot(connection, table)).version).toBe(result.version);
+  });
+});
+
+describe('source.delta', () => {
+  it('reads a table at its latest version, an older version, and with a predicate', async () => {
+    const dir = await tempDir();
+    const table = join(dir, 'lake/orders');
+    await writeDelta(connection, table, rows(0, 6), FIELDS, {
+      mode: 'append',
+      partitionBy: ['day'],
+    });
+    await writeDelta(connection, table, rows(6, 9), FIELDS, { mode: 'append' });
+    const { pipeline, ref, sink, source } = await import('../src/index.js');
+    const { runIn, readNDJSON } = await import('./helpers.js');
+    const copy = (config: Parameters<typeof source.delta>[0]) =>
+      pipeline('reader', {
+        steps: {
+          orders: source.delta(config),
+          out: sink.ndjson({ input: ref('orders'), path: 'out/orders.ndjson' }),
+        },
+      });
+    const latest = await runIn(dir, copy({ path: 'lake/orders' }));
+    expect(latest.status).toBe('success');
+    expect(await readNDJSON(join(dir, 'out/orders.ndjson'))).toHaveLength(9);
+    await runIn(dir, copy({ path: 'lake/orders', version: 0, columns: ['id', 'label'] }));
+    const old = await readNDJSON(join(dir, 'out/orders.ndjson'));
+    expect(old).toHaveLength(6);
+    expect(Object.keys(old[0] ?? {})).toEqual(['id', 'label']);
+    await runIn(dir, copy({ path: 'lake/orders', where: "day = DATE '2026-01-02' AND id > 3" }));
+    expect((await readNDJSON(join(dir, 'out/orders.ndjson'))).map((r) => r['id'])).toEqual([4, 7]);
+
+    const missing = await runIn(dir, copy({ path: 'lake/orders', columns: ['nope'] }));
+    expect(missing.status).toBe('failed');
+    expect(JSON.stringify(missing)).toContain('column(s) nope are not in the table');
   });
 });

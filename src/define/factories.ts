@@ -4,6 +4,7 @@ import type {
   CSVSinkConfig,
   CSVSourceConfig,
   DeltaSinkConfig,
+  DeltaSourceConfig,
   DuckDBSinkConfig,
   JSONSourceConfig,
   NDJSONSinkConfig,
@@ -180,6 +181,8 @@ export const source = {
   ndjson: (config: Described<JSONSourceConfig>): SourceStep => sourceStep('ndjson', config),
   /** Parquet files. */
   parquet: (config: Described<ParquetSourceConfig>): SourceStep => sourceStep('parquet', config),
+  /** A Delta Lake table (latest, a version, or a point in time). */
+  delta: (config: Described<DeltaSourceConfig>): SourceStep => sourceStep('delta', config),
   /** Any registered source connector by name. */
   custom: (connector: string, config: Readonly<Record<string, unknown>>): SourceStep =>
     sourceStep(connector, config),

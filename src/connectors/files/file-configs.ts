@@ -174,6 +174,40 @@ export type CSVSinkConfig = z.input<typeof csvSinkConfig>;
 export type NDJSONSinkConfig = z.input<typeof ndjsonSinkConfig>;
 export type DuckDBSinkConfig = z.input<typeof duckDBSinkConfig>;
 
+/** Config of the `delta` source. */
+export const deltaSourceConfig = z
+  .strictObject({
+    path: z
+      .string()
+      .min(1)
+      .describe('The Delta table folder (or `file://` URL), relative to the pipeline file.'),
+    version: z.int().nonnegative().optional().describe('Read this version of the table.'),
+    timestamp: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Read the latest version committed at or before this time (ISO 8601).'),
+    where: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'A SQL predicate rows must meet; files that cannot hold a match (by partition values and stats) are not read.',
+      ),
+    columns: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe('The columns to read (all when omitted).'),
+  })
+  .refine((config) => config.version === undefined || config.timestamp === undefined, {
+    message: 'give version or timestamp, not both',
+    path: ['timestamp'],
+  })
+  .describe('Reads a Delta Lake table at its latest version, a version, or a point in time.');
+
+export type DeltaSourceConfig = z.input<typeof deltaSourceConfig>;
+
 /** Config of the `delta` sink. */
 export const deltaSinkConfig = z
   .strictObject({
