@@ -529,10 +529,37 @@ describe('source.delta', () => {
     expect(old).toHaveLength(6);
     expect(Object.keys(old[0] ?? {})).toEqual(['id', 'label']);
     await runIn(dir, copy({ path: 'lake/orders', where: "day = DATE '2026-01-02' AND id > 3" }));
-    expect((await readNDJSON(join(dir, 'out/orders.ndjson'))).map((r) => r['id'])).toEqual([4, 7]);
+    const filtered = await readNDJSON(join(dir, 'out/orders.ndjson'));
+    expect(filtered.map((r) => Number(r['id'])).sort((a, b) => a - b)).toEqual([4, 7]);
 
     const missing = await runIn(dir, copy({ path: 'lake/orders', columns: ['nope'] }));
     expect(missing.status).toBe('failed');
     expect(JSON.stringify(missing)).toContain('column(s) nope are not in the table');
+  });
+});
+
+describe('concurrent rewrites', () => {
+  it('a rewrite commits after a concurrent blind append, and fails when its files were removed', async () => {
+    const { CommitConflictError, prepareDeltaWrite, deleteWhereDelta } =
+      await import('../src/table/index.js');
+    const table = join(await tempDir(), 't');
+    await writeDelta(connection, table, rows(0, 3), FIELDS, { mode: 'append' });
+    const snapshot = await loadDeltaSnapshot(connection, table);
+    const rewrite = () =>
+      prepareDeltaWrite(connection, table, `(SELECT * FROM ${deltaScanSQL(snapshot)})`, FIELDS, {
+        mode: 'append',
+        operation: 'OPTIMIZE',
+        dataChange: false,
+        replaceFiles: snapshot.files,
+      });
+    const first = await rewrite();
+    await writeDelta(connection, table, rows(10, 12), FIELDS, { mode: 'append' });
+    expect(await first.commit()).toMatchObject({ version: 2, filesRemoved: 1 });
+    expect((await read(table)).map((r) => Number(r['id']))).toEqual([0, 1, 2, 10, 11]);
+
+    const second = await rewrite();
+    await deleteWhereDelta(connection, table, 'id = 10');
+    await expect(second.commit()).rejects.toBeInstanceOf(CommitConflictError);
+    expect((await read(table)).map((r) => Number(r['id']))).toEqual([0, 1, 2, 11]);
   });
 });

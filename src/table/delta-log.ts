@@ -214,7 +214,15 @@ function checkReadable(root: string, protocol: ProtocolAction): void {
   }
 }
 
-async function readCommitFile(
+/**
+ * The actions of one commit file, in order.
+ *
+ * @example
+ * ```ts
+ * const actions = await readCommitFile(root, join(root, '_delta_log'), 7);
+ * ```
+ */
+export async function readCommitFile(
   root: string,
   logDir: string,
   version: number,

@@ -18,7 +18,7 @@ import type {
 import { CHECKPOINT_INTERVAL, writeCheckpoint } from './delta-checkpoint.js';
 import { writeCommit } from './delta-commit.js';
 import type { DeltaSnapshot } from './delta-log.js';
-import { loadDeltaSnapshot, tableRoot } from './delta-log.js';
+import { loadDeltaSnapshot, readCommitFile, tableRoot } from './delta-log.js';
 import { deltaSchemaString } from './delta-schema.js';
 
 /** How a write changes the table. */
@@ -55,7 +55,7 @@ export interface DeltaWriteResult {
 }
 
 /**
- * Thrown when another writer committed changes that conflict with an overwrite.
+ * Thrown when another writer committed changes that conflict with an overwrite or a rewrite.
  *
  * @example
  * ```ts
@@ -66,7 +66,7 @@ export class CommitConflictError extends SluiceError {
   constructor(table: string, version: number) {
     super(
       'RETRYABLE',
-      `Table ${table}: version ${version} was committed by another writer and conflicts with this overwrite`,
+      `Table ${table}: version ${version} was committed by another writer and conflicts with this write`,
       {
         hint: 'run the write again; it will start from the new version',
       },
@@ -91,7 +91,9 @@ export interface PreparedDeltaWrite {
 /**
  * Writes the data files of a Delta write (Parquet written by DuckDB, with per-file stats) and
  * returns the commit to make: nothing is visible until `commit()`; `discard()` removes the files. Blind appends retry on a
- * version race; an overwrite that lost a race fails with {@link CommitConflictError}. Files of a
+ * version race, and so do rewrites (merge, delete, replace-where, optimize) when the winning
+ * commits were blind appends; an overwrite that lost a race, or a rewrite whose race removed
+ * files or changed the schema, fails with {@link CommitConflictError}. Files of a
  * write that never committed are invisible to readers (vacuum removes them).
  *
  * @example
@@ -224,7 +226,11 @@ export async function prepareDeltaWrite(
         }
       }
       const replacesFiles = (options.replaceFiles ?? []).length > 0;
-      if (options.mode === 'overwrite' || replacesFiles || current === undefined) {
+      if (
+        options.mode === 'overwrite' ||
+        current === undefined ||
+        (replacesFiles && !(await onlyBlindAppends(root, current.version + 1, winner.version)))
+      ) {
         throw new CommitConflictError(root, version);
       }
       current = winner;
@@ -297,6 +303,19 @@ function newMetadata(
     configuration: {},
     createdTime: now,
   };
+}
+
+/**
+ * Whether the commits between two versions only added files (blind appends): those never
+ * conflict with a rewrite, whose files are then still in place. A commit that removed files or
+ * changed the schema or protocol does.
+ */
+async function onlyBlindAppends(root: string, from: number, to: number): Promise<boolean> {
+  for (let version = from; version <= to; version++) {
+    const actions = await readCommitFile(root, join(root, '_delta_log'), version);
+    if (actions.some((a) => 'remove' in a || 'metaData' in a || 'protocol' in a)) return false;
+  }
+  return true;
 }
 
 /**
