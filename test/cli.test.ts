@@ -54,15 +54,21 @@ describe('sluice CLI', () => {
     );
     expect(Number(totals[0]?.['orders'])).toBeGreaterThan(0);
 
-    // The Delta output is merged by key: a second run leaves the same rows.
+    // The Delta output is merged by order id: a second run leaves the same rows.
+    const delta = join(ROOT, 'examples/quickstart/out/orders_delta');
+    const rows = (): string[] =>
+      sluice(['table', 'read', delta, '--format', 'csv']).stdout.trim().split('\n').sort();
+    const first = rows();
     expect(sluice(['run', 'examples/quickstart/pipeline.ts', '--state-dir', state]).code).toBe(0);
-    const delta = join(ROOT, 'examples/quickstart/out/daily_revenue_delta');
     const described = JSON.parse(sluice(['table', 'describe', delta, '--json']).stdout) as {
       rows: number;
       version: number;
     };
-    expect(described.rows).toBe(18);
+    expect(described.rows).toBe(40);
     expect(described.version).toBeGreaterThan(0);
+    expect(rows()).toEqual(first);
+    const ids = first.slice(1).map((line) => line.split(',')[0]);
+    expect(new Set(ids).size).toBe(40);
   });
 
   it("runs the README's example pipeline, which is examples/orders-daily verbatim", async () => {
@@ -140,7 +146,7 @@ export default pipeline('params', {
     const dir = await tempDir();
     const ok = sluice(['check', 'examples/quickstart/pipeline.ts']);
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toContain('Pipeline "quickstart" is valid: 8 steps in run order');
+    expect(ok.stdout).toContain('Pipeline "quickstart" is valid: 9 steps in run order');
     expect(ok.stdout).toMatch(/all_orders\s+sql\s+<- orders_csv, orders_ndjson/);
 
     const file = await pipelineFile(

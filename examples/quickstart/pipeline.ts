@@ -84,12 +84,17 @@ export default pipeline('quickstart', {
       partitionBy: ['order_date'],
     }),
 
-    // A Delta table upserted by (order_date, country): running the pipeline again changes nothing.
-    revenue_delta: sink.delta({
-      input: ref('daily_revenue'),
-      path: 'out/daily_revenue_delta',
+    // One row per order (the latest version of a repeated order id) for the merge below.
+    latest_orders: sql`
+      select * from ${ref('orders_eur')}
+      qualify row_number() over (partition by order_id order by ordered_at desc) = 1`,
+
+    // A Delta table upserted by order id: running the pipeline again changes nothing.
+    orders_delta: sink.delta({
+      input: ref('latest_orders'),
+      path: 'out/orders_delta',
       mode: 'merge',
-      keys: ['order_date', 'country'],
+      keys: ['order_id'],
     }),
   },
 });
