@@ -35,7 +35,7 @@ async function read(table: string, version?: number): Promise<Record<string, unk
     version === undefined ? {} : { version },
   );
   const reader = await connection.raw.runAndReadAll(
-    `SELECT * FROM ${deltaScanSQL(snapshot)} ORDER BY id`,
+    `SELECT * FROM ${deltaScanSQL(snapshot)} ORDER BY ALL`,
   );
   return reader.convertRowObjects(JSDuckDBValueConverter);
 }
@@ -561,5 +561,55 @@ describe('concurrent rewrites', () => {
     await deleteWhereDelta(connection, table, 'id = 10');
     await expect(second.commit()).rejects.toBeInstanceOf(CommitConflictError);
     expect((await read(table)).map((r) => Number(r['id']))).toEqual([0, 1, 2, 11]);
+  });
+});
+
+describe('schema evolution', () => {
+  it('adds columns with mergeSchema (older rows read NULL), and refuses them without it', async () => {
+    const table = join(await tempDir(), 't');
+    await writeDelta(connection, table, rows(0, 4), FIELDS, {
+      mode: 'append',
+      partitionBy: ['day'],
+    });
+    const withNote = `(SELECT 10::BIGINT AS id, DATE '2026-01-09' AS day, 'late' AS note)`;
+    const noteFields: Field[] = [
+      { name: 'id', type: { kind: 'int64' }, nullable: false },
+      { name: 'day', type: { kind: 'date' }, nullable: true },
+      { name: 'note', type: { kind: 'string' }, nullable: true },
+    ];
+    await expect(
+      writeDelta(connection, table, withNote, noteFields, { mode: 'append' }),
+    ).rejects.toThrow(/column "note" is not in the table/);
+    const evolved = await writeDelta(connection, table, withNote, noteFields, {
+      mode: 'append',
+      mergeSchema: true,
+    });
+    const snapshot = await loadDeltaSnapshot(connection, table);
+    expect(snapshot.fields.map((f) => f.name)).toEqual(['id', 'day', 'amount', 'label', 'note']);
+    expect(snapshot.partitionColumns).toEqual(['day']);
+    const after = await read(table);
+    expect(after.map((r) => [Number(r['id']), r['note'] ?? null, r['label'] ?? null])).toEqual([
+      [0, null, 'row 0'],
+      [1, null, 'row 1'],
+      [2, null, 'row 2'],
+      [3, null, 'row 3'],
+      [10, 'late', null],
+    ]);
+    expect((await read(table, evolved.version - 1)).map((r) => Object.keys(r))[0]).not.toContain(
+      'note',
+    );
+    const { mergeDelta } = await import('../src/table/index.js');
+    await expect(
+      mergeDelta(
+        connection,
+        table,
+        `(SELECT 1::BIGINT AS id, 'x' AS surprise)`,
+        [
+          { name: 'id', type: { kind: 'int64' }, nullable: false },
+          { name: 'surprise', type: { kind: 'string' }, nullable: true },
+        ],
+        { keys: ['id'] },
+      ),
+    ).rejects.toThrow(/column "surprise" is not in the table/);
   });
 });

@@ -129,6 +129,14 @@ describe('sluice table write, describe, history', () => {
     );
     expect(sluice(['table', 'read', table, '--columns', 'id']).stdout.trim()).toBe('{"id":5}');
     expect(sluice(['table', 'delete', table]).code).toBe(2);
+    await writeFile(join(dir, 'wide.csv'), 'id,country,amount,channel\n6,FR,1.5,web\n');
+    const wide = ['table', 'write', table, '--from', join(dir, 'wide.csv')];
+    expect(sluice(wide).stderr).toContain('pass mergeSchema to add new columns');
+    expect(sluice([...wide, '--merge-schema']).code).toBe(0);
+    expect(
+      sluice(['table', 'read', table, '--format', 'csv']).stdout.trim().split('\n').sort(),
+    ).toEqual(['5,DE,2.0,', '6,FR,1.5,web', 'id,country,amount,channel']);
+    expect(sluice([...wide, '--merge-schema', '--mode', 'merge', '--key', 'id']).code).toBe(2);
     expect(
       sluice(['table', 'read', table, '--version', '1', '--timestamp', '2026-01-01']).code,
     ).toBe(2);

@@ -7,7 +7,7 @@ import type { DeltaSnapshot } from './delta-log.js';
 import { loadDeltaSnapshot, tableRoot } from './delta-log.js';
 import { deltaFilePath, deltaFilesScanSQL } from './delta-scan.js';
 import type { DeltaWriteResult } from './delta-writer.js';
-import { writeDelta } from './delta-writer.js';
+import { alignToTable, writeDelta } from './delta-writer.js';
 
 /** Options of {@link mergeDelta}. */
 export interface DeltaMergeOptions {
@@ -82,6 +82,7 @@ export async function mergeDelta(
       });
       return { ...result, filesRewritten: 0, filesInTable: 0 };
     }
+    alignToTable(snapshot, staged, fields);
     const missing = options.keys.filter((k) => !snapshot.fields.some((f) => f.name === k));
     if (missing.length > 0)
       throw new TableError(root, `key column(s) ${missing.join(', ')} are not in the table`);

@@ -1,6 +1,7 @@
 import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { quoteIdentifier, quoteLiteral, toDuckDBType } from '../core/type-mappings.js';
+import type { Field } from '../core/types.js';
 import type { AddAction } from './delta-actions.js';
 import type { DeltaSnapshot } from './delta-log.js';
 
@@ -40,12 +41,22 @@ export function deltaScanSQL(snapshot: DeltaSnapshot): string {
       const value = values[i];
       return `CAST(${value === null || value === undefined ? 'NULL' : quoteLiteral(value)} AS ${type}) AS ${quoteIdentifier(column)}`;
     });
-    const dataColumns = snapshot.fields
-      .filter((f) => !partitions.has(f.name))
-      .map((f) => quoteIdentifier(f.name));
-    return `SELECT ${[...dataColumns, ...constants].join(', ')} FROM read_parquet([${files.map(quoteLiteral).join(', ')}], union_by_name = true, hive_partitioning = false)`;
+    const dataFields = snapshot.fields.filter((f) => !partitions.has(f.name));
+    return `SELECT ${[...dataFields.map((f) => quoteIdentifier(f.name)), ...constants].join(', ')} FROM ${withAllColumns(`read_parquet([${files.map(quoteLiteral).join(', ')}], union_by_name = true, hive_partitioning = false)`, dataFields)}`;
   });
   return `(SELECT ${select} FROM (${parts.join(' UNION ALL BY NAME ')}))`;
+}
+
+/**
+ * Files written before a column was added (schema evolution) lack it: a union by name with an
+ * empty relation holding every column gives those rows NULL instead of failing.
+ */
+function withAllColumns(scan: string, fields: readonly Field[]): string {
+  if (fields.length === 0) return scan;
+  const empty = fields
+    .map((f) => `CAST(NULL AS ${toDuckDBType(f.type)}) AS ${quoteIdentifier(f.name)}`)
+    .join(', ');
+  return `(SELECT * FROM ${scan} UNION ALL BY NAME SELECT ${empty} WHERE false)`;
 }
 
 /** The absolute path of a file of a table from its (decoded) log path. */
@@ -69,9 +80,8 @@ export function deltaFilesScanSQL(
   withPath: boolean,
 ): string {
   const partitions = new Set(snapshot.partitionColumns);
-  const data = snapshot.fields
-    .filter((f) => !partitions.has(f.name))
-    .map((f) => quoteIdentifier(f.name));
+  const dataFields = snapshot.fields.filter((f) => !partitions.has(f.name));
+  const data = dataFields.map((f) => quoteIdentifier(f.name));
   if (files.length === 0) {
     return `(SELECT ${snapshot.fields.map((f) => `CAST(NULL AS ${toDuckDBType(f.type)}) AS ${quoteIdentifier(f.name)}`).join(', ')}${withPath ? ', CAST(NULL AS VARCHAR) AS __sluice_path' : ''} WHERE false)`;
   }
@@ -82,7 +92,7 @@ export function deltaFilesScanSQL(
       return `CAST(${value === null || value === undefined ? 'NULL' : quoteLiteral(value)} AS ${field === undefined ? 'VARCHAR' : toDuckDBType(field.type)}) AS ${quoteIdentifier(column)}`;
     });
     const path = deltaFilePath(snapshot.root, file.path);
-    return `SELECT ${[...data, ...constants, ...(withPath ? [`${quoteLiteral(path)} AS __sluice_path`] : [])].join(', ')} FROM read_parquet(${quoteLiteral(path)}, hive_partitioning = false)`;
+    return `SELECT ${[...data, ...constants, ...(withPath ? [`${quoteLiteral(path)} AS __sluice_path`] : [])].join(', ')} FROM ${withAllColumns(`read_parquet(${quoteLiteral(path)}, hive_partitioning = false)`, dataFields)}`;
   });
   return `(${parts.join(' UNION ALL BY NAME ')})`;
 }

@@ -38,6 +38,8 @@ export interface DeltaWriteOptions {
   readonly maxAttempts?: number;
   /** Recorded in the commit's commitInfo. */
   readonly operation?: string;
+  /** Add the data's columns the table lacks to its schema (older rows read them as NULL). */
+  readonly mergeSchema?: boolean;
   /** False for a rewrite that changes no rows (optimize): readers of changes can skip it. */
   readonly dataChange?: boolean;
   /** Files this write replaces (a merge's rewritten files); removed in the same commit. */
@@ -131,7 +133,9 @@ export async function prepareDeltaWrite(
   }
   const partitionColumns = current?.partitionColumns ?? options.partitionBy ?? [];
   const data =
-    current === undefined ? { relation, fields } : alignToTable(current, relation, fields);
+    current === undefined
+      ? { relation, fields }
+      : alignToTable(current, relation, fields, { mergeSchema: options.mergeSchema === true });
   const files = await writeDataFiles(
     connection,
     root,
@@ -164,7 +168,7 @@ export async function prepareDeltaWrite(
               { protocol: protocolFor(fields) },
               { metaData: newMetadata(fields, partitionColumns, now) },
             ]
-          : [];
+          : schemaChange(current, newColumns(current, data.fields));
       const actions: DeltaAction[] = [
         {
           commitInfo: {
@@ -305,6 +309,26 @@ function newMetadata(
   };
 }
 
+/** Columns of the data the table does not have yet, as nullable table columns. */
+function newColumns(table: DeltaSnapshot, fields: readonly Field[]): Field[] {
+  const known = new Set(table.fields.map((f) => f.name));
+  return fields.filter((f) => !known.has(f.name)).map((f) => ({ ...f, nullable: true }));
+}
+
+/** The metaData (and, if the new columns need it, protocol) actions that add columns. */
+function schemaChange(table: DeltaSnapshot, added: readonly Field[]): DeltaAction[] {
+  if (added.length === 0) return [];
+  const fields = [...table.fields, ...added];
+  const needed = protocolFor(fields);
+  const upgrade =
+    needed.minReaderVersion > table.protocol.minReaderVersion ||
+    needed.minWriterVersion > table.protocol.minWriterVersion;
+  return [
+    ...(upgrade ? [{ protocol: needed }] : []),
+    { metaData: { ...table.metadata, schemaString: deltaSchemaString(fields) } },
+  ];
+}
+
 /**
  * Whether the commits between two versions only added files (blind appends): those never
  * conflict with a rewrite, whose files are then still in place. A commit that removed files or
@@ -332,13 +356,14 @@ export function alignToTable(
   table: DeltaSnapshot,
   relation: string,
   fields: readonly Field[],
+  options: { readonly mergeSchema?: boolean } = {},
 ): { relation: string; fields: readonly Field[] } {
   const tableTypes = new Map(table.fields.map((f) => [f.name, f.type]));
   const widened = fields.map((f) => {
     const target = tableTypes.get(f.name);
     return target !== undefined && isWidening(f.type, target) ? { ...f, type: target } : f;
   });
-  checkSchemaCompatible(table.root, table.fields, widened);
+  checkSchemaCompatible(table.root, table.fields, widened, options.mergeSchema === true);
   if (widened.every((f, i) => f === fields[i])) return { relation, fields };
   const columns = widened.map((f, i) =>
     f === fields[i]
@@ -352,13 +377,15 @@ function checkSchemaCompatible(
   root: string,
   table: readonly Field[],
   data: readonly Field[],
+  mergeSchema: boolean,
 ): void {
   const byName = new Map(table.map((f) => [f.name, f]));
   const problems: string[] = [];
   for (const field of data) {
     const existing = byName.get(field.name);
-    if (existing === undefined) problems.push(`column "${field.name}" is not in the table`);
-    else if (formatType(existing.type) !== formatType(field.type)) {
+    if (existing === undefined) {
+      if (!mergeSchema) problems.push(`column "${field.name}" is not in the table`);
+    } else if (formatType(existing.type) !== formatType(field.type)) {
       problems.push(
         `column "${field.name}" is ${formatType(field.type)}, the table has ${formatType(existing.type)}`,
       );
@@ -366,7 +393,7 @@ function checkSchemaCompatible(
   }
   if (problems.length > 0) {
     throw new TableError(root, `the data does not match the table schema: ${problems.join('; ')}`, {
-      hint: 'cast the columns to the table types, or write to a new table',
+      hint: 'cast the columns to the table types, pass mergeSchema to add new columns, or write to a new table',
     });
   }
 }

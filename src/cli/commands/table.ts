@@ -142,6 +142,10 @@ export const tableWriteCommand: Command = {
       flags: '--where <sql>',
       description: 'with --mode overwrite: replace only the rows matching this predicate',
     },
+    {
+      flags: '--merge-schema',
+      description: 'add columns the table lacks (append and overwrite)',
+    },
   ],
   run: (args, options, io) =>
     withSession(io, false, async (connection, session) => {
@@ -149,6 +153,10 @@ export const tableWriteCommand: Command = {
       if (options['where'] !== undefined && mode !== 'overwrite') {
         throw new UsageError('--where goes with --mode overwrite (replace the matching rows)');
       }
+      if (options['mergeSchema'] === true && (mode === 'merge' || options['where'] !== undefined))
+        throw new UsageError(
+          '--merge-schema works with --mode append or overwrite without --where',
+        );
       if (mode === 'merge' && options['key'] === undefined)
         throw new UsageError('--mode merge needs --key a,b');
       if (mode !== 'append' && mode !== 'overwrite' && mode !== 'merge') {
@@ -183,6 +191,7 @@ export const tableWriteCommand: Command = {
                 )
               : await writeDelta(connection, path, data.relation, data.fields, {
                   mode,
+                  mergeSchema: options['mergeSchema'] === true,
                   ...(options['partitionBy'] === undefined
                     ? {}
                     : { partitionBy: list(options['partitionBy']) }),

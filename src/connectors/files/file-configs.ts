@@ -225,6 +225,12 @@ export const deltaSinkConfig = z
       .array(z.string().min(1))
       .default([])
       .describe('Partition columns of a new table (an existing table keeps its own).'),
+    mergeSchema: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Add columns of the data the table lacks to its schema (rows written before read them as NULL); other schema differences are still refused.',
+      ),
     replaceWhere: z
       .string()
       .min(1)
@@ -237,6 +243,14 @@ export const deltaSinkConfig = z
     message: 'a merge needs keys: the columns that identify a row',
     path: ['keys'],
   })
+  .refine(
+    (config) =>
+      !config.mergeSchema || (config.mode !== 'merge' && config.replaceWhere === undefined),
+    {
+      message: 'mergeSchema works with append and overwrite (not with merge or replaceWhere yet)',
+      path: ['mergeSchema'],
+    },
+  )
   .refine((config) => config.replaceWhere === undefined || config.mode === 'overwrite', {
     message: "replaceWhere goes with mode: 'overwrite'",
     path: ['replaceWhere'],

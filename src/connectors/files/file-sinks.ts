@@ -151,6 +151,7 @@ export const deltaSink = defineSink({
       {
         mode: config.mode,
         partitionBy: config.partitionBy,
+        mergeSchema: config.mergeSchema,
       },
     );
     return {
