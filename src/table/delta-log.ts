@@ -215,6 +215,29 @@ function checkReadable(root: string, protocol: ProtocolAction): void {
 }
 
 /**
+ * {@link loadDeltaSnapshot} of the latest version, or `undefined` when the table does not exist
+ * yet (no log, or a log with no commit).
+ *
+ * @example
+ * ```ts
+ * const snapshot = await loadDeltaSnapshotIfExists(connection, 'lake/orders');
+ * if (snapshot === undefined) console.log('a new table');
+ * ```
+ */
+export async function loadDeltaSnapshotIfExists(
+  connection: EngineConnection,
+  table: string,
+): Promise<DeltaSnapshot | undefined> {
+  try {
+    return await loadDeltaSnapshot(connection, table);
+  } catch (error) {
+    if (error instanceof TableError && /no transaction log at|holds no commit/.test(error.message))
+      return undefined;
+    throw error;
+  }
+}
+
+/**
  * The actions of one commit file, in order.
  *
  * @example

@@ -4,7 +4,7 @@ import { quoteIdentifier } from '../core/type-mappings.js';
 import type { EngineConnection } from '../engine/duckdb-session.js';
 import type { AddAction } from './delta-actions.js';
 import type { DeltaSnapshot } from './delta-log.js';
-import { loadDeltaSnapshot, tableRoot } from './delta-log.js';
+import { loadDeltaSnapshotIfExists, tableRoot } from './delta-log.js';
 import { deltaFilePath, deltaFilesScanSQL } from './delta-scan.js';
 import type { DeltaWriteResult } from './delta-writer.js';
 import { alignToTable, writeDelta } from './delta-writer.js';
@@ -66,12 +66,7 @@ export async function mergeDelta(
         },
       );
     }
-    let snapshot: DeltaSnapshot | undefined;
-    try {
-      snapshot = await loadDeltaSnapshot(connection, root);
-    } catch (error) {
-      if (!(error instanceof TableError && /no transaction log/.test(error.message))) throw error;
-    }
+    const snapshot = await loadDeltaSnapshotIfExists(connection, root);
     if (snapshot === undefined) {
       const insert =
         options.whenNotMatched === 'ignore' ? `(SELECT * FROM ${staged} WHERE false)` : staged;

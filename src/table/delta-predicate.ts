@@ -4,7 +4,7 @@ import { quoteIdentifier, toDuckDBType } from '../core/type-mappings.js';
 import type { EngineConnection } from '../engine/duckdb-session.js';
 import type { AddAction } from './delta-actions.js';
 import type { DeltaSnapshot } from './delta-log.js';
-import { loadDeltaSnapshot, tableRoot } from './delta-log.js';
+import { loadDeltaSnapshot, loadDeltaSnapshotIfExists, tableRoot } from './delta-log.js';
 import { deltaFilePath, deltaFilesScanSQL } from './delta-scan.js';
 import { skipFiles } from './delta-skipping.js';
 import type { DeltaWriteResult } from './delta-writer.js';
@@ -55,11 +55,8 @@ export async function replaceWhereDelta(
 ): Promise<DeltaPredicateResult> {
   const root = tableRoot(table);
   await checkRowsInside(connection, root, source, predicate);
-  let snapshot: DeltaSnapshot;
-  try {
-    snapshot = await loadDeltaSnapshot(connection, root);
-  } catch (error) {
-    if (!(error instanceof TableError && /no transaction log/.test(error.message))) throw error;
+  const snapshot = await loadDeltaSnapshotIfExists(connection, root);
+  if (snapshot === undefined) {
     const result = await writeDelta(connection, root, source, fields, {
       mode: 'append',
       operation: 'WRITE',

@@ -18,7 +18,12 @@ import type {
 import { CHECKPOINT_INTERVAL, writeCheckpoint } from './delta-checkpoint.js';
 import { writeCommit } from './delta-commit.js';
 import type { DeltaSnapshot } from './delta-log.js';
-import { loadDeltaSnapshot, readCommitFile, tableRoot } from './delta-log.js';
+import {
+  loadDeltaSnapshot,
+  loadDeltaSnapshotIfExists,
+  readCommitFile,
+  tableRoot,
+} from './delta-log.js';
 import { deltaSchemaString } from './delta-schema.js';
 
 /** How a write changes the table. */
@@ -112,7 +117,7 @@ export async function prepareDeltaWrite(
   options: DeltaWriteOptions,
 ): Promise<PreparedDeltaWrite> {
   const root = tableRoot(table);
-  let current = await currentSnapshot(connection, root);
+  let current = await loadDeltaSnapshotIfExists(connection, root);
   if (current !== undefined && options.transaction !== undefined) {
     const committed = current.appVersions.get(options.transaction.appId);
     if (committed !== undefined && committed >= options.transaction.version) {
@@ -214,7 +219,7 @@ export async function prepareDeltaWrite(
         };
       }
       // Another writer took this version: re-read, and decide whether ours still applies.
-      const winner = await currentSnapshot(connection, root);
+      const winner = await loadDeltaSnapshotIfExists(connection, root);
       if (winner === undefined)
         throw new TableError(root, `commit ${version} exists but the table cannot be read`);
       if (options.transaction !== undefined) {
@@ -277,19 +282,6 @@ export async function writeDelta(
     return result;
   } catch (error) {
     await prepared.discard();
-    throw error;
-  }
-}
-
-async function currentSnapshot(
-  connection: EngineConnection,
-  root: string,
-): Promise<DeltaSnapshot | undefined> {
-  try {
-    return await loadDeltaSnapshot(connection, root);
-  } catch (error) {
-    if (error instanceof TableError && /no transaction log at|holds no commit/.test(error.message))
-      return undefined;
     throw error;
   }
 }
