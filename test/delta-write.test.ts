@@ -579,7 +579,10 @@ describe('schema evolution', () => {
     ];
     await expect(
       writeDelta(connection, table, withNote, noteFields, { mode: 'append' }),
-    ).rejects.toThrow(/column "note" is not in the table/);
+    ).rejects.toMatchObject({
+      code: 'TABLE_WRITE_REFUSED',
+      message: expect.stringMatching(/column "note" is not in the table/),
+    });
     const evolved = await writeDelta(connection, table, withNote, noteFields, {
       mode: 'append',
       mergeSchema: true,

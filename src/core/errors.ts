@@ -23,6 +23,7 @@ export type SluiceErrorCode =
   | 'SCHEMA_MISMATCH'
   | 'QUALITY_GATE_FAILED'
   | 'TABLE_UNREADABLE'
+  | 'TABLE_WRITE_REFUSED'
   | 'ENGINE_FAILED'
   | 'RUN_FAILED'
   | 'RETRYABLE'
@@ -229,9 +230,30 @@ export class QualityGateError extends SluiceError {
 export class TableError extends SluiceError {
   readonly table: string;
 
-  constructor(table: string, message: string, options: SluiceErrorOptions = {}) {
-    super('TABLE_UNREADABLE', `Table ${table}: ${message}`, options);
+  constructor(
+    table: string,
+    message: string,
+    options: SluiceErrorOptions = {},
+    code: 'TABLE_UNREADABLE' | 'TABLE_WRITE_REFUSED' = 'TABLE_UNREADABLE',
+  ) {
+    super(code, `Table ${table}: ${message}`, options);
     this.table = table;
+  }
+}
+
+/**
+ * A write to a table was refused and nothing was committed: the data does not fit the table's
+ * schema, rows fall outside a replace-where predicate, a merge source repeats a key, or a vacuum
+ * retention is unsafe.
+ *
+ * @example
+ * ```ts
+ * throw new TableWriteError('/lake/orders', 'column "note" is not in the table');
+ * ```
+ */
+export class TableWriteError extends TableError {
+  constructor(table: string, message: string, options: SluiceErrorOptions = {}) {
+    super(table, message, options, 'TABLE_WRITE_REFUSED');
   }
 }
 

@@ -1,6 +1,6 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
-import { TableError } from '../core/errors.js';
+import { TableWriteError } from '../core/errors.js';
 import type { EngineConnection } from '../engine/duckdb-session.js';
 import type { AddAction } from './delta-actions.js';
 import { loadDeltaSnapshot, tableRoot } from './delta-log.js';
@@ -43,7 +43,7 @@ export async function vacuumDelta(
   const root = tableRoot(table);
   const retention = options.retentionHours ?? DEFAULT_RETENTION_HOURS;
   if (retention < DEFAULT_RETENTION_HOURS && options.force !== true) {
-    throw new TableError(
+    throw new TableWriteError(
       root,
       `a retention of ${retention} hours is below the safe minimum of ${DEFAULT_RETENTION_HOURS}`,
       {

@@ -1,4 +1,4 @@
-import { TableError } from '../core/errors.js';
+import { TableWriteError } from '../core/errors.js';
 import type { Field } from '../core/types.js';
 import { quoteIdentifier } from '../core/type-mappings.js';
 import type { EngineConnection } from '../engine/duckdb-session.js';
@@ -47,7 +47,7 @@ export async function mergeDelta(
   options: DeltaMergeOptions,
 ): Promise<DeltaMergeResult> {
   const root = tableRoot(table);
-  if (options.keys.length === 0) throw new TableError(root, 'a merge needs key columns');
+  if (options.keys.length === 0) throw new TableWriteError(root, 'a merge needs key columns');
   const staged = quoteIdentifier(`__sluice_merge_source_${++mergeCounter}`);
   const keys = options.keys.map(quoteIdentifier);
   await connection.run(
@@ -58,7 +58,7 @@ export async function mergeDelta(
       `SELECT ${keys.join(', ')} FROM ${staged} GROUP BY ALL HAVING count(*) > 1 LIMIT 1`,
     );
     if (duplicate !== undefined) {
-      throw new TableError(
+      throw new TableWriteError(
         root,
         `the merge source holds key ${JSON.stringify(duplicate, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))} more than once`,
         {
@@ -80,7 +80,7 @@ export async function mergeDelta(
     alignToTable(snapshot, staged, fields);
     const missing = options.keys.filter((k) => !snapshot.fields.some((f) => f.name === k));
     if (missing.length > 0)
-      throw new TableError(root, `key column(s) ${missing.join(', ')} are not in the table`);
+      throw new TableWriteError(root, `key column(s) ${missing.join(', ')} are not in the table`);
 
     const candidates = await filesByStats(connection, snapshot, staged, options.keys);
     const touched = await filesWithKeys(connection, snapshot, candidates, staged, keys);

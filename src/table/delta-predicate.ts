@@ -1,4 +1,4 @@
-import { EngineError, TableError } from '../core/errors.js';
+import { EngineError, TableWriteError } from '../core/errors.js';
 import type { Field } from '../core/types.js';
 import { quoteIdentifier, toDuckDBType } from '../core/type-mappings.js';
 import type { EngineConnection } from '../engine/duckdb-session.js';
@@ -96,9 +96,13 @@ export async function checkRowsInside(
   );
   const count = Number(outside[0]?.['n'] ?? 0);
   if (count > 0) {
-    throw new TableError(root, `${count} row(s) written do not match the predicate ${predicate}`, {
-      hint: 'a replace-where may only write rows inside its predicate; filter the input or widen the predicate',
-    });
+    throw new TableWriteError(
+      root,
+      `${count} row(s) written do not match the predicate ${predicate}`,
+      {
+        hint: 'a replace-where may only write rows inside its predicate; filter the input or widen the predicate',
+      },
+    );
   }
 }
 
@@ -167,8 +171,12 @@ async function withPredicate<T>(
     return await query();
   } catch (error) {
     if (!(error instanceof EngineError)) throw error;
-    throw new TableError(root, `the predicate ${predicate} cannot be evaluated: ${error.message}`, {
-      hint: 'write a SQL boolean expression over the table columns, e.g. "country = \'DE\'"',
-    });
+    throw new TableWriteError(
+      root,
+      `the predicate ${predicate} cannot be evaluated: ${error.message}`,
+      {
+        hint: 'write a SQL boolean expression over the table columns, e.g. "country = \'DE\'"',
+      },
+    );
   }
 }

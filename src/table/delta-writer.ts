@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { JSDuckDBValueConverter } from '@duckdb/node-api';
-import { SluiceError, TableError } from '../core/errors.js';
+import { SluiceError, TableError, TableWriteError } from '../core/errors.js';
 import type { Field } from '../core/types.js';
 import { formatType } from '../core/types.js';
 import { quoteIdentifier, quoteLiteral, toDuckDBType } from '../core/type-mappings.js';
@@ -244,7 +244,7 @@ export async function prepareDeltaWrite(
       }
       current = winner;
     }
-    throw new TableError(
+    throw new TableWriteError(
       root,
       `gave up after ${options.maxAttempts ?? 100} attempts to commit an append`,
       {
@@ -384,9 +384,13 @@ function checkSchemaCompatible(
     }
   }
   if (problems.length > 0) {
-    throw new TableError(root, `the data does not match the table schema: ${problems.join('; ')}`, {
-      hint: 'cast the columns to the table types, pass mergeSchema to add new columns, or write to a new table',
-    });
+    throw new TableWriteError(
+      root,
+      `the data does not match the table schema: ${problems.join('; ')}`,
+      {
+        hint: 'cast the columns to the table types, pass mergeSchema to add new columns, or write to a new table',
+      },
+    );
   }
 }
 
@@ -463,7 +467,7 @@ async function writeDataFiles(
     returned = reader.convertRowObjects(JSDuckDBValueConverter) as unknown as ReturnedFile[];
   } catch (cause) {
     await removeWriteFiles(root, writeId);
-    throw new TableError(
+    throw new TableWriteError(
       root,
       `cannot write data files: ${(cause as Error).message.split('\n')[0] ?? ''}`,
       { cause },
