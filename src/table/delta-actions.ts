@@ -38,6 +38,28 @@ export interface AddAction {
   readonly deletionVector?: unknown;
 }
 
+/** The parsed `stats` of an add action. */
+export interface FileStats {
+  readonly numRecords?: number;
+  readonly minValues?: Readonly<Record<string, unknown>>;
+  readonly maxValues?: Readonly<Record<string, unknown>>;
+  readonly nullCount?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The stats of a data file, or `undefined` when the writer recorded none.
+ *
+ * @example
+ * ```ts
+ * const rows = fileStats(add)?.numRecords;
+ * ```
+ */
+export function fileStats(file: AddAction): FileStats | undefined {
+  return file.stats === undefined || file.stats === null
+    ? undefined
+    : (JSON.parse(file.stats) as FileStats);
+}
+
 /** `remove`: a data file that is no longer part of the table (a tombstone). */
 export interface RemoveAction {
   readonly path: string;

@@ -1,11 +1,12 @@
 import { TableWriteError } from '../core/errors.js';
 import type { Field } from '../core/types.js';
-import { quoteIdentifier } from '../core/type-mappings.js';
+import { quoteIdentifier, quoteLiteral, toDuckDBType } from '../core/type-mappings.js';
 import type { EngineConnection } from '../engine/duckdb-session.js';
 import type { AddAction } from './delta-actions.js';
 import type { DeltaSnapshot } from './delta-log.js';
 import { loadDeltaSnapshotIfExists, tableRoot } from './delta-log.js';
 import { deltaFilePath, deltaFilesScanSQL } from './delta-scan.js';
+import { skipFiles } from './delta-skipping.js';
 import type { DeltaWriteResult } from './delta-writer.js';
 import { alignToTable, writeDelta } from './delta-writer.js';
 
@@ -121,45 +122,38 @@ export async function mergeDelta(
   }
 }
 
-/** Files whose stats say they may hold a source key (all files when stats cannot tell). */
+/**
+ * Files whose partition values and stats say they may hold a source key: data skipping with
+ * `key BETWEEN <source min> AND <source max>` per key column (a key the source holds NULL for is
+ * not bounded, since NULL keys match each other).
+ */
 async function filesByStats(
   connection: EngineConnection,
   snapshot: DeltaSnapshot,
   staged: string,
   keys: readonly string[],
-): Promise<AddAction[]> {
-  const [key] = keys;
-  if (keys.length !== 1 || key === undefined || snapshot.partitionColumns.includes(key))
-    return [...snapshot.files];
+): Promise<readonly AddAction[]> {
   const [range] = await connection.rows(
-    `SELECT min(${quoteIdentifier(key)}) AS low, max(${quoteIdentifier(key)}) AS high FROM ${staged}`,
+    `SELECT count(*) AS n, ${keys
+      .map((k, i) => {
+        const key = quoteIdentifier(k);
+        return `min(${key})::VARCHAR AS low${i}, max(${key})::VARCHAR AS high${i}, count(*) FILTER (WHERE ${key} IS NULL) AS nulls${i}`;
+      })
+      .join(', ')} FROM ${staged}`,
   );
-  const low = range?.['low'];
-  const high = range?.['high'];
-  if (low === null || low === undefined) return [];
-  const number = (v: unknown): number | undefined =>
-    typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : undefined;
-  return snapshot.files.filter((file) => {
-    const stats =
-      file.stats === undefined || file.stats === null
-        ? undefined
-        : (JSON.parse(file.stats) as {
-            minValues?: Record<string, unknown>;
-            maxValues?: Record<string, unknown>;
-          });
-    const fileLow = number(stats?.minValues?.[key]);
-    const fileHigh = number(stats?.maxValues?.[key]);
-    const sourceLow = number(low);
-    const sourceHigh = number(high);
-    if (
-      fileLow === undefined ||
-      fileHigh === undefined ||
-      sourceLow === undefined ||
-      sourceHigh === undefined
-    )
-      return true;
-    return fileHigh >= sourceLow && fileLow <= sourceHigh;
+  if (range === undefined || Number(range['n']) === 0) return [];
+  const bounds = keys.flatMap((k, i) => {
+    const low = range[`low${i}`];
+    const high = range[`high${i}`];
+    const field = snapshot.fields.find((f) => f.name === k);
+    if (field === undefined || low === null || high === null || Number(range[`nulls${i}`]) > 0)
+      return [];
+    const typed = (v: unknown): string =>
+      `CAST(${quoteLiteral(String(v))} AS ${toDuckDBType(field.type)})`;
+    return [`${quoteIdentifier(k)} BETWEEN ${typed(low)} AND ${typed(high)}`];
   });
+  if (bounds.length === 0) return snapshot.files;
+  return (await skipFiles(connection, snapshot, bounds.join(' AND '))).files;
 }
 
 /** The candidate files that really hold a source key, found by reading their key columns. */

@@ -2,6 +2,7 @@ import type { Field } from '../core/types.js';
 import { quoteLiteral, toDuckDBType } from '../core/type-mappings.js';
 import type { EngineConnection } from '../engine/duckdb-session.js';
 import type { AddAction } from './delta-actions.js';
+import { fileStats } from './delta-actions.js';
 import type { DeltaSnapshot } from './delta-log.js';
 
 /** One `column op constant` conjunct of a predicate, the constant as SQL text. */
@@ -163,6 +164,9 @@ function comparison(op: string, value: string): Bound['test'] {
   }
 }
 
+/** The serialized AST of `SELECT 1`, the statement a constant is put in to turn it back into SQL. */
+let selectTemplate: string | undefined;
+
 /** A constant (or a cast of one) back as SQL text, through DuckDB's own deserializer. */
 async function constantSQL(
   connection: EngineConnection,
@@ -174,8 +178,11 @@ async function constantSQL(
       !(typeof n.value?.value === 'number' && !Number.isSafeInteger(n.value.value))) ||
     (n?.class === 'CAST' && isConstant(n.child));
   if (!isConstant(node)) return undefined;
-  const [row] = await connection.rows(`SELECT json_serialize_sql('SELECT 1'::VARCHAR) AS ast`);
-  const ast = JSON.parse(String(row?.['ast'])) as {
+  if (selectTemplate === undefined) {
+    const [row] = await connection.rows(`SELECT json_serialize_sql('SELECT 1'::VARCHAR) AS ast`);
+    selectTemplate = String(row?.['ast']);
+  }
+  const ast = JSON.parse(selectTemplate) as {
     statements: { node: { select_list: unknown[] } }[];
   };
   (ast.statements[0] as { node: { select_list: unknown[] } }).node.select_list = [node];
@@ -200,12 +207,6 @@ function fileBounds(snapshot: DeltaSnapshot, file: AddAction, field: Field): [st
     const value = file.partitionValues[field.name];
     return [typed(value), typed(value)];
   }
-  const stats =
-    file.stats === undefined || file.stats === null
-      ? undefined
-      : (JSON.parse(file.stats) as {
-          minValues?: Record<string, unknown>;
-          maxValues?: Record<string, unknown>;
-        });
+  const stats = fileStats(file);
   return [typed(stats?.minValues?.[field.name]), typed(stats?.maxValues?.[field.name])];
 }

@@ -15,6 +15,7 @@ import type {
   ProtocolAction,
   RemoveAction,
 } from './delta-actions.js';
+import { fileStats } from './delta-actions.js';
 import { CHECKPOINT_INTERVAL, writeCheckpoint } from './delta-checkpoint.js';
 import { writeCommit } from './delta-commit.js';
 import type { DeltaSnapshot } from './delta-log.js';
@@ -152,11 +153,7 @@ export async function prepareDeltaWrite(
   const adds: DeltaAction[] = files.map((add) => ({
     add: { ...add, dataChange: options.dataChange ?? true },
   }));
-  const rowsWritten = files.reduce(
-    (sum, f) =>
-      sum + (JSON.parse(f.stats ?? '{"numRecords":0}') as { numRecords: number }).numRecords,
-    0,
-  );
+  const rowsWritten = files.reduce((sum, f) => sum + (fileStats(f)?.numRecords ?? 0), 0);
 
   const commit = async (): Promise<DeltaWriteResult> => {
     for (let attempt = 0; attempt < (options.maxAttempts ?? 100); attempt++) {

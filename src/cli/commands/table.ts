@@ -9,6 +9,7 @@ import { quoteIdentifier, quoteLiteral } from '../../core/type-mappings.js';
 import { DuckDBSession } from '../../engine/duckdb-session.js';
 import type { EngineConnection } from '../../engine/duckdb-session.js';
 import { QuarantineStore } from '../../engine/quarantine-store.js';
+import { fileStats } from '../../table/delta-actions.js';
 import type { DeltaSnapshot } from '../../table/delta-log.js';
 import { loadDeltaSnapshot, tableRoot } from '../../table/delta-log.js';
 import { deltaScanSQL } from '../../table/delta-scan.js';
@@ -248,10 +249,7 @@ export const tableDescribeCommand: Command = {
 function describe(snapshot: DeltaSnapshot) {
   let rows: number | null = 0;
   for (const file of snapshot.files) {
-    const stats =
-      file.stats === undefined || file.stats === null
-        ? undefined
-        : (JSON.parse(file.stats) as { numRecords?: number });
+    const stats = fileStats(file);
     if (rows === null || stats?.numRecords === undefined) rows = null;
     else rows += stats.numRecords;
   }
