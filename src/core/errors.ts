@@ -25,6 +25,7 @@ export type SluiceErrorCode =
   | 'TABLE_UNREADABLE'
   | 'TABLE_WRITE_REFUSED'
   | 'ENGINE_FAILED'
+  | 'STORE_FAILED'
   | 'RUN_FAILED'
   | 'RETRYABLE'
   | 'BACKOFF'
@@ -275,6 +276,35 @@ export class EngineError extends SluiceError {
       options,
     );
     this.stepId = stepId;
+  }
+}
+
+/**
+ * The run store (the embedded database under `.sluice/` or PostgreSQL) could not be opened,
+ * migrated or reached. Connection failures are retryable; a store written by a newer Sluice is
+ * not.
+ *
+ * @example
+ * ```ts
+ * throw new StoreError('postgres://db/sluice', 'connection refused', { cause, retryable: true });
+ * ```
+ */
+export class StoreError extends SluiceError {
+  readonly store: string;
+  readonly #retryable: boolean;
+
+  constructor(
+    store: string,
+    message: string,
+    options: SluiceErrorOptions & { readonly retryable?: boolean } = {},
+  ) {
+    super('STORE_FAILED', `Run store ${store}: ${message}`, options);
+    this.store = store;
+    this.#retryable = options.retryable ?? false;
+  }
+
+  override get retryable(): boolean {
+    return this.#retryable;
   }
 }
 

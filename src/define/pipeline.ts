@@ -16,8 +16,47 @@ export interface EngineOptions {
   readonly maxConcurrentSteps?: number;
 }
 
+/**
+ * When a pipeline runs: a cron expression (croner syntax) in a time zone (default UTC), or a
+ * fixed interval such as `'15m'`. Each run covers the data interval between two ticks and
+ * starts at its end, as in Airflow.
+ */
+export type ScheduleSpec =
+  { readonly cron: string; readonly timezone?: string } | { readonly every: string | number };
+
+/** How often and how soon a failed run is tried again. */
+export interface RetryPolicy {
+  /** Attempts after the first (default 0). */
+  readonly retries: number;
+  /** Delay before the first retry (default `'10s'`); doubles each time. */
+  readonly delay?: string | number;
+  /** Upper bound of the delay (default `'10m'`). */
+  readonly maxDelay?: string | number;
+  /** Random share of the delay added or taken away, 0..1 (default 0.2). */
+  readonly jitter?: number;
+}
+
+/** How the orchestrator (`sluice serve` and workers) runs a pipeline. */
+export interface OrchestrationOptions {
+  readonly schedule?: ScheduleSpec;
+  /** First data interval's start (ISO date); with `catchup`, missed intervals since then run. */
+  readonly start?: string;
+  /** Run every missed interval since `start` or the last scheduled one (default false: only the latest). */
+  readonly catchup?: boolean;
+  /** Runs of this pipeline that may run at once (default unlimited). */
+  readonly maxActiveRuns?: number;
+  /** Retries of a failed run; only retryable errors are retried. A number is `{ retries }`. */
+  readonly retries?: number | RetryPolicy;
+  /** A run still going after this long is stopped and fails (retryable), e.g. `'30m'`. */
+  readonly timeout?: string | number;
+  /** Higher runs first when workers are busy (default 0). */
+  readonly priority?: number;
+  /** The run should finish within this long after its interval ends; a miss is an event. */
+  readonly sla?: string | number;
+}
+
 /** What {@link pipeline} takes besides the name. */
-export interface PipelineOptions {
+export interface PipelineOptions extends OrchestrationOptions {
   readonly description?: string;
   /** Run parameters with their defaults; `--param name=value` overrides them. */
   readonly params?: Readonly<Record<string, string>>;
@@ -34,6 +73,7 @@ export interface Pipeline {
   readonly params: Readonly<Record<string, string>>;
   readonly steps: Readonly<Record<string, StepDefinition>>;
   readonly engine: EngineOptions;
+  readonly orchestration: OrchestrationOptions;
   readonly declaredAt: DeclarationSite;
 }
 
@@ -59,8 +99,25 @@ export function pipeline(name: string, options: PipelineOptions): Pipeline {
     params: options.params ?? {},
     steps: expandExpectations(options.steps),
     engine: options.engine ?? {},
+    orchestration: orchestrationOf(options),
     declaredAt: captureDeclarationSite(),
   };
+}
+
+function orchestrationOf(options: PipelineOptions): OrchestrationOptions {
+  const keys = [
+    'schedule',
+    'start',
+    'catchup',
+    'maxActiveRuns',
+    'retries',
+    'timeout',
+    'priority',
+    'sla',
+  ] as const;
+  return Object.fromEntries(
+    keys.filter((key) => options[key] !== undefined).map((key) => [key, options[key]]),
+  ) as OrchestrationOptions;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import {
+  BackoffError,
   ConfigError,
   EngineError,
   QualityGateError,
@@ -333,10 +334,13 @@ function asSluiceError(error: unknown, stepId: string): SluiceError {
 
 function reportError(error: SluiceError): ReportedError {
   const stepId = (error as { stepId?: unknown }).stepId;
+  const backoff = [error, error.cause].find((e): e is BackoffError => e instanceof BackoffError);
   return {
     code: error.code,
     message: error.message,
     ...(typeof stepId === 'string' ? { stepId } : {}),
     ...(error.hint === undefined ? {} : { hint: error.hint }),
+    ...(error.retryable ? { retryable: true } : {}),
+    ...(backoff === undefined ? {} : { retryAfterMs: backoff.waitMs }),
   };
 }

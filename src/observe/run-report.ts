@@ -13,6 +13,10 @@ export interface ReportedError {
   readonly message: string;
   readonly stepId?: string;
   readonly hint?: string;
+  /** Present when trying the run again may succeed (a dropped connection, a rate limit). */
+  readonly retryable?: true;
+  /** How long to wait before trying again, when the failure said so. */
+  readonly retryAfterMs?: number;
 }
 
 /** One step's line of the run report. */

@@ -1,0 +1,146 @@
+import { StoreError } from '../core/errors.js';
+import type { SqlDatabase } from './sql-database.js';
+
+/** One schema change of the run store, applied once, in order, in a transaction. */
+interface Migration {
+  readonly version: number;
+  readonly description: string;
+  /** Statements; `{{id}}` becomes the dialect's auto-increment key column. */
+  readonly statements: readonly string[];
+}
+
+/**
+ * Every schema version of the run store. Append new versions; never edit a released one.
+ * Times are epoch milliseconds (BIGINT), JSON is TEXT, so both dialects share the statements.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'pipelines, runs, tasks, schedules, cursors, backfills, events',
+    statements: [
+      `CREATE TABLE pipelines (
+        name TEXT PRIMARY KEY,
+        code_hash TEXT,
+        file TEXT,
+        paused INTEGER NOT NULL DEFAULT 0,
+        max_active_runs INTEGER,
+        updated_at BIGINT NOT NULL)`,
+      `CREATE TABLE backfills (
+        id TEXT PRIMARY KEY,
+        pipeline TEXT NOT NULL,
+        range_start BIGINT NOT NULL,
+        range_end BIGINT NOT NULL,
+        max_parallel INTEGER,
+        intervals INTEGER NOT NULL,
+        created_at BIGINT NOT NULL)`,
+      `CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        pipeline TEXT NOT NULL,
+        run_key TEXT NOT NULL,
+        trigger TEXT NOT NULL,
+        interval_start BIGINT,
+        interval_end BIGINT,
+        params TEXT NOT NULL,
+        state TEXT NOT NULL,
+        priority INTEGER NOT NULL DEFAULT 0,
+        attempt INTEGER NOT NULL DEFAULT 0,
+        max_attempts INTEGER NOT NULL DEFAULT 1,
+        lease_losses INTEGER NOT NULL DEFAULT 0,
+        not_before BIGINT NOT NULL,
+        queued_at BIGINT NOT NULL,
+        queue_order INTEGER NOT NULL DEFAULT 0,
+        started_at BIGINT,
+        finished_at BIGINT,
+        error TEXT,
+        code_hash TEXT,
+        lease_owner TEXT,
+        lease_expires_at BIGINT,
+        fencing_token BIGINT NOT NULL DEFAULT 0,
+        cancel_requested INTEGER NOT NULL DEFAULT 0,
+        backfill_id TEXT REFERENCES backfills(id),
+        UNIQUE (pipeline, run_key))`,
+      `CREATE INDEX runs_ready ON runs (state, not_before, priority)`,
+      `CREATE INDEX runs_pipeline ON runs (pipeline, queued_at)`,
+      `CREATE TABLE tasks (
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        step TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        started_at BIGINT,
+        finished_at BIGINT,
+        rows_in BIGINT,
+        rows_out BIGINT,
+        error TEXT,
+        PRIMARY KEY (run_id, step, attempt))`,
+      `CREATE TABLE schedules (
+        pipeline TEXT PRIMARY KEY,
+        last_interval_end BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL)`,
+      `CREATE TABLE cursors (
+        pipeline TEXT NOT NULL,
+        name TEXT NOT NULL,
+        value TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        PRIMARY KEY (pipeline, name))`,
+      `CREATE TABLE events (
+        id {{id}},
+        at BIGINT NOT NULL,
+        kind TEXT NOT NULL,
+        pipeline TEXT,
+        run_id TEXT,
+        data TEXT NOT NULL)`,
+      `CREATE INDEX events_run ON events (run_id)`,
+    ],
+  },
+];
+
+/** The newest schema version this copy of Sluice knows. */
+export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
+
+/**
+ * Brings the store's schema up to {@link SCHEMA_VERSION}, applying each missing migration in its
+ * own transaction. Concurrent callers (a server and workers starting together) serialise on a
+ * lock, so each migration runs once. Refuses a store whose schema is newer than this code.
+ *
+ * @example
+ * ```ts
+ * await migrate(await openDatabase('.sluice/sluice.db'));
+ * ```
+ */
+export async function migrate(db: SqlDatabase): Promise<{ applied: number[] }> {
+  await db.run(
+    'CREATE TABLE IF NOT EXISTS sluice_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)',
+  );
+  const applied: number[] = [];
+  for (const migration of MIGRATIONS) {
+    const ran = await db.transaction(async (tx) => {
+      if (tx.dialect === 'postgres')
+        await tx.all('SELECT pg_advisory_xact_lock(?)', [MIGRATION_LOCK]);
+      const done = await tx.all('SELECT 1 FROM sluice_migrations WHERE version = ?', [
+        migration.version,
+      ]);
+      if (done.length > 0) return false;
+      const id =
+        tx.dialect === 'postgres' ? 'BIGSERIAL PRIMARY KEY' : 'INTEGER PRIMARY KEY AUTOINCREMENT';
+      for (const statement of migration.statements) await tx.run(statement.replace('{{id}}', id));
+      await tx.run(
+        'INSERT INTO sluice_migrations (version, description, applied_at) VALUES (?, ?, ?)',
+        [migration.version, migration.description, Date.now()],
+      );
+      return true;
+    });
+    if (ran) applied.push(migration.version);
+  }
+  const [newest] = await db.all('SELECT max(version) AS v FROM sluice_migrations');
+  const version = Number(newest?.['v'] ?? 0);
+  if (version > SCHEMA_VERSION)
+    throw new StoreError(
+      db.location,
+      `its schema is version ${version}, newer than this Sluice knows (${SCHEMA_VERSION})`,
+      { hint: 'upgrade Sluice on this machine to the version the other processes run' },
+    );
+  return { applied };
+}
+
+const MIGRATION_LOCK = 7_270_061;

@@ -1,0 +1,153 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { basename, extname, join, resolve } from 'node:path';
+import { createJiti } from 'jiti';
+import { ConfigError, PipelineLoadError, describeCause } from '../core/errors.js';
+import type { Pipeline } from '../define/pipeline.js';
+import { loadPipelineFile } from '../plan/load-pipeline-file.js';
+
+/** The default export of `sluice.config.ts`. */
+export interface ProjectConfig {
+  /**
+   * Where the pipelines are: a folder (default `pipelines`) whose `<name>.ts` files each define
+   * the pipeline `<name>`, or an explicit map from pipeline name to file.
+   */
+  readonly pipelines?: string | Readonly<Record<string, string>>;
+  /** Run reports, quarantine files and the embedded store (default `.sluice`). */
+  readonly stateDir?: string;
+}
+
+/**
+ * Declares a project's configuration (identity function, for types).
+ *
+ * @example
+ * ```ts
+ * // sluice.config.ts
+ * export default defineProject({ pipelines: { orders_daily: './pipelines/orders.ts' } });
+ * ```
+ */
+export function defineProject(config: ProjectConfig): ProjectConfig {
+  return config;
+}
+
+/** A loaded pipeline with the hash of its file's code. */
+export interface LoadedPipeline {
+  readonly pipeline: Pipeline;
+  readonly file: string;
+  readonly codeHash: string;
+}
+
+export const CONFIG_FILES = ['sluice.config.ts', 'sluice.config.js', 'sluice.config.mjs'];
+const PIPELINE_EXTENSIONS = new Set(['.ts', '.js', '.mjs', '.mts']);
+
+/**
+ * A project folder: its config and the pipelines it names. Finds a pipeline's file without
+ * loading any other pipeline, and loads a file again only when its code changed.
+ *
+ * @example
+ * ```ts
+ * const project = await Project.open('examples/quickstart');
+ * const { pipeline, codeHash } = await project.load('quickstart');
+ * ```
+ */
+export class Project {
+  readonly root: string;
+  readonly config: ProjectConfig;
+  readonly #loaded = new Map<string, LoadedPipeline>();
+
+  private constructor(root: string, config: ProjectConfig) {
+    this.root = root;
+    this.config = config;
+  }
+
+  /** Opens the project at `dir`, reading `sluice.config.ts` when there is one. */
+  static async open(dir: string): Promise<Project> {
+    const root = resolve(dir);
+    const configFile = CONFIG_FILES.map((name) => join(root, name)).find((f) => existsSync(f));
+    if (configFile === undefined) return new Project(root, {});
+    const jiti = createJiti(import.meta.url, { interopDefault: true, moduleCache: false });
+    let loaded: unknown;
+    try {
+      loaded = await jiti.import(configFile);
+    } catch (cause) {
+      throw new PipelineLoadError(configFile, `it threw while loading: ${describeCause(cause)}`, {
+        cause,
+      });
+    }
+    const config = ((loaded as { default?: unknown } | null)?.default ?? loaded) as ProjectConfig;
+    if (typeof config !== 'object' || config === null)
+      throw new ConfigError([
+        {
+          code: 'invalid-config',
+          message: `${configFile} must export an object`,
+          file: configFile,
+          hint: "export default defineProject({ pipelines: 'pipelines' })",
+        },
+      ]);
+    return new Project(root, config);
+  }
+
+  get stateDir(): string {
+    return resolve(this.root, this.config.stateDir ?? '.sluice');
+  }
+
+  /** Every pipeline name of the project and its file, without loading any of them. */
+  async pipelineFiles(): Promise<Map<string, string>> {
+    const pipelines = this.config.pipelines ?? 'pipelines';
+    if (typeof pipelines !== 'string')
+      return new Map(
+        Object.entries(pipelines).map(([name, file]) => [name, resolve(this.root, file)]),
+      );
+    const folder = resolve(this.root, pipelines);
+    const entries = await readdir(folder).catch(() => [] as string[]);
+    return new Map(
+      entries
+        .filter((entry) => PIPELINE_EXTENSIONS.has(extname(entry)) && !entry.endsWith('.d.ts'))
+        .sort()
+        .map((entry) => [basename(entry, extname(entry)), join(folder, entry)]),
+    );
+  }
+
+  /** The file of one pipeline. */
+  async pipelineFile(name: string): Promise<string> {
+    const files = await this.pipelineFiles();
+    const file = files.get(name);
+    if (file === undefined)
+      throw new ConfigError([
+        {
+          code: 'unknown-pipeline',
+          message: `the project at ${this.root} has no pipeline "${name}"`,
+          hint: `pipelines: ${[...files.keys()].join(', ') || '(none)'}`,
+        },
+      ]);
+    return file;
+  }
+
+  /** Loads one pipeline (again only when its file changed) and checks its name. */
+  async load(name: string): Promise<LoadedPipeline> {
+    const file = await this.pipelineFile(name);
+    const codeHash = await hashFile(file);
+    const cached = this.#loaded.get(name);
+    if (cached?.codeHash === codeHash) return cached;
+    const pipeline = await loadPipelineFile(file);
+    if (pipeline.name !== name)
+      throw new PipelineLoadError(
+        file,
+        `it defines pipeline "${pipeline.name}", expected "${name}"`,
+        {
+          hint: 'name the file after the pipeline, or map the name to the file in sluice.config.ts',
+        },
+      );
+    const loaded = { pipeline, file, codeHash };
+    this.#loaded.set(name, loaded);
+    return loaded;
+  }
+}
+
+async function hashFile(file: string): Promise<string> {
+  return createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex')
+    .slice(0, 16);
+}

@@ -1,0 +1,749 @@
+import { join, resolve } from 'node:path';
+import { newRunId } from '../core/ids.js';
+import { migrate } from './migrations.js';
+import type {
+  AttemptOutcome,
+  DataInterval,
+  NewRun,
+  PipelineRecord,
+  RunClaim,
+  RunError,
+  RunEvent,
+  RunRecord,
+  RunState,
+  RunTrigger,
+  TaskRecord,
+} from './run-types.js';
+import type { SqlDatabase, SqlRow, SqlValue } from './sql-database.js';
+import { openDatabase } from './sql-database.js';
+
+/** Lease losses (a worker died or stalled) tolerated per run beyond its attempts. */
+export const LEASE_LOSS_ALLOWANCE = 3;
+
+/** Filters of {@link RunStore.listRuns}. */
+export interface RunQuery {
+  readonly pipeline?: string;
+  readonly states?: readonly RunState[];
+  readonly backfillId?: string;
+  /** Newest first; default 50. */
+  readonly limit?: number;
+}
+
+/**
+ * Where the orchestrator keeps pipelines, runs, task attempts, schedules, cursors, backfills
+ * and its audit log: the embedded SQLite file under `.sluice/` (the default) or PostgreSQL. Every
+ * state change is one transaction; claims hand out leases with fencing tokens, so a worker that
+ * lost its lease cannot overwrite the work of the one that took over.
+ *
+ * @example
+ * ```ts
+ * const store = await RunStore.open('postgres://127.0.0.1/sluice');
+ * const [run] = await store.enqueueRuns([{ pipeline: 'orders_daily', trigger: 'manual' }]);
+ * const claim = await store.claimRun('worker-1', 30_000);
+ * ```
+ */
+export class RunStore {
+  readonly db: SqlDatabase;
+
+  private constructor(db: SqlDatabase) {
+    this.db = db;
+  }
+
+  /**
+   * Opens (and migrates) a store: a `postgres://` URL, or a SQLite file path.
+   *
+   * @example
+   * ```ts
+   * const store = await RunStore.open(resolveStoreLocation({ cwd: process.cwd() }));
+   * ```
+   */
+  static async open(location: string): Promise<RunStore> {
+    const db = await openDatabase(location);
+    try {
+      await migrate(db);
+    } catch (error) {
+      await db.close();
+      throw error;
+    }
+    return new RunStore(db);
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+
+  // ---- pipelines ----
+
+  /** Records a pipeline's current code hash and file; keeps its paused flag. */
+  async registerPipeline(pipeline: {
+    readonly name: string;
+    readonly codeHash?: string;
+    readonly file?: string;
+    readonly maxActiveRuns?: number;
+  }): Promise<void> {
+    const values: SqlValue[] = [
+      pipeline.name,
+      pipeline.codeHash ?? null,
+      pipeline.file ?? null,
+      pipeline.maxActiveRuns ?? null,
+      Date.now(),
+    ];
+    await this.db.run(
+      `INSERT INTO pipelines (name, code_hash, file, max_active_runs, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET code_hash = excluded.code_hash, file = excluded.file,
+         max_active_runs = excluded.max_active_runs, updated_at = excluded.updated_at`,
+      values,
+    );
+  }
+
+  async getPipeline(name: string): Promise<PipelineRecord | undefined> {
+    const [row] = await this.db.all('SELECT * FROM pipelines WHERE name = ?', [name]);
+    return row === undefined ? undefined : pipelineRecord(row);
+  }
+
+  async listPipelines(): Promise<PipelineRecord[]> {
+    return (await this.db.all('SELECT * FROM pipelines ORDER BY name')).map(pipelineRecord);
+  }
+
+  /** Pauses or resumes a pipeline: a paused pipeline's runs are neither scheduled nor claimed. */
+  async setPaused(name: string, paused: boolean): Promise<boolean> {
+    const changed = await this.db.transaction(async (tx) => {
+      await tx.run(
+        `INSERT INTO pipelines (name, updated_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`,
+        [name, Date.now()],
+      );
+      return tx.run('UPDATE pipelines SET paused = ?, updated_at = ? WHERE name = ?', [
+        paused ? 1 : 0,
+        Date.now(),
+        name,
+      ]);
+    });
+    await this.appendEvent(paused ? 'pipeline.paused' : 'pipeline.unpaused', { pipeline: name });
+    return changed > 0;
+  }
+
+  // ---- runs ----
+
+  /**
+   * Creates runs, skipping any whose pipeline already has a run with the same key (the same
+   * data interval): scheduling and backfilling twice never creates a run twice. Resolves to the
+   * runs created.
+   */
+  async enqueueRuns(runs: readonly NewRun[]): Promise<RunRecord[]> {
+    if (runs.length === 0) return [];
+    return this.db.transaction((tx) => insertRuns(tx, runs));
+  }
+
+  /**
+   * Puts finished runs of the given keys back in the queue as new attempts (a backfill that
+   * reprocesses), resolving to how many were requeued. Running or queued runs are left alone.
+   */
+  async requeueRuns(
+    pipeline: string,
+    runKeys: readonly string[],
+    states: readonly RunState[],
+    extra: {
+      readonly backfillId?: string;
+      readonly priority?: number;
+      /** Attempts the requeued run gets (default 1). */
+      readonly maxAttempts?: number;
+    } = {},
+  ): Promise<number> {
+    if (runKeys.length === 0 || states.length === 0) return 0;
+    const now = Date.now();
+    let count = 0;
+    await this.db.transaction(async (tx) => {
+      for (const keys of chunks(runKeys, 500)) {
+        count += await tx.run(
+          `UPDATE runs SET state = 'queued', not_before = ?, queued_at = ?, finished_at = NULL,
+             error = NULL, cancel_requested = 0, lease_losses = 0,
+             max_attempts = attempt + ?, backfill_id = coalesce(?, backfill_id),
+             priority = coalesce(?, priority)
+           WHERE pipeline = ? AND state IN (${states.map(() => '?').join(', ')})
+             AND run_key IN (${keys.map(() => '?').join(', ')})`,
+          [
+            now,
+            now,
+            extra.maxAttempts ?? 1,
+            extra.backfillId ?? null,
+            extra.priority ?? null,
+            pipeline,
+            ...states,
+            ...keys,
+          ],
+        );
+      }
+    });
+    return count;
+  }
+
+  async getRun(id: string): Promise<RunRecord | undefined> {
+    const [row] = await this.db.all('SELECT * FROM runs WHERE id = ?', [id]);
+    return row === undefined ? undefined : runRecord(row);
+  }
+
+  async listRuns(query: RunQuery = {}): Promise<RunRecord[]> {
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    if (query.pipeline !== undefined) {
+      where.push('pipeline = ?');
+      params.push(query.pipeline);
+    }
+    if (query.backfillId !== undefined) {
+      where.push('backfill_id = ?');
+      params.push(query.backfillId);
+    }
+    if (query.states !== undefined && query.states.length > 0) {
+      where.push(`state IN (${query.states.map(() => '?').join(', ')})`);
+      params.push(...query.states);
+    }
+    const rows = await this.db.all(
+      `SELECT * FROM runs ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`}
+       ORDER BY queued_at DESC, id DESC LIMIT ?`,
+      [...params, query.limit ?? 50],
+    );
+    return rows.map(runRecord);
+  }
+
+  /** Run keys of a pipeline that already exist, with their states. */
+  async runStates(pipeline: string, runKeys: readonly string[]): Promise<Map<string, RunState>> {
+    const states = new Map<string, RunState>();
+    for (const keys of chunks(runKeys, 500)) {
+      const rows = await this.db.all(
+        `SELECT run_key, state FROM runs WHERE pipeline = ? AND run_key IN (${keys.map(() => '?').join(', ')})`,
+        [pipeline, ...keys],
+      );
+      for (const row of rows) states.set(String(row['run_key']), row['state'] as RunState);
+    }
+    return states;
+  }
+
+  /**
+   * Claims the most urgent ready run: queued or up for retry and due, of a pipeline that is not
+   * paused and below its `maxActiveRuns`, within its backfill's parallelism; highest priority,
+   * then oldest first. Runs whose lease expired (their worker died) are first put back in the
+   * queue. Resolves to the claim with a new fencing token, or undefined when nothing is ready.
+   */
+  async claimRun(
+    owner: string,
+    leaseMs: number,
+    pipelines?: readonly string[],
+  ): Promise<RunClaim | undefined> {
+    return this.db.transaction(async (tx) => {
+      const now = Date.now();
+      await requeueExpiredLeases(tx, now);
+      const filter =
+        pipelines === undefined ? '' : `AND r.pipeline IN (${pipelines.map(() => '?').join(', ')})`;
+      const lock = tx.dialect === 'postgres' ? 'FOR UPDATE OF r SKIP LOCKED' : '';
+      const candidates = await tx.all(
+        `SELECT r.id, r.pipeline, r.backfill_id, p.max_active_runs, b.max_parallel
+         FROM runs r
+         LEFT JOIN pipelines p ON p.name = r.pipeline
+         LEFT JOIN backfills b ON b.id = r.backfill_id
+         WHERE r.state IN ('queued', 'up_for_retry') AND r.not_before <= ?
+           AND coalesce(p.paused, 0) = 0 ${filter}
+         ORDER BY r.priority DESC, r.not_before, r.queued_at, r.queue_order
+         LIMIT 20 ${lock}`,
+        [now, ...(pipelines ?? [])],
+      );
+      for (const candidate of candidates) {
+        if (!(await withinLimits(tx, candidate))) continue;
+        await tx.run(
+          `UPDATE runs SET state = 'running', attempt = attempt + 1, started_at = ?, finished_at = NULL,
+             lease_owner = ?, lease_expires_at = ?, fencing_token = fencing_token + 1
+           WHERE id = ?`,
+          [now, owner, now + leaseMs, String(candidate['id'])],
+        );
+        const [row] = await tx.all('SELECT * FROM runs WHERE id = ?', [String(candidate['id'])]);
+        const run = runRecord(row as SqlRow);
+        const token = run.fencingToken;
+        await insertEvent(tx, 'run.started', run.pipeline, run.id, {
+          attempt: run.attempt,
+          worker: owner,
+        });
+        return { run, fencingToken: token };
+      }
+      return undefined;
+    });
+  }
+
+  /**
+   * Extends a lease. Resolves to `{ held: false }` when the lease was lost (another worker took
+   * the run), and reports whether cancellation was requested.
+   */
+  async heartbeat(
+    runId: string,
+    fencingToken: number,
+    leaseMs: number,
+  ): Promise<{ readonly held: boolean; readonly cancelRequested: boolean }> {
+    const changed = await this.db.run(
+      `UPDATE runs SET lease_expires_at = ? WHERE id = ? AND fencing_token = ? AND state = 'running'`,
+      [Date.now() + leaseMs, runId, fencingToken],
+    );
+    if (changed === 0) return { held: false, cancelRequested: false };
+    const [row] = await this.db.all('SELECT cancel_requested FROM runs WHERE id = ?', [runId]);
+    return { held: true, cancelRequested: Number(row?.['cancel_requested'] ?? 0) === 1 };
+  }
+
+  /**
+   * Records how an attempt ended, in one transaction with its cursors. A retryable failure with
+   * attempts left becomes `up_for_retry` after `retryDelayMs`. Resolves to false, writing
+   * nothing, when the fencing token is stale.
+   */
+  async finishAttempt(
+    runId: string,
+    fencingToken: number,
+    outcome: AttemptOutcome,
+  ): Promise<{ readonly recorded: boolean; readonly state: RunState | undefined }> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.all(
+        `SELECT * FROM runs WHERE id = ? AND fencing_token = ? AND state = 'running' ${tx.dialect === 'postgres' ? 'FOR UPDATE' : ''}`,
+        [runId, fencingToken],
+      );
+      if (row === undefined) return { recorded: false, state: undefined };
+      const run = runRecord(row);
+      const now = Date.now();
+      const retry =
+        outcome.state === 'failed' && outcome.retryable === true && run.attempt < run.maxAttempts;
+      const state: RunState = retry ? 'up_for_retry' : outcome.state;
+      await tx.run(
+        `UPDATE runs SET state = ?, finished_at = ?, error = ?, lease_owner = NULL,
+           lease_expires_at = NULL, not_before = ?
+         WHERE id = ?`,
+        [
+          state,
+          retry ? null : now,
+          outcome.error === undefined ? null : JSON.stringify(outcome.error),
+          retry ? now + (outcome.retryDelayMs ?? 0) : run.notBefore,
+          runId,
+        ],
+      );
+      if (state === 'success')
+        for (const [name, value] of Object.entries(outcome.cursors ?? {}))
+          await tx.run(
+            `INSERT INTO cursors (pipeline, name, value, run_id, updated_at) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (pipeline, name) DO UPDATE SET value = excluded.value,
+               run_id = excluded.run_id, updated_at = excluded.updated_at`,
+            [run.pipeline, name, value, runId, now],
+          );
+      await insertEvent(tx, `run.${state}`, run.pipeline, runId, {
+        attempt: run.attempt,
+        ...(outcome.error === undefined ? {} : { error: outcome.error }),
+      });
+      return { recorded: true, state };
+    });
+  }
+
+  /**
+   * Asks a run to stop: a queued run is canceled at once, a running one when its worker next
+   * heartbeats. Resolves to the run's state afterwards, or undefined for an unknown run.
+   */
+  async requestCancel(runId: string): Promise<RunState | undefined> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.all('SELECT * FROM runs WHERE id = ?', [runId]);
+      if (row === undefined) return undefined;
+      const run = runRecord(row);
+      if (run.state === 'queued' || run.state === 'up_for_retry') {
+        await tx.run(`UPDATE runs SET state = 'canceled', finished_at = ? WHERE id = ?`, [
+          Date.now(),
+          runId,
+        ]);
+        await insertEvent(tx, 'run.canceled', run.pipeline, runId, { while: run.state });
+        return 'canceled';
+      }
+      if (run.state === 'running') {
+        await tx.run('UPDATE runs SET cancel_requested = 1 WHERE id = ?', [runId]);
+        await insertEvent(tx, 'run.cancel_requested', run.pipeline, runId, {});
+      }
+      return run.state;
+    });
+  }
+
+  // ---- tasks ----
+
+  /** Records a step's attempt (upserted by run, step and attempt) while the lease is held. */
+  async recordTask(task: TaskRecord, fencingToken: number): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const held = await tx.all('SELECT 1 FROM runs WHERE id = ? AND fencing_token = ?', [
+        task.runId,
+        fencingToken,
+      ]);
+      if (held.length === 0) return false;
+      await tx.run(
+        `INSERT INTO tasks (run_id, step, attempt, state, started_at, finished_at, rows_in, rows_out, error)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (run_id, step, attempt) DO UPDATE SET state = excluded.state,
+           started_at = coalesce(tasks.started_at, excluded.started_at), finished_at = excluded.finished_at,
+           rows_in = excluded.rows_in, rows_out = excluded.rows_out, error = excluded.error`,
+        [
+          task.runId,
+          task.step,
+          task.attempt,
+          task.state,
+          task.startedAt ?? null,
+          task.finishedAt ?? null,
+          task.rowsIn ?? null,
+          task.rowsOut ?? null,
+          task.error === undefined ? null : JSON.stringify(task.error),
+        ],
+      );
+      return true;
+    });
+  }
+
+  async listTasks(runId: string): Promise<TaskRecord[]> {
+    const rows = await this.db.all(
+      'SELECT * FROM tasks WHERE run_id = ? ORDER BY attempt, started_at, step',
+      [runId],
+    );
+    return rows.map((row) => ({
+      runId: String(row['run_id']),
+      step: String(row['step']),
+      attempt: Number(row['attempt']),
+      state: row['state'] as RunState,
+      startedAt: optionalNumber(row['started_at']),
+      finishedAt: optionalNumber(row['finished_at']),
+      rowsIn: optionalNumber(row['rows_in']),
+      rowsOut: optionalNumber(row['rows_out']),
+      error: parseError(row['error']),
+    }));
+  }
+
+  // ---- schedules ----
+
+  /** The end of the last interval the scheduler created a run for. */
+  async lastScheduled(pipeline: string): Promise<number | undefined> {
+    const [row] = await this.db.all('SELECT last_interval_end FROM schedules WHERE pipeline = ?', [
+      pipeline,
+    ]);
+    return optionalNumber(row?.['last_interval_end']);
+  }
+
+  /**
+   * Creates the runs of newly due intervals and moves the pipeline's schedule past them in one
+   * transaction, only if the schedule is still where the caller read it (`expected`): two
+   * schedulers, or one restarted mid-way, never create an interval's run twice.
+   */
+  async advanceSchedule(
+    pipeline: string,
+    expected: number | undefined,
+    runs: readonly NewRun[],
+    lastIntervalEnd: number,
+  ): Promise<RunRecord[] | undefined> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.all(
+        `SELECT last_interval_end FROM schedules WHERE pipeline = ? ${tx.dialect === 'postgres' ? 'FOR UPDATE' : ''}`,
+        [pipeline],
+      );
+      if (optionalNumber(row?.['last_interval_end']) !== expected) return undefined;
+      const created = await insertRuns(tx, runs);
+      await tx.run(
+        `INSERT INTO schedules (pipeline, last_interval_end, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT (pipeline) DO UPDATE SET last_interval_end = excluded.last_interval_end,
+           updated_at = excluded.updated_at`,
+        [pipeline, lastIntervalEnd, Date.now()],
+      );
+      return created;
+    });
+  }
+
+  // ---- backfills ----
+
+  /** Records a backfill and creates its runs in one transaction. */
+  async createBackfill(
+    backfill: {
+      readonly id: string;
+      readonly pipeline: string;
+      readonly range: DataInterval;
+      readonly maxParallel?: number;
+    },
+    runs: readonly NewRun[],
+  ): Promise<RunRecord[]> {
+    return this.db.transaction(async (tx) => {
+      await tx.run(
+        `INSERT INTO backfills (id, pipeline, range_start, range_end, max_parallel, intervals, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        [
+          backfill.id,
+          backfill.pipeline,
+          backfill.range.start,
+          backfill.range.end,
+          backfill.maxParallel ?? null,
+          runs.length,
+          Date.now(),
+        ],
+      );
+      const created = await insertRuns(tx, runs);
+      await insertEvent(tx, 'backfill.created', backfill.pipeline, undefined, {
+        backfill: backfill.id,
+        intervals: runs.length,
+      });
+      return created;
+    });
+  }
+
+  // ---- cursors and events ----
+
+  async getCursor(pipeline: string, name: string): Promise<string | undefined> {
+    const [row] = await this.db.all('SELECT value FROM cursors WHERE pipeline = ? AND name = ?', [
+      pipeline,
+      name,
+    ]);
+    return row === undefined ? undefined : String(row['value']);
+  }
+
+  async appendEvent(
+    kind: string,
+    event: {
+      readonly pipeline?: string;
+      readonly runId?: string;
+      readonly data?: Record<string, unknown>;
+    },
+  ): Promise<void> {
+    await insertEvent(this.db, kind, event.pipeline, event.runId, event.data ?? {});
+  }
+
+  async listEvents(
+    query: { readonly runId?: string; readonly limit?: number } = {},
+  ): Promise<RunEvent[]> {
+    const rows = await this.db.all(
+      `SELECT * FROM events ${query.runId === undefined ? '' : 'WHERE run_id = ?'} ORDER BY id DESC LIMIT ?`,
+      [...(query.runId === undefined ? [] : [query.runId]), query.limit ?? 100],
+    );
+    return rows.map((row) => ({
+      id: Number(row['id']),
+      at: Number(row['at']),
+      kind: String(row['kind']),
+      pipeline: optionalString(row['pipeline']),
+      runId: optionalString(row['run_id']),
+      data: JSON.parse(String(row['data'])) as Record<string, unknown>,
+    }));
+  }
+}
+
+/**
+ * Where the run store is: `--store`, else `SLUICE_STORE`, else `.sluice/sluice.db` in the
+ * project folder.
+ *
+ * @example
+ * ```ts
+ * resolveStoreLocation({ cwd: '/srv/project' }); // "/srv/project/.sluice/sluice.db"
+ * ```
+ */
+export function resolveStoreLocation(options: {
+  readonly store?: string;
+  readonly cwd: string;
+  readonly env?: NodeJS.ProcessEnv;
+}): string {
+  const chosen = options.store ?? (options.env ?? process.env)['SLUICE_STORE'];
+  if (chosen === undefined || chosen === '')
+    return join(resolve(options.cwd), '.sluice', 'sluice.db');
+  return /^postgres(ql)?:\/\//.test(chosen) ? chosen : resolve(options.cwd, chosen);
+}
+
+/** The run key of an interval run. */
+export function intervalRunKey(interval: DataInterval): string {
+  return `interval:${new Date(interval.start).toISOString()}`;
+}
+
+async function insertRuns(tx: SqlDatabase, runs: readonly NewRun[]): Promise<RunRecord[]> {
+  const now = Date.now();
+  const created: RunRecord[] = [];
+  const conflict = 'ON CONFLICT (pipeline, run_key) DO NOTHING';
+  for (const [i, run] of runs.entries()) {
+    const id = run.id ?? newRunId(new Date(now));
+    const runKey = run.interval === undefined ? id : intervalRunKey(run.interval);
+    const values: SqlValue[] = [
+      id,
+      run.pipeline,
+      runKey,
+      run.trigger,
+      run.interval?.start ?? null,
+      run.interval?.end ?? null,
+      JSON.stringify(run.params ?? {}),
+      run.priority ?? 0,
+      run.maxAttempts ?? 1,
+      now,
+      now,
+      i,
+      run.codeHash ?? null,
+      run.backfillId ?? null,
+    ];
+    const inserted = await tx.run(
+      `INSERT INTO runs (id, pipeline, run_key, trigger, interval_start, interval_end, params, state,
+         priority, max_attempts, not_before, queued_at, queue_order, code_hash, backfill_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?) ${conflict}`,
+      values,
+    );
+    if (inserted === 0) continue;
+    created.push(
+      runRecord({
+        id,
+        pipeline: run.pipeline,
+        run_key: runKey,
+        trigger: run.trigger,
+        interval_start: run.interval?.start ?? null,
+        interval_end: run.interval?.end ?? null,
+        params: JSON.stringify(run.params ?? {}),
+        state: 'queued',
+        priority: run.priority ?? 0,
+        attempt: 0,
+        max_attempts: run.maxAttempts ?? 1,
+        not_before: now,
+        queued_at: now,
+        code_hash: run.codeHash ?? null,
+        fencing_token: 0,
+        cancel_requested: 0,
+        backfill_id: run.backfillId ?? null,
+      }),
+    );
+  }
+  if (created.length > 0)
+    await insertEvent(tx, 'runs.queued', runs[0]?.pipeline, undefined, {
+      runs: created.length,
+      trigger: runs[0]?.trigger as RunTrigger,
+    });
+  return created;
+}
+
+async function requeueExpiredLeases(tx: SqlDatabase, now: number): Promise<void> {
+  const expired = await tx.all(
+    `SELECT * FROM runs WHERE state = 'running' AND lease_expires_at < ? ${tx.dialect === 'postgres' ? 'FOR UPDATE SKIP LOCKED' : ''}`,
+    [now],
+  );
+  for (const row of expired) {
+    const run = runRecord(row);
+    const losses = Number(row['lease_losses'] ?? 0) + 1;
+    const exhausted = losses > LEASE_LOSS_ALLOWANCE && run.attempt >= run.maxAttempts;
+    const error: RunError = {
+      code: 'LEASE_EXPIRED',
+      message: `worker ${run.leaseOwner ?? '?'} stopped heartbeating during attempt ${run.attempt}`,
+    };
+    await tx.run(
+      `UPDATE runs SET state = ?, lease_owner = NULL, lease_expires_at = NULL, lease_losses = ?,
+         error = ?, not_before = ?, finished_at = ?,
+         max_attempts = CASE WHEN ? THEN max_attempts ELSE max_attempts + 1 END
+       WHERE id = ?`,
+      [
+        exhausted ? 'failed' : 'up_for_retry',
+        losses,
+        JSON.stringify(error),
+        now,
+        exhausted ? now : null,
+        exhausted ? 1 : 0,
+        run.id,
+      ],
+    );
+    await tx.run(
+      `UPDATE tasks SET state = 'failed', finished_at = ?, error = ?
+       WHERE run_id = ? AND attempt = ? AND state = 'running'`,
+      [now, JSON.stringify(error), run.id, run.attempt],
+    );
+    await insertEvent(tx, exhausted ? 'run.failed' : 'run.lease_expired', run.pipeline, run.id, {
+      attempt: run.attempt,
+      worker: run.leaseOwner,
+    });
+  }
+}
+
+async function withinLimits(tx: SqlDatabase, candidate: SqlRow): Promise<boolean> {
+  const maxActive = optionalNumber(candidate['max_active_runs']);
+  if (maxActive !== undefined) {
+    if (tx.dialect === 'postgres')
+      await tx.all('SELECT 1 FROM pipelines WHERE name = ? FOR UPDATE', [
+        String(candidate['pipeline']),
+      ]);
+    const [row] = await tx.all(
+      `SELECT count(*) AS n FROM runs WHERE pipeline = ? AND state = 'running'`,
+      [String(candidate['pipeline'])],
+    );
+    if (Number(row?.['n'] ?? 0) >= maxActive) return false;
+  }
+  const maxParallel = optionalNumber(candidate['max_parallel']);
+  if (maxParallel !== undefined) {
+    if (tx.dialect === 'postgres')
+      await tx.all('SELECT 1 FROM backfills WHERE id = ? FOR UPDATE', [
+        String(candidate['backfill_id']),
+      ]);
+    const [row] = await tx.all(
+      `SELECT count(*) AS n FROM runs WHERE backfill_id = ? AND state = 'running'`,
+      [String(candidate['backfill_id'])],
+    );
+    if (Number(row?.['n'] ?? 0) >= maxParallel) return false;
+  }
+  return true;
+}
+
+async function insertEvent(
+  db: SqlDatabase,
+  kind: string,
+  pipeline: string | undefined,
+  runId: string | undefined,
+  data: Readonly<Record<string, unknown>>,
+): Promise<void> {
+  await db.run('INSERT INTO events (at, kind, pipeline, run_id, data) VALUES (?, ?, ?, ?, ?)', [
+    Date.now(),
+    kind,
+    pipeline ?? null,
+    runId ?? null,
+    JSON.stringify(data),
+  ]);
+}
+
+function runRecord(row: SqlRow): RunRecord {
+  const start = optionalNumber(row['interval_start']);
+  const end = optionalNumber(row['interval_end']);
+  return {
+    id: String(row['id']),
+    pipeline: String(row['pipeline']),
+    runKey: String(row['run_key']),
+    trigger: row['trigger'] as RunTrigger,
+    interval: start === undefined || end === undefined ? undefined : { start, end },
+    params: JSON.parse(String(row['params'] ?? '{}')) as Record<string, string>,
+    state: row['state'] as RunState,
+    priority: Number(row['priority'] ?? 0),
+    attempt: Number(row['attempt'] ?? 0),
+    maxAttempts: Number(row['max_attempts'] ?? 1),
+    notBefore: Number(row['not_before']),
+    queuedAt: Number(row['queued_at']),
+    startedAt: optionalNumber(row['started_at']),
+    finishedAt: optionalNumber(row['finished_at']),
+    error: parseError(row['error']),
+    codeHash: optionalString(row['code_hash']),
+    leaseOwner: optionalString(row['lease_owner']),
+    leaseExpiresAt: optionalNumber(row['lease_expires_at']),
+    fencingToken: Number(row['fencing_token'] ?? 0),
+    cancelRequested: Number(row['cancel_requested'] ?? 0) === 1,
+    backfillId: optionalString(row['backfill_id']),
+  };
+}
+
+function pipelineRecord(row: SqlRow): PipelineRecord {
+  return {
+    name: String(row['name']),
+    codeHash: optionalString(row['code_hash']),
+    file: optionalString(row['file']),
+    paused: Number(row['paused'] ?? 0) === 1,
+    maxActiveRuns: optionalNumber(row['max_active_runs']),
+  };
+}
+
+function parseError(value: unknown): RunError | undefined {
+  return value === null || value === undefined
+    ? undefined
+    : (JSON.parse(String(value)) as RunError);
+}
+
+function optionalNumber(value: unknown): number | undefined {
+  return value === null || value === undefined ? undefined : Number(value);
+}
+
+function optionalString(value: unknown): string | undefined {
+  return value === null || value === undefined ? undefined : String(value);
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}

@@ -1,0 +1,142 @@
+import type { Logger } from '../core/logger.js';
+import { silentLogger } from '../core/logger.js';
+import type { Pipeline } from '../define/pipeline.js';
+import type { LoadedPipeline, Project } from './project.js';
+import { retryPolicy } from './retry.js';
+import type { RunStore } from './run-store.js';
+import type { DataInterval, NewRun, RunRecord } from './run-types.js';
+import { dueIntervals, scheduleClock } from './schedule.js';
+import { sleep } from './worker.js';
+
+/** Intervals one tick creates at most per pipeline; a long catchup continues next tick. */
+export const MAX_INTERVALS_PER_TICK = 1_000;
+
+/**
+ * The runs a pipeline's schedule owes at `now` that do not exist yet, created in one
+ * transaction with the schedule's new position, so a scheduler restarted at any point (or two
+ * schedulers at once) creates each interval's run exactly once. Without `catchup` only the
+ * latest due interval runs. Resolves to the runs created.
+ *
+ * @example
+ * ```ts
+ * const created = await scheduleDueRuns(store, loaded, Date.now());
+ * ```
+ */
+export async function scheduleDueRuns(
+  store: RunStore,
+  loaded: LoadedPipeline,
+  now: number,
+  limit = MAX_INTERVALS_PER_TICK,
+): Promise<RunRecord[]> {
+  const { pipeline, codeHash } = loaded;
+  const options = pipeline.orchestration;
+  if (options.schedule === undefined) return [];
+  const clock = scheduleClock(options.schedule, pipeline.name);
+  const start = options.start === undefined ? undefined : Date.parse(options.start);
+  const last = await store.lastScheduled(pipeline.name);
+  let due: DataInterval[];
+  if (last === undefined && options.catchup === true && start !== undefined) {
+    const first = clock.previous(start) === start ? start : clock.next(start);
+    due = first === undefined ? [] : dueIntervals(clock, first, now, limit);
+  } else if (last === undefined || options.catchup !== true) {
+    const latest = clock.previous(now) ?? now;
+    due = dueIntervals(clock, last ?? clock.previous(latest - 1) ?? latest, now).slice(-1);
+  } else {
+    due = dueIntervals(clock, last, now, limit);
+  }
+  if (start !== undefined) due = due.filter((interval) => interval.start >= start);
+  if (due.length === 0) return [];
+  const runs = due.map((interval) => newScheduledRun(pipeline, codeHash, interval));
+  const created = await store.advanceSchedule(
+    pipeline.name,
+    last,
+    runs,
+    (due.at(-1) as DataInterval).end,
+  );
+  return created ?? [];
+}
+
+/** The run an interval of a pipeline gets, with its retry budget and priority. */
+export function newScheduledRun(
+  pipeline: Pipeline,
+  codeHash: string | undefined,
+  interval: DataInterval,
+  trigger: NewRun['trigger'] = 'schedule',
+): NewRun {
+  return {
+    pipeline: pipeline.name,
+    trigger,
+    interval,
+    maxAttempts: retryPolicy(pipeline.orchestration.retries).retries + 1,
+    priority: pipeline.orchestration.priority ?? 0,
+    ...(codeHash === undefined ? {} : { codeHash }),
+  };
+}
+
+/** Options of {@link runScheduler}. */
+export interface SchedulerOptions {
+  readonly store: RunStore;
+  readonly project: Project;
+  /** How often to look at the schedules (default 1 s). */
+  readonly tickMs?: number;
+  readonly signal?: AbortSignal;
+  readonly logger?: Logger;
+}
+
+/**
+ * Registers the project's pipelines in the store and creates scheduled runs as their
+ * intervals come due, until `signal` aborts. A pipeline file is loaded again only when its code
+ * changed; a pipeline that fails to load is reported and the others go on.
+ *
+ * @example
+ * ```ts
+ * await runScheduler({ store, project, signal: stop.signal, logger });
+ * ```
+ */
+export async function runScheduler(options: SchedulerOptions): Promise<void> {
+  const logger = (options.logger ?? silentLogger).child({ component: 'scheduler' });
+  const registered = new Map<string, string>();
+  const failedLoads = new Map<string, string>();
+  while (options.signal?.aborted !== true) {
+    try {
+      for (const name of (await options.project.pipelineFiles()).keys()) {
+        let loaded: LoadedPipeline;
+        try {
+          loaded = await options.project.load(name);
+          failedLoads.delete(name);
+        } catch (error) {
+          const message = (error as Error).message;
+          if (failedLoads.get(name) !== message)
+            logger.error({ pipeline: name, err: message }, 'cannot load pipeline');
+          failedLoads.set(name, message);
+          continue;
+        }
+        if (registered.get(name) !== loaded.codeHash) {
+          await options.store.registerPipeline({
+            name,
+            codeHash: loaded.codeHash,
+            file: loaded.file,
+            ...(loaded.pipeline.orchestration.maxActiveRuns === undefined
+              ? {}
+              : { maxActiveRuns: loaded.pipeline.orchestration.maxActiveRuns }),
+          });
+          registered.set(name, loaded.codeHash);
+        }
+        if ((await options.store.getPipeline(name))?.paused === true) continue;
+        const created = await scheduleDueRuns(options.store, loaded, Date.now());
+        if (created.length > 0)
+          logger.info(
+            {
+              pipeline: name,
+              runs: created.length,
+              first: new Date(created[0]?.interval?.start ?? 0).toISOString(),
+            },
+            'scheduled runs',
+          );
+      }
+    } catch (error) {
+      logger.warn({ err: (error as Error).message }, 'scheduler tick failed; retrying');
+    }
+    await sleep(options.tickMs ?? 1_000, options.signal);
+  }
+}

@@ -1,0 +1,238 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { StoreError } from '../core/errors.js';
+
+/** A value bound to a `?` placeholder. */
+export type SqlValue = string | number | null;
+
+/** A row as the database returns it; integers from PostgreSQL BIGINT arrive as strings. */
+export type SqlRow = Readonly<Record<string, unknown>>;
+
+/**
+ * The little SQL surface the run store needs, over the embedded SQLite file or PostgreSQL.
+ * Statements use `?` placeholders on both; the PostgreSQL side numbers them.
+ *
+ * @example
+ * ```ts
+ * const db = await openDatabase('.sluice/sluice.db');
+ * const rows = await db.all('SELECT state, count(*) AS n FROM runs GROUP BY state', []);
+ * ```
+ */
+export interface SqlDatabase {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** Where the database is, without a password, for messages. */
+  readonly location: string;
+  all(sql: string, params?: readonly SqlValue[]): Promise<SqlRow[]>;
+  /** Runs a statement and resolves to the number of rows it changed. */
+  run(sql: string, params?: readonly SqlValue[]): Promise<number>;
+  /**
+   * Runs `work` in one transaction that takes the write lock at its start (SQLite `BEGIN
+   * IMMEDIATE`; on PostgreSQL row locks are taken with `FOR UPDATE`), committing when it
+   * resolves and rolling back when it throws.
+   */
+  transaction<T>(work: (tx: SqlDatabase) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the run store's database: a `postgres://` or `postgresql://` URL, or the path of an
+ * embedded SQLite file (created with its folder when missing, in WAL mode so a CLI and a server
+ * on one machine share it).
+ *
+ * @example
+ * ```ts
+ * const db = await openDatabase(process.env.SLUICE_STORE ?? '.sluice/sluice.db');
+ * ```
+ */
+export async function openDatabase(location: string): Promise<SqlDatabase> {
+  return /^postgres(ql)?:\/\//.test(location) ? openPostgres(location) : openSqlite(location);
+}
+
+async function openSqlite(path: string): Promise<SqlDatabase> {
+  const { default: Database } = await import('better-sqlite3');
+  let db: import('better-sqlite3').Database;
+  try {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 10000');
+    db.pragma('foreign_keys = ON');
+  } catch (cause) {
+    throw new StoreError(path, `cannot open the embedded store: ${(cause as Error).message}`, {
+      cause,
+      hint: 'check that the folder is writable, or pass --store postgres://...',
+    });
+  }
+  const statements = new Map<string, import('better-sqlite3').Statement>();
+  const prepare = (sql: string): import('better-sqlite3').Statement => {
+    let statement = statements.get(sql);
+    if (statement === undefined) {
+      statement = db.prepare(sql);
+      statements.set(sql, statement);
+    }
+    return statement;
+  };
+  // better-sqlite3 is synchronous; the lock keeps another caller's statements out of an open
+  // transaction while its work awaits.
+  let lock: Promise<void> = Promise.resolve();
+  const exclusive = async <T>(work: () => Promise<T>): Promise<T> => {
+    const previous = lock;
+    let release = (): void => undefined;
+    lock = new Promise((resolve) => (release = resolve));
+    await previous;
+    try {
+      return await work();
+    } finally {
+      release();
+    }
+  };
+  const direct = (inTransaction: boolean): SqlDatabase => ({
+    dialect: 'sqlite',
+    location: path,
+    all: async (sql, params = []) =>
+      inTransaction || !db.inTransaction
+        ? (prepare(sql).all(...params) as SqlRow[])
+        : exclusive(async () => prepare(sql).all(...params) as SqlRow[]),
+    run: async (sql, params = []) =>
+      inTransaction || !db.inTransaction
+        ? prepare(sql).run(...params).changes
+        : exclusive(async () => prepare(sql).run(...params).changes),
+    transaction: async (work) =>
+      inTransaction
+        ? work(direct(true))
+        : exclusive(() => sqliteTransaction(db, work, direct(true))),
+    close: async () => {
+      await lock;
+      db.close();
+    },
+  });
+  return direct(false);
+}
+
+async function sqliteTransaction<T>(
+  db: import('better-sqlite3').Database,
+  work: (tx: SqlDatabase) => Promise<T>,
+  tx: SqlDatabase,
+): Promise<T> {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const result = await work(tx);
+    db.exec('COMMIT');
+    return result;
+  } catch (error) {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    throw error;
+  }
+}
+
+async function openPostgres(url: string): Promise<SqlDatabase> {
+  let pg: typeof import('pg');
+  try {
+    pg = (await import('pg')).default as unknown as typeof import('pg');
+  } catch (cause) {
+    throw new StoreError(redact(url), 'the PostgreSQL driver is not installed', {
+      cause,
+      hint: 'npm install pg',
+    });
+  }
+  const location = redact(url);
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 4,
+    connectionTimeoutMillis: 5_000,
+    application_name: 'sluice',
+  });
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+  const numbered = (sql: string): string => {
+    let n = 0;
+    return sql.replaceAll('?', () => `$${++n}`);
+  };
+  const onClient = (client: import('pg').PoolClient): SqlDatabase => ({
+    dialect: 'postgres',
+    location,
+    all: async (sql, params = []) =>
+      (await guard(location, () => client.query(numbered(sql), [...params]))).rows as SqlRow[],
+    run: async (sql, params = []) =>
+      (await guard(location, () => client.query(numbered(sql), [...params]))).rowCount ?? 0,
+    transaction: async (work) => work(onClient(client)),
+    close: async () => undefined,
+  });
+  const db: SqlDatabase = {
+    dialect: 'postgres',
+    location,
+    all: async (sql, params = []) =>
+      (await guard(location, () => pool.query(numbered(sql), [...params]))).rows as SqlRow[],
+    run: async (sql, params = []) =>
+      (await guard(location, () => pool.query(numbered(sql), [...params]))).rowCount ?? 0,
+    transaction: async (work) => {
+      const client = await guard(location, () => pool.connect());
+      let broken = false;
+      try {
+        await guard(location, () => client.query('BEGIN'));
+        const result = await work(onClient(client));
+        await guard(location, () => client.query('COMMIT'));
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {
+          broken = true;
+        });
+        throw error;
+      } finally {
+        client.release(broken);
+      }
+    },
+    close: () => pool.end(),
+  };
+  await db.all('SELECT 1');
+  return db;
+}
+
+const CONNECTION_FAILURES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  '57P01', // admin_shutdown: the server terminated the connection
+  '57P02',
+  '57P03', // cannot_connect_now
+  '08000',
+  '08003',
+  '08006',
+  '08001',
+  '08004',
+]);
+
+async function guard<T>(location: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (cause) {
+    const code = (cause as { code?: string }).code;
+    const message = (cause as Error).message ?? String(cause);
+    const lost =
+      (code !== undefined && CONNECTION_FAILURES.has(code)) ||
+      /Connection terminated|connection timeout|Client has encountered a connection error/i.test(
+        message,
+      );
+    if (lost)
+      throw new StoreError(location, `lost the connection: ${message}`, {
+        cause,
+        retryable: true,
+        hint: 'Sluice retries by itself; check that PostgreSQL is running and reachable',
+      });
+    throw cause;
+  }
+}
+
+function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'postgres://(unparsable URL)';
+  }
+}

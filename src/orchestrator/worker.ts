@@ -1,0 +1,319 @@
+import { hostname } from 'node:os';
+import { dirname } from 'node:path';
+import { parseDuration } from '../core/duration.js';
+import { SluiceError, StoreError } from '../core/errors.js';
+import { randomHex } from '../core/ids.js';
+import type { Logger } from '../core/logger.js';
+import { silentLogger } from '../core/logger.js';
+import type { Pipeline } from '../define/pipeline.js';
+import type { StepEvent } from '../engine/executor.js';
+import { runPipeline } from '../engine/executor.js';
+import type { RunReport } from '../observe/run-report.js';
+import type { Project } from './project.js';
+import { retryDelayMs, retryPolicy } from './retry.js';
+import type { RunStore } from './run-store.js';
+import type { AttemptOutcome, RunClaim, RunRecord, RunState } from './run-types.js';
+
+/** Options of {@link runWorker}. */
+export interface WorkerOptions {
+  readonly store: RunStore;
+  readonly project: Project;
+  /** Name in leases and events (default `<host>-<pid>-<random>`). */
+  readonly id?: string;
+  /** Runs this worker executes at once (default 1). */
+  readonly concurrency?: number;
+  /** How long a claim lasts without a heartbeat (default 30 s); heartbeats every third of it. */
+  readonly leaseMs?: number;
+  /** How often to look for work when there was none (default 200 ms). */
+  readonly pollMs?: number;
+  /** Only claim runs of these pipelines. */
+  readonly pipelines?: readonly string[];
+  /** Stops claiming; runs in progress finish first. */
+  readonly signal?: AbortSignal;
+  readonly logger?: Logger;
+  /** Called after each attempt the store recorded. */
+  readonly onAttempt?: (run: RunRecord, state: RunState) => void;
+}
+
+/**
+ * Claims ready runs from the store by lease and executes them until `signal` aborts. Each
+ * claim is held by heartbeats; when a heartbeat finds the lease taken over (this worker was
+ * presumed dead) the run is stopped and nothing more is written for it. A store that cannot be
+ * reached is retried with backoff, and work in progress carries on meanwhile.
+ *
+ * @example
+ * ```ts
+ * const stop = new AbortController();
+ * await runWorker({ store, project, concurrency: 2, signal: stop.signal });
+ * ```
+ */
+export async function runWorker(options: WorkerOptions): Promise<void> {
+  const id = options.id ?? `${hostname()}-${process.pid}-${randomHex(2)}`;
+  const concurrency = Math.max(1, options.concurrency ?? 1);
+  const leaseMs = options.leaseMs ?? 30_000;
+  const pollMs = options.pollMs ?? 200;
+  const logger = (options.logger ?? silentLogger).child({ worker: id });
+  const active = new Set<Promise<void>>();
+  let storeFailures = 0;
+  logger.info({ concurrency, leaseMs }, 'worker started');
+  const stopping = (): boolean => options.signal?.aborted === true;
+  while (!stopping()) {
+    let claimed = false;
+    try {
+      while (active.size < concurrency && !stopping()) {
+        const claim = await options.store.claimRun(id, leaseMs, options.pipelines);
+        storeFailures = 0;
+        if (claim === undefined) break;
+        claimed = true;
+        const work = executeClaim(claim, { ...options, id, leaseMs, logger }).finally(() =>
+          active.delete(work),
+        );
+        active.add(work);
+      }
+    } catch (error) {
+      storeFailures += 1;
+      logger.warn({ err: describe(error), failures: storeFailures }, 'cannot claim from the store');
+    }
+    if (claimed && active.size < concurrency) continue;
+    const wait = storeFailures === 0 ? pollMs : Math.min(5_000, pollMs * 2 ** storeFailures);
+    await Promise.race([sleep(wait, options.signal), ...active]);
+  }
+  await Promise.all(active);
+  logger.info({}, 'worker stopped');
+}
+
+interface ExecuteContext extends WorkerOptions {
+  readonly id: string;
+  readonly leaseMs: number;
+  readonly logger: Logger;
+}
+
+/** Runs one claimed attempt and records its outcome, unless the lease was lost. */
+async function executeClaim(claim: RunClaim, context: ExecuteContext): Promise<void> {
+  const { run, fencingToken } = claim;
+  const { store, leaseMs } = context;
+  const logger = context.logger.child({ runId: run.id, pipeline: run.pipeline });
+  const abort = new AbortController();
+  let leaseLost = false;
+  let cancelRequested = false;
+  let timedOut = false;
+  let lastHeartbeat = Date.now();
+  const heartbeat = setInterval(
+    () => {
+      store.heartbeat(run.id, fencingToken, leaseMs).then(
+        (beat) => {
+          lastHeartbeat = Date.now();
+          if (!beat.held) {
+            leaseLost = true;
+            abort.abort(new SluiceError('RUN_FAILED', 'the lease was lost to another worker'));
+          } else if (beat.cancelRequested && !cancelRequested) {
+            cancelRequested = true;
+            abort.abort(new SluiceError('RUN_FAILED', 'the run was canceled'));
+          }
+        },
+        (error: unknown) => {
+          logger.warn({ err: describe(error) }, 'heartbeat failed');
+          if (Date.now() - lastHeartbeat > leaseMs) {
+            // Another worker may take the run over; stop rather than race it.
+            leaseLost = true;
+            abort.abort(
+              new SluiceError('RUN_FAILED', 'the lease expired while the store was unreachable'),
+            );
+          }
+        },
+      );
+    },
+    Math.max(50, Math.floor(leaseMs / 3)),
+  );
+  let timeout: NodeJS.Timeout | undefined;
+  const tasks = new TaskRecorder(store, run, fencingToken, logger);
+  let outcome: AttemptOutcome;
+  let policy = retryPolicy(0);
+  try {
+    const { pipeline, file, codeHash } = await context.project.load(run.pipeline);
+    policy = retryPolicy(pipeline.orchestration.retries);
+    const limit = pipeline.orchestration.timeout;
+    if (limit !== undefined)
+      timeout = setTimeout(() => {
+        timedOut = true;
+        abort.abort(new SluiceError('RUN_FAILED', `the run took longer than ${String(limit)}`));
+      }, parseDuration(limit));
+    logger.info({ attempt: run.attempt, codeHash }, 'run started');
+    const report = await runPipeline(pipeline, {
+      params: runParams(pipeline, run),
+      runId: run.id,
+      baseDir: dirname(file),
+      stateDir: context.project.stateDir,
+      logger,
+      signal: abort.signal,
+      onEvent: (event) => tasks.record(event),
+    });
+    outcome = attemptOutcome(report, { cancelRequested, timedOut, policy, attempt: run.attempt });
+  } catch (error) {
+    outcome = {
+      state: 'failed',
+      error: {
+        code: error instanceof SluiceError ? error.code : 'INTERNAL',
+        message: describe(error),
+      },
+      retryable: error instanceof SluiceError && error.retryable,
+      retryDelayMs: retryDelayMs(policy, run.attempt),
+    };
+  } finally {
+    clearInterval(heartbeat);
+    clearTimeout(timeout);
+  }
+  await tasks.flushed();
+  if (leaseLost) {
+    logger.warn({}, 'lease lost: another worker owns this run now; nothing recorded');
+    return;
+  }
+  const finished = await untilStored(() => store.finishAttempt(run.id, fencingToken, outcome), {
+    logger,
+    signal: undefined,
+  });
+  if (!finished.recorded) {
+    logger.warn({}, 'the run was taken over before it finished; its outcome was not recorded');
+    return;
+  }
+  logger.info({ state: finished.state, error: outcome.error?.message }, 'run finished');
+  context.onAttempt?.(run, finished.state ?? outcome.state);
+}
+
+function attemptOutcome(
+  report: RunReport,
+  how: {
+    readonly cancelRequested: boolean;
+    readonly timedOut: boolean;
+    readonly policy: ReturnType<typeof retryPolicy>;
+    readonly attempt: number;
+  },
+): AttemptOutcome {
+  if (report.status === 'success') return { state: 'success' };
+  if (how.cancelRequested)
+    return { state: 'canceled', error: { code: 'RUN_CANCELED', message: 'the run was canceled' } };
+  const error = how.timedOut
+    ? { code: 'RUN_TIMEOUT', message: report.error?.message ?? 'the run timed out' }
+    : { code: report.error?.code ?? 'RUN_FAILED', message: report.error?.message ?? 'failed' };
+  return {
+    state: 'failed',
+    error,
+    retryable: how.timedOut || report.error?.retryable === true,
+    retryDelayMs: retryDelayMs(how.policy, how.attempt, report.error?.retryAfterMs ?? 0),
+  };
+}
+
+/**
+ * The run's params, plus its interval as `logical_date`, `interval_start` and `interval_end`
+ * (ISO timestamps) and its id as `run_id` where the pipeline declares those params.
+ */
+function runParams(pipeline: Pipeline, run: RunRecord): Record<string, string> {
+  const builtIn: Record<string, string | undefined> = {
+    run_id: run.id,
+    logical_date: run.interval === undefined ? undefined : iso(run.interval.start),
+    interval_start: run.interval === undefined ? undefined : iso(run.interval.start),
+    interval_end: run.interval === undefined ? undefined : iso(run.interval.end),
+  };
+  const params: Record<string, string> = {};
+  for (const [name, value] of Object.entries(builtIn))
+    if (value !== undefined && name in pipeline.params) params[name] = value;
+  return { ...params, ...run.params };
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** Writes each step's task record in event order, without holding up the run. */
+class TaskRecorder {
+  #chain: Promise<void> = Promise.resolve();
+  readonly #started = new Map<string, number>();
+
+  constructor(
+    private readonly store: RunStore,
+    private readonly run: RunRecord,
+    private readonly fencingToken: number,
+    private readonly logger: Logger,
+  ) {}
+
+  record(event: StepEvent): void {
+    if (event.type === 'step-rows') return;
+    const now = Date.now();
+    const stepId = event.type === 'step-started' ? event.stepId : event.step.id;
+    if (event.type === 'step-started') this.#started.set(stepId, now);
+    const step = event.type === 'step-finished' ? event.step : undefined;
+    const task = {
+      runId: this.run.id,
+      step: stepId,
+      attempt: this.run.attempt,
+      state: (step?.status ?? 'running') as RunState,
+      startedAt: this.#started.get(stepId) ?? now,
+      finishedAt: step === undefined ? undefined : now,
+      rowsIn: step?.rowsIn ?? undefined,
+      rowsOut: step?.rowsOut ?? undefined,
+      error:
+        step?.error === undefined
+          ? undefined
+          : { code: step.error.code, message: step.error.message },
+    };
+    this.#chain = this.#chain
+      .then(() => this.store.recordTask(task, this.fencingToken))
+      .then(
+        () => undefined,
+        (error: unknown) => this.logger.warn({ err: describe(error) }, 'cannot record a task'),
+      );
+  }
+
+  flushed(): Promise<void> {
+    return this.#chain;
+  }
+}
+
+/**
+ * Calls `write` until the store takes it, waiting between tries while the store is unreachable.
+ *
+ * @example
+ * ```ts
+ * await untilStored(() => store.finishAttempt(id, token, outcome), { logger });
+ * ```
+ */
+export async function untilStored<T>(
+  write: () => Promise<T>,
+  options: { readonly logger: Logger; readonly signal: AbortSignal | undefined },
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (error) {
+      if (!(error instanceof StoreError && error.retryable) || options.signal?.aborted === true)
+        throw error;
+      options.logger.warn({ err: error.message, attempt }, 'store unreachable; retrying');
+      await sleep(Math.min(2_000, 100 * 2 ** attempt), options.signal);
+    }
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Resolves after `ms`, or at once when `signal` aborts.
+ *
+ * @example
+ * ```ts
+ * await sleep(200, signal);
+ * ```
+ */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted === true) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
