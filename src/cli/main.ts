@@ -3,6 +3,15 @@ import { Command as CommanderProgram, CommanderError } from 'commander';
 import type { Command, CommandIO } from './command.js';
 import { ExitCode } from './command.js';
 import { checkCommand } from './commands/check.js';
+import {
+  backfillCommand,
+  cancelCommand,
+  pauseCommand,
+  triggerCommand,
+  unpauseCommand,
+} from './commands/control.js';
+import { runShowCommand, runsCommand } from './commands/runs.js';
+import { serveCommand, workerCommand } from './commands/serve.js';
 import { docsCommand } from './commands/docs.js';
 import { initCommand } from './commands/init.js';
 import { profileCommand } from './commands/profile.js';
@@ -22,6 +31,15 @@ export const commands: readonly Command[] = [
   profileCommand,
   docsCommand,
   ...tableCommands,
+  serveCommand,
+  workerCommand,
+  triggerCommand,
+  backfillCommand,
+  runsCommand,
+  runShowCommand,
+  cancelCommand,
+  pauseCommand,
+  unpauseCommand,
   initCommand,
 ];
 

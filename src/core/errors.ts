@@ -136,8 +136,25 @@ export class UserCodeError extends SluiceError {
   }
 
   override get retryable(): boolean {
-    return this.cause instanceof SluiceError && this.cause.retryable;
+    return causeIsRetryable(this.cause);
   }
+}
+
+/**
+ * Whether an error says that retrying may help. Read as a property, not by class, because user
+ * code may throw errors of another copy of Sluice (a pipeline file bundling its own).
+ *
+ * @example
+ * ```ts
+ * causeIsRetryable(new RetryableError('reset')); // true
+ * ```
+ */
+export function causeIsRetryable(cause: unknown): boolean {
+  return (
+    typeof cause === 'object' &&
+    cause !== null &&
+    (cause as { retryable?: unknown }).retryable === true
+  );
 }
 
 /**
@@ -155,6 +172,11 @@ export class SourceError extends SluiceError {
     super('SOURCE_FAILED', `Source "${stepId}": ${message}`, options);
     this.stepId = stepId;
   }
+
+  /** Retryable when what it wraps is (a dropped connection, a lost commit race). */
+  override get retryable(): boolean {
+    return causeIsRetryable(this.cause);
+  }
 }
 
 /**
@@ -171,6 +193,11 @@ export class SinkError extends SluiceError {
   constructor(stepId: string, message: string, options: SluiceErrorOptions = {}) {
     super('SINK_FAILED', `Sink "${stepId}": ${message}`, options);
     this.stepId = stepId;
+  }
+
+  /** Retryable when what it wraps is (a dropped connection, a lost commit race). */
+  override get retryable(): boolean {
+    return causeIsRetryable(this.cause);
   }
 }
 

@@ -5,6 +5,7 @@ import {
   ConfigError,
   EngineError,
   QualityGateError,
+  SinkError,
   SluiceError,
   UserCodeError,
 } from '../core/errors.js';
@@ -239,10 +240,12 @@ async function publishOutputs(
       await staged.publish();
       logger.info({ stepId: step.id, outputs: staged.outputs }, 'output published');
     } catch (cause) {
-      return new SluiceError(
-        'SINK_FAILED',
-        `Sink "${step.id}": cannot publish ${staged.outputs.join(', ')}: ${String(cause)}`,
-        { cause },
+      return new SinkError(
+        step.id,
+        `cannot publish ${staged.outputs.join(', ')}: ${String(cause)}`,
+        {
+          cause,
+        },
       );
     }
   }
@@ -334,7 +337,9 @@ function asSluiceError(error: unknown, stepId: string): SluiceError {
 
 function reportError(error: SluiceError): ReportedError {
   const stepId = (error as { stepId?: unknown }).stepId;
-  const backoff = [error, error.cause].find((e): e is BackoffError => e instanceof BackoffError);
+  const backoff = [error, error.cause].find(
+    (e): e is BackoffError => typeof (e as { waitMs?: unknown } | undefined)?.waitMs === 'number',
+  );
   return {
     code: error.code,
     message: error.message,

@@ -538,7 +538,19 @@ export function resolveStoreLocation(options: {
   const chosen = options.store ?? (options.env ?? process.env)['SLUICE_STORE'];
   if (chosen === undefined || chosen === '')
     return join(resolve(options.cwd), '.sluice', 'sluice.db');
-  return /^postgres(ql)?:\/\//.test(chosen) ? chosen : resolve(options.cwd, chosen);
+  return isStoreUrl(chosen) ? chosen : resolve(options.cwd, chosen);
+}
+
+/**
+ * Whether a store location is a PostgreSQL URL rather than a file path.
+ *
+ * @example
+ * ```ts
+ * isStoreUrl('postgres://127.0.0.1/sluice'); // true
+ * ```
+ */
+export function isStoreUrl(location: string): boolean {
+  return /^postgres(ql)?:\/\//.test(location);
 }
 
 /** The run key of an interval run. */

@@ -1,0 +1,284 @@
+import { UsageError } from '../../core/errors.js';
+import type { Reprocess } from '../../orchestrator/backfill.js';
+import { planBackfill, submitBackfill } from '../../orchestrator/backfill.js';
+import { retryPolicy } from '../../orchestrator/retry.js';
+import { FINISHED_STATES } from '../../orchestrator/run-types.js';
+import { sleep } from '../../orchestrator/worker.js';
+import type { Command } from '../command.js';
+import { ExitCode } from '../command.js';
+import {
+  PROJECT_OPTIONS,
+  instant,
+  positiveInteger,
+  withProjectStore,
+} from '../orchestrator-options.js';
+import { presentError } from '../present-error.js';
+import { parseParams } from './run.js';
+
+/**
+ * `sluice trigger <pipeline>`: queues a run now, with parameters; `--wait` waits for a worker
+ * to finish it and exits 1 when it failed.
+ *
+ * @example
+ * ```sh
+ * sluice trigger orders_daily --param region=EU --wait
+ * ```
+ */
+export const triggerCommand: Command = {
+  name: 'trigger',
+  summary: 'Queue a run of a pipeline now (a worker or sluice serve executes it)',
+  arguments: [{ name: 'pipeline', description: 'pipeline name in the project' }],
+  options: [
+    ...PROJECT_OPTIONS,
+    {
+      flags: '-p, --param <key=value>',
+      description: 'set a run parameter (repeatable)',
+      repeatable: true,
+    },
+    { flags: '--priority <n>', description: 'higher runs first when workers are busy' },
+    { flags: '--wait', description: 'wait until the run finished; exit 1 unless it succeeded' },
+    { flags: '--json', description: 'print the run as JSON' },
+  ],
+  async run(args, options, io) {
+    const json = options['json'] === true;
+    try {
+      const params = parseParams((options['param'] as string[] | undefined) ?? []);
+      return await withProjectStore(options, io, async ({ project, store }) => {
+        const loaded = await project.load(args[0] as string);
+        const { pipeline } = loaded;
+        const unknown = Object.keys(params).filter((name) => !(name in pipeline.params));
+        if (unknown.length > 0)
+          throw new UsageError(
+            `pipeline "${pipeline.name}" declares no param ${unknown.map((n) => `"${n}"`).join(', ')}`,
+            {
+              hint: `declared params: ${Object.keys(pipeline.params).join(', ') || '(none)'}`,
+            },
+          );
+        await store.registerPipeline({
+          name: pipeline.name,
+          codeHash: loaded.codeHash,
+          file: loaded.file,
+          ...(pipeline.orchestration.maxActiveRuns === undefined
+            ? {}
+            : { maxActiveRuns: pipeline.orchestration.maxActiveRuns }),
+        });
+        const [run] = await store.enqueueRuns([
+          {
+            pipeline: pipeline.name,
+            trigger: 'manual',
+            params,
+            codeHash: loaded.codeHash,
+            maxAttempts: retryPolicy(pipeline.orchestration.retries).retries + 1,
+            priority:
+              options['priority'] === undefined
+                ? (pipeline.orchestration.priority ?? 0)
+                : Number(options['priority']),
+          },
+        ]);
+        if (run === undefined) throw new Error('the run was not created');
+        let current = run;
+        if (options['wait'] === true) {
+          while (!FINISHED_STATES.includes(current.state)) {
+            await sleep(200);
+            current = (await store.getRun(run.id)) ?? current;
+          }
+        }
+        io.stdout(
+          json
+            ? `${JSON.stringify({ id: current.id, pipeline: current.pipeline, state: current.state, error: current.error ?? null })}\n`
+            : `${current.id} ${current.state}${current.error === undefined ? '' : `: ${current.error.message}`}\n`,
+        );
+        return options['wait'] === true && current.state !== 'success'
+          ? ExitCode.runFailed
+          : ExitCode.success;
+      });
+    } catch (error) {
+      return presentError(error, io, { json });
+    }
+  },
+};
+
+/**
+ * `sluice cancel <runId>`: cancels a queued run at once, a running one at its next heartbeat.
+ *
+ * @example
+ * ```sh
+ * sluice cancel run_20240101T020000Z_3f9a1c7e
+ * ```
+ */
+export const cancelCommand: Command = {
+  name: 'cancel',
+  summary: 'Cancel a queued or running run',
+  arguments: [{ name: 'runId', description: 'the run id (from sluice runs)' }],
+  options: PROJECT_OPTIONS,
+  async run(args, options, io) {
+    try {
+      return await withProjectStore(options, io, async ({ store }) => {
+        const id = args[0] as string;
+        const state = await store.requestCancel(id);
+        if (state === undefined) throw new UsageError(`no run "${id}" in the run store`);
+        io.stdout(
+          state === 'canceled'
+            ? `${id} canceled\n`
+            : state === 'running'
+              ? `${id} is running; its worker stops it at the next heartbeat\n`
+              : `${id} already finished (${state}); nothing to cancel\n`,
+        );
+        return ExitCode.success;
+      });
+    } catch (error) {
+      return presentError(error, io, { json: false });
+    }
+  },
+};
+
+function pausingCommand(paused: boolean): Command {
+  return {
+    name: paused ? 'pause' : 'unpause',
+    summary: paused
+      ? 'Stop scheduling and starting runs of a pipeline'
+      : 'Resume scheduling and starting runs of a pipeline',
+    arguments: [{ name: 'pipeline', description: 'pipeline name' }],
+    options: PROJECT_OPTIONS,
+    async run(args, options, io) {
+      try {
+        return await withProjectStore(options, io, async ({ store }) => {
+          await store.setPaused(args[0] as string, paused);
+          io.stdout(`${args[0] as string} ${paused ? 'paused' : 'unpaused'}\n`);
+          return ExitCode.success;
+        });
+      } catch (error) {
+        return presentError(error, io, { json: false });
+      }
+    },
+  };
+}
+
+/**
+ * `sluice pause <pipeline>`: no new scheduled runs and no runs started until unpaused.
+ *
+ * @example
+ * ```sh
+ * sluice pause orders_daily
+ * ```
+ */
+export const pauseCommand: Command = pausingCommand(true);
+
+/**
+ * `sluice unpause <pipeline>`.
+ *
+ * @example
+ * ```sh
+ * sluice unpause orders_daily
+ * ```
+ */
+export const unpauseCommand: Command = pausingCommand(false);
+
+const REPROCESS: readonly Reprocess[] = ['failed', 'all', 'none'];
+
+/**
+ * `sluice backfill <pipeline> --from D1 --to D2`: plans the pipeline's intervals in the range,
+ * prints the plan, and (unless `--dry-run`) submits them in bulk.
+ *
+ * @example
+ * ```sh
+ * sluice backfill orders_daily --from 2024-01-01 --to 2024-04-01 --reprocess failed --max-parallel 4
+ * ```
+ */
+export const backfillCommand: Command = {
+  name: 'backfill',
+  summary: "Queue a pipeline's runs for every interval in a date range",
+  arguments: [{ name: 'pipeline', description: 'pipeline name in the project' }],
+  options: [
+    ...PROJECT_OPTIONS,
+    { flags: '--from <date>', description: 'first interval starts at or after this (ISO)' },
+    { flags: '--to <date>', description: 'last interval ends at or before this (ISO)' },
+    {
+      flags: '--reprocess <which>',
+      description: 'rerun intervals whose run already finished: failed, all or none',
+      defaultValue: 'failed',
+    },
+    { flags: '--dry-run', description: 'print the plan, submit nothing' },
+    { flags: '--reverse', description: 'newest interval first' },
+    { flags: '--max-parallel <n>', description: 'runs of this backfill at once' },
+    { flags: '--json', description: 'print the plan and result as JSON' },
+  ],
+  async run(args, options, io) {
+    const json = options['json'] === true;
+    try {
+      if (options['from'] === undefined || options['to'] === undefined)
+        throw new UsageError('backfill needs --from and --to', {
+          hint: 'e.g. --from 2024-01-01 --to 2024-02-01',
+        });
+      const reprocess = String(options['reprocess'] ?? 'failed') as Reprocess;
+      if (!REPROCESS.includes(reprocess))
+        throw new UsageError(`--reprocess must be failed, all or none, got "${reprocess}"`);
+      const backfill = {
+        from: instant('--from', options['from']),
+        to: instant('--to', options['to']),
+        reprocess,
+        reverse: options['reverse'] === true,
+        ...(options['maxParallel'] === undefined
+          ? {}
+          : { maxParallel: positiveInteger('--max-parallel', options['maxParallel']) }),
+      };
+      return await withProjectStore(options, io, async ({ project, store }) => {
+        const loaded = await project.load(args[0] as string);
+        const plan = await planBackfill(store, loaded, backfill);
+        const count = (action: string): number =>
+          plan.intervals.filter((p) => p.action === action).length;
+        const summary = {
+          intervals: plan.intervals.length,
+          create: count('create'),
+          rerun: count('rerun'),
+          skip: count('skip'),
+        };
+        const submitted =
+          options['dryRun'] === true ? undefined : await submitBackfill(store, loaded, plan);
+        if (json) {
+          io.stdout(
+            `${JSON.stringify(
+              {
+                pipeline: plan.pipeline,
+                ...summary,
+                dryRun: submitted === undefined,
+                backfillId: submitted?.backfillId ?? null,
+                plan: plan.intervals.map((p) => ({
+                  logicalDate: new Date(p.interval.start).toISOString(),
+                  intervalEnd: new Date(p.interval.end).toISOString(),
+                  action: p.action,
+                  existing: p.existing ?? null,
+                })),
+              },
+              null,
+              2,
+            )}\n`,
+          );
+        } else {
+          const shown = plan.intervals
+            .slice(0, 20)
+            .map(
+              (p) =>
+                `  ${new Date(p.interval.start).toISOString()}  ${p.action}${p.existing === undefined ? '' : ` (was ${p.existing})`}`,
+            );
+          io.stdout(
+            [
+              `backfill of ${plan.pipeline}: ${summary.intervals} intervals, ${summary.create} to create, ${summary.rerun} to rerun, ${summary.skip} skipped`,
+              ...shown,
+              ...(plan.intervals.length > shown.length
+                ? [`  ... ${plan.intervals.length - shown.length} more`]
+                : []),
+              submitted === undefined
+                ? 'dry run: nothing submitted'
+                : `submitted ${submitted.backfillId}: ${submitted.created} runs created, ${submitted.rerun} requeued`,
+              '',
+            ].join('\n'),
+          );
+        }
+        return ExitCode.success;
+      });
+    } catch (error) {
+      return presentError(error, io, { json });
+    }
+  },
+};

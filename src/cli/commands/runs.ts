@@ -1,0 +1,227 @@
+import { UsageError } from '../../core/errors.js';
+import type { RunRecord, RunState, TaskRecord } from '../../orchestrator/run-types.js';
+import type { Command } from '../command.js';
+import { ExitCode } from '../command.js';
+import { PROJECT_OPTIONS, positiveInteger, withProjectStore } from '../orchestrator-options.js';
+import { presentError } from '../present-error.js';
+
+const STATES: readonly RunState[] = [
+  'queued',
+  'running',
+  'success',
+  'failed',
+  'canceled',
+  'skipped',
+  'up_for_retry',
+];
+
+/**
+ * `sluice runs`: the newest runs in the store, as a table or `--json`.
+ *
+ * @example
+ * ```sh
+ * sluice runs --pipeline orders_daily --state failed --json
+ * ```
+ */
+export const runsCommand: Command = {
+  name: 'runs',
+  summary: 'List runs from the run store, newest first',
+  arguments: [],
+  options: [
+    ...PROJECT_OPTIONS,
+    { flags: '--pipeline <name>', description: 'only runs of this pipeline' },
+    { flags: '--state <state>', description: `only runs in this state (${STATES.join(', ')})` },
+    { flags: '--limit <n>', description: 'how many runs', defaultValue: '50' },
+    { flags: '--json', description: 'print the runs as JSON' },
+  ],
+  async run(_args, options, io) {
+    const json = options['json'] === true;
+    try {
+      const state = options['state'] as string | undefined;
+      if (state !== undefined && !STATES.includes(state as RunState))
+        throw new UsageError(`--state must be one of ${STATES.join(', ')}, got "${state}"`);
+      const limit = positiveInteger('--limit', options['limit'] ?? '50');
+      return await withProjectStore(options, io, async ({ store }) => {
+        const runs = await store.listRuns({
+          limit,
+          ...(typeof options['pipeline'] === 'string' ? { pipeline: options['pipeline'] } : {}),
+          ...(state === undefined ? {} : { states: [state as RunState] }),
+        });
+        io.stdout(json ? `${JSON.stringify(runs.map(runJSON), null, 2)}\n` : formatRuns(runs));
+        return ExitCode.success;
+      });
+    } catch (error) {
+      return presentError(error, io, { json });
+    }
+  },
+};
+
+/**
+ * `sluice run-show <runId>`: one run with its task attempts and events.
+ *
+ * @example
+ * ```sh
+ * sluice run-show run_20240101T020000Z_3f9a1c7e --json
+ * ```
+ */
+export const runShowCommand: Command = {
+  name: 'run-show',
+  summary: 'Show one run: state, attempts, tasks and events',
+  arguments: [{ name: 'runId', description: 'the run id (from sluice runs)' }],
+  options: [...PROJECT_OPTIONS, { flags: '--json', description: 'print the run as JSON' }],
+  async run(args, options, io) {
+    const json = options['json'] === true;
+    try {
+      return await withProjectStore(options, io, async ({ store }) => {
+        const id = args[0] as string;
+        const run = await store.getRun(id);
+        if (run === undefined)
+          throw new UsageError(`no run "${id}" in the run store`, {
+            hint: 'sluice runs lists them',
+          });
+        const tasks = await store.listTasks(id);
+        const events = (await store.listEvents({ runId: id })).reverse();
+        if (json) {
+          io.stdout(
+            `${JSON.stringify(
+              {
+                ...runJSON(run),
+                tasks: tasks.map(taskJSON),
+                events: events.map((e) => ({ ...e, at: iso(e.at) })),
+              },
+              null,
+              2,
+            )}\n`,
+          );
+        } else {
+          io.stdout(
+            formatRun(
+              run,
+              tasks,
+              events.map((e) => `${iso(e.at)}  ${e.kind}  ${JSON.stringify(e.data)}`),
+            ),
+          );
+        }
+        return ExitCode.success;
+      });
+    } catch (error) {
+      return presentError(error, io, { json });
+    }
+  },
+};
+
+function runJSON(run: RunRecord): Record<string, unknown> {
+  return {
+    id: run.id,
+    pipeline: run.pipeline,
+    state: run.state,
+    trigger: run.trigger,
+    logicalDate: run.interval === undefined ? null : iso(run.interval.start),
+    intervalEnd: run.interval === undefined ? null : iso(run.interval.end),
+    params: run.params,
+    attempt: run.attempt,
+    maxAttempts: run.maxAttempts,
+    priority: run.priority,
+    queuedAt: iso(run.queuedAt),
+    startedAt: run.startedAt === undefined ? null : iso(run.startedAt),
+    finishedAt: run.finishedAt === undefined ? null : iso(run.finishedAt),
+    error: run.error ?? null,
+    worker: run.leaseOwner ?? null,
+    codeHash: run.codeHash ?? null,
+    backfillId: run.backfillId ?? null,
+  };
+}
+
+function taskJSON(task: TaskRecord): Record<string, unknown> {
+  return {
+    step: task.step,
+    attempt: task.attempt,
+    state: task.state,
+    startedAt: task.startedAt === undefined ? null : iso(task.startedAt),
+    finishedAt: task.finishedAt === undefined ? null : iso(task.finishedAt),
+    rowsIn: task.rowsIn ?? null,
+    rowsOut: task.rowsOut ?? null,
+    error: task.error ?? null,
+  };
+}
+
+function formatRuns(runs: readonly RunRecord[]): string {
+  if (runs.length === 0) return 'no runs\n';
+  const rows = runs.map((run) => [
+    run.id,
+    run.pipeline,
+    run.state,
+    run.trigger,
+    run.interval === undefined ? '-' : iso(run.interval.start),
+    `${run.attempt}/${run.maxAttempts}`,
+    duration(run),
+  ]);
+  return table(
+    ['run', 'pipeline', 'state', 'trigger', 'logical date', 'attempt', 'duration'],
+    rows,
+  );
+}
+
+function formatRun(
+  run: RunRecord,
+  tasks: readonly TaskRecord[],
+  events: readonly string[],
+): string {
+  const lines = [
+    `run        ${run.id}`,
+    `pipeline   ${run.pipeline}`,
+    `state      ${run.state}${run.cancelRequested && run.state === 'running' ? ' (cancel requested)' : ''}`,
+    `trigger    ${run.trigger}`,
+    ...(run.interval === undefined
+      ? []
+      : [`interval   ${iso(run.interval.start)} .. ${iso(run.interval.end)}`]),
+    `attempt    ${run.attempt} of ${run.maxAttempts}`,
+    ...(Object.keys(run.params).length === 0 ? [] : [`params     ${JSON.stringify(run.params)}`]),
+    `queued     ${iso(run.queuedAt)}`,
+    ...(run.startedAt === undefined ? [] : [`started    ${iso(run.startedAt)}`]),
+    ...(run.finishedAt === undefined
+      ? []
+      : [`finished   ${iso(run.finishedAt)} (${duration(run)})`]),
+    ...(run.error === undefined ? [] : [`error      ${run.error.code}: ${run.error.message}`]),
+    '',
+    tasks.length === 0
+      ? 'no tasks yet'
+      : table(
+          ['step', 'attempt', 'state', 'rows in', 'rows out', 'duration'],
+          tasks.map((t) => [
+            t.step,
+            String(t.attempt),
+            t.state,
+            t.rowsIn === undefined ? '-' : String(t.rowsIn),
+            t.rowsOut === undefined ? '-' : String(t.rowsOut),
+            t.startedAt === undefined || t.finishedAt === undefined
+              ? '-'
+              : `${t.finishedAt - t.startedAt} ms`,
+          ]),
+        ).trimEnd(),
+    '',
+    'events',
+    ...events.map((e) => `  ${e}`),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+function duration(run: RunRecord): string {
+  if (run.startedAt === undefined) return '-';
+  const ms = (run.finishedAt ?? Date.now()) - run.startedAt;
+  return ms < 10_000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return `${[line(header), ...rows.map(line)].join('\n')}\n`;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}

@@ -1,0 +1,130 @@
+import { parseDuration } from '../../core/duration.js';
+import { createLogger } from '../../observe/logger.js';
+import { runScheduler } from '../../orchestrator/scheduler.js';
+import { runWorker } from '../../orchestrator/worker.js';
+import type { Command, CommandIO } from '../command.js';
+import { ExitCode } from '../command.js';
+import { PROJECT_OPTIONS, positiveInteger, withProjectStore } from '../orchestrator-options.js';
+import { presentError } from '../present-error.js';
+
+const LEASE_OPTION = {
+  flags: '--lease <duration>',
+  description: 'how long a claimed run stays claimed without a heartbeat',
+  defaultValue: '30s',
+};
+
+/**
+ * `sluice serve`: the scheduler, plus `--workers` in-process workers (0 for scheduler only,
+ * with `sluice worker` processes elsewhere). Stops cleanly on SIGINT/SIGTERM.
+ *
+ * @example
+ * ```sh
+ * sluice serve --project . --store postgres://127.0.0.1/sluice --workers 0
+ * ```
+ */
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'Run the scheduler (and workers) for a project until stopped',
+  arguments: [],
+  options: [
+    ...PROJECT_OPTIONS,
+    {
+      flags: '--workers <n>',
+      description: 'runs executed at once in this process (0: schedule only)',
+      defaultValue: '1',
+    },
+    LEASE_OPTION,
+  ],
+  async run(_args, options, io) {
+    try {
+      const workers = positiveInteger('--workers', options['workers'] ?? '1', true);
+      const leaseMs = parseDuration(String(options['lease'] ?? '30s'));
+      return await untilSignalled(io, async (signal, logger) =>
+        withProjectStore(options, io, async ({ project, store }) => {
+          logger.info({ project: project.root, store: store.db.location, workers }, 'serving');
+          await Promise.all([
+            runScheduler({ store, project, signal, logger }),
+            workers === 0
+              ? Promise.resolve()
+              : runWorker({ store, project, concurrency: workers, leaseMs, signal, logger }),
+          ]);
+          return ExitCode.success;
+        }),
+      );
+    } catch (error) {
+      return presentError(error, io, { json: false });
+    }
+  },
+};
+
+/**
+ * `sluice worker`: claims runs from the store by lease and executes them until stopped.
+ *
+ * @example
+ * ```sh
+ * SLUICE_STORE=postgres://127.0.0.1/sluice sluice worker --concurrency 4
+ * ```
+ */
+export const workerCommand: Command = {
+  name: 'worker',
+  summary: 'Claim and execute queued runs from the run store until stopped',
+  arguments: [],
+  options: [
+    ...PROJECT_OPTIONS,
+    { flags: '--concurrency <n>', description: 'runs executed at once', defaultValue: '1' },
+    LEASE_OPTION,
+    {
+      flags: '--pipeline <name>',
+      description: 'only run this pipeline (repeatable)',
+      repeatable: true,
+    },
+  ],
+  async run(_args, options, io) {
+    try {
+      const concurrency = positiveInteger('--concurrency', options['concurrency'] ?? '1');
+      const leaseMs = parseDuration(String(options['lease'] ?? '30s'));
+      const pipelines = options['pipeline'] as string[] | undefined;
+      return await untilSignalled(io, async (signal, logger) =>
+        withProjectStore(options, io, async ({ project, store }) => {
+          await runWorker({
+            store,
+            project,
+            concurrency,
+            leaseMs,
+            signal,
+            logger,
+            ...(pipelines === undefined ? {} : { pipelines }),
+          });
+          return ExitCode.success;
+        }),
+      );
+    } catch (error) {
+      return presentError(error, io, { json: false });
+    }
+  },
+};
+
+async function untilSignalled(
+  io: CommandIO,
+  work: (signal: AbortSignal, logger: ReturnType<typeof createLogger>) => Promise<ExitCode>,
+): Promise<ExitCode> {
+  const logger = createLogger({
+    format: io.stderrIsTTY ? 'pretty' : 'json',
+    level: 'info',
+    write: io.stderr,
+  });
+  const stop = new AbortController();
+  const onSignal = (): void => {
+    if (stop.signal.aborted) process.exit(ExitCode.runFailed);
+    logger.info({}, 'stopping: finishing runs in progress (signal again to exit at once)');
+    stop.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await work(stop.signal, logger);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

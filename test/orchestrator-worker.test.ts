@@ -1,0 +1,126 @@
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Project } from '../src/orchestrator/project.js';
+import { RunStore } from '../src/orchestrator/run-store.js';
+import type { RunRecord } from '../src/orchestrator/run-types.js';
+import { FINISHED_STATES } from '../src/orchestrator/run-types.js';
+import { runWorker, sleep } from '../src/orchestrator/worker.js';
+import { main } from '../src/cli/main.js';
+import { orchestratorProject } from './support/orchestrator-project.js';
+
+let dir: string;
+let store: RunStore;
+let project: Project;
+
+beforeEach(async () => {
+  dir = await orchestratorProject();
+  project = await Project.open(dir);
+  store = await RunStore.open(join(dir, '.sluice', 'sluice.db'));
+});
+afterEach(async () => {
+  await store.close();
+});
+
+/** Rows of a Delta table, through `sluice table read`. */
+async function readTable(path: string): Promise<Record<string, unknown>[]> {
+  let out = '';
+  const code = await main(['table', 'read', path], {
+    stdout: (text) => (out += text),
+    stderr: () => undefined,
+    stderrIsTTY: false,
+    cwd: dir,
+  });
+  expect(code).toBe(0);
+  return out
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** Runs a worker until every given run finished, then stops it. */
+async function work(
+  runs: readonly RunRecord[],
+  options: { concurrency?: number; onStarted?: (run: RunRecord) => Promise<void> } = {},
+): Promise<RunRecord[]> {
+  const stop = new AbortController();
+  const worker = runWorker({
+    store,
+    project,
+    concurrency: options.concurrency ?? 2,
+    leaseMs: 2_000,
+    pollMs: 20,
+    signal: stop.signal,
+  });
+  const deadline = Date.now() + 60_000;
+  let current: RunRecord[] = [];
+  while (Date.now() < deadline) {
+    current = await Promise.all(runs.map(async (r) => (await store.getRun(r.id)) as RunRecord));
+    if (current.every((r) => FINISHED_STATES.includes(r.state))) break;
+    if (options.onStarted !== undefined)
+      for (const r of current) if (r.state === 'running') await options.onStarted(r);
+    await sleep(20);
+  }
+  stop.abort();
+  await worker;
+  return current;
+}
+
+describe('worker', () => {
+  it('executes queued runs with their params, records tasks and writes idempotently', async () => {
+    const runs = await store.enqueueRuns(
+      [1, 2, 3].map((n) => ({
+        pipeline: 'work',
+        trigger: 'manual' as const,
+        params: { n: String(n) },
+        maxAttempts: 6,
+      })),
+    );
+    const done = await work(runs);
+    expect(done.map((r) => r.state)).toEqual(['success', 'success', 'success']);
+    const rows = await readTable(join(dir, 'out', 'work'));
+    expect(rows.map((r) => [r['run_id'], r['n']]).sort()).toEqual(
+      runs.map((r, i) => [r.id, i + 1]).sort(),
+    );
+    const tasks = await store.listTasks(runs[0]?.id ?? '');
+    expect(tasks.map((t) => [t.step, t.state])).toEqual([
+      ['item', 'success'],
+      ['slow', 'success'],
+      ['out', 'success'],
+    ]);
+    expect(tasks.find((t) => t.step === 'out')?.rowsOut).toBe(1);
+  });
+
+  it('retries a retryable failure and succeeds on the next attempt', async () => {
+    const [run] = await store.enqueueRuns([
+      { pipeline: 'flaky', trigger: 'manual', maxAttempts: 3 },
+    ]);
+    const [done] = await work([run as RunRecord]);
+    expect(done?.state).toBe('success');
+    expect(done?.attempt).toBe(2);
+    const tasks = await store.listTasks(run?.id ?? '');
+    expect(tasks.filter((t) => t.step === 'gate').map((t) => [t.attempt, t.state])).toEqual([
+      [1, 'failed'],
+      [2, 'success'],
+    ]);
+  });
+
+  it('stops a run at its timeout and one canceled while running', async () => {
+    const [timed, canceled] = await store.enqueueRuns([
+      { pipeline: 'slow', trigger: 'manual' },
+      { pipeline: 'slow', trigger: 'manual' },
+    ]);
+    let asked = false;
+    const done = await work([timed as RunRecord, canceled as RunRecord], {
+      onStarted: async (r) => {
+        if (r.id === canceled?.id && !asked) {
+          asked = true;
+          await store.requestCancel(r.id);
+        }
+      },
+    });
+    const byId = new Map(done.map((r) => [r.id, r]));
+    expect(byId.get(timed?.id ?? '')?.state).toBe('failed');
+    expect(byId.get(timed?.id ?? '')?.error?.code).toBe('RUN_TIMEOUT');
+    expect(byId.get(canceled?.id ?? '')?.state).toBe('canceled');
+  });
+});
