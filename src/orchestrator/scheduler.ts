@@ -79,6 +79,8 @@ export interface SchedulerOptions {
   readonly project: Project;
   /** How often to look at the schedules (default 1 s). */
   readonly tickMs?: number;
+  /** Intervals created per pipeline and tick (default {@link MAX_INTERVALS_PER_TICK}). */
+  readonly maxIntervalsPerTick?: number;
   readonly signal?: AbortSignal;
   readonly logger?: Logger;
 }
@@ -123,7 +125,12 @@ export async function runScheduler(options: SchedulerOptions): Promise<void> {
           registered.set(name, loaded.codeHash);
         }
         if ((await options.store.getPipeline(name))?.paused === true) continue;
-        const created = await scheduleDueRuns(options.store, loaded, Date.now());
+        const created = await scheduleDueRuns(
+          options.store,
+          loaded,
+          Date.now(),
+          options.maxIntervalsPerTick,
+        );
         if (created.length > 0)
           logger.info(
             {
