@@ -70,6 +70,7 @@ export {
   BackoffError,
   PermanentError,
   BatchError,
+  StoreError,
   formatDiagnostics,
 } from './core/errors.js';
 export type { SluiceErrorCode, Diagnostic } from './core/errors.js';
@@ -110,3 +111,21 @@ export type {
   Severity,
   ResultFormat,
 } from './quality/index.js';
+export {
+  defineProject,
+  Project,
+  RunStore,
+  runWorker,
+  runScheduler,
+  planBackfill,
+  submitBackfill,
+} from './orchestrator/index.js';
+export type {
+  ProjectConfig,
+  RunRecord,
+  RunState,
+  TaskRecord,
+  DataInterval,
+  BackfillOptions,
+  BackfillPlan,
+} from './orchestrator/index.js';

@@ -36,6 +36,9 @@ const EUR_PER_UNIT: Readonly<Record<string, number>> = { EUR: 1, USD: 0.92, GBP:
 export default pipeline('quickstart', {
   description:
     'Orders from CSV and NDJSON, typed and validated, converted to EUR, revenue per day.',
+  // Used by `sluice serve`; `sluice run` runs the pipeline once, now.
+  schedule: { every: '1h' },
+  retries: { retries: 2, delay: '5s' },
   steps: {
     orders_csv: source.csv({ path: 'data/orders.csv', schema: orders, metadata: ['_source_file'] }),
     orders_ndjson: source.ndjson({

@@ -2,10 +2,9 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
-import { createJiti } from 'jiti';
 import { ConfigError, PipelineLoadError, describeCause } from '../core/errors.js';
 import type { Pipeline } from '../define/pipeline.js';
-import { loadPipelineFile } from '../plan/load-pipeline-file.js';
+import { loadPipelineFile, projectFileLoader } from '../plan/load-pipeline-file.js';
 
 /** The default export of `sluice.config.ts`. */
 export interface ProjectConfig {
@@ -66,10 +65,9 @@ export class Project {
     const root = resolve(dir);
     const configFile = CONFIG_FILES.map((name) => join(root, name)).find((f) => existsSync(f));
     if (configFile === undefined) return new Project(root, {});
-    const jiti = createJiti(import.meta.url, { interopDefault: true, moduleCache: false });
     let loaded: unknown;
     try {
-      loaded = await jiti.import(configFile);
+      loaded = await projectFileLoader().import(configFile);
     } catch (cause) {
       throw new PipelineLoadError(configFile, `it threw while loading: ${describeCause(cause)}`, {
         cause,

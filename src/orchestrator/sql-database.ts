@@ -1,5 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type BetterSqlite3 from 'better-sqlite3';
+import type pg from 'pg';
 import { StoreError } from '../core/errors.js';
 
 /** A value bound to a `?` placeholder. */
@@ -50,7 +52,7 @@ export async function openDatabase(location: string): Promise<SqlDatabase> {
 
 async function openSqlite(path: string): Promise<SqlDatabase> {
   const { default: Database } = await import('better-sqlite3');
-  let db: import('better-sqlite3').Database;
+  let db: BetterSqlite3.Database;
   try {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     db = new Database(path);
@@ -64,8 +66,8 @@ async function openSqlite(path: string): Promise<SqlDatabase> {
       hint: 'check that the folder is writable, or pass --store postgres://...',
     });
   }
-  const statements = new Map<string, import('better-sqlite3').Statement>();
-  const prepare = (sql: string): import('better-sqlite3').Statement => {
+  const statements = new Map<string, BetterSqlite3.Statement>();
+  const prepare = (sql: string): BetterSqlite3.Statement => {
     let statement = statements.get(sql);
     if (statement === undefined) {
       statement = db.prepare(sql);
@@ -111,7 +113,7 @@ async function openSqlite(path: string): Promise<SqlDatabase> {
 }
 
 async function sqliteTransaction<T>(
-  db: import('better-sqlite3').Database,
+  db: BetterSqlite3.Database,
   work: (tx: SqlDatabase) => Promise<T>,
   tx: SqlDatabase,
 ): Promise<T> {
@@ -127,9 +129,9 @@ async function sqliteTransaction<T>(
 }
 
 async function openPostgres(url: string): Promise<SqlDatabase> {
-  let pg: typeof import('pg');
+  let driver: typeof pg;
   try {
-    pg = (await import('pg')).default as unknown as typeof import('pg');
+    driver = (await import('pg')).default;
   } catch (cause) {
     throw new StoreError(redact(url), 'the PostgreSQL driver is not installed', {
       cause,
@@ -137,7 +139,7 @@ async function openPostgres(url: string): Promise<SqlDatabase> {
     });
   }
   const location = redact(url);
-  const pool = new pg.Pool({
+  const pool = new driver.Pool({
     connectionString: url,
     max: 4,
     connectionTimeoutMillis: 5_000,
@@ -149,7 +151,7 @@ async function openPostgres(url: string): Promise<SqlDatabase> {
     let n = 0;
     return sql.replaceAll('?', () => `$${++n}`);
   };
-  const onClient = (client: import('pg').PoolClient): SqlDatabase => ({
+  const onClient = (client: pg.PoolClient): SqlDatabase => ({
     dialect: 'postgres',
     location,
     all: async (sql, params = []) =>

@@ -28,12 +28,7 @@ export async function loadPipelineFile(file: string): Promise<Pipeline> {
       hint: `looked for ${path}`,
     });
   }
-  const jiti = createJiti(import.meta.url, {
-    alias: { sluice: OWN_ENTRY },
-    interopDefault: true,
-    moduleCache: false,
-    sourceMaps: true,
-  });
+  const jiti = projectFileLoader();
   let loaded: unknown;
   try {
     loaded = await jiti.import(path);
@@ -54,6 +49,24 @@ export async function loadPipelineFile(file: string): Promise<Pipeline> {
     });
   }
   return value;
+}
+
+/**
+ * The loader for a project's TypeScript files (pipelines, `sluice.config.ts`): `import ... from
+ * 'sluice'` resolves to this copy of Sluice, and a file is read again on every load.
+ *
+ * @example
+ * ```ts
+ * const config = await projectFileLoader().import('/srv/project/sluice.config.ts');
+ * ```
+ */
+export function projectFileLoader(): ReturnType<typeof createJiti> {
+  return createJiti(import.meta.url, {
+    alias: { sluice: OWN_ENTRY },
+    interopDefault: true,
+    moduleCache: false,
+    sourceMaps: true,
+  });
 }
 
 function userFrame(cause: unknown, path: string): string | undefined {

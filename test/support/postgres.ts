@@ -16,7 +16,7 @@ export async function postgresUnavailable(): Promise<string | undefined> {
     return undefined;
   } catch (error) {
     const reason = `PostgreSQL at ${ADMIN_URL} is not reachable (${(error as Error).message})`;
-    if (process.env['CI'] === 'true') throw new Error(`${reason}; CI needs it`);
+    if (process.env['CI'] === 'true') throw new Error(`${reason}; CI needs it`, { cause: error });
     return reason;
   } finally {
     await client.end().catch(() => undefined);
