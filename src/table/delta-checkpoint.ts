@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { quoteLiteral } from '../core/type-mappings.js';
 import type { EngineConnection } from '../engine/duckdb-session.js';
@@ -23,8 +23,9 @@ const CHECKPOINT_COLUMNS: Readonly<Record<string, string>> = {
 /**
  * Writes the checkpoint of a snapshot: `_delta_log/<version>.checkpoint.parquet` with one row per
  * action (protocol, metaData, txn per application, add per active file, remove per tombstone) in
- * the checkpoint schema, then `_last_checkpoint`. Both are written to a temporary name and
- * renamed, so readers never see a partial checkpoint.
+ * the checkpoint schema, then `_last_checkpoint`. Both are replaced atomically through the
+ * table's store (a rename on local disk, a single put on S3), so readers never see a partial
+ * checkpoint.
  *
  * @example
  * ```ts
@@ -35,8 +36,8 @@ export async function writeCheckpoint(
   connection: EngineConnection,
   snapshot: DeltaSnapshot,
 ): Promise<void> {
-  const logDir = join(snapshot.root, '_delta_log');
-  const name = `${String(snapshot.version).padStart(20, '0')}.checkpoint.parquet`;
+  const { store } = snapshot;
+  const name = `_delta_log/${String(snapshot.version).padStart(20, '0')}.checkpoint.parquet`;
   const actions: DeltaAction[] = [
     { protocol: snapshot.protocol },
     { metaData: snapshot.metadata },
@@ -47,8 +48,9 @@ export async function writeCheckpoint(
     })),
   ];
   const id = randomUUID();
-  const source = join(logDir, `.tmp`, `checkpoint-${id}.ndjson`);
-  const staged = join(logDir, `.tmp`, `checkpoint-${id}.parquet`);
+  const scratch = await store.scratchFolder();
+  const source = join(scratch, `checkpoint-${id}.ndjson`);
+  const staged = join(scratch, `checkpoint-${id}.parquet`);
   await writeFile(source, `${actions.map((a) => JSON.stringify(a)).join('\n')}\n`);
   try {
     const columns = Object.entries(CHECKPOINT_COLUMNS)
@@ -58,10 +60,11 @@ export async function writeCheckpoint(
       `COPY (SELECT * FROM read_json(${quoteLiteral(source)}, format = 'newline_delimited', columns = {${columns}}))
        TO ${quoteLiteral(staged)} (FORMAT parquet)`,
     );
-    await rename(staged, join(logDir, name));
-    const last = join(logDir, '.tmp', `last-${id}.json`);
-    await writeFile(last, JSON.stringify({ version: snapshot.version, size: actions.length }));
-    await rename(last, join(logDir, '_last_checkpoint'));
+    await store.putFile(name, staged);
+    await store.put(
+      '_delta_log/_last_checkpoint',
+      JSON.stringify({ version: snapshot.version, size: actions.length }),
+    );
   } finally {
     await rm(source, { force: true });
     await rm(staged, { force: true });

@@ -1,37 +1,37 @@
-import { randomUUID } from 'node:crypto';
-import { link, mkdir, unlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { DeltaAction } from './delta-actions.js';
+import type { TableStore } from './table-store.js';
 
 /**
- * Writes commit `version` of a table atomically and exclusively: the actions go to a temporary
- * file under `_delta_log/.tmp/`, which is then hard-linked to `_delta_log/<version>.json`. A link
- * fails when the target exists, so of two writers racing for one version exactly one wins, and a
- * writer killed at any point leaves either no commit or a complete one.
+ * The path of commit `version` in a table: `_delta_log/<version, 20 digits>.json`.
+ *
+ * @example
+ * ```ts
+ * commitPath(5); // '_delta_log/00000000000000000005.json'
+ * ```
+ */
+export function commitPath(version: number): string {
+  return `_delta_log/${String(version).padStart(20, '0')}.json`;
+}
+
+/**
+ * Writes commit `version` of a table atomically and exclusively, through the store's
+ * create-if-absent: on local disk a temporary file under `_delta_log/.tmp/` hard-linked to its
+ * name, on S3 a `PutObject` with `If-None-Match: *`. Of two writers racing for one version
+ * exactly one wins, and a writer killed at any point leaves either no commit or a complete one.
  * Returns false when another writer already committed that version.
  *
  * @example
  * ```ts
- * if (!(await writeCommit(root, 5, actions))) await retryAtNextVersion();
+ * if (!(await writeCommit(store, 5, actions))) await retryAtNextVersion();
  * ```
  */
 export async function writeCommit(
-  root: string,
+  store: TableStore,
   version: number,
   actions: readonly DeltaAction[],
 ): Promise<boolean> {
-  const logDir = join(root, '_delta_log');
-  const tmpDir = join(logDir, '.tmp');
-  await mkdir(tmpDir, { recursive: true });
-  const temporary = join(tmpDir, `${String(version).padStart(20, '0')}.${randomUUID()}.json`);
-  await writeFile(temporary, `${actions.map((a) => JSON.stringify(a)).join('\n')}\n`);
-  try {
-    await link(temporary, join(logDir, `${String(version).padStart(20, '0')}.json`));
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw error;
-  } finally {
-    await unlink(temporary).catch(() => undefined);
-  }
+  return store.putIfAbsent(
+    commitPath(version),
+    `${actions.map((a) => JSON.stringify(a)).join('\n')}\n`,
+  );
 }

@@ -1,8 +1,9 @@
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { TableError } from '../core/errors.js';
 import type { DeltaAction } from './delta-actions.js';
-import { tableRoot } from './delta-log.js';
+import { readCommitFile } from './delta-log.js';
+import { forEachLimited } from './table-cache.js';
+import type { TableLocation } from './table-store.js';
+import { openTableStore } from './table-store.js';
+import { TableError } from '../core/errors.js';
 
 /** One commit of a table's history. */
 export interface CommitSummary {
@@ -22,30 +23,22 @@ export interface CommitSummary {
  * const [latest] = await readCommitHistory('lake/orders');
  * ```
  */
-export async function readCommitHistory(table: string): Promise<CommitSummary[]> {
-  const root = tableRoot(table);
-  const logDir = join(root, '_delta_log');
-  const names = await readdir(logDir).catch((cause: unknown) => {
-    throw new TableError(root, `no transaction log at ${logDir}`, { cause });
-  });
+export async function readCommitHistory(table: TableLocation): Promise<CommitSummary[]> {
+  const store = await openTableStore(table);
+  const names = await store.list('_delta_log');
+  if (names.length === 0)
+    throw new TableError(store.root, `no transaction log at ${store.url('_delta_log')}`);
   const versions = names
     .flatMap((n) => (/^\d{20}\.json$/.test(n) ? [Number(n.slice(0, 20))] : []))
     .sort((a, b) => b - a);
-  const history: CommitSummary[] = [];
-  for (const version of versions) {
-    const name = `${String(version).padStart(20, '0')}.json`;
-    const actions = (await readFile(join(logDir, name), 'utf8'))
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .map((line, i) => {
-        try {
-          return JSON.parse(line) as DeltaAction;
-        } catch (cause) {
-          throw new TableError(root, `commit ${name} line ${i + 1} is not valid JSON`, { cause });
-        }
-      });
+  const commits = new Map<number, readonly DeltaAction[]>();
+  await forEachLimited(versions, 16, async (version) => {
+    commits.set(version, await readCommitFile(store, version));
+  });
+  return versions.map((version) => {
+    const actions = commits.get(version) ?? [];
     const info = actions.find((a) => a.commitInfo !== undefined)?.commitInfo;
-    history.push({
+    return {
       version,
       timestamp: typeof info?.timestamp === 'number' ? info.timestamp : null,
       operation: typeof info?.['operation'] === 'string' ? info['operation'] : null,
@@ -53,7 +46,6 @@ export async function readCommitHistory(table: string): Promise<CommitSummary[]>
         (info?.['operationParameters'] as Record<string, unknown> | undefined) ?? null,
       filesAdded: actions.filter((a) => a.add !== undefined).length,
       filesRemoved: actions.filter((a) => a.remove !== undefined).length,
-    });
-  }
-  return history;
+    };
+  });
 }

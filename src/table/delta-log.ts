@@ -1,6 +1,3 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { JSDuckDBValueConverter } from '@duckdb/node-api';
 import { TableError } from '../core/errors.js';
 import type { Field } from '../core/types.js';
@@ -14,6 +11,9 @@ import type {
   RemoveAction,
 } from './delta-actions.js';
 import { fieldsFromDeltaSchema } from './delta-schema.js';
+import { forEachLimited } from './table-cache.js';
+import type { TableLocation, TableStore } from './table-store.js';
+import { openTableStore } from './table-store.js';
 
 /** The reader protocol versions and features this reader supports. */
 const SUPPORTED_READER_VERSION = 3;
@@ -21,10 +21,12 @@ const SUPPORTED_READER_FEATURES: ReadonlySet<string> = new Set(['timestampNtz'])
 
 /** A consistent view of a Delta table at one version. */
 export interface DeltaSnapshot {
-  /** The table's root folder. */
+  /** The table's location: its absolute folder, or `s3://bucket/prefix`. */
   readonly root: string;
+  /** Where the table's files are read and written. */
+  readonly store: TableStore;
   readonly version: number;
-  /** When that version was committed (commitInfo.timestamp, else the commit file's mtime), ms. */
+  /** When that version was committed (commitInfo.timestamp, else the commit file's modification time), ms. */
   readonly timestamp: number;
   readonly protocol: ProtocolAction;
   readonly metadata: MetadataAction;
@@ -45,6 +47,9 @@ export interface SnapshotOptions {
   readonly timestamp?: string | number;
 }
 
+const LOG = '_delta_log';
+/** How many commit files are read at once. */
+const READ_AHEAD = 16;
 const COMMIT = /^(\d{20})\.json$/;
 const CHECKPOINT = /^(\d{20})\.checkpoint\.parquet$/;
 
@@ -62,17 +67,14 @@ const CHECKPOINT = /^(\d{20})\.checkpoint\.parquet$/;
  */
 export async function loadDeltaSnapshot(
   connection: EngineConnection,
-  table: string,
+  table: TableLocation,
   options: SnapshotOptions = {},
 ): Promise<DeltaSnapshot> {
-  const root = tableRoot(table);
-  const logDir = join(root, '_delta_log');
-  let entries: string[];
-  try {
-    entries = await readdir(logDir);
-  } catch (cause) {
-    throw new TableError(root, `no transaction log at ${logDir}`, {
-      cause,
+  const store = await openTableStore(table);
+  const { root } = store;
+  const entries = await store.list(LOG);
+  if (entries.length === 0) {
+    throw new TableError(root, `no transaction log at ${store.url(LOG)}`, {
       hint: 'check the table path; a Delta table has a _delta_log folder',
     });
   }
@@ -85,18 +87,22 @@ export async function loadDeltaSnapshot(
   const latest = Math.max(commits.at(-1) ?? -1, checkpoints.at(-1) ?? -1);
   if (latest < 0) throw new TableError(root, 'the transaction log holds no commit');
 
-  const commitCache = new Map<number, DeltaAction[]>();
-  const readCommit = async (version: number): Promise<DeltaAction[]> => {
-    const cached = commitCache.get(version);
-    if (cached !== undefined) return cached;
-    const actions = await readCommitFile(root, logDir, version);
-    commitCache.set(version, actions);
+  const commitCache = new Map<number, Promise<DeltaAction[]>>();
+  const readCommit = (version: number): Promise<DeltaAction[]> => {
+    let actions = commitCache.get(version);
+    if (actions === undefined) {
+      actions = readCommitFile(store, version);
+      commitCache.set(version, actions);
+    }
     return actions;
   };
+  // Reading ahead in parallel hides the latency of an object store.
+  const readAhead = (versions: readonly number[]): Promise<void> =>
+    forEachLimited(versions, READ_AHEAD, async (v) => void (await readCommit(v)));
   const commitTime = async (version: number): Promise<number> => {
     const info = (await readCommit(version)).find((a) => a.commitInfo !== undefined)?.commitInfo;
     if (typeof info?.timestamp === 'number') return info.timestamp;
-    return (await stat(join(logDir, commitName(version)))).mtimeMs;
+    return (await store.stat(`${LOG}/${commitName(version)}`))?.modified ?? 0;
   };
 
   let target = latest;
@@ -116,6 +122,7 @@ export async function loadDeltaSnapshot(
         hint: 'use ISO 8601, e.g. 2024-01-31T12:00:00Z',
       });
     target = -1;
+    await readAhead(commits);
     for (const version of commits) if ((await commitTime(version)) <= at) target = version;
     if (target < 0)
       throw new TableError(
@@ -127,23 +134,23 @@ export async function loadDeltaSnapshot(
   const checkpoint = checkpoints.filter((v) => v <= target).at(-1);
   const state = new ReplayState();
   let from = 0;
-  if (checkpoint !== undefined) {
-    for (const action of await readCheckpoint(
-      connection,
-      root,
-      join(logDir, `${String(checkpoint).padStart(20, '0')}.checkpoint.parquet`),
-    ))
-      state.apply(action);
-    from = checkpoint + 1;
+  if (checkpoint !== undefined) from = checkpoint + 1;
+  const replayed = Array.from({ length: target - from + 1 }, (_, i) => from + i);
+  const missing = replayed.find((version) => !commits.includes(version));
+  if (missing !== undefined) {
+    throw new TableError(root, `commit ${missing} is missing from the log`, {
+      hint: 'the log is incomplete; restore the missing commit file',
+    });
   }
-  for (let version = from; version <= target; version++) {
-    if (!commits.includes(version)) {
-      throw new TableError(root, `commit ${version} is missing from the log`, {
-        hint: 'the log is incomplete; restore the missing commit file',
-      });
-    }
+  const [checkpointActions] = await Promise.all([
+    checkpoint === undefined
+      ? []
+      : readCheckpoint(connection, store, `${LOG}/${checkpointName(checkpoint)}`),
+    readAhead(replayed),
+  ]);
+  for (const action of checkpointActions) state.apply(action);
+  for (const version of replayed)
     for (const action of await readCommit(version)) state.apply(action);
-  }
   const { protocol, metadata } = state;
   if (protocol === undefined || metadata === undefined) {
     throw new TableError(
@@ -154,11 +161,11 @@ export async function loadDeltaSnapshot(
   checkReadable(root, protocol);
   return {
     root,
+    store,
     version: target,
     timestamp: commits.includes(target)
       ? await commitTime(target)
-      : (await stat(join(logDir, `${String(target).padStart(20, '0')}.checkpoint.parquet`)))
-          .mtimeMs,
+      : ((await store.stat(`${LOG}/${checkpointName(target)}`))?.modified ?? 0),
     protocol,
     metadata,
     fields: fieldsFromDeltaSchema(metadata.schemaString),
@@ -226,7 +233,7 @@ function checkReadable(root: string, protocol: ProtocolAction): void {
  */
 export async function loadDeltaSnapshotIfExists(
   connection: EngineConnection,
-  table: string,
+  table: TableLocation,
 ): Promise<DeltaSnapshot | undefined> {
   try {
     return await loadDeltaSnapshot(connection, table);
@@ -242,31 +249,31 @@ export async function loadDeltaSnapshotIfExists(
  *
  * @example
  * ```ts
- * const actions = await readCommitFile(root, join(root, '_delta_log'), 7);
+ * const actions = await readCommitFile(await openTableStore('lake/orders'), 7);
  * ```
  */
-export async function readCommitFile(
-  root: string,
-  logDir: string,
-  version: number,
-): Promise<DeltaAction[]> {
+export async function readCommitFile(store: TableStore, version: number): Promise<DeltaAction[]> {
   const name = commitName(version);
-  const text = await readFile(join(logDir, name), 'utf8');
+  const text = await store.read(`${LOG}/${name}`);
   return text.split('\n').flatMap((line, i) => {
     if (line.trim() === '') return [];
     try {
       return [JSON.parse(line) as DeltaAction];
     } catch (cause) {
-      throw new TableError(root, `commit ${name} line ${i + 1} is not valid JSON`, { cause });
+      throw new TableError(store.root, `commit ${name} line ${i + 1} is not valid JSON`, {
+        cause,
+      });
     }
   });
 }
 
 async function readCheckpoint(
   connection: EngineConnection,
-  root: string,
-  path: string,
+  store: TableStore,
+  name: string,
 ): Promise<DeltaAction[]> {
+  const root = store.root;
+  const path = await store.localCopy(name);
   let rows: Record<string, unknown>[];
   try {
     const reader = await connection.raw.runAndReadAll(
@@ -274,7 +281,7 @@ async function readCheckpoint(
     );
     rows = reader.convertRowObjects(JSDuckDBValueConverter) as Record<string, unknown>[];
   } catch (cause) {
-    throw new TableError(root, `cannot read checkpoint ${path}`, { cause });
+    throw new TableError(root, `cannot read checkpoint ${store.url(name)}`, { cause });
   }
   return rows.map((row) => {
     const action: Record<string, unknown> = {};
@@ -327,26 +334,14 @@ function commitName(version: number): string {
   return `${String(version).padStart(20, '0')}.json`;
 }
 
+function checkpointName(version: number): string {
+  return `${String(version).padStart(20, '0')}.checkpoint.parquet`;
+}
+
 function decodePath(path: string): string {
   try {
     return decodeURIComponent(path);
   } catch {
     return path;
   }
-}
-
-/**
- * The local folder of a table given as a path or a `file://` URL.
- *
- * @example
- * ```ts
- * tableRoot('file:///lake/orders'); // '/lake/orders'
- * ```
- */
-export function tableRoot(table: string): string {
-  if (table.startsWith('file://')) return fileURLToPath(table);
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(table)) {
-    throw new TableError(table, 'only local tables (paths or file:// URLs) can be read so far');
-  }
-  return isAbsolute(table) ? table : resolve(table);
 }

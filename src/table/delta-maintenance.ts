@@ -1,12 +1,13 @@
-import { readdir, rm, stat } from 'node:fs/promises';
-import { join, sep } from 'node:path';
 import { TableWriteError } from '../core/errors.js';
 import type { EngineConnection } from '../engine/duckdb-session.js';
 import type { AddAction } from './delta-actions.js';
-import { loadDeltaSnapshot, tableRoot } from './delta-log.js';
-import { deltaScanSQL } from './delta-scan.js';
+import { loadDeltaSnapshot } from './delta-log.js';
+import { deltaScanSQL, fetchDeltaFiles } from './delta-scan.js';
 import type { DeltaWriteResult } from './delta-writer.js';
 import { writeDelta } from './delta-writer.js';
+import { forEachLimited } from './table-cache.js';
+import type { TableLocation } from './table-store.js';
+import { openTableStore } from './table-store.js';
 
 /** Delta's default and minimum safe retention for vacuum: 7 days. */
 export const DEFAULT_RETENTION_HOURS = 168;
@@ -32,7 +33,7 @@ export interface VacuumResult {
  */
 export async function vacuumDelta(
   connection: EngineConnection,
-  table: string,
+  table: TableLocation,
   options: {
     readonly retentionHours?: number;
     readonly dryRun?: boolean;
@@ -40,7 +41,8 @@ export async function vacuumDelta(
     readonly now?: number;
   } = {},
 ): Promise<VacuumResult> {
-  const root = tableRoot(table);
+  const store = await openTableStore(table);
+  const { root } = store;
   const retention = options.retentionHours ?? DEFAULT_RETENTION_HOURS;
   if (retention < DEFAULT_RETENTION_HOURS && options.force !== true) {
     throw new TableWriteError(
@@ -51,20 +53,23 @@ export async function vacuumDelta(
       },
     );
   }
-  const snapshot = await loadDeltaSnapshot(connection, root);
+  const snapshot = await loadDeltaSnapshot(connection, store);
   const active = new Set(snapshot.files.map((f) => f.path));
   const cutoff = (options.now ?? Date.now()) - retention * 3_600_000;
-  const candidates: { path: string; bytes: number }[] = [];
-  for (const entry of await readdir(root, { recursive: true })) {
-    const path = String(entry).split(sep).join('/');
-    if (path.startsWith('_delta_log') || path.split('/').some(isHidden)) continue;
-    if (!path.endsWith('.parquet') || active.has(path)) continue;
-    const info = await stat(join(root, path));
-    if (info.isFile() && info.mtimeMs < cutoff) candidates.push({ path, bytes: info.size });
-  }
-  candidates.sort((a, b) => (a.path < b.path ? -1 : 1));
+  const candidates = (
+    await store.listAll(
+      (path) =>
+        !path.startsWith('_delta_log') &&
+        !path.split('/').some(isHidden) &&
+        path.endsWith('.parquet') &&
+        !active.has(path),
+    )
+  )
+    .filter((file) => file.modified < cutoff)
+    .map((file) => ({ path: file.path, bytes: file.size }))
+    .sort((a, b) => (a.path < b.path ? -1 : 1));
   if (options.dryRun !== true)
-    for (const file of candidates) await rm(join(root, file.path), { force: true });
+    await forEachLimited(candidates, 8, (file) => store.delete(file.path));
   return {
     dryRun: options.dryRun === true,
     files: candidates.map((c) => c.path),
@@ -90,12 +95,12 @@ export interface OptimizeResult extends Partial<DeltaWriteResult> {
  */
 export async function optimizeDelta(
   connection: EngineConnection,
-  table: string,
+  table: TableLocation,
   options: { readonly targetFileBytes?: number } = {},
 ): Promise<OptimizeResult> {
-  const root = tableRoot(table);
+  const store = await openTableStore(table);
   const target = options.targetFileBytes ?? 128 * 1024 * 1024;
-  const snapshot = await loadDeltaSnapshot(connection, root);
+  const snapshot = await loadDeltaSnapshot(connection, store);
   const byPartition = new Map<string, AddAction[]>();
   for (const file of snapshot.files) {
     if (file.size >= target) continue;
@@ -107,9 +112,10 @@ export async function optimizeDelta(
   const small = [...byPartition.values()].filter((files) => files.length > 1);
   const files = small.flat();
   if (files.length === 0) return { filesCompacted: 0, partitionsCompacted: 0 };
+  await fetchDeltaFiles(snapshot, files);
   const result = await writeDelta(
     connection,
-    root,
+    store,
     deltaScanSQL({ ...snapshot, files }),
     snapshot.fields,
     {

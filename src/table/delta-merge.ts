@@ -4,11 +4,13 @@ import { quoteIdentifier, quoteLiteral, toDuckDBType } from '../core/type-mappin
 import type { EngineConnection } from '../engine/duckdb-session.js';
 import type { AddAction } from './delta-actions.js';
 import type { DeltaSnapshot } from './delta-log.js';
-import { loadDeltaSnapshotIfExists, tableRoot } from './delta-log.js';
-import { deltaFilePath, deltaFilesScanSQL } from './delta-scan.js';
+import { loadDeltaSnapshotIfExists } from './delta-log.js';
+import { deltaFilePath, deltaFilesScanSQL, fetchDeltaFiles } from './delta-scan.js';
 import { skipFiles } from './delta-skipping.js';
 import type { DeltaWriteResult } from './delta-writer.js';
 import { alignToTable, writeDelta } from './delta-writer.js';
+import type { TableLocation } from './table-store.js';
+import { openTableStore } from './table-store.js';
 
 /** Options of {@link mergeDelta}. */
 export interface DeltaMergeOptions {
@@ -42,12 +44,13 @@ let mergeCounter = 0;
  */
 export async function mergeDelta(
   connection: EngineConnection,
-  table: string,
+  table: TableLocation,
   source: string,
   fields: readonly Field[],
   options: DeltaMergeOptions,
 ): Promise<DeltaMergeResult> {
-  const root = tableRoot(table);
+  const store = await openTableStore(table);
+  const { root } = store;
   if (options.keys.length === 0) throw new TableWriteError(root, 'a merge needs key columns');
   const staged = quoteIdentifier(`__sluice_merge_source_${++mergeCounter}`);
   const keys = options.keys.map(quoteIdentifier);
@@ -67,11 +70,11 @@ export async function mergeDelta(
         },
       );
     }
-    const snapshot = await loadDeltaSnapshotIfExists(connection, root);
+    const snapshot = await loadDeltaSnapshotIfExists(connection, store);
     if (snapshot === undefined) {
       const insert =
         options.whenNotMatched === 'ignore' ? `(SELECT * FROM ${staged} WHERE false)` : staged;
-      const result = await writeDelta(connection, root, insert, fields, {
+      const result = await writeDelta(connection, store, insert, fields, {
         mode: 'append',
         operation: 'MERGE',
         ...(options.transaction === undefined ? {} : { transaction: options.transaction }),
@@ -106,7 +109,7 @@ export async function mergeDelta(
       parts.length === 0
         ? `(SELECT ${columns} FROM ${staged} WHERE false)`
         : `(${parts.join(' UNION ALL ')})`;
-    const result = await writeDelta(connection, root, merged, snapshot.fields, {
+    const result = await writeDelta(connection, store, merged, snapshot.fields, {
       mode: 'append',
       operation: 'MERGE',
       replaceFiles: touched,
@@ -165,10 +168,11 @@ async function filesWithKeys(
   keys: readonly string[],
 ): Promise<AddAction[]> {
   if (candidates.length === 0) return [];
+  await fetchDeltaFiles(snapshot, candidates);
   const rows = await connection.rows(
     `SELECT DISTINCT __sluice_path FROM ${deltaFilesScanSQL(snapshot, candidates, true)} t
      WHERE EXISTS (SELECT 1 FROM ${staged} s WHERE ${keys.map((k) => `s.${k} IS NOT DISTINCT FROM t.${k}`).join(' AND ')})`,
   );
   const touched = new Set(rows.map((r) => String(r['__sluice_path'])));
-  return candidates.filter((f) => touched.has(deltaFilePath(snapshot.root, f.path)));
+  return candidates.filter((f) => touched.has(deltaFilePath(snapshot.store.localRoot, f.path)));
 }

@@ -4,11 +4,13 @@ import { quoteIdentifier, toDuckDBType } from '../core/type-mappings.js';
 import type { EngineConnection } from '../engine/duckdb-session.js';
 import type { AddAction } from './delta-actions.js';
 import type { DeltaSnapshot } from './delta-log.js';
-import { loadDeltaSnapshot, loadDeltaSnapshotIfExists, tableRoot } from './delta-log.js';
-import { deltaFilePath, deltaFilesScanSQL } from './delta-scan.js';
+import { loadDeltaSnapshot, loadDeltaSnapshotIfExists } from './delta-log.js';
+import { deltaFilePath, deltaFilesScanSQL, fetchDeltaFiles } from './delta-scan.js';
 import { skipFiles } from './delta-skipping.js';
 import type { DeltaWriteResult } from './delta-writer.js';
 import { alignToTable, writeDelta } from './delta-writer.js';
+import type { TableLocation } from './table-store.js';
+import { openTableStore, tableName } from './table-store.js';
 
 /** What a delete or replace-where did: the write result plus the rows it removed. */
 export interface DeltaPredicateResult extends DeltaWriteResult {
@@ -27,7 +29,7 @@ export interface DeltaPredicateResult extends DeltaWriteResult {
  */
 export async function deleteWhereDelta(
   connection: EngineConnection,
-  table: string,
+  table: TableLocation,
   predicate: string,
 ): Promise<DeltaPredicateResult> {
   const snapshot = await loadDeltaSnapshot(connection, table);
@@ -48,16 +50,16 @@ export async function deleteWhereDelta(
  */
 export async function replaceWhereDelta(
   connection: EngineConnection,
-  table: string,
+  table: TableLocation,
   source: string,
   fields: readonly Field[],
   predicate: string,
 ): Promise<DeltaPredicateResult> {
-  const root = tableRoot(table);
-  await checkRowsInside(connection, root, source, predicate);
-  const snapshot = await loadDeltaSnapshotIfExists(connection, root);
+  const store = await openTableStore(table);
+  await checkRowsInside(connection, store, source, predicate);
+  const snapshot = await loadDeltaSnapshotIfExists(connection, store);
   if (snapshot === undefined) {
-    const result = await writeDelta(connection, root, source, fields, {
+    const result = await writeDelta(connection, store, source, fields, {
       mode: 'append',
       operation: 'WRITE',
     });
@@ -86,11 +88,11 @@ export async function replaceWhereDelta(
  */
 export async function checkRowsInside(
   connection: EngineConnection,
-  table: string,
+  table: TableLocation,
   source: string,
   predicate: string,
 ): Promise<void> {
-  const root = tableRoot(table);
+  const root = tableName(table);
   const outside = await withPredicate(root, predicate, () =>
     connection.rows(`SELECT count(*) AS n FROM ${source} WHERE (${predicate}) IS NOT TRUE`),
   );
@@ -136,7 +138,7 @@ async function rewriteWhere(
   }
   const result = await writeDelta(
     connection,
-    snapshot.root,
+    snapshot.store,
     `(${parts.join(' UNION ALL ')})`,
     snapshot.fields,
     { mode: 'append', operation, replaceFiles: touched },
@@ -152,13 +154,14 @@ async function filesMatching(
 ): Promise<AddAction[]> {
   const candidates = (await skipFiles(connection, snapshot, predicate)).files;
   if (candidates.length === 0) return [];
+  await fetchDeltaFiles(snapshot, candidates);
   const rows = await withPredicate(snapshot.root, predicate, () =>
     connection.rows(
       `SELECT DISTINCT __sluice_path FROM ${deltaFilesScanSQL(snapshot, candidates, true)} WHERE (${predicate}) IS TRUE`,
     ),
   );
   const paths = new Set(rows.map((r) => String(r['__sluice_path'])));
-  return candidates.filter((f) => paths.has(deltaFilePath(snapshot.root, f.path)));
+  return candidates.filter((f) => paths.has(deltaFilePath(snapshot.store.localRoot, f.path)));
 }
 
 /** Runs a query using the predicate; a query error becomes an error about the predicate. */

@@ -1,14 +1,37 @@
 import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TableError } from '../core/errors.js';
 import { quoteIdentifier, quoteLiteral, toDuckDBType } from '../core/type-mappings.js';
 import type { Field } from '../core/types.js';
 import type { AddAction } from './delta-actions.js';
 import type { DeltaSnapshot } from './delta-log.js';
 
 /**
+ * Makes the data files of a snapshot (all, or the ones given) readable by DuckDB: nothing to do
+ * for a local table; for a remote one, the files not cached yet are downloaded into the cache.
+ * Call it before {@link deltaScanSQL} or {@link deltaFilesScanSQL} on a remote table, after data
+ * skipping so that only the files that can match are downloaded.
+ *
+ * @example
+ * ```ts
+ * const pruned = await skipFiles(connection, await loadDeltaSnapshot(connection, 's3://lake/orders'), 'id = 7');
+ * await fetchDeltaFiles(pruned);
+ * await connection.rows(`SELECT * FROM ${deltaScanSQL(pruned)} WHERE id = 7`);
+ * ```
+ */
+export async function fetchDeltaFiles(
+  snapshot: DeltaSnapshot,
+  files: readonly AddAction[] = snapshot.files,
+): Promise<void> {
+  if (!snapshot.store.remote || files.length === 0) return;
+  await snapshot.store.fetch(files.map((f) => ({ path: f.path, size: f.size })));
+}
+
+/**
  * A SQL relation reading a snapshot's active files through DuckDB, with partition columns filled
  * from each file's `partitionValues` (they are not stored in the files) and every column cast to
- * its declared type, in schema order.
+ * its declared type, in schema order. A remote table's files must have been fetched first
+ * ({@link fetchDeltaFiles}).
  *
  * @example
  * ```ts
@@ -26,13 +49,14 @@ export function deltaScanSQL(snapshot: DeltaSnapshot): string {
   if (snapshot.files.length === 0) {
     return `(SELECT ${snapshot.fields.map((f) => `CAST(NULL AS ${toDuckDBType(f.type)}) AS ${quoteIdentifier(f.name)}`).join(', ')} WHERE false)`;
   }
+  const paths = localPaths(snapshot, snapshot.files);
   const groups = new Map<string, string[]>();
-  for (const file of snapshot.files) {
+  snapshot.files.forEach((file, i) => {
     const key = JSON.stringify(
       snapshot.partitionColumns.map((c) => file.partitionValues[c] ?? null),
     );
-    groups.set(key, [...(groups.get(key) ?? []), deltaFilePath(snapshot.root, file.path)]);
-  }
+    groups.set(key, [...(groups.get(key) ?? []), paths[i] as string]);
+  });
   const parts = [...groups.entries()].map(([key, files]) => {
     const values = JSON.parse(key) as (string | null)[];
     const constants = snapshot.partitionColumns.map((column, i) => {
@@ -59,15 +83,38 @@ function withAllColumns(scan: string, fields: readonly Field[]): string {
   return `(SELECT * FROM ${scan} UNION ALL BY NAME SELECT ${empty} WHERE false)`;
 }
 
-/** The absolute path of a file of a table from its (decoded) log path. */
+/**
+ * The absolute local path of a file of a table from its (decoded) log path, given the folder
+ * holding the table's files (`snapshot.store.localRoot`).
+ *
+ * @example
+ * ```ts
+ * deltaFilePath('/lake/orders', 'day=1/part-0.parquet'); // '/lake/orders/day=1/part-0.parquet'
+ * ```
+ */
 export function deltaFilePath(root: string, path: string): string {
   if (path.startsWith('file://')) return fileURLToPath(path);
   return isAbsolute(path) ? path : join(root, path);
 }
 
+/** Where DuckDB reads each file; a remote table's files must have been fetched. */
+function localPaths(snapshot: DeltaSnapshot, files: readonly AddAction[]): string[] {
+  const { store } = snapshot;
+  const missing = store.remote ? files.filter((f) => !store.hasLocalCopy(f.path)) : [];
+  if (missing.length > 0) {
+    throw new TableError(
+      snapshot.root,
+      `${missing.length} data file(s) have no local copy yet, e.g. ${missing[0]?.path ?? ''}`,
+      { hint: 'await fetchDeltaFiles(snapshot) before building the scan of a remote table' },
+    );
+  }
+  return files.map((f) => deltaFilePath(store.localRoot, f.path));
+}
+
 /**
  * A SQL relation over some files of a snapshot, partition columns filled; with `withPath`, each
- * row also carries its file's absolute path as `__sluice_path` (to find the files a change touches).
+ * row also carries its file's absolute local path as `__sluice_path` (to find the files a change
+ * touches). A remote table's files must have been fetched first ({@link fetchDeltaFiles}).
  *
  * @example
  * ```ts
@@ -85,13 +132,14 @@ export function deltaFilesScanSQL(
   if (files.length === 0) {
     return `(SELECT ${snapshot.fields.map((f) => `CAST(NULL AS ${toDuckDBType(f.type)}) AS ${quoteIdentifier(f.name)}`).join(', ')}${withPath ? ', CAST(NULL AS VARCHAR) AS __sluice_path' : ''} WHERE false)`;
   }
-  const parts = files.map((file) => {
+  const paths = localPaths(snapshot, files);
+  const parts = files.map((file, i) => {
     const constants = snapshot.partitionColumns.map((column) => {
       const field = snapshot.fields.find((f) => f.name === column);
       const value = file.partitionValues[column];
       return `CAST(${value === null || value === undefined ? 'NULL' : quoteLiteral(value)} AS ${field === undefined ? 'VARCHAR' : toDuckDBType(field.type)}) AS ${quoteIdentifier(column)}`;
     });
-    const path = deltaFilePath(snapshot.root, file.path);
+    const path = paths[i] as string;
     return `SELECT ${[...data, ...constants, ...(withPath ? [`${quoteLiteral(path)} AS __sluice_path`] : [])].join(', ')} FROM ${withAllColumns(`read_parquet(${quoteLiteral(path)}, hive_partitioning = false)`, dataFields)}`;
   });
   return `(${parts.join(' UNION ALL BY NAME ')})`;

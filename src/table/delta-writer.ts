@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { JSDuckDBValueConverter } from '@duckdb/node-api';
 import { SluiceError, TableError, TableWriteError } from '../core/errors.js';
@@ -17,15 +16,13 @@ import type {
 } from './delta-actions.js';
 import { fileStats } from './delta-actions.js';
 import { CHECKPOINT_INTERVAL, writeCheckpoint } from './delta-checkpoint.js';
-import { writeCommit } from './delta-commit.js';
+import { commitPath, writeCommit } from './delta-commit.js';
 import type { DeltaSnapshot } from './delta-log.js';
-import {
-  loadDeltaSnapshot,
-  loadDeltaSnapshotIfExists,
-  readCommitFile,
-  tableRoot,
-} from './delta-log.js';
+import { loadDeltaSnapshot, loadDeltaSnapshotIfExists, readCommitFile } from './delta-log.js';
 import { deltaSchemaString } from './delta-schema.js';
+import { forEachLimited } from './table-cache.js';
+import type { TableLocation, TableStore } from './table-store.js';
+import { openTableStore } from './table-store.js';
 
 /** How a write changes the table. */
 export type DeltaWriteMode = 'append' | 'overwrite';
@@ -64,21 +61,29 @@ export interface DeltaWriteResult {
 
 /**
  * Thrown when another writer committed changes that conflict with an overwrite or a rewrite.
+ * `path` is the commit file the other writer created (a local path or an `s3://` URL).
  *
  * @example
  * ```ts
- * try { await writeDelta(...) } catch (e) { if (e instanceof CommitConflictError) retryLater(); }
+ * try { await writeDelta(...) } catch (e) { if (e instanceof CommitConflictError) retryLater(e.path); }
  * ```
  */
 export class CommitConflictError extends SluiceError {
-  constructor(table: string, version: number) {
+  readonly table: string;
+  readonly version: number;
+  readonly path: string | undefined;
+
+  constructor(table: string, version: number, path?: string) {
     super(
       'RETRYABLE',
-      `Table ${table}: version ${version} was committed by another writer and conflicts with this write`,
+      `Table ${table}: version ${version}${path === undefined ? '' : ` (${path})`} was committed by another writer and conflicts with this write`,
       {
         hint: 'run the write again; it will start from the new version',
       },
     );
+    this.table = table;
+    this.version = version;
+    this.path = path;
   }
 
   override get retryable(): boolean {
@@ -112,13 +117,14 @@ export interface PreparedDeltaWrite {
  */
 export async function prepareDeltaWrite(
   connection: EngineConnection,
-  table: string,
+  table: TableLocation,
   relation: string,
   fields: readonly Field[],
   options: DeltaWriteOptions,
 ): Promise<PreparedDeltaWrite> {
-  const root = tableRoot(table);
-  let current = await loadDeltaSnapshotIfExists(connection, root);
+  const store = await openTableStore(table);
+  const { root } = store;
+  let current = await loadDeltaSnapshotIfExists(connection, store);
   if (current !== undefined && options.transaction !== undefined) {
     const committed = current.appVersions.get(options.transaction.appId);
     if (committed !== undefined && committed >= options.transaction.version) {
@@ -144,7 +150,7 @@ export async function prepareDeltaWrite(
       : alignToTable(current, relation, fields, { mergeSchema: options.mergeSchema === true });
   const files = await writeDataFiles(
     connection,
-    root,
+    store,
     data.relation,
     data.fields,
     partitionColumns,
@@ -199,13 +205,12 @@ export async function prepareDeltaWrite(
         ...removes,
         ...adds,
       ];
-      if (await writeCommit(root, version, actions)) {
+      if (await writeCommit(store, version, actions)) {
         if (version > 0 && version % CHECKPOINT_INTERVAL === 0) {
           // A checkpoint is an optimisation: a failure to write one must not fail the commit.
-          await writeCheckpoint(
-            connection,
-            await loadDeltaSnapshot(connection, root, { version }),
-          ).catch(() => undefined);
+          await loadDeltaSnapshot(connection, store, { version })
+            .then((snapshot) => writeCheckpoint(connection, snapshot))
+            .catch(() => undefined);
         }
         return {
           version,
@@ -216,7 +221,7 @@ export async function prepareDeltaWrite(
         };
       }
       // Another writer took this version: re-read, and decide whether ours still applies.
-      const winner = await loadDeltaSnapshotIfExists(connection, root);
+      const winner = await loadDeltaSnapshotIfExists(connection, store);
       if (winner === undefined)
         throw new TableError(root, `commit ${version} exists but the table cannot be read`);
       if (options.transaction !== undefined) {
@@ -235,9 +240,9 @@ export async function prepareDeltaWrite(
       if (
         options.mode === 'overwrite' ||
         current === undefined ||
-        (replacesFiles && !(await onlyBlindAppends(root, current.version + 1, winner.version)))
+        (replacesFiles && !(await onlyBlindAppends(store, current.version + 1, winner.version)))
       ) {
-        throw new CommitConflictError(root, version);
+        throw new CommitConflictError(root, version, store.url(commitPath(version)));
       }
       current = winner;
     }
@@ -250,7 +255,7 @@ export async function prepareDeltaWrite(
     );
   };
   const discard = async (): Promise<void> => {
-    for (const file of files) await rm(join(root, decodeURIComponent(file.path)), { force: true });
+    await forEachLimited(files, 8, (file) => store.delete(decodeURIComponent(file.path)));
   };
   return { rowsWritten, files, commit, discard };
 }
@@ -266,7 +271,7 @@ export async function prepareDeltaWrite(
  */
 export async function writeDelta(
   connection: EngineConnection,
-  table: string,
+  table: TableLocation,
   relation: string,
   fields: readonly Field[],
   options: DeltaWriteOptions,
@@ -323,9 +328,9 @@ function schemaChange(table: DeltaSnapshot, added: readonly Field[]): DeltaActio
  * conflict with a rewrite, whose files are then still in place. A commit that removed files or
  * changed the schema or protocol does.
  */
-async function onlyBlindAppends(root: string, from: number, to: number): Promise<boolean> {
+async function onlyBlindAppends(store: TableStore, from: number, to: number): Promise<boolean> {
   for (let version = from; version <= to; version++) {
-    const actions = await readCommitFile(root, join(root, '_delta_log'), version);
+    const actions = await readCommitFile(store, version);
     if (actions.some((a) => 'remove' in a || 'metaData' in a || 'protocol' in a)) return false;
   }
   return true;
@@ -430,30 +435,35 @@ interface ReturnedFile {
 
 const NUMERIC = new Set(['int8', 'int16', 'int32', 'int64', 'float32', 'float64']);
 
+/**
+ * Writes the rows as Parquet files with DuckDB into the store's staging folder (the table
+ * folder itself on local disk), then publishes them to the store under the same paths.
+ */
 async function writeDataFiles(
   connection: EngineConnection,
-  root: string,
+  store: TableStore,
   relation: string,
   fields: readonly Field[],
   partitionColumns: readonly string[],
 ): Promise<AddAction[]> {
-  await mkdir(root, { recursive: true });
+  const { root } = store;
   // Every file of one write carries its id, so an interrupted write can be cleaned up.
   const writeId = randomUUID();
+  const folder = await store.stagingFolder(writeId);
   const options = [
     'FORMAT parquet',
     'COMPRESSION zstd',
     'RETURN_STATS',
     `FILENAME_PATTERN ${quoteLiteral(`part-${writeId}-{i}`)}`,
   ];
-  let target = root;
+  let target = folder;
   if (partitionColumns.length > 0) {
     options.push(
       `PARTITION_BY (${partitionColumns.map(quoteIdentifier).join(', ')})`,
       'OVERWRITE_OR_IGNORE',
     );
   } else {
-    target = join(root, `part-${writeId}-0.zstd.parquet`);
+    target = join(folder, `part-${writeId}-0.zstd.parquet`);
   }
   const select = fields.map((f) => quoteIdentifier(f.name)).join(', ');
   let returned: ReturnedFile[];
@@ -463,58 +473,50 @@ async function writeDataFiles(
     );
     returned = reader.convertRowObjects(JSDuckDBValueConverter) as unknown as ReturnedFile[];
   } catch (cause) {
-    await removeWriteFiles(root, writeId);
+    await store.discardStaged(folder, writeId);
     throw new TableWriteError(
       root,
       `cannot write data files: ${(cause as Error).message.split('\n')[0] ?? ''}`,
       { cause },
     );
   }
+  const written = returned.filter((file) => Number(file.count) > 0);
+  const paths = written.map((file) => relative(folder, file.filename).split(sep).join('/'));
+  await store.publishStaged(folder, paths);
   const now = Date.now();
   const types = new Map(fields.map((f) => [f.name, f.type]));
-  return returned
-    .filter((file) => Number(file.count) > 0)
-    .map((file) => {
-      const stats = {
-        numRecords: Number(file.count),
-        minValues: {} as Record<string, unknown>,
-        maxValues: {} as Record<string, unknown>,
-        nullCount: {} as Record<string, number>,
-      };
-      for (const column of file.column_statistics ?? []) {
-        const name = column.key.replace(/^"(.*)"$/, '$1').replaceAll('""', '"');
-        const values = Object.fromEntries(column.value.map((e) => [e.key, e.value]));
-        const numeric = NUMERIC.has(types.get(name)?.kind ?? '');
-        const typed = (v: string | undefined): unknown =>
-          v === undefined ? undefined : numeric ? Number(v) : v;
-        if (values['min'] !== undefined) stats.minValues[name] = typed(values['min']);
-        if (values['max'] !== undefined) stats.maxValues[name] = typed(values['max']);
-        if (values['null_count'] !== undefined)
-          stats.nullCount[name] = Number(values['null_count']);
-      }
-      const partitionValues = Object.fromEntries(
-        partitionColumns.map((c) => [
-          c,
-          (file.partition_keys ?? []).find((k) => k.key === c)?.value ?? null,
-        ]),
-      );
-      return {
-        path: encodePath(relative(root, file.filename).split(sep).join('/')),
-        partitionValues,
-        size: Number(file.file_size_bytes),
-        modificationTime: now,
-        dataChange: true,
-        stats: JSON.stringify(stats),
-      };
-    });
-}
-
-/** Removes the files one write left behind (an interrupted COPY writes to the table folder). */
-async function removeWriteFiles(root: string, writeId: string): Promise<void> {
-  const entries = await readdir(root, { recursive: true }).catch(() => [] as string[]);
-  for (const entry of entries) {
-    if (String(entry).includes(writeId)) await rm(join(root, String(entry)), { force: true });
-  }
+  return written.map((file, i) => {
+    const stats = {
+      numRecords: Number(file.count),
+      minValues: {} as Record<string, unknown>,
+      maxValues: {} as Record<string, unknown>,
+      nullCount: {} as Record<string, number>,
+    };
+    for (const column of file.column_statistics ?? []) {
+      const name = column.key.replace(/^"(.*)"$/, '$1').replaceAll('""', '"');
+      const values = Object.fromEntries(column.value.map((e) => [e.key, e.value]));
+      const numeric = NUMERIC.has(types.get(name)?.kind ?? '');
+      const typed = (v: string | undefined): unknown =>
+        v === undefined ? undefined : numeric ? Number(v) : v;
+      if (values['min'] !== undefined) stats.minValues[name] = typed(values['min']);
+      if (values['max'] !== undefined) stats.maxValues[name] = typed(values['max']);
+      if (values['null_count'] !== undefined) stats.nullCount[name] = Number(values['null_count']);
+    }
+    const partitionValues = Object.fromEntries(
+      partitionColumns.map((c) => [
+        c,
+        (file.partition_keys ?? []).find((k) => k.key === c)?.value ?? null,
+      ]),
+    );
+    return {
+      path: encodePath(paths[i] as string),
+      partitionValues,
+      size: Number(file.file_size_bytes),
+      modificationTime: now,
+      dataChange: true,
+      stats: JSON.stringify(stats),
+    };
+  });
 }
 
 /** Delta stores paths URL-encoded; the reader decodes them. */

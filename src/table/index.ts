@@ -10,3 +10,4 @@ export * from './delta-checkpoint.js';
 export * from './delta-maintenance.js';
 export * from './delta-predicate.js';
 export * from './delta-skipping.js';
+export * from './table-store.js';

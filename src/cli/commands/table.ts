@@ -11,17 +11,23 @@ import type { EngineConnection } from '../../engine/duckdb-session.js';
 import { QuarantineStore } from '../../engine/quarantine-store.js';
 import { fileStats } from '../../table/delta-actions.js';
 import type { DeltaSnapshot } from '../../table/delta-log.js';
-import { loadDeltaSnapshot, tableRoot } from '../../table/delta-log.js';
-import { deltaScanSQL } from '../../table/delta-scan.js';
+import { loadDeltaSnapshot } from '../../table/delta-log.js';
+import { deltaScanSQL, fetchDeltaFiles } from '../../table/delta-scan.js';
 import { skipFiles } from '../../table/delta-skipping.js';
 import { readCommitHistory } from '../../table/delta-history.js';
 import { optimizeDelta, vacuumDelta } from '../../table/delta-maintenance.js';
 import { mergeDelta } from '../../table/delta-merge.js';
 import { deleteWhereDelta, replaceWhereDelta } from '../../table/delta-predicate.js';
 import { writeDelta } from '../../table/delta-writer.js';
+import { resolveTableLocation } from '../../table/table-store.js';
 import type { Command, CommandIO } from '../command.js';
 import { ExitCode } from '../command.js';
 import { presentError } from '../present-error.js';
+
+const TABLE_ARGUMENT = {
+  name: 'path',
+  description: 'the table folder or file:// URL',
+};
 
 /** Runs `work` with a fresh engine session; errors are presented (exit 1, or 2 for usage). */
 async function withSession(
@@ -37,6 +43,11 @@ async function withSession(
   } finally {
     session.close();
   }
+}
+
+/** The table argument: an `s3://` or `file://` URL as it is, a path resolved against the cwd. */
+function tableArgument(io: CommandIO, args: readonly string[]): string {
+  return resolveTableLocation(io.cwd, args[0] as string);
 }
 
 function snapshotOptions(options: Readonly<Record<string, unknown>>): {
@@ -68,7 +79,7 @@ function snapshotOptions(options: Readonly<Record<string, unknown>>): {
 export const tableReadCommand: Command = {
   name: 'table read',
   summary: 'Print the rows of a Delta table (at the latest version, a version, or a time)',
-  arguments: [{ name: 'path', description: 'the table folder or file:// URL' }],
+  arguments: [TABLE_ARGUMENT],
   options: [
     { flags: '--version <n>', description: 'read this version' },
     {
@@ -86,7 +97,7 @@ export const tableReadCommand: Command = {
         throw new UsageError(`--format must be ndjson or csv, got "${format}"`);
       const loaded = await loadDeltaSnapshot(
         connection,
-        resolve(io.cwd, args[0] as string),
+        tableArgument(io, args),
         snapshotOptions(options),
       );
       const snapshot =
@@ -101,6 +112,7 @@ export const tableReadCommand: Command = {
               .map((c) => quoteIdentifier(c.trim()))
               .join(', ');
       const where = options['where'] === undefined ? '' : ` WHERE ${String(options['where'])}`;
+      await fetchDeltaFiles(snapshot);
       const dir = await mkdtemp(join(tmpdir(), 'sluice-read-'));
       try {
         const out = join(dir, `rows.${format}`);
@@ -126,7 +138,7 @@ export const tableReadCommand: Command = {
 export const tableWriteCommand: Command = {
   name: 'table write',
   summary: 'Write the rows of a data file into a Delta table (created on first write)',
-  arguments: [{ name: 'path', description: 'the table folder or file:// URL' }],
+  arguments: [TABLE_ARGUMENT],
   options: [
     { flags: '--from <file>', description: 'CSV, TSV, NDJSON, JSON or Parquet file (required)' },
     {
@@ -176,7 +188,7 @@ export const tableWriteCommand: Command = {
           String(value)
             .split(',')
             .map((c) => c.trim());
-        const path = resolve(io.cwd, args[0] as string);
+        const path = tableArgument(io, args);
         const result =
           mode === 'merge'
             ? await mergeDelta(connection, path, data.relation, data.fields, {
@@ -220,11 +232,11 @@ export const tableWriteCommand: Command = {
 export const tableDescribeCommand: Command = {
   name: 'table describe',
   summary: 'Show a Delta table: schema, partition columns, version, files, size, protocol',
-  arguments: [{ name: 'path', description: 'the table folder or file:// URL' }],
+  arguments: [TABLE_ARGUMENT],
   options: [{ flags: '--json', description: 'print as JSON' }],
   run: (args, options, io) =>
     withSession(io, options['json'] === true, async (connection) => {
-      const snapshot = await loadDeltaSnapshot(connection, resolve(io.cwd, args[0] as string));
+      const snapshot = await loadDeltaSnapshot(connection, tableArgument(io, args));
       const description = describe(snapshot);
       if (options['json'] === true) {
         io.stdout(`${JSON.stringify(description, null, 2)}\n`);
@@ -254,7 +266,7 @@ function describe(snapshot: DeltaSnapshot) {
     else rows += stats.numRecords;
   }
   return {
-    path: tableRoot(snapshot.root),
+    path: snapshot.root,
     version: snapshot.version,
     protocol: snapshot.protocol,
     partitionColumns: snapshot.partitionColumns,
@@ -280,11 +292,11 @@ function describe(snapshot: DeltaSnapshot) {
 export const tableHistoryCommand: Command = {
   name: 'table history',
   summary: 'List the commits of a Delta table',
-  arguments: [{ name: 'path', description: 'the table folder or file:// URL' }],
+  arguments: [TABLE_ARGUMENT],
   options: [{ flags: '--json', description: 'print as JSON' }],
   run: (args, options, io) =>
     withSession(io, options['json'] === true, async () => {
-      const history = await readCommitHistory(resolve(io.cwd, args[0] as string));
+      const history = await readCommitHistory(tableArgument(io, args));
       if (options['json'] === true) {
         io.stdout(`${JSON.stringify(history, null, 2)}\n`);
         return ExitCode.success;
@@ -309,7 +321,7 @@ export const tableHistoryCommand: Command = {
 export const tableDeleteCommand: Command = {
   name: 'table delete',
   summary: 'Delete the rows of a Delta table that match a predicate',
-  arguments: [{ name: 'path', description: 'the table folder or file:// URL' }],
+  arguments: [TABLE_ARGUMENT],
   options: [{ flags: '--where <sql>', description: 'a SQL predicate (required)' }],
   run: (args, options, io) =>
     withSession(io, false, async (connection) => {
@@ -317,11 +329,7 @@ export const tableDeleteCommand: Command = {
         throw new UsageError('--where <sql> is required', {
           hint: 'to empty a table, write it with --mode overwrite',
         });
-      const result = await deleteWhereDelta(
-        connection,
-        resolve(io.cwd, args[0] as string),
-        options['where'],
-      );
+      const result = await deleteWhereDelta(connection, tableArgument(io, args), options['where']);
       io.stdout(
         result.skipped
           ? 'No rows match; nothing committed\n'
@@ -342,7 +350,7 @@ export const tableDeleteCommand: Command = {
 export const tableOptimizeCommand: Command = {
   name: 'table optimize',
   summary: 'Compact the small files of a Delta table (rows and time travel unchanged)',
-  arguments: [{ name: 'path', description: 'the table folder or file:// URL' }],
+  arguments: [TABLE_ARGUMENT],
   options: [
     {
       flags: '--target-size-mb <n>',
@@ -357,7 +365,7 @@ export const tableOptimizeCommand: Command = {
         throw new UsageError(
           `--target-size-mb must be a positive number, got "${String(options['targetSizeMb'])}"`,
         );
-      const result = await optimizeDelta(connection, resolve(io.cwd, args[0] as string), {
+      const result = await optimizeDelta(connection, tableArgument(io, args), {
         targetFileBytes: megabytes * 1024 * 1024,
       });
       io.stdout(
@@ -380,7 +388,7 @@ export const tableOptimizeCommand: Command = {
 export const tableVacuumCommand: Command = {
   name: 'table vacuum',
   summary: 'Delete data files the current version does not use and that are past the retention',
-  arguments: [{ name: 'path', description: 'the table folder or file:// URL' }],
+  arguments: [TABLE_ARGUMENT],
   options: [
     {
       flags: '--retention-hours <n>',
@@ -397,7 +405,7 @@ export const tableVacuumCommand: Command = {
         throw new UsageError(
           `--retention-hours must be a number of hours, got "${String(options['retentionHours'])}"`,
         );
-      const result = await vacuumDelta(connection, resolve(io.cwd, args[0] as string), {
+      const result = await vacuumDelta(connection, tableArgument(io, args), {
         retentionHours: hours,
         dryRun: options['dryRun'] === true,
         force: options['force'] === true,

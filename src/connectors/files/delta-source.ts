@@ -1,10 +1,10 @@
-import { isAbsolute, resolve } from 'node:path';
 import { EngineError, SourceError } from '../../core/errors.js';
 import { quoteIdentifier } from '../../core/type-mappings.js';
 import { defineSource } from '../../engine/connector.js';
-import { loadDeltaSnapshot, tableRoot } from '../../table/delta-log.js';
-import { deltaScanSQL } from '../../table/delta-scan.js';
+import { loadDeltaSnapshot } from '../../table/delta-log.js';
+import { deltaScanSQL, fetchDeltaFiles } from '../../table/delta-scan.js';
 import { skipFiles } from '../../table/delta-skipping.js';
+import { resolveTableLocation } from '../../table/table-store.js';
 import { deltaSourceConfig } from './file-configs.js';
 
 /**
@@ -21,15 +21,15 @@ export const deltaSource = defineSource({
   summary: 'A Delta Lake table, at its latest version, a version or a time.',
   config: deltaSourceConfig,
   async read(config, context) {
-    const path = tableRoot(
-      config.path.startsWith('file://') || isAbsolute(config.path)
-        ? config.path
-        : resolve(context.baseDir, config.path),
+    const loaded = await loadDeltaSnapshot(
+      context.connection,
+      resolveTableLocation(context.baseDir, config.path),
+      {
+        ...(config.version === undefined ? {} : { version: config.version }),
+        ...(config.timestamp === undefined ? {} : { timestamp: config.timestamp }),
+      },
     );
-    const loaded = await loadDeltaSnapshot(context.connection, path, {
-      ...(config.version === undefined ? {} : { version: config.version }),
-      ...(config.timestamp === undefined ? {} : { timestamp: config.timestamp }),
-    });
+    const path = loaded.root;
     const snapshot =
       config.where === undefined
         ? loaded
@@ -43,6 +43,7 @@ export const deltaSource = defineSource({
       );
     }
     const where = config.where === undefined ? '' : ` WHERE ${config.where}`;
+    await fetchDeltaFiles(snapshot);
     try {
       await context.connection.run(
         `CREATE VIEW ${quoteIdentifier(context.stepId)} AS SELECT ${wanted.map(quoteIdentifier).join(', ')} FROM ${deltaScanSQL(snapshot)}${where}`,
