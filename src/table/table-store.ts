@@ -3,6 +3,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TableError } from '../core/errors.js';
 import { LocalTableStore } from './table-store-local.js';
+import { S3TableStore, parseS3URL } from './table-store-s3.js';
 
 /** A file of a table, as a store lists it. */
 export interface StoredFile {
@@ -75,7 +76,23 @@ export interface TableStore {
   discardStaged(folder: string, writeId: string): Promise<void>;
 }
 
-/** A table given as a path or `file:///abs/path` URL, or an open store. */
+/** S3 client settings; whatever is left out comes from the AWS environment. */
+export interface S3Settings {
+  /** Default `AWS_REGION`, else `AWS_DEFAULT_REGION`, else `us-east-1`. */
+  readonly region?: string;
+  /** An S3-compatible store's address; default `AWS_ENDPOINT_URL_S3`, else `AWS_ENDPOINT_URL`. */
+  readonly endpoint?: string;
+  /** Address buckets as `endpoint/bucket` rather than `bucket.endpoint`; default: when an endpoint is set. */
+  readonly forcePathStyle?: boolean;
+  /** Default: the SDK's chain (`AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, `AWS_PROFILE`, instance roles...). */
+  readonly credentials?: {
+    readonly accessKeyId: string;
+    readonly secretAccessKey: string;
+    readonly sessionToken?: string;
+  };
+}
+
+/** A table given as a path or URL (`s3://bucket/prefix`, `file:///abs/path`), or an open store. */
 export type TableLocation = string | TableStore;
 
 /** Options of {@link openTableStore}. */
@@ -85,25 +102,35 @@ export interface TableStoreOptions {
    * (default `$SLUICE_CACHE_DIR`, else `$XDG_CACHE_HOME/sluice`, else `~/.cache/sluice`).
    */
   readonly cacheDir?: string;
+  /** S3 client settings; by default they come from the AWS environment variables. */
+  readonly s3?: S3Settings;
 }
 
 const URL_SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
 
 /**
- * Opens the store of a table: a local folder for a path or `file://` URL. A store passed in is
+ * Opens the store of a table: a local folder for a path or `file://` URL, an S3-compatible
+ * bucket for `s3://bucket/prefix` (the AWS SDK v3 is loaded then). A store passed in is
  * returned as it is.
  *
  * @example
  * ```ts
- * const store = await openTableStore('lake/orders');
+ * const store = await openTableStore('s3://lake/orders', { cacheDir: '/var/cache/sluice' });
  * await writeDelta(connection, store, '"orders"', fields, { mode: 'append' });
  * ```
  */
 export async function openTableStore(
   location: TableLocation,
-  _options: TableStoreOptions = {},
+  options: TableStoreOptions = {},
 ): Promise<TableStore> {
   if (typeof location !== 'string') return location;
+  const scheme = URL_SCHEME.exec(location)?.[1]?.toLowerCase();
+  if (scheme === 's3' || scheme === 's3a') {
+    return S3TableStore.create(parseS3URL(location), {
+      cacheDir: options.cacheDir ?? defaultCacheDir(),
+      ...(options.s3 === undefined ? {} : { settings: options.s3 }),
+    });
+  }
   return new LocalTableStore(tableRoot(location));
 }
 
@@ -112,11 +139,17 @@ export async function openTableStore(
  *
  * @example
  * ```ts
- * tableName('file:///lake/orders'); // '/lake/orders'
+ * tableName('s3://lake/orders/'); // 's3://lake/orders'
  * ```
  */
 export function tableName(location: TableLocation): string {
-  return typeof location === 'string' ? tableRoot(location) : location.root;
+  if (typeof location !== 'string') return location.root;
+  const scheme = URL_SCHEME.exec(location)?.[1]?.toLowerCase();
+  if (scheme === 's3' || scheme === 's3a') {
+    const { bucket, prefix } = parseS3URL(location);
+    return `s3://${bucket}${prefix === '' ? '' : `/${prefix}`}`;
+  }
+  return tableRoot(location);
 }
 
 /**
@@ -126,7 +159,7 @@ export function tableName(location: TableLocation): string {
  * @example
  * ```ts
  * resolveTableLocation('/work', 'lake/orders'); // '/work/lake/orders'
- * resolveTableLocation('/work', 'file:///lake/orders'); // 'file:///lake/orders'
+ * resolveTableLocation('/work', 's3://lake/orders'); // 's3://lake/orders'
  * ```
  */
 export function resolveTableLocation(base: string, table: string): string {
@@ -144,7 +177,9 @@ export function resolveTableLocation(base: string, table: string): string {
 export function tableRoot(table: string): string {
   if (table.startsWith('file://')) return fileURLToPath(table);
   if (URL_SCHEME.test(table)) {
-    throw new TableError(table, 'only local tables (paths or file:// URLs) can be read so far');
+    throw new TableError(table, 'tables are local paths, file:// URLs or s3:// URLs', {
+      hint: 'use s3://bucket/prefix for S3-compatible object stores',
+    });
   }
   return isAbsolute(table) ? table : resolve(table);
 }

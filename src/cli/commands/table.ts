@@ -26,7 +26,7 @@ import { presentError } from '../present-error.js';
 
 const TABLE_ARGUMENT = {
   name: 'path',
-  description: 'the table folder or file:// URL',
+  description: 'the table: a folder, a file:// URL, or s3://bucket/prefix',
 };
 
 /** Runs `work` with a fresh engine session; errors are presented (exit 1, or 2 for usage). */

@@ -8,12 +8,14 @@ import { resolveTableLocation } from '../../table/table-store.js';
 import { deltaSourceConfig } from './file-configs.js';
 
 /**
- * Reads a Delta Lake table: the latest version, a `version`, or the state at a `timestamp`.
- * With `where`, files whose partition values or stats rule out a match are not read.
+ * Reads a Delta Lake table (a local folder or an `s3://bucket/prefix` URL): the latest version,
+ * a `version`, or the state at a `timestamp`. With `where`, files whose partition values or
+ * stats rule out a match are not read (nor, for S3 tables, downloaded).
  *
  * @example
  * ```ts
  * source.delta({ path: 'lake/orders', where: "order_date >= DATE '2026-03-01'" });
+ * source.delta({ path: 's3://lake/orders', version: 12 });
  * ```
  */
 export const deltaSource = defineSource({

@@ -180,7 +180,9 @@ export const deltaSourceConfig = z
     path: z
       .string()
       .min(1)
-      .describe('The Delta table folder (or `file://` URL), relative to the pipeline file.'),
+      .describe(
+        'The Delta table: a folder relative to the pipeline file, a `file://` URL, or `s3://bucket/prefix` for an S3-compatible store.',
+      ),
     version: z.int().nonnegative().optional().describe('Read this version of the table.'),
     timestamp: z
       .string()
@@ -212,7 +214,7 @@ export type DeltaSourceConfig = z.input<typeof deltaSourceConfig>;
 export const deltaSinkConfig = z
   .strictObject({
     path: sinkPath.describe(
-      'The Delta table folder, relative to the pipeline file; created on first write.',
+      'The Delta table: a folder relative to the pipeline file, a `file://` URL, or `s3://bucket/prefix` for an S3-compatible store; created on first write.',
     ),
     mode: z
       .enum(['append', 'overwrite', 'merge'])

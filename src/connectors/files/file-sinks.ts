@@ -17,6 +17,7 @@ import {
 import { mergeDelta } from '../../table/delta-merge.js';
 import { checkRowsInside, replaceWhereDelta } from '../../table/delta-predicate.js';
 import { prepareDeltaWrite } from '../../table/delta-writer.js';
+import { openTableStore, resolveTableLocation } from '../../table/table-store.js';
 import { stagePath } from './staged-path.js';
 
 /**
@@ -97,12 +98,14 @@ export const ndjsonSink = defineSink({
 });
 
 /**
- * Writes a Delta Lake table. The step writes the data files; the commit that makes them visible
- * happens only when the whole run succeeded, and a failed run removes them.
+ * Writes a Delta Lake table (a local folder or an `s3://bucket/prefix` URL). The step writes
+ * the data files; the commit that makes them visible happens only when the whole run
+ * succeeded, and a failed run removes them.
  *
  * @example
  * ```ts
  * sink.delta({ input: ref('daily'), path: 'lake/daily_revenue', partitionBy: ['order_date'] });
+ * sink.delta({ input: ref('daily'), path: 's3://lake/daily_revenue', mode: 'overwrite' });
  * ```
  */
 export const deltaSink = defineSink({
@@ -110,13 +113,14 @@ export const deltaSink = defineSink({
   summary: 'A Delta Lake table, committed when the run succeeds.',
   config: deltaSinkConfig,
   async write(config: z.output<typeof deltaSinkConfig>, context): Promise<StagedOutput> {
-    const target = resolveTarget(context, config.path);
+    const store = await openTableStore(resolveTableLocation(context.baseDir, config.path));
+    const target = store.root;
     const { replaceWhere } = config;
     if (config.mode === 'merge' || replaceWhere !== undefined) {
       // A merge or replace-where rewrites files it has to read at commit time, so it runs when
       // the run publishes.
       if (replaceWhere !== undefined)
-        await checkRowsInside(context.connection, target, context.input, replaceWhere);
+        await checkRowsInside(context.connection, store, context.input, replaceWhere);
       const [row] = await context.connection.rows(`SELECT count(*) AS n FROM ${context.input}`);
       const staged = quoteIdentifier(`__sluice_delta_${context.stepId}`);
       await context.connection.run(`CREATE TABLE ${staged} AS SELECT * FROM ${context.input}`);
@@ -128,12 +132,12 @@ export const deltaSink = defineSink({
         outputs: [target],
         publish: async () => {
           await (replaceWhere === undefined
-            ? mergeDelta(context.connection, target, staged, context.inputFields, {
+            ? mergeDelta(context.connection, store, staged, context.inputFields, {
                 keys: config.keys,
               })
             : replaceWhereDelta(
                 context.connection,
-                target,
+                store,
                 staged,
                 context.inputFields,
                 replaceWhere,
@@ -145,7 +149,7 @@ export const deltaSink = defineSink({
     }
     const prepared = await prepareDeltaWrite(
       context.connection,
-      target,
+      store,
       context.input,
       context.inputFields,
       {
