@@ -133,10 +133,10 @@ export async function loadDeltaSnapshot(
 
   const checkpoint = checkpoints.filter((v) => v <= target).at(-1);
   const state = new ReplayState();
-  let from = 0;
-  if (checkpoint !== undefined) from = checkpoint + 1;
+  const from = checkpoint === undefined ? 0 : checkpoint + 1;
   const replayed = Array.from({ length: target - from + 1 }, (_, i) => from + i);
-  const missing = replayed.find((version) => !commits.includes(version));
+  const committed = new Set(commits);
+  const missing = replayed.find((version) => !committed.has(version));
   if (missing !== undefined) {
     throw new TableError(root, `commit ${missing} is missing from the log`, {
       hint: 'the log is incomplete; restore the missing commit file',
@@ -163,7 +163,7 @@ export async function loadDeltaSnapshot(
     root,
     store,
     version: target,
-    timestamp: commits.includes(target)
+    timestamp: committed.has(target)
       ? await commitTime(target)
       : ((await store.stat(`${LOG}/${checkpointName(target)}`))?.modified ?? 0),
     protocol,

@@ -117,7 +117,7 @@ export class S3TableStore implements TableStore {
     this.#sdk = sdk;
     this.#location = location;
     this.#endpoint = settings.endpoint;
-    this.root = `s3://${location.bucket}${location.prefix === '' ? '' : `/${location.prefix}`}`;
+    this.root = s3Root(location);
     const host = settings.endpoint === undefined ? 'aws' : hostKey(settings.endpoint);
     this.localRoot = join(
       cacheDir,
@@ -161,8 +161,7 @@ export class S3TableStore implements TableStore {
       readonly importModule?: () => Promise<unknown>;
     },
   ): Promise<S3TableStore> {
-    const url = `s3://${location.bucket}/${location.prefix}`;
-    const sdk = await loadS3Module(url, options.importModule);
+    const sdk = await loadS3Module(s3Root(location), options.importModule);
     const settings = { ...s3SettingsFromEnvironment(), ...options.settings };
     return new S3TableStore(sdk, location, settings, options.cacheDir);
   }
@@ -287,7 +286,7 @@ export class S3TableStore implements TableStore {
   async fetch(files: readonly { readonly path: string; readonly size: number }[]): Promise<void> {
     const missing = files.filter((f) => !this.#local.has(f.path));
     for (const file of missing) {
-      if (/^[a-z][a-z0-9+.-]*:/i.test(file.path) || file.path.startsWith('/')) {
+      if (/^[a-z][a-z0-9+.-]*:\/\//i.test(file.path) || file.path.startsWith('/')) {
         throw new TableError(
           this.root,
           `the data file ${file.path} is outside the table; S3 tables read files under their own prefix only`,
@@ -440,6 +439,18 @@ export class S3TableStore implements TableStore {
       write,
     });
   }
+}
+
+/**
+ * The URL of a table root: `s3://bucket` or `s3://bucket/prefix`.
+ *
+ * @example
+ * ```ts
+ * s3Root({ bucket: 'lake', prefix: 'orders' }); // 's3://lake/orders'
+ * ```
+ */
+export function s3Root(location: S3Location): string {
+  return `s3://${location.bucket}${location.prefix === '' ? '' : `/${location.prefix}`}`;
 }
 
 /** The cache folder name of an endpoint: its host and port. */

@@ -3,7 +3,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TableError } from '../core/errors.js';
 import { LocalTableStore } from './table-store-local.js';
-import { S3TableStore, parseS3URL } from './table-store-s3.js';
+import { S3TableStore, parseS3URL, s3Root } from './table-store-s3.js';
 
 /** A file of a table, as a store lists it. */
 export interface StoredFile {
@@ -145,10 +145,7 @@ export async function openTableStore(
 export function tableName(location: TableLocation): string {
   if (typeof location !== 'string') return location.root;
   const scheme = URL_SCHEME.exec(location)?.[1]?.toLowerCase();
-  if (scheme === 's3' || scheme === 's3a') {
-    const { bucket, prefix } = parseS3URL(location);
-    return `s3://${bucket}${prefix === '' ? '' : `/${prefix}`}`;
-  }
+  if (scheme === 's3' || scheme === 's3a') return s3Root(parseS3URL(location));
   return tableRoot(location);
 }
 
