@@ -12,6 +12,7 @@ import { runBatchGroup } from './batch.js';
 import type { BenchResult } from './common.js';
 import { log } from './common.js';
 import { runQualityGroup } from './quality.js';
+import { runOrchestratorGroup } from './orchestrator.js';
 import { runTableGroup } from './table.js';
 import { runTSStepGroup } from './tsstep.js';
 
@@ -20,6 +21,7 @@ const GROUPS: Readonly<Record<string, () => Promise<BenchResult[]>>> = {
   tsstep: runTSStepGroup,
   quality: runQualityGroup,
   table: runTableGroup,
+  orchestrator: runOrchestratorGroup,
 };
 
 /** Budgets from DESIGN.md, by result id. */
@@ -31,6 +33,12 @@ const BUDGETS: Readonly<Record<string, { readonly op: '<=' | '>='; readonly limi
   'quality.pandas_over_sluice': { op: '>=', limit: 5 },
   'table.append_commit_p50_ms': { op: '<=', limit: 50 },
   'table.merge_rewrite_fraction': { op: '<=', limit: 0.1 },
+  'orchestrator.chain40_embedded_s': { op: '<=', limit: 1.5 },
+  'orchestrator.chain40_postgres_s': { op: '<=', limit: 3 },
+  'orchestrator.dispatch_p50_ms': { op: '<=', limit: 20 },
+  'orchestrator.backfill5000_submit_embedded_s': { op: '<=', limit: 5 },
+  'orchestrator.backfill5000_submit_postgres_s': { op: '<=', limit: 5 },
+  'orchestrator.dag10k_plan_schedule_s': { op: '<=', limit: 5 },
 };
 
 const RESULTS_FILE = fileURLToPath(new URL('./results.json', import.meta.url));

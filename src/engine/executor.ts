@@ -1,7 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import type { BackoffError } from '../core/errors.js';
 import {
-  BackoffError,
   ConfigError,
   EngineError,
   QualityGateError,

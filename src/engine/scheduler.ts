@@ -16,24 +16,45 @@ export async function scheduleSteps(
   execute: (step: PlannedStep) => Promise<void>,
   stopped: () => boolean,
 ): Promise<void> {
-  const done = new Set<string>();
-  const started = new Set<string>();
-  const running = new Map<string, Promise<string>>();
+  const position = new Map(plan.steps.map((step, i) => [step.id, i]));
+  const waitingOn = new Map(plan.steps.map((step) => [step.id, step.inputs.length]));
+  const dependents = new Map<string, PlannedStep[]>();
+  for (const step of plan.steps)
+    for (const input of step.inputs) {
+      const list = dependents.get(input);
+      if (list === undefined) dependents.set(input, [step]);
+      else list.push(step);
+    }
+  // Ready steps start in plan order, so the order of independent steps is stable.
+  const ready = plan.steps.filter((step) => step.inputs.length === 0);
+  const makeReady = (step: PlannedStep): void => {
+    const at = position.get(step.id) ?? 0;
+    let i = ready.length;
+    while (i > 0 && (position.get((ready[i - 1] as PlannedStep).id) ?? 0) > at) i--;
+    ready.splice(i, 0, step);
+  };
+  const finished: string[] = [];
+  let wake: (() => void) | undefined;
+  let running = 0;
   for (;;) {
-    if (!stopped()) {
-      for (const step of plan.steps) {
-        if (running.size >= limit) break;
-        if (started.has(step.id) || !step.inputs.every((i) => done.has(i))) continue;
-        started.add(step.id);
-        running.set(
-          step.id,
-          execute(step).then(() => step.id),
-        );
+    while (!stopped() && running < limit && ready.length > 0) {
+      const step = ready.shift() as PlannedStep;
+      running += 1;
+      void execute(step).then(() => {
+        finished.push(step.id);
+        wake?.();
+      });
+    }
+    if (running === 0) return;
+    if (finished.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+    wake = undefined;
+    for (const id of finished.splice(0)) {
+      running -= 1;
+      for (const dependent of dependents.get(id) ?? []) {
+        const left = (waitingOn.get(dependent.id) ?? 1) - 1;
+        waitingOn.set(dependent.id, left);
+        if (left === 0) makeReady(dependent);
       }
     }
-    if (running.size === 0) return;
-    const finished = await Promise.race(running.values());
-    running.delete(finished);
-    done.add(finished);
   }
 }

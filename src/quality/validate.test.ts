@@ -34,7 +34,7 @@ async function validate(
     { connection, relation: 'orders', columns },
     suite('orders', expectations),
   );
-  return result.results;
+  return [...result.results];
 }
 
 function failures(result: ExpectationResult | undefined): [number | undefined, unknown[]] {
