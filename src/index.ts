@@ -36,6 +36,7 @@ export type {
   OrchestrationOptions,
   RetryPolicy,
   ScheduleSpec,
+  TriggerSpec,
   StepDefinition,
   StepKind,
   SourceStep,

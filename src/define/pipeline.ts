@@ -36,6 +36,16 @@ export interface RetryPolicy {
   readonly jitter?: number;
 }
 
+/**
+ * What else starts a run besides the schedule: another pipeline's success, a new version of a
+ * dataset another pipeline writes (a sink's path: a Delta table, a file or folder), or a file
+ * arriving (a glob relative to the pipeline's file).
+ */
+export type TriggerSpec =
+  | { readonly afterPipeline: string }
+  | { readonly afterDataset: string }
+  | { readonly fileArrives: string };
+
 /** How the orchestrator (`sluice serve` and workers) runs a pipeline. */
 export interface OrchestrationOptions {
   readonly schedule?: ScheduleSpec;
@@ -53,6 +63,11 @@ export interface OrchestrationOptions {
   readonly priority?: number;
   /** The run should finish within this long after its interval ends; a miss is an event. */
   readonly sla?: string | number;
+  /**
+   * Sensors: each matching event or new file starts a run (params `upstream_run_id`,
+   * `trigger_dataset` or `trigger_file` when declared).
+   */
+  readonly triggers?: readonly TriggerSpec[];
 }
 
 /** What {@link pipeline} takes besides the name. */
@@ -114,6 +129,7 @@ function orchestrationOf(options: PipelineOptions): OrchestrationOptions {
     'timeout',
     'priority',
     'sla',
+    'triggers',
   ] as const;
   return Object.fromEntries(
     keys.filter((key) => options[key] !== undefined).map((key) => [key, options[key]]),

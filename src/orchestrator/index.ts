@@ -7,3 +7,4 @@ export * from './run-types.js';
 export * from './schedule.js';
 export * from './scheduler.js';
 export * from './worker.js';
+export * from './sensors.js';

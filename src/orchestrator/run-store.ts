@@ -330,6 +330,9 @@ export class RunStore {
         attempt: run.attempt,
         ...(outcome.error === undefined ? {} : { error: outcome.error }),
       });
+      if (state === 'success')
+        for (const dataset of new Set(outcome.datasets ?? []))
+          await insertEvent(tx, 'dataset.updated', run.pipeline, runId, { dataset });
       return { recorded: true, state };
     });
   }
@@ -447,6 +450,49 @@ export class RunStore {
     });
   }
 
+  /**
+   * Creates the runs a sensor found and moves its cursor in one transaction, only if the cursor
+   * is still where the caller read it, so each event or file starts one run however many
+   * schedulers watch.
+   */
+  async advanceCursor(
+    pipeline: string,
+    name: string,
+    expected: string | undefined,
+    next: string,
+    runs: readonly NewRun[],
+  ): Promise<RunRecord[] | undefined> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.all(
+        `SELECT value FROM cursors WHERE pipeline = ? AND name = ? ${tx.dialect === 'postgres' ? 'FOR UPDATE' : ''}`,
+        [pipeline, name],
+      );
+      if ((row === undefined ? undefined : String(row['value'])) !== expected) return undefined;
+      const created = await insertRuns(tx, runs);
+      await tx.run(
+        `INSERT INTO cursors (pipeline, name, value, run_id, updated_at) VALUES (?, ?, ?, '', ?)
+         ON CONFLICT (pipeline, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+        [pipeline, name, next, Date.now()],
+      );
+      return created;
+    });
+  }
+
+  /** Events after `afterId` of the given kinds, oldest first. */
+  async eventsAfter(afterId: number, kinds: readonly string[], limit = 1_000): Promise<RunEvent[]> {
+    const rows = await this.db.all(
+      `SELECT * FROM events WHERE id > ? AND kind IN (${kinds.map(() => '?').join(', ')}) ORDER BY id LIMIT ?`,
+      [afterId, ...kinds, limit],
+    );
+    return rows.map(eventRecord);
+  }
+
+  /** The newest event's id (0 when there is none). */
+  async lastEventId(): Promise<number> {
+    const [row] = await this.db.all('SELECT max(id) AS id FROM events');
+    return Number(row?.['id'] ?? 0);
+  }
+
   // ---- backfills ----
 
   /** Records a backfill and creates its runs in one transaction. */
@@ -510,14 +556,7 @@ export class RunStore {
       `SELECT * FROM events ${query.runId === undefined ? '' : 'WHERE run_id = ?'} ORDER BY id DESC LIMIT ?`,
       [...(query.runId === undefined ? [] : [query.runId]), query.limit ?? 100],
     );
-    return rows.map((row) => ({
-      id: Number(row['id']),
-      at: Number(row['at']),
-      kind: String(row['kind']),
-      pipeline: optionalString(row['pipeline']),
-      runId: optionalString(row['run_id']),
-      data: JSON.parse(String(row['data'])) as Record<string, unknown>,
-    }));
+    return rows.map(eventRecord);
   }
 }
 
@@ -564,7 +603,7 @@ async function insertRuns(tx: SqlDatabase, runs: readonly NewRun[]): Promise<Run
   const conflict = 'ON CONFLICT (pipeline, run_key) DO NOTHING';
   for (const [i, run] of runs.entries()) {
     const id = run.id ?? newRunId(new Date(now));
-    const runKey = run.interval === undefined ? id : intervalRunKey(run.interval);
+    const runKey = run.runKey ?? (run.interval === undefined ? id : intervalRunKey(run.interval));
     const values: SqlValue[] = [
       id,
       run.pipeline,
@@ -727,6 +766,17 @@ function runRecord(row: SqlRow): RunRecord {
     fencingToken: Number(row['fencing_token'] ?? 0),
     cancelRequested: Number(row['cancel_requested'] ?? 0) === 1,
     backfillId: optionalString(row['backfill_id']),
+  };
+}
+
+function eventRecord(row: SqlRow): RunEvent {
+  return {
+    id: Number(row['id']),
+    at: Number(row['at']),
+    kind: String(row['kind']),
+    pipeline: optionalString(row['pipeline']),
+    runId: optionalString(row['run_id']),
+    data: JSON.parse(String(row['data'])) as Record<string, unknown>,
   };
 }
 

@@ -61,6 +61,8 @@ export interface NewRun {
   readonly backfillId?: string;
   /** Set a run id instead of generating one. */
   readonly id?: string;
+  /** What makes the run unique per pipeline (default: its interval, else its id). */
+  readonly runKey?: string;
 }
 
 /** One step of one attempt of a run. */
@@ -101,6 +103,8 @@ export interface AttemptOutcome {
   readonly retryDelayMs?: number;
   /** Cursors (watermarks) to advance, only when `state` is `success`, in the same transaction. */
   readonly cursors?: Readonly<Record<string, string>>;
+  /** Datasets the run published (sink outputs), recorded as `dataset.updated` events on success. */
+  readonly datasets?: readonly string[];
 }
 
 /** An audit-log entry. */

@@ -6,6 +6,7 @@ import { retryPolicy } from './retry.js';
 import type { RunStore } from './run-store.js';
 import type { DataInterval, NewRun, RunRecord } from './run-types.js';
 import { dueIntervals, scheduleClock } from './schedule.js';
+import { fireSensors } from './sensors.js';
 import { sleep } from './worker.js';
 
 /** Intervals one tick creates at most per pipeline; a long catchup continues next tick. */
@@ -131,6 +132,9 @@ export async function runScheduler(options: SchedulerOptions): Promise<void> {
           Date.now(),
           options.maxIntervalsPerTick,
         );
+        const sensed = await fireSensors(options.store, loaded);
+        if (sensed.length > 0)
+          logger.info({ pipeline: name, runs: sensed.length }, 'sensors started runs');
         if (created.length > 0)
           logger.info(
             {

@@ -189,7 +189,8 @@ function attemptOutcome(
     readonly attempt: number;
   },
 ): AttemptOutcome {
-  if (report.status === 'success') return { state: 'success' };
+  if (report.status === 'success')
+    return { state: 'success', datasets: report.steps.flatMap((step) => step.outputs) };
   if (how.cancelRequested)
     return { state: 'canceled', error: { code: 'RUN_CANCELED', message: 'the run was canceled' } };
   const error = how.timedOut
