@@ -16,6 +16,7 @@ import type { DatasetRef } from './ref.js';
 import type {
   BatchTransformFunction,
   CheckStep,
+  IncrementalOptions,
   RecordTransformFunction,
   Row,
   SinkStep,
@@ -128,7 +129,11 @@ export function check(options: {
 }
 
 function sourceStep(connector: string, config: object): SourceStep {
-  const { description, expect, ...rest } = config as { description?: string; expect?: Suite };
+  const { description, expect, incremental, ...rest } = config as {
+    description?: string;
+    expect?: Suite;
+    incremental?: IncrementalOptions;
+  };
   return {
     kind: 'source',
     connector,
@@ -136,6 +141,7 @@ function sourceStep(connector: string, config: object): SourceStep {
     declaredAt: captureDeclarationSite(),
     ...(description === undefined ? {} : { description }),
     ...(expect === undefined ? {} : { expect }),
+    ...(incremental === undefined ? {} : { incremental }),
   };
 }
 
@@ -158,6 +164,8 @@ type Described<T> = T & {
   readonly description?: string;
   /** A suite gating the source's output (see `check`). */
   readonly expect?: Suite;
+  /** Read only rows past the last successful run's watermark (under the orchestrator). */
+  readonly incremental?: IncrementalOptions;
 };
 type SinkOf<T> = Described<T> & { readonly input: DatasetRef };
 

@@ -26,6 +26,17 @@ export interface SourceStep extends StepBase {
   readonly connector: string;
   /** Connector config as written; the planner validates it against the connector's schema. */
   readonly config: Readonly<Record<string, unknown>>;
+  readonly incremental?: IncrementalOptions;
+}
+
+/**
+ * Reads only rows newer than the last successful run's watermark: rows whose `cursor` column is
+ * greater than the highest value the last successful run read. The new watermark is committed
+ * with the run's success, so a failed run never moves it (kept by the orchestrator's store).
+ */
+export interface IncrementalOptions {
+  /** The column whose values only grow: an update timestamp, a sequence number. */
+  readonly cursor: string;
 }
 
 /** A value spliced into a `sql` template. */

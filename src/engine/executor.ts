@@ -54,6 +54,11 @@ export interface RunOptions {
   /** Overrides of the pipeline's engine settings. */
   readonly engine?: EngineOptions;
   readonly onEvent?: (event: StepEvent) => void;
+  /**
+   * Watermarks of incremental sources from the last successful run, by step id; the report's
+   * `watermarks` has the new ones. The orchestrator keeps them in its store.
+   */
+  readonly watermarks?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -139,6 +144,7 @@ export async function runPipeline(
         metricHistory,
         logger: stepLogger,
         signal: abort.signal,
+        ...(options.watermarks === undefined ? {} : { watermarks: options.watermarks }),
         ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
       });
       outcomes.set(step.id, outcome);
@@ -222,6 +228,7 @@ export async function runPipeline(
     rowsQuarantined: steps.reduce((sum, s) => sum + s.rowsQuarantined, 0),
     quarantineDir: quarantine.directory,
     ...(failure === undefined ? {} : { error: reportError(failure) }),
+    ...(failure === undefined ? watermarksOf(outcomes) : {}),
   };
   await writeRunReport(runReport, stateDir);
   logger.info({ status: runReport.status, durationMs: runReport.durationMs }, 'run finished');
@@ -333,6 +340,15 @@ function stepReport(
 function asSluiceError(error: unknown, stepId: string): SluiceError {
   if (error instanceof SluiceError) return error;
   return new EngineError(stepId, firstLine(error), { cause: error });
+}
+
+function watermarksOf(outcomes: ReadonlyMap<string, StepOutcome>): {
+  watermarks?: Record<string, string>;
+} {
+  const watermarks: Record<string, string> = {};
+  for (const [stepId, outcome] of outcomes)
+    if (outcome.watermark !== undefined) watermarks[stepId] = outcome.watermark;
+  return Object.keys(watermarks).length === 0 ? {} : { watermarks };
 }
 
 function reportError(error: SluiceError): ReportedError {

@@ -1,8 +1,8 @@
-import { EngineError, SchemaMismatchError, SluiceError } from '../core/errors.js';
+import { ConfigError, EngineError, SchemaMismatchError, SluiceError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Field } from '../core/types.js';
 import { formatType } from '../core/types.js';
-import { quoteIdentifier } from '../core/type-mappings.js';
+import { quoteIdentifier, quoteLiteral } from '../core/type-mappings.js';
 import type { CheckStep, SinkStep, SourceStep, SQLStep, TransformStep } from '../define/steps.js';
 import type { SuiteResult } from '../quality/expectation.js';
 import { runCheck } from '../quality/check-runner.js';
@@ -37,6 +37,8 @@ export interface StepOutcome {
   readonly valuesDiscarded?: number;
   /** Metrics of a check step's dataset, stored in the metric history once the run succeeded. */
   readonly metrics?: { readonly dataset: string; readonly values: DatasetMetrics };
+  /** An incremental source's new watermark, committed only when the run succeeds. */
+  readonly watermark?: string;
 }
 
 /** What every step runner gets from the executor. */
@@ -55,6 +57,8 @@ export interface StepRunContext {
   readonly logger: Logger;
   readonly signal: AbortSignal;
   readonly onEvent?: (event: StepEvent) => void;
+  /** Incremental sources' watermarks from the last successful run, by step id. */
+  readonly watermarks?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -138,11 +142,17 @@ async function runSource(
     logger: ctx.logger,
     signal: ctx.signal,
   });
+  const incremental =
+    def.incremental === undefined
+      ? undefined
+      : await keepRowsPastWatermark(step.id, def.incremental.cursor, ctx);
+  const rowsRead = result.rowsRead - (incremental?.skipped ?? 0);
   return {
     fields: result.fields,
-    rowsIn: result.rowsRead,
-    rowsOut: result.rowsRead - result.rowsQuarantined,
+    rowsIn: rowsRead,
+    rowsOut: rowsRead - result.rowsQuarantined,
     rowsQuarantined: result.rowsQuarantined,
+    ...(incremental?.watermark === undefined ? {} : { watermark: incremental.watermark }),
     inputs: result.inputs,
     outputs: [],
     ...(result.schemaChanges === undefined || result.schemaChanges.length === 0
@@ -152,6 +162,57 @@ async function runSource(
       ? {}
       : { valuesDiscarded: result.valuesDiscarded }),
   };
+}
+
+/**
+ * Replaces an incremental source's dataset with its rows past the last watermark, and reads the
+ * new watermark (the highest cursor value, as text), or the old one when no row is new.
+ */
+async function keepRowsPastWatermark(
+  stepId: string,
+  cursor: string,
+  ctx: StepRunContext,
+): Promise<{ readonly skipped: number; readonly watermark: string | undefined }> {
+  const name = quoteIdentifier(stepId);
+  const column = quoteIdentifier(cursor);
+  const last = ctx.watermarks?.[stepId];
+  const [kind] = await ctx.connection.rows(
+    `SELECT table_type FROM information_schema.tables WHERE table_name = ${quoteLiteral(stepId)}`,
+  );
+  const [columnType] = await ctx.connection.rows(
+    `SELECT data_type FROM information_schema.columns WHERE table_name = ${quoteLiteral(stepId)} AND column_name = ${quoteLiteral(cursor)}`,
+  );
+  if (columnType === undefined)
+    throw new ConfigError([
+      {
+        code: 'unknown-cursor',
+        stepId,
+        message: `incremental cursor column "${cursor}" is not a column of source "${stepId}"`,
+        hint: 'name a column whose values only grow, such as an update timestamp',
+      },
+    ]);
+  let skipped = 0;
+  if (last !== undefined) {
+    const kept = quoteIdentifier(`__sluice_incremental_${stepId}`);
+    const before = await countRows(ctx.connection, stepId);
+    await ctx.connection.run(
+      `CREATE TABLE ${kept} AS SELECT * FROM ${name} WHERE ${column} > CAST(${quoteLiteral(last)} AS ${String(columnType['data_type'])})`,
+    );
+    await ctx.connection.run(`DROP ${kind?.['table_type'] === 'VIEW' ? 'VIEW' : 'TABLE'} ${name}`);
+    await ctx.connection.run(`ALTER TABLE ${kept} RENAME TO ${name}`);
+    skipped = before - (await countRows(ctx.connection, stepId));
+  }
+  const [high] = await ctx.connection.rows(
+    `SELECT CAST(max(${column}) AS VARCHAR) AS high FROM ${name}`,
+  );
+  const watermark =
+    high?.['high'] === null || high?.['high'] === undefined ? last : String(high['high']);
+  if (last !== undefined)
+    ctx.logger.info(
+      { cursor, watermark: last, skipped },
+      'rows at or before the watermark skipped',
+    );
+  return { skipped, watermark };
 }
 
 async function runSQL(step: PlannedStep, def: SQLStep, ctx: StepRunContext): Promise<StepOutcome> {

@@ -72,6 +72,8 @@ export interface RunReport {
   /** The folder holding this run's quarantine files. */
   readonly quarantineDir: string;
   readonly error?: ReportedError;
+  /** Incremental sources' new watermarks, by step id (successful runs only). */
+  readonly watermarks?: Readonly<Record<string, string>>;
 }
 
 /**

@@ -139,8 +139,10 @@ async function executeClaim(claim: RunClaim, context: ExecuteContext): Promise<v
         abort.abort(new SluiceError('RUN_FAILED', `the run took longer than ${String(limit)}`));
       }, parseDuration(limit));
     logger.info({ attempt: run.attempt, codeHash }, 'run started');
+    const watermarks = await readWatermarks(store, pipeline);
     const report = await runPipeline(pipeline, {
       params: runParams(pipeline, run),
+      watermarks,
       runId: run.id,
       baseDir: dirname(file),
       stateDir: context.project.stateDir,
@@ -190,7 +192,16 @@ function attemptOutcome(
   },
 ): AttemptOutcome {
   if (report.status === 'success')
-    return { state: 'success', datasets: report.steps.flatMap((step) => step.outputs) };
+    return {
+      state: 'success',
+      datasets: report.steps.flatMap((step) => step.outputs),
+      cursors: Object.fromEntries(
+        Object.entries(report.watermarks ?? {}).map(([stepId, value]) => [
+          watermarkCursor(stepId),
+          value,
+        ]),
+      ),
+    };
   if (how.cancelRequested)
     return { state: 'canceled', error: { code: 'RUN_CANCELED', message: 'the run was canceled' } };
   const error = how.timedOut
@@ -219,6 +230,24 @@ function runParams(pipeline: Pipeline, run: RunRecord): Record<string, string> {
   for (const [name, value] of Object.entries(builtIn))
     if (value !== undefined && name in pipeline.params) params[name] = value;
   return { ...params, ...run.params };
+}
+
+/** The store cursor holding an incremental source step's watermark. */
+function watermarkCursor(stepId: string): string {
+  return `watermark:${stepId}`;
+}
+
+async function readWatermarks(
+  store: RunStore,
+  pipeline: Pipeline,
+): Promise<Record<string, string>> {
+  const watermarks: Record<string, string> = {};
+  for (const [stepId, step] of Object.entries(pipeline.steps)) {
+    if (step.kind !== 'source' || step.incremental === undefined) continue;
+    const value = await store.getCursor(pipeline.name, watermarkCursor(stepId));
+    if (value !== undefined) watermarks[stepId] = value;
+  }
+  return watermarks;
 }
 
 function iso(ms: number): string {
