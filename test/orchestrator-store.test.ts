@@ -201,6 +201,29 @@ for (const backend of backends) {
       });
     });
 
+    it('flags each run that missed its SLA once, with an event', async () => {
+      const now = Date.now();
+      const late = { start: now - 5 * HOUR, end: now - 4 * HOUR };
+      const onTime = { start: now - HOUR - HOUR / 2, end: now - HOUR / 2 };
+      const [lateRun, onTimeRun] = await store.enqueueRuns([
+        { pipeline: 'sla', trigger: 'schedule', interval: late },
+        { pipeline: 'sla', trigger: 'schedule', interval: onTime },
+      ]);
+      const claim = await store.claimRun('w', 60_000, ['sla']);
+      const second = await store.claimRun('w', 60_000, ['sla']);
+      expect(new Set([claim?.run.id, second?.run.id])).toEqual(
+        new Set([lateRun?.id, onTimeRun?.id]),
+      );
+      const onTimeClaim = claim?.run.id === onTimeRun?.id ? claim : second;
+      await store.finishAttempt(onTimeRun?.id ?? '', onTimeClaim?.fencingToken ?? 0, {
+        state: 'success',
+      });
+      expect(await store.flagSlaMisses('sla', HOUR, now)).toEqual([lateRun?.id]);
+      expect(await store.flagSlaMisses('sla', HOUR, now + HOUR)).toEqual([]);
+      const events = await store.listEvents({ runId: lateRun?.id ?? '' });
+      expect(events.filter((e) => e.kind === 'sla.missed')).toHaveLength(1);
+    });
+
     it('moves a schedule only from where the caller read it', async () => {
       const interval = { start: T0, end: T0 + HOUR };
       const run = { pipeline: 'sched', trigger: 'schedule' as const, interval };

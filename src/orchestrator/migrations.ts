@@ -93,6 +93,11 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX events_run ON events (run_id)`,
     ],
   },
+  {
+    version: 2,
+    description: 'runs remember when they missed their SLA',
+    statements: [`ALTER TABLE runs ADD COLUMN sla_missed_at BIGINT`],
+  },
 ];
 
 /** The newest schema version this copy of Sluice knows. */

@@ -493,6 +493,31 @@ export class RunStore {
     return Number(row?.['id'] ?? 0);
   }
 
+  /**
+   * Flags the runs of a pipeline that missed their SLA (not finished `slaMs` after their
+   * interval ended, or finished later than that) with one `sla.missed` event each. Resolves to
+   * the runs flagged now.
+   */
+  async flagSlaMisses(pipeline: string, slaMs: number, now: number): Promise<string[]> {
+    return this.db.transaction(async (tx) => {
+      const rows = await tx.all(
+        `UPDATE runs SET sla_missed_at = ?
+         WHERE pipeline = ? AND sla_missed_at IS NULL AND interval_end IS NOT NULL
+           AND interval_end + ? < ? AND (finished_at IS NULL OR finished_at > interval_end + ?)
+           AND state <> 'canceled'
+         RETURNING id, interval_start, interval_end, state`,
+        [now, pipeline, slaMs, now, slaMs],
+      );
+      for (const row of rows)
+        await insertEvent(tx, 'sla.missed', pipeline, String(row['id']), {
+          logicalDate: new Date(Number(row['interval_start'])).toISOString(),
+          deadline: new Date(Number(row['interval_end']) + slaMs).toISOString(),
+          state: row['state'],
+        });
+      return rows.map((row) => String(row['id']));
+    });
+  }
+
   // ---- backfills ----
 
   /** Records a backfill and creates its runs in one transaction. */

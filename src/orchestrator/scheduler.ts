@@ -1,3 +1,4 @@
+import { parseDuration } from '../core/duration.js';
 import type { Logger } from '../core/logger.js';
 import { silentLogger } from '../core/logger.js';
 import type { Pipeline } from '../define/pipeline.js';
@@ -132,6 +133,11 @@ export async function runScheduler(options: SchedulerOptions): Promise<void> {
           Date.now(),
           options.maxIntervalsPerTick,
         );
+        const sla = loaded.pipeline.orchestration.sla;
+        if (sla !== undefined) {
+          const missed = await options.store.flagSlaMisses(name, parseDuration(sla), Date.now());
+          if (missed.length > 0) logger.warn({ pipeline: name, runs: missed }, 'SLA missed');
+        }
         const sensed = await fireSensors(options.store, loaded);
         if (sensed.length > 0)
           logger.info({ pipeline: name, runs: sensed.length }, 'sensors started runs');
