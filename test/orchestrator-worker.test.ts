@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Project } from '../src/orchestrator/project.js';
@@ -81,7 +82,9 @@ describe('worker', () => {
     expect(rows.map((r) => [r['run_id'], r['n']]).sort()).toEqual(
       runs.map((r, i) => [r.id, i + 1]).sort(),
     );
-    const tasks = await store.listTasks(runs[0]?.id ?? '');
+    // Two runs may race to create the table; the loser's attempt is retried (a new attempt).
+    const last = done[0]?.attempt ?? 1;
+    const tasks = (await store.listTasks(runs[0]?.id ?? '')).filter((t) => t.attempt === last);
     expect(tasks.map((t) => [t.step, t.state])).toEqual([
       ['item', 'success'],
       ['slow', 'success'],
@@ -102,6 +105,28 @@ describe('worker', () => {
       [1, 'failed'],
       [2, 'success'],
     ]);
+  });
+
+  it('skips a --use-cache run whose code, params and inputs match a successful run', async () => {
+    const enqueue = async (useCache: boolean): Promise<RunRecord> =>
+      (
+        await store.enqueueRuns([{ pipeline: 'cached', trigger: 'manual', useCache }])
+      )[0] as RunRecord;
+    const [first] = await work([await enqueue(true)]);
+    expect(first?.state).toBe('success');
+    expect(first?.cacheKey).toMatch(/^[0-9a-f]{64}$/);
+    const [second] = await work([await enqueue(true)]);
+    expect(second?.state).toBe('skipped');
+    const skippedEvent = (await store.listEvents({ runId: second?.id ?? '' })).find(
+      (e) => e.kind === 'run.skipped',
+    );
+    expect(skippedEvent?.data['cachedFrom']).toBe(first?.id);
+    const [forced] = await work([await enqueue(false)]);
+    expect(forced?.state).toBe('success');
+    await writeFile(join(dir, 'data', 'cached.csv'), 'id\n1\n2\n3\n');
+    const [changed] = await work([await enqueue(true)]);
+    expect(changed?.state).toBe('success');
+    expect(changed?.cacheKey).not.toBe(first?.cacheKey);
   });
 
   it('stops a run at its timeout and one canceled while running', async () => {

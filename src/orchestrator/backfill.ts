@@ -24,6 +24,8 @@ export interface BackfillOptions {
   readonly reverse?: boolean;
   /** Runs of this backfill that may run at once (default unlimited). */
   readonly maxParallel?: number;
+  /** Skip intervals whose inputs and code are unchanged since a successful run (`--use-cache`). */
+  readonly useCache?: boolean;
 }
 
 /** What a backfill does with one interval. */
@@ -115,6 +117,7 @@ export async function submitBackfill(
     .map((p) => ({
       ...newScheduledRun(loaded.pipeline, loaded.codeHash, p.interval, 'backfill'),
       backfillId,
+      useCache: plan.options.useCache === true,
     }));
   const created = await store.createBackfill(
     {
@@ -132,6 +135,7 @@ export async function submitBackfill(
     {
       backfillId,
       maxAttempts: retryPolicy(loaded.pipeline.orchestration.retries).retries + 1,
+      useCache: plan.options.useCache === true,
     },
   );
   return { backfillId, created: created.length, rerun };

@@ -98,6 +98,15 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'runs remember when they missed their SLA',
     statements: [`ALTER TABLE runs ADD COLUMN sla_missed_at BIGINT`],
   },
+  {
+    version: 3,
+    description: 'run caching: cache keys of successful runs, runs that may reuse them',
+    statements: [
+      `ALTER TABLE runs ADD COLUMN use_cache INTEGER NOT NULL DEFAULT 0`,
+      `ALTER TABLE runs ADD COLUMN cache_key TEXT`,
+      `CREATE INDEX runs_cache ON runs (pipeline, cache_key)`,
+    ],
+  },
 ];
 
 /** The newest schema version this copy of Sluice knows. */

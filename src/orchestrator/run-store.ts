@@ -147,6 +147,7 @@ export class RunStore {
       readonly priority?: number;
       /** Attempts the requeued run gets (default 1). */
       readonly maxAttempts?: number;
+      readonly useCache?: boolean;
     } = {},
   ): Promise<number> {
     if (runKeys.length === 0 || states.length === 0) return 0;
@@ -158,7 +159,7 @@ export class RunStore {
           `UPDATE runs SET state = 'queued', not_before = ?, queued_at = ?, finished_at = NULL,
              error = NULL, cancel_requested = 0, lease_losses = 0,
              max_attempts = attempt + ?, backfill_id = coalesce(?, backfill_id),
-             priority = coalesce(?, priority)
+             priority = coalesce(?, priority), use_cache = ?
            WHERE pipeline = ? AND state IN (${states.map(() => '?').join(', ')})
              AND run_key IN (${keys.map(() => '?').join(', ')})`,
           [
@@ -167,6 +168,7 @@ export class RunStore {
             extra.maxAttempts ?? 1,
             extra.backfillId ?? null,
             extra.priority ?? null,
+            extra.useCache === true ? 1 : 0,
             pipeline,
             ...states,
             ...keys,
@@ -175,6 +177,16 @@ export class RunStore {
       }
     });
     return count;
+  }
+
+  /** The newest successful run of a pipeline with this cache key. */
+  async findCachedRun(pipeline: string, cacheKey: string): Promise<string | undefined> {
+    const [row] = await this.db.all(
+      `SELECT id FROM runs WHERE pipeline = ? AND cache_key = ? AND state = 'success'
+       ORDER BY finished_at DESC LIMIT 1`,
+      [pipeline, cacheKey],
+    );
+    return row === undefined ? undefined : String(row['id']);
   }
 
   async getRun(id: string): Promise<RunRecord | undefined> {
@@ -308,13 +320,14 @@ export class RunStore {
       const state: RunState = retry ? 'up_for_retry' : outcome.state;
       await tx.run(
         `UPDATE runs SET state = ?, finished_at = ?, error = ?, lease_owner = NULL,
-           lease_expires_at = NULL, not_before = ?
+           lease_expires_at = NULL, not_before = ?, cache_key = ?
          WHERE id = ?`,
         [
           state,
           retry ? null : now,
           outcome.error === undefined ? null : JSON.stringify(outcome.error),
           retry ? now + (outcome.retryDelayMs ?? 0) : run.notBefore,
+          state === 'success' ? (outcome.cacheKey ?? null) : null,
           runId,
         ],
       );
@@ -329,6 +342,7 @@ export class RunStore {
       await insertEvent(tx, `run.${state}`, run.pipeline, runId, {
         attempt: run.attempt,
         ...(outcome.error === undefined ? {} : { error: outcome.error }),
+        ...(outcome.cachedFrom === undefined ? {} : { cachedFrom: outcome.cachedFrom }),
       });
       if (state === 'success')
         for (const dataset of new Set(outcome.datasets ?? []))
@@ -644,11 +658,12 @@ async function insertRuns(tx: SqlDatabase, runs: readonly NewRun[]): Promise<Run
       i,
       run.codeHash ?? null,
       run.backfillId ?? null,
+      run.useCache === true ? 1 : 0,
     ];
     const inserted = await tx.run(
       `INSERT INTO runs (id, pipeline, run_key, trigger, interval_start, interval_end, params, state,
-         priority, max_attempts, not_before, queued_at, queue_order, code_hash, backfill_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?) ${conflict}`,
+         priority, max_attempts, not_before, queued_at, queue_order, code_hash, backfill_id, use_cache)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?) ${conflict}`,
       values,
     );
     if (inserted === 0) continue;
@@ -671,6 +686,7 @@ async function insertRuns(tx: SqlDatabase, runs: readonly NewRun[]): Promise<Run
         fencing_token: 0,
         cancel_requested: 0,
         backfill_id: run.backfillId ?? null,
+        use_cache: run.useCache === true ? 1 : 0,
       }),
     );
   }
@@ -791,6 +807,8 @@ function runRecord(row: SqlRow): RunRecord {
     fencingToken: Number(row['fencing_token'] ?? 0),
     cancelRequested: Number(row['cancel_requested'] ?? 0) === 1,
     backfillId: optionalString(row['backfill_id']),
+    useCache: Number(row['use_cache'] ?? 0) === 1,
+    cacheKey: optionalString(row['cache_key']),
   };
 }
 

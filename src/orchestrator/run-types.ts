@@ -46,6 +46,10 @@ export interface RunRecord {
   readonly fencingToken: number;
   readonly cancelRequested: boolean;
   readonly backfillId: string | undefined;
+  /** Skip the run when a successful run had the same cache key (`--use-cache`). */
+  readonly useCache: boolean;
+  /** What the run read and ran, hashed; set when it succeeded. */
+  readonly cacheKey: string | undefined;
 }
 
 /** A run to create. */
@@ -63,6 +67,8 @@ export interface NewRun {
   readonly id?: string;
   /** What makes the run unique per pipeline (default: its interval, else its id). */
   readonly runKey?: string;
+  /** Skip the run when a successful run had the same cache key. */
+  readonly useCache?: boolean;
 }
 
 /** One step of one attempt of a run. */
@@ -95,7 +101,8 @@ export interface RunClaim {
 
 /** How an attempt ended, as the worker reports it. */
 export interface AttemptOutcome {
-  readonly state: 'success' | 'failed' | 'canceled';
+  /** `skipped`: a successful run with the same cache key made running it unnecessary. */
+  readonly state: 'success' | 'failed' | 'canceled' | 'skipped';
   readonly error?: RunError;
   /** Whether another attempt may succeed (only read for `failed`). */
   readonly retryable?: boolean;
@@ -105,6 +112,10 @@ export interface AttemptOutcome {
   readonly cursors?: Readonly<Record<string, string>>;
   /** Datasets the run published (sink outputs), recorded as `dataset.updated` events on success. */
   readonly datasets?: readonly string[];
+  /** The run's cache key, kept with a success so later runs can reuse it. */
+  readonly cacheKey?: string;
+  /** The successful run a skipped run reused. */
+  readonly cachedFrom?: string;
 }
 
 /** An audit-log entry. */

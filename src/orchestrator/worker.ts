@@ -11,6 +11,7 @@ import { runPipeline } from '../engine/executor.js';
 import type { RunReport } from '../observe/run-report.js';
 import type { Project } from './project.js';
 import { retryDelayMs, retryPolicy } from './retry.js';
+import { runCacheKey } from './run-cache.js';
 import type { RunStore } from './run-store.js';
 import type { AttemptOutcome, RunClaim, RunRecord, RunState } from './run-types.js';
 
@@ -138,19 +139,37 @@ async function executeClaim(claim: RunClaim, context: ExecuteContext): Promise<v
         timedOut = true;
         abort.abort(new SluiceError('RUN_FAILED', `the run took longer than ${String(limit)}`));
       }, parseDuration(limit));
-    logger.info({ attempt: run.attempt, codeHash }, 'run started');
-    const watermarks = await readWatermarks(store, pipeline);
-    const report = await runPipeline(pipeline, {
-      params: runParams(pipeline, run),
-      watermarks,
-      runId: run.id,
-      baseDir: dirname(file),
-      stateDir: context.project.stateDir,
-      logger,
-      signal: abort.signal,
-      onEvent: (event) => tasks.record(event),
-    });
-    outcome = attemptOutcome(report, { cancelRequested, timedOut, policy, attempt: run.attempt });
+    const cacheKey = await runCacheKey(pipeline, run, codeHash, dirname(file)).catch(
+      (error: unknown) => {
+        logger.warn(
+          { err: describe(error) },
+          'cannot fingerprint the inputs; the run is not cached',
+        );
+        return undefined;
+      },
+    );
+    const cachedFrom =
+      run.useCache && cacheKey !== undefined
+        ? await store.findCachedRun(run.pipeline, cacheKey)
+        : undefined;
+    if (cachedFrom !== undefined) {
+      logger.info({ cachedFrom }, 'inputs and code unchanged since a successful run; skipped');
+      outcome = { state: 'skipped', cachedFrom };
+    } else {
+      logger.info({ attempt: run.attempt, codeHash }, 'run started');
+      const report = await runPipeline(pipeline, {
+        params: runParams(pipeline, run),
+        watermarks: await readWatermarks(store, pipeline),
+        runId: run.id,
+        baseDir: dirname(file),
+        stateDir: context.project.stateDir,
+        logger,
+        signal: abort.signal,
+        onEvent: (event) => tasks.record(event),
+      });
+      outcome = attemptOutcome(report, { cancelRequested, timedOut, policy, attempt: run.attempt });
+      if (outcome.state === 'success' && cacheKey !== undefined) outcome = { ...outcome, cacheKey };
+    }
   } catch (error) {
     outcome = {
       state: 'failed',

@@ -9,6 +9,7 @@ import { tempDir } from '../helpers.js';
  *   run id into the Delta table `out/work` (replaying a run adds nothing);
  * - `flaky`: fails with a retryable error on its first attempt (a marker file remembers it);
  * - `slow`: waits 30 s unless stopped (timeouts and cancellation);
+ * - `cached`: copies `data/cached.csv` to Parquet (run caching);
  * - `hourly`: scheduled every hour since 2024-01-01 with catchup, writing its interval.
  */
 export async function orchestratorProject(): Promise<string> {
@@ -76,6 +77,15 @@ export default pipeline('slow', {
   },
 });
 `,
+    cached: `
+import { pipeline, ref, schema, sink, source, t } from 'sluice';
+export default pipeline('cached', {
+  steps: {
+    rows: source.csv({ path: '../data/cached.csv', schema: schema({ id: t.int64() }) }),
+    out: sink.parquet({ input: ref('rows'), path: '../out/cached.parquet' }),
+  },
+});
+`,
     hourly: `
 import { pipeline, sql, param } from 'sluice';
 export default pipeline('hourly', {
@@ -91,5 +101,7 @@ export default pipeline('hourly', {
   };
   for (const [name, text] of Object.entries(files))
     await writeFile(join(dir, 'pipelines', `${name}.ts`), text);
+  await mkdir(join(dir, 'data'));
+  await writeFile(join(dir, 'data', 'cached.csv'), 'id\n1\n2\n');
   return dir;
 }

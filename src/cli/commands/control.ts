@@ -36,6 +36,10 @@ export const triggerCommand: Command = {
       repeatable: true,
     },
     { flags: '--priority <n>', description: 'higher runs first when workers are busy' },
+    {
+      flags: '--use-cache',
+      description: 'skip the run if a successful run had the same code, params and inputs',
+    },
     { flags: '--wait', description: 'wait until the run finished; exit 1 unless it succeeded' },
     { flags: '--json', description: 'print the run as JSON' },
   ],
@@ -68,6 +72,7 @@ export const triggerCommand: Command = {
             trigger: 'manual',
             params,
             codeHash: loaded.codeHash,
+            useCache: options['useCache'] === true,
             maxAttempts: retryPolicy(pipeline.orchestration.retries).retries + 1,
             priority:
               options['priority'] === undefined
@@ -88,7 +93,9 @@ export const triggerCommand: Command = {
             ? `${JSON.stringify({ id: current.id, pipeline: current.pipeline, state: current.state, error: current.error ?? null })}\n`
             : `${current.id} ${current.state}${current.error === undefined ? '' : `: ${current.error.message}`}\n`,
         );
-        return options['wait'] === true && current.state !== 'success'
+        return options['wait'] === true &&
+          current.state !== 'success' &&
+          current.state !== 'skipped'
           ? ExitCode.runFailed
           : ExitCode.success;
       });
@@ -201,6 +208,11 @@ export const backfillCommand: Command = {
     { flags: '--dry-run', description: 'print the plan, submit nothing' },
     { flags: '--reverse', description: 'newest interval first' },
     { flags: '--max-parallel <n>', description: 'runs of this backfill at once' },
+    {
+      flags: '--use-cache',
+      description:
+        'skip intervals whose code, params and inputs are unchanged since a successful run',
+    },
     { flags: '--json', description: 'print the plan and result as JSON' },
   ],
   async run(args, options, io) {
@@ -218,6 +230,7 @@ export const backfillCommand: Command = {
         to: instant('--to', options['to']),
         reprocess,
         reverse: options['reverse'] === true,
+        useCache: options['useCache'] === true,
         ...(options['maxParallel'] === undefined
           ? {}
           : { maxParallel: positiveInteger('--max-parallel', options['maxParallel']) }),
