@@ -201,6 +201,22 @@ for (const backend of backends) {
       });
     });
 
+    it('keeps runs of a concurrency pool within its size, across pipelines', async () => {
+      const [a, b, free] = await store.enqueueRuns([
+        { pipeline: 'pool_a', trigger: 'manual', pool: 'warehouse' },
+        { pipeline: 'pool_b', trigger: 'manual', pool: 'warehouse' },
+        { pipeline: 'pool_c', trigger: 'manual' },
+      ]);
+      const pools = { warehouse: 1 };
+      const names = ['pool_a', 'pool_b', 'pool_c'];
+      const first = await store.claimRun('w', 60_000, names, pools);
+      const second = await store.claimRun('w', 60_000, names, pools);
+      expect([first?.run.id, second?.run.id]).toEqual([a?.id, free?.id]);
+      expect(await store.claimRun('w', 60_000, names, pools)).toBeUndefined();
+      await store.finishAttempt(a?.id ?? '', first?.fencingToken ?? 0, { state: 'success' });
+      expect((await store.claimRun('w', 60_000, names, pools))?.run.id).toBe(b?.id);
+    });
+
     it('flags each run that missed its SLA once, with an event', async () => {
       const now = Date.now();
       const late = { start: now - 5 * HOUR, end: now - 4 * HOUR };

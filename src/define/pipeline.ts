@@ -55,6 +55,11 @@ export interface OrchestrationOptions {
   readonly catchup?: boolean;
   /** Runs of this pipeline that may run at once (default unlimited). */
   readonly maxActiveRuns?: number;
+  /**
+   * A concurrency pool shared with other pipelines; its size (runs at once across all of them)
+   * is set in `sluice.config.ts` (`pools: { warehouse: 2 }`).
+   */
+  readonly pool?: string;
   /** Retries of a failed run; only retryable errors are retried. A number is `{ retries }`. */
   readonly retries?: number | RetryPolicy;
   /** A run still going after this long is stopped and fails (retryable), e.g. `'30m'`. */
@@ -125,6 +130,7 @@ function orchestrationOf(options: PipelineOptions): OrchestrationOptions {
     'start',
     'catchup',
     'maxActiveRuns',
+    'pool',
     'retries',
     'timeout',
     'priority',

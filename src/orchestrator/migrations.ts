@@ -107,6 +107,11 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX runs_cache ON runs (pipeline, cache_key)`,
     ],
   },
+  {
+    version: 4,
+    description: 'concurrency pools',
+    statements: [`ALTER TABLE runs ADD COLUMN pool TEXT`],
+  },
 ];
 
 /** The newest schema version this copy of Sluice knows. */

@@ -15,6 +15,8 @@ export interface ProjectConfig {
   readonly pipelines?: string | Readonly<Record<string, string>>;
   /** Run reports, quarantine files and the embedded store (default `.sluice`). */
   readonly stateDir?: string;
+  /** Concurrency pools: how many runs of the pipelines in each pool run at once. */
+  readonly pools?: Readonly<Record<string, number>>;
 }
 
 /**

@@ -240,6 +240,7 @@ export class RunStore {
     owner: string,
     leaseMs: number,
     pipelines?: readonly string[],
+    pools: Readonly<Record<string, number>> = {},
   ): Promise<RunClaim | undefined> {
     return this.db.transaction(async (tx) => {
       const now = Date.now();
@@ -248,7 +249,7 @@ export class RunStore {
         pipelines === undefined ? '' : `AND r.pipeline IN (${pipelines.map(() => '?').join(', ')})`;
       const lock = tx.dialect === 'postgres' ? 'FOR UPDATE OF r SKIP LOCKED' : '';
       const candidates = await tx.all(
-        `SELECT r.id, r.pipeline, r.backfill_id, p.max_active_runs, b.max_parallel
+        `SELECT r.id, r.pipeline, r.backfill_id, r.pool, p.max_active_runs, b.max_parallel
          FROM runs r
          LEFT JOIN pipelines p ON p.name = r.pipeline
          LEFT JOIN backfills b ON b.id = r.backfill_id
@@ -259,7 +260,7 @@ export class RunStore {
         [now, ...(pipelines ?? [])],
       );
       for (const candidate of candidates) {
-        if (!(await withinLimits(tx, candidate))) continue;
+        if (!(await withinLimits(tx, candidate, pools))) continue;
         await tx.run(
           `UPDATE runs SET state = 'running', attempt = attempt + 1, started_at = ?, finished_at = NULL,
              lease_owner = ?, lease_expires_at = ?, fencing_token = fencing_token + 1
@@ -659,11 +660,12 @@ async function insertRuns(tx: SqlDatabase, runs: readonly NewRun[]): Promise<Run
       run.codeHash ?? null,
       run.backfillId ?? null,
       run.useCache === true ? 1 : 0,
+      run.pool ?? null,
     ];
     const inserted = await tx.run(
       `INSERT INTO runs (id, pipeline, run_key, trigger, interval_start, interval_end, params, state,
-         priority, max_attempts, not_before, queued_at, queue_order, code_hash, backfill_id, use_cache)
-       VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?) ${conflict}`,
+         priority, max_attempts, not_before, queued_at, queue_order, code_hash, backfill_id, use_cache, pool)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?) ${conflict}`,
       values,
     );
     if (inserted === 0) continue;
@@ -687,6 +689,7 @@ async function insertRuns(tx: SqlDatabase, runs: readonly NewRun[]): Promise<Run
         cancel_requested: 0,
         backfill_id: run.backfillId ?? null,
         use_cache: run.useCache === true ? 1 : 0,
+        pool: run.pool ?? null,
       }),
     );
   }
@@ -738,7 +741,22 @@ async function requeueExpiredLeases(tx: SqlDatabase, now: number): Promise<void>
   }
 }
 
-async function withinLimits(tx: SqlDatabase, candidate: SqlRow): Promise<boolean> {
+async function withinLimits(
+  tx: SqlDatabase,
+  candidate: SqlRow,
+  pools: Readonly<Record<string, number>>,
+): Promise<boolean> {
+  const pool = optionalString(candidate['pool']);
+  const poolSize = pool === undefined ? undefined : pools[pool];
+  if (pool !== undefined && poolSize !== undefined) {
+    if (tx.dialect === 'postgres')
+      await tx.all('SELECT pg_advisory_xact_lock(hashtext(?))', [pool]);
+    const [row] = await tx.all(
+      `SELECT count(*) AS n FROM runs WHERE pool = ? AND state = 'running'`,
+      [pool],
+    );
+    if (Number(row?.['n'] ?? 0) >= poolSize) return false;
+  }
   const maxActive = optionalNumber(candidate['max_active_runs']);
   if (maxActive !== undefined) {
     if (tx.dialect === 'postgres')
@@ -809,6 +827,7 @@ function runRecord(row: SqlRow): RunRecord {
     backfillId: optionalString(row['backfill_id']),
     useCache: Number(row['use_cache'] ?? 0) === 1,
     cacheKey: optionalString(row['cache_key']),
+    pool: optionalString(row['pool']),
   };
 }
 

@@ -50,6 +50,7 @@ export interface RunRecord {
   readonly useCache: boolean;
   /** What the run read and ran, hashed; set when it succeeded. */
   readonly cacheKey: string | undefined;
+  readonly pool: string | undefined;
 }
 
 /** A run to create. */
@@ -69,6 +70,8 @@ export interface NewRun {
   readonly runKey?: string;
   /** Skip the run when a successful run had the same cache key. */
   readonly useCache?: boolean;
+  /** The concurrency pool the run counts against. */
+  readonly pool?: string;
 }
 
 /** One step of one attempt of a run. */

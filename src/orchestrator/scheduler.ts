@@ -72,6 +72,7 @@ export function newScheduledRun(
     maxAttempts: retryPolicy(pipeline.orchestration.retries).retries + 1,
     priority: pipeline.orchestration.priority ?? 0,
     ...(codeHash === undefined ? {} : { codeHash }),
+    ...(pipeline.orchestration.pool === undefined ? {} : { pool: pipeline.orchestration.pool }),
   };
 }
 

@@ -137,5 +137,6 @@ function sensorRun(
     codeHash,
     maxAttempts: retryPolicy(pipeline.orchestration.retries).retries + 1,
     priority: pipeline.orchestration.priority ?? 0,
+    ...(pipeline.orchestration.pool === undefined ? {} : { pool: pipeline.orchestration.pool }),
   };
 }

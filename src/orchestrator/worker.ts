@@ -62,7 +62,12 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     let claimed = false;
     try {
       while (active.size < concurrency && !stopping()) {
-        const claim = await options.store.claimRun(id, leaseMs, options.pipelines);
+        const claim = await options.store.claimRun(
+          id,
+          leaseMs,
+          options.pipelines,
+          options.project.config.pools,
+        );
         storeFailures = 0;
         if (claim === undefined) break;
         claimed = true;

@@ -73,6 +73,9 @@ export const triggerCommand: Command = {
             params,
             codeHash: loaded.codeHash,
             useCache: options['useCache'] === true,
+            ...(pipeline.orchestration.pool === undefined
+              ? {}
+              : { pool: pipeline.orchestration.pool }),
             maxAttempts: retryPolicy(pipeline.orchestration.retries).retries + 1,
             priority:
               options['priority'] === undefined
