@@ -1,13 +1,11 @@
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { main } from '../src/cli/main.js';
 import { Project } from '../src/orchestrator/project.js';
 import { RunStore } from '../src/orchestrator/run-store.js';
 import type { RunRecord } from '../src/orchestrator/run-types.js';
-import { FINISHED_STATES } from '../src/orchestrator/run-types.js';
-import { runWorker, sleep } from '../src/orchestrator/worker.js';
 import { tempDir } from './helpers.js';
+import { readDeltaTable, workUntilFinished } from './support/orchestrator-project.js';
 
 const PIPELINE = `
 import { PermanentError, pipeline, param, ref, schema, sink, source, t, transform } from 'sluice';
@@ -52,31 +50,13 @@ afterEach(async () => {
 
 async function runOnce(params: Record<string, string> = {}): Promise<RunRecord> {
   const [run] = await store.enqueueRuns([{ pipeline: 'events', trigger: 'manual', params }]);
-  const stop = new AbortController();
-  const worker = runWorker({ store, project, pollMs: 20, signal: stop.signal });
-  let current = run as RunRecord;
-  while (!FINISHED_STATES.includes(current.state)) {
-    await sleep(20);
-    current = (await store.getRun(current.id)) as RunRecord;
-  }
-  stop.abort();
-  await worker;
-  return current;
+  const [done] = await workUntilFinished(store, project, [run as RunRecord]);
+  return done as RunRecord;
 }
 
 async function tableIds(): Promise<number[]> {
-  let out = '';
-  await main(['table', 'read', join(dir, 'lake', 'events')], {
-    stdout: (text) => (out += text),
-    stderr: () => undefined,
-    stderrIsTTY: false,
-    cwd: dir,
-  });
-  return out
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => Number((JSON.parse(line) as { id: number }).id))
-    .sort((a, b) => a - b);
+  const rows = await readDeltaTable(dir, join(dir, 'lake', 'events'));
+  return rows.map((row) => Number(row['id'])).sort((a, b) => a - b);
 }
 
 describe('incremental sources', () => {

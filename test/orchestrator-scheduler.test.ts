@@ -1,5 +1,4 @@
 import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,7 +7,8 @@ import { Project } from '../src/orchestrator/project.js';
 import { RunStore, intervalRunKey } from '../src/orchestrator/run-store.js';
 import { scheduleDueRuns } from '../src/orchestrator/scheduler.js';
 import { sleep } from '../src/orchestrator/worker.js';
-import { ROOT, tempDir } from './helpers.js';
+import { tempDir } from './helpers.js';
+import { startOrchestratorProcess } from './support/orchestrator-project.js';
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
@@ -30,38 +30,6 @@ export default pipeline('${name}', { ${options}, steps: { one: sql\`select 1 as 
   return dir;
 }
 
-/** Starts `test/support/orchestrator-process.ts` and resolves once it printed "ready". */
-async function startProcess(
-  mode: 'scheduler' | 'worker',
-  dir: string,
-  store: string,
-  options: Record<string, unknown> = {},
-): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'jiti/register',
-      join(ROOT, 'test/support/orchestrator-process.ts'),
-      mode,
-      dir,
-      store,
-      JSON.stringify(options),
-    ],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  children.push(child);
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`${mode} exited with ${code}: ${stderr}`)));
-  });
-  return child;
-}
-
 describe('scheduler', () => {
   it('restarted (SIGKILL) in the middle of a catchup runs every interval exactly once', async () => {
     const start = Math.floor(Date.now() / MINUTE) * MINUTE - 1_500 * MINUTE;
@@ -75,14 +43,14 @@ describe('scheduler', () => {
       const count = async (): Promise<number> =>
         (await store.listRuns({ pipeline: 'minutely', limit: 100_000 })).length;
       const options = { tickMs: 100, maxIntervalsPerTick: 100 };
-      const first = await startProcess('scheduler', dir, location, options);
+      const first = await startOrchestratorProcess('scheduler', dir, location, options, children);
       while ((await count()) < 300) await sleep(20);
       first.kill('SIGKILL');
       const killedAt = await count();
       expect(killedAt).toBeLessThan(1_500);
       // Two schedulers at once after the restart: still no interval twice.
-      await startProcess('scheduler', dir, location, options);
-      await startProcess('scheduler', dir, location, options);
+      await startOrchestratorProcess('scheduler', dir, location, options, children);
+      await startOrchestratorProcess('scheduler', dir, location, options, children);
       const deadline = Date.now() + 60_000;
       let last: number | undefined;
       while (Date.now() < deadline) {

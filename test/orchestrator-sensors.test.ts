@@ -4,10 +4,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Project } from '../src/orchestrator/project.js';
 import { RunStore } from '../src/orchestrator/run-store.js';
 import type { RunRecord } from '../src/orchestrator/run-types.js';
-import { FINISHED_STATES } from '../src/orchestrator/run-types.js';
 import { fireSensors } from '../src/orchestrator/sensors.js';
-import { runWorker, sleep } from '../src/orchestrator/worker.js';
 import { tempDir } from './helpers.js';
+import { workUntilFinished } from './support/orchestrator-project.js';
 
 const PIPELINES: Record<string, string> = {
   upstream: `
@@ -62,27 +61,14 @@ async function sense(name: string): Promise<RunRecord[]> {
   return fireSensors(store, await project.load(name));
 }
 
-async function execute(runs: readonly RunRecord[]): Promise<RunRecord[]> {
-  const stop = new AbortController();
-  const worker = runWorker({ store, project, pollMs: 20, signal: stop.signal });
-  let current: RunRecord[] = [];
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    current = await Promise.all(runs.map(async (r) => (await store.getRun(r.id)) as RunRecord));
-    if (current.every((r) => FINISHED_STATES.includes(r.state))) break;
-    await sleep(20);
-  }
-  stop.abort();
-  await worker;
-  return current;
-}
-
 describe('sensors', () => {
   it("start a run after another pipeline's success and after a dataset it follows is published", async () => {
     expect(await sense('follower')).toEqual([]);
     expect(await sense('reader')).toEqual([]);
     const [upstream] = await store.enqueueRuns([{ pipeline: 'upstream', trigger: 'manual' }]);
-    expect((await execute([upstream as RunRecord]))[0]?.state).toBe('success');
+    expect((await workUntilFinished(store, project, [upstream as RunRecord]))[0]?.state).toBe(
+      'success',
+    );
 
     const [followed] = await sense('follower');
     expect(followed).toMatchObject({
@@ -93,7 +79,10 @@ describe('sensors', () => {
     expect(read?.params).toEqual({ trigger_dataset: join(dir, 'lake', 'up') });
     expect(await sense('follower')).toEqual([]);
     expect(await sense('reader')).toEqual([]);
-    const done = await execute([followed as RunRecord, read as RunRecord]);
+    const done = await workUntilFinished(store, project, [
+      followed as RunRecord,
+      read as RunRecord,
+    ]);
     expect(done.map((r) => r.state)).toEqual(['success', 'success']);
     // The followers' own successes publish nothing the reader follows.
     expect(await sense('reader')).toEqual([]);
@@ -111,7 +100,7 @@ describe('sensors', () => {
     await writeFile(join(dir, 'inbox', 'a.csv'), 'id\n1\n3\n');
     const [changed] = await sense('inbox');
     expect(changed?.params).toEqual({ trigger_file: join(dir, 'inbox', 'a.csv') });
-    const done = await execute([first, second, changed] as RunRecord[]);
+    const done = await workUntilFinished(store, project, [first, second, changed] as RunRecord[]);
     expect(done.map((r) => r.state)).toEqual(['success', 'success', 'success']);
   });
 });

@@ -4,10 +4,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Project } from '../src/orchestrator/project.js';
 import { RunStore } from '../src/orchestrator/run-store.js';
 import type { RunRecord } from '../src/orchestrator/run-types.js';
-import { FINISHED_STATES } from '../src/orchestrator/run-types.js';
-import { runWorker, sleep } from '../src/orchestrator/worker.js';
-import { main } from '../src/cli/main.js';
-import { orchestratorProject } from './support/orchestrator-project.js';
+import {
+  orchestratorProject,
+  readDeltaTable,
+  workUntilFinished,
+} from './support/orchestrator-project.js';
 
 let dir: string;
 let store: RunStore;
@@ -22,50 +23,6 @@ afterEach(async () => {
   await store.close();
 });
 
-/** Rows of a Delta table, through `sluice table read`. */
-async function readTable(path: string): Promise<Record<string, unknown>[]> {
-  let out = '';
-  const code = await main(['table', 'read', path], {
-    stdout: (text) => (out += text),
-    stderr: () => undefined,
-    stderrIsTTY: false,
-    cwd: dir,
-  });
-  expect(code).toBe(0);
-  return out
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-}
-
-/** Runs a worker until every given run finished, then stops it. */
-async function work(
-  runs: readonly RunRecord[],
-  options: { concurrency?: number; onStarted?: (run: RunRecord) => Promise<void> } = {},
-): Promise<RunRecord[]> {
-  const stop = new AbortController();
-  const worker = runWorker({
-    store,
-    project,
-    concurrency: options.concurrency ?? 2,
-    leaseMs: 2_000,
-    pollMs: 20,
-    signal: stop.signal,
-  });
-  const deadline = Date.now() + 60_000;
-  let current: RunRecord[] = [];
-  while (Date.now() < deadline) {
-    current = await Promise.all(runs.map(async (r) => (await store.getRun(r.id)) as RunRecord));
-    if (current.every((r) => FINISHED_STATES.includes(r.state))) break;
-    if (options.onStarted !== undefined)
-      for (const r of current) if (r.state === 'running') await options.onStarted(r);
-    await sleep(20);
-  }
-  stop.abort();
-  await worker;
-  return current;
-}
-
 describe('worker', () => {
   it('executes queued runs with their params, records tasks and writes idempotently', async () => {
     const runs = await store.enqueueRuns(
@@ -76,9 +33,9 @@ describe('worker', () => {
         maxAttempts: 6,
       })),
     );
-    const done = await work(runs);
+    const done = await workUntilFinished(store, project, runs);
     expect(done.map((r) => r.state)).toEqual(['success', 'success', 'success']);
-    const rows = await readTable(join(dir, 'out', 'work'));
+    const rows = await readDeltaTable(dir, join(dir, 'out', 'work'));
     expect(rows.map((r) => [r['run_id'], r['n']]).sort()).toEqual(
       runs.map((r, i) => [r.id, i + 1]).sort(),
     );
@@ -97,7 +54,7 @@ describe('worker', () => {
     const [run] = await store.enqueueRuns([
       { pipeline: 'flaky', trigger: 'manual', maxAttempts: 3 },
     ]);
-    const [done] = await work([run as RunRecord]);
+    const [done] = await workUntilFinished(store, project, [run as RunRecord]);
     expect(done?.state).toBe('success');
     expect(done?.attempt).toBe(2);
     const tasks = await store.listTasks(run?.id ?? '');
@@ -112,19 +69,19 @@ describe('worker', () => {
       (
         await store.enqueueRuns([{ pipeline: 'cached', trigger: 'manual', useCache }])
       )[0] as RunRecord;
-    const [first] = await work([await enqueue(true)]);
+    const [first] = await workUntilFinished(store, project, [await enqueue(true)]);
     expect(first?.state).toBe('success');
     expect(first?.cacheKey).toMatch(/^[0-9a-f]{64}$/);
-    const [second] = await work([await enqueue(true)]);
+    const [second] = await workUntilFinished(store, project, [await enqueue(true)]);
     expect(second?.state).toBe('skipped');
     const skippedEvent = (await store.listEvents({ runId: second?.id ?? '' })).find(
       (e) => e.kind === 'run.skipped',
     );
     expect(skippedEvent?.data['cachedFrom']).toBe(first?.id);
-    const [forced] = await work([await enqueue(false)]);
+    const [forced] = await workUntilFinished(store, project, [await enqueue(false)]);
     expect(forced?.state).toBe('success');
     await writeFile(join(dir, 'data', 'cached.csv'), 'id\n1\n2\n3\n');
-    const [changed] = await work([await enqueue(true)]);
+    const [changed] = await workUntilFinished(store, project, [await enqueue(true)]);
     expect(changed?.state).toBe('success');
     expect(changed?.cacheKey).not.toBe(first?.cacheKey);
   });
@@ -135,14 +92,19 @@ describe('worker', () => {
       { pipeline: 'slow', trigger: 'manual' },
     ]);
     let asked = false;
-    const done = await work([timed as RunRecord, canceled as RunRecord], {
-      onStarted: async (r) => {
-        if (r.id === canceled?.id && !asked) {
-          asked = true;
-          await store.requestCancel(r.id);
-        }
+    const done = await workUntilFinished(
+      store,
+      project,
+      [timed as RunRecord, canceled as RunRecord],
+      {
+        whileRunning: async (r) => {
+          if (r.id === canceled?.id && !asked) {
+            asked = true;
+            await store.requestCancel(r.id);
+          }
+        },
       },
-    });
+    );
     const byId = new Map(done.map((r) => [r.id, r]));
     expect(byId.get(timed?.id ?? '')?.state).toBe('failed');
     expect(byId.get(timed?.id ?? '')?.error?.code).toBe('RUN_TIMEOUT');

@@ -97,53 +97,99 @@ interface ExecuteContext extends WorkerOptions {
 /** Runs one claimed attempt and records its outcome, unless the lease was lost. */
 async function executeClaim(claim: RunClaim, context: ExecuteContext): Promise<void> {
   const { run, fencingToken } = claim;
-  const { store, leaseMs } = context;
   const logger = context.logger.child({ runId: run.id, pipeline: run.pipeline });
-  const abort = new AbortController();
-  let leaseLost = false;
-  let cancelRequested = false;
-  let timedOut = false;
-  let lastHeartbeat = Date.now();
-  const heartbeat = setInterval(
-    () => {
-      store.heartbeat(run.id, fencingToken, leaseMs).then(
-        (beat) => {
-          lastHeartbeat = Date.now();
-          if (!beat.held) {
-            leaseLost = true;
-            abort.abort(new SluiceError('RUN_FAILED', 'the lease was lost to another worker'));
-          } else if (beat.cancelRequested && !cancelRequested) {
-            cancelRequested = true;
-            abort.abort(new SluiceError('RUN_FAILED', 'the run was canceled'));
-          }
-        },
-        (error: unknown) => {
-          logger.warn({ err: describe(error) }, 'heartbeat failed');
-          if (Date.now() - lastHeartbeat > leaseMs) {
-            // Another worker may take the run over; stop rather than race it.
-            leaseLost = true;
-            abort.abort(
-              new SluiceError('RUN_FAILED', 'the lease expired while the store was unreachable'),
-            );
-          }
-        },
-      );
-    },
-    Math.max(50, Math.floor(leaseMs / 3)),
-  );
-  let timeout: NodeJS.Timeout | undefined;
-  const tasks = new TaskRecorder(store, run, fencingToken, logger);
+  const lease = new LeaseKeeper(context.store, claim, context.leaseMs, logger);
+  const tasks = new TaskRecorder(context.store, run, fencingToken, logger);
   let outcome: AttemptOutcome;
+  try {
+    outcome = await runAttempt(run, context, lease, tasks, logger);
+  } finally {
+    lease.stop();
+  }
+  await tasks.flushed();
+  if (lease.lost) {
+    logger.warn({}, 'lease lost: another worker owns this run now; nothing recorded');
+    return;
+  }
+  const finished = await untilStored(
+    () => context.store.finishAttempt(run.id, fencingToken, outcome),
+    { logger, signal: undefined },
+  );
+  if (!finished.recorded) {
+    logger.warn({}, 'the run was taken over before it finished; its outcome was not recorded');
+    return;
+  }
+  logger.info({ state: finished.state, error: outcome.error?.message }, 'run finished');
+  context.onAttempt?.(run, finished.state ?? outcome.state);
+}
+
+/**
+ * Holds a claim by heartbeat and says why the attempt must stop: the lease was taken over (or
+ * could not be renewed for a whole lease), the run was canceled, or it timed out.
+ */
+class LeaseKeeper {
+  readonly #abort = new AbortController();
+  readonly #timer: NodeJS.Timeout;
+  #timeout: NodeJS.Timeout | undefined;
+  lost = false;
+  canceled = false;
+  timedOut = false;
+
+  constructor(store: RunStore, claim: RunClaim, leaseMs: number, logger: Logger) {
+    let renewedAt = Date.now();
+    const beat = async (): Promise<void> => {
+      try {
+        const renewed = await store.heartbeat(claim.run.id, claim.fencingToken, leaseMs);
+        renewedAt = Date.now();
+        if (!renewed.held) this.#stop('lost', 'the lease was lost to another worker');
+        else if (renewed.cancelRequested) this.#stop('canceled', 'the run was canceled');
+      } catch (error) {
+        logger.warn({ err: describe(error) }, 'heartbeat failed');
+        // Another worker may take the run over; stop rather than race it.
+        if (Date.now() - renewedAt > leaseMs)
+          this.#stop('lost', 'the lease expired while the store was unreachable');
+      }
+    };
+    this.#timer = setInterval(() => void beat(), Math.max(50, Math.floor(leaseMs / 3)));
+  }
+
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  /** Stops the attempt after `limit` (the pipeline's timeout). */
+  limit(limit: string | number): void {
+    this.#timeout = setTimeout(
+      () => this.#stop('timedOut', `the run took longer than ${String(limit)}`),
+      parseDuration(limit),
+    );
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    clearTimeout(this.#timeout);
+  }
+
+  #stop(why: 'lost' | 'canceled' | 'timedOut', message: string): void {
+    if (this.#abort.signal.aborted) return;
+    this[why] = true;
+    this.#abort.abort(new SluiceError('RUN_FAILED', message));
+  }
+}
+
+/** Loads the pipeline and runs it (or skips it from the cache), turning every end into an outcome. */
+async function runAttempt(
+  run: RunRecord,
+  context: ExecuteContext,
+  lease: LeaseKeeper,
+  tasks: TaskRecorder,
+  logger: Logger,
+): Promise<AttemptOutcome> {
   let policy = retryPolicy(0);
   try {
     const { pipeline, file, codeHash } = await context.project.load(run.pipeline);
     policy = retryPolicy(pipeline.orchestration.retries);
-    const limit = pipeline.orchestration.timeout;
-    if (limit !== undefined)
-      timeout = setTimeout(() => {
-        timedOut = true;
-        abort.abort(new SluiceError('RUN_FAILED', `the run took longer than ${String(limit)}`));
-      }, parseDuration(limit));
+    if (pipeline.orchestration.timeout !== undefined) lease.limit(pipeline.orchestration.timeout);
     const cacheKey = await runCacheKey(pipeline, run, codeHash, dirname(file)).catch(
       (error: unknown) => {
         logger.warn(
@@ -155,28 +201,34 @@ async function executeClaim(claim: RunClaim, context: ExecuteContext): Promise<v
     );
     const cachedFrom =
       run.useCache && cacheKey !== undefined
-        ? await store.findCachedRun(run.pipeline, cacheKey)
+        ? await context.store.findCachedRun(run.pipeline, cacheKey)
         : undefined;
     if (cachedFrom !== undefined) {
       logger.info({ cachedFrom }, 'inputs and code unchanged since a successful run; skipped');
-      outcome = { state: 'skipped', cachedFrom };
-    } else {
-      logger.info({ attempt: run.attempt, codeHash }, 'run started');
-      const report = await runPipeline(pipeline, {
-        params: runParams(pipeline, run),
-        watermarks: await readWatermarks(store, pipeline),
-        runId: run.id,
-        baseDir: dirname(file),
-        stateDir: context.project.stateDir,
-        logger,
-        signal: abort.signal,
-        onEvent: (event) => tasks.record(event),
-      });
-      outcome = attemptOutcome(report, { cancelRequested, timedOut, policy, attempt: run.attempt });
-      if (outcome.state === 'success' && cacheKey !== undefined) outcome = { ...outcome, cacheKey };
+      return { state: 'skipped', cachedFrom };
     }
+    logger.info({ attempt: run.attempt, codeHash }, 'run started');
+    const report = await runPipeline(pipeline, {
+      params: runParams(pipeline, run),
+      watermarks: await readWatermarks(context.store, pipeline),
+      runId: run.id,
+      baseDir: dirname(file),
+      stateDir: context.project.stateDir,
+      logger,
+      signal: lease.signal,
+      onEvent: (event) => tasks.record(event),
+    });
+    const outcome = attemptOutcome(report, {
+      cancelRequested: lease.canceled,
+      timedOut: lease.timedOut,
+      policy,
+      attempt: run.attempt,
+    });
+    return outcome.state === 'success' && cacheKey !== undefined
+      ? { ...outcome, cacheKey }
+      : outcome;
   } catch (error) {
-    outcome = {
+    return {
       state: 'failed',
       error: {
         code: error instanceof SluiceError ? error.code : 'INTERNAL',
@@ -185,25 +237,7 @@ async function executeClaim(claim: RunClaim, context: ExecuteContext): Promise<v
       retryable: error instanceof SluiceError && error.retryable,
       retryDelayMs: retryDelayMs(policy, run.attempt),
     };
-  } finally {
-    clearInterval(heartbeat);
-    clearTimeout(timeout);
   }
-  await tasks.flushed();
-  if (leaseLost) {
-    logger.warn({}, 'lease lost: another worker owns this run now; nothing recorded');
-    return;
-  }
-  const finished = await untilStored(() => store.finishAttempt(run.id, fencingToken, outcome), {
-    logger,
-    signal: undefined,
-  });
-  if (!finished.recorded) {
-    logger.warn({}, 'the run was taken over before it finished; its outcome was not recorded');
-    return;
-  }
-  logger.info({ state: finished.state, error: outcome.error?.message }, 'run finished');
-  context.onAttempt?.(run, finished.state ?? outcome.state);
 }
 
 function attemptOutcome(

@@ -1,6 +1,14 @@
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tempDir } from '../helpers.js';
+import { main } from '../../src/cli/main.js';
+import type { Project } from '../../src/orchestrator/project.js';
+import type { RunStore } from '../../src/orchestrator/run-store.js';
+import type { RunRecord } from '../../src/orchestrator/run-types.js';
+import { FINISHED_STATES } from '../../src/orchestrator/run-types.js';
+import { runWorker, sleep } from '../../src/orchestrator/worker.js';
+import { ROOT, tempDir } from '../helpers.js';
 
 /**
  * Pipelines for orchestrator tests, as files of a project folder:
@@ -104,4 +112,99 @@ export default pipeline('hourly', {
   await mkdir(join(dir, 'data'));
   await writeFile(join(dir, 'data', 'cached.csv'), 'id\n1\n2\n');
   return dir;
+}
+
+/**
+ * Runs an in-process worker until every given run finished (or a minute passed), then stops it
+ * and resolves to the runs as the store has them.
+ */
+export async function workUntilFinished(
+  store: RunStore,
+  project: Project,
+  runs: readonly RunRecord[],
+  options: {
+    readonly concurrency?: number;
+    readonly whileRunning?: (run: RunRecord) => Promise<void>;
+  } = {},
+): Promise<RunRecord[]> {
+  const stop = new AbortController();
+  const worker = runWorker({
+    store,
+    project,
+    concurrency: options.concurrency ?? 2,
+    // Loading a pipeline file blocks the event loop (and heartbeats) for a moment.
+    leaseMs: 10_000,
+    pollMs: 20,
+    signal: stop.signal,
+  });
+  const deadline = Date.now() + 60_000;
+  let current: RunRecord[] = [];
+  while (Date.now() < deadline) {
+    current = await Promise.all(runs.map(async (r) => (await store.getRun(r.id)) as RunRecord));
+    if (current.every((r) => FINISHED_STATES.includes(r.state))) break;
+    if (options.whileRunning !== undefined)
+      for (const r of current) if (r.state === 'running') await options.whileRunning(r);
+    await sleep(20);
+  }
+  stop.abort();
+  await worker;
+  return current;
+}
+
+/** The rows of a Delta table, through `sluice table read`. */
+export async function readDeltaTable(
+  cwd: string,
+  path: string,
+): Promise<Record<string, unknown>[]> {
+  let out = '';
+  let err = '';
+  const code = await main(['table', 'read', path], {
+    stdout: (text) => (out += text),
+    stderr: (text) => (err += text),
+    stderrIsTTY: false,
+    cwd,
+  });
+  if (code !== 0) throw new Error(`sluice table read ${path} exited ${code}: ${err}`);
+  return out
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/**
+ * Starts `test/support/orchestrator-process.ts` (a scheduler or worker in its own process) and
+ * resolves once it printed "ready"; `children` collects it so the test can kill it.
+ */
+export async function startOrchestratorProcess(
+  mode: 'scheduler' | 'worker',
+  dir: string,
+  store: string,
+  options: Readonly<Record<string, unknown>>,
+  children: ChildProcess[],
+): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'jiti/register',
+      join(ROOT, 'test/support/orchestrator-process.ts'),
+      mode,
+      dir,
+      store,
+      JSON.stringify(options),
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  children.push(child);
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('ready')) resolve();
+    });
+    child.once('exit', (code, signal) =>
+      reject(new Error(`${mode} exited with ${code ?? signal}: ${stderr}`)),
+    );
+  });
+  return child;
 }
