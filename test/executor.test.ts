@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
+  RetryableError,
   param,
   pipeline,
   ref,
@@ -254,5 +255,78 @@ describe('runPipeline', () => {
     );
     expect(report.status).toBe('success');
     expect(await readNDJSON(join(dir, 'stats.ndjson'))).toEqual([{ n: 1500000, d: 1500000 }]);
+  });
+});
+
+describe('step retries', () => {
+  it('run a transform again after a retryable error, keeping only the last attempt’s quarantine', async () => {
+    const dir = await tempDir();
+    let calls = 0;
+    const report = await runIn(
+      dir,
+      pipeline('retried', {
+        steps: {
+          rows: sql`select range as id from range(4)`,
+          flaky: transform({
+            input: ref('rows'),
+            retries: { retries: 2, delay: '10ms', jitter: 0 },
+            map: (row, context) => {
+              if (row['id'] === 0n || row['id'] === 0) calls += 1;
+              if (row['id'] === 3n || row['id'] === 3) {
+                context.quarantine(row, 'three is not allowed');
+                return null;
+              }
+              if (calls === 1 && (row['id'] === 2n || row['id'] === 2))
+                throw new RetryableError('the service dropped the connection');
+              return row;
+            },
+          }),
+          out: sink.ndjson({ input: ref('flaky'), path: 'out.ndjson' }),
+        },
+      }),
+    );
+    expect(report.status).toBe('success');
+    expect(calls).toBe(2);
+    expect(stepOf(report, 'flaky')).toMatchObject({ rowsIn: 4, rowsOut: 3, rowsQuarantined: 1 });
+    expect(await readNDJSON(join(dir, 'out.ndjson'))).toHaveLength(3);
+    const quarantined = await readNDJSON(stepOf(report, 'flaky').quarantineFile ?? '');
+    expect(quarantined).toHaveLength(1);
+  });
+
+  it('do not retry a step whose error is not retryable, nor one without retries', async () => {
+    const dir = await tempDir();
+    let calls = 0;
+    const failing = (retries: number | undefined, error: () => Error) =>
+      pipeline('not_retried', {
+        steps: {
+          rows: sql`select 1 as id`,
+          bad: transform({
+            input: ref('rows'),
+            ...(retries === undefined ? {} : { retries }),
+            map: () => {
+              calls += 1;
+              throw error();
+            },
+          }),
+        },
+      });
+    expect(
+      (
+        await runIn(
+          dir,
+          failing(3, () => new TypeError('a bug')),
+        )
+      ).status,
+    ).toBe('failed');
+    expect(calls).toBe(1);
+    expect(
+      (
+        await runIn(
+          dir,
+          failing(undefined, () => new RetryableError('reset')),
+        )
+      ).status,
+    ).toBe('failed');
+    expect(calls).toBe(2);
   });
 });

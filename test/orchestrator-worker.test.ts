@@ -89,7 +89,7 @@ describe('worker', () => {
   it('stops a run at its timeout and one canceled while running', async () => {
     const [timed, canceled] = await store.enqueueRuns([
       { pipeline: 'slow', trigger: 'manual' },
-      { pipeline: 'slow', trigger: 'manual' },
+      { pipeline: 'hang', trigger: 'manual' },
     ]);
     let asked = false;
     const done = await workUntilFinished(

@@ -1,3 +1,4 @@
+import type { RetryPolicy } from '../core/retry-policy.js';
 import type { Schema } from '../core/schema.js';
 import type { Suite } from '../quality/expectation.js';
 import type {
@@ -54,6 +55,8 @@ export type TransformOptions = {
   readonly description?: string;
   /** A suite gating the transform's output (see `check`). */
   readonly expect?: Suite;
+  /** Retries of this step alone when its code throws a retryable error (`RetryableError`). */
+  readonly retries?: number | RetryPolicy;
 } & (
   | { readonly map: RecordTransformFunction; readonly run?: never }
   | { readonly run: BatchTransformFunction; readonly map?: never }
@@ -82,6 +85,7 @@ export function transform(options: TransformOptions): TransformStep {
     declaredAt: captureDeclarationSite(),
     ...(options.description === undefined ? {} : { description: options.description }),
     ...(options.expect === undefined ? {} : { expect: options.expect }),
+    ...(options.retries === undefined ? {} : { retries: options.retries }),
   };
 }
 
@@ -129,10 +133,11 @@ export function check(options: {
 }
 
 function sourceStep(connector: string, config: object): SourceStep {
-  const { description, expect, incremental, ...rest } = config as {
+  const { description, expect, incremental, retries, ...rest } = config as {
     description?: string;
     expect?: Suite;
     incremental?: IncrementalOptions;
+    retries?: number | RetryPolicy;
   };
   return {
     kind: 'source',
@@ -142,6 +147,7 @@ function sourceStep(connector: string, config: object): SourceStep {
     ...(description === undefined ? {} : { description }),
     ...(expect === undefined ? {} : { expect }),
     ...(incremental === undefined ? {} : { incremental }),
+    ...(retries === undefined ? {} : { retries }),
   };
 }
 
@@ -166,6 +172,8 @@ type Described<T> = T & {
   readonly expect?: Suite;
   /** Read only rows past the last successful run's watermark (under the orchestrator). */
   readonly incremental?: IncrementalOptions;
+  /** Retries of this step alone when it fails with a retryable error (a dropped connection). */
+  readonly retries?: number | RetryPolicy;
 };
 type SinkOf<T> = Described<T> & { readonly input: DatasetRef };
 

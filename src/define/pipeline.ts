@@ -1,3 +1,4 @@
+import type { RetryPolicy } from '../core/retry-policy.js';
 import type { DeclarationSite } from './origin.js';
 import { captureDeclarationSite } from './origin.js';
 import type { Suite } from '../quality/expectation.js';
@@ -24,17 +25,7 @@ export interface EngineOptions {
 export type ScheduleSpec =
   { readonly cron: string; readonly timezone?: string } | { readonly every: string | number };
 
-/** How often and how soon a failed run is tried again. */
-export interface RetryPolicy {
-  /** Attempts after the first (default 0). */
-  readonly retries: number;
-  /** Delay before the first retry (default `'10s'`); doubles each time. */
-  readonly delay?: string | number;
-  /** Upper bound of the delay (default `'10m'`). */
-  readonly maxDelay?: string | number;
-  /** Random share of the delay added or taken away, 0..1 (default 0.2). */
-  readonly jitter?: number;
-}
+export type { RetryPolicy };
 
 /**
  * What else starts a run besides the schedule: another pipeline's success, a new version of a

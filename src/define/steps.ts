@@ -1,3 +1,4 @@
+import type { RetryPolicy } from '../core/retry-policy.js';
 import type { Schema } from '../core/schema.js';
 import type { Suite } from '../quality/expectation.js';
 import type { DeclarationSite } from './origin.js';
@@ -27,6 +28,8 @@ export interface SourceStep extends StepBase {
   /** Connector config as written; the planner validates it against the connector's schema. */
   readonly config: Readonly<Record<string, unknown>>;
   readonly incremental?: IncrementalOptions;
+  /** Retries of the step alone when it fails with a retryable error (see `RetryPolicy`). */
+  readonly retries?: number | RetryPolicy;
 }
 
 /**
@@ -146,6 +149,8 @@ export type RecordTransformFunction = (
 export interface TransformStep extends StepBase {
   readonly kind: 'transform';
   readonly input: DatasetRef;
+  /** Retries of the step alone when it fails with a retryable error (see `RetryPolicy`). */
+  readonly retries?: number | RetryPolicy;
   /** Output columns; rows that do not fit are quarantined. Defaults to the input's schema. */
   readonly schema?: Schema;
   /** Rows per input batch (default 2048). */

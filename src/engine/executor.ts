@@ -8,9 +8,12 @@ import {
   SinkError,
   SluiceError,
   UserCodeError,
+  causeIsRetryable,
 } from '../core/errors.js';
 import type { SuiteResult } from '../quality/expectation.js';
 import { newRunId } from '../core/ids.js';
+import { retryDelayMs, retryPolicy } from '../core/retry-policy.js';
+import { quoteIdentifier, quoteLiteral } from '../core/type-mappings.js';
 import type { Logger } from '../core/logger.js';
 import { silentLogger } from '../core/logger.js';
 import type { EngineOptions, Pipeline } from '../define/pipeline.js';
@@ -20,6 +23,7 @@ import type { Plan, PlannedStep } from '../plan/planner.js';
 import { planOrThrow } from '../plan/planner.js';
 import type { ConnectorRegistry } from './connector.js';
 import { defaultRegistry } from './default-registry.js';
+import type { EngineConnection } from './duckdb-session.js';
 import { DuckDBSession, firstLine } from './duckdb-session.js';
 import { QuarantineStore } from './quarantine-store.js';
 import { MetricHistoryStore } from '../quality/metric-history.js';
@@ -130,23 +134,31 @@ export async function runPipeline(
     stepLogger.info({ kind: step.kind }, 'step started');
     const connection = await session.connect(step.id);
     try {
-      const outcome = await runStep(step, {
-        plan,
-        registry,
-        session,
+      const outcome = await withStepRetries(
+        step,
         connection,
-        outcomes,
-        params,
-        runId,
-        baseDir,
-        startedAt,
         quarantine,
-        metricHistory,
-        logger: stepLogger,
-        signal: abort.signal,
-        ...(options.watermarks === undefined ? {} : { watermarks: options.watermarks }),
-        ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
-      });
+        stepLogger,
+        abort.signal,
+        () =>
+          runStep(step, {
+            plan,
+            registry,
+            session,
+            connection,
+            outcomes,
+            params,
+            runId,
+            baseDir,
+            startedAt,
+            quarantine,
+            metricHistory,
+            logger: stepLogger,
+            signal: abort.signal,
+            ...(options.watermarks === undefined ? {} : { watermarks: options.watermarks }),
+            ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
+          }),
+      );
       outcomes.set(step.id, outcome);
       settleViewCounts(plan, step, outcome, outcomes);
       finished.set(step.id, { status: 'success', durationMs: performance.now() - began });
@@ -340,6 +352,50 @@ function stepReport(
 function asSluiceError(error: unknown, stepId: string): SluiceError {
   if (error instanceof SluiceError) return error;
   return new EngineError(stepId, firstLine(error), { cause: error });
+}
+
+/**
+ * Runs a source or transform step, and again after a retryable failure while its `retries`
+ * allow: what the failed attempt created (its dataset, its quarantined records) is removed
+ * first, so the retry starts clean.
+ */
+async function withStepRetries(
+  step: PlannedStep,
+  connection: EngineConnection,
+  quarantine: QuarantineStore,
+  logger: Logger,
+  signal: AbortSignal,
+  attempt: () => Promise<StepOutcome>,
+): Promise<StepOutcome> {
+  const definition = step.definition;
+  const retries =
+    definition.kind === 'source' || definition.kind === 'transform'
+      ? definition.retries
+      : undefined;
+  const policy = retryPolicy(retries);
+  for (let tries = 1; ; tries++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      const retryable = error instanceof SluiceError ? error.retryable : causeIsRetryable(error);
+      if (!retryable || tries > policy.retries || signal.aborted) throw error;
+      const waitMs = retryDelayMs(policy, tries, (error as { waitMs?: number }).waitMs ?? 0);
+      logger.warn({ err: firstLine(error), attempt: tries, waitMs }, 'step failed; retrying');
+      await dropDataset(connection, step.id);
+      await quarantine.reset(step.id);
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+    }
+  }
+}
+
+async function dropDataset(connection: EngineConnection, name: string): Promise<void> {
+  const [found] = await connection.rows(
+    `SELECT table_type FROM information_schema.tables WHERE table_name = ${quoteLiteral(name)}`,
+  );
+  if (found === undefined) return;
+  await connection.run(
+    `DROP ${found['table_type'] === 'VIEW' ? 'VIEW' : 'TABLE'} ${quoteIdentifier(name)}`,
+  );
 }
 
 function watermarksOf(outcomes: ReadonlyMap<string, StepOutcome>): {

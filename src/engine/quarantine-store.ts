@@ -96,6 +96,12 @@ export class QuarantineStore {
     this.#add(stepId, records.length);
   }
 
+  /** Forgets what `stepId` quarantined, before the step runs again (a step retry). */
+  async reset(stepId: string): Promise<void> {
+    await rm(this.pathFor(stepId), { force: true });
+    this.#counts.delete(stepId);
+  }
+
   /** Records quarantined so far by `stepId`. */
   count(stepId: string): number {
     return this.#counts.get(stepId) ?? 0;

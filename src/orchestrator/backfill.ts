@@ -7,7 +7,7 @@ import type { DataInterval, RunState } from './run-types.js';
 import { FINISHED_STATES } from './run-types.js';
 import { dueIntervals, scheduleClock } from './schedule.js';
 import { newScheduledRun } from './scheduler.js';
-import { retryPolicy } from './retry.js';
+import { retryPolicy } from '../core/retry-policy.js';
 
 /** Which intervals that already have a finished run a backfill runs again. */
 export type Reprocess = 'failed' | 'all' | 'none';

@@ -3,7 +3,7 @@ import type { Logger } from '../core/logger.js';
 import { silentLogger } from '../core/logger.js';
 import type { Pipeline } from '../define/pipeline.js';
 import type { LoadedPipeline, Project } from './project.js';
-import { retryPolicy } from './retry.js';
+import { retryPolicy } from '../core/retry-policy.js';
 import type { RunStore } from './run-store.js';
 import type { DataInterval, NewRun, RunRecord } from './run-types.js';
 import { dueIntervals, scheduleClock } from './schedule.js';

@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { glob } from 'tinyglobby';
 import type { Pipeline, TriggerSpec } from '../define/pipeline.js';
 import type { LoadedPipeline } from './project.js';
-import { retryPolicy } from './retry.js';
+import { retryPolicy } from '../core/retry-policy.js';
 import type { RunStore } from './run-store.js';
 import type { NewRun, RunEvent, RunRecord } from './run-types.js';
 

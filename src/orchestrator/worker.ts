@@ -10,7 +10,7 @@ import type { StepEvent } from '../engine/executor.js';
 import { runPipeline } from '../engine/executor.js';
 import type { RunReport } from '../observe/run-report.js';
 import type { Project } from './project.js';
-import { retryDelayMs, retryPolicy } from './retry.js';
+import { retryDelayMs, retryPolicy } from '../core/retry-policy.js';
 import { runCacheKey } from './run-cache.js';
 import type { RunStore } from './run-store.js';
 import type { AttemptOutcome, RunClaim, RunRecord, RunState } from './run-types.js';

@@ -16,7 +16,7 @@ import { ROOT, tempDir } from '../helpers.js';
  * - `work`: one row with its run id and `n`, a transform that waits `delay_ms`, merged by
  *   run id into the Delta table `out/work` (replaying a run adds nothing);
  * - `flaky`: fails with a retryable error on its first attempt (a marker file remembers it);
- * - `slow`: waits 30 s unless stopped (timeouts and cancellation);
+ * - `slow`: waits 30 s unless stopped, with a 300 ms timeout; `hang`: the same without one;
  * - `cached`: copies `data/cached.csv` to Parquet (run caching);
  * - `hourly`: scheduled every hour since 2024-01-01 with catchup, writing its interval.
  */
@@ -69,6 +69,25 @@ export default pipeline('flaky', {
 import { pipeline, sql, ref, transform } from 'sluice';
 export default pipeline('slow', {
   timeout: '300ms',
+  steps: {
+    one: sql\`select 1 as x\`,
+    wait: transform({
+      input: ref('one'),
+      map: async (row, context) => {
+        await new Promise((resolve) => {
+          const timer = setTimeout(resolve, 30_000);
+          context.signal.addEventListener('abort', () => { clearTimeout(timer); resolve(undefined); });
+        });
+        context.signal.throwIfAborted();
+        return row;
+      },
+    }),
+  },
+});
+`,
+    hang: `
+import { pipeline, sql, ref, transform } from 'sluice';
+export default pipeline('hang', {
   steps: {
     one: sql\`select 1 as x\`,
     wait: transform({

@@ -1,7 +1,7 @@
 import { UsageError } from '../../core/errors.js';
 import type { Reprocess } from '../../orchestrator/backfill.js';
 import { planBackfill, submitBackfill } from '../../orchestrator/backfill.js';
-import { retryPolicy } from '../../orchestrator/retry.js';
+import { retryPolicy } from '../../core/retry-policy.js';
 import { FINISHED_STATES } from '../../orchestrator/run-types.js';
 import { sleep } from '../../orchestrator/worker.js';
 import type { Command } from '../command.js';

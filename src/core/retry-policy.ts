@@ -1,5 +1,16 @@
-import { parseDuration } from '../core/duration.js';
-import type { RetryPolicy } from '../define/pipeline.js';
+import { parseDuration } from './duration.js';
+
+/** How often and how soon failed work is tried again. */
+export interface RetryPolicy {
+  /** Attempts after the first (default 0). */
+  readonly retries: number;
+  /** Delay before the first retry (default `'10s'`); doubles each time. */
+  readonly delay?: string | number;
+  /** Upper bound of the delay (default `'10m'`). */
+  readonly maxDelay?: string | number;
+  /** Random share of the delay added or taken away, 0..1 (default 0.2). */
+  readonly jitter?: number;
+}
 
 /**
  * A pipeline's retry policy with defaults filled in (`retries` may be a bare count).
