@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sleep } from '../src/orchestrator/worker.js';
 import { ROOT, sluice, tempDir } from './helpers.js';
+import { createTestDatabase, postgresUnavailable } from './support/postgres.js';
+
+const postgresSkip = await postgresUnavailable();
 
 const children: ChildProcess[] = [];
 afterEach(() => {
@@ -77,6 +80,56 @@ describe('sluice serve and the run commands', () => {
     const code = await new Promise((resolve) => serve.once('exit', resolve));
     expect(code, log).toBe(0);
   }, 120_000);
+
+  it.skipIf(postgresSkip !== undefined)(
+    'the quickstart runs with --store postgres://... and 2 worker processes',
+    async () => {
+      const dir = await quickstartCopy();
+      const database = await createTestDatabase();
+      try {
+        const store = ['--project', dir, '--store', database.url];
+        const start = (args: string[]): ChildProcess => {
+          const child = spawn(process.execPath, [join(ROOT, 'bin/sluice.js'), ...args, ...store], {
+            cwd: dir,
+            stdio: ['ignore', 'ignore', 'pipe'],
+          });
+          children.push(child);
+          return child;
+        };
+        start(['serve', '--workers', '0']);
+        start(['worker']);
+        start(['worker']);
+        for (let i = 0; i < 4; i++)
+          expect(sluice(['trigger', 'quickstart', ...store]).code).toBe(0);
+        const deadline = Date.now() + 90_000;
+        let runs: Record<string, unknown>[] = [];
+        while (Date.now() < deadline) {
+          await sleep(500);
+          const listed = sluice(['runs', ...store, '--json']);
+          runs = JSON.parse(listed.stdout) as Record<string, unknown>[];
+          if (runs.length >= 9 && runs.every((r) => r['state'] === 'success')) break;
+        }
+        expect(runs.map((r) => r['state'])).toEqual(Array(runs.length).fill('success'));
+        expect(runs.some((r) => r['trigger'] === 'schedule')).toBe(true);
+        const owners = new Set<unknown>();
+        for (const run of runs) {
+          const shown = JSON.parse(
+            sluice(['run-show', String(run['id']), ...store, '--json']).stdout,
+          ) as {
+            events: { kind: string; data: { worker?: string } }[];
+          };
+          for (const event of shown.events)
+            if (event.kind === 'run.started') owners.add(event.data.worker);
+        }
+        expect(owners.size).toBe(2);
+      } finally {
+        for (const child of children.splice(0)) child.kill('SIGTERM');
+        await sleep(500);
+        await database.drop();
+      }
+    },
+    150_000,
+  );
 
   it('backfill --dry-run prints the plan and submits nothing; bad usage exits 2', async () => {
     const dir = await quickstartCopy();
