@@ -99,7 +99,7 @@ describe('sluice serve and the run commands', () => {
         start(['serve', '--workers', '0']);
         start(['worker']);
         start(['worker']);
-        for (let i = 0; i < 4; i++)
+        for (let i = 0; i < 8; i++)
           expect(sluice(['trigger', 'quickstart', ...store]).code).toBe(0);
         const deadline = Date.now() + 90_000;
         let runs: Record<string, unknown>[] = [];
