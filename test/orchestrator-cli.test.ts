@@ -60,6 +60,7 @@ describe('sluice serve and the run commands', () => {
     expect(shown.code).toBe(0);
     expect(shown.stdout).toMatch(/state\s+success/);
     expect(shown.stdout).toMatch(/orders_delta\s+1\s+success\s+40\s+40/);
+    expect(shown.stdout).toMatch(/quality\.result\s+\{"step":"checked_orders","suite":"orders"/);
 
     const triggered = sluice(['trigger', 'quickstart', '--project', dir, '--wait', '--json']);
     expect(triggered.code, triggered.stderr).toBe(0);
@@ -109,7 +110,9 @@ describe('sluice serve and the run commands', () => {
           runs = JSON.parse(listed.stdout) as Record<string, unknown>[];
           if (runs.length >= 9 && runs.every((r) => r['state'] === 'success')) break;
         }
-        expect(runs.map((r) => r['state'])).toEqual(Array(runs.length).fill('success'));
+        expect(runs.map((r) => [r['state'], r['error']])).toEqual(
+          runs.map(() => ['success', null]),
+        );
         expect(runs.some((r) => r['trigger'] === 'schedule')).toBe(true);
         const owners = new Set<unknown>();
         for (const run of runs) {

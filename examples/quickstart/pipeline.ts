@@ -39,6 +39,8 @@ export default pipeline('quickstart', {
   // Used by `sluice serve`; `sluice run` runs the pipeline once, now.
   schedule: { every: '1h' },
   retries: { retries: 2, delay: '5s' },
+  // Its outputs are rewritten as a whole, so its runs take turns.
+  maxActiveRuns: 1,
   steps: {
     orders_csv: source.csv({ path: 'data/orders.csv', schema: orders, metadata: ['_source_file'] }),
     orders_ndjson: source.ndjson({

@@ -345,6 +345,8 @@ export class RunStore {
         ...(outcome.error === undefined ? {} : { error: outcome.error }),
         ...(outcome.cachedFrom === undefined ? {} : { cachedFrom: outcome.cachedFrom }),
       });
+      for (const summary of outcome.quality ?? [])
+        await insertEvent(tx, 'quality.result', run.pipeline, runId, { ...summary });
       if (state === 'success')
         for (const dataset of new Set(outcome.datasets ?? []))
           await insertEvent(tx, 'dataset.updated', run.pipeline, runId, { dataset });

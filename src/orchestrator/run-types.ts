@@ -119,6 +119,20 @@ export interface AttemptOutcome {
   readonly cacheKey?: string;
   /** The successful run a skipped run reused. */
   readonly cachedFrom?: string;
+  /** Each check step's suite outcome, kept as `quality.result` events of the run. */
+  readonly quality?: readonly QualitySummary[];
+}
+
+/** A check step's suite outcome, as the run store keeps it. */
+export interface QualitySummary {
+  readonly step: string;
+  readonly suite: string;
+  readonly success: boolean;
+  readonly evaluated: number;
+  readonly successful: number;
+  readonly qualityScore: number | null;
+  /** Ids of the expectations that failed. */
+  readonly failed: readonly string[];
 }
 
 /** An audit-log entry. */

@@ -13,7 +13,7 @@ import type { Project } from './project.js';
 import { retryDelayMs, retryPolicy } from '../core/retry-policy.js';
 import { runCacheKey } from './run-cache.js';
 import type { RunStore } from './run-store.js';
-import type { AttemptOutcome, RunClaim, RunRecord, RunState } from './run-types.js';
+import type { AttemptOutcome, QualitySummary, RunClaim, RunRecord, RunState } from './run-types.js';
 
 /** Options of {@link runWorker}. */
 export interface WorkerOptions {
@@ -218,12 +218,15 @@ async function runAttempt(
       signal: lease.signal,
       onEvent: (event) => tasks.record(event),
     });
-    const outcome = attemptOutcome(report, {
-      cancelRequested: lease.canceled,
-      timedOut: lease.timedOut,
-      policy,
-      attempt: run.attempt,
-    });
+    const outcome = {
+      ...attemptOutcome(report, {
+        cancelRequested: lease.canceled,
+        timedOut: lease.timedOut,
+        policy,
+        attempt: run.attempt,
+      }),
+      quality: qualitySummaries(report),
+    };
     return outcome.state === 'success' && cacheKey !== undefined
       ? { ...outcome, cacheKey }
       : outcome;
@@ -271,6 +274,26 @@ function attemptOutcome(
     retryable: how.timedOut || report.error?.retryable === true,
     retryDelayMs: retryDelayMs(how.policy, how.attempt, report.error?.retryAfterMs ?? 0),
   };
+}
+
+function qualitySummaries(report: RunReport): QualitySummary[] {
+  return report.steps.flatMap((step) =>
+    step.quality === undefined
+      ? []
+      : [
+          {
+            step: step.id,
+            suite: step.quality.suite_name,
+            success: step.quality.success,
+            evaluated: step.quality.statistics.evaluated_expectations,
+            successful: step.quality.statistics.successful_expectations,
+            qualityScore: step.quality.quality_score,
+            failed: step.quality.results
+              .filter((result) => !result.success)
+              .map((result) => result.expectation_config.id),
+          },
+        ],
+  );
 }
 
 /**
