@@ -241,6 +241,9 @@ export default pipeline('params', {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/orders\s+source:csv\s+success\s+5\s+3\s+2/);
     expect(existsSync(join(project, 'out/daily'))).toBe(true);
+    const triggered = sluice(['trigger', 'orders', '--project', project]);
+    expect(triggered.code, triggered.stderr).toBe(0);
+    expect(triggered.stdout).toMatch(/^run_\S+ queued\n$/);
     await mkdir(join(dir, 'full'));
     await writeFile(join(dir, 'full', 'x'), '');
     const refused = sluice(['init', join(dir, 'full')]);

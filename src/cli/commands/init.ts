@@ -16,6 +16,9 @@ const orders = schema({
 
 export default pipeline('orders', {
   description: 'Daily revenue per customer from the orders CSV.',
+  // For \`npx sluice serve\`: every day at 06:00 UTC, one run at a time.
+  schedule: { cron: '0 6 * * *' },
+  maxActiveRuns: 1,
   steps: {
     orders: source.csv({ path: 'data/orders.csv', schema: orders }),
     daily: sql\`
@@ -47,6 +50,11 @@ const ORDERS = `order_id,customer,amount,ordered_at
 
 const FILES: Readonly<Record<string, string>> = {
   'pipeline.ts': PIPELINE,
+  'sluice.config.ts': `import { defineProject } from 'sluice';
+
+/** The project's pipelines, for \`sluice serve\`, \`sluice worker\` and \`sluice trigger\`. */
+export default defineProject({ pipelines: { orders: './pipeline.ts' } });
+`,
   'data/orders.csv': ORDERS,
   '.gitignore': 'node_modules/\n.sluice/\nout/\n',
   'package.json': `${JSON.stringify(
@@ -62,7 +70,8 @@ const FILES: Readonly<Record<string, string>> = {
   )}\n`,
   'README.md':
     '# Pipelines\n\nRun `npx sluice run pipeline.ts`; validate with `npx sluice check pipeline.ts`.\n' +
-    'Quarantined rows and run reports are under `.sluice/runs/`.\n',
+    'Quarantined rows and run reports are under `.sluice/runs/`.\n' +
+    'Run it on its schedule with `npx sluice serve`; `npx sluice runs` lists the runs.\n',
 };
 
 /**
