@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { Socket, createServer } from 'node:net';
 import type { Server } from 'node:net';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RunStore } from '../src/orchestrator/run-store.js';
@@ -162,6 +163,16 @@ describe.skipIf(skip !== undefined)('workers on PostgreSQL', () => {
 
     const dir = await orchestratorProject();
     const store = await RunStore.open(url);
+    // A scheduler through the same proxy: a run every 2 s, catching up what the outage delayed.
+    const start = Math.ceil(Date.now() / 2_000) * 2_000;
+    await writeFile(
+      join(dir, 'pipelines', 'ticker.ts'),
+      `import { pipeline, sql } from 'sluice';
+export default pipeline('ticker', {
+  schedule: { every: '2s' }, catchup: true, start: '${new Date(start).toISOString()}',
+  steps: { one: sql\`select 1 as x\` },
+});`,
+    );
     try {
       const runs = await store.enqueueRuns(
         Array.from({ length: 60 }, (_, i) => ({
@@ -170,6 +181,13 @@ describe.skipIf(skip !== undefined)('workers on PostgreSQL', () => {
           params: { n: String(1_000 + i), delay_ms: '100' },
           maxAttempts: 6,
         })),
+      );
+      const scheduler = await startOrchestratorProcess(
+        'scheduler',
+        dir,
+        viaProxy.toString(),
+        { tickMs: 200 },
+        children,
       );
       await Promise.all(
         ['p1', 'p2'].map((id) =>
@@ -192,7 +210,15 @@ describe.skipIf(skip !== undefined)('workers on PostgreSQL', () => {
       for (const s of sockets) s.destroy();
       await sleep(10_000);
       cut = false;
-      const done = await untilFinished(store, runs, 120_000);
+      const recovered = Date.now();
+      while (((await store.lastScheduled('ticker')) ?? 0) < recovered + 2_000) await sleep(100);
+      scheduler.kill('SIGTERM');
+      const tickerRuns = await store.listRuns({ pipeline: 'ticker', limit: 1_000 });
+      const starts = tickerRuns.map((r) => r.interval?.start ?? -1).sort((a, b) => a - b);
+      expect(starts[0]).toBe(start);
+      starts.forEach((s, i) => expect(s).toBe(start + i * 2_000));
+      expect(starts.length).toBeGreaterThanOrEqual(8);
+      const done = await untilFinished(store, [...runs, ...tickerRuns], 120_000);
       expect(
         done.filter((r) => r.state !== 'success').map((r) => [r.id, r.state, r.error]),
       ).toEqual([]);
