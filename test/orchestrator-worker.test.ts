@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Project } from '../src/orchestrator/project.js';
+import { MetricHistoryStore } from '../src/quality/metric-history.js';
 import { RunStore } from '../src/orchestrator/run-store.js';
 import type { RunRecord } from '../src/orchestrator/run-types.js';
 import {
@@ -84,6 +85,22 @@ describe('worker', () => {
     const [changed] = await workUntilFinished(store, project, [await enqueue(true)]);
     expect(changed?.state).toBe('success');
     expect(changed?.cacheKey).not.toBe(first?.cacheKey);
+  });
+
+  it('keeps the metric history of checked datasets in the run store, shared by all workers', async () => {
+    const runs = await store.enqueueRuns([
+      { pipeline: 'checked', trigger: 'manual' },
+      { pipeline: 'checked', trigger: 'manual' },
+    ]);
+    const done = await workUntilFinished(store, project, runs, { concurrency: 1 });
+    expect(done.map((r) => r.state)).toEqual(['success', 'success']);
+    const shared = await MetricHistoryStore.onLog(store.metricHistoryLog()).entries('checked.gate');
+    expect(shared.map((e) => [e.runId, e.metrics.row_count])).toEqual([
+      [runs[0]?.id, 5],
+      [runs[1]?.id, 5],
+    ]);
+    const local = await MetricHistoryStore.open(project.stateDir);
+    expect(await local.entries('checked.gate')).toEqual([]);
   });
 
   it('stops a run at its timeout and one canceled while running', async () => {

@@ -63,6 +63,8 @@ export interface RunOptions {
    * `watermarks` has the new ones. The orchestrator keeps them in its store.
    */
   readonly watermarks?: Readonly<Record<string, string>>;
+  /** Where datasets' metric history is read and appended (default: files under `stateDir`). */
+  readonly metricHistory?: MetricHistoryStore;
 }
 
 /**
@@ -91,7 +93,8 @@ export async function runPipeline(
   const stateDir = resolve(options.stateDir ?? '.sluice');
   const baseDir = resolve(options.baseDir ?? baseDirOf(pipeline));
   const logger = (options.logger ?? silentLogger).child({ runId, pipeline: pipeline.name });
-  const metricHistory = await MetricHistoryStore.open(stateDir, { logger });
+  const metricHistory =
+    options.metricHistory ?? (await MetricHistoryStore.open(stateDir, { logger }));
   const quarantine = new QuarantineStore(join(stateDir, 'runs', runId, 'quarantine'), runId);
   const tempDirectory = join(stateDir, 'tmp', runId);
   const engine = { ...pipeline.engine, ...options.engine };

@@ -112,6 +112,14 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'concurrency pools',
     statements: [`ALTER TABLE runs ADD COLUMN pool TEXT`],
   },
+  {
+    version: 5,
+    description: 'metric history of datasets, shared by every worker',
+    statements: [
+      `CREATE TABLE metric_history (id {{id}}, dataset TEXT NOT NULL, line TEXT NOT NULL, at BIGINT NOT NULL)`,
+      `CREATE INDEX metric_history_dataset ON metric_history (dataset, id)`,
+    ],
+  },
 ];
 
 /** The newest schema version this copy of Sluice knows. */

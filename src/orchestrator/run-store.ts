@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import { newRunId } from '../core/ids.js';
+import type { MetricHistoryLog } from '../quality/metric-history.js';
 import { migrate } from './migrations.js';
 import type {
   AttemptOutcome,
@@ -533,6 +534,33 @@ export class RunStore {
         });
       return rows.map((row) => String(row['id']));
     });
+  }
+
+  /**
+   * The datasets' metric history (for anomaly expectations) kept in this store, so runs on
+   * every worker add to and read one history.
+   *
+   * @example
+   * ```ts
+   * const history = MetricHistoryStore.onLog(store.metricHistoryLog());
+   * ```
+   */
+  metricHistoryLog(): MetricHistoryLog {
+    return {
+      append: async (dataset, line) => {
+        await this.db.run('INSERT INTO metric_history (dataset, line, at) VALUES (?, ?, ?)', [
+          dataset,
+          line,
+          Date.now(),
+        ]);
+      },
+      lines: async (dataset) =>
+        (
+          await this.db.all('SELECT line FROM metric_history WHERE dataset = ? ORDER BY id', [
+            dataset,
+          ])
+        ).map((row) => String(row['line'])),
+    };
   }
 
   // ---- backfills ----

@@ -9,6 +9,7 @@ import type { Pipeline } from '../define/pipeline.js';
 import type { StepEvent } from '../engine/executor.js';
 import { runPipeline } from '../engine/executor.js';
 import type { RunReport } from '../observe/run-report.js';
+import { MetricHistoryStore } from '../quality/metric-history.js';
 import type { Project } from './project.js';
 import { retryDelayMs, retryPolicy } from '../core/retry-policy.js';
 import { runCacheKey } from './run-cache.js';
@@ -211,6 +212,7 @@ async function runAttempt(
     const report = await runPipeline(pipeline, {
       params: runParams(pipeline, run),
       watermarks: await readWatermarks(context.store, pipeline),
+      metricHistory: MetricHistoryStore.onLog(context.store.metricHistoryLog(), { logger }),
       runId: run.id,
       baseDir: dirname(file),
       stateDir: context.project.stateDir,

@@ -119,6 +119,20 @@ export function columnMetricPath(column: string, stat: ColumnMetricName): readon
 }
 
 /**
+ * Where a {@link MetricHistoryStore} keeps its lines when they are shared between machines:
+ * one JSON line per run and dataset, returned in append order.
+ *
+ * @example
+ * ```ts
+ * const log: MetricHistoryLog = { append: async (dataset, line) => {}, lines: async (dataset) => [] };
+ * ```
+ */
+export interface MetricHistoryLog {
+  append(dataset: string, line: string): Promise<void>;
+  lines(dataset: string): Promise<string[]>;
+}
+
+/**
  * Options of {@link MetricHistoryStore.open}.
  *
  * @example
@@ -205,13 +219,28 @@ export function assertValidDatasetName(dataset: unknown): asserts dataset is str
  * ```
  */
 export class MetricHistoryStore {
-  /** The folder holding the history files: `<stateDir>/metrics`. */
+  /** The folder holding the history files: `<stateDir>/metrics` (unused with a shared log). */
   readonly directory: string;
   readonly #logger: Logger;
+  readonly #shared: MetricHistoryLog | undefined;
 
-  private constructor(directory: string, logger: Logger) {
+  private constructor(directory: string, logger: Logger, shared?: MetricHistoryLog) {
     this.directory = directory;
     this.#logger = logger;
+    this.#shared = shared;
+  }
+
+  /**
+   * A store whose lines live in a shared log (the orchestrator's run store) instead of files
+   * under one machine's state folder, so workers on every machine see one history.
+   *
+   * @example
+   * ```ts
+   * const history = MetricHistoryStore.onLog(runStore.metricHistoryLog(), { logger });
+   * ```
+   */
+  static onLog(log: MetricHistoryLog, options: MetricHistoryStoreOptions = {}): MetricHistoryStore {
+    return new MetricHistoryStore('', options.logger ?? silentLogger, log);
   }
 
   /**
@@ -278,6 +307,10 @@ export class MetricHistoryStore {
         })),
       );
     }
+    if (this.#shared !== undefined) {
+      await this.#shared.append(entry.dataset, JSON.stringify(entry));
+      return;
+    }
     const path = this.pathFor(entry.dataset);
     await mkdir(this.directory, { recursive: true });
     const handle = await open(path, 'a+');
@@ -312,7 +345,10 @@ export class MetricHistoryStore {
     const path = this.pathFor(dataset);
     let text: string;
     try {
-      text = await readFile(path, 'utf8');
+      text =
+        this.#shared === undefined
+          ? await readFile(path, 'utf8')
+          : (await this.#shared.lines(dataset)).join('\n');
     } catch (cause) {
       if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw cause;

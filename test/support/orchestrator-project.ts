@@ -17,6 +17,7 @@ import { ROOT, tempDir } from '../helpers.js';
  *   run id into the Delta table `out/work` (replaying a run adds nothing);
  * - `flaky`: fails with a retryable error on its first attempt (a marker file remembers it);
  * - `slow`: waits 30 s unless stopped, with a 300 ms timeout; `hang`: the same without one;
+ * - `checked`: a check step (its metrics go to the metric history);
  * - `cached`: copies `data/cached.csv` to Parquet (run caching);
  * - `hourly`: scheduled every hour since 2024-01-01 with catchup, writing its interval.
  */
@@ -101,6 +102,15 @@ export default pipeline('hang', {
         return row;
       },
     }),
+  },
+});
+`,
+    checked: `
+import { check, expect, pipeline, ref, sql, suite } from 'sluice';
+export default pipeline('checked', {
+  steps: {
+    rows: sql\`select range as id from range(5)\`,
+    gate: check({ input: ref('rows'), suite: suite('rows', [expect.rowCountBetween({ min: 1 })]) }),
   },
 });
 `,
