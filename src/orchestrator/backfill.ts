@@ -6,7 +6,7 @@ import { intervalRunKey } from './run-store.js';
 import type { DataInterval, RunState } from './run-types.js';
 import { FINISHED_STATES } from './run-types.js';
 import { dueIntervals, scheduleClock } from './schedule.js';
-import { newScheduledRun } from './scheduler.js';
+import { pipelineRun } from './pipeline-run.js';
 import { retryPolicy } from '../core/retry-policy.js';
 
 /** Which intervals that already have a finished run a backfill runs again. */
@@ -115,7 +115,7 @@ export async function submitBackfill(
   const runs = plan.intervals
     .filter((p) => p.action === 'create')
     .map((p) => ({
-      ...newScheduledRun(loaded.pipeline, loaded.codeHash, p.interval, 'backfill'),
+      ...pipelineRun(loaded.pipeline, loaded.codeHash, 'backfill', p.interval),
       backfillId,
       useCache: plan.options.useCache === true,
     }));

@@ -8,3 +8,6 @@ export * from './schedule.js';
 export * from './scheduler.js';
 export * from './worker.js';
 export * from './sensors.js';
+export * from './pipeline-run.js';
+export * from './trigger.js';
+export * from './run-summary.js';

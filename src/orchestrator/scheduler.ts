@@ -1,13 +1,12 @@
 import { parseDuration } from '../core/duration.js';
 import type { Logger } from '../core/logger.js';
 import { silentLogger } from '../core/logger.js';
-import type { Pipeline } from '../define/pipeline.js';
 import type { LoadedPipeline, Project } from './project.js';
-import { retryPolicy } from '../core/retry-policy.js';
 import type { RunStore } from './run-store.js';
-import type { DataInterval, NewRun, RunRecord } from './run-types.js';
+import type { DataInterval, RunRecord } from './run-types.js';
 import { dueIntervals, scheduleClock } from './schedule.js';
 import { fireSensors } from './sensors.js';
+import { pipelineRun } from './pipeline-run.js';
 import { sleep } from './worker.js';
 
 /** Intervals one tick creates at most per pipeline; a long catchup continues next tick. */
@@ -48,7 +47,7 @@ export async function scheduleDueRuns(
   }
   if (start !== undefined) due = due.filter((interval) => interval.start >= start);
   if (due.length === 0) return [];
-  const runs = due.map((interval) => newScheduledRun(pipeline, codeHash, interval));
+  const runs = due.map((interval) => pipelineRun(pipeline, codeHash, 'schedule', interval));
   const created = await store.advanceSchedule(
     pipeline.name,
     last,
@@ -56,24 +55,6 @@ export async function scheduleDueRuns(
     (due.at(-1) as DataInterval).end,
   );
   return created ?? [];
-}
-
-/** The run an interval of a pipeline gets, with its retry budget and priority. */
-export function newScheduledRun(
-  pipeline: Pipeline,
-  codeHash: string | undefined,
-  interval: DataInterval,
-  trigger: NewRun['trigger'] = 'schedule',
-): NewRun {
-  return {
-    pipeline: pipeline.name,
-    trigger,
-    interval,
-    maxAttempts: retryPolicy(pipeline.orchestration.retries).retries + 1,
-    priority: pipeline.orchestration.priority ?? 0,
-    ...(codeHash === undefined ? {} : { codeHash }),
-    ...(pipeline.orchestration.pool === undefined ? {} : { pool: pipeline.orchestration.pool }),
-  };
 }
 
 /** Options of {@link runScheduler}. */

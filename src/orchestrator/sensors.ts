@@ -3,8 +3,8 @@ import { dirname, resolve } from 'node:path';
 import { glob } from 'tinyglobby';
 import type { Pipeline, TriggerSpec } from '../define/pipeline.js';
 import type { LoadedPipeline } from './project.js';
-import { retryPolicy } from '../core/retry-policy.js';
 import type { RunStore } from './run-store.js';
+import { pipelineRun } from './pipeline-run.js';
 import type { NewRun, RunEvent, RunRecord } from './run-types.js';
 
 const EVENTS_CURSOR = 'sensor:events';
@@ -129,14 +129,5 @@ function sensorRun(
   const params = Object.fromEntries(
     Object.entries(offered).filter(([key]) => key in pipeline.params),
   );
-  return {
-    pipeline: pipeline.name,
-    trigger: 'sensor',
-    runKey,
-    params,
-    codeHash,
-    maxAttempts: retryPolicy(pipeline.orchestration.retries).retries + 1,
-    priority: pipeline.orchestration.priority ?? 0,
-    ...(pipeline.orchestration.pool === undefined ? {} : { pool: pipeline.orchestration.pool }),
-  };
+  return { ...pipelineRun(pipeline, codeHash, 'sensor'), runKey, params };
 }

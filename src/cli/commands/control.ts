@@ -1,8 +1,8 @@
 import { UsageError } from '../../core/errors.js';
 import type { Reprocess } from '../../orchestrator/backfill.js';
 import { planBackfill, submitBackfill } from '../../orchestrator/backfill.js';
-import { retryPolicy } from '../../core/retry-policy.js';
 import { FINISHED_STATES } from '../../orchestrator/run-types.js';
+import { triggerRun } from '../../orchestrator/trigger.js';
 import { sleep } from '../../orchestrator/worker.js';
 import type { Command } from '../command.js';
 import { ExitCode } from '../command.js';
@@ -48,42 +48,13 @@ export const triggerCommand: Command = {
     try {
       const params = parseParams((options['param'] as string[] | undefined) ?? []);
       return await withProjectStore(options, io, async ({ project, store }) => {
-        const loaded = await project.load(args[0] as string);
-        const { pipeline } = loaded;
-        const unknown = Object.keys(params).filter((name) => !(name in pipeline.params));
-        if (unknown.length > 0)
-          throw new UsageError(
-            `pipeline "${pipeline.name}" declares no param ${unknown.map((n) => `"${n}"`).join(', ')}`,
-            {
-              hint: `declared params: ${Object.keys(pipeline.params).join(', ') || '(none)'}`,
-            },
-          );
-        await store.registerPipeline({
-          name: pipeline.name,
-          codeHash: loaded.codeHash,
-          file: loaded.file,
-          ...(pipeline.orchestration.maxActiveRuns === undefined
+        const run = await triggerRun(store, project, args[0] as string, {
+          params,
+          useCache: options['useCache'] === true,
+          ...(options['priority'] === undefined
             ? {}
-            : { maxActiveRuns: pipeline.orchestration.maxActiveRuns }),
+            : { priority: positiveInteger('--priority', options['priority'], true) }),
         });
-        const [run] = await store.enqueueRuns([
-          {
-            pipeline: pipeline.name,
-            trigger: 'manual',
-            params,
-            codeHash: loaded.codeHash,
-            useCache: options['useCache'] === true,
-            ...(pipeline.orchestration.pool === undefined
-              ? {}
-              : { pool: pipeline.orchestration.pool }),
-            maxAttempts: retryPolicy(pipeline.orchestration.retries).retries + 1,
-            priority:
-              options['priority'] === undefined
-                ? (pipeline.orchestration.priority ?? 0)
-                : Number(options['priority']),
-          },
-        ]);
-        if (run === undefined) throw new Error('the run was not created');
         let current = run;
         if (options['wait'] === true) {
           while (!FINISHED_STATES.includes(current.state)) {

@@ -1,5 +1,6 @@
 import { UsageError } from '../../core/errors.js';
 import type { RunRecord, RunState, TaskRecord } from '../../orchestrator/run-types.js';
+import { runSummary } from '../../orchestrator/run-summary.js';
 import type { Command } from '../command.js';
 import { ExitCode } from '../command.js';
 import { PROJECT_OPTIONS, positiveInteger, withProjectStore } from '../orchestrator-options.js';
@@ -47,7 +48,7 @@ export const runsCommand: Command = {
           ...(typeof options['pipeline'] === 'string' ? { pipeline: options['pipeline'] } : {}),
           ...(state === undefined ? {} : { states: [state as RunState] }),
         });
-        io.stdout(json ? `${JSON.stringify(runs.map(runJSON), null, 2)}\n` : formatRuns(runs));
+        io.stdout(json ? `${JSON.stringify(runs.map(runSummary), null, 2)}\n` : formatRuns(runs));
         return ExitCode.success;
       });
     } catch (error) {
@@ -85,7 +86,7 @@ export const runShowCommand: Command = {
           io.stdout(
             `${JSON.stringify(
               {
-                ...runJSON(run),
+                ...runSummary(run),
                 tasks: tasks.map(taskJSON),
                 events: events.map((e) => ({ ...e, at: iso(e.at) })),
               },
@@ -109,28 +110,6 @@ export const runShowCommand: Command = {
     }
   },
 };
-
-function runJSON(run: RunRecord): Record<string, unknown> {
-  return {
-    id: run.id,
-    pipeline: run.pipeline,
-    state: run.state,
-    trigger: run.trigger,
-    logicalDate: run.interval === undefined ? null : iso(run.interval.start),
-    intervalEnd: run.interval === undefined ? null : iso(run.interval.end),
-    params: run.params,
-    attempt: run.attempt,
-    maxAttempts: run.maxAttempts,
-    priority: run.priority,
-    queuedAt: iso(run.queuedAt),
-    startedAt: run.startedAt === undefined ? null : iso(run.startedAt),
-    finishedAt: run.finishedAt === undefined ? null : iso(run.finishedAt),
-    error: run.error ?? null,
-    worker: run.leaseOwner ?? null,
-    codeHash: run.codeHash ?? null,
-    backfillId: run.backfillId ?? null,
-  };
-}
 
 function taskJSON(task: TaskRecord): Record<string, unknown> {
   return {

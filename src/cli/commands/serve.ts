@@ -2,6 +2,8 @@ import { parseDuration } from '../../core/duration.js';
 import { createLogger } from '../../observe/logger.js';
 import { runScheduler } from '../../orchestrator/scheduler.js';
 import { runWorker } from '../../orchestrator/worker.js';
+import { startTriggerAPI } from '../../server/trigger-api.js';
+import { UsageError } from '../../core/errors.js';
 import type { Command, CommandIO } from '../command.js';
 import { ExitCode } from '../command.js';
 import { PROJECT_OPTIONS, positiveInteger, withProjectStore } from '../orchestrator-options.js';
@@ -34,20 +36,44 @@ export const serveCommand: Command = {
       defaultValue: '1',
     },
     LEASE_OPTION,
+    {
+      flags: '--http <[host:]port>',
+      description:
+        'serve the webhook API (POST /api/pipelines/<name>/runs) here; $SLUICE_API_TOKEN sets a bearer token',
+    },
   ],
   async run(_args, options, io) {
     try {
       const workers = positiveInteger('--workers', options['workers'] ?? '1', true);
+      const http =
+        options['http'] === undefined ? undefined : listenAddress(String(options['http']));
       const leaseMs = parseDuration(String(options['lease'] ?? '30s'));
       return await untilSignalled(io, async (signal, logger) =>
         withProjectStore(options, io, async ({ project, store }) => {
-          logger.info({ project: project.root, store: store.db.location, workers }, 'serving');
-          await Promise.all([
-            runScheduler({ store, project, signal, logger }),
-            workers === 0
-              ? Promise.resolve()
-              : runWorker({ store, project, concurrency: workers, leaseMs, signal, logger }),
-          ]);
+          const token = process.env['SLUICE_API_TOKEN'];
+          const api =
+            http === undefined
+              ? undefined
+              : await startTriggerAPI({
+                  store,
+                  project,
+                  ...http,
+                  ...(token === undefined || token === '' ? {} : { token }),
+                });
+          logger.info(
+            { project: project.root, store: store.db.location, workers, api: api?.url },
+            'serving',
+          );
+          try {
+            await Promise.all([
+              runScheduler({ store, project, signal, logger }),
+              workers === 0
+                ? Promise.resolve()
+                : runWorker({ store, project, concurrency: workers, leaseMs, signal, logger }),
+            ]);
+          } finally {
+            await api?.close();
+          }
           return ExitCode.success;
         }),
       );
@@ -103,6 +129,27 @@ export const workerCommand: Command = {
     }
   },
 };
+
+/**
+ * Parses `--http`: `8080`, `:8080`, `0.0.0.0:8080` or `[::1]:8080`.
+ *
+ * @example
+ * ```ts
+ * listenAddress('0.0.0.0:8080'); // { hostname: '0.0.0.0', port: 8080 }
+ * ```
+ */
+export function listenAddress(text: string): { hostname: string; port: number } {
+  const trimmed = text.trim();
+  const colon = trimmed.lastIndexOf(':');
+  const host = colon < 0 ? '' : trimmed.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+  const portText = colon < 0 ? trimmed : trimmed.slice(colon + 1);
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65_535)
+    throw new UsageError(`--http expects [host:]port, got "${text}"`, {
+      hint: 'e.g. --http 127.0.0.1:8080',
+    });
+  return { hostname: host === '' ? '127.0.0.1' : host, port };
+}
 
 async function untilSignalled(
   io: CommandIO,
