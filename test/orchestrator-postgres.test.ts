@@ -189,7 +189,7 @@ export default pipeline('ticker', {
         { tickMs: 200 },
         children,
       );
-      await Promise.all(
+      const workers = await Promise.all(
         ['p1', 'p2'].map((id) =>
           startOrchestratorProcess(
             'worker',
@@ -219,6 +219,7 @@ export default pipeline('ticker', {
       starts.forEach((s, i) => expect(s).toBe(start + i * 2_000));
       expect(starts.length).toBeGreaterThanOrEqual(8);
       const done = await untilFinished(store, [...runs, ...tickerRuns], 120_000);
+      expect(workers.map((w) => w.exitCode ?? w.signalCode)).toEqual([null, null]);
       expect(
         done.filter((r) => r.state !== 'success').map((r) => [r.id, r.state, r.error]),
       ).toEqual([]);

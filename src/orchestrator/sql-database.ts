@@ -145,8 +145,10 @@ async function openPostgres(url: string): Promise<SqlDatabase> {
     connectionTimeoutMillis: 5_000,
     application_name: 'sluice',
   });
-  // An idle client losing its connection must not crash the process; the next query reconnects.
+  // A client losing its connection, idle or checked out, must not crash the process with an
+  // unhandled 'error' event; its queries reject, and the pool replaces it.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const numbered = (sql: string): string => {
     let n = 0;
     return sql.replaceAll('?', () => `$${++n}`);

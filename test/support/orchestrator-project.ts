@@ -66,45 +66,8 @@ export default pipeline('flaky', {
   },
 });
 `,
-    slow: `
-import { pipeline, sql, ref, transform } from 'sluice';
-export default pipeline('slow', {
-  timeout: '300ms',
-  steps: {
-    one: sql\`select 1 as x\`,
-    wait: transform({
-      input: ref('one'),
-      map: async (row, context) => {
-        await new Promise((resolve) => {
-          const timer = setTimeout(resolve, 30_000);
-          context.signal.addEventListener('abort', () => { clearTimeout(timer); resolve(undefined); });
-        });
-        context.signal.throwIfAborted();
-        return row;
-      },
-    }),
-  },
-});
-`,
-    hang: `
-import { pipeline, sql, ref, transform } from 'sluice';
-export default pipeline('hang', {
-  steps: {
-    one: sql\`select 1 as x\`,
-    wait: transform({
-      input: ref('one'),
-      map: async (row, context) => {
-        await new Promise((resolve) => {
-          const timer = setTimeout(resolve, 30_000);
-          context.signal.addEventListener('abort', () => { clearTimeout(timer); resolve(undefined); });
-        });
-        context.signal.throwIfAborted();
-        return row;
-      },
-    }),
-  },
-});
-`,
+    slow: waitingPipeline('slow', '300ms'),
+    hang: waitingPipeline('hang'),
     checked: `
 import { check, expect, pipeline, ref, sql, suite } from 'sluice';
 export default pipeline('checked', {
@@ -141,6 +104,30 @@ export default pipeline('hourly', {
   await mkdir(join(dir, 'data'));
   await writeFile(join(dir, 'data', 'cached.csv'), 'id\n1\n2\n');
   return dir;
+}
+
+/** A pipeline whose transform waits 30 s unless stopped, with a timeout when given. */
+function waitingPipeline(name: string, timeout?: string): string {
+  return `
+import { pipeline, sql, ref, transform } from 'sluice';
+export default pipeline('${name}', {
+  ${timeout === undefined ? '' : `timeout: '${timeout}',`}
+  steps: {
+    one: sql\`select 1 as x\`,
+    wait: transform({
+      input: ref('one'),
+      map: async (row, context) => {
+        await new Promise((resolve) => {
+          const timer = setTimeout(resolve, 30_000);
+          context.signal.addEventListener('abort', () => { clearTimeout(timer); resolve(undefined); });
+        });
+        context.signal.throwIfAborted();
+        return row;
+      },
+    }),
+  },
+});
+`;
 }
 
 /**
