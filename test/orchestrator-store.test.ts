@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../src/orchestrator/migrations.js';
 import { RunStore } from '../src/orchestrator/run-store.js';
+import type { NewRun } from '../src/orchestrator/run-types.js';
 import { openDatabase } from '../src/orchestrator/sql-database.js';
 import { createTestDatabase, postgresUnavailable } from './support/postgres.js';
 import { tempDir } from './helpers.js';
@@ -215,6 +216,42 @@ for (const backend of backends) {
       expect(await store.claimRun('w', 60_000, names, pools)).toBeUndefined();
       await store.finishAttempt(a?.id ?? '', first?.fencingToken ?? 0, { state: 'success' });
       expect((await store.claimRun('w', 60_000, names, pools))?.run.id).toBe(b?.id);
+    });
+
+    it('never leaves a runnable run queued while limits hold back many others', async () => {
+      // 30 high-priority runs of a pipeline allowed one at a time, 30 of a pool of size 1 and a
+      // 5-wide backfill of 30, then 5 plain low-priority runs: every claim must find a runnable
+      // run while one exists, however many blocked ones rank above it.
+      await store.registerPipeline({ name: 'inv_serial', maxActiveRuns: 1 });
+      const many = (pipeline: string, extra: object): NewRun[] =>
+        Array.from({ length: 30 }, () => ({ pipeline, trigger: 'manual' as const, ...extra }));
+      await store.enqueueRuns([
+        ...many('inv_serial', { priority: 9 }),
+        ...many('inv_pooled', { priority: 8, pool: 'narrow' }),
+      ]);
+      await store.createBackfill(
+        { id: 'inv_backfill', pipeline: 'inv_filled', range: { start: 0, end: 1 }, maxParallel: 5 },
+        many('inv_filled', { priority: 7, backfillId: 'inv_backfill' }).map((run, i) => ({
+          ...run,
+          interval: { start: i * HOUR, end: (i + 1) * HOUR },
+        })),
+      );
+      const plain = await store.enqueueRuns(
+        Array.from({ length: 5 }, () => ({ pipeline: 'inv_plain', trigger: 'manual' as const })),
+      );
+      const names = ['inv_serial', 'inv_pooled', 'inv_filled', 'inv_plain'];
+      const claimed: string[] = [];
+      for (;;) {
+        const claim = await store.claimRun('w', 60_000, names, { narrow: 1 });
+        if (claim === undefined) break;
+        claimed.push(claim.run.pipeline);
+      }
+      expect(claimed.filter((p) => p === 'inv_serial')).toHaveLength(1);
+      expect(claimed.filter((p) => p === 'inv_pooled')).toHaveLength(1);
+      expect(claimed.filter((p) => p === 'inv_filled')).toHaveLength(5);
+      expect(claimed.filter((p) => p === 'inv_plain')).toHaveLength(5);
+      const queued = await store.listRuns({ states: ['queued'], limit: 1_000 });
+      expect(queued.filter((r) => plain.some((p) => p.id === r.id))).toEqual([]);
     });
 
     it('flags each run that missed its SLA once, with an event', async () => {

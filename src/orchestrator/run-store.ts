@@ -249,6 +249,13 @@ export class RunStore {
       const filter =
         pipelines === undefined ? '' : `AND r.pipeline IN (${pipelines.map(() => '?').join(', ')})`;
       const lock = tx.dialect === 'postgres' ? 'FOR UPDATE OF r SKIP LOCKED' : '';
+      const sized = Object.entries(pools);
+      const poolSize =
+        sized.length === 0
+          ? 'NULL'
+          : `CASE r.pool ${sized.map(() => 'WHEN ? THEN CAST(? AS INTEGER)').join(' ')} ELSE NULL END`;
+      // Runs held back by a limit are left out here, so they never hide runnable ones; the
+      // limits are checked again below under locks.
       const candidates = await tx.all(
         `SELECT r.id, r.pipeline, r.backfill_id, r.pool, p.max_active_runs, b.max_parallel
          FROM runs r
@@ -256,9 +263,15 @@ export class RunStore {
          LEFT JOIN backfills b ON b.id = r.backfill_id
          WHERE r.state IN ('queued', 'up_for_retry') AND r.not_before <= ?
            AND coalesce(p.paused, 0) = 0 ${filter}
+           AND (p.max_active_runs IS NULL OR p.max_active_runs >
+             (SELECT count(*) FROM runs x WHERE x.pipeline = r.pipeline AND x.state = 'running'))
+           AND (b.max_parallel IS NULL OR b.max_parallel >
+             (SELECT count(*) FROM runs x WHERE x.backfill_id = r.backfill_id AND x.state = 'running'))
+           AND (${poolSize} IS NULL OR ${poolSize} >
+             (SELECT count(*) FROM runs x WHERE x.pool = r.pool AND x.state = 'running'))
          ORDER BY r.priority DESC, r.not_before, r.queued_at, r.queue_order
          LIMIT 20 ${lock}`,
-        [now, ...(pipelines ?? [])],
+        [now, ...(pipelines ?? []), ...sized.flat(), ...sized.flat()],
       );
       for (const candidate of candidates) {
         if (!(await withinLimits(tx, candidate, pools))) continue;
