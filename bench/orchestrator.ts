@@ -10,7 +10,6 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { pipeline, ref, sql } from '../src/index.js';
 import type { StepDefinition } from '../src/define/steps.js';
 import { defaultRegistry } from '../src/engine/default-registry.js';
@@ -22,12 +21,12 @@ import { RunStore } from '../src/orchestrator/run-store.js';
 import type { RunRecord } from '../src/orchestrator/run-types.js';
 import { FINISHED_STATES } from '../src/orchestrator/run-types.js';
 import { runWorker, sleep } from '../src/orchestrator/worker.js';
+import { createTestDatabase, postgresUnavailable } from '../test/support/postgres.js';
 import type { BenchResult } from './common.js';
 import { assert, log } from './common.js';
 
 const CHAIN = 40;
 const TASK_MS = 10;
-const POSTGRES = process.env['BENCH_POSTGRES'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** Runs the group and returns its figures. */
 export async function runOrchestratorGroup(): Promise<BenchResult[]> {
@@ -42,7 +41,8 @@ export async function runOrchestratorGroup(): Promise<BenchResult[]> {
     } finally {
       await embedded.close();
     }
-    const database = await createDatabase();
+    const database =
+      (await postgresUnavailable()) === undefined ? await createTestDatabase() : undefined;
     if (database === undefined) {
       log('  orchestrator: PostgreSQL unreachable; its figures are skipped');
     } else {
@@ -57,7 +57,7 @@ export async function runOrchestratorGroup(): Promise<BenchResult[]> {
       } finally {
         await database.drop();
       }
-      const fresh = (await createDatabase()) as NonNullable<typeof database>;
+      const fresh = await createTestDatabase();
       try {
         results.push(...(await throughputFigures(fresh.url, dir)));
       } finally {
@@ -285,29 +285,4 @@ async function startWorker(dir: string, url: string, id: string): Promise<ChildP
     child.once('exit', (code) => reject(new Error(`worker ${id} exited with ${code}`)));
   });
   return child;
-}
-
-async function createDatabase(): Promise<{ url: string; drop: () => Promise<void> } | undefined> {
-  const name = `sluice_bench_${process.pid}`;
-  const admin = new pg.Client({ connectionString: POSTGRES, connectionTimeoutMillis: 2_000 });
-  try {
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE ${name}`);
-  } catch {
-    return undefined;
-  } finally {
-    await admin.end().catch(() => undefined);
-  }
-  const url = new URL(POSTGRES);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const client = new pg.Client({ connectionString: POSTGRES });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await client.end();
-    },
-  };
 }

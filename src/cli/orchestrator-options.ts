@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { Project } from '../orchestrator/project.js';
-import { RunStore, isStoreUrl, resolveStoreLocation } from '../orchestrator/run-store.js';
+import { RunStore, resolveStoreLocation } from '../orchestrator/run-store.js';
+import { isStoreUrl } from '../orchestrator/sql-database.js';
 import type { CommandIO, CommandOption } from './command.js';
 
 /** `--project` and `--store`, shared by the orchestrator's commands. */

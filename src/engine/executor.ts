@@ -13,7 +13,6 @@ import {
 import type { SuiteResult } from '../quality/expectation.js';
 import { newRunId } from '../core/ids.js';
 import { retryDelayMs, retryPolicy } from '../core/retry-policy.js';
-import { quoteIdentifier, quoteLiteral } from '../core/type-mappings.js';
 import type { Logger } from '../core/logger.js';
 import { silentLogger } from '../core/logger.js';
 import type { EngineOptions, Pipeline } from '../define/pipeline.js';
@@ -29,7 +28,7 @@ import { QuarantineStore } from './quarantine-store.js';
 import { MetricHistoryStore } from '../quality/metric-history.js';
 import { scheduleSteps } from './scheduler.js';
 import type { StepOutcome } from './step-runners.js';
-import { runStep, settleViewCounts, sumInputRows } from './step-runners.js';
+import { dropDataset, runStep, settleViewCounts, sumInputRows } from './step-runners.js';
 
 /** Progress events for displays: a step started, moved rows, or finished. */
 export type StepEvent =
@@ -389,16 +388,6 @@ async function withStepRetries(
       await new Promise((resolve) => setTimeout(resolve, waitMs));
     }
   }
-}
-
-async function dropDataset(connection: EngineConnection, name: string): Promise<void> {
-  const [found] = await connection.rows(
-    `SELECT table_type FROM information_schema.tables WHERE table_name = ${quoteLiteral(name)}`,
-  );
-  if (found === undefined) return;
-  await connection.run(
-    `DROP ${found['table_type'] === 'VIEW' ? 'VIEW' : 'TABLE'} ${quoteIdentifier(name)}`,
-  );
 }
 
 function watermarksOf(outcomes: ReadonlyMap<string, StepOutcome>): {

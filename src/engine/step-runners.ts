@@ -176,9 +176,6 @@ async function keepRowsPastWatermark(
   const name = quoteIdentifier(stepId);
   const column = quoteIdentifier(cursor);
   const last = ctx.watermarks?.[stepId];
-  const [kind] = await ctx.connection.rows(
-    `SELECT table_type FROM information_schema.tables WHERE table_name = ${quoteLiteral(stepId)}`,
-  );
   const [columnType] = await ctx.connection.rows(
     `SELECT data_type FROM information_schema.columns WHERE table_name = ${quoteLiteral(stepId)} AND column_name = ${quoteLiteral(cursor)}`,
   );
@@ -198,7 +195,7 @@ async function keepRowsPastWatermark(
     await ctx.connection.run(
       `CREATE TABLE ${kept} AS SELECT * FROM ${name} WHERE ${column} > CAST(${quoteLiteral(last)} AS ${String(columnType['data_type'])})`,
     );
-    await ctx.connection.run(`DROP ${kind?.['table_type'] === 'VIEW' ? 'VIEW' : 'TABLE'} ${name}`);
+    await dropDataset(ctx.connection, stepId);
     await ctx.connection.run(`ALTER TABLE ${kept} RENAME TO ${name}`);
     skipped = before - (await countRows(ctx.connection, stepId));
   }
@@ -213,6 +210,24 @@ async function keepRowsPastWatermark(
       'rows at or before the watermark skipped',
     );
   return { skipped, watermark };
+}
+
+/**
+ * Drops a step's dataset, a table or a view, when it exists.
+ *
+ * @example
+ * ```ts
+ * await dropDataset(connection, 'orders');
+ * ```
+ */
+export async function dropDataset(connection: EngineConnection, name: string): Promise<void> {
+  const [found] = await connection.rows(
+    `SELECT table_type FROM information_schema.tables WHERE table_name = ${quoteLiteral(name)}`,
+  );
+  if (found === undefined) return;
+  await connection.run(
+    `DROP ${found['table_type'] === 'VIEW' ? 'VIEW' : 'TABLE'} ${quoteIdentifier(name)}`,
+  );
 }
 
 async function runSQL(step: PlannedStep, def: SQLStep, ctx: StepRunContext): Promise<StepOutcome> {

@@ -1,5 +1,6 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { textTable } from '../core/text-table.js';
 import type { StepKind } from '../define/steps.js';
 import type { SuiteResult } from '../quality/expectation.js';
 
@@ -112,19 +113,10 @@ export function formatRunReport(report: RunReport): string {
     formatCount(s.rowsQuarantined),
     formatMs(s.durationMs),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const numeric = new Set([3, 4, 5, 6]);
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((c, i) => (numeric.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd();
   const out = [
     `Run ${report.runId} of pipeline "${report.pipeline}": ${report.status.toUpperCase()} in ${formatMs(report.durationMs)}`,
     '',
-    line(header),
-    line(widths.map((w) => '-'.repeat(w))),
-    ...rows.map(line),
+    ...textTable(header, rows, new Set([3, 4, 5, 6])),
   ];
   const outputs = report.steps.flatMap((s) => s.outputs.map((o) => `  ${s.id}: ${o}`));
   if (outputs.length > 0) {

@@ -11,3 +11,5 @@ export * from './sensors.js';
 export * from './pipeline-run.js';
 export * from './trigger.js';
 export * from './run-summary.js';
+export { isStoreUrl, openDatabase } from './sql-database.js';
+export type { SqlDatabase } from './sql-database.js';

@@ -16,7 +16,7 @@ import type {
   TaskRecord,
 } from './run-types.js';
 import type { SqlDatabase, SqlRow, SqlValue } from './sql-database.js';
-import { openDatabase } from './sql-database.js';
+import { isStoreUrl, openDatabase } from './sql-database.js';
 
 /** Lease losses (a worker died or stalled) tolerated per run beyond its attempts. */
 export const LEASE_LOSS_ALLOWANCE = 3;
@@ -661,18 +661,6 @@ export function resolveStoreLocation(options: {
   if (chosen === undefined || chosen === '')
     return join(resolve(options.cwd), '.sluice', 'sluice.db');
   return isStoreUrl(chosen) ? chosen : resolve(options.cwd, chosen);
-}
-
-/**
- * Whether a store location is a PostgreSQL URL rather than a file path.
- *
- * @example
- * ```ts
- * isStoreUrl('postgres://127.0.0.1/sluice'); // true
- * ```
- */
-export function isStoreUrl(location: string): boolean {
-  return /^postgres(ql)?:\/\//.test(location);
 }
 
 /** The run key of an interval run. */

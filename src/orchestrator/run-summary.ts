@@ -31,6 +31,14 @@ export function runSummary(run: RunRecord): Record<string, unknown> {
   };
 }
 
-function iso(ms: number): string {
+/**
+ * An epoch-milliseconds time as an ISO 8601 UTC timestamp.
+ *
+ * @example
+ * ```ts
+ * iso(0); // "1970-01-01T00:00:00.000Z"
+ * ```
+ */
+export function iso(ms: number): string {
   return new Date(ms).toISOString();
 }

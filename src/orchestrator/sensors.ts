@@ -1,7 +1,8 @@
 import { stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import { glob } from 'tinyglobby';
 import type { Pipeline, TriggerSpec } from '../define/pipeline.js';
+import { resolveTableLocation } from '../table/table-store.js';
 import type { LoadedPipeline } from './project.js';
 import type { RunStore } from './run-store.js';
 import { pipelineRun } from './pipeline-run.js';
@@ -86,9 +87,7 @@ function matchEvent(
 }
 
 function sameDataset(published: string, followed: string, base: string): boolean {
-  const isURL = (text: string): boolean => /^[a-z][a-z0-9+.-]*:\/\//i.test(text);
-  const normal = (text: string): string =>
-    (isURL(text) ? text : resolve(base, text)).replace(/\/+$/, '');
+  const normal = (text: string): string => resolveTableLocation(base, text).replace(/\/+$/, '');
   return normal(published) === normal(followed);
 }
 

@@ -47,7 +47,19 @@ export interface SqlDatabase {
  * ```
  */
 export async function openDatabase(location: string): Promise<SqlDatabase> {
-  return /^postgres(ql)?:\/\//.test(location) ? openPostgres(location) : openSqlite(location);
+  return isStoreUrl(location) ? openPostgres(location) : openSqlite(location);
+}
+
+/**
+ * Whether a store location is a PostgreSQL URL rather than a file path.
+ *
+ * @example
+ * ```ts
+ * isStoreUrl('postgres://127.0.0.1/sluice'); // true
+ * ```
+ */
+export function isStoreUrl(location: string): boolean {
+  return /^postgres(ql)?:\/\//.test(location);
 }
 
 async function openSqlite(path: string): Promise<SqlDatabase> {

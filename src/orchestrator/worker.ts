@@ -13,6 +13,7 @@ import { MetricHistoryStore } from '../quality/metric-history.js';
 import type { Project } from './project.js';
 import { retryDelayMs, retryPolicy } from '../core/retry-policy.js';
 import { runCacheKey } from './run-cache.js';
+import { iso } from './run-summary.js';
 import type { RunStore } from './run-store.js';
 import type { AttemptOutcome, QualitySummary, RunClaim, RunRecord, RunState } from './run-types.js';
 
@@ -114,7 +115,7 @@ async function executeClaim(claim: RunClaim, context: ExecuteContext): Promise<v
   }
   const finished = await untilStored(
     () => context.store.finishAttempt(run.id, fencingToken, outcome),
-    { logger, signal: undefined },
+    logger,
   );
   if (!finished.recorded) {
     logger.warn({}, 'the run was taken over before it finished; its outcome was not recorded');
@@ -333,10 +334,6 @@ async function readWatermarks(
   return watermarks;
 }
 
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}
-
 /** Writes each step's task record in event order, without holding up the run. */
 class TaskRecorder {
   #chain: Promise<void> = Promise.resolve();
@@ -382,26 +379,15 @@ class TaskRecorder {
   }
 }
 
-/**
- * Calls `write` until the store takes it, waiting between tries while the store is unreachable.
- *
- * @example
- * ```ts
- * await untilStored(() => store.finishAttempt(id, token, outcome), { logger });
- * ```
- */
-export async function untilStored<T>(
-  write: () => Promise<T>,
-  options: { readonly logger: Logger; readonly signal: AbortSignal | undefined },
-): Promise<T> {
+/** Calls `write` until the store takes it, waiting between tries while it is unreachable. */
+async function untilStored<T>(write: () => Promise<T>, logger: Logger): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await write();
     } catch (error) {
-      if (!(error instanceof StoreError && error.retryable) || options.signal?.aborted === true)
-        throw error;
-      options.logger.warn({ err: error.message, attempt }, 'store unreachable; retrying');
-      await sleep(Math.min(2_000, 100 * 2 ** attempt), options.signal);
+      if (!(error instanceof StoreError && error.retryable)) throw error;
+      logger.warn({ err: error.message, attempt }, 'store unreachable; retrying');
+      await sleep(Math.min(2_000, 100 * 2 ** attempt));
     }
   }
 }

@@ -1,3 +1,4 @@
+import { textTable } from '../core/text-table.js';
 import type { ColumnProfile, DatasetProfile, ProfileValue } from './profile.js';
 import type { FileProfile } from './profile-file.js';
 
@@ -51,7 +52,7 @@ export function formatProfile(profile: DatasetProfile | FileProfile): string {
     c.mean === null ? '' : number(c.mean),
     c.stdev === null ? '' : number(c.stdev),
   ]);
-  out.push('', ...table(header, rows, new Set([2, 3, 6, 7])));
+  out.push('', ...textTable(header, rows, new Set([2, 3, 6, 7])));
 
   const details = (title: string, lines: [string, string][]): void => {
     if (lines.length === 0) return;
@@ -124,16 +125,6 @@ export function formatProfile(profile: DatasetProfile | FileProfile): string {
     }),
   );
   return `${out.join('\n')}\n`;
-}
-
-function table(header: string[], rows: string[][], numeric: ReadonlySet<number>): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((c, i) => (numeric.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
 }
 
 function distinct(c: ColumnProfile): string {

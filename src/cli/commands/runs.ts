@@ -1,6 +1,7 @@
 import { UsageError } from '../../core/errors.js';
+import { textTable } from '../../core/text-table.js';
 import type { RunRecord, RunState, TaskRecord } from '../../orchestrator/run-types.js';
-import { runSummary } from '../../orchestrator/run-summary.js';
+import { iso, runSummary } from '../../orchestrator/run-summary.js';
 import type { Command } from '../command.js';
 import { ExitCode } from '../command.js';
 import { PROJECT_OPTIONS, positiveInteger, withProjectStore } from '../orchestrator-options.js';
@@ -135,10 +136,8 @@ function formatRuns(runs: readonly RunRecord[]): string {
     `${run.attempt}/${run.maxAttempts}`,
     duration(run),
   ]);
-  return table(
-    ['run', 'pipeline', 'state', 'trigger', 'logical date', 'attempt', 'duration'],
-    rows,
-  );
+  const header = ['run', 'pipeline', 'state', 'trigger', 'logical date', 'attempt', 'duration'];
+  return `${textTable(header, rows).join('\n')}\n`;
 }
 
 function formatRun(
@@ -165,7 +164,7 @@ function formatRun(
     '',
     tasks.length === 0
       ? 'no tasks yet'
-      : table(
+      : textTable(
           ['step', 'attempt', 'state', 'rows in', 'rows out', 'duration'],
           tasks.map((t) => [
             t.step,
@@ -177,7 +176,7 @@ function formatRun(
               ? '-'
               : `${t.finishedAt - t.startedAt} ms`,
           ]),
-        ).trimEnd(),
+        ).join('\n'),
     '',
     'events',
     ...events.map((e) => `  ${e}`),
@@ -189,18 +188,4 @@ function duration(run: RunRecord): string {
   if (run.startedAt === undefined) return '-';
   const ms = (run.finishedAt ?? Date.now()) - run.startedAt;
   return ms < 10_000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
-}
-
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((c, i) => c.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd();
-  return `${[line(header), ...rows.map(line)].join('\n')}\n`;
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
 }
