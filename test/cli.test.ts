@@ -142,6 +142,28 @@ export default pipeline('params', {
     expect(malformed.stderr).toContain('--param expects key=value, got "greeting"');
   });
 
+  it('reuses unchanged steps with --use-cache, and runs them again after the file changes', async () => {
+    const dir = await tempDir();
+    const body = (greeting: string): string => `export default pipeline('cached', {
+  steps: {
+    g: sql\`select '${greeting}' as g\`,
+    out: sink.csv({ input: ref('g'), path: 'g.csv' }),
+  },
+});`;
+    const file = await pipelineFile(dir, 'p.ts', body('hello'));
+    const run = () => sluice(['run', file, '--use-cache', '--state-dir', join(dir, 'state')]);
+    expect(run().code).toBe(0);
+    const again = run();
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/^g +sql +cached/m);
+    expect(again.stdout).toMatch(/^out +sink:csv +cached/m);
+
+    await pipelineFile(dir, 'p.ts', body('bonjour'));
+    const changed = run();
+    expect(changed.stdout).toMatch(/^g +sql +success/m);
+    expect(readFileSync(join(dir, 'g.csv'), 'utf8')).toBe('g\nbonjour\n');
+  });
+
   it('checks a pipeline: prints the DAG, or every problem with file and line', async () => {
     const dir = await tempDir();
     const ok = sluice(['check', 'examples/quickstart/pipeline.ts']);

@@ -65,6 +65,24 @@ describe('worker', () => {
     ]);
   });
 
+  it('resumes a --use-cache run on its next attempt from the step that failed', async () => {
+    const [run] = await store.enqueueRuns([
+      { pipeline: 'flaky', trigger: 'manual', maxAttempts: 3, useCache: true },
+    ]);
+    const [done] = await workUntilFinished(store, project, [run as RunRecord]);
+    expect(done?.state).toBe('success');
+    expect(done?.attempt).toBe(2);
+    const tasks = await store.listTasks(run?.id ?? '');
+    expect(tasks.map((t) => [t.attempt, t.step, t.cached === true ? 'cached' : t.state])).toEqual(
+      expect.arrayContaining([
+        [1, 'one', 'success'],
+        [1, 'gate', 'failed'],
+        [2, 'one', 'cached'],
+        [2, 'gate', 'success'],
+      ]),
+    );
+  });
+
   it('skips a --use-cache run whose code, params and inputs match a successful run', async () => {
     const enqueue = async (useCache: boolean): Promise<RunRecord> =>
       (

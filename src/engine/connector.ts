@@ -17,6 +17,16 @@ export interface SourceReadContext {
   readonly quarantine: QuarantineStore;
   readonly logger: Logger;
   readonly signal: AbortSignal;
+  /**
+   * Set when the step is incremental: its cursor column and the watermark (the highest cursor
+   * value of the last successful run, as text), undefined on the first run. A source that sets
+   * `readsIncrementally` must read only what is past it (it may re-read a lag window before it);
+   * for other sources the engine filters the rows it read.
+   */
+  readonly incremental?: {
+    readonly cursor: string;
+    readonly watermark: string | undefined;
+  };
 }
 
 /** What a source reports once its dataset exists. */
@@ -55,6 +65,24 @@ export interface SourceReadResult {
 export interface BatchSourceConnector<Config = unknown> extends ConnectorSpec<Config> {
   readonly role: 'source';
   read(config: Config, context: SourceReadContext): Promise<SourceReadResult>;
+  /**
+   * The version of what `read` would read now (files' sizes and modification times, a table's
+   * version), or undefined when it cannot be known cheaply. Caching uses it: a step whose
+   * inputs have the same fingerprint as before can reuse its earlier output. Sources without it
+   * are never cached.
+   */
+  fingerprint?(config: Config, context: SourceFingerprintContext): Promise<string | undefined>;
+  /**
+   * True when `read` applies `context.incremental` itself (a database source pushing the cursor
+   * predicate down). The engine then only takes the new watermark from the rows it returned.
+   */
+  readonly readsIncrementally?: boolean;
+}
+
+/** What a source's `fingerprint` gets. */
+export interface SourceFingerprintContext {
+  /** Relative paths in the config resolve against this folder (the pipeline file's). */
+  readonly baseDir: string;
 }
 
 /** What a sink's `write` gets from the executor. */
@@ -106,7 +134,9 @@ export interface BatchSinkConnector<Config = unknown> extends ConnectorSpec<Conf
 }
 
 /** Any batch connector. */
-export type BatchConnector = BatchSourceConnector<never> | BatchSinkConnector<never>;
+// Each connector's config type is its own; a registry holds them side by side.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type BatchConnector = BatchSourceConnector<any> | BatchSinkConnector<any>;
 
 /**
  * Declares a source connector (typed by its config schema).

@@ -29,6 +29,8 @@ import { MetricHistoryStore } from '../quality/metric-history.js';
 import { scheduleSteps } from './scheduler.js';
 import type { StepOutcome } from './step-runners.js';
 import { dropDataset, runStep, settleViewCounts, sumInputRows } from './step-runners.js';
+import type { TaskCacheOptions } from './task-cache.js';
+import { TaskCache } from './task-cache.js';
 
 /** Progress events for displays: a step started, moved rows, or finished. */
 export type StepEvent =
@@ -64,6 +66,11 @@ export interface RunOptions {
   readonly watermarks?: Readonly<Record<string, string>>;
   /** Where datasets' metric history is read and appended (default: files under `stateDir`). */
   readonly metricHistory?: MetricHistoryStore;
+  /**
+   * Task-level caching: steps whose key (pipeline, step, code hash, params, input versions)
+   * matches an earlier output reuse it instead of running. See {@link TaskCache}.
+   */
+  readonly cache?: TaskCacheOptions;
 }
 
 /**
@@ -108,9 +115,19 @@ export async function runPipeline(
     ...(engine.memoryLimit === undefined ? {} : { memoryLimit: engine.memoryLimit }),
     ...(engine.threads === undefined ? {} : { threads: engine.threads }),
   });
+  const taskCache =
+    options.cache === undefined
+      ? undefined
+      : new TaskCache(options.cache.directory ?? join(stateDir, 'cache', 'tasks'), plan, {
+          codeHash: options.cache.codeHash,
+          params,
+          baseDir,
+          registry,
+          ...(options.watermarks === undefined ? {} : { watermarks: options.watermarks }),
+        });
   const finished = new Map<
     string,
-    { status: StepStatus; durationMs: number; error?: SluiceError }
+    { status: StepStatus; durationMs: number; error?: SluiceError; cached?: boolean }
   >();
   const outcomes = new Map<string, StepOutcome>();
   let failure: SluiceError | undefined;
@@ -126,6 +143,7 @@ export async function runPipeline(
       end?.durationMs ?? 0,
       quarantine,
       end?.error,
+      end?.cached,
     );
   };
 
@@ -136,7 +154,25 @@ export async function runPipeline(
     stepLogger.info({ kind: step.kind }, 'step started');
     const connection = await session.connect(step.id);
     try {
-      const outcome = await withStepRetries(
+      const key = await taskCache?.keyOf(step);
+      const cached =
+        key === undefined
+          ? undefined
+          : step.kind === 'sink'
+            ? await taskCache?.published(key)
+            : await taskCache?.restore(connection, step.id, key);
+      if (cached !== undefined) {
+        outcomes.set(step.id, cached);
+        finished.set(step.id, {
+          status: 'success',
+          durationMs: performance.now() - began,
+          cached: true,
+        });
+        stepLogger.info({ key }, 'step output taken from the cache');
+        options.onEvent?.({ type: 'step-finished', step: report(step) });
+        return;
+      }
+      let outcome = await withStepRetries(
         step,
         connection,
         quarantine,
@@ -161,6 +197,8 @@ export async function runPipeline(
             ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
           }),
       );
+      if (key !== undefined && step.kind !== 'sink')
+        outcome = await taskCache!.save(connection, step.id, key, outcome);
       outcomes.set(step.id, outcome);
       settleViewCounts(plan, step, outcome, outcomes);
       finished.set(step.id, { status: 'success', durationMs: performance.now() - began });
@@ -220,6 +258,8 @@ export async function runPipeline(
     }
     failure ??= await publishOutputs(plan, outcomes, logger);
     if (failure === undefined) await recordMetrics(metricHistory, outcomes, runId);
+    if (failure === undefined && taskCache !== undefined)
+      await rememberPublishedSinks(plan, taskCache, outcomes, logger);
   } finally {
     if (failure !== undefined) await discardOutputs(outcomes);
     session.close();
@@ -273,6 +313,27 @@ async function publishOutputs(
   return undefined;
 }
 
+/** Sinks that published this run (not from the cache) are skipped by later runs with their key. */
+async function rememberPublishedSinks(
+  plan: Plan,
+  cache: TaskCache,
+  outcomes: ReadonlyMap<string, StepOutcome>,
+  logger: Logger,
+): Promise<void> {
+  for (const step of plan.steps) {
+    const outcome = outcomes.get(step.id);
+    if (step.kind !== 'sink' || outcome?.staged === undefined) continue;
+    const key = await cache.keyOf(step);
+    if (key === undefined) continue;
+    // The output is already published; a lost marker only means the sink runs again next time.
+    await cache
+      .markPublished(key, outcome)
+      .catch((error: unknown) =>
+        logger.warn({ stepId: step.id, err: String(error) }, 'cannot record the sink in the cache'),
+      );
+  }
+}
+
 /** Metrics of checked datasets join their history only when the run succeeded. */
 async function recordMetrics(
   store: MetricHistoryStore,
@@ -324,6 +385,7 @@ function stepReport(
   durationMs: number,
   quarantine: QuarantineStore,
   error?: SluiceError,
+  cached?: boolean,
 ): StepReport {
   const quarantined = quarantine.count(step.id);
   const quality =
@@ -348,6 +410,7 @@ function stepReport(
     ...(quality === undefined ? {} : { quality: quality as SuiteResult }),
     ...(outcome?.schemaChanges === undefined ? {} : { schemaChanges: outcome.schemaChanges }),
     ...(outcome?.valuesDiscarded === undefined ? {} : { valuesDiscarded: outcome.valuesDiscarded }),
+    ...(cached === true ? { cached } : {}),
   };
 }
 

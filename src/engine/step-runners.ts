@@ -141,11 +141,21 @@ async function runSource(
     quarantine: ctx.quarantine,
     logger: ctx.logger,
     signal: ctx.signal,
+    ...(def.incremental === undefined
+      ? {}
+      : {
+          incremental: {
+            cursor: def.incremental.cursor,
+            watermark: ctx.watermarks?.[step.id],
+          },
+        }),
   });
   const incremental =
     def.incremental === undefined
       ? undefined
-      : await keepRowsPastWatermark(step.id, def.incremental.cursor, ctx);
+      : await keepRowsPastWatermark(step.id, def.incremental.cursor, ctx, {
+          filter: connector.readsIncrementally !== true,
+        });
   const rowsRead = result.rowsRead - (incremental?.skipped ?? 0);
   return {
     fields: result.fields,
@@ -165,13 +175,15 @@ async function runSource(
 }
 
 /**
- * Replaces an incremental source's dataset with its rows past the last watermark, and reads the
- * new watermark (the highest cursor value, as text), or the old one when no row is new.
+ * Replaces an incremental source's dataset with its rows past the last watermark (unless the
+ * source filtered them itself), and reads the new watermark (the highest cursor value, as text),
+ * or the old one when no row is new.
  */
 async function keepRowsPastWatermark(
   stepId: string,
   cursor: string,
   ctx: StepRunContext,
+  options: { readonly filter: boolean },
 ): Promise<{ readonly skipped: number; readonly watermark: string | undefined }> {
   const name = quoteIdentifier(stepId);
   const column = quoteIdentifier(cursor);
@@ -189,7 +201,7 @@ async function keepRowsPastWatermark(
       },
     ]);
   let skipped = 0;
-  if (last !== undefined) {
+  if (last !== undefined && options.filter) {
     const kept = quoteIdentifier(`__sluice_incremental_${stepId}`);
     const before = await countRows(ctx.connection, stepId);
     await ctx.connection.run(
@@ -204,7 +216,7 @@ async function keepRowsPastWatermark(
   );
   const watermark =
     high?.['high'] === null || high?.['high'] === undefined ? last : String(high['high']);
-  if (last !== undefined)
+  if (last !== undefined && options.filter)
     ctx.logger.info(
       { cursor, watermark: last, skipped },
       'rows at or before the watermark skipped',

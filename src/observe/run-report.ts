@@ -49,6 +49,11 @@ export interface StepReport {
   readonly valuesDiscarded?: number;
   /** For check steps: the suite result in Great Expectations' shape, with the quality score. */
   readonly quality?: SuiteResult;
+  /**
+   * True when the step did not run because its task key matched a cached output (`--use-cache`):
+   * its dataset was read from the cache, or, for a sink, the same output was published before.
+   */
+  readonly cached?: boolean;
 }
 
 /**
@@ -107,7 +112,7 @@ export function formatRunReport(report: RunReport): string {
   const rows = report.steps.map((s) => [
     s.id,
     s.connector === undefined ? s.kind : `${s.kind}:${s.connector}`,
-    s.status,
+    s.cached === true ? 'cached' : s.status,
     formatCount(s.rowsIn),
     formatCount(s.rowsOut),
     formatCount(s.rowsQuarantined),

@@ -120,6 +120,11 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX metric_history_dataset ON metric_history (dataset, id)`,
     ],
   },
+  {
+    version: 6,
+    description: 'tasks remember whether their output came from the task cache',
+    statements: [`ALTER TABLE tasks ADD COLUMN cached INTEGER NOT NULL DEFAULT 0`],
+  },
 ];
 
 /** The newest schema version this copy of Sluice knows. */

@@ -1,10 +1,13 @@
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { ConfigError, PipelineLoadError, describeCause } from '../core/errors.js';
 import type { Pipeline } from '../define/pipeline.js';
-import { loadPipelineFile, projectFileLoader } from '../plan/load-pipeline-file.js';
+import {
+  loadPipelineFile,
+  pipelineCodeHash,
+  projectFileLoader,
+} from '../plan/load-pipeline-file.js';
 
 /** The default export of `sluice.config.ts`. */
 export interface ProjectConfig {
@@ -127,7 +130,7 @@ export class Project {
   /** Loads one pipeline (again only when its file changed) and checks its name. */
   async load(name: string): Promise<LoadedPipeline> {
     const file = await this.pipelineFile(name);
-    const codeHash = await hashFile(file);
+    const codeHash = await pipelineCodeHash(file);
     const cached = this.#loaded.get(name);
     if (cached?.codeHash === codeHash) return cached;
     const pipeline = await loadPipelineFile(file);
@@ -143,11 +146,4 @@ export class Project {
     this.#loaded.set(name, loaded);
     return loaded;
   }
-}
-
-async function hashFile(file: string): Promise<string> {
-  return createHash('sha256')
-    .update(await readFile(file))
-    .digest('hex')
-    .slice(0, 16);
 }

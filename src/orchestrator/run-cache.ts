@@ -1,18 +1,15 @@
 import { createHash } from 'node:crypto';
-import { stat } from 'node:fs/promises';
-import { glob } from 'tinyglobby';
 import type { Pipeline } from '../define/pipeline.js';
-import { openTableStore, resolveTableLocation } from '../table/table-store.js';
+import type { ConnectorRegistry } from '../engine/connector.js';
+import { defaultRegistry } from '../engine/default-registry.js';
 import type { RunRecord } from './run-types.js';
-
-const FILE_CONNECTORS = new Set(['csv', 'tsv', 'json', 'ndjson', 'parquet']);
 
 /**
  * The cache key of a run: pipeline, code hash, data interval, params and the versions of
- * everything its sources read (each file's size and modification time, each Delta table's
- * latest version, or the version/timestamp it pins). Two runs with the same key do the same
- * work on the same data. Undefined when a source's input cannot be fingerprinted (a source
- * other than files and Delta tables), so such runs are never skipped.
+ * everything its sources read (each source connector's fingerprint: files' sizes and
+ * modification times, a Delta table's version). Two runs with the same key do the same work on
+ * the same data. Undefined when a source's input cannot be fingerprinted, so such runs are never
+ * skipped.
  *
  * @example
  * ```ts
@@ -24,11 +21,14 @@ export async function runCacheKey(
   run: RunRecord,
   codeHash: string,
   baseDir: string,
+  registry: ConnectorRegistry = defaultRegistry,
 ): Promise<string | undefined> {
   const inputs: string[] = [];
   for (const [stepId, step] of Object.entries(pipeline.steps)) {
     if (step.kind !== 'source') continue;
-    const fingerprint = await sourceFingerprint(step.connector, step.config, baseDir);
+    const fingerprint = await registry
+      .source(step.connector)
+      ?.fingerprint?.(step.config as never, { baseDir });
     if (fingerprint === undefined) return undefined;
     inputs.push(`${stepId}=${fingerprint}`);
   }
@@ -44,31 +44,4 @@ export async function runCacheKey(
       }),
     )
     .digest('hex');
-}
-
-async function sourceFingerprint(
-  connector: string,
-  config: Readonly<Record<string, unknown>>,
-  baseDir: string,
-): Promise<string | undefined> {
-  if (FILE_CONNECTORS.has(connector)) {
-    const patterns = ([] as unknown[]).concat(config['path']).map(String);
-    const files = (await glob(patterns, { cwd: baseDir, absolute: true, onlyFiles: true })).sort();
-    const versions = await Promise.all(
-      files.map(async (file) => {
-        const info = await stat(file);
-        return `${file}:${info.size}:${info.mtimeMs}`;
-      }),
-    );
-    return `files[${versions.join(',')}]`;
-  }
-  if (connector === 'delta') {
-    const pinned = config['version'] ?? config['timestamp'];
-    const location = resolveTableLocation(baseDir, String(config['path']));
-    if (pinned !== undefined) return `delta[${location}@${String(pinned)}]`;
-    const store = await openTableStore(location);
-    const commits = (await store.list('_delta_log')).filter((name) => /^\d{20}\.json$/.test(name));
-    return `delta[${location}@${commits.sort().at(-1) ?? 'none'}]`;
-  }
-  return undefined;
 }

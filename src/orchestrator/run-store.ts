@@ -404,11 +404,12 @@ export class RunStore {
       ]);
       if (held.length === 0) return false;
       await tx.run(
-        `INSERT INTO tasks (run_id, step, attempt, state, started_at, finished_at, rows_in, rows_out, error)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO tasks (run_id, step, attempt, state, started_at, finished_at, rows_in, rows_out, error, cached)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (run_id, step, attempt) DO UPDATE SET state = excluded.state,
            started_at = coalesce(tasks.started_at, excluded.started_at), finished_at = excluded.finished_at,
-           rows_in = excluded.rows_in, rows_out = excluded.rows_out, error = excluded.error`,
+           rows_in = excluded.rows_in, rows_out = excluded.rows_out, error = excluded.error,
+           cached = excluded.cached`,
         [
           task.runId,
           task.step,
@@ -419,6 +420,7 @@ export class RunStore {
           task.rowsIn ?? null,
           task.rowsOut ?? null,
           task.error === undefined ? null : JSON.stringify(task.error),
+          task.cached === true ? 1 : 0,
         ],
       );
       return true;
@@ -440,6 +442,7 @@ export class RunStore {
       rowsIn: optionalNumber(row['rows_in']),
       rowsOut: optionalNumber(row['rows_out']),
       error: parseError(row['error']),
+      ...(Number(row['cached']) === 1 ? { cached: true } : {}),
     }));
   }
 

@@ -85,6 +85,8 @@ export interface TaskRecord {
   readonly rowsIn: number | undefined;
   readonly rowsOut: number | undefined;
   readonly error: RunError | undefined;
+  /** True when the step did not run: its output came from the task cache (`--use-cache`). */
+  readonly cached?: boolean;
 }
 
 /** A pipeline the store knows, with its controls. */

@@ -220,6 +220,7 @@ async function runAttempt(
       logger,
       signal: lease.signal,
       onEvent: (event) => tasks.record(event),
+      ...(run.useCache ? { cache: { codeHash } } : {}),
     });
     const outcome = {
       ...attemptOutcome(report, {
@@ -365,6 +366,7 @@ class TaskRecorder {
         step?.error === undefined
           ? undefined
           : { code: step.error.code, message: step.error.message },
+      ...(step?.cached === true ? { cached: true } : {}),
     };
     this.#chain = this.#chain
       .then(() => this.store.recordTask(task, this.fencingToken))

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createJiti } from 'jiti';
@@ -74,4 +76,21 @@ function userFrame(cause: unknown, path: string): string | undefined {
   const frame = stack?.split('\n').find((line) => line.includes(path));
   const match = frame === undefined ? null : /((?:\/|[A-Za-z]:\\)[^():]+:\d+:\d+)/.exec(frame);
   return match?.[1];
+}
+
+/**
+ * The version of a pipeline file's code: a hash of its contents. Runs record it, and cache keys
+ * include it, so editing the file invalidates cached outputs. (Modules the file imports are not
+ * part of it.)
+ *
+ * @example
+ * ```ts
+ * const codeHash = await pipelineCodeHash('pipelines/orders.ts'); // '3f2a…' (16 hex digits)
+ * ```
+ */
+export async function pipelineCodeHash(file: string): Promise<string> {
+  return createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex')
+    .slice(0, 16);
 }

@@ -3,7 +3,7 @@ import { UsageError } from '../../core/errors.js';
 import { runPipeline } from '../../engine/executor.js';
 import { createLogger } from '../../observe/logger.js';
 import { formatRunReport } from '../../observe/run-report.js';
-import { loadPipelineFile } from '../../plan/load-pipeline-file.js';
+import { loadPipelineFile, pipelineCodeHash } from '../../plan/load-pipeline-file.js';
 import type { Command } from '../command.js';
 import { ExitCode } from '../command.js';
 import { presentError } from '../present-error.js';
@@ -34,6 +34,11 @@ export const runCommand: Command = {
     },
     { flags: '--json', description: 'print the run report as JSON on stdout' },
     {
+      flags: '--use-cache',
+      description:
+        'reuse the outputs of steps whose code, params and inputs are unchanged since an earlier --use-cache run',
+    },
+    {
       flags: '--state-dir <dir>',
       description: 'where run reports and quarantine files go',
       defaultValue: '.sluice',
@@ -49,7 +54,10 @@ export const runCommand: Command = {
     try {
       const file = args[0] as string;
       const params = parseParams((options['param'] as string[] | undefined) ?? []);
-      const pipeline = await loadPipelineFile(resolve(io.cwd, file));
+      const path = resolve(io.cwd, file);
+      const pipeline = await loadPipelineFile(path);
+      const cache =
+        options['useCache'] === true ? { codeHash: await pipelineCodeHash(path) } : undefined;
       const logger = createLogger({
         format: io.stderrIsTTY ? 'pretty' : 'json',
         level: parseLogLevel(String(options['logLevel'] ?? 'info')),
@@ -67,6 +75,7 @@ export const runCommand: Command = {
           stateDir: resolve(io.cwd, String(options['stateDir'] ?? '.sluice')),
           logger,
           signal: abort.signal,
+          ...(cache === undefined ? {} : { cache }),
           ...(display === undefined ? {} : { onEvent: (event) => display.update(event) }),
         });
       } finally {

@@ -122,6 +122,7 @@ function taskJSON(task: TaskRecord): Record<string, unknown> {
     rowsIn: task.rowsIn ?? null,
     rowsOut: task.rowsOut ?? null,
     error: task.error ?? null,
+    cached: task.cached === true,
   };
 }
 
@@ -169,7 +170,7 @@ function formatRun(
           tasks.map((t) => [
             t.step,
             String(t.attempt),
-            t.state,
+            t.cached === true ? 'cached' : t.state,
             t.rowsIn === undefined ? '-' : String(t.rowsIn),
             t.rowsOut === undefined ? '-' : String(t.rowsOut),
             t.startedAt === undefined || t.finishedAt === undefined

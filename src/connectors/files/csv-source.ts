@@ -15,7 +15,7 @@ import { csvSourceConfig } from './file-configs.js';
 import { metadataColumns } from './metadata-columns.js';
 import type { RejectsTables } from './reader-rejects.js';
 import { rejectedLinesQuery, rejectsTables, storeRejects } from './reader-rejects.js';
-import { fileList, resolveInputFiles } from './resolve-files.js';
+import { fileList, filesFingerprint, resolveInputFiles } from './resolve-files.js';
 
 type CSVConfig = z.output<typeof csvSourceConfig>;
 
@@ -34,6 +34,7 @@ export const csvSource = defineSource({
   summary: 'CSV files (one or many, by glob), typed against a declared or inferred schema.',
   config: csvSourceConfig,
   read: (config, context) => readCSV(config, context),
+  fingerprint: (config, context) => filesFingerprint(config, context),
 });
 
 /**
@@ -50,6 +51,7 @@ export const tsvSource = defineSource({
   config: csvSourceConfig,
   read: (config, context) =>
     readCSV({ ...config, delimiter: config.delimiter === ',' ? '\t' : config.delimiter }, context),
+  fingerprint: (config, context) => filesFingerprint(config, context),
 });
 
 async function readCSV(config: CSVConfig, context: SourceReadContext): Promise<SourceReadResult> {

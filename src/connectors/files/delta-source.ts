@@ -4,7 +4,7 @@ import { defineSource } from '../../engine/connector.js';
 import { loadDeltaSnapshot } from '../../table/delta-log.js';
 import { deltaScanSQL, fetchDeltaFiles } from '../../table/delta-scan.js';
 import { skipFiles } from '../../table/delta-skipping.js';
-import { resolveTableLocation } from '../../table/table-store.js';
+import { openTableStore, resolveTableLocation } from '../../table/table-store.js';
 import { deltaSourceConfig } from './file-configs.js';
 
 /**
@@ -67,5 +67,13 @@ export const deltaSource = defineSource({
         { cause, hint: 'check the where predicate, and that no data file was deleted by hand' },
       );
     }
+  },
+  async fingerprint(config, context) {
+    const location = resolveTableLocation(context.baseDir, config.path);
+    const pinned = config.version ?? config.timestamp;
+    if (pinned !== undefined) return `delta[${location}@${String(pinned)}]`;
+    const store = await openTableStore(location);
+    const commits = (await store.list('_delta_log')).filter((name) => /^\d{20}\.json$/.test(name));
+    return `delta[${location}@${commits.sort().at(-1) ?? 'none'}]`;
   },
 });

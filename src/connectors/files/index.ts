@@ -33,4 +33,4 @@ export const fileConnectors: readonly BatchConnector[] = [
   ndjsonSink,
   duckDBSink,
   deltaSink,
-] as unknown as readonly BatchConnector[];
+];

@@ -13,7 +13,7 @@ import { jsonSourceConfig } from './file-configs.js';
 import { metadataColumns } from './metadata-columns.js';
 import type { RejectsTables } from './reader-rejects.js';
 import { rejectedLinesQuery, rejectsTables, storeRejects } from './reader-rejects.js';
-import { fileList, resolveInputFiles } from './resolve-files.js';
+import { fileList, filesFingerprint, resolveInputFiles } from './resolve-files.js';
 
 type JSONConfig = z.output<typeof jsonSourceConfig>;
 type JSONLayout = 'lines' | 'documents';
@@ -35,6 +35,7 @@ export const ndjsonSource = defineSource({
   summary: 'Newline-delimited JSON files; invalid lines are quarantined.',
   config: jsonSourceConfig,
   read: (config, context) => readJSON(config, context, 'lines'),
+  fingerprint: (config, context) => filesFingerprint(config, context),
 });
 
 /**
@@ -51,6 +52,7 @@ export const jsonSource = defineSource({
   summary: 'JSON files holding an array of records or records one after another.',
   config: jsonSourceConfig,
   read: (config, context) => readJSON(config, context, 'documents'),
+  fingerprint: (config, context) => filesFingerprint(config, context),
 });
 
 // A JSON text never holds a raw U+0001 (control characters must be escaped), so splitting

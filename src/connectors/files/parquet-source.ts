@@ -13,7 +13,7 @@ import type { EnforcedColumn } from '../../engine/schema-enforcement.js';
 import { enforceSchema } from '../../engine/schema-enforcement.js';
 import { parquetSourceConfig } from './file-configs.js';
 import { metadataColumns } from './metadata-columns.js';
-import { fileList, resolveInputFiles } from './resolve-files.js';
+import { fileList, filesFingerprint, resolveInputFiles } from './resolve-files.js';
 
 type ParquetConfig = z.output<typeof parquetSourceConfig>;
 
@@ -31,6 +31,7 @@ export const parquetSource = defineSource({
   summary: 'Parquet files, with hive partition folders read as columns.',
   config: parquetSourceConfig,
   read: (config, context) => readParquet(config, context),
+  fingerprint: (config, context) => filesFingerprint(config, context),
 });
 
 async function readParquet(

@@ -1,8 +1,9 @@
-import { access, constants } from 'node:fs/promises';
+import { access, constants, stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
+import { glob } from 'tinyglobby';
 import { SourceError } from '../../core/errors.js';
 import { quoteLiteral } from '../../core/type-mappings.js';
-import type { SourceReadContext } from '../../engine/connector.js';
+import type { SourceFingerprintContext, SourceReadContext } from '../../engine/connector.js';
 
 const GLOB_CHARS = /[*?[{]/;
 
@@ -53,6 +54,34 @@ export async function resolveInputFiles(
     for (const row of rows) files.push(String(row['file']));
   }
   return [...new Set(files)];
+}
+
+/**
+ * The version of the files a path or globs match now: each file's path, size and modification
+ * time. Used as a file source's fingerprint for caching.
+ *
+ * @example
+ * ```ts
+ * const version = await filesFingerprint({ path: 'data/*.csv' }, { baseDir });
+ * ```
+ */
+export async function filesFingerprint(
+  config: { readonly path: string | readonly string[] },
+  context: SourceFingerprintContext,
+): Promise<string> {
+  const patterns = typeof config.path === 'string' ? [config.path] : config.path;
+  const files = await glob([...patterns], {
+    cwd: context.baseDir,
+    absolute: true,
+    onlyFiles: true,
+  });
+  const versions = await Promise.all(
+    files.sort().map(async (file) => {
+      const info = await stat(file);
+      return `${file}:${info.size}:${info.mtimeMs}`;
+    }),
+  );
+  return `files[${versions.join(',')}]`;
 }
 
 /**
