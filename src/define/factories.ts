@@ -12,6 +12,10 @@ import type {
   ParquetSinkConfig,
   ParquetSourceConfig,
 } from '../connectors/files/file-configs.js';
+import type {
+  PostgresSinkConfig,
+  PostgresSourceConfig,
+} from '../connectors/postgres/postgres-configs.js';
 import { captureDeclarationSite } from './origin.js';
 import type { DatasetRef } from './ref.js';
 import type {
@@ -199,6 +203,8 @@ export const source = {
   parquet: (config: Described<ParquetSourceConfig>): SourceStep => sourceStep('parquet', config),
   /** A Delta Lake table (latest, a version, or a point in time). */
   delta: (config: Described<DeltaSourceConfig>): SourceStep => sourceStep('delta', config),
+  /** A PostgreSQL table or query (incremental by a cursor column, with a lag window). */
+  postgres: (config: Described<PostgresSourceConfig>): SourceStep => sourceStep('postgres', config),
   /** Any registered source connector by name. */
   custom: (connector: string, config: Readonly<Record<string, unknown>>): SourceStep =>
     sourceStep(connector, config),
@@ -224,6 +230,8 @@ export const sink = {
   delta: (config: SinkOf<DeltaSinkConfig>): SinkStep => sinkStep('delta', config),
   /** A table in a DuckDB database file. */
   duckdb: (config: SinkOf<DuckDBSinkConfig>): SinkStep => sinkStep('duckdb', config),
+  /** A PostgreSQL table: append, overwrite, merge or delete+insert in one transaction. */
+  postgres: (config: SinkOf<PostgresSinkConfig>): SinkStep => sinkStep('postgres', config),
   /** Any registered sink connector by name. */
   custom: (
     connector: string,

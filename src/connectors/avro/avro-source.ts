@@ -1,0 +1,277 @@
+import type { z } from 'zod';
+import { SchemaMismatchError, SluiceError, SourceError } from '../../core/errors.js';
+import { resolveSchema } from '../../core/schema-evolution.js';
+import type { Field } from '../../core/types.js';
+import { formatType } from '../../core/types.js';
+import { quoteIdentifier } from '../../core/type-mappings.js';
+import type { SourceReadContext, SourceReadResult } from '../../engine/connector.js';
+import { defineSource } from '../../engine/connector.js';
+import { RowWriter } from '../../engine/row-writer.js';
+import type { EnforcedColumn } from '../../engine/schema-enforcement.js';
+import { enforceSchema } from '../../engine/schema-enforcement.js';
+import { metadataColumns } from '../files/metadata-columns.js';
+import { filesFingerprint, resolveInputFiles } from '../files/resolve-files.js';
+import { avroSourceConfig } from './avro-configs.js';
+import type { AvroReadColumn } from './avro-read-types.js';
+import { avroReadColumns } from './avro-read-types.js';
+import { openContainer } from './container-reader.js';
+
+type AvroSourceOptions = z.output<typeof avroSourceConfig>;
+
+const FILE_COLUMN = '__sluice_file';
+const QUARANTINE_FLUSH_ROWS = 1000;
+
+/**
+ * Reads Avro object container files (codecs null, deflate, snappy, zstandard) block by block
+ * into the step's dataset. Columns come from the files' Avro schema or a declared schema under
+ * a schema policy; records that do not fit are quarantined with the reason.
+ *
+ * @example
+ * ```ts
+ * source.custom('avro', { path: 'data/events-*.avro', metadata: ['_source_file'] });
+ * ```
+ */
+export const avroSource = defineSource({
+  name: 'avro',
+  summary: 'Avro object container files (one or many, by glob), streamed block by block.',
+  config: avroSourceConfig,
+  read: (config, context) => readAvro(config, context),
+  fingerprint: (config, context) => filesFingerprint(config, context),
+});
+
+/** How one file's records become the dataset's columns. */
+interface FilePlan {
+  readonly fields: readonly Field[];
+  /** For each field, the Avro column it is read from (undefined: null-filled). */
+  readonly sources: readonly (AvroReadColumn | undefined)[];
+  readonly changes: readonly string[];
+  readonly badValues: 'quarantine' | 'null';
+}
+
+async function readAvro(
+  config: AvroSourceOptions,
+  context: SourceReadContext,
+): Promise<SourceReadResult> {
+  const { stepId, connection, quarantine, signal } = context;
+  const files = await resolveInputFiles(context, config.path);
+  const staging = quoteIdentifier(`__sluice_avro_${stepId}`);
+  let first: FilePlan | undefined;
+  let writer: RowWriter | undefined;
+  let appender: Awaited<ReturnType<typeof connection.raw.createAppender>> | undefined;
+  let rowsRejected = 0;
+  let valuesDiscarded = 0;
+  let pending: { record: unknown; reason: string; column?: string }[] = [];
+  const flush = async (): Promise<void> => {
+    const batch = pending;
+    pending = [];
+    await quarantine.append(stepId, batch);
+  };
+
+  try {
+    for (const file of files) {
+      const container = await openContainer(file, signal).catch((cause: unknown) => {
+        throw fileError(stepId, file, cause);
+      });
+      const plan = planFile(stepId, file, container.header.schema, config);
+      if (first === undefined) {
+        first = plan;
+        writer = new RowWriter([...stagingFields(plan.fields, plan.sources), fileField()]);
+        await connection.run(`CREATE OR REPLACE TABLE ${staging} (${writer.stagingColumns()})`);
+        appender = await connection.raw.createAppender(`__sluice_avro_${stepId}`);
+      } else {
+        assertSamePlan(stepId, files[0] as string, first, file, plan);
+      }
+      const rowWriter = writer as RowWriter;
+      const sink = appender as NonNullable<typeof appender>;
+      try {
+        for await (const records of container.batches) {
+          signal.throwIfAborted();
+          for (const record of records) {
+            const outcome = appendRecord(rowWriter, sink, plan, record, file);
+            if (outcome.rejected !== undefined) {
+              rowsRejected++;
+              pending.push(outcome.rejected);
+            }
+            valuesDiscarded += outcome.discarded;
+          }
+          if (pending.length >= QUARANTINE_FLUSH_ROWS) await flush();
+        }
+      } catch (cause) {
+        throw fileError(stepId, file, cause);
+      }
+    }
+    appender?.closeSync();
+    appender = undefined;
+    await flush();
+  } catch (error) {
+    try {
+      appender?.closeSync();
+    } catch {
+      // The read already failed; the appender's own error adds nothing.
+    }
+    await flush();
+    await connection.run(`DROP TABLE IF EXISTS ${staging}`).catch(() => 0);
+    throw error;
+  }
+
+  const plan = first as FilePlan;
+  const enforced = await enforceSchema({
+    connection,
+    stepId,
+    quarantine,
+    scan: staging,
+    columns: enforcedColumns(writer as RowWriter, plan),
+    metadata: metadataColumns(config.metadata, context, FILE_COLUMN),
+    sourceFile: FILE_COLUMN,
+  });
+  await connection.run(`DROP TABLE IF EXISTS ${staging}`);
+  return {
+    rowsRead: enforced.rowsRead + rowsRejected,
+    rowsQuarantined: enforced.rowsQuarantined + rowsRejected,
+    fields: enforced.fields,
+    inputs: files,
+    schemaChanges: plan.changes,
+    valuesDiscarded: valuesDiscarded + enforced.valuesDiscarded,
+  };
+}
+
+function planFile(
+  stepId: string,
+  file: string,
+  schema: unknown,
+  config: AvroSourceOptions,
+): FilePlan {
+  let columns: AvroReadColumn[];
+  try {
+    columns = avroReadColumns(schema as Parameters<typeof avroReadColumns>[0]);
+  } catch (cause) {
+    throw fileError(stepId, file, cause);
+  }
+  const declared = config.schema;
+  if (declared === undefined) {
+    return { fields: columns.map((c) => c.field), sources: columns, changes: [], badValues: 'quarantine' };
+  }
+  const resolution = resolveSchema(
+    declared.fields,
+    columns.map((c) => ({ name: c.name, type: c.field.type })),
+    config.schemaPolicy,
+  );
+  if (resolution.problems.length > 0) {
+    throw new SchemaMismatchError(stepId, `${resolution.problems.join('; ')} (${file})`, {
+      hint: 'fix the declared schema, or set a schemaPolicy that accepts the change (additive, widen); names match case-insensitively',
+    });
+  }
+  const byName = new Map(columns.map((c) => [c.name, c]));
+  return {
+    fields: resolution.columns.map((c) => c.field),
+    sources: resolution.columns.map((c) =>
+      c.sourceName === undefined ? undefined : byName.get(c.sourceName),
+    ),
+    changes: resolution.changes,
+    badValues: resolution.badValues,
+  };
+}
+
+function assertSamePlan(
+  stepId: string,
+  firstFile: string,
+  first: FilePlan,
+  file: string,
+  plan: FilePlan,
+): void {
+  const describe = (p: FilePlan): string =>
+    p.fields.map((f) => `${f.name} ${formatType(f.type)}${f.nullable ? '' : ' not null'}`).join(', ');
+  if (describe(first) === describe(plan)) return;
+  throw new SchemaMismatchError(
+    stepId,
+    `${file} reads as (${describe(plan)}) but ${firstFile} as (${describe(first)})`,
+    {
+      hint: 'declare a schema in the source config so files with different Avro schemas read into the same columns, or read them in separate steps',
+    },
+  );
+}
+
+/** Timestamps read from Avro's epoch counts are staged as int64 microseconds, exact. */
+function isEpochColumn(field: Field, source: AvroReadColumn | undefined): boolean {
+  return field.type.kind === 'timestamp' && source?.read.epochMicros === true;
+}
+
+function stagingFields(
+  fields: readonly Field[],
+  sources: readonly (AvroReadColumn | undefined)[],
+): Field[] {
+  return fields.map((field, i) =>
+    isEpochColumn(field, sources[i]) ? { ...field, type: { kind: 'int64' } } : field,
+  );
+}
+
+function fileField(): Field {
+  return { name: FILE_COLUMN, type: { kind: 'string' }, nullable: false };
+}
+
+function enforcedColumns(writer: RowWriter, plan: FilePlan): EnforcedColumn[] {
+  const converted = writer.convertStagedColumns();
+  return plan.fields.map((field, i) => {
+    if (!isEpochColumn(field, plan.sources[i])) return { ...(converted[i] as EnforcedColumn), field };
+    const micros = quoteIdentifier(field.name);
+    const tz = field.type.kind === 'timestamp' && field.type.tz;
+    return {
+      field,
+      typed: tz
+        ? `(TIMESTAMPTZ '1970-01-01 00:00:00+00' + to_microseconds(${micros}))`
+        : `make_timestamp(${micros})`,
+    };
+  });
+}
+
+function appendRecord(
+  writer: RowWriter,
+  appender: Parameters<RowWriter['write']>[0],
+  plan: FilePlan,
+  record: unknown,
+  file: string,
+): { rejected?: { record: unknown; reason: string; column?: string }; discarded: number } {
+  const row: Record<string, unknown> = { [FILE_COLUMN]: file };
+  const values = record as Record<string, unknown>;
+  for (let i = 0; i < plan.fields.length; i++) {
+    const field = plan.fields[i] as Field;
+    const source = plan.sources[i];
+    try {
+      row[field.name] = source === undefined ? null : source.read.convert(values[source.name], false);
+    } catch (cause) {
+      return {
+        rejected: {
+          record,
+          column: field.name,
+          reason: `${file}: column "${field.name}": ${cause instanceof Error ? cause.message : String(cause)}`,
+        },
+        discarded: 0,
+      };
+    }
+  }
+  let discarded = 0;
+  for (;;) {
+    const problem = writer.write(appender, row);
+    if (problem === undefined) return { discarded };
+    const field = plan.fields.find((f) => f.name === problem.column);
+    if (plan.badValues === 'null' && field?.nullable === true && row[problem.column] != null) {
+      row[problem.column] = null;
+      discarded++;
+      continue;
+    }
+    return {
+      rejected: { record, column: problem.column, reason: `${file}: ${problem.reason}` },
+      discarded: 0,
+    };
+  }
+}
+
+function fileError(stepId: string, file: string, cause: unknown): SluiceError {
+  if (cause instanceof SluiceError) return cause;
+  if (cause instanceof Error && cause.name === 'AbortError') throw cause;
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return new SourceError(stepId, `cannot read Avro file ${file}: ${message}`, {
+    cause,
+    hint: 'the file is not a complete Avro object container file (corrupt, truncated or another format); re-export it or leave it out of the path',
+  });
+}

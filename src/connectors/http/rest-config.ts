@@ -1,0 +1,227 @@
+import { z } from 'zod';
+import type { Schema } from '../../core/schema.js';
+import { isSchema } from '../../core/schema.js';
+
+const duration = z
+  .union([z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$/), z.number().nonnegative()])
+  .describe('A duration such as `500ms`, `30s` or `2m`, or a number of milliseconds.');
+
+/** A secret given inline or read from an environment variable at run time. */
+export const secretValue = z
+  .union([
+    z.string().min(1),
+    z.strictObject({
+      env: z
+        .string()
+        .min(1)
+        .describe('Name of the environment variable holding the secret, read when the step runs.'),
+    }),
+  ])
+  .describe('A secret: the value itself, or `{ env: "NAME" }` to read it from the environment.');
+
+export type SecretValue = z.output<typeof secretValue>;
+
+const jsonPath = z.string().min(1);
+
+const pagePagination = z.strictObject({
+  type: z.literal('page').describe('Numbered pages: `?page=1`, `?page=2`, ...'),
+  param: z.string().min(1).default('page').describe('Query parameter holding the page number.'),
+  startAt: z.int().default(1).describe('Number of the first page.'),
+  pageSize: z
+    .int()
+    .positive()
+    .optional()
+    .describe('Records per page; a shorter page is the last one. Sent as `sizeParam` when set.'),
+  sizeParam: z.string().min(1).optional().describe('Query parameter holding the page size.'),
+});
+
+const offsetPagination = z.strictObject({
+  type: z.literal('offset').describe('Offset and limit: `?offset=0&limit=100`, `?offset=100...`'),
+  offsetParam: z.string().min(1).default('offset').describe('Query parameter of the offset.'),
+  limitParam: z.string().min(1).default('limit').describe('Query parameter of the limit.'),
+  limit: z.int().positive().default(100).describe('Records asked for per request.'),
+  totalPath: jsonPath
+    .optional()
+    .describe('JSONPath to the total record count in the body; stops once the offset reaches it.'),
+});
+
+const cursorPagination = z.strictObject({
+  type: z.literal('cursor').describe('An opaque cursor from each body sent with the next request.'),
+  cursorPath: jsonPath.describe('JSONPath to the next cursor in the body, e.g. `$.meta.next`.'),
+  cursorParam: z.string().min(1).describe('Query parameter the cursor is sent in.'),
+});
+
+const linkPagination = z.strictObject({
+  type: z.literal('link').describe('Follows the `Link: <...>; rel="next"` header (RFC 8288).'),
+});
+
+const nextURLPagination = z.strictObject({
+  type: z.literal('next_url').describe('Follows a URL of the next page found in the body.'),
+  nextUrlPath: jsonPath.describe('JSONPath to the next page URL, e.g. `$.links.next`.'),
+});
+
+const noPagination = z.strictObject({
+  type: z.literal('none').describe('One request.'),
+});
+
+/** How the source walks through the pages of a collection. */
+export const paginationConfig = z
+  .discriminatedUnion('type', [
+    pagePagination,
+    offsetPagination,
+    cursorPagination,
+    linkPagination,
+    nextURLPagination,
+    noPagination,
+  ])
+  .default({ type: 'none' })
+  .describe(
+    'How to reach further pages: `page`, `offset`, `cursor`, `link` (Link header), `next_url` or `none` (default). Pagination parameters go in the query string.',
+  );
+
+export type PaginationConfig = z.output<typeof paginationConfig>;
+
+/** How requests prove who is calling. */
+export const authConfig = z
+  .discriminatedUnion('type', [
+    z.strictObject({
+      type: z.literal('bearer').describe('`Authorization: Bearer <token>`.'),
+      token: secretValue,
+    }),
+    z.strictObject({
+      type: z.literal('basic').describe('HTTP Basic authentication.'),
+      username: z.string().min(1).describe('User name.'),
+      password: secretValue,
+    }),
+    z.strictObject({
+      type: z.literal('api_key').describe('A key in a header or query parameter.'),
+      name: z.string().min(1).describe('Header or query parameter name, e.g. `X-API-Key`.'),
+      value: secretValue,
+      in: z.enum(['header', 'query']).default('header').describe('Where the key is sent.'),
+    }),
+    z.strictObject({
+      type: z
+        .literal('oauth2_client_credentials')
+        .describe('OAuth 2.0 client credentials grant; the token is cached and refreshed.'),
+      tokenUrl: z.url().describe('Token endpoint.'),
+      clientId: z.string().min(1).describe('Client id.'),
+      clientSecret: secretValue,
+      scope: z.string().min(1).optional().describe('Space-separated scopes to ask for.'),
+    }),
+  ])
+  .optional()
+  .describe('Authentication: `bearer`, `basic`, `api_key` or `oauth2_client_credentials`.');
+
+export type AuthConfig = NonNullable<z.output<typeof authConfig>>;
+
+/** Retries of one request. */
+export const retriesConfig = z
+  .strictObject({
+    count: z.int().min(0).default(3).describe('Retries after the first try (0 disables).'),
+    delay: duration.default('1s').describe('Wait before the first retry; doubles each retry.'),
+    maxDelay: duration
+      .default('30s')
+      .describe('Longest wait between tries; a longer `Retry-After` fails the step as retryable.'),
+    jitter: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.2)
+      .describe('Random share of each wait added or taken away (0..1).'),
+  })
+  .default({ count: 3, delay: '1s', maxDelay: '30s', jitter: 0.2 })
+  .describe(
+    'Retries of 429, 5xx, timeouts and dropped connections (exponential backoff with jitter, honouring `Retry-After`). Other 4xx are never retried.',
+  );
+
+const scalar = z.union([z.string(), z.number(), z.boolean()]);
+
+const schemaField = z
+  .custom<Schema>(isSchema, { message: 'expected a schema built with schema({...})' })
+  .optional()
+  .describe('Declared columns. Records that do not fit are quarantined. Inferred when omitted.');
+
+/** Config of the `rest` source. */
+export const restSourceConfig = z
+  .strictObject({
+    url: z
+      .string()
+      .regex(/^https?:\/\//, 'expected an http:// or https:// URL')
+      .describe('Endpoint URL; `{name}` placeholders are filled from `params` (URL-encoded).'),
+    params: z
+      .record(z.string(), scalar)
+      .default({})
+      .describe('Values of the `{name}` placeholders in `url`.'),
+    method: z.enum(['GET', 'POST']).default('GET').describe('HTTP method.'),
+    headers: z.record(z.string(), z.string()).default({}).describe('Extra request headers.'),
+    query: z
+      .record(z.string(), scalar)
+      .default({})
+      .describe('Query parameters sent with every request.'),
+    body: z
+      .json()
+      .optional()
+      .describe('JSON request body (with `POST`); sent unchanged with every page.'),
+    recordsPath: jsonPath
+      .optional()
+      .describe(
+        'JSONPath to the records in each response body, e.g. `$.data`. Default: the body itself, which must then be an array.',
+      ),
+    pagination: paginationConfig,
+    maxPages: z
+      .int()
+      .positive()
+      .default(1000)
+      .describe(
+        'Safety limit: fail (rather than silently stop) when more pages than this would be read.',
+      ),
+    auth: authConfig,
+    retries: retriesConfig,
+    timeout: duration
+      .default('30s')
+      .describe('Limit of one request, response body included; a timeout is retried.'),
+    rateLimit: z
+      .strictObject({
+        requestsPerSecond: z
+          .number()
+          .positive()
+          .describe('Most requests started per second (a token bucket with a burst of 1).'),
+      })
+      .optional()
+      .describe(
+        'Client-side rate limit across every request of the step, token requests included.',
+      ),
+    incrementalParam: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'With `incremental`, the query parameter that carries the watermark (e.g. `updated_since`) so only newer records are sent. Without it, records at or before the watermark are filtered after reading.',
+      ),
+    nested: z
+      .enum(['json', 'flatten'])
+      .default('json')
+      .describe(
+        '`json` keeps nested objects and arrays as JSON columns; `flatten` turns nested objects into `parent__child` columns (arrays stay JSON).',
+      ),
+    schema: schemaField,
+    schemaPolicy: z
+      .enum(['strict', 'additive', 'widen', 'discard_row', 'discard_column'])
+      .default('discard_row')
+      .describe(
+        'When records differ from the declared schema: `strict` fails on added or missing columns; `additive` adds new columns and null-fills missing nullable ones; `widen` also widens types; `discard_row` (default) leaves undeclared columns out and quarantines records with values that do not fit; `discard_column` sets such values to null and keeps the record.',
+      ),
+  })
+  .refine((config) => config.body === undefined || config.method === 'POST', {
+    message: 'a request body goes with method: POST',
+    path: ['body'],
+  })
+  .refine(
+    (config) =>
+      [...config.url.matchAll(/\{([^}]+)\}/g)].every((m) => (m[1] ?? '') in config.params),
+    { message: 'every {placeholder} in url needs a value in params', path: ['url'] },
+  )
+  .describe('Reads records from an HTTP JSON API, page by page.');
+
+export type RESTSourceConfig = z.input<typeof restSourceConfig>;
+export type ResolvedRESTConfig = z.output<typeof restSourceConfig>;

@@ -1,0 +1,146 @@
+import { z } from 'zod';
+
+/** Connection fields shared by the `mysql` source and sink. */
+const connectionFields = {
+  url: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Connection URL `mysql://user:password@host:port/database` (also `mariadb://`); percent-encode special characters. Give either `url` or `host`.',
+    ),
+  host: z.string().min(1).optional().describe('Server host name or IP, when `url` is not given.'),
+  port: z.int().min(1).max(65535).optional().describe('Server port (3306 when omitted).'),
+  user: z.string().min(1).optional().describe('User name (`root` when omitted).'),
+  password: z.string().optional().describe('Password; empty or omitted for none.'),
+  database: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Database (schema) to use; overrides the one in `url`.'),
+  connectTimeoutMs: z
+    .int()
+    .positive()
+    .default(10_000)
+    .describe('How long to wait for the server to accept the connection, in milliseconds.'),
+};
+
+function hasOneEndpoint(config: { url?: string | undefined; host?: string | undefined }): boolean {
+  return (config.url === undefined) !== (config.host === undefined);
+}
+
+const endpointProblem = {
+  message: 'give either url or host (not both, not neither)',
+  path: ['url'],
+};
+
+/** Config of the `mysql` source. */
+export const mysqlSourceConfig = z
+  .strictObject({
+    ...connectionFields,
+    table: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Table to read, optionally `database.table`. Give `table` or `query`.'),
+    query: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('A SELECT whose rows are the dataset, instead of `table`.'),
+    columns: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe('Columns of `table` to read (all when omitted).'),
+    where: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('A MySQL predicate rows must meet, pushed down to the server.'),
+    batchSize: z
+      .int()
+      .positive()
+      .default(10_000)
+      .describe('Rows buffered between the server stream and the engine per batch.'),
+    lagWindow: z
+      .union([z.string().min(1), z.number().nonnegative()])
+      .optional()
+      .describe(
+        'Incremental reads re-read rows this far behind the last watermark, to catch rows committed late: a duration (`"5m"`) for date/time cursors, a number in cursor units for numeric cursors. Re-read rows are de-duplicated by a merge sink.',
+      ),
+    primaryKey: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe(
+        'Columns to order a full read by, for a deterministic row order (incremental reads order by the cursor).',
+      ),
+  })
+  .refine(hasOneEndpoint, endpointProblem)
+  .refine((config) => (config.table === undefined) !== (config.query === undefined), {
+    message: 'give either table or query (not both, not neither)',
+    path: ['table'],
+  })
+  .refine((config) => config.query === undefined || config.columns === undefined, {
+    message: 'columns goes with table; select the columns in the query instead',
+    path: ['columns'],
+  })
+  .describe('Reads a MySQL or MariaDB table or query, fully or incrementally by a cursor column.');
+
+/** Config of the `mysql` sink. */
+export const mysqlSinkConfig = z
+  .strictObject({
+    ...connectionFields,
+    table: z
+      .string()
+      .min(1)
+      .describe('Table to write, optionally `database.table`; created when missing.'),
+    mode: z
+      .enum(['append', 'overwrite', 'merge', 'delete_insert'])
+      .default('append')
+      .describe(
+        '`append` inserts the rows; `overwrite` replaces the contents; `merge` upserts by `keys` (INSERT ... ON DUPLICATE KEY UPDATE; the table needs a unique key on them); `delete_insert` deletes the rows whose keys are in the input, then inserts. Each is one transaction.',
+      ),
+    keys: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        'Key columns for `merge` and `delete_insert`; a created table gets them as its primary key.',
+      ),
+    createTable: z
+      .boolean()
+      .default(true)
+      .describe('Create the table from the input columns when it does not exist.'),
+    batchSize: z
+      .int()
+      .positive()
+      .default(1_000)
+      .describe('Rows per multi-row INSERT into the staging table.'),
+  })
+  .refine(hasOneEndpoint, endpointProblem)
+  .refine(
+    (config) =>
+      (config.mode !== 'merge' && config.mode !== 'delete_insert') || config.keys.length > 0,
+    {
+      message: 'merge and delete_insert need keys: the columns that identify a row',
+      path: ['keys'],
+    },
+  )
+  .describe(
+    'Writes a MySQL or MariaDB table: rows are staged in a side table and applied in one transaction when the run succeeds.',
+  );
+
+export type MySQLSourceConfig = z.input<typeof mysqlSourceConfig>;
+export type MySQLSinkConfig = z.input<typeof mysqlSinkConfig>;
+
+/** The connection part of either config, after validation. */
+export interface MySQLConnectionConfig {
+  readonly url?: string | undefined;
+  readonly host?: string | undefined;
+  readonly port?: number | undefined;
+  readonly user?: string | undefined;
+  readonly password?: string | undefined;
+  readonly database?: string | undefined;
+  readonly connectTimeoutMs: number;
+}

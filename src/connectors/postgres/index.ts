@@ -1,0 +1,18 @@
+import type { BatchConnector } from '../../engine/connector.js';
+import { postgresSink } from './postgres-sink.js';
+import { postgresSource } from './postgres-source.js';
+
+export { postgresSink } from './postgres-sink.js';
+export { postgresSource } from './postgres-source.js';
+export * from './postgres-configs.js';
+
+/**
+ * The PostgreSQL connectors: `source.postgres` and `sink.postgres`. They load the `pg` and
+ * `pg-copy-streams` packages only when a step uses them.
+ *
+ * @example
+ * ```ts
+ * const registry = createRegistry([...fileConnectors, ...postgresConnectors]);
+ * ```
+ */
+export const postgresConnectors: readonly BatchConnector[] = [postgresSource, postgresSink];

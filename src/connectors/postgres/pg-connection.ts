@@ -1,0 +1,107 @@
+import type { Client } from 'pg';
+import { SinkError, SourceError } from '../../core/errors.js';
+
+/** PostgreSQL error codes that mean the credentials or the database name are wrong. */
+const AUTH_CODES = new Set(['28P01', '28000']);
+const MISSING_DATABASE = '3D000';
+/** Network errors worth another try: the server restarted or the connection dropped. */
+const RETRYABLE_NETWORK = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+]);
+/** Class 08 (connection exception), 57P01-03 (admin shutdown, crash, cannot connect now), 40001/40P01. */
+const RETRYABLE_SQLSTATE = /^(08|57P0[123]|40001|40P01)/;
+
+/**
+ * Opens one PostgreSQL connection for a step, with the session settings the connector relies on
+ * (UTC, ISO dates, full float precision). A connection failure becomes a {@link SourceError} or
+ * {@link SinkError} that names the server and user and says what to check; a refused or dropped
+ * connection is retryable.
+ *
+ * @example
+ * ```ts
+ * const client = await connectPostgres('postgres://app@db/shop', { role: 'source', stepId: 'orders' });
+ * ```
+ */
+export async function connectPostgres(
+  url: string,
+  where: { readonly role: 'source' | 'sink'; readonly stepId: string },
+): Promise<Client> {
+  const pg = await importPg(where);
+  const client = new pg.default.Client({ connectionString: url, application_name: 'sluice' });
+  // A connection lost while idle emits 'error'; the next query reports it.
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query(
+      "SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'iso_8601'; SET extra_float_digits = 3",
+    );
+    return client;
+  } catch (cause) {
+    await client.end().catch(() => undefined);
+    throw postgresError(where, `cannot connect to ${describeServer(url)}`, cause);
+  }
+}
+
+/**
+ * Wraps a PostgreSQL failure in the step's error, with a hint for the usual causes and the
+ * retryable flag set for dropped connections.
+ *
+ * @example
+ * ```ts
+ * throw postgresError({ role: 'sink', stepId: 'out' }, 'cannot merge into public.orders', cause);
+ * ```
+ */
+export function postgresError(
+  where: { readonly role: 'source' | 'sink'; readonly stepId: string },
+  what: string,
+  cause: unknown,
+): SourceError | SinkError {
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  const text = cause instanceof Error ? cause.message : String(cause);
+  const retryable =
+    typeof code === 'string' && (RETRYABLE_NETWORK.has(code) || RETRYABLE_SQLSTATE.test(code));
+  const hint =
+    typeof code === 'string' && AUTH_CODES.has(code)
+      ? 'check the user and password in the url (or PGUSER/PGPASSWORD), and pg_hba.conf on the server'
+      : code === MISSING_DATABASE
+        ? 'create the database, or fix its name in the url'
+        : retryable
+          ? 'check that the server is running and reachable from here; the step is retried'
+          : undefined;
+  const wrapped = Object.assign(new Error(text), { retryable, code });
+  const options = { cause: wrapped, ...(hint === undefined ? {} : { hint }) };
+  const message = `${what}: ${text}`;
+  return where.role === 'source'
+    ? new SourceError(where.stepId, message, options)
+    : new SinkError(where.stepId, message, options);
+}
+
+/** `user@host:port/database` of a connection URL, without its password. */
+export function describeServer(url: string): string {
+  try {
+    const parsed = new URL(url);
+    const user = parsed.username === '' ? '' : `${decodeURIComponent(parsed.username)}@`;
+    return `${user}${parsed.hostname}:${parsed.port || '5432'}${parsed.pathname}`;
+  } catch {
+    return 'the PostgreSQL server (the url does not parse)';
+  }
+}
+
+async function importPg(where: {
+  readonly role: 'source' | 'sink';
+  readonly stepId: string;
+}): Promise<typeof import('pg')> {
+  try {
+    return await import('pg');
+  } catch (cause) {
+    const error = new Error('the "pg" package is not installed');
+    const options = { cause, hint: 'npm install pg' };
+    throw where.role === 'source'
+      ? new SourceError(where.stepId, error.message, options)
+      : new SinkError(where.stepId, error.message, options);
+  }
+}

@@ -1,0 +1,104 @@
+import { z } from 'zod';
+
+const connectionURL = z
+  .string()
+  .regex(/^postgres(ql)?:\/\//, 'a postgres:// or postgresql:// URL')
+  .describe(
+    'Connection URL, `postgres://user:password@host:port/database` (libpq parameters such as `?sslmode=require` work).',
+  );
+
+/**
+ * Config of `source.postgres`: a table or a query, read with `COPY ... TO STDOUT`.
+ *
+ * @example
+ * ```ts
+ * postgresSourceConfig.parse({ url: 'postgres://127.0.0.1/shop', table: 'public.orders' });
+ * ```
+ */
+export const postgresSourceConfig = z
+  .strictObject({
+    url: connectionURL,
+    table: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('The table (or view) to read, optionally schema-qualified: `sales.orders`.'),
+    query: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('A SELECT to read instead of a table; it runs in a read-only transaction.'),
+    columns: z.array(z.string().min(1)).optional().describe('Columns to read (default: all).'),
+    where: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('A SQL predicate applied on the server (PostgreSQL syntax).'),
+    lagWindow: z
+      .union([z.string().min(1), z.number().nonnegative()])
+      .optional()
+      .describe(
+        "With `incremental`: re-read rows this far before the watermark, for transactions that committed late (an interval such as `'10 minutes'` for time cursors, a number for numeric ones). Merge the output by key so re-read rows replace themselves.",
+      ),
+  })
+  .refine((config) => (config.table === undefined) !== (config.query === undefined), {
+    message: 'give either table or query (exactly one)',
+    path: ['table'],
+  })
+  .refine((config) => config.query === undefined || config.columns === undefined, {
+    message: 'columns goes with table; select the columns in the query instead',
+    path: ['columns'],
+  })
+  .describe('Reads a PostgreSQL table or query, fully or incrementally by a cursor column.');
+
+export type PostgresSourceConfig = z.input<typeof postgresSourceConfig>;
+
+/**
+ * Config of `sink.postgres`: the target table and how rows land in it.
+ *
+ * @example
+ * ```ts
+ * postgresSinkConfig.parse({ url: 'postgres://127.0.0.1/shop', table: 'orders', mode: 'merge', keys: ['id'] });
+ * ```
+ */
+export const postgresSinkConfig = z
+  .strictObject({
+    url: connectionURL,
+    table: z
+      .string()
+      .min(1)
+      .describe(
+        'The target table, optionally schema-qualified; created from the data when missing.',
+      ),
+    mode: z
+      .enum(['append', 'overwrite', 'merge', 'delete_insert'])
+      .default('append')
+      .describe(
+        '`append` inserts the rows; `overwrite` replaces the contents; `merge` upserts by `keys` (INSERT ... ON CONFLICT); `delete_insert` deletes every row whose keys appear in the data, then inserts the data (for keys that are not unique).',
+      ),
+    keys: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        'Key columns of `merge` and `delete_insert`; a new table gets them as its primary key for `merge`.',
+      ),
+    createTable: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Create the table when it is missing, and add columns the data has and the table lacks.',
+      ),
+  })
+  .refine(
+    (config) =>
+      (config.mode !== 'merge' && config.mode !== 'delete_insert') || config.keys.length > 0,
+    {
+      message: 'merge and delete_insert need keys: the columns that identify a row',
+      path: ['keys'],
+    },
+  )
+  .describe(
+    'Writes a PostgreSQL table: rows are copied into a staging table, then applied in one transaction when the run succeeds.',
+  );
+
+export type PostgresSinkConfig = z.input<typeof postgresSinkConfig>;

@@ -1,0 +1,312 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pipeline, ref, sink, source, sql, transform } from '../src/index.js';
+import type { RunReport } from '../src/index.js';
+import { runIn, tempDir } from './helpers.js';
+import { createTestDatabase, postgresUnavailable } from './support/postgres.js';
+
+const unavailable = await postgresUnavailable();
+if (unavailable !== undefined) console.warn(`PostgreSQL connector tests skipped: ${unavailable}`);
+
+describe.skipIf(unavailable !== undefined)('PostgreSQL connectors', () => {
+  let url: string;
+  let drop: () => Promise<void>;
+  let db: pg.Client;
+
+  beforeAll(async () => {
+    ({ url, drop } = await createTestDatabase());
+    db = new pg.Client({ connectionString: url });
+    await db.connect();
+  });
+  afterAll(async () => {
+    await db?.end();
+    await drop?.();
+  });
+
+  const rows = async (query: string): Promise<Record<string, unknown>[]> =>
+    (await db.query(query)).rows as Record<string, unknown>[];
+
+  const copyThrough = async (
+    table: string,
+    target: string,
+    extra: Record<string, unknown> = {},
+  ): Promise<RunReport> =>
+    runIn(
+      await tempDir(),
+      pipeline('copy', {
+        steps: {
+          read: source.postgres({ url, table }),
+          write: sink.postgres({ input: ref('read'), url, table: target, ...extra }),
+        },
+      }),
+    );
+
+  it('round-trips every mapped type, NULLs and unicode through source and sink', async () => {
+    await db.query(`CREATE TYPE mood AS ENUM ('happy', 'sad')`);
+    await db.query(`CREATE TABLE types (
+      id integer PRIMARY KEY, small smallint, big bigint, flag boolean, ratio real, score double precision,
+      price numeric(12,2), huge numeric, label text, code varchar(10), fixed char(3), uid uuid,
+      day date, at timestamp, instant timestamptz, doc jsonb, raw json, blob bytea,
+      tags text[], counts integer[], feeling mood, span interval)`);
+    await db.query(`INSERT INTO types VALUES
+      (1, -32768, 9007199254740993, true, 1.5, 0.1, 12345678.91, 123456789012345678901234567890.123456789,
+       'Grüße 👋 "quoted", comma', 'abc', 'xy', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '2024-02-29',
+       '2024-03-01 12:34:56.789', '2024-03-01 12:34:56.789+02', '{"a": [1, 2, {"b": null}]}', '[1,"x"]',
+       '\\x00ff10', ARRAY['one', 'two, three', NULL, 'quote"d'], ARRAY[1, NULL, 3], 'sad', '1 day 2 hours'),
+      (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, '', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       NULL, ARRAY[]::text[], NULL, NULL, NULL)`);
+
+    const report = await copyThrough('types', 'types_copy');
+    expect(report.error).toBeUndefined();
+    const read = report.steps.find((s) => s.id === 'read');
+    expect(read?.rowsOut).toBe(2);
+
+    const original = await rows(`SELECT * FROM types ORDER BY id`);
+    const copied = await rows(`SELECT * FROM types_copy ORDER BY id`);
+    const comparable = (row: Record<string, unknown>) => ({
+      ...row,
+      blob: row['blob'] instanceof Buffer ? row['blob'].toString('hex') : row['blob'],
+      span: row['span'] === null ? null : JSON.stringify(row['span']),
+    });
+    // Types without a logical counterpart travel as text and come back as text columns.
+    const columns = await rows(
+      `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'types_copy' ORDER BY ordinal_position`,
+    );
+    expect(
+      Object.fromEntries(columns.map((c) => [c['column_name'], c['data_type']])),
+    ).toMatchObject({
+      id: 'integer',
+      big: 'bigint',
+      flag: 'boolean',
+      price: 'numeric',
+      huge: 'text',
+      instant: 'timestamp with time zone',
+      doc: 'jsonb',
+      blob: 'bytea',
+      tags: 'ARRAY',
+      counts: 'ARRAY',
+      feeling: 'text',
+      uid: 'text',
+    });
+    const [first, second] = copied.map(comparable);
+    const [want, wantNulls] = original.map(comparable);
+    expect(first).toMatchObject({
+      id: 1,
+      small: -32768,
+      big: want?.['big'],
+      flag: true,
+      ratio: 1.5,
+      score: 0.1,
+      price: '12345678.91',
+      huge: '123456789012345678901234567890.123456789',
+      label: 'Grüße 👋 "quoted", comma',
+      code: 'abc',
+      fixed: 'xy ',
+      uid: 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
+      doc: { a: [1, 2, { b: null }] },
+      raw: [1, 'x'],
+      blob: '00ff10',
+      tags: ['one', 'two, three', null, 'quote"d'],
+      counts: [1, null, 3],
+      feeling: 'sad',
+    });
+    expect((first?.['day'] as Date).getTime()).toBe((want?.['day'] as Date).getTime());
+    expect((first?.['at'] as Date).getTime()).toBe((want?.['at'] as Date).getTime());
+    expect((first?.['instant'] as Date).toISOString()).toBe('2024-03-01T10:34:56.789Z');
+    expect(second).toEqual({
+      ...Object.fromEntries(Object.keys(wantNulls ?? {}).map((k) => [k, null])),
+      id: 2,
+      label: '',
+      tags: [],
+    });
+  });
+
+  it('reads only rows past the watermark, re-reads the lag window, and merges without duplicates', async () => {
+    await db.query(
+      `CREATE TABLE events (id integer PRIMARY KEY, status text, updated_at timestamptz NOT NULL)`,
+    );
+    await db.query(`INSERT INTO events VALUES
+      (1, 'new', '2024-01-01 10:00:00+00'), (2, 'new', '2024-01-01 10:05:00+00'),
+      (3, 'new', '2024-01-01 10:05:00+00')`);
+    const dir = await tempDir();
+    const p = pipeline('events', {
+      steps: {
+        events: source.postgres({
+          url,
+          table: 'events',
+          incremental: { cursor: 'updated_at' },
+          lagWindow: '2 minutes',
+        }),
+        out: sink.postgres({
+          input: ref('events'),
+          url,
+          table: 'events_copy',
+          mode: 'merge',
+          keys: ['id'],
+        }),
+      },
+    });
+    const first = await runIn(dir, p);
+    expect(first.error).toBeUndefined();
+    expect(first.watermarks?.['events']).toMatch(/^2024-01-01 10:05:00/);
+    expect(first.steps[0]?.rowsOut).toBe(3);
+
+    // An update, a new row with the same cursor value as the boundary, and a late commit whose
+    // cursor is just before the watermark (inside the lag window).
+    await db.query(
+      `UPDATE events SET status = 'paid', updated_at = '2024-01-01 10:10:00+00' WHERE id = 1`,
+    );
+    await db.query(
+      `INSERT INTO events VALUES (4, 'new', '2024-01-01 10:05:00+00'), (5, 'late', '2024-01-01 10:04:00+00')`,
+    );
+    const second = await runIn(dir, p, { watermarks: first.watermarks ?? {} });
+    expect(second.error).toBeUndefined();
+    // The lag window (10:03 onwards) re-reads 2, 3 and 4 at 10:05 and 5 at 10:04, plus 1 at 10:10.
+    expect(second.steps[0]?.rowsOut).toBe(5);
+    expect(second.watermarks?.['events']).toMatch(/^2024-01-01 10:10:00/);
+    expect(await rows(`SELECT id, status FROM events_copy ORDER BY id`)).toEqual([
+      { id: 1, status: 'paid' },
+      { id: 2, status: 'new' },
+      { id: 3, status: 'new' },
+      { id: 4, status: 'new' },
+      { id: 5, status: 'late' },
+    ]);
+
+    // Nothing new: only the lag window before the watermark (row 1 at 10:10) is read again.
+    const third = await runIn(dir, p, { watermarks: second.watermarks ?? {} });
+    expect(third.steps[0]?.rowsOut).toBe(1);
+    expect(third.watermarks?.['events']).toBe(second.watermarks?.['events']);
+    expect(await rows(`SELECT count(*)::int AS n FROM events_copy`)).toEqual([{ n: 5 }]);
+  });
+
+  it('appends, overwrites, and deletes then inserts by non-unique keys', async () => {
+    await db.query(`CREATE TABLE lines (order_id integer, sku text, qty integer)`);
+    await db.query(`INSERT INTO lines VALUES (1, 'a', 1), (1, 'b', 2), (2, 'c', 3)`);
+    const dir = await tempDir();
+    const write = (mode: string, query: string, extra: Record<string, unknown> = {}) =>
+      runIn(
+        dir,
+        pipeline('lines', {
+          steps: {
+            lines: source.postgres({ url, query }),
+            out: sink.postgres({
+              input: ref('lines'),
+              url,
+              table: 'public.lines_out',
+              mode,
+              ...extra,
+            } as never),
+          },
+        }),
+      );
+    expect((await write('append', 'SELECT * FROM lines')).error).toBeUndefined();
+    expect((await write('append', 'SELECT * FROM lines WHERE order_id = 2')).error).toBeUndefined();
+    expect(await rows(`SELECT count(*)::int AS n FROM lines_out`)).toEqual([{ n: 4 }]);
+
+    await write('overwrite', 'SELECT * FROM lines');
+    expect(await rows(`SELECT count(*)::int AS n FROM lines_out`)).toEqual([{ n: 3 }]);
+
+    const replaced = await write('delete_insert', `SELECT 1 AS order_id, 'z' AS sku, 9 AS qty`, {
+      keys: ['order_id'],
+    });
+    expect(replaced.error).toBeUndefined();
+    expect(await rows(`SELECT order_id, sku, qty FROM lines_out ORDER BY order_id, sku`)).toEqual([
+      { order_id: 1, sku: 'z', qty: 9 },
+      { order_id: 2, sku: 'c', qty: 3 },
+    ]);
+  });
+
+  it('adds new columns to an existing table, and leaves the table untouched when the run fails', async () => {
+    await db.query(`CREATE TABLE grow (id integer PRIMARY KEY, name text)`);
+    await db.query(`INSERT INTO grow VALUES (1, 'a')`);
+    const dir = await tempDir();
+    const ok = await runIn(
+      dir,
+      pipeline('grow', {
+        steps: {
+          rows: sql`SELECT 2 AS id, 'b' AS name, 42 AS extra`,
+          out: sink.postgres({
+            input: ref('rows'),
+            url,
+            table: 'grow',
+            mode: 'merge',
+            keys: ['id'],
+          }),
+        },
+      }),
+    );
+    expect(ok.error).toBeUndefined();
+    expect(await rows(`SELECT id, name, extra FROM grow ORDER BY id`)).toEqual([
+      { id: 1, name: 'a', extra: null },
+      { id: 2, name: 'b', extra: 42 },
+    ]);
+
+    const failed = await runIn(
+      dir,
+      pipeline('grow', {
+        steps: {
+          rows: sql`SELECT 3 AS id, 'c' AS name`,
+          out: sink.postgres({ input: ref('rows'), url, table: 'grow', mode: 'append' }),
+          boom: transform({
+            input: ref('rows'),
+            map: () => {
+              throw new Error('a later step fails');
+            },
+          }),
+          sinkAfter: sink.ndjson({ input: ref('boom'), path: 'x.ndjson' }),
+        },
+      }),
+    );
+    expect(failed.status).toBe('failed');
+    expect(await rows(`SELECT count(*)::int AS n FROM grow`)).toEqual([{ n: 2 }]);
+    const leftovers = await rows(
+      `SELECT table_name FROM information_schema.tables WHERE table_name LIKE '%sluice_stage%'`,
+    );
+    expect(leftovers).toEqual([]);
+  });
+
+  it('says clearly when the database is missing, the server is down, or the table is missing', async () => {
+    const reportFor = async (sourceUrl: string, table = 'types') =>
+      runIn(
+        await tempDir(),
+        pipeline('bad', {
+          steps: {
+            read: source.postgres({ url: sourceUrl, table }),
+            out: sink.ndjson({ input: ref('read'), path: 'out.ndjson' }),
+          },
+        }),
+      );
+    const noDatabase = new URL(url);
+    noDatabase.pathname = '/sluice_no_such_database';
+    noDatabase.password = 'secret-password';
+    const wrong = await reportFor(noDatabase.toString());
+    expect(wrong.error?.code).toBe('SOURCE_FAILED');
+    expect(wrong.error?.message).toContain(
+      'cannot connect to postgres@127.0.0.1:5432/sluice_no_such_database',
+    );
+    expect(wrong.error?.hint).toContain('create the database');
+    expect(JSON.stringify(wrong)).not.toContain('secret-password');
+
+    const down = await reportFor('postgres://postgres@127.0.0.1:1/nowhere');
+    expect(down.error?.code).toBe('SOURCE_FAILED');
+    expect(down.error?.message).toContain('cannot connect to postgres@127.0.0.1:1/nowhere');
+    expect(down.error?.retryable).toBe(true);
+
+    const missing = await reportFor(url, 'no_such_table');
+    expect(missing.error?.message).toContain('relation "no_such_table" does not exist');
+    expect(missing.error?.retryable).toBeUndefined();
+  });
+
+  it('refuses a merge without keys before running anything', async () => {
+    const report = await runIn(
+      await tempDir(),
+      pipeline('nokeys', {
+        steps: {
+          rows: sql`SELECT 1 AS id`,
+          out: sink.postgres({ input: ref('rows'), url, table: 'x', mode: 'merge' }),
+        },
+      }),
+    ).catch((error: unknown) => error as Error);
+    expect(String((report as Error).message)).toContain('merge and delete_insert need keys');
+  });
+});
