@@ -1,8 +1,9 @@
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pipeline, ref, sink, source, sql, transform } from '../src/index.js';
 import type { RunReport } from '../src/index.js';
-import { runIn, tempDir } from './helpers.js';
+import { readNDJSON, runIn, tempDir } from './helpers.js';
 import { createTestDatabase, postgresUnavailable } from './support/postgres.js';
 
 const unavailable = await postgresUnavailable();
@@ -19,6 +20,10 @@ describe.skipIf(unavailable !== undefined)('PostgreSQL connectors', () => {
     await db.connect();
   });
   afterAll(async () => {
+    // A replication slot keeps WAL and blocks dropping the database: remove any left behind.
+    await db?.query(
+      `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = current_database()`,
+    );
     await db?.end();
     await drop?.();
   });
@@ -63,7 +68,7 @@ describe.skipIf(unavailable !== undefined)('PostgreSQL connectors', () => {
 
     const original = await rows(`SELECT * FROM types ORDER BY id`);
     const copied = await rows(`SELECT * FROM types_copy ORDER BY id`);
-    const comparable = (row: Record<string, unknown>) => ({
+    const comparable = (row: Record<string, unknown>): Record<string, unknown> => ({
       ...row,
       blob: row['blob'] instanceof Buffer ? row['blob'].toString('hex') : row['blob'],
       span: row['span'] === null ? null : JSON.stringify(row['span']),
@@ -295,6 +300,100 @@ describe.skipIf(unavailable !== undefined)('PostgreSQL connectors', () => {
     const missing = await reportFor(url, 'no_such_table');
     expect(missing.error?.message).toContain('relation "no_such_table" does not exist');
     expect(missing.error?.retryable).toBeUndefined();
+  });
+
+  it('captures changes with pgoutput and applies them as merges, deletes included, exactly once', async () => {
+    await db.query(
+      `CREATE TABLE accounts (id integer PRIMARY KEY, owner text, balance numeric(10,2), tags text[], photo bytea)`,
+    );
+    await db.query(
+      `INSERT INTO accounts VALUES (1, 'ann', 10, ARRAY['a'], '\\x01'), (2, 'bob', 20, NULL, NULL)`,
+    );
+    const dir = await tempDir();
+    const p = pipeline('accounts_cdc', {
+      steps: {
+        changes: source.postgresCdc({
+          url,
+          table: 'public.accounts',
+          slot: 'sluice_test_accounts',
+        }),
+        out: sink.postgres({
+          input: ref('changes'),
+          url,
+          table: 'accounts_replica',
+          mode: 'merge',
+          keys: ['id'],
+          latestBy: '_lsn',
+          deleteWhen: { column: '_op', equals: 'delete' },
+          exclude: ['_op', '_lsn'],
+        }),
+        log: sink.ndjson({ input: ref('changes'), path: 'changes.ndjson' }),
+      },
+    });
+    const loggedOps = async (): Promise<unknown[]> =>
+      (await readNDJSON(join(dir, 'changes.ndjson')))
+        .sort((a, b) => Number(a['_lsn']) - Number(b['_lsn']))
+        .map((r) => r['_op']);
+    const replica = () =>
+      rows(
+        `SELECT id, owner, balance::text AS balance, tags, photo FROM accounts_replica ORDER BY id`,
+      );
+    const source_ = () =>
+      rows(`SELECT id, owner, balance::text AS balance, tags, photo FROM accounts ORDER BY id`);
+
+    // First run: the snapshot (changes made after the slot exists may overlap it).
+    const first = await runIn(dir, p);
+    expect(first.error).toBeUndefined();
+    expect(first.steps[0]?.rowsOut).toBe(2);
+    expect(await replica()).toEqual(await source_());
+
+    // Inserts, updates (twice in one transaction), a delete, a row inserted then deleted.
+    await db.query(`INSERT INTO accounts VALUES (3, 'cy', 30, ARRAY['x', 'y, z'], '\\xdeadbeef')`);
+    await db.query(
+      `BEGIN; UPDATE accounts SET balance = 11 WHERE id = 1; UPDATE accounts SET balance = 12, owner = 'Ann' WHERE id = 1; COMMIT`,
+    );
+    await db.query(`DELETE FROM accounts WHERE id = 2`);
+    await db.query(`INSERT INTO accounts VALUES (4, 'dee', 40, NULL, NULL)`);
+    await db.query(`DELETE FROM accounts WHERE id = 4`);
+    const second = await runIn(dir, p, { watermarks: first.watermarks ?? {} });
+    expect(second.error).toBeUndefined();
+    expect(await loggedOps()).toEqual(['insert', 'update', 'update', 'delete', 'insert', 'delete']);
+    expect(await replica()).toEqual(await source_());
+
+    // A failed run does not confirm its changes: the next run reads them again.
+    await db.query(`UPDATE accounts SET owner = 'cyrus' WHERE id = 3`);
+    const failing = pipeline('accounts_cdc', {
+      steps: {
+        changes: source.postgresCdc({
+          url,
+          table: 'public.accounts',
+          slot: 'sluice_test_accounts',
+        }),
+        boom: transform({
+          input: ref('changes'),
+          map: () => {
+            throw new Error('downstream failure');
+          },
+        }),
+        out: sink.ndjson({ input: ref('boom'), path: 'never.ndjson' }),
+      },
+    });
+    const failed = await runIn(dir, failing, { watermarks: second.watermarks ?? {} });
+    expect(failed.status).toBe('failed');
+    expect(failed.watermarks).toBeUndefined();
+    const third = await runIn(dir, p, { watermarks: second.watermarks ?? {} });
+    expect(third.error).toBeUndefined();
+    expect(third.steps[0]?.rowsOut).toBe(1);
+    expect(await replica()).toEqual(await source_());
+
+    // Nothing new: nothing read, and the slot has been confirmed up to the last run's position.
+    const fourth = await runIn(dir, p, { watermarks: third.watermarks ?? {} });
+    expect(fourth.steps[0]?.rowsOut).toBe(0);
+    const [slot] = await rows(
+      `SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = 'sluice_test_accounts'`,
+    );
+    expect(slot?.['lsn']).toBe(third.watermarks?.['changes']);
+    await db.query(`SELECT pg_drop_replication_slot('sluice_test_accounts')`);
   });
 
   it('refuses a merge without keys before running anything', async () => {

@@ -13,6 +13,7 @@ import type {
   ParquetSourceConfig,
 } from '../connectors/files/file-configs.js';
 import type {
+  PostgresCdcSourceConfig,
   PostgresSinkConfig,
   PostgresSourceConfig,
 } from '../connectors/postgres/postgres-configs.js';
@@ -205,6 +206,9 @@ export const source = {
   delta: (config: Described<DeltaSourceConfig>): SourceStep => sourceStep('delta', config),
   /** A PostgreSQL table or query (incremental by a cursor column, with a lag window). */
   postgres: (config: Described<PostgresSourceConfig>): SourceStep => sourceStep('postgres', config),
+  /** Changes of a PostgreSQL table (logical replication), after an initial snapshot. */
+  postgresCdc: (config: Described<PostgresCdcSourceConfig>): SourceStep =>
+    sourceStep('postgres_cdc', config),
   /** Any registered source connector by name. */
   custom: (connector: string, config: Readonly<Record<string, unknown>>): SourceStep =>
     sourceStep(connector, config),

@@ -27,6 +27,11 @@ export interface SourceReadContext {
     readonly cursor: string;
     readonly watermark: string | undefined;
   };
+  /**
+   * The position this source returned as `state` in the last successful run (a replication
+   * LSN, a stream offset), undefined on the first run or when runs keep no state.
+   */
+  readonly state?: string;
 }
 
 /** What a source reports once its dataset exists. */
@@ -42,6 +47,11 @@ export interface SourceReadResult {
   readonly schemaChanges?: readonly string[];
   /** Values set to null under the `discard_column` policy. */
   readonly valuesDiscarded?: number;
+  /**
+   * The source's position after this read, kept only if the run succeeds and handed back as
+   * `context.state` next time (under the orchestrator, in the run store with the run's success).
+   */
+  readonly state?: string;
 }
 
 /**

@@ -141,6 +141,7 @@ async function runSource(
     quarantine: ctx.quarantine,
     logger: ctx.logger,
     signal: ctx.signal,
+    ...(ctx.watermarks?.[step.id] === undefined ? {} : { state: ctx.watermarks[step.id] }),
     ...(def.incremental === undefined
       ? {}
       : {
@@ -163,6 +164,7 @@ async function runSource(
     rowsOut: rowsRead - result.rowsQuarantined,
     rowsQuarantined: result.rowsQuarantined,
     ...(incremental?.watermark === undefined ? {} : { watermark: incremental.watermark }),
+    ...(result.state === undefined ? {} : { watermark: result.state }),
     inputs: result.inputs,
     outputs: [],
     ...(result.schemaChanges === undefined || result.schemaChanges.length === 0

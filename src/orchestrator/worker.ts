@@ -328,7 +328,7 @@ async function readWatermarks(
 ): Promise<Record<string, string>> {
   const watermarks: Record<string, string> = {};
   for (const [stepId, step] of Object.entries(pipeline.steps)) {
-    if (step.kind !== 'source' || step.incremental === undefined) continue;
+    if (step.kind !== 'source') continue;
     const value = await store.getCursor(pipeline.name, watermarkCursor(stepId));
     if (value !== undefined) watermarks[stepId] = value;
   }

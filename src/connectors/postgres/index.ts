@@ -1,13 +1,15 @@
 import type { BatchConnector } from '../../engine/connector.js';
+import { postgresCdcSource } from './postgres-cdc-source.js';
 import { postgresSink } from './postgres-sink.js';
 import { postgresSource } from './postgres-source.js';
 
+export { postgresCdcSource } from './postgres-cdc-source.js';
 export { postgresSink } from './postgres-sink.js';
 export { postgresSource } from './postgres-source.js';
 export * from './postgres-configs.js';
 
 /**
- * The PostgreSQL connectors: `source.postgres` and `sink.postgres`. They load the `pg` and
+ * The PostgreSQL connectors: `source.postgres`, `source.postgresCdc` and `sink.postgres`. They load the `pg` and
  * `pg-copy-streams` packages only when a step uses them.
  *
  * @example
@@ -15,4 +17,8 @@ export * from './postgres-configs.js';
  * const registry = createRegistry([...fileConnectors, ...postgresConnectors]);
  * ```
  */
-export const postgresConnectors: readonly BatchConnector[] = [postgresSource, postgresSink];
+export const postgresConnectors: readonly BatchConnector[] = [
+  postgresSource,
+  postgresCdcSource,
+  postgresSink,
+];

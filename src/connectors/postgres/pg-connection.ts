@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import type { Client } from 'pg';
 import { SinkError, SourceError } from '../../core/errors.js';
 
@@ -30,8 +31,8 @@ export async function connectPostgres(
   url: string,
   where: { readonly role: 'source' | 'sink'; readonly stepId: string },
 ): Promise<Client> {
-  const pg = await importPg(where);
-  const client = new pg.default.Client({ connectionString: url, application_name: 'sluice' });
+  const driver = await importPg(where);
+  const client = new driver.Client({ connectionString: url, application_name: 'sluice' });
   // A connection lost while idle emits 'error'; the next query reports it.
   client.on('error', () => undefined);
   try {
@@ -94,9 +95,9 @@ export function describeServer(url: string): string {
 async function importPg(where: {
   readonly role: 'source' | 'sink';
   readonly stepId: string;
-}): Promise<typeof import('pg')> {
+}): Promise<typeof pg> {
   try {
-    return await import('pg');
+    return (await import('pg')).default;
   } catch (cause) {
     const error = new Error('the "pg" package is not installed');
     const options = { cause, hint: 'npm install pg' };

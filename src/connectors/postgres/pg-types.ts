@@ -108,9 +108,19 @@ export function restoreExpression(text: string, type: LogicalType): string {
   return `CAST(${text} AS ${duckType(type)})`;
 }
 
-function duckType(type: LogicalType): string {
+/**
+ * The DuckDB type {@link restoreExpression} produces for a logical type (nested values stay JSON).
+ *
+ * @example
+ * ```ts
+ * restoredType({ kind: 'list', element: { kind: 'int32' } }); // "INTEGER[]"
+ * ```
+ */
+export function restoredType(type: LogicalType): string {
   return mapType(duckDBTypes, type);
 }
+
+const duckType = restoredType;
 
 const duckDBTypes: TypeMapping<string> = {
   bool: () => 'BOOLEAN',

@@ -88,6 +88,28 @@ export const postgresSinkConfig = z
       .describe(
         'Create the table when it is missing, and add columns the data has and the table lacks.',
       ),
+    exclude: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        'Input columns not written to the table (such as `_op` and `_lsn` of a CDC source); `latestBy` and `deleteWhen` can still use them.',
+      ),
+    latestBy: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'With `merge`: when several input rows have the same keys, the one with the highest value of this column wins (default: the last in input order).',
+      ),
+    deleteWhen: z
+      .strictObject({
+        column: z.string().min(1),
+        equals: z.union([z.string(), z.number(), z.boolean()]),
+      })
+      .optional()
+      .describe(
+        "With `merge`: rows whose `column` equals the value delete the row with their keys instead of upserting it (`{ column: '_op', equals: 'delete' }` applies CDC deletes).",
+      ),
   })
   .refine(
     (config) =>
@@ -97,8 +119,53 @@ export const postgresSinkConfig = z
       path: ['keys'],
     },
   )
+  .refine(
+    (config) =>
+      config.mode === 'merge' || (config.latestBy === undefined && config.deleteWhen === undefined),
+    { message: "latestBy and deleteWhen go with mode: 'merge'", path: ['mode'] },
+  )
   .describe(
     'Writes a PostgreSQL table: rows are copied into a staging table, then applied in one transaction when the run succeeds.',
   );
 
 export type PostgresSinkConfig = z.input<typeof postgresSinkConfig>;
+
+/**
+ * Config of `source.postgresCdc`: the table whose changes to read, and optionally the names of
+ * the replication slot and publication to use.
+ *
+ * @example
+ * ```ts
+ * postgresCdcSourceConfig.parse({ url: 'postgres://127.0.0.1/shop', table: 'public.orders' });
+ * ```
+ */
+export const postgresCdcSourceConfig = z
+  .strictObject({
+    url: connectionURL,
+    table: z.string().min(1).describe('The table to follow, optionally schema-qualified.'),
+    slot: z
+      .string()
+      .regex(/^[a-z0-9_]{1,63}$/, 'lower-case letters, digits and underscores, at most 63')
+      .optional()
+      .describe(
+        'The logical replication slot (default: derived from the table and step id). Give each pipeline that follows the same table its own slot.',
+      ),
+    publication: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'The publication to read (default: the slot name); created for the table when missing.',
+      ),
+    snapshot: z
+      .enum(['initial', 'never'])
+      .default('initial')
+      .describe(
+        '`initial` reads the whole table (as `snapshot` rows) on the first run; `never` starts with the changes.',
+      ),
+  })
+  .describe(
+    'Changes of a PostgreSQL table from logical replication (pgoutput), after an initial snapshot.',
+  );
+
+export type PostgresCdcSourceConfig = z.input<typeof postgresCdcSourceConfig>;

@@ -13,12 +13,15 @@ import type { SinkWriteContext, StagedOutput } from '../../engine/connector.js';
 import { defineSink } from '../../engine/connector.js';
 import { connectPostgres, describeServer, postgresError } from './pg-connection.js';
 import { postgresTypeMapping, toPostgresText } from './pg-types.js';
+import { quoteTableName, splitTableName } from './pg-names.js';
 import { postgresSinkConfig } from './postgres-configs.js';
 
 type SinkConfig = z.output<typeof postgresSinkConfig>;
 
 /** Orders the staged rows so that, among rows with equal keys, the last one written wins. */
 const ROW_NUMBER = '__sluice_row';
+/** Marks the rows of a merge that delete their keys (`deleteWhen`). */
+const DELETE_FLAG = '__sluice_delete';
 
 /**
  * Writes the input into a PostgreSQL table. The step copies every row (`COPY FROM STDIN`) into an
@@ -39,7 +42,7 @@ export const postgresSink = defineSink({
   async write(config, context) {
     const where = { role: 'sink' as const, stepId: context.stepId };
     const client = await connectPostgres(config.url, where);
-    const target = qualifiedName(config.table);
+    const target = quoteTableName(config.table);
     const stage = stagingName(config.table, context.runId, context.stepId);
     const folder = await mkdtemp(join(tmpdir(), 'sluice-postgres-'));
     try {
@@ -80,8 +83,9 @@ function stagedOutput(
     async publish() {
       try {
         await client.query('BEGIN');
-        await prepareTarget(client, config, context.inputFields, names.target);
-        await applyMode(client, config, context.inputFields, names.target, names.stage);
+        const written = context.inputFields.filter((f) => !config.exclude.includes(f.name));
+        await prepareTarget(client, config, written, names.target);
+        await applyMode(client, config, written, names.target, names.stage);
         await client.query(`DROP TABLE ${names.stage}`);
         await client.query('COMMIT');
       } catch (cause) {
@@ -106,7 +110,7 @@ async function prepareTarget(
   fields: readonly Field[],
   target: string,
 ): Promise<void> {
-  const [schema, table] = splitName(config.table);
+  const [schema, table] = splitTableName(config.table);
   const existing = await client.query<{ column_name: string }>(
     `SELECT column_name FROM information_schema.columns
       WHERE table_schema = coalesce($1, current_schema()) AND table_name = $2`,
@@ -147,7 +151,12 @@ async function applyMode(
   const columns = fields.map((f) => quoteIdentifier(f.name));
   const list = columns.join(', ');
   const keys = config.keys.map(quoteIdentifier);
-  const latestPerKey = `SELECT DISTINCT ON (${keys.join(', ')}) ${list} FROM ${stage} ORDER BY ${keys.join(', ')}, ${ROW_NUMBER} DESC`;
+  const latest = quoteIdentifier(config.latestBy ?? ROW_NUMBER);
+  const deletes =
+    config.deleteWhen === undefined
+      ? 'false'
+      : `coalesce(${quoteIdentifier(config.deleteWhen.column)} = ${sqlValue(config.deleteWhen.equals)}, false)`;
+  const latestPerKey = `SELECT DISTINCT ON (${keys.join(', ')}) ${list}, ${deletes} AS ${DELETE_FLAG} FROM ${stage} ORDER BY ${keys.join(', ')}, ${latest} DESC, ${ROW_NUMBER} DESC`;
   const sameKey = (a: string, b: string): string =>
     keys.map((k) => `${a}.${k} IS NOT DISTINCT FROM ${b}.${k}`).join(' AND ');
   switch (config.mode) {
@@ -178,20 +187,27 @@ async function applyMode(
             ? ''
             : ` WHEN MATCHED THEN UPDATE SET ${others.map((c) => `${c} = s.${c}`).join(', ')}`;
         await client.query(
-          `MERGE INTO ${target} AS t USING (${latestPerKey}) AS s ON ${sameKey('t', 's')}${update} WHEN NOT MATCHED THEN INSERT (${list}) VALUES (${columns.map((c) => `s.${c}`).join(', ')})`,
+          `MERGE INTO ${target} AS t USING (${latestPerKey}) AS s ON ${sameKey('t', 's')} WHEN MATCHED AND s.${DELETE_FLAG} THEN DELETE${update} WHEN NOT MATCHED AND NOT s.${DELETE_FLAG} THEN INSERT (${list}) VALUES (${columns.map((c) => `s.${c}`).join(', ')})`,
         );
       } else {
+        await client.query(
+          `DELETE FROM ${target} AS t USING (${latestPerKey}) AS s WHERE s.${DELETE_FLAG} AND ${sameKey('t', 's')}`,
+        );
         const update =
           others.length === 0
             ? 'DO NOTHING'
             : `DO UPDATE SET ${others.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`;
         await client.query(
-          `INSERT INTO ${target} (${list}) ${latestPerKey} ON CONFLICT (${keys.join(', ')}) ${update}`,
+          `INSERT INTO ${target} (${list}) SELECT ${list} FROM (${latestPerKey}) AS s WHERE NOT s.${DELETE_FLAG} ON CONFLICT (${keys.join(', ')}) ${update}`,
         );
       }
       return;
     }
   }
+}
+
+function sqlValue(value: string | number | boolean): string {
+  return typeof value === 'string' ? quoteLiteral(value) : String(value);
 }
 
 /** `MERGE` exists from PostgreSQL 15; older servers use `INSERT ... ON CONFLICT`. */
@@ -224,21 +240,9 @@ async function copyIn(
   await pipe(createReadStream(file), stream, { signal });
 }
 
-function splitName(name: string): [string | undefined, string] {
-  const dot = name.indexOf('.');
-  return dot < 0 ? [undefined, name] : [name.slice(0, dot), name.slice(dot + 1)];
-}
-
-function qualifiedName(name: string): string {
-  const [schema, table] = splitName(name);
-  return schema === undefined
-    ? quoteIdentifier(table)
-    : `${quoteIdentifier(schema)}.${quoteIdentifier(table)}`;
-}
-
 /** The staging table of one run's sink step, beside the target; unique per run and step. */
 function stagingName(table: string, runId: string, stepId: string): string {
-  const [schema, name] = splitName(table);
+  const [schema, name] = splitTableName(table);
   const suffix = createHash('sha256').update(`${runId}/${stepId}`).digest('hex').slice(0, 12);
   const stage = `${name.slice(0, 30)}__sluice_stage_${suffix}`;
   return schema === undefined

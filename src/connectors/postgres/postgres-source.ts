@@ -1,8 +1,6 @@
-import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pipeline as pipe } from 'node:stream/promises';
 import type { Client } from 'pg';
 import { ConfigError } from '../../core/errors.js';
 import type { Field } from '../../core/types.js';
@@ -11,7 +9,9 @@ import type { SourceReadContext } from '../../engine/connector.js';
 import { defineSource } from '../../engine/connector.js';
 import { connectPostgres, describeServer, postgresError } from './pg-connection.js';
 import type { PostgresColumn } from './pg-types.js';
-import { logicalTypeOf, restoreExpression, transportExpression } from './pg-types.js';
+import { logicalTypeOf, transportExpression } from './pg-types.js';
+import { copyOut, describeColumns, loadCSV } from './pg-read.js';
+import { quoteTableName } from './pg-names.js';
 import { postgresSourceConfig } from './postgres-configs.js';
 import type { z } from 'zod';
 
@@ -60,7 +60,7 @@ export const postgresSource = defineSource({
         throw postgresError(where, `cannot read ${describeServer(config.url)}`, cause);
       });
       await client.query('COMMIT');
-      await loadCSV(context, file, fields);
+      await loadCSV(context.connection, file, fields, context.stepId);
       const [row] = await context.connection.rows(
         `SELECT count(*) AS n FROM ${quoteIdentifier(context.stepId)}`,
       );
@@ -80,46 +80,10 @@ export const postgresSource = defineSource({
 
 function relationOf(config: SourceConfig): string {
   if (config.query !== undefined) return `(${config.query})`;
-  const table = (config.table as string).split('.').map(quoteIdentifier).join('.');
+  const table = quoteTableName(config.table as string);
   return config.columns === undefined
     ? table
     : `(SELECT ${config.columns.map(quoteIdentifier).join(', ')} FROM ${table})`;
-}
-
-/** The result's columns with their catalog types, from a zero-row run of the query. */
-async function describeColumns(
-  client: Client,
-  relation: string,
-  where: { readonly role: 'source'; readonly stepId: string },
-): Promise<PostgresColumn[]> {
-  const shape = await client
-    .query(`SELECT * FROM ${relation} AS source LIMIT 0`)
-    .catch((cause: unknown) => {
-      throw postgresError(where, 'cannot read the table or query', cause);
-    });
-  const oids = [...new Set(shape.fields.map((f) => f.dataTypeID))];
-  const types = await client.query<{
-    oid: number;
-    typname: string;
-    typcategory: string;
-    element: string | null;
-  }>(
-    `SELECT t.oid, t.typname, t.typcategory, e.typname AS element
-       FROM pg_type t LEFT JOIN pg_type e ON e.oid = t.typelem AND t.typcategory = 'A'
-      WHERE t.oid = ANY($1)`,
-    [oids],
-  );
-  const byOid = new Map(types.rows.map((t) => [Number(t.oid), t]));
-  return shape.fields.map((f) => {
-    const type = byOid.get(f.dataTypeID);
-    return {
-      name: f.name,
-      typeName: type?.typname ?? 'text',
-      category: type?.typcategory ?? 'S',
-      elementTypeName: type?.element ?? undefined,
-      typeModifier: f.dataTypeModifier,
-    };
-  });
 }
 
 /** The WHERE clause: the configured predicate and, when incremental, the watermark. */
@@ -168,33 +132,4 @@ async function cursorType(client: Client, cursor: PostgresColumn): Promise<strin
     [cursor.typeName, cursor.typeModifier],
   );
   return result.rows[0]?.type ?? 'text';
-}
-
-/** Streams the output of a `COPY ... TO STDOUT` into `file`. */
-async function copyOut(
-  client: Client,
-  sql: string,
-  file: string,
-  signal: AbortSignal,
-): Promise<void> {
-  const { to } = await import('pg-copy-streams');
-  const stream = client.query(to(sql));
-  await pipe(stream, createWriteStream(file), { signal });
-}
-
-/** Loads the CSV with every column converted from its text to the logical type. */
-async function loadCSV(
-  context: SourceReadContext,
-  file: string,
-  fields: readonly Field[],
-): Promise<void> {
-  const csvColumns = fields.map((_, i) => `${quoteLiteral(`c${i}`)}: 'VARCHAR'`).join(', ');
-  const select = fields
-    .map(
-      (field, i) => `${restoreExpression(`c${i}`, field.type)} AS ${quoteIdentifier(field.name)}`,
-    )
-    .join(', ');
-  await context.connection.run(
-    `CREATE TABLE ${quoteIdentifier(context.stepId)} AS SELECT ${select} FROM read_csv(${quoteLiteral(file)}, columns = {${csvColumns}}, header = false, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, max_line_size = 1073741824, parallel = true)`,
-  );
 }

@@ -1,0 +1,97 @@
+import { createWriteStream } from 'node:fs';
+import { pipeline as pipe } from 'node:stream/promises';
+import type { Client } from 'pg';
+import type { Field } from '../../core/types.js';
+import { quoteIdentifier, quoteLiteral } from '../../core/type-mappings.js';
+import type { SourceReadContext } from '../../engine/connector.js';
+import { postgresError } from './pg-connection.js';
+import type { PostgresColumn } from './pg-types.js';
+import { restoreExpression } from './pg-types.js';
+
+/**
+ * The columns of a table or query with their catalog types, from a zero-row run of it.
+ *
+ * @example
+ * ```ts
+ * const columns = await describeColumns(client, '"public"."orders"', { role: 'source', stepId: 'orders' });
+ * ```
+ */
+export async function describeColumns(
+  client: Client,
+  relation: string,
+  where: { readonly role: 'source' | 'sink'; readonly stepId: string },
+): Promise<PostgresColumn[]> {
+  const shape = await client
+    .query(`SELECT * FROM ${relation} AS source LIMIT 0`)
+    .catch((cause: unknown) => {
+      throw postgresError(where, 'cannot read the table or query', cause);
+    });
+  const oids = [...new Set(shape.fields.map((f) => f.dataTypeID))];
+  const types = await client.query<{
+    oid: number;
+    typname: string;
+    typcategory: string;
+    element: string | null;
+  }>(
+    `SELECT t.oid, t.typname, t.typcategory, e.typname AS element
+       FROM pg_type t LEFT JOIN pg_type e ON e.oid = t.typelem AND t.typcategory = 'A'
+      WHERE t.oid = ANY($1)`,
+    [oids],
+  );
+  const byOid = new Map(types.rows.map((t) => [Number(t.oid), t]));
+  return shape.fields.map((f) => {
+    const type = byOid.get(f.dataTypeID);
+    return {
+      name: f.name,
+      typeName: type?.typname ?? 'text',
+      category: type?.typcategory ?? 'S',
+      elementTypeName: type?.element ?? undefined,
+      typeModifier: f.dataTypeModifier,
+    };
+  });
+}
+
+/**
+ * Streams the output of a `COPY ... TO STDOUT` into `file`.
+ *
+ * @example
+ * ```ts
+ * await copyOut(client, 'COPY (SELECT * FROM orders) TO STDOUT (FORMAT csv)', '/tmp/rows.csv', signal);
+ * ```
+ */
+export async function copyOut(
+  client: Client,
+  sql: string,
+  file: string,
+  signal: AbortSignal,
+): Promise<void> {
+  const { to } = await import('pg-copy-streams');
+  const stream = client.query(to(sql));
+  await pipe(stream, createWriteStream(file), { signal });
+}
+
+/**
+ * Loads a headerless CSV of text values into the table `name`, every column converted to its
+ * logical type (see {@link restoreExpression}).
+ *
+ * @example
+ * ```ts
+ * await loadCSV(context.connection, '/tmp/rows.csv', fields, context.stepId);
+ * ```
+ */
+export async function loadCSV(
+  connection: SourceReadContext['connection'],
+  file: string,
+  fields: readonly Field[],
+  name: string,
+): Promise<void> {
+  const csvColumns = fields.map((_, i) => `${quoteLiteral(`c${i}`)}: 'VARCHAR'`).join(', ');
+  const select = fields
+    .map(
+      (field, i) => `${restoreExpression(`c${i}`, field.type)} AS ${quoteIdentifier(field.name)}`,
+    )
+    .join(', ');
+  await connection.run(
+    `CREATE TABLE ${quoteIdentifier(name)} AS SELECT ${select} FROM read_csv(${quoteLiteral(file)}, columns = {${csvColumns}}, header = false, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, max_line_size = 1073741824, parallel = true)`,
+  );
+}
