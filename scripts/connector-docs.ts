@@ -1,8 +1,8 @@
 /**
- * Generates `docs/connectors/files.md` from the registered file connectors: their name, role,
- * summary and a table of config fields read from each zod config schema. The prose above the
- * tables is written here by hand. Output is deterministic, so a test can compare it with the
- * committed page.
+ * Generates the connector pages under `docs/connectors/` (files, PostgreSQL) from the connectors:
+ * their name, role, summary and a table of config fields read from each zod config schema. The
+ * prose above the tables is written here by hand. Output is deterministic, so a test can compare
+ * it with the committed pages.
  *
  * Run: `npm run docs:connectors`
  */
@@ -11,9 +11,8 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { fileConnectors } from '../src/connectors/files/index.js';
-
-/** Where the generated page lives, relative to the repository root. */
-export const FILE_CONNECTOR_DOCS_PATH = 'docs/connectors/files.md';
+import { postgresConnectors } from '../src/connectors/postgres/index.js';
+import type { BatchConnector } from '../src/engine/connector.js';
 
 /** The command that regenerates the page. */
 export const REGENERATE_COMMAND = 'npm run docs:connectors';
@@ -48,7 +47,7 @@ interface ConnectorDoc {
   readonly fields: readonly ConfigFieldRow[];
 }
 
-const INTRO = `# File connectors
+const FILES_INTRO = `# File connectors
 
 File sources read CSV, TSV, JSON, NDJSON and Parquet files into a dataset; file sinks write a
 dataset to Parquet, CSV, NDJSON or a DuckDB database file. Each connector is used through its
@@ -144,6 +143,122 @@ const METADATA_COLUMNS: readonly (readonly string[])[] = [
   ['`_run_id`', '`string`', 'the run id, e.g. `run_20261122T160512Z_3f9a1c7e`'],
 ];
 
+const POSTGRES_INTRO = `# PostgreSQL connectors
+
+\`source.postgres\` reads a table or query, \`source.postgresCdc\` follows a table's changes through
+logical replication, and \`sink.postgres\` writes a table. They use the \`pg\` and
+\`pg-copy-streams\` packages (\`npm install pg pg-copy-streams\`), loaded only when a step uses
+them. The connection is a URL: \`postgres://user:password@host:port/database\`, with libpq
+parameters such as \`?sslmode=require\`. Errors name the server and user, never the password; a
+refused or dropped connection is retryable (\`retries\` on the step or the pipeline).
+
+## Reading: \`source.postgres\`
+
+Rows travel with \`COPY (SELECT ...) TO STDOUT (FORMAT csv)\`, the server's fastest export, into a
+temporary file that DuckDB loads; the read runs in one read-only \`REPEATABLE READ\` transaction,
+so it sees one consistent snapshot. Types map as follows (every column may be null):
+
+{{TYPES}}
+
+**Incremental reads.** With \`incremental: { cursor: 'updated_at' }\`, a run reads only rows whose
+cursor is past the watermark of the last successful run, the predicate running on the server
+(\`WHERE updated_at > watermark - lagWindow\`). The new watermark is the highest cursor value read,
+committed with the run's success (see [orchestration](../orchestration.md)). Transactions commit
+in a different order than their timestamps: a row whose cursor is just below the watermark can
+become visible after a run read past it. \`lagWindow\` re-reads that much before the watermark on
+every run; write to a sink that merges by key (\`sink.postgres\` or \`sink.delta\` with
+\`mode: 'merge'\`) so rows read twice replace themselves. Rows with the same cursor value as the
+watermark are always read again (the comparison is \`>\` on the value minus the lag, and the lag
+may be 0: use a lag of at least one cursor unit when many rows share a timestamp).
+
+## Change data capture: \`source.postgresCdc\`
+
+The source follows a table through PostgreSQL's logical replication with the built-in \`pgoutput\`
+plugin. It needs \`wal_level = logical\` on the server (\`ALTER SYSTEM SET wal_level = logical\`,
+then a restart) and a role that may replicate (a superuser, or a role with \`REPLICATION\` that
+owns the table). On its first run it creates a publication for the table and a replication slot
+(names derived from the table and step id, or \`publication\` and \`slot\`), and reads the whole
+table as \`snapshot\` rows. Every run then emits the changes committed since the last successful
+run, in log order, as rows: the table's columns plus
+
+{{CDC_COLUMNS}}
+
+A delete carries the key columns (the table's replica identity) and nulls elsewhere. The run
+reads up to the log position at its start; that position is the step's state, kept only when the
+run succeeds. The replication slot is advanced to it (freeing the server's WAL) at the start of
+the next run, so a failed run reads the same changes again. Changes made while the first snapshot
+is read may appear both in the snapshot and as changes: applied as merges by key in \`_lsn\` order
+the result is the same. To apply a change stream to a table:
+
+\`\`\`ts
+changes: source.postgresCdc({ url, table: 'public.accounts' }),
+replica: sink.postgres({
+  input: ref('changes'), url: warehouse, table: 'accounts', mode: 'merge', keys: ['id'],
+  latestBy: '_lsn', deleteWhen: { column: '_op', equals: 'delete' }, exclude: ['_op', '_lsn'],
+}),
+\`\`\`
+
+Limits: one table per step (each step has its own slot: a slot keeps WAL on the server until it
+is advanced, so drop the slots of pipelines you retire with \`SELECT pg_drop_replication_slot('...')\`);
+a \`TRUNCATE\` fails the step (reload by starting over with a new slot); an update that leaves a
+large (TOASTed) value unchanged does not carry it, so the step fails unless the table has
+\`REPLICA IDENTITY FULL\`; state persists under the orchestrator (\`sluice serve\` / \`sluice worker\`),
+while \`sluice run\` starts from the slot's confirmed position each time.
+
+## Writing: \`sink.postgres\`
+
+The step copies its input (\`COPY FROM STDIN\`) into an unlogged staging table beside the target,
+named \`<table>__sluice_stage_<hash>\`. When the whole run succeeds, one transaction creates the
+target when missing (from the input's types; a merge target gets its keys as primary key), adds
+columns the input has and the table lacks (\`createTable\`), applies the mode and drops the staging
+table. Readers see all of the run's rows or none; a failed run drops the staging table and leaves
+the target untouched.
+
+{{MODES}}
+
+In a merge, several input rows with the same keys collapse to one: the one with the highest
+\`latestBy\`, else the last in input order. Keys compare with \`IS NOT DISTINCT FROM\`, so a NULL key
+matches a NULL key. Nested values (structs, maps, lists of nested values) are written as
+\`jsonb\`; lists of scalars as arrays.
+`;
+
+const CDC_COLUMNS: readonly (readonly string[])[] = [
+  ['`_op`', 'string', '`snapshot`, `insert`, `update` or `delete`'],
+  ['`_lsn`', 'int64', "the change's position in the write-ahead log; orders the changes"],
+];
+
+const POSTGRES_SINK_MODES: readonly (readonly string[])[] = [
+  ['`append`', 'inserts every row'],
+  ['`overwrite`', 'deletes every row, then inserts the input (in the same transaction)'],
+  [
+    '`merge`',
+    'upserts by `keys` (`MERGE` on PostgreSQL 15+, `INSERT ... ON CONFLICT` before, which needs a unique index on the keys)',
+  ],
+  [
+    '`delete_insert`',
+    'deletes every row whose keys appear in the input, then inserts the input; for keys that are not unique (order lines)',
+  ],
+];
+
+const POSTGRES_TYPES: readonly (readonly string[])[] = [
+  ['`boolean`', '`bool`'],
+  ['`smallint`, `integer`, `bigint`, `oid`', '`int16`, `int32`, `int64`, `int64`'],
+  ['`real`, `double precision`', '`float32`, `float64`'],
+  ['`numeric(p,s)` with p <= 38', '`decimal(p,s)`, exact'],
+  ['`numeric` without precision, or wider', '`string` (its exact text; cast it where needed)'],
+  ['`text`, `varchar`, `char`, `name`, `citext`, `uuid`', '`string`'],
+  ['`bytea`', '`binary`'],
+  ['`date`', '`date`'],
+  ['`timestamp`', '`timestamp`'],
+  ['`timestamptz`', '`timestamp(tz)`, in UTC'],
+  ['`json`, `jsonb`', '`json`'],
+  ['arrays of the above', '`list<element>`; arrays of json or bytea: `json`'],
+  [
+    'enums, `interval`, `time`, `money`, network, geometric and other types',
+    '`string` (their text form)',
+  ],
+];
+
 /** Hand-written notes shown under a connector's summary, keyed by `role:name`. */
 const NOTES: Readonly<Record<string, string>> = {
   'source:tsv':
@@ -156,25 +271,58 @@ const NOTES: Readonly<Record<string, string>> = {
 
 const MIN_SAFE_INTEGER = Number.MIN_SAFE_INTEGER;
 
+/** One generated page: its path, the prose above the config tables, and its connectors. */
+export interface ConnectorPage {
+  readonly path: string;
+  readonly intro: string;
+  readonly connectors: readonly BatchConnector[];
+}
+
 /**
- * Renders the whole `docs/connectors/files.md` page.
+ * Every generated connector page.
  *
  * @example
  * ```ts
- * writeFileSync('docs/connectors/files.md', renderFileConnectorDocs());
+ * for (const page of CONNECTOR_PAGES) writeFileSync(page.path, renderConnectorPage(page));
  * ```
  */
-export function renderFileConnectorDocs(): string {
-  const docs = fileConnectors.map(describeConnector);
+export const CONNECTOR_PAGES: readonly ConnectorPage[] = [
+  {
+    path: 'docs/connectors/files.md',
+    intro: FILES_INTRO.replace(
+      '{{METADATA_COLUMNS}}',
+      renderTable(['column', 'type', 'value'], METADATA_COLUMNS),
+    ),
+    connectors: fileConnectors,
+  },
+  {
+    path: 'docs/connectors/postgres.md',
+    intro: POSTGRES_INTRO.replace(
+      '{{TYPES}}',
+      renderTable(['PostgreSQL', 'logical type'], POSTGRES_TYPES),
+    )
+      .replace('{{CDC_COLUMNS}}', renderTable(['column', 'type', 'value'], CDC_COLUMNS))
+      .replace('{{MODES}}', renderTable(['mode', 'what it does'], POSTGRES_SINK_MODES)),
+    connectors: postgresConnectors,
+  },
+];
+
+/**
+ * Renders one connector page.
+ *
+ * @example
+ * ```ts
+ * writeFileSync('docs/connectors/files.md', renderConnectorPage(CONNECTOR_PAGES[0]));
+ * ```
+ */
+export function renderConnectorPage(page: ConnectorPage): string {
+  const docs = page.connectors.map(describeConnector);
   const section = (role: 'source' | 'sink'): string[] =>
     docs.filter((d) => d.role === role).flatMap((d) => ['', renderConnector(d)]);
   const lines = [
     `<!-- Generated from the connectors' config schemas. Do not edit; run: ${REGENERATE_COMMAND} -->`,
     '',
-    INTRO.replace(
-      '{{METADATA_COLUMNS}}',
-      renderTable(['column', 'type', 'value'], METADATA_COLUMNS),
-    ).trimEnd(),
+    page.intro.trimEnd(),
     '',
     '## Sources',
     ...section('source'),
@@ -185,7 +333,7 @@ export function renderFileConnectorDocs(): string {
   return `${lines.join('\n')}\n`;
 }
 
-function describeConnector(connector: (typeof fileConnectors)[number]): ConnectorDoc {
+function describeConnector(connector: BatchConnector): ConnectorDoc {
   const config = connector.config as z.ZodType;
   const json = z.toJSONSchema(config, {
     io: 'input',
@@ -255,7 +403,7 @@ function renderValue(value: unknown): string {
 }
 
 function renderConnector(doc: ConnectorDoc): string {
-  const factory = `${doc.role}.${doc.name}`;
+  const factory = `${doc.role}.${doc.name.replace(/_(\w)/g, (_, c: string) => c.toUpperCase())}`;
   const note = NOTES[`${doc.role}:${doc.name}`];
   const rows = doc.fields.map((f) => [
     code(f.name),
@@ -298,8 +446,10 @@ function isMain(): boolean {
 }
 
 if (isMain()) {
-  const target = fileURLToPath(new URL(`../${FILE_CONNECTOR_DOCS_PATH}`, import.meta.url));
-  mkdirSync(resolve(target, '..'), { recursive: true });
-  writeFileSync(target, renderFileConnectorDocs());
-  process.stdout.write(`wrote ${FILE_CONNECTOR_DOCS_PATH}\n`);
+  for (const page of CONNECTOR_PAGES) {
+    const target = fileURLToPath(new URL(`../${page.path}`, import.meta.url));
+    mkdirSync(resolve(target, '..'), { recursive: true });
+    writeFileSync(target, renderConnectorPage(page));
+    process.stdout.write(`wrote ${page.path}\n`);
+  }
 }

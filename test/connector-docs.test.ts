@@ -1,38 +1,44 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  FILE_CONNECTOR_DOCS_PATH,
+  CONNECTOR_PAGES,
   REGENERATE_COMMAND,
-  renderFileConnectorDocs,
+  renderConnectorPage,
 } from '../scripts/connector-docs.js';
 
-describe('docs/connectors/files.md', () => {
-  it('matches what the connectors config schemas generate', () => {
-    const committed = readFileSync(
-      new URL(`../${FILE_CONNECTOR_DOCS_PATH}`, import.meta.url),
-      'utf8',
-    );
-    expect(
-      committed,
-      `${FILE_CONNECTOR_DOCS_PATH} is out of date with the connectors; run: ${REGENERATE_COMMAND}`,
-    ).toBe(renderFileConnectorDocs());
-  });
+describe('generated connector pages', () => {
+  for (const page of CONNECTOR_PAGES) {
+    it(`${page.path} matches what the connectors' config schemas generate`, () => {
+      const committed = readFileSync(new URL(`../${page.path}`, import.meta.url), 'utf8');
+      expect(
+        committed,
+        `${page.path} is out of date with the connectors; run: ${REGENERATE_COMMAND}`,
+      ).toBe(renderConnectorPage(page));
+    });
+  }
 
-  it('documents every config field of every file connector', () => {
-    const page = renderFileConnectorDocs();
+  it('documents every connector and every config field', () => {
+    const pages = CONNECTOR_PAGES.map(renderConnectorPage).join('\n');
     for (const factory of [
       'source.csv',
       'source.tsv',
       'source.json',
       'source.ndjson',
       'source.parquet',
+      'source.delta',
       'sink.parquet',
       'sink.csv',
       'sink.ndjson',
       'sink.duckdb',
+      'sink.delta',
+      'source.postgres',
+      'source.postgresCdc',
+      'sink.postgres',
     ]) {
-      expect(page).toContain(`### \`${factory}\``);
+      expect(pages).toContain(`### \`${factory}\``);
     }
-    expect(page).toMatch(/\| `schema` +\| `Schema` +\|/);
+    expect(pages).toMatch(/\| `schema` +\| `Schema` +\|/);
+    expect(pages).toMatch(/\| `lagWindow` +\|/);
+    expect(pages).toMatch(/\| `deleteWhen` +\|/);
   });
 });
