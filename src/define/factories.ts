@@ -12,6 +12,8 @@ import type {
   ParquetSinkConfig,
   ParquetSourceConfig,
 } from '../connectors/files/file-configs.js';
+import type { RESTSourceConfig } from '../connectors/http/rest-config.js';
+import type { MySQLSinkConfig, MySQLSourceConfig } from '../connectors/mysql/mysql-configs.js';
 import type {
   PostgresCdcSourceConfig,
   PostgresSinkConfig,
@@ -206,6 +208,10 @@ export const source = {
   delta: (config: Described<DeltaSourceConfig>): SourceStep => sourceStep('delta', config),
   /** A PostgreSQL table or query (incremental by a cursor column, with a lag window). */
   postgres: (config: Described<PostgresSourceConfig>): SourceStep => sourceStep('postgres', config),
+  /** A MySQL or MariaDB table or query, read fully or incrementally. */
+  mysql: (config: Described<MySQLSourceConfig>): SourceStep => sourceStep('mysql', config),
+  /** Records from an HTTP JSON API, page by page (auth, retries, rate limit, incremental). */
+  rest: (config: Described<RESTSourceConfig>): SourceStep => sourceStep('rest', config),
   /** Changes of a PostgreSQL table (logical replication), after an initial snapshot. */
   postgresCdc: (config: Described<PostgresCdcSourceConfig>): SourceStep =>
     sourceStep('postgres_cdc', config),
@@ -234,6 +240,8 @@ export const sink = {
   delta: (config: SinkOf<DeltaSinkConfig>): SinkStep => sinkStep('delta', config),
   /** A table in a DuckDB database file. */
   duckdb: (config: SinkOf<DuckDBSinkConfig>): SinkStep => sinkStep('duckdb', config),
+  /** A MySQL or MariaDB table: append, overwrite, merge or delete_insert in one transaction. */
+  mysql: (config: SinkOf<MySQLSinkConfig>): SinkStep => sinkStep('mysql', config),
   /** A PostgreSQL table: append, overwrite, merge or delete+insert in one transaction. */
   postgres: (config: SinkOf<PostgresSinkConfig>): SinkStep => sinkStep('postgres', config),
   /** Any registered sink connector by name. */

@@ -83,10 +83,12 @@ export interface BatchSourceConnector<Config = unknown> extends ConnectorSpec<Co
    */
   fingerprint?(config: Config, context: SourceFingerprintContext): Promise<string | undefined>;
   /**
-   * True when `read` applies `context.incremental` itself (a database source pushing the cursor
-   * predicate down). The engine then only takes the new watermark from the rows it returned.
+   * True (for every config, or for the configs the function accepts) when `read` applies
+   * `context.incremental` itself (a database source pushing the cursor predicate down, an API
+   * taking the watermark as a parameter). The engine then only takes the new watermark from the
+   * rows it returned; otherwise it keeps only the rows past the watermark.
    */
-  readonly readsIncrementally?: boolean;
+  readonly readsIncrementally?: boolean | ((config: Config) => boolean);
 }
 
 /** What a source's `fingerprint` gets. */

@@ -1,13 +1,20 @@
 import { fileConnectors } from '../connectors/files/index.js';
+import { restSource } from '../connectors/http/index.js';
+import { mysqlConnectors } from '../connectors/mysql/index.js';
 import { postgresConnectors } from '../connectors/postgres/index.js';
 import { createRegistry } from './connector.js';
 
 /**
- * The registry runs use unless given another: the file and PostgreSQL connectors.
+ * The registry runs use unless given another: the file, PostgreSQL, MySQL and REST API connectors.
  *
  * @example
  * ```ts
  * const registry = defaultRegistry.with(myApiSource);
  * ```
  */
-export const defaultRegistry = createRegistry([...fileConnectors, ...postgresConnectors]);
+export const defaultRegistry = createRegistry([
+  ...fileConnectors,
+  ...postgresConnectors,
+  ...mysqlConnectors,
+  restSource,
+]);

@@ -9,6 +9,7 @@ import {
   SluiceError,
   UserCodeError,
   causeIsRetryable,
+  describeCause,
 } from '../core/errors.js';
 import type { SuiteResult } from '../quality/expectation.js';
 import { newRunId } from '../core/ids.js';
@@ -301,11 +302,14 @@ async function publishOutputs(
       await staged.publish();
       logger.info({ stepId: step.id, outputs: staged.outputs }, 'output published');
     } catch (cause) {
+      // A sink's own error already says what went wrong with its output.
+      if (cause instanceof SinkError && cause.stepId === step.id) return cause;
       return new SinkError(
         step.id,
-        `cannot publish ${staged.outputs.join(', ')}: ${String(cause)}`,
+        `cannot publish ${staged.outputs.join(', ')}: ${describeCause(cause)}`,
         {
           cause,
+          ...(cause instanceof SluiceError && cause.hint !== undefined ? { hint: cause.hint } : {}),
         },
       );
     }

@@ -9,7 +9,7 @@ import { runCheck } from '../quality/check-runner.js';
 import type { DatasetMetrics, MetricHistoryStore } from '../quality/metric-history.js';
 import { collectDatasetMetrics } from '../quality/metric-history.js';
 import type { Plan, PlannedStep } from '../plan/planner.js';
-import type { ConnectorRegistry, StagedOutput } from './connector.js';
+import type { BatchSourceConnector, ConnectorRegistry, StagedOutput } from './connector.js';
 import type { DuckDBSession, EngineConnection } from './duckdb-session.js';
 import { firstLine } from './duckdb-session.js';
 import { fieldsFromColumns } from './duckdb-types.js';
@@ -155,7 +155,7 @@ async function runSource(
     def.incremental === undefined
       ? undefined
       : await keepRowsPastWatermark(step.id, def.incremental.cursor, ctx, {
-          filter: connector.readsIncrementally !== true,
+          filter: !readsIncrementally(connector, step.config),
         });
   const rowsRead = result.rowsRead - (incremental?.skipped ?? 0);
   return {
@@ -174,6 +174,11 @@ async function runSource(
       ? {}
       : { valuesDiscarded: result.valuesDiscarded }),
   };
+}
+
+function readsIncrementally(connector: BatchSourceConnector, config: unknown): boolean {
+  const reads = connector.readsIncrementally;
+  return typeof reads === 'function' ? reads(config) : reads === true;
 }
 
 /**

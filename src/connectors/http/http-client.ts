@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { retryPolicy } from '../../core/retry-policy.js';
 import { BackoffError, RetryableError, SourceError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import { retryDelayMs, retryPolicy } from '../../core/retry-policy.js';
+import { retryDelayMs } from '../../core/retry-policy.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { retryAfterMs } from './retry-after.js';
 

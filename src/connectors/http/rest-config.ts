@@ -6,7 +6,14 @@ const duration = z
   .union([z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$/), z.number().nonnegative()])
   .describe('A duration such as `500ms`, `30s` or `2m`, or a number of milliseconds.');
 
-/** A secret given inline or read from an environment variable at run time. */
+/**
+ * A secret given inline or read from an environment variable at run time.
+ *
+ * @example
+ * ```ts
+ * secretValue.parse({ env: 'API_TOKEN' });
+ * ```
+ */
 export const secretValue = z
   .union([
     z.string().min(1),
@@ -64,7 +71,14 @@ const noPagination = z.strictObject({
   type: z.literal('none').describe('One request.'),
 });
 
-/** How the source walks through the pages of a collection. */
+/**
+ * How the source walks through the pages of a collection.
+ *
+ * @example
+ * ```ts
+ * paginationConfig.parse({ type: 'cursor', cursorPath: '$.meta.next', cursorParam: 'cursor' });
+ * ```
+ */
 export const paginationConfig = z
   .discriminatedUnion('type', [
     pagePagination,
@@ -81,7 +95,14 @@ export const paginationConfig = z
 
 export type PaginationConfig = z.output<typeof paginationConfig>;
 
-/** How requests prove who is calling. */
+/**
+ * How requests prove who is calling.
+ *
+ * @example
+ * ```ts
+ * authConfig.parse({ type: 'api_key', name: 'X-API-Key', value: { env: 'API_KEY' } });
+ * ```
+ */
 export const authConfig = z
   .discriminatedUnion('type', [
     z.strictObject({
@@ -114,7 +135,14 @@ export const authConfig = z
 
 export type AuthConfig = NonNullable<z.output<typeof authConfig>>;
 
-/** Retries of one request. */
+/**
+ * Retries of one request.
+ *
+ * @example
+ * ```ts
+ * retriesConfig.parse({ count: 5, maxDelay: '1m' });
+ * ```
+ */
 export const retriesConfig = z
   .strictObject({
     count: z.int().min(0).default(3).describe('Retries after the first try (0 disables).'),
@@ -141,7 +169,14 @@ const schemaField = z
   .optional()
   .describe('Declared columns. Records that do not fit are quarantined. Inferred when omitted.');
 
-/** Config of the `rest` source. */
+/**
+ * Config of the `rest` source.
+ *
+ * @example
+ * ```ts
+ * restSourceConfig.parse({ url: 'https://api.example.com/items', recordsPath: '$.data', pagination: { type: 'link' } });
+ * ```
+ */
 export const restSourceConfig = z
   .strictObject({
     url: z

@@ -1,6 +1,5 @@
 import { parseDuration } from '../../core/duration.js';
 import { retryPolicy } from '../../core/retry-policy.js';
-import { quoteIdentifier, quoteLiteral } from '../../core/type-mappings.js';
 import type { SourceReadContext, SourceReadResult } from '../../engine/connector.js';
 import { defineSource } from '../../engine/connector.js';
 import { HTTPClient } from './http-client.js';
@@ -34,7 +33,8 @@ export const restSource = defineSource({
   name: 'rest',
   summary: 'Records from an HTTP JSON API, page by page (auth, retries, rate limit).',
   config: restSourceConfig,
-  readsIncrementally: true,
+  // With `incrementalParam` the API filters; without it the engine keeps rows past the watermark.
+  readsIncrementally: (config) => config.incrementalParam !== undefined,
   read: (config, context) => readREST(config, context),
 });
 
@@ -66,30 +66,33 @@ async function readREST(
   for (const name of auth.secretQueryParams) secretParams.add(name);
 
   const stage = await RecordStage.create(connection, stepId);
-  let pages = 0;
-  try {
-    for await (const page of readPages({
-      stepId,
-      method: config.method,
-      headers: config.headers,
-      body: config.body === undefined ? undefined : JSON.stringify(config.body),
-      recordsPath: config.recordsPath,
-      maxPages: config.maxPages,
-      client,
-      auth,
-      paginator: createPaginator(config.pagination, baseURL),
-      redact,
-    })) {
-      stage.add(page.records, page.url);
-      pages = page.number;
-      logger.debug({ step: stepId, page: page.number, records: page.records.length }, 'page read');
-    }
-  } finally {
-    const staged = stage.close();
-    logger.info({ step: stepId, pages, records: staged }, 'API records staged');
-  }
   const source = redact(baseURL);
   try {
+    let pages = 0;
+    try {
+      for await (const page of readPages({
+        stepId,
+        method: config.method,
+        headers: config.headers,
+        body: config.body === undefined ? undefined : JSON.stringify(config.body),
+        recordsPath: config.recordsPath,
+        maxPages: config.maxPages,
+        client,
+        auth,
+        paginator: createPaginator(config.pagination, baseURL),
+        redact,
+      })) {
+        stage.add(page.records, page.url);
+        pages = page.number;
+        logger.debug(
+          { step: stepId, page: page.number, records: page.records.length },
+          'page read',
+        );
+      }
+    } finally {
+      const staged = stage.close();
+      logger.info({ step: stepId, pages, records: staged }, 'API records staged');
+    }
     const result = await normaliseRecords(context, {
       table: stage.table,
       schema: config.schema,
@@ -97,9 +100,8 @@ async function readREST(
       nested: config.nested,
       source,
     });
-    const skipped = await filterPastWatermark(config, context);
     const { rowsMalformed: _malformed, ...counts } = result;
-    return { ...counts, rowsRead: result.rowsRead - skipped, inputs: [source] };
+    return { ...counts, inputs: [source] };
   } finally {
     await connection.run(`DROP TABLE IF EXISTS ${stage.table}`);
   }
@@ -115,37 +117,23 @@ function firstPageURL(config: ResolvedRESTConfig, context: SourceReadContext): s
     url.searchParams.set(name, String(value));
   const watermark = context.incremental?.watermark;
   if (watermark !== undefined && config.incrementalParam !== undefined)
-    url.searchParams.set(config.incrementalParam, watermark);
+    url.searchParams.set(config.incrementalParam, isoWatermark(watermark));
   return url.toString();
 }
 
+const ENGINE_TIMESTAMP =
+  /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}(?:\.\d+)?)([+-]\d{2})?(?::?(\d{2}))?$/;
+
 /**
- * Without `incrementalParam` the API sends everything; keep only rows past the watermark, as
- * a source that reads incrementally must. Returns how many rows were left out.
+ * The watermark as APIs expect it: the engine writes timestamps as `2026-01-02 10:00:00+00`,
+ * APIs take ISO 8601 (`2026-01-02T10:00:00+00:00`). Other values are sent as they are.
  */
-async function filterPastWatermark(
-  config: ResolvedRESTConfig,
-  context: SourceReadContext,
-): Promise<number> {
-  const incremental = context.incremental;
-  if (incremental?.watermark === undefined || config.incrementalParam !== undefined) return 0;
-  const { connection, stepId } = context;
-  const all = quoteIdentifier(`__sluice_rest_all_${stepId}`);
-  const column = quoteIdentifier(incremental.cursor);
-  const [type] = await connection.rows(
-    `SELECT data_type FROM information_schema.columns WHERE table_name = ${quoteLiteral(stepId)} AND column_name = ${quoteLiteral(incremental.cursor)}`,
-  );
-  // An unknown cursor column is reported by the engine, which checks it after the read.
-  if (type === undefined) return 0;
-  await connection.run(`ALTER VIEW ${quoteIdentifier(stepId)} RENAME TO ${all}`);
-  await connection.run(
-    `CREATE VIEW ${quoteIdentifier(stepId)} AS SELECT * FROM ${all}
-     WHERE ${column} > CAST(${quoteLiteral(incremental.watermark)} AS ${String(type['data_type'])})`,
-  );
-  const [counts] = await connection.rows(
-    `SELECT (SELECT count(*) FROM ${all}) - (SELECT count(*) FROM ${quoteIdentifier(stepId)}) AS skipped`,
-  );
-  return Number(counts?.['skipped'] ?? 0);
+function isoWatermark(watermark: string): string {
+  const match = ENGINE_TIMESTAMP.exec(watermark);
+  if (match === null) return watermark;
+  const [, date, time, offsetHours, offsetMinutes] = match;
+  const offset = offsetHours === undefined ? '' : `${offsetHours}:${offsetMinutes ?? '00'}`;
+  return `${date}T${time}${offset}`;
 }
 
 /** `url` with secret query parameters and any user info masked. */

@@ -1,9 +1,11 @@
+import type { Connection as CallbackConnection } from 'mysql2';
 import type { Connection, ConnectionOptions } from 'mysql2/promise';
+import type * as MySQLPromise from 'mysql2/promise';
 import type { SluiceErrorOptions } from '../../core/errors.js';
 import { ConfigError, RetryableError, SinkError, SourceError } from '../../core/errors.js';
 import type { MySQLConnectionConfig } from './mysql-configs.js';
 
-type MySQLDriver = typeof import('mysql2/promise');
+type MySQLDriver = typeof MySQLPromise;
 
 let driver: Promise<MySQLDriver> | undefined;
 
@@ -35,7 +37,14 @@ export async function loadMySQLDriver(stepId: string): Promise<MySQLDriver> {
   }
 }
 
-/** Where a connection goes, for messages: never holds the password. */
+/**
+ * Where a connection goes, for messages: never holds the password.
+ *
+ * @example
+ * ```ts
+ * const endpoint: MySQLEndpoint = { host: 'db', port: 3306, user: 'etl', database: 'shop' };
+ * ```
+ */
 export interface MySQLEndpoint {
   readonly host: string;
   readonly port: number;
@@ -66,7 +75,14 @@ export function endpointOf(config: MySQLConnectionConfig): MySQLEndpoint & { pas
   };
 }
 
-/** Which side of a pipeline a connection serves; errors are raised as that side's. */
+/**
+ * Which side of a pipeline a connection serves; errors are raised as that side's.
+ *
+ * @example
+ * ```ts
+ * const role: MySQLRole = { role: 'sink', stepId: 'orders_out' };
+ * ```
+ */
 export interface MySQLRole {
   readonly role: 'source' | 'sink';
   readonly stepId: string;
@@ -233,4 +249,26 @@ export async function closeMySQL(connection: Connection): Promise<void> {
   } catch {
     connection.destroy();
   }
+}
+
+/**
+ * Streams a query's rows one at a time with back-pressure: the driver pauses the socket when
+ * `highWaterMark` rows wait unread, so a large table never sits in memory.
+ *
+ * @example
+ * ```ts
+ * for await (const row of streamRows(connection, 'SELECT * FROM orders', [], 10_000)) use(row);
+ * ```
+ */
+export function streamRows(
+  connection: Connection,
+  sql: string,
+  values: readonly unknown[],
+  highWaterMark: number,
+): AsyncIterable<Record<string, unknown>> {
+  // The promise wrapper keeps its callback connection here; only that one can stream.
+  const core = (connection as unknown as { readonly connection: CallbackConnection }).connection;
+  return core.query({ sql, values: [...values] }).stream({ highWaterMark }) as AsyncIterable<
+    Record<string, unknown>
+  >;
 }

@@ -34,7 +34,14 @@ const endpointProblem = {
   path: ['url'],
 };
 
-/** Config of the `mysql` source. */
+/**
+ * Config of the `mysql` source.
+ *
+ * @example
+ * ```ts
+ * mysqlSourceConfig.parse({ url: 'mysql://etl@db/shop', table: 'orders', where: "status <> 'draft'" });
+ * ```
+ */
 export const mysqlSourceConfig = z
   .strictObject({
     ...connectionFields,
@@ -88,7 +95,14 @@ export const mysqlSourceConfig = z
   })
   .describe('Reads a MySQL or MariaDB table or query, fully or incrementally by a cursor column.');
 
-/** Config of the `mysql` sink. */
+/**
+ * Config of the `mysql` sink.
+ *
+ * @example
+ * ```ts
+ * mysqlSinkConfig.parse({ host: 'db', user: 'etl', database: 'shop', table: 'orders', mode: 'merge', keys: ['order_id'] });
+ * ```
+ */
 export const mysqlSinkConfig = z
   .strictObject({
     ...connectionFields,
@@ -131,10 +145,34 @@ export const mysqlSinkConfig = z
     'Writes a MySQL or MariaDB table: rows are staged in a side table and applied in one transaction when the run succeeds.',
   );
 
+/**
+ * The `mysql` source's config as written in a pipeline.
+ *
+ * @example
+ * ```ts
+ * const config: MySQLSourceConfig = { url: 'mysql://etl@db/shop', table: 'orders' };
+ * ```
+ */
 export type MySQLSourceConfig = z.input<typeof mysqlSourceConfig>;
+
+/**
+ * The `mysql` sink's config as written in a pipeline.
+ *
+ * @example
+ * ```ts
+ * const config: MySQLSinkConfig = { url: 'mysql://etl@db/shop', table: 'orders', mode: 'overwrite' };
+ * ```
+ */
 export type MySQLSinkConfig = z.input<typeof mysqlSinkConfig>;
 
-/** The connection part of either config, after validation. */
+/**
+ * The connection part of either config, after validation.
+ *
+ * @example
+ * ```ts
+ * const connection: MySQLConnectionConfig = { host: 'db', user: 'etl', connectTimeoutMs: 10_000 };
+ * ```
+ */
 export interface MySQLConnectionConfig {
   readonly url?: string | undefined;
   readonly host?: string | undefined;

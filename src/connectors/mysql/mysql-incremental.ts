@@ -2,7 +2,14 @@ import { parseDuration } from '../../core/duration.js';
 import type { LogicalType } from '../../core/types.js';
 import { quoteMySQLIdentifier } from './mysql-client.js';
 
-/** A predicate in MySQL syntax with its `?` parameters. */
+/**
+ * A predicate in MySQL syntax with its `?` parameters.
+ *
+ * @example
+ * ```ts
+ * const after: MySQLPredicate = { sql: '`id` > ?', values: ['41'] };
+ * ```
+ */
 export interface MySQLPredicate {
   readonly sql: string;
   readonly values: readonly unknown[];
@@ -39,7 +46,9 @@ export function cursorPredicate(
         throw new Error(`watermark ${JSON.stringify(watermark)} is not a date or timestamp`);
       const [, local, , sign, hours, minutes] = match;
       const offsetMinutes =
-        sign === undefined ? 0 : (sign === '-' ? -1 : 1) * (Number(hours) * 60 + Number(minutes ?? 0));
+        sign === undefined
+          ? 0
+          : (sign === '-' ? -1 : 1) * (Number(hours) * 60 + Number(minutes ?? 0));
       const lagMicros = lagWindow === undefined ? 0 : parseDuration(lagWindow) * 1000;
       const shiftMicros = lagMicros + offsetMinutes * 60_000_000;
       const bound = 'CAST(? AS DATETIME(6))';
@@ -57,7 +66,9 @@ export function cursorPredicate(
       if (!NUMBER_TEXT.test(watermark.trim()) && !Number.isFinite(Number(watermark)))
         throw new Error(`watermark ${JSON.stringify(watermark)} is not a number`);
       if (typeof lagWindow === 'string')
-        throw new Error(`lagWindow of a numeric cursor is a number, got ${JSON.stringify(lagWindow)}`);
+        throw new Error(
+          `lagWindow of a numeric cursor is a number, got ${JSON.stringify(lagWindow)}`,
+        );
       const exact = 'CAST(? AS DECIMAL(65,30))';
       return lagWindow === undefined || lagWindow === 0
         ? { sql: `${column} > ${exact}`, values: [watermark.trim()] }

@@ -7,7 +7,15 @@ import type { SourceReadContext, SourceReadResult } from '../../engine/connector
 import { defineSource } from '../../engine/connector.js';
 import { RowWriter } from '../../engine/row-writer.js';
 import type { MySQLEndpoint } from './mysql-client.js';
-import { closeMySQL, endpointOf, mysqlError, openMySQL, quoteMySQLIdentifier, quoteMySQLName } from './mysql-client.js';
+import {
+  closeMySQL,
+  endpointOf,
+  mysqlError,
+  openMySQL,
+  quoteMySQLIdentifier,
+  quoteMySQLName,
+  streamRows,
+} from './mysql-client.js';
 import { mysqlSourceConfig } from './mysql-configs.js';
 import type { MySQLPredicate } from './mysql-incremental.js';
 import { cursorPredicate } from './mysql-incremental.js';
@@ -40,7 +48,10 @@ export const mysqlSource = defineSource({
   fingerprint: () => Promise.resolve(undefined),
 });
 
-async function readMySQL(config: SourceConfig, context: SourceReadContext): Promise<SourceReadResult> {
+async function readMySQL(
+  config: SourceConfig,
+  context: SourceReadContext,
+): Promise<SourceReadResult> {
   const { stepId, signal } = context;
   const role = { role: 'source', stepId } as const;
   const endpoint = endpointOf(config);
@@ -50,18 +61,30 @@ async function readMySQL(config: SourceConfig, context: SourceReadContext): Prom
   signal.addEventListener('abort', abort, { once: true });
   try {
     const relation = relationOf(config);
-    const [, fieldPackets] = await connection.query(`SELECT * FROM ${relation} AS __sluice_q LIMIT 0`);
+    const [, fieldPackets] = await connection.query(
+      `SELECT * FROM ${relation} AS __sluice_q LIMIT 0`,
+    );
     const columns = (fieldPackets ?? []).map(columnOfField);
     const readings = readingsOf(columns);
     const predicates: MySQLPredicate[] = [];
-    if (config.where !== undefined) predicates.push({ sql: `(${config.where})`, values: [] });
+    // Over a table the predicate goes inside (it may name columns left out of `columns`).
+    if (config.where !== undefined && config.query !== undefined)
+      predicates.push({ sql: `(${config.where})`, values: [] });
     let order = config.primaryKey;
     if (context.incremental !== undefined) {
       const { cursor, watermark } = context.incremental;
       const index = columns.findIndex((c) => c.name === cursor);
       if (index < 0) throw unknownCursor(stepId, cursor, columns, described);
       if (watermark !== undefined)
-        predicates.push(incrementalPredicate(stepId, cursor, readings[index] as MySQLTypeReading, watermark, config.lagWindow));
+        predicates.push(
+          incrementalPredicate(
+            stepId,
+            cursor,
+            readings[index] as MySQLTypeReading,
+            watermark,
+            config.lagWindow,
+          ),
+        );
       order = [cursor];
     }
     const sql = [
@@ -70,7 +93,15 @@ async function readMySQL(config: SourceConfig, context: SourceReadContext): Prom
       order === undefined ? '' : `ORDER BY ${order.map(quoteMySQLIdentifier).join(', ')}`,
     ].join(' ');
     const values = predicates.flatMap((p) => p.values);
-    const counts = await streamIntoEngine(connection, sql, values, columns, readings, config, context);
+    const counts = await streamIntoEngine(
+      connection,
+      sql,
+      values,
+      columns,
+      readings,
+      config,
+      context,
+    );
     return { ...counts, inputs: [described] };
   } catch (cause) {
     if (signal.aborted) throw signal.reason;
@@ -84,9 +115,9 @@ async function readMySQL(config: SourceConfig, context: SourceReadContext): Prom
 function relationOf(config: SourceConfig): string {
   if (config.query !== undefined) return `(${config.query})`;
   const table = quoteMySQLName(config.table as string);
-  return config.columns === undefined
-    ? table
-    : `(SELECT ${config.columns.map(quoteMySQLIdentifier).join(', ')} FROM ${table})`;
+  if (config.columns === undefined && config.where === undefined) return table;
+  const list = config.columns?.map(quoteMySQLIdentifier).join(', ') ?? '*';
+  return `(SELECT ${list} FROM ${table}${config.where === undefined ? '' : ` WHERE ${config.where}`})`;
 }
 
 function describeInput(config: SourceConfig, endpoint: MySQLEndpoint): string {
@@ -118,7 +149,12 @@ function incrementalPredicate(
   }
 }
 
-function unknownCursor(stepId: string, cursor: string, columns: readonly MySQLColumn[], described: string): ConfigError {
+function unknownCursor(
+  stepId: string,
+  cursor: string,
+  columns: readonly MySQLColumn[],
+  described: string,
+): ConfigError {
   return new ConfigError([
     {
       code: 'unknown-cursor',
@@ -155,7 +191,9 @@ async function streamIntoEngine(
   const writer = new RowWriter(staged);
   const table = `__sluice_mysql_${stepId}`;
   await context.connection.run(`DROP TABLE IF EXISTS ${quoteIdentifier(table)}`);
-  await context.connection.run(`CREATE TABLE ${quoteIdentifier(table)} (${writer.stagingColumns()})`);
+  await context.connection.run(
+    `CREATE TABLE ${quoteIdentifier(table)} (${writer.stagingColumns()})`,
+  );
   const appender = await context.connection.raw.createAppender(table);
   const converters = readings.map((r) => r.convert);
   let rowsRead = 0;
@@ -168,16 +206,17 @@ async function streamIntoEngine(
     await quarantine.append(stepId, batch);
   };
   try {
-    const stream = connection.connection.query(sql, values).stream({ highWaterMark: config.batchSize });
+    const stream = streamRows(connection, sql, values, config.batchSize);
     let inBatch = 0;
-    for await (const raw of stream as AsyncIterable<Row>) {
+    for await (const raw of stream) {
       rowsRead++;
       const row = convertRow(raw, columns, converters);
       const problem =
         row instanceof BadValueAt
           ? { column: row.column, reason: `column "${row.column}": ${row.reason}` }
           : writer.write(appender, row);
-      if (problem !== undefined) pending.push({ record: raw, reason: problem.reason, column: problem.column });
+      if (problem !== undefined)
+        pending.push({ record: raw, reason: problem.reason, column: problem.column });
       if (++inBatch >= config.batchSize) {
         inBatch = 0;
         signal.throwIfAborted();
@@ -199,10 +238,14 @@ async function streamIntoEngine(
   const select = fields
     .map((f) => {
       const name = quoteIdentifier(f.name);
-      return f.type.kind === 'timestamp' && f.type.tz ? `timezone('UTC', ${name}) AS ${name}` : name;
+      return f.type.kind === 'timestamp' && f.type.tz
+        ? `timezone('UTC', ${name}) AS ${name}`
+        : name;
     })
     .join(', ');
-  await context.connection.run(`CREATE VIEW ${quoteIdentifier(stepId)} AS SELECT ${select} FROM ${quoteIdentifier(table)}`);
+  await context.connection.run(
+    `CREATE VIEW ${quoteIdentifier(stepId)} AS SELECT ${select} FROM ${quoteIdentifier(table)}`,
+  );
   return { rowsRead, rowsQuarantined, fields };
 }
 

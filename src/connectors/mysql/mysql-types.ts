@@ -2,7 +2,14 @@ import type { FieldPacket } from 'mysql2/promise';
 import type { Field, LogicalType, TypeMapping } from '../../core/types.js';
 import { mapType } from '../../core/types.js';
 
-/** Every MySQL/MariaDB column type the source reads, by the name MySQL gives it. */
+/**
+ * Every MySQL/MariaDB column type the source reads, by the name MySQL gives it.
+ *
+ * @example
+ * ```ts
+ * const name: MySQLTypeName = 'decimal';
+ * ```
+ */
 export type MySQLTypeName =
   | 'tinyint'
   | 'smallint'
@@ -30,7 +37,14 @@ export type MySQLTypeName =
   | 'geometry'
   | 'null';
 
-/** A result column as the server describes it. */
+/**
+ * A result column as the server describes it.
+ *
+ * @example
+ * ```ts
+ * const amount: MySQLColumn = { name: 'amount', typeName: 'decimal', unsigned: false, nullable: true, length: 12, scale: 2 };
+ * ```
+ */
 export interface MySQLColumn {
   readonly name: string;
   readonly typeName: MySQLTypeName;
@@ -42,12 +56,27 @@ export interface MySQLColumn {
   readonly scale: number;
 }
 
-/** A value that cannot be stored in its column's logical type, with the reason. */
+/**
+ * A value that cannot be stored in its column's logical type, with the reason; its row is
+ * quarantined.
+ *
+ * @example
+ * ```ts
+ * new BadValue('zero date "0000-00-00" is not a date');
+ * ```
+ */
 export class BadValue {
   constructor(readonly reason: string) {}
 }
 
-/** How one MySQL type is read: its logical type and how a driver value becomes a JS value. */
+/**
+ * How one MySQL type is read: its logical type and how a driver value becomes a JS value.
+ *
+ * @example
+ * ```ts
+ * const reading: MySQLTypeReading = { type: { kind: 'int64' }, convert: (v) => BigInt(v as string) };
+ * ```
+ */
 export interface MySQLTypeReading {
   readonly type: LogicalType;
   /** Converts a non-null driver value; absent when the value is taken as is. */
@@ -73,20 +102,13 @@ const asText = (value: unknown): unknown =>
 const asJSONText = (value: unknown): unknown =>
   typeof value === 'string' ? value : JSON.stringify(value);
 
-const integer = (
-  signed: LogicalType,
-  unsigned: LogicalType,
-  convert?: (value: unknown) => unknown,
-): ((c: MySQLColumn) => MySQLTypeReading) => {
+/** Integers widen when unsigned; 64-bit ones arrive as text and become bigint (or exact text). */
+function integer(signed: LogicalType, unsigned: LogicalType): (c: MySQLColumn) => MySQLTypeReading {
   return (c) => {
     const type = c.unsigned ? unsigned : signed;
-    const wide = type.kind === 'int64' || type.kind === 'decimal';
-    return { type, ...(convert === undefined ? (wide ? { convert: asBigIntOrText(type) } : {}) : { convert }) };
+    if (type.kind === 'int64') return { type, convert: asBigInt };
+    return type.kind === 'decimal' ? { type, convert: String } : { type };
   };
-};
-
-function asBigIntOrText(type: LogicalType): (value: unknown) => unknown {
-  return type.kind === 'int64' ? asBigInt : String;
 }
 
 /**
@@ -101,7 +123,9 @@ function asBigIntOrText(type: LogicalType): (value: unknown) => unknown {
  * // { kind: 'decimal', precision: 20, scale: 0 }
  * ```
  */
-export const mysqlTypeReadings: { readonly [K in MySQLTypeName]: (c: MySQLColumn) => MySQLTypeReading } = {
+export const mysqlTypeReadings: {
+  readonly [K in MySQLTypeName]: (c: MySQLColumn) => MySQLTypeReading;
+} = {
   tinyint: (c) =>
     c.length === 1 && !c.unsigned
       ? { type: { kind: 'bool' }, convert: (v) => Number(v) !== 0 }
@@ -113,7 +137,10 @@ export const mysqlTypeReadings: { readonly [K in MySQLTypeName]: (c: MySQLColumn
   decimal: (c) =>
     c.length > MAX_ENGINE_DECIMAL_DIGITS
       ? { type: { kind: 'string' }, convert: String }
-      : { type: { kind: 'decimal', precision: Math.max(c.length, 1), scale: c.scale }, convert: String },
+      : {
+          type: { kind: 'decimal', precision: Math.max(c.length, 1), scale: c.scale },
+          convert: String,
+        },
   float: () => ({ type: { kind: 'float32' } }),
   double: () => ({ type: { kind: 'float64' } }),
   date: () => ({ type: { kind: 'date' }, convert: notZeroDate }),
@@ -135,7 +162,10 @@ export const mysqlTypeReadings: { readonly [K in MySQLTypeName]: (c: MySQLColumn
       ? { type: { kind: 'bool' }, convert: (v) => bitsToBigInt(v) !== 0n }
       : c.length < 64
         ? { type: { kind: 'int64' }, convert: bitsToBigInt }
-        : { type: { kind: 'decimal', precision: 20, scale: 0 }, convert: (v) => String(bitsToBigInt(v)) },
+        : {
+            type: { kind: 'decimal', precision: 20, scale: 0 },
+            convert: (v) => String(bitsToBigInt(v)),
+          },
   geometry: () => ({ type: { kind: 'binary' } }),
   null: () => ({ type: { kind: 'string' } }),
 };

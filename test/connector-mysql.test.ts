@@ -1,0 +1,695 @@
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import mysql from 'mysql2/promise';
+import type { Connection, RowDataPacket } from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { cursorPredicate } from '../src/connectors/mysql/mysql-incremental.js';
+import { mysqlSink, mysqlSource } from '../src/connectors/mysql/index.js';
+import { BadValue, mysqlTypeReadings } from '../src/connectors/mysql/mysql-types.js';
+import { randomHex } from '../src/core/ids.js';
+import { silentLogger } from '../src/core/logger.js';
+import { formatType } from '../src/core/types.js';
+import { DuckDBSession } from '../src/engine/duckdb-session.js';
+import { QuarantineStore } from '../src/engine/quarantine-store.js';
+import type { RunReport } from '../src/index.js';
+import {
+  ConfigError,
+  defaultRegistry,
+  pipeline,
+  ref,
+  sink,
+  source,
+  sql,
+  transform,
+} from '../src/index.js';
+import { readNDJSON, runIn, stepOf, tempDir } from './helpers.js';
+
+const ADMIN_URL = process.env['SLUICE_TEST_MYSQL'] ?? 'mysql://root@127.0.0.1:3306/';
+
+/** Why MariaDB cannot be used here (undefined when it can); under CI=true a missing server fails. */
+async function mysqlUnavailable(): Promise<string | undefined> {
+  try {
+    const connection = await mysql.createConnection({ uri: ADMIN_URL, connectTimeout: 2_000 });
+    await connection.end();
+    return undefined;
+  } catch (error) {
+    const reason = `MariaDB/MySQL at ${ADMIN_URL} is not reachable (${(error as Error).message})`;
+    if (process.env['CI'] === 'true') throw new Error(`${reason}; CI needs it`, { cause: error });
+    return reason;
+  }
+}
+
+const unavailable = await mysqlUnavailable();
+if (unavailable !== undefined) console.warn(`MySQL connector tests skipped: ${unavailable}`);
+
+const registry = defaultRegistry.with(mysqlSource, mysqlSink);
+
+/** A SQL step's text built at run time, as `sql` takes it. */
+function template(text: string): TemplateStringsArray {
+  return Object.assign([text], { raw: [text] });
+}
+
+const parsedJSON = (value: unknown): unknown =>
+  typeof value === 'string' ? (JSON.parse(value) as unknown) : value;
+
+describe('mysql type readings and cursor predicates (no server)', () => {
+  const column = { name: 'c', unsigned: false, nullable: true, length: 0, scale: 0 } as const;
+
+  it('maps MySQL types to logical types, widening unsigned integers', () => {
+    const typeOf = (typeName: keyof typeof mysqlTypeReadings, extra = {}): string =>
+      formatType(mysqlTypeReadings[typeName]({ ...column, typeName, ...extra }).type);
+    expect(typeOf('tinyint', { length: 1 })).toBe('bool');
+    expect(typeOf('tinyint', { length: 4 })).toBe('int8');
+    expect(typeOf('tinyint', { length: 3, unsigned: true })).toBe('int16');
+    expect(typeOf('int', { unsigned: true })).toBe('int64');
+    expect(typeOf('bigint', { unsigned: true })).toBe('decimal(20,0)');
+    expect(typeOf('decimal', { length: 12, scale: 3 })).toBe('decimal(12,3)');
+    expect(typeOf('decimal', { length: 50, scale: 10 })).toBe('string');
+    expect(typeOf('timestamp')).toBe('timestamp(tz)');
+    expect(typeOf('datetime')).toBe('timestamp');
+    expect(typeOf('bit', { length: 1 })).toBe('bool');
+    expect(typeOf('bit', { length: 10 })).toBe('int64');
+    expect(typeOf('json')).toBe('json');
+    expect(typeOf('time')).toBe('string');
+  });
+
+  it('turns a zero date into a reason instead of a value', () => {
+    const convert = mysqlTypeReadings.date({ ...column, typeName: 'date' }).convert;
+    const bad = convert?.('0000-00-00');
+    expect(bad).toBeInstanceOf(BadValue);
+    expect((bad as BadValue).reason).toContain('zero date');
+    expect(convert?.('2024-02-29')).toBe('2024-02-29');
+  });
+
+  it('pushes the watermark minus the lag window down, in UTC', () => {
+    const ts = { kind: 'timestamp', tz: false } as const;
+    expect(cursorPredicate('u', ts, '2026-03-01 10:00:00', undefined)).toEqual({
+      sql: '`u` > CAST(? AS DATETIME(6))',
+      values: ['2026-03-01 10:00:00'],
+    });
+    expect(cursorPredicate('u', ts, '2026-03-01 10:00:00.5', '5m').values).toEqual([
+      '2026-03-01 10:00:00.5',
+      300_000_000,
+    ]);
+    // 12:00 at +02 is 10:00 UTC: the bound moves back two hours plus the lag.
+    expect(
+      cursorPredicate('u', { kind: 'timestamp', tz: true }, '2026-03-01 12:00:00+02', '1s').values,
+    ).toEqual(['2026-03-01 12:00:00', 7_201_000_000]);
+    expect(cursorPredicate('id', { kind: 'int64' }, '9007199254740993', 10)).toEqual({
+      sql: '`id` > CAST(? AS DECIMAL(65,30)) - CAST(? AS DECIMAL(65,30))',
+      values: ['9007199254740993', '10'],
+    });
+    expect(() => cursorPredicate('id', { kind: 'int64' }, '5', '5m')).toThrow(/number/);
+    expect(() => cursorPredicate('s', { kind: 'string' }, 'a', 1)).toThrow(/lagWindow/);
+    expect(() => cursorPredicate('u', ts, 'yesterday', undefined)).toThrow(/not a date/);
+  });
+
+  it('names the package to install when mysql2 is missing', async () => {
+    vi.resetModules();
+    vi.doMock('mysql2/promise', () => {
+      throw new Error("Cannot find package 'mysql2' imported from mysql-client.ts");
+    });
+    try {
+      const { loadMySQLDriver } = await import('../src/connectors/mysql/mysql-client.js');
+      const error = await loadMySQLDriver('orders').catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'CONFIG_INVALID' });
+      expect((error as Error).message).toContain('needs the npm package "mysql2"');
+      expect((error as ConfigError).diagnostics[0]?.hint).toBe('run: npm install mysql2');
+    } finally {
+      vi.doUnmock('mysql2/promise');
+      vi.resetModules();
+    }
+  });
+
+  it('refuses merge without keys when the pipeline is planned', async () => {
+    const dir = await tempDir();
+    await expect(
+      runIn(
+        dir,
+        pipeline('nokeys', {
+          steps: {
+            rows: sql`select 1 as id`,
+            out: sink.custom('mysql', {
+              input: ref('rows'),
+              host: '127.0.0.1',
+              table: 't',
+              mode: 'merge',
+            }),
+          },
+        }),
+        { registry },
+      ),
+    ).rejects.toThrow(/merge and delete_insert need keys/);
+  });
+});
+
+describe.skipIf(unavailable !== undefined)('mysql connectors against MariaDB', () => {
+  const database = `sluice_test_${randomHex(6)}`;
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${database}`;
+  const dbURL = url.toString();
+  let db: Connection;
+
+  beforeAll(async () => {
+    const admin = await mysql.createConnection({ uri: ADMIN_URL });
+    await admin.query(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4`);
+    await admin.end();
+    db = await mysql.createConnection({
+      uri: dbURL,
+      dateStrings: true,
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      timezone: 'Z',
+      charset: 'UTF8MB4_UNICODE_CI',
+    });
+    await db.query("SET time_zone = '+00:00'");
+  });
+  afterAll(async () => {
+    await db?.query(`DROP DATABASE IF EXISTS \`${database}\``);
+    await db?.end();
+  });
+
+  const rows = async (query: string): Promise<Record<string, unknown>[]> => {
+    const [result] = await db.query<RowDataPacket[]>(query);
+    return result as Record<string, unknown>[];
+  };
+  const run = async (
+    steps: Parameters<typeof pipeline>[1]['steps'],
+    options = {},
+  ): Promise<RunReport> =>
+    runIn(await tempDir(), pipeline('mysql_test', { steps }), { registry, ...options });
+  const stageTables = async (): Promise<unknown[]> =>
+    (
+      await rows(
+        `SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = '${database}' AND TABLE_NAME LIKE '%\\_\\_sluice\\_stage\\_%'`,
+      )
+    ).map((r) => r['TABLE_NAME']);
+
+  /** Reads through the source directly into a fresh engine and returns what it made. */
+  async function readDirect(
+    config: Record<string, unknown>,
+    signal = new AbortController().signal,
+  ) {
+    const dir = await tempDir();
+    const session = await DuckDBSession.create();
+    const connection = await session.connect('src');
+    try {
+      const result = await mysqlSource.read(mysqlSource.config.parse({ url: dbURL, ...config }), {
+        stepId: 'src',
+        runId: 'run_test',
+        baseDir: dir,
+        connection,
+        extractedAt: new Date(),
+        quarantine: new QuarantineStore(join(dir, 'q'), 'run_test'),
+        logger: silentLogger,
+        signal,
+      });
+      const data = await connection.rows('SELECT * FROM src');
+      return { result, data, connection };
+    } finally {
+      session.close();
+    }
+  }
+
+  const ALL_TYPES = `CREATE TABLE all_types (
+    id INT NOT NULL PRIMARY KEY, b TINYINT(1), ti TINYINT, tiu TINYINT UNSIGNED, si SMALLINT,
+    siu SMALLINT UNSIGNED, mi MEDIUMINT, miu MEDIUMINT UNSIGNED, i INT, iu INT UNSIGNED, bi BIGINT,
+    biu BIGINT UNSIGNED, d DECIMAL(12,3), dw DECIMAL(50,10), f FLOAT, db DOUBLE, dt DATE,
+    dtm DATETIME(6), ts TIMESTAMP(6) NULL, tm TIME, y YEAR, c CHAR(3), vc VARCHAR(20), tx TEXT,
+    j JSON, bl BLOB, bn BINARY(4), vb VARBINARY(10), e ENUM('a','b'), s SET('x','y'), bt BIT(1),
+    bt10 BIT(10), g GEOMETRY) DEFAULT CHARSET=utf8mb4`;
+  const FULL_ROW = `(1, 1, -5, 200, -300, 60000, -8000000, 16000000, -2000000000, 4000000000,
+    9223372036854775807, 18446744073709551615, -123456789.123,
+    '12345678901234567890123456789012345678.1234567890', 1.5, 2.25, '2024-02-29',
+    '2024-01-02 03:04:05.123456', '2024-01-02 03:04:05.654321', '-10:00:01', 2024, 'ab',
+    'héllo 😀', '多言語 ✓ 🚀', '{"a": [1, 2], "e": "😀"}', x'00ff', x'01020304', x'0a', 'b', 'x,y',
+    b'1', b'1010101010', ST_GeomFromText('POINT(1 2)'))`;
+
+  it('reads every mapped type exactly, with NULLs and unicode', async () => {
+    await db.query(ALL_TYPES);
+    await db.query(`INSERT INTO all_types VALUES ${FULL_ROW}`);
+    await db.query('INSERT INTO all_types (id) VALUES (2)');
+    const { result, data } = await readDirect({ table: 'all_types', primaryKey: ['id'] });
+    expect(result.rowsRead).toBe(2);
+    expect(result.rowsQuarantined).toBe(0);
+    expect(Object.fromEntries(result.fields.map((f) => [f.name, formatType(f.type)]))).toEqual({
+      id: 'int32',
+      b: 'bool',
+      ti: 'int8',
+      tiu: 'int16',
+      si: 'int16',
+      siu: 'int32',
+      mi: 'int32',
+      miu: 'int32',
+      i: 'int32',
+      iu: 'int64',
+      bi: 'int64',
+      biu: 'decimal(20,0)',
+      d: 'decimal(12,3)',
+      dw: 'string',
+      f: 'float32',
+      db: 'float64',
+      dt: 'date',
+      dtm: 'timestamp',
+      ts: 'timestamp(tz)',
+      tm: 'string',
+      y: 'int16',
+      c: 'string',
+      vc: 'string',
+      tx: 'string',
+      j: 'json',
+      bl: 'binary',
+      bn: 'binary',
+      vb: 'binary',
+      e: 'string',
+      s: 'string',
+      bt: 'bool',
+      bt10: 'int64',
+      g: 'binary',
+    });
+    expect(result.fields.find((f) => f.name === 'id')?.nullable).toBe(false);
+    const [full, empty] = data;
+    expect(full).toMatchObject({
+      id: 1,
+      b: true,
+      ti: -5,
+      tiu: 200,
+      si: -300,
+      siu: 60000,
+      mi: -8000000,
+      miu: 16000000,
+      i: -2000000000,
+      iu: 4000000000n,
+      bi: 9223372036854775807n,
+      f: 1.5,
+      db: 2.25,
+      tm: '-10:00:01',
+      y: 2024,
+      c: 'ab',
+      vc: 'héllo 😀',
+      tx: '多言語 ✓ 🚀',
+      e: 'b',
+      s: 'x,y',
+      bt: true,
+      bt10: 682n,
+      dw: '12345678901234567890123456789012345678.1234567890',
+    });
+    // Exact decimals and microseconds survive: compare their text in the engine.
+    const session = await DuckDBSession.create();
+    expect(JSON.parse(String(full?.['j']))).toEqual({ a: [1, 2], e: '😀' });
+    expect(Buffer.from(full?.['bl'] as Uint8Array)).toEqual(Buffer.from([0, 255]));
+    expect(Buffer.from(full?.['bn'] as Uint8Array)).toEqual(Buffer.from([1, 2, 3, 4]));
+    expect((full?.['dt'] as Date).toISOString()).toBe('2024-02-29T00:00:00.000Z');
+    session.close();
+    for (const [name, value] of Object.entries(empty ?? {})) {
+      if (name !== 'id') expect(value, name).toBeNull();
+    }
+  });
+
+  it('round-trips every mapped type through the sink', async () => {
+    const report = await run({
+      read: source.custom('mysql', { url: dbURL, table: 'all_types' }),
+      write: sink.custom('mysql', {
+        input: ref('read'),
+        url: dbURL,
+        table: 'all_types_copy',
+        keys: ['id'],
+      }),
+    });
+    expect(report.error).toBeUndefined();
+    expect(stepOf(report, 'write').rowsOut ?? stepOf(report, 'write').rowsIn).toBe(2);
+    const [copy, nulls] = await rows(
+      `SELECT *, CAST(biu AS CHAR) AS biu_text, CAST(d AS CHAR) AS d_text, HEX(bl) AS bl_hex,
+              HEX(g) AS g_hex FROM all_types_copy ORDER BY id`,
+    );
+    const [original] = await rows('SELECT HEX(g) AS g_hex FROM all_types WHERE id = 1');
+    expect(copy).toMatchObject({
+      b: 1,
+      ti: -5,
+      tiu: 200,
+      si: -300,
+      siu: 60000,
+      mi: -8000000,
+      miu: 16000000,
+      i: -2000000000,
+      iu: '4000000000',
+      bi: '9223372036854775807',
+      biu_text: '18446744073709551615',
+      d_text: '-123456789.123',
+      dw: '12345678901234567890123456789012345678.1234567890',
+      f: 1.5,
+      db: 2.25,
+      dt: '2024-02-29',
+      dtm: '2024-01-02 03:04:05.123456',
+      ts: '2024-01-02 03:04:05.654321',
+      tm: '-10:00:01',
+      y: 2024,
+      c: 'ab',
+      vc: 'héllo 😀',
+      tx: '多言語 ✓ 🚀',
+      e: 'b',
+      s: 'x,y',
+      bt: 1,
+      bt10: '682',
+      bl_hex: '00FF',
+      g_hex: original?.['g_hex'],
+    });
+    expect(parsedJSON(copy?.['j'])).toEqual({ a: [1, 2], e: '😀' });
+    for (const [name, value] of Object.entries(nulls ?? {})) {
+      if (name !== 'id' && !name.endsWith('_text') && !name.endsWith('_hex'))
+        expect(value, name).toBeNull();
+    }
+    expect(await stageTables()).toEqual([]);
+  });
+
+  it('reads a query, or chosen columns with a pushed-down predicate', async () => {
+    const byQuery = await readDirect({
+      query: 'SELECT id, vc AS greeting FROM all_types',
+      where: "greeting LIKE 'h%'",
+    });
+    expect(byQuery.data).toEqual([{ id: 1, greeting: 'héllo 😀' }]);
+    expect(byQuery.result.inputs[0]).toMatch(/\(query\)$/);
+    const byColumns = await readDirect({
+      table: 'all_types',
+      columns: ['id', 'y'],
+      where: 'y IS NULL AND vc IS NULL',
+    });
+    expect(byColumns.data).toEqual([{ id: 2, y: null }]);
+    expect(byColumns.result.fields.map((f) => f.name)).toEqual(['id', 'y']);
+  });
+
+  it('quarantines values that have no logical value (zero dates) with the reason', async () => {
+    await db.query("SET SESSION sql_mode = ''");
+    await db.query('CREATE TABLE zero_dates (id INT PRIMARY KEY, d DATE)');
+    await db.query("INSERT INTO zero_dates VALUES (1, '2024-05-01'), (2, '0000-00-00')");
+    await db.query('SET SESSION sql_mode = DEFAULT');
+    const { result, data } = await readDirect({ table: 'zero_dates' });
+    expect(result).toMatchObject({ rowsRead: 2, rowsQuarantined: 1 });
+    expect(data.map((r) => r['id'])).toEqual([1]);
+    const dir = await tempDir();
+    const report = await runIn(
+      dir,
+      pipeline('zeros', {
+        steps: { read: source.custom('mysql', { url: dbURL, table: 'zero_dates' }) },
+      }),
+      { registry },
+    );
+    expect(stepOf(report, 'read')).toMatchObject({ rowsIn: 2, rowsOut: 1, rowsQuarantined: 1 });
+    const quarantined = await readNDJSON(join(report.quarantineDir, 'read.ndjson'));
+    expect(quarantined).toMatchObject([
+      {
+        column: 'd',
+        reason: 'column "d": zero date "0000-00-00" is not a date',
+        record: { id: 2 },
+      },
+    ]);
+  });
+
+  it('reads 100k rows with exact totals', async () => {
+    await db.query(
+      'CREATE TABLE big (id BIGINT PRIMARY KEY, label VARCHAR(20), amount DECIMAL(12,2), at DATETIME)',
+    );
+    await db.query(
+      `INSERT INTO big SELECT seq, CONCAT('row ', seq), seq / 100, '2024-01-01' + INTERVAL seq SECOND
+       FROM seq_1_to_100000`,
+    );
+    const began = performance.now();
+    const report = await run({
+      read: source.custom('mysql', { url: dbURL, table: 'big' }),
+      totals: sql`select count(*) as n, sum(amount) as total, count(distinct id) as ids from ${ref('read')}`,
+      out: sink.custom('mysql', {
+        input: ref('totals'),
+        url: dbURL,
+        table: 'big_totals',
+        mode: 'overwrite',
+      }),
+    });
+    const seconds = (performance.now() - began) / 1000;
+    expect(report.error).toBeUndefined();
+    expect(stepOf(report, 'read').rowsOut).toBe(100_000);
+    expect(await rows('SELECT n, CAST(total AS CHAR) AS total, ids FROM big_totals')).toEqual([
+      { n: '100000', total: '50000500.00', ids: '100000' },
+    ]);
+    console.info(`mysql source: 100k rows in ${seconds.toFixed(2)} s (whole run)`);
+  });
+
+  it('reads incrementally: new, updated, tied and late rows, none lost or duplicated', async () => {
+    await db.query(
+      'CREATE TABLE events (id INT PRIMARY KEY, v VARCHAR(20), updated_at DATETIME(6) NOT NULL)',
+    );
+    await db.query(`INSERT INTO events VALUES (1, 'a', '2024-01-01 10:00:00'),
+      (2, 'b', '2024-01-01 11:00:00'), (3, 'c', '2024-01-01 11:00:00')`);
+    const steps = {
+      events: source.custom('mysql', {
+        url: dbURL,
+        table: 'events',
+        lagWindow: '10m',
+        incremental: { cursor: 'updated_at' },
+      }),
+      out: sink.custom('mysql', {
+        input: ref('events'),
+        url: dbURL,
+        table: 'events_out',
+        mode: 'merge',
+        keys: ['id'],
+      }),
+    };
+    const first = await run(steps);
+    expect(first.error).toBeUndefined();
+    expect(first.watermarks).toEqual({ events: '2024-01-01 11:00:00' });
+    expect(stepOf(first, 'events').rowsOut).toBe(3);
+
+    await db.query(`UPDATE events SET v = 'a2', updated_at = '2024-01-01 12:00:00' WHERE id = 1`);
+    await db.query(`INSERT INTO events VALUES (4, 'd', '2024-01-01 12:30:00'),
+      (5, 'late', '2024-01-01 10:55:00'), (6, 'tie', '2024-01-01 11:00:00')`);
+    const second = await run(steps, { watermarks: first.watermarks });
+    expect(second.error).toBeUndefined();
+    expect(second.watermarks).toEqual({ events: '2024-01-01 12:30:00' });
+    // Everything after 10:50 is read: 2, 3 and 6 (re-read or tied), 5 (late), 1 and 4.
+    expect(stepOf(second, 'events').rowsOut).toBe(6);
+    const expected = await rows('SELECT id, v, updated_at FROM events ORDER BY id');
+    expect(await rows('SELECT id, v, updated_at FROM events_out ORDER BY id')).toEqual(expected);
+
+    const third = await run(steps, { watermarks: second.watermarks });
+    expect(third.watermarks).toEqual({ events: '2024-01-01 12:30:00' });
+    expect(stepOf(third, 'events').rowsOut).toBe(1);
+    expect(await rows('SELECT id, v, updated_at FROM events_out ORDER BY id')).toEqual(expected);
+  });
+
+  describe('sink modes', () => {
+    const write = (
+      table: string,
+      values: string,
+      config: Record<string, unknown>,
+    ): Promise<RunReport> =>
+      run({
+        rows: sql(template(`select * from (values ${values}) t(id, name)`)),
+        out: sink.custom('mysql', { input: ref('rows'), url: dbURL, table, ...config }),
+      });
+    const contents = (table: string): Promise<Record<string, unknown>[]> =>
+      rows(`SELECT id, name FROM ${table} ORDER BY id`);
+
+    it('append creates the table, then adds rows', async () => {
+      expect((await write('m_append', "(1, 'a'), (2, 'b')", {})).error).toBeUndefined();
+      expect((await write('m_append', "(2, 'b')", { mode: 'append' })).error).toBeUndefined();
+      expect(await contents('m_append')).toEqual([
+        { id: 1, name: 'a' },
+        { id: 2, name: 'b' },
+        { id: 2, name: 'b' },
+      ]);
+    });
+
+    it('overwrite replaces the contents', async () => {
+      await write('m_over', "(1, 'a'), (2, 'b')", {});
+      expect((await write('m_over', "(3, 'c')", { mode: 'overwrite' })).error).toBeUndefined();
+      expect(await contents('m_over')).toEqual([{ id: 3, name: 'c' }]);
+    });
+
+    it('merge upserts by key', async () => {
+      await write('m_merge', "(1, 'a'), (2, 'b')", { mode: 'merge', keys: ['id'] });
+      const report = await write('m_merge', "(2, 'B'), (3, 'c')", { mode: 'merge', keys: ['id'] });
+      expect(report.error).toBeUndefined();
+      expect(await contents('m_merge')).toEqual([
+        { id: 1, name: 'a' },
+        { id: 2, name: 'B' },
+        { id: 3, name: 'c' },
+      ]);
+    });
+
+    it('merge into a table without a unique key on the keys fails clearly', async () => {
+      await db.query('CREATE TABLE m_nokey (id INT, name TEXT)');
+      const report = await write('m_nokey', "(1, 'a')", { mode: 'merge', keys: ['id'] });
+      expect(report.status).toBe('failed');
+      expect(report.error?.message).toMatch(/needs a primary or unique key on \(id\)/);
+      expect(report.error?.hint).toMatch(/ADD UNIQUE KEY/);
+      expect(await contents('m_nokey')).toEqual([]);
+      expect(await stageTables()).toEqual([]);
+    });
+
+    it('delete_insert replaces the rows of the keys in the input', async () => {
+      await db.query('CREATE TABLE m_di (id INT, name TEXT)');
+      await db.query("INSERT INTO m_di VALUES (1, 'a'), (2, 'b'), (2, 'b-dup')");
+      const report = await write('m_di', "(2, 'B'), (3, 'c')", {
+        mode: 'delete_insert',
+        keys: ['id'],
+      });
+      expect(report.error).toBeUndefined();
+      expect(await contents('m_di')).toEqual([
+        { id: 1, name: 'a' },
+        { id: 2, name: 'B' },
+        { id: 3, name: 'c' },
+      ]);
+    });
+
+    it('adds new input columns as nullable columns', async () => {
+      await write('m_evolve', "(1, 'a')", {});
+      const report = await run({
+        rows: sql`select 2 as id, 'b' as name, 9.5 as score`,
+        out: sink.custom('mysql', { input: ref('rows'), url: dbURL, table: 'm_evolve' }),
+      });
+      expect(report.error).toBeUndefined();
+      expect(
+        await rows('SELECT id, name, CAST(score AS CHAR) AS score FROM m_evolve ORDER BY id'),
+      ).toEqual([
+        { id: 1, name: 'a', score: null },
+        { id: 2, name: 'b', score: '9.5' },
+      ]);
+    });
+
+    it('refuses keys that are not input columns before writing anything', async () => {
+      const report = await write('m_badkey', "(1, 'a')", { mode: 'merge', keys: ['sku'] });
+      expect(report.status).toBe('failed');
+      expect(report.error?.message).toMatch(/key column\(s\) "sku" are not in the input/);
+      expect(await rows(`SHOW TABLES LIKE 'm_badkey'`)).toEqual([]);
+    });
+
+    it('refuses a missing table when createTable is false', async () => {
+      const report = await write('m_absent', "(1, 'a')", { createTable: false });
+      expect(report.status).toBe('failed');
+      expect(report.error?.message).toMatch(/table m_absent does not exist/);
+      expect(report.error?.hint).toMatch(/createTable: true/);
+    });
+  });
+
+  it('leaves the target unchanged when a later step fails', async () => {
+    await db.query('CREATE TABLE atomic (id INT PRIMARY KEY, name TEXT)');
+    await db.query("INSERT INTO atomic VALUES (1, 'kept')");
+    const report = await run({
+      rows: sql`select 2 as id, 'new' as name`,
+      out: sink.custom('mysql', {
+        input: ref('rows'),
+        url: dbURL,
+        table: 'atomic',
+        mode: 'overwrite',
+      }),
+      boom: transform({
+        input: ref('rows'),
+        map: () => {
+          throw new Error('transform bug');
+        },
+      }),
+      after: sink.custom('mysql', { input: ref('boom'), url: dbURL, table: 'atomic_never' }),
+    });
+    expect(report.status).toBe('failed');
+    expect(await rows('SELECT id, name FROM atomic')).toEqual([{ id: 1, name: 'kept' }]);
+    expect(await rows(`SHOW TABLES LIKE 'atomic_never'`)).toEqual([]);
+    expect(await stageTables()).toEqual([]);
+  });
+
+  it('stops a read when the signal aborts', async () => {
+    const controller = new AbortController();
+    const reading = readDirect({ table: 'big' }, controller.signal);
+    setTimeout(() => controller.abort(new Error('cancelled by test')), 30);
+    await expect(reading).rejects.toThrow(/cancelled by test/);
+    // The connection was closed, so the server stops streaming to it.
+    const streaming = async (): Promise<number> => {
+      const [found] = await db.query<RowDataPacket[]>(
+        `SELECT count(*) AS n FROM information_schema.PROCESSLIST WHERE DB = '${database}' AND INFO LIKE 'SELECT * FROM \`big\`%'`,
+      );
+      return Number(found[0]?.['n']);
+    };
+    const deadline = Date.now() + 5_000;
+    while ((await streaming()) > 0 && Date.now() < deadline) await sleep(50);
+    expect(await streaming()).toBe(0);
+  });
+
+  it('cancels a run through runPipeline signal, leaving no staged table', async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('cancelled by test')), 50);
+    const report = await run(
+      {
+        read: source.custom('mysql', { url: dbURL, table: 'big' }),
+        out: sink.custom('mysql', { input: ref('read'), url: dbURL, table: 'big_copy' }),
+      },
+      { signal: controller.signal },
+    );
+    expect(report.status).toBe('canceled');
+    expect(await rows(`SHOW TABLES LIKE 'big_copy'`)).toEqual([]);
+    expect(await stageTables()).toEqual([]);
+  });
+
+  describe('errors', () => {
+    const user = `sluice_u_${randomHex(4)}`;
+    beforeAll(async () => {
+      await db.query(`CREATE USER '${user}'@'%' IDENTIFIED BY 'right-password'`);
+      await db.query(`CREATE USER '${user}'@'localhost' IDENTIFIED BY 'right-password'`);
+    });
+    afterAll(async () => {
+      await db.query(`DROP USER IF EXISTS '${user}'@'%'`);
+      await db.query(`DROP USER IF EXISTS '${user}'@'localhost'`);
+    });
+
+    it('names host and user on a bad password', async () => {
+      const report = await run({
+        read: source.custom('mysql', {
+          host: '127.0.0.1',
+          user,
+          password: 'wrong',
+          database,
+          table: 'big',
+        }),
+      });
+      expect(report.status).toBe('failed');
+      expect(report.error?.code).toBe('SOURCE_FAILED');
+      expect(report.error?.message).toContain(
+        `cannot log in to MySQL at 127.0.0.1:3306 as user "${user}"`,
+      );
+      expect(report.error?.hint).toMatch(/user and password/);
+      expect(report.error?.message).not.toContain('wrong');
+    });
+
+    it('marks an unreachable server as retryable', async () => {
+      const error = await readDirect({ url: 'mysql://root@127.0.0.1:1/x', table: 't' }).catch(
+        (e: unknown) => e,
+      );
+      expect(error).toMatchObject({ code: 'SOURCE_FAILED', retryable: true });
+      expect((error as Error).message).toMatch(
+        /cannot reach MySQL at 127.0.0.1:1 \(ECONNREFUSED\)/,
+      );
+    });
+
+    it('says which table or column is unknown', async () => {
+      const table = await readDirect({ table: 'nope' }).catch((e: unknown) => e);
+      expect((table as Error).message).toMatch(/table does not exist.*nope/);
+      expect(table).toMatchObject({ retryable: false, hint: expect.stringMatching(/table name/) });
+      const column = await readDirect({ table: 'big', columns: ['id', 'missing'] }).catch(
+        (e: unknown) => e,
+      );
+      expect((column as Error).message).toMatch(/unknown column.*missing/);
+    });
+
+    it('refuses an unknown cursor column', async () => {
+      const report = await run({
+        read: source.custom('mysql', { url: dbURL, table: 'big', incremental: { cursor: 'nope' } }),
+      });
+      expect(report.status).toBe('failed');
+      expect(report.error?.message).toMatch(/cursor column "nope" is not a column/);
+    });
+
+    it('validates the config at plan time', async () => {
+      await expect(
+        run({ read: source.custom('mysql', { url: dbURL, table: 'big', query: 'select 1' }) }),
+      ).rejects.toBeInstanceOf(ConfigError);
+    });
+  });
+});
