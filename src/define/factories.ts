@@ -12,6 +12,7 @@ import type {
   ParquetSinkConfig,
   ParquetSourceConfig,
 } from '../connectors/files/file-configs.js';
+import type { AvroSinkConfig, AvroSourceConfig } from '../connectors/avro/avro-configs.js';
 import type { RESTSourceConfig } from '../connectors/http/rest-config.js';
 import type { MySQLSinkConfig, MySQLSourceConfig } from '../connectors/mysql/mysql-configs.js';
 import type {
@@ -208,6 +209,8 @@ export const source = {
   delta: (config: Described<DeltaSourceConfig>): SourceStep => sourceStep('delta', config),
   /** A PostgreSQL table or query (incremental by a cursor column, with a lag window). */
   postgres: (config: Described<PostgresSourceConfig>): SourceStep => sourceStep('postgres', config),
+  /** Avro object container files (codecs null, deflate, snappy, zstandard). */
+  avro: (config: Described<AvroSourceConfig>): SourceStep => sourceStep('avro', config),
   /** A MySQL or MariaDB table or query, read fully or incrementally. */
   mysql: (config: Described<MySQLSourceConfig>): SourceStep => sourceStep('mysql', config),
   /** Records from an HTTP JSON API, page by page (auth, retries, rate limit, incremental). */
@@ -240,6 +243,8 @@ export const sink = {
   delta: (config: SinkOf<DeltaSinkConfig>): SinkStep => sinkStep('delta', config),
   /** A table in a DuckDB database file. */
   duckdb: (config: SinkOf<DuckDBSinkConfig>): SinkStep => sinkStep('duckdb', config),
+  /** One Avro object container file. */
+  avro: (config: SinkOf<AvroSinkConfig>): SinkStep => sinkStep('avro', config),
   /** A MySQL or MariaDB table: append, overwrite, merge or delete_insert in one transaction. */
   mysql: (config: SinkOf<MySQLSinkConfig>): SinkStep => sinkStep('mysql', config),
   /** A PostgreSQL table: append, overwrite, merge or delete+insert in one transaction. */

@@ -1,3 +1,4 @@
+import { avroConnectors } from '../connectors/avro/index.js';
 import { fileConnectors } from '../connectors/files/index.js';
 import { restSource } from '../connectors/http/index.js';
 import { mysqlConnectors } from '../connectors/mysql/index.js';
@@ -5,7 +6,8 @@ import { postgresConnectors } from '../connectors/postgres/index.js';
 import { createRegistry } from './connector.js';
 
 /**
- * The registry runs use unless given another: the file, PostgreSQL, MySQL and REST API connectors.
+ * The registry runs use unless given another: the file, Avro, PostgreSQL, MySQL and REST API
+ * connectors.
  *
  * @example
  * ```ts
@@ -14,6 +16,7 @@ import { createRegistry } from './connector.js';
  */
 export const defaultRegistry = createRegistry([
   ...fileConnectors,
+  ...avroConnectors,
   ...postgresConnectors,
   ...mysqlConnectors,
   restSource,

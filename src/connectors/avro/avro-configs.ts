@@ -3,7 +3,14 @@ import type { Schema } from '../../core/schema.js';
 import { isSchema } from '../../core/schema.js';
 import { WRITABLE_CODECS } from './codecs.js';
 
-/** Config of the `avro` source. */
+/**
+ * Config of the `avro` source.
+ *
+ * @example
+ * ```ts
+ * avroSourceConfig.parse({ path: 'data/*.avro', metadata: ['_source_file'] });
+ * ```
+ */
 export const avroSourceConfig = z
   .strictObject({
     path: z
@@ -29,15 +36,17 @@ export const avroSourceConfig = z
       .describe(
         'Metadata columns to add: `_source_file` (the file a row came from), `_extracted_at` (run start), `_run_id`.',
       ),
-    batchSize: z
-      .int()
-      .positive()
-      .default(10_000)
-      .describe('Records appended to the engine per batch (bounds memory together with block size).'),
   })
   .describe('Reads Avro object container files (codecs null, deflate, snappy, zstandard).');
 
-/** Config of the `avro` sink. */
+/**
+ * Config of the `avro` sink.
+ *
+ * @example
+ * ```ts
+ * avroSinkConfig.parse({ path: 'out/orders.avro', codec: 'snappy' });
+ * ```
+ */
 export const avroSinkConfig = z
   .strictObject({
     path: z
@@ -51,7 +60,9 @@ export const avroSinkConfig = z
       .string()
       .regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/)
       .optional()
-      .describe("Full name of the top-level Avro record (`com.acme.Order`); the step id when omitted."),
+      .describe(
+        'Full name of the top-level Avro record (`com.acme.Order`); the step id when omitted.',
+      ),
     blockSize: z
       .int()
       .min(1024)
@@ -60,5 +71,21 @@ export const avroSinkConfig = z
   })
   .describe('Writes one Avro object container file, schema derived from the input columns.');
 
+/**
+ * What a user writes in `source.custom('avro', {...})`.
+ *
+ * @example
+ * ```ts
+ * const config: AvroSourceConfig = { path: 'data/*.avro' };
+ * ```
+ */
 export type AvroSourceConfig = z.input<typeof avroSourceConfig>;
+/**
+ * What a user writes in `sink.custom('avro', {...})` besides `input`.
+ *
+ * @example
+ * ```ts
+ * const config: AvroSinkConfig = { path: 'out/orders.avro', codec: 'deflate' };
+ * ```
+ */
 export type AvroSinkConfig = z.input<typeof avroSinkConfig>;

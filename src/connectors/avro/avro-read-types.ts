@@ -1,7 +1,16 @@
 import type { Field, LogicalType } from '../../core/types.js';
+import { toJSONValue } from '../../engine/json-values.js';
 import type { AvroSchemaJSON } from './avro-type.js';
 
-/** How one Avro schema node reads into a logical type, and how its decoded values convert. */
+/**
+ * How one Avro schema node reads into a logical type, and how its decoded values convert.
+ *
+ * @example
+ * ```ts
+ * const [{ read }] = avroReadColumns(schema);
+ * read.convert({ string: 'x' }, false); // 'x' for a ["null", "string"] field
+ * ```
+ */
 export interface AvroReadType {
   readonly type: LogicalType;
   readonly nullable: boolean;
@@ -15,7 +24,14 @@ export interface AvroReadType {
   readonly epochMicros?: boolean;
 }
 
-/** A column of a record schema as the Avro source reads it. */
+/**
+ * A column of a record schema as the Avro source reads it.
+ *
+ * @example
+ * ```ts
+ * const names = avroReadColumns(schema).map((c) => c.name);
+ * ```
+ */
 export interface AvroReadColumn {
   readonly name: string;
   readonly field: Field;
@@ -72,13 +88,14 @@ function readType(
   namespace: string | undefined,
   named: ReadonlyMap<string, SchemaObject>,
   path: ReadonlySet<string>,
+  nested = false,
 ): AvroReadType {
-  if (Array.isArray(schema)) return unionType(schema, namespace, named, path);
+  if (Array.isArray(schema)) return unionType(schema, namespace, named, path, nested);
   if (typeof schema === 'string' && !PRIMITIVES.has(schema)) {
     const name = qualify(schema, namespace);
     const definition = named.get(name);
     if (definition === undefined) throw new Error(`unknown Avro type "${schema}"`);
-    return readType(definition, namespaceOf(definition, namespace), named, path);
+    return readType(definition, namespaceOf(definition, namespace), named, path, nested);
   }
   const node: SchemaObject =
     typeof schema === 'string' ? { type: schema } : (schema as SchemaObject);
@@ -99,12 +116,27 @@ function readType(
       return plain({ kind: 'float64' });
     case 'bytes':
     case 'fixed':
-      return plain({ kind: 'binary' });
+      // Nested values travel to DuckDB as JSON, which has no bytes: inside lists, maps and
+      // records they are read as base64 text.
+      return nested
+        ? {
+            type: { kind: 'string' },
+            nullable: false,
+            convert: (value) => Buffer.from(value as Uint8Array).toString('base64'),
+          }
+        : plain({ kind: 'binary' });
     case 'string':
+      return node['sluice.type'] === 'json'
+        ? {
+            type: { kind: 'json' },
+            nullable: false,
+            convert: (value, nested) => (nested ? JSON.parse(value as string) : value),
+          }
+        : plain({ kind: 'string' });
     case 'enum':
       return plain({ kind: 'string' });
     case 'array': {
-      const items = readType(node['items'], namespace, named, path);
+      const items = readType(node['items'], namespace, named, path, true);
       return {
         type: { kind: 'list', element: items.type },
         nullable: false,
@@ -112,7 +144,7 @@ function readType(
       };
     }
     case 'map': {
-      const values = readType(node['values'], namespace, named, path);
+      const values = readType(node['values'], namespace, named, path, true);
       return {
         type: { kind: 'map', key: { kind: 'string' }, value: values.type },
         nullable: false,
@@ -130,7 +162,7 @@ function readType(
       return recordType(node, namespace, named, path);
     default:
       if (node['type'] !== undefined && typeof node['type'] !== 'string')
-        return readType(node['type'], namespace, named, path);
+        return readType(node['type'], namespace, named, path, nested);
       throw new Error(`unsupported Avro schema ${JSON.stringify(node).slice(0, 80)}`);
   }
 }
@@ -147,13 +179,13 @@ function recordType(
 ): AvroReadType {
   const name = fullName(node, namespace);
   if (path.has(name) || path.size > RECORD_PATH_LIMIT) {
-    return { type: { kind: 'json' }, nullable: false, convert: (value) => value };
+    return { type: { kind: 'json' }, nullable: false, convert: asJSON };
   }
   const inner = new Set([...path, name]);
   const ownNamespace = namespaceOf(node, namespace);
   const fields = fieldsOf(node).map(({ name: fieldName, type }) => ({
     name: fieldName,
-    read: readType(type, ownNamespace, named, inner),
+    read: readType(type, ownNamespace, named, inner, true),
   }));
   return {
     type: {
@@ -175,20 +207,24 @@ function unionType(
   namespace: string | undefined,
   named: ReadonlyMap<string, SchemaObject>,
   path: ReadonlySet<string>,
+  nested: boolean,
 ): AvroReadType {
   const reads = new Map<string, AvroReadType>();
   let nullable = false;
   for (const branch of branches) {
     const key = branchName(branch, namespace);
     if (key === 'null') nullable = true;
-    else reads.set(key, readType(branch, namespace, named, path));
+    else reads.set(key, readType(branch, namespace, named, path, nested));
   }
   const unwrap = (value: unknown): [AvroReadType, unknown] | undefined => {
     if (value === null || value === undefined) return undefined;
-    const [key, inner] = Object.entries(value as Record<string, unknown>)[0] ?? [];
-    const read = key === undefined ? undefined : reads.get(key);
-    if (read === undefined) throw new Error(`union value ${JSON.stringify(key)} matches no branch`);
-    return [read, inner];
+    // A wrapped union value has exactly one key: its branch.
+    for (const key in value as Record<string, unknown>) {
+      const read = reads.get(key);
+      if (read === undefined) throw new Error(`union branch "${key}" is not in the schema`);
+      return [read, (value as Record<string, unknown>)[key]];
+    }
+    throw new Error('union value names no branch');
   };
   const [only] = reads.values();
   if (reads.size === 1 && only !== undefined) {
@@ -204,9 +240,9 @@ function unionType(
   return {
     type: { kind: 'json' },
     nullable,
-    convert: (value) => {
+    convert: (value, nested) => {
       const found = unwrap(value);
-      return found === undefined ? null : found[0].convert(found[1], true);
+      return found === undefined ? null : asJSON(found[0].convert(found[1], true), nested);
     },
   };
 }
@@ -269,6 +305,11 @@ function logicalType(node: SchemaObject): AvroReadType | undefined {
   }
 }
 
+/** A JSON column's value: JSON text at the top level, the value itself inside nested values. */
+function asJSON(value: unknown, nested: boolean): unknown {
+  return nested ? value : JSON.stringify(toJSONValue(value));
+}
+
 function plainText(convert: (value: unknown) => string): AvroReadType {
   return { type: { kind: 'string' }, nullable: false, convert };
 }
@@ -325,15 +366,8 @@ function isObject(value: unknown): value is SchemaObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/**
- * The full name of a named schema (`namespace.name`), given the enclosing namespace.
- *
- * @example
- * ```ts
- * fullName({ type: 'record', name: 'R', namespace: 'a.b' }, undefined); // "a.b.R"
- * ```
- */
-export function fullName(node: SchemaObject, namespace: string | undefined): string {
+/** The full name of a named schema (`namespace.name`), given the enclosing namespace. */
+function fullName(node: SchemaObject, namespace: string | undefined): string {
   return qualify(String(node['name']), namespaceOf(node, namespace));
 }
 

@@ -3,9 +3,10 @@ import { SchemaMismatchError, SluiceError, SourceError } from '../../core/errors
 import { resolveSchema } from '../../core/schema-evolution.js';
 import type { Field } from '../../core/types.js';
 import { formatType } from '../../core/types.js';
-import { quoteIdentifier } from '../../core/type-mappings.js';
+import { quoteIdentifier, toDuckDBType } from '../../core/type-mappings.js';
 import type { SourceReadContext, SourceReadResult } from '../../engine/connector.js';
 import { defineSource } from '../../engine/connector.js';
+import { toJSONValue } from '../../engine/json-values.js';
 import { RowWriter } from '../../engine/row-writer.js';
 import type { EnforcedColumn } from '../../engine/schema-enforcement.js';
 import { enforceSchema } from '../../engine/schema-enforcement.js';
@@ -70,34 +71,38 @@ async function readAvro(
   try {
     for (const file of files) {
       const container = await openContainer(file, signal).catch((cause: unknown) => {
-        throw fileError(stepId, file, cause);
+        throw fileError(stepId, file, cause, signal);
       });
-      const plan = planFile(stepId, file, container.header.schema, config);
-      if (first === undefined) {
-        first = plan;
-        writer = new RowWriter([...stagingFields(plan.fields, plan.sources), fileField()]);
-        await connection.run(`CREATE OR REPLACE TABLE ${staging} (${writer.stagingColumns()})`);
-        appender = await connection.raw.createAppender(`__sluice_avro_${stepId}`);
-      } else {
-        assertSamePlan(stepId, files[0] as string, first, file, plan);
-      }
-      const rowWriter = writer as RowWriter;
-      const sink = appender as NonNullable<typeof appender>;
       try {
-        for await (const records of container.batches) {
-          signal.throwIfAborted();
-          for (const record of records) {
-            const outcome = appendRecord(rowWriter, sink, plan, record, file);
-            if (outcome.rejected !== undefined) {
-              rowsRejected++;
-              pending.push(outcome.rejected);
-            }
-            valuesDiscarded += outcome.discarded;
-          }
-          if (pending.length >= QUARANTINE_FLUSH_ROWS) await flush();
+        const plan = planFile(stepId, file, container.header.schema, config);
+        if (first === undefined) {
+          first = plan;
+          writer = new RowWriter([...stagingFields(plan.fields, plan.sources), fileField()]);
+          await connection.run(`CREATE OR REPLACE TABLE ${staging} (${writer.stagingColumns()})`);
+          appender = await connection.raw.createAppender(`__sluice_avro_${stepId}`);
+        } else {
+          assertSamePlan(stepId, files[0] as string, first, file, plan);
         }
-      } catch (cause) {
-        throw fileError(stepId, file, cause);
+        const rowWriter = writer as RowWriter;
+        const sink = appender as NonNullable<typeof appender>;
+        try {
+          for await (const records of container.batches) {
+            signal.throwIfAborted();
+            for (const record of records) {
+              const outcome = appendRecord(rowWriter, sink, plan, record, file);
+              if (outcome.rejected !== undefined) {
+                rowsRejected++;
+                pending.push(outcome.rejected);
+              }
+              valuesDiscarded += outcome.discarded;
+            }
+            if (pending.length >= QUARANTINE_FLUSH_ROWS) await flush();
+          }
+        } catch (cause) {
+          throw fileError(stepId, file, cause, signal);
+        }
+      } finally {
+        container.close();
       }
     }
     appender?.closeSync();
@@ -120,7 +125,7 @@ async function readAvro(
     stepId,
     quarantine,
     scan: staging,
-    columns: enforcedColumns(writer as RowWriter, plan),
+    columns: enforcedColumns(plan),
     metadata: metadataColumns(config.metadata, context, FILE_COLUMN),
     sourceFile: FILE_COLUMN,
   });
@@ -145,11 +150,20 @@ function planFile(
   try {
     columns = avroReadColumns(schema as Parameters<typeof avroReadColumns>[0]);
   } catch (cause) {
-    throw fileError(stepId, file, cause);
+    throw new SourceError(
+      stepId,
+      `cannot map the Avro schema of ${file} to columns: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause, hint: 'the file must hold records (a top-level record schema) of known Avro types' },
+    );
   }
   const declared = config.schema;
   if (declared === undefined) {
-    return { fields: columns.map((c) => c.field), sources: columns, changes: [], badValues: 'quarantine' };
+    return {
+      fields: columns.map((c) => c.field),
+      sources: columns,
+      changes: [],
+      badValues: 'quarantine',
+    };
   }
   const resolution = resolveSchema(
     declared.fields,
@@ -180,7 +194,9 @@ function assertSamePlan(
   plan: FilePlan,
 ): void {
   const describe = (p: FilePlan): string =>
-    p.fields.map((f) => `${f.name} ${formatType(f.type)}${f.nullable ? '' : ' not null'}`).join(', ');
+    p.fields
+      .map((f) => `${f.name} ${formatType(f.type)}${f.nullable ? '' : ' not null'}`)
+      .join(', ');
   if (describe(first) === describe(plan)) return;
   throw new SchemaMismatchError(
     stepId,
@@ -189,6 +205,16 @@ function assertSamePlan(
       hint: 'declare a schema in the source config so files with different Avro schemas read into the same columns, or read them in separate steps',
     },
   );
+}
+
+const NESTED_KINDS = new Set(['list', 'struct', 'map']);
+
+/**
+ * Nested columns are staged as JSON text and converted by the engine, which checks them
+ * against the column type (a record that does not convert is quarantined).
+ */
+function isNested(field: Field): boolean {
+  return NESTED_KINDS.has(field.type.kind);
 }
 
 /** Timestamps read from Avro's epoch counts are staged as int64 microseconds, exact. */
@@ -201,7 +227,11 @@ function stagingFields(
   sources: readonly (AvroReadColumn | undefined)[],
 ): Field[] {
   return fields.map((field, i) =>
-    isEpochColumn(field, sources[i]) ? { ...field, type: { kind: 'int64' } } : field,
+    isEpochColumn(field, sources[i])
+      ? { ...field, type: { kind: 'int64' } }
+      : isNested(field)
+        ? { ...field, type: { kind: 'json' } }
+        : field,
   );
 }
 
@@ -209,11 +239,17 @@ function fileField(): Field {
   return { name: FILE_COLUMN, type: { kind: 'string' }, nullable: false };
 }
 
-function enforcedColumns(writer: RowWriter, plan: FilePlan): EnforcedColumn[] {
-  const converted = writer.convertStagedColumns();
+function enforcedColumns(plan: FilePlan): EnforcedColumn[] {
   return plan.fields.map((field, i) => {
-    if (!isEpochColumn(field, plan.sources[i])) return { ...(converted[i] as EnforcedColumn), field };
-    const micros = quoteIdentifier(field.name);
+    const column = quoteIdentifier(field.name);
+    if (isNested(field))
+      return {
+        field,
+        typed: `TRY_CAST(CAST(${column} AS JSON) AS ${toDuckDBType(field.type)})`,
+        raw: column,
+      };
+    if (!isEpochColumn(field, plan.sources[i])) return { field, typed: column };
+    const micros = column;
     const tz = field.type.kind === 'timestamp' && field.type.tz;
     return {
       field,
@@ -237,7 +273,11 @@ function appendRecord(
     const field = plan.fields[i] as Field;
     const source = plan.sources[i];
     try {
-      row[field.name] = source === undefined ? null : source.read.convert(values[source.name], false);
+      const value = source === undefined ? null : source.read.convert(values[source.name], false);
+      row[field.name] =
+        value !== null && value !== undefined && isNested(field)
+          ? JSON.stringify(toJSONValue(value))
+          : value;
     } catch (cause) {
       return {
         rejected: {
@@ -266,9 +306,9 @@ function appendRecord(
   }
 }
 
-function fileError(stepId: string, file: string, cause: unknown): SluiceError {
-  if (cause instanceof SluiceError) return cause;
-  if (cause instanceof Error && cause.name === 'AbortError') throw cause;
+/** What to throw when reading `file` failed: a cancellation and Sluice errors pass through. */
+function fileError(stepId: string, file: string, cause: unknown, signal: AbortSignal): unknown {
+  if (signal.aborted || cause instanceof SluiceError) return cause;
   const message = cause instanceof Error ? cause.message : String(cause);
   return new SourceError(stepId, `cannot read Avro file ${file}: ${message}`, {
     cause,

@@ -1,7 +1,14 @@
 import avro from 'avsc';
 import type { Schema as AvroSchema, Type as AvroType } from 'avsc';
 
-/** An Avro schema as JSON (a type name, a record/enum/array/map/fixed object, or a union array). */
+/**
+ * An Avro schema as JSON (a type name, a record/enum/array/map/fixed object, or a union array).
+ *
+ * @example
+ * ```ts
+ * const schema: AvroSchemaJSON = { type: 'array', items: 'long' };
+ * ```
+ */
 export type AvroSchemaJSON =
   string | readonly AvroSchemaJSON[] | { readonly [key: string]: unknown };
 
@@ -37,6 +44,13 @@ const bigintLong = avro.types.LongType.__with({
 export function createAvroType(schema: AvroSchemaJSON): AvroType {
   return avro.Type.forSchema(schema as AvroSchema, {
     registry: { long: bigintLong },
+    // `registry` covers the name "long"; this covers `{ "type": "long", ... }` objects.
+    typeHook: (node) =>
+      typeof node === 'object' &&
+      !Array.isArray(node) &&
+      (node as { type?: unknown }).type === 'long'
+        ? bigintLong
+        : undefined,
     wrapUnions: true,
   });
 }

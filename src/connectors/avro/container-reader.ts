@@ -7,7 +7,14 @@ import type { AvroSchemaJSON } from './avro-type.js';
 const MAGIC = Buffer.from([0x4f, 0x62, 0x6a, 0x01]);
 const SYNC_SIZE = 16;
 
-/** The header of an Avro object container file. */
+/**
+ * The header of an Avro object container file.
+ *
+ * @example
+ * ```ts
+ * const { codec, schema } = (await openContainer('weather.avro')).header;
+ * ```
+ */
 export interface ContainerHeader {
   readonly schema: AvroSchemaJSON;
   readonly codec: string;
@@ -15,15 +22,32 @@ export interface ContainerHeader {
   readonly sync: Buffer;
 }
 
-/** An Avro container file being read: its header, then its records in batches. */
+/**
+ * An Avro container file being read: its header, then its records in batches.
+ *
+ * @example
+ * ```ts
+ * const file = await openContainer('weather.avro');
+ * for await (const records of file.batches) handle(records);
+ * ```
+ */
 export interface ContainerFile {
   readonly header: ContainerHeader;
   readonly type: AvroType;
   /** Decoded records, one array per block, in file order. */
   readonly batches: AsyncIterable<unknown[]>;
+  /** Releases the file (done by itself when `batches` is read to the end or left). */
+  close(): void;
 }
 
-/** Thrown when a file is not a readable Avro container; the message says where it broke. */
+/**
+ * Thrown when a file is not a readable Avro container; the message says where it broke.
+ *
+ * @example
+ * ```ts
+ * throw new ContainerFormatError('file is truncated inside block 3');
+ * ```
+ */
 export class ContainerFormatError extends Error {}
 
 /**
@@ -47,7 +71,12 @@ export async function openContainer(path: string, signal?: AbortSignal): Promise
     throw error;
   }
   const type = createAvroType(header.schema);
-  return { header, type, batches: readBlocks(input, header, type, signal) };
+  return {
+    header,
+    type,
+    batches: readBlocks(input, header, type, signal),
+    close: () => input.close(),
+  };
 }
 
 async function readHeader(input: ByteReader): Promise<ContainerHeader> {
@@ -107,7 +136,9 @@ async function* readBlocks(
       try {
         raw = decompressBlock(header.codec, data);
       } catch (cause) {
-        throw new ContainerFormatError(`cannot decompress ${where} (${header.codec}): ${String(cause)}`);
+        throw new ContainerFormatError(
+          `cannot decompress ${where} (${header.codec}): ${String(cause)}`,
+        );
       }
       const records: unknown[] = new Array(count);
       let offset = 0;
@@ -116,7 +147,9 @@ async function* readBlocks(
         try {
           decoded = type.decode(raw, offset);
         } catch (cause) {
-          throw new ContainerFormatError(`record ${i + 1} of ${where} is corrupt: ${String(cause)}`);
+          throw new ContainerFormatError(
+            `record ${i + 1} of ${where} is corrupt: ${String(cause)}`,
+          );
         }
         if (decoded.offset < 0)
           throw new ContainerFormatError(`${where} ends inside record ${i + 1} of ${count}`);
@@ -124,7 +157,9 @@ async function* readBlocks(
         offset = decoded.offset;
       }
       if (offset !== raw.length)
-        throw new ContainerFormatError(`${where} has ${raw.length - offset} bytes after its ${count} records`);
+        throw new ContainerFormatError(
+          `${where} has ${raw.length - offset} bytes after its ${count} records`,
+        );
       yield records;
     }
   } finally {
@@ -148,7 +183,9 @@ class ByteReader {
     while (this.#buffer.length < size && !this.#ended) {
       const next = await this.#chunks.next();
       if (next.done === true) this.#ended = true;
-      else this.#buffer = this.#buffer.length === 0 ? next.value : Buffer.concat([this.#buffer, next.value]);
+      else
+        this.#buffer =
+          this.#buffer.length === 0 ? next.value : Buffer.concat([this.#buffer, next.value]);
     }
     return this.#buffer.length >= size;
   }

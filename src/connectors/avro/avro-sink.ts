@@ -1,0 +1,96 @@
+import { isAbsolute, resolve } from 'node:path';
+import { JSDuckDBValueConverter } from '@duckdb/node-api';
+import type { z } from 'zod';
+import { SinkError } from '../../core/errors.js';
+import type { SinkWriteContext, StagedOutput } from '../../engine/connector.js';
+import { defineSink } from '../../engine/connector.js';
+import { stagePath } from '../files/staged-path.js';
+import { avroSinkConfig } from './avro-configs.js';
+import { avroSelectList, avroWriteSchema } from './avro-write-types.js';
+import { ContainerWriter } from './container-writer.js';
+
+type AvroSinkOptions = z.output<typeof avroSinkConfig>;
+
+/**
+ * Writes the input relation to one Avro object container file, schema derived from its
+ * columns. The file is written beside the target under a hidden name and renamed into place
+ * when the run publishes, so readers see the old file or the whole new one.
+ *
+ * @example
+ * ```ts
+ * sink.custom('avro', { input: ref('daily'), path: 'out/daily.avro', codec: 'deflate' });
+ * ```
+ */
+export const avroSink = defineSink({
+  name: 'avro',
+  summary: 'One Avro object container file, replaced atomically.',
+  config: avroSinkConfig,
+  write: (config, context) => writeAvro(config, context),
+});
+
+async function writeAvro(
+  config: AvroSinkOptions,
+  context: SinkWriteContext,
+): Promise<StagedOutput> {
+  const { stepId, signal } = context;
+  const target = isAbsolute(config.path) ? config.path : resolve(context.baseDir, config.path);
+  let derived;
+  try {
+    derived = avroWriteSchema(context.inputFields, config.recordName ?? stepId);
+  } catch (cause) {
+    throw new SinkError(
+      stepId,
+      `cannot derive an Avro schema for ${target}: ${String((cause as Error).message)}`,
+      {
+        cause,
+        hint: 'rename or cast the offending column in a sql step before the sink',
+      },
+    );
+  }
+  let staged;
+  try {
+    staged = await stagePath(target, context.runId, 'file');
+  } catch (cause) {
+    throw new SinkError(stepId, `cannot prepare ${target}: ${String(cause)}`, {
+      cause,
+      hint: 'check that the output folder is writable',
+    });
+  }
+  let writer: ContainerWriter | undefined;
+  try {
+    writer = await ContainerWriter.create(staged.stagingPath, derived.schema, {
+      codec: config.codec,
+      blockSize: config.blockSize,
+    });
+    const result = await context.connection.stream(
+      `SELECT ${avroSelectList(context.inputFields)} FROM ${context.input}`,
+    );
+    for await (const rows of result.yieldConvertedRowObjects(JSDuckDBValueConverter)) {
+      signal.throwIfAborted();
+      for (const row of rows) {
+        writer.append(derived.encode(row));
+        if (writer.blockFull) await writer.flush();
+      }
+    }
+    await writer.close();
+    const rowsWritten = writer.records;
+    writer = undefined;
+    return {
+      rowsWritten,
+      outputs: [target],
+      publish: () => staged.publish(),
+      discard: () => staged.discard(),
+    };
+  } catch (cause) {
+    await writer?.abort();
+    await staged.discard();
+    if (signal.aborted) throw cause;
+    throw new SinkError(
+      stepId,
+      `cannot write Avro file ${target}: ${String((cause as Error).message ?? cause)}`,
+      {
+        cause,
+      },
+    );
+  }
+}
