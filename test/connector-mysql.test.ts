@@ -23,21 +23,9 @@ import {
   transform,
 } from '../src/index.js';
 import { readNDJSON, runIn, stepOf, tempDir } from './helpers.js';
+import { MYSQL_ADMIN_URL, mysqlUnavailable } from './support/mysql.js';
 
-const ADMIN_URL = process.env['SLUICE_TEST_MYSQL'] ?? 'mysql://root@127.0.0.1:3306/';
-
-/** Why MariaDB cannot be used here (undefined when it can); under CI=true a missing server fails. */
-async function mysqlUnavailable(): Promise<string | undefined> {
-  try {
-    const connection = await mysql.createConnection({ uri: ADMIN_URL, connectTimeout: 2_000 });
-    await connection.end();
-    return undefined;
-  } catch (error) {
-    const reason = `MariaDB/MySQL at ${ADMIN_URL} is not reachable (${(error as Error).message})`;
-    if (process.env['CI'] === 'true') throw new Error(`${reason}; CI needs it`, { cause: error });
-    return reason;
-  }
-}
+const ADMIN_URL = MYSQL_ADMIN_URL;
 
 const unavailable = await mysqlUnavailable();
 if (unavailable !== undefined) console.warn(`MySQL connector tests skipped: ${unavailable}`);

@@ -1,4 +1,5 @@
 import { createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { pipeline as pipe } from 'node:stream/promises';
 import type { Client } from 'pg';
 import type { Field } from '../../core/types.js';
@@ -6,7 +7,7 @@ import { quoteIdentifier, quoteLiteral } from '../../core/type-mappings.js';
 import type { SourceReadContext } from '../../engine/connector.js';
 import { postgresError } from './pg-connection.js';
 import type { PostgresColumn } from './pg-types.js';
-import { restoreExpression } from './pg-types.js';
+import { restoreExpression, restoredType } from './pg-types.js';
 
 /**
  * The columns of a table or query with their catalog types, from a zero-row run of it.
@@ -91,6 +92,13 @@ export async function loadCSV(
       (field, i) => `${restoreExpression(`c${i}`, field.type)} AS ${quoteIdentifier(field.name)}`,
     )
     .join(', ');
+  if ((await stat(file)).size === 0) {
+    // An empty file has nothing to sniff; the table gets its columns from the types alone.
+    await connection.run(
+      `CREATE TABLE ${quoteIdentifier(name)} (${fields.map((f) => `${quoteIdentifier(f.name)} ${restoredType(f.type)}`).join(', ')})`,
+    );
+    return;
+  }
   await connection.run(
     `CREATE TABLE ${quoteIdentifier(name)} AS SELECT ${select} FROM read_csv(${quoteLiteral(file)}, columns = {${csvColumns}}, header = false, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, max_line_size = 1073741824, parallel = true)`,
   );
