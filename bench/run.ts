@@ -9,6 +9,7 @@ import { arch, availableParallelism, cpus, loadavg, release, totalmem, type } fr
 import { fileURLToPath } from 'node:url';
 import { version as duckdbVersion } from '@duckdb/node-api';
 import { runBatchGroup } from './batch.js';
+import { runConnectorsGroup } from './connectors.js';
 import type { BenchResult } from './common.js';
 import { log } from './common.js';
 import { runQualityGroup } from './quality.js';
@@ -22,6 +23,7 @@ const GROUPS: Readonly<Record<string, () => Promise<BenchResult[]>>> = {
   quality: runQualityGroup,
   table: runTableGroup,
   orchestrator: runOrchestratorGroup,
+  connectors: runConnectorsGroup,
 };
 
 /** Budgets from DESIGN.md, by result id. */

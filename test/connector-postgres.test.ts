@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pipeline, ref, sink, source, sql, transform } from '../src/index.js';
 import type { RunReport } from '../src/index.js';
 import { readNDJSON, runIn, tempDir } from './helpers.js';
+import { readDeltaTable } from './support/orchestrator-project.js';
 import { createTestDatabase, postgresUnavailable } from './support/postgres.js';
 
 const unavailable = await postgresUnavailable();
@@ -328,8 +329,25 @@ describe.skipIf(unavailable !== undefined)('PostgreSQL connectors', () => {
           exclude: ['_op', '_lsn'],
         }),
         log: sink.ndjson({ input: ref('changes'), path: 'changes.ndjson' }),
+        lake: sink.delta({
+          input: ref('changes'),
+          path: 'lake/accounts',
+          mode: 'merge',
+          keys: ['id'],
+          latestBy: '_lsn',
+          deleteWhen: { column: '_op', equals: 'delete' },
+          exclude: ['_op', '_lsn'],
+        }),
       },
     });
+    const lake = async (): Promise<unknown[]> =>
+      (await readDeltaTable(dir, join(dir, 'lake', 'accounts')))
+        .map((r) => [Number(r['id']), r['owner'], Number(r['balance']).toFixed(2)])
+        .sort((a, b) => Number(a[0]) - Number(b[0]));
+    const expectedLake = async (): Promise<unknown[]> =>
+      (await rows(`SELECT id, owner, balance::text AS balance FROM accounts ORDER BY id`)).map(
+        (r) => [r['id'], r['owner'], r['balance']],
+      );
     const loggedOps = async (): Promise<unknown[]> =>
       (await readNDJSON(join(dir, 'changes.ndjson')))
         .sort((a, b) => Number(a['_lsn']) - Number(b['_lsn']))
@@ -359,6 +377,7 @@ describe.skipIf(unavailable !== undefined)('PostgreSQL connectors', () => {
     expect(second.error).toBeUndefined();
     expect(await loggedOps()).toEqual(['insert', 'update', 'update', 'delete', 'insert', 'delete']);
     expect(await replica()).toEqual(await source_());
+    expect(await lake()).toEqual(await expectedLake());
 
     // A failed run does not confirm its changes: the next run reads them again.
     await db.query(`UPDATE accounts SET owner = 'cyrus' WHERE id = 3`);
@@ -385,6 +404,7 @@ describe.skipIf(unavailable !== undefined)('PostgreSQL connectors', () => {
     expect(third.error).toBeUndefined();
     expect(third.steps[0]?.rowsOut).toBe(1);
     expect(await replica()).toEqual(await source_());
+    expect(await lake()).toEqual(await expectedLake());
 
     // Nothing new: nothing read, and the slot has been confirmed up to the last run's position.
     const fourth = await runIn(dir, p, { watermarks: third.watermarks ?? {} });

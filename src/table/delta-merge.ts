@@ -20,6 +20,11 @@ export interface DeltaMergeOptions {
   readonly whenMatched?: 'update' | 'delete';
   /** What to do with source rows whose key is not in the table (default `insert`). */
   readonly whenNotMatched?: 'insert' | 'ignore';
+  /**
+   * A SQL predicate over the source: rows for which it holds delete the table row with their key
+   * and are not inserted (a change stream's deletes).
+   */
+  readonly deleteWhen?: string;
   readonly transaction?: { readonly appId: string; readonly version: number };
 }
 
@@ -30,6 +35,8 @@ export interface DeltaMergeResult extends DeltaWriteResult {
 }
 
 let mergeCounter = 0;
+/** Marks the source rows of a merge that delete their key (`deleteWhen`). */
+const DELETE_FLAG = '__sluice_delete';
 
 /**
  * Upserts a relation into a Delta table by key, copy-on-write: only the files holding a key of
@@ -54,8 +61,10 @@ export async function mergeDelta(
   if (options.keys.length === 0) throw new TableWriteError(root, 'a merge needs key columns');
   const staged = quoteIdentifier(`__sluice_merge_source_${++mergeCounter}`);
   const keys = options.keys.map(quoteIdentifier);
+  const deletes =
+    options.deleteWhen === undefined ? 'false' : `coalesce((${options.deleteWhen}), false)`;
   await connection.run(
-    `CREATE TEMP TABLE ${staged} AS SELECT ${fields.map((f) => quoteIdentifier(f.name)).join(', ')} FROM ${source}`,
+    `CREATE TEMP TABLE ${staged} AS SELECT ${fields.map((f) => quoteIdentifier(f.name)).join(', ')}, ${deletes} AS ${DELETE_FLAG} FROM ${source}`,
   );
   try {
     const [duplicate] = await connection.rows(
@@ -71,9 +80,9 @@ export async function mergeDelta(
       );
     }
     const snapshot = await loadDeltaSnapshotIfExists(connection, store);
+    const sourceColumns = fields.map((f) => quoteIdentifier(f.name)).join(', ');
     if (snapshot === undefined) {
-      const insert =
-        options.whenNotMatched === 'ignore' ? `(SELECT * FROM ${staged} WHERE false)` : staged;
+      const insert = `(SELECT ${sourceColumns} FROM ${staged} WHERE ${options.whenNotMatched === 'ignore' ? 'false' : `NOT ${DELETE_FLAG}`})`;
       const result = await writeDelta(connection, store, insert, fields, {
         mode: 'append',
         operation: 'MERGE',
@@ -98,11 +107,11 @@ export async function mergeDelta(
     const inTable = `EXISTS (SELECT 1 FROM ${deltaFilesScanSQL(snapshot, touched, false)} t WHERE ${keys.map((k) => `t.${k} IS NOT DISTINCT FROM s.${k}`).join(' AND ')})`;
     const updates =
       (options.whenMatched ?? 'update') === 'update'
-        ? `SELECT ${columns} FROM ${staged} s WHERE ${touched.length === 0 ? 'false' : inTable}`
+        ? `SELECT ${columns} FROM ${staged} s WHERE NOT s.${DELETE_FLAG} AND ${touched.length === 0 ? 'false' : inTable}`
         : undefined;
     const inserts =
       (options.whenNotMatched ?? 'insert') === 'insert'
-        ? `SELECT ${columns} FROM ${staged} s WHERE ${touched.length === 0 ? 'true' : `NOT ${inTable}`}`
+        ? `SELECT ${columns} FROM ${staged} s WHERE NOT s.${DELETE_FLAG} AND ${touched.length === 0 ? 'true' : `NOT ${inTable}`}`
         : undefined;
     const parts = [kept, updates, inserts].filter((p): p is string => p !== undefined);
     const merged =

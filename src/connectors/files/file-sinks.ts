@@ -123,7 +123,10 @@ export const deltaSink = defineSink({
         await checkRowsInside(context.connection, store, context.input, replaceWhere);
       const [row] = await context.connection.rows(`SELECT count(*) AS n FROM ${context.input}`);
       const staged = quoteIdentifier(`__sluice_delta_${context.stepId}`);
-      await context.connection.run(`CREATE TABLE ${staged} AS SELECT * FROM ${context.input}`);
+      await context.connection.run(
+        `CREATE TABLE ${staged} AS SELECT * FROM ${context.input}${latestPerKey(config)}`,
+      );
+      const fields = context.inputFields.filter((f) => !config.exclude.includes(f.name));
       const drop = async (): Promise<void> => {
         await context.connection.run(`DROP TABLE IF EXISTS ${staged}`);
       };
@@ -132,26 +135,28 @@ export const deltaSink = defineSink({
         outputs: [target],
         publish: async () => {
           await (replaceWhere === undefined
-            ? mergeDelta(context.connection, store, staged, context.inputFields, {
+            ? mergeDelta(context.connection, store, staged, fields, {
                 keys: config.keys,
+                ...(config.deleteWhen === undefined
+                  ? {}
+                  : {
+                      deleteWhen: `${quoteIdentifier(config.deleteWhen.column)} = ${sqlLiteral(config.deleteWhen.equals)}`,
+                    }),
               })
-            : replaceWhereDelta(
-                context.connection,
-                store,
-                staged,
-                context.inputFields,
-                replaceWhere,
-              ));
+            : replaceWhereDelta(context.connection, store, staged, fields, replaceWhere));
           await drop();
         },
         discard: drop,
       };
     }
+    const fields = context.inputFields.filter((f) => !config.exclude.includes(f.name));
     const prepared = await prepareDeltaWrite(
       context.connection,
       store,
-      context.input,
-      context.inputFields,
+      config.exclude.length === 0
+        ? context.input
+        : `(SELECT ${fields.map((f) => quoteIdentifier(f.name)).join(', ')} FROM ${context.input})`,
+      fields,
       {
         mode: config.mode,
         partitionBy: config.partitionBy,
@@ -168,6 +173,16 @@ export const deltaSink = defineSink({
     };
   },
 });
+
+/** With `latestBy`, keeps one row per key: the one with the highest `latestBy`. */
+function latestPerKey(config: z.output<typeof deltaSinkConfig>): string {
+  if (config.latestBy === undefined || config.mode !== 'merge') return '';
+  return ` QUALIFY row_number() OVER (PARTITION BY ${config.keys.map(quoteIdentifier).join(', ')} ORDER BY ${quoteIdentifier(config.latestBy)} DESC) = 1`;
+}
+
+function sqlLiteral(value: string | number | boolean): string {
+  return typeof value === 'string' ? quoteLiteral(value) : String(value);
+}
 
 let attachCounter = 0;
 

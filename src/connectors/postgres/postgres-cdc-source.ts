@@ -114,10 +114,17 @@ interface ReplicationNames {
   readonly publication: string;
 }
 
-/** Slot and publication names: configured, or derived from the table and step. */
+/**
+ * Slot and publication names: configured, or derived from the database, table and step (slots
+ * are named per server, so two databases following a same-named table get different slots).
+ */
 function replicationNames(config: CdcConfig, stepId: string): ReplicationNames {
   const base = `${config.table}_${stepId}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
-  const digest = createHash('sha256').update(`${config.table}/${stepId}`).digest('hex').slice(0, 8);
+  const database = new URL(config.url).pathname;
+  const digest = createHash('sha256')
+    .update(`${database}/${config.table}/${stepId}`)
+    .digest('hex')
+    .slice(0, 8);
   const derived = `sluice_${base.slice(0, 40)}_${digest}`;
   return { slot: config.slot ?? derived, publication: config.publication ?? derived };
 }
