@@ -156,7 +156,7 @@ refused or dropped connection is retryable (\`retries\` on the step or the pipel
 
 Rows travel with \`COPY (SELECT ...) TO STDOUT (FORMAT csv)\`, the server's fastest export, into a
 temporary file that DuckDB loads; the read runs in one read-only \`REPEATABLE READ\` transaction,
-so it sees one consistent snapshot. Types map as follows (every column may be null):
+so it sees one consistent snapshot. A row's text form may be up to 32 MB. Types map as follows (every column may be null):
 
 {{TYPES}}
 
@@ -207,12 +207,14 @@ while \`sluice run\` starts from the slot's confirmed position each time.
 
 ## Writing: \`sink.postgres\`
 
-The step copies its input (\`COPY FROM STDIN\`) into an unlogged staging table beside the target,
-named \`<table>__sluice_stage_<hash>\`. When the whole run succeeds, one transaction creates the
-target when missing (from the input's types; a merge target gets its keys as primary key), adds
-columns the input has and the table lacks (\`createTable\`), applies the mode and drops the staging
-table. Readers see all of the run's rows or none; a failed run drops the staging table and leaves
-the target untouched.
+The step exports its input as CSV and copies it (\`COPY FROM STDIN\`) inside a transaction that
+stays open until the run ends: \`append\` and \`overwrite\` copy straight into the table (creating
+it, or adding columns the input has and the table lacks, with \`createTable\`), and \`merge\` and
+\`delete_insert\` copy into a temporary table first. When the whole run succeeds the transaction
+applies the mode and commits; a failed run rolls it back, and a killed process leaves nothing
+behind (the server rolls back a transaction whose connection is gone, and drops its temporary
+table). Readers see all of the run's rows or none. While the run goes on, rows the transaction
+deleted (\`overwrite\`) stay visible to readers, and a table it created or altered is locked.
 
 {{MODES}}
 

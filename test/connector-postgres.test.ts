@@ -1,9 +1,11 @@
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pipeline, ref, sink, source, sql, transform } from '../src/index.js';
 import type { RunReport } from '../src/index.js';
-import { readNDJSON, runIn, tempDir } from './helpers.js';
+import { ROOT, readNDJSON, runIn, tempDir } from './helpers.js';
 import { readDeltaTable } from './support/orchestrator-project.js';
 import { createTestDatabase, postgresUnavailable } from './support/postgres.js';
 
@@ -414,6 +416,53 @@ describe.skipIf(unavailable !== undefined)('PostgreSQL connectors', () => {
     );
     expect(slot?.['lsn']).toBe(third.watermarks?.['changes']);
     await db.query(`SELECT pg_drop_replication_slot('sluice_test_accounts')`);
+  });
+
+  it('leaves nothing behind when the process is killed with SIGKILL after the sink copied its rows', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'killed.ts');
+    await writeFile(
+      file,
+      `import { pipeline, ref, sink, sql, transform } from 'sluice';
+export default pipeline('killed', {
+  steps: {
+    rows: sql\`SELECT range AS id, 'row ' || range AS label FROM range(100000)\`,
+    out: sink.postgres({ input: ref('rows'), url: ${JSON.stringify(url)}, table: 'killed_target' }),
+    slow: transform({ input: ref('rows'), map: async (row) => { await new Promise((r) => setTimeout(r, 60_000)); return row; } }),
+    log: sink.ndjson({ input: ref('slow'), path: 'slow.ndjson' }),
+  },
+});`,
+    );
+    const child = spawn(
+      process.execPath,
+      [join(ROOT, 'bin', 'sluice.js'), 'run', file, '--log-level', 'silent'],
+      {
+        stdio: 'ignore',
+      },
+    );
+    // The sink's transaction is open (idle) once its COPY is done: kill the process then.
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const [open] = await rows(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'sluice' AND datname = current_database() AND state = 'idle in transaction'`,
+      );
+      if (Number(open?.['n']) > 0) break;
+      if (Date.now() > deadline) throw new Error('the sink never reached its open transaction');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    // The server notices the dropped connection and rolls the transaction back.
+    for (let tries = 0; tries < 100; tries++) {
+      const [left] = await rows(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'sluice' AND datname = current_database()`,
+      );
+      if (Number(left?.['n']) === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(await rows(`SELECT to_regclass('killed_target') IS NULL AS gone`)).toEqual([
+      { gone: true },
+    ]);
   });
 
   it('refuses a merge without keys before running anything', async () => {

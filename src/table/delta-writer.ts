@@ -355,7 +355,11 @@ export function alignToTable(
   const tableTypes = new Map(table.fields.map((f) => [f.name, f.type]));
   const widened = fields.map((f) => {
     const target = tableTypes.get(f.name);
-    return target !== undefined && isWidening(f.type, target) ? { ...f, type: target } : f;
+    // Delta has no JSON type: JSON columns are stored as strings, so JSON data fits them.
+    const stored = target !== undefined && f.type.kind === 'json' && target.kind === 'string';
+    return target !== undefined && (stored || isWidening(f.type, target))
+      ? { ...f, type: target }
+      : f;
   });
   checkSchemaCompatible(table.root, table.fields, widened, options.mergeSchema === true);
   if (widened.every((f, i) => f === fields[i])) return { relation, fields };

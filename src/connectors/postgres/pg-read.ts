@@ -100,6 +100,6 @@ export async function loadCSV(
     return;
   }
   await connection.run(
-    `CREATE TABLE ${quoteIdentifier(name)} AS SELECT ${select} FROM read_csv(${quoteLiteral(file)}, columns = {${csvColumns}}, header = false, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, max_line_size = 1073741824, parallel = true)`,
+    `CREATE TABLE ${quoteIdentifier(name)} AS SELECT ${select} FROM read_csv(${quoteLiteral(file)}, columns = {${csvColumns}}, header = false, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, max_line_size = 33554432, buffer_size = 67108864, parallel = true)`,
   );
 }

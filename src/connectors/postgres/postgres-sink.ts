@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,6 +17,8 @@ import { postgresSinkConfig } from './postgres-configs.js';
 
 type SinkConfig = z.output<typeof postgresSinkConfig>;
 
+/** The temporary table a merge copies the input into. */
+const STAGE = 'sluice_stage';
 /** Orders the staged rows so that, among rows with equal keys, the last one written wins. */
 const ROW_NUMBER = '__sluice_row';
 /** Marks the rows of a merge that delete their keys (`deleteWhen`). */
@@ -43,27 +44,34 @@ export const postgresSink = defineSink({
     const where = { role: 'sink' as const, stepId: context.stepId };
     const client = await connectPostgres(config.url, where);
     const target = quoteTableName(config.table);
-    const stage = stagingName(config.table, context.runId, context.stepId);
+    const written = context.inputFields.filter((f) => !config.exclude.includes(f.name));
+    // Append and overwrite copy straight into the table inside a transaction that commits on
+    // publish; merges first copy into a temporary table, dropped with the session.
+    const direct = config.mode === 'append' || config.mode === 'overwrite';
     const folder = await mkdtemp(join(tmpdir(), 'sluice-postgres-'));
     try {
       const file = join(folder, 'rows.csv');
-      await exportCSV(context, file);
-      await client.query(`DROP TABLE IF EXISTS ${stage}`);
-      await client.query(
-        `CREATE UNLOGGED TABLE ${stage} (${context.inputFields
-          .map((f) => `${quoteIdentifier(f.name)} ${mapType(postgresTypeMapping, f.type)}`)
-          .join(', ')}, ${ROW_NUMBER} bigserial)`,
-      );
-      await copyIn(client, stage, context.inputFields, file, context.signal);
-      const [counted] = (await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${stage}`))
-        .rows;
-      const rowsWritten = Number(counted?.n ?? 0);
-      return stagedOutput(client, config, context, { target, stage, rowsWritten });
+      const copied = direct ? written : context.inputFields;
+      await exportCSV(context, copied, file);
+      await client.query('BEGIN');
+      let rowsWritten: number;
+      if (direct) {
+        await prepareTarget(client, config, written, target);
+        if (config.mode === 'overwrite') await client.query(`DELETE FROM ${target}`);
+        rowsWritten = await copyIn(client, target, copied, file, context.signal);
+      } else {
+        await client.query(
+          `CREATE TEMP TABLE ${STAGE} (${copied
+            .map((f) => `${quoteIdentifier(f.name)} ${mapType(postgresTypeMapping, f.type)}`)
+            .join(', ')}, ${ROW_NUMBER} bigserial)`,
+        );
+        rowsWritten = await copyIn(client, STAGE, copied, file, context.signal);
+      }
+      return stagedOutput(client, config, context, { target, direct, rowsWritten, written });
     } catch (cause) {
-      await client.query(`DROP TABLE IF EXISTS ${stage}`).catch(() => undefined);
       await client.end().catch(() => undefined);
       if (cause instanceof Error && 'stepId' in cause) throw cause;
-      throw postgresError(where, `cannot stage rows for ${config.table}`, cause);
+      throw postgresError(where, `cannot write rows to ${config.table}`, cause);
     } finally {
       await rm(folder, { recursive: true, force: true });
     }
@@ -74,30 +82,33 @@ function stagedOutput(
   client: Client,
   config: SinkConfig,
   context: SinkWriteContext,
-  names: { readonly target: string; readonly stage: string; readonly rowsWritten: number },
+  staged: {
+    readonly target: string;
+    readonly direct: boolean;
+    readonly rowsWritten: number;
+    readonly written: readonly Field[];
+  },
 ): StagedOutput {
   const where = { role: 'sink' as const, stepId: context.stepId };
   return {
-    rowsWritten: names.rowsWritten,
+    rowsWritten: staged.rowsWritten,
     outputs: [`${describeServer(config.url)}/${config.table}`],
     async publish() {
       try {
-        await client.query('BEGIN');
-        const written = context.inputFields.filter((f) => !config.exclude.includes(f.name));
-        await prepareTarget(client, config, written, names.target);
-        await applyMode(client, config, written, names.target, names.stage);
-        await client.query(`DROP TABLE ${names.stage}`);
+        if (!staged.direct) {
+          await prepareTarget(client, config, staged.written, staged.target);
+          await applyMode(client, config, staged.written, staged.target, STAGE);
+        }
         await client.query('COMMIT');
       } catch (cause) {
         await client.query('ROLLBACK').catch(() => undefined);
-        await client.query(`DROP TABLE IF EXISTS ${names.stage}`).catch(() => undefined);
         throw postgresError(where, `cannot ${config.mode} into ${config.table}`, cause);
       } finally {
         await client.end().catch(() => undefined);
       }
     },
     async discard() {
-      await client.query(`DROP TABLE IF EXISTS ${names.stage}`).catch(() => undefined);
+      await client.query('ROLLBACK').catch(() => undefined);
       await client.end().catch(() => undefined);
     },
   };
@@ -141,6 +152,7 @@ async function prepareTarget(
     await client.query(`ALTER TABLE ${target} ADD COLUMN ${definition(field)}`);
 }
 
+/** Applies a merge or delete+insert from the staged rows (append and overwrite copy directly). */
 async function applyMode(
   client: Client,
   config: SinkConfig,
@@ -161,16 +173,8 @@ async function applyMode(
     keys.map((k) => `${a}.${k} IS NOT DISTINCT FROM ${b}.${k}`).join(' AND ');
   switch (config.mode) {
     case 'append':
-      await client.query(
-        `INSERT INTO ${target} (${list}) SELECT ${list} FROM ${stage} ORDER BY ${ROW_NUMBER}`,
-      );
-      return;
     case 'overwrite':
-      await client.query(`DELETE FROM ${target}`);
-      await client.query(
-        `INSERT INTO ${target} (${list}) SELECT ${list} FROM ${stage} ORDER BY ${ROW_NUMBER}`,
-      );
-      return;
+      throw new Error(`${config.mode} copies into the table directly; it has no staged rows`);
     case 'delete_insert':
       await client.query(
         `DELETE FROM ${target} AS t USING (SELECT DISTINCT ${keys.join(', ')} FROM ${stage}) AS s WHERE ${sameKey('t', 's')}`,
@@ -217,8 +221,12 @@ async function supportsMerge(client: Client): Promise<boolean> {
 }
 
 /** Writes the input as CSV in the text forms PostgreSQL's COPY reads. */
-async function exportCSV(context: SinkWriteContext, file: string): Promise<void> {
-  const select = context.inputFields
+async function exportCSV(
+  context: SinkWriteContext,
+  fields: readonly Field[],
+  file: string,
+): Promise<void> {
+  const select = fields
     .map((f) => `${toPostgresText(quoteIdentifier(f.name), f.type)} AS ${quoteIdentifier(f.name)}`)
     .join(', ');
   await context.connection.run(
@@ -226,26 +234,18 @@ async function exportCSV(context: SinkWriteContext, file: string): Promise<void>
   );
 }
 
+/** Copies the CSV file into `table`; returns how many rows the server took. */
 async function copyIn(
   client: Client,
-  stage: string,
+  table: string,
   fields: readonly Field[],
   file: string,
   signal: AbortSignal,
-): Promise<void> {
+): Promise<number> {
   const { from } = await import('pg-copy-streams');
   const columns = fields.map((f) => quoteIdentifier(f.name)).join(', ');
   // FORCE_QUOTE makes every value quoted, so an unquoted empty field can only be a NULL.
-  const stream = client.query(from(`COPY ${stage} (${columns}) FROM STDIN (FORMAT csv)`));
+  const stream = client.query(from(`COPY ${table} (${columns}) FROM STDIN (FORMAT csv)`));
   await pipe(createReadStream(file), stream, { signal });
-}
-
-/** The staging table of one run's sink step, beside the target; unique per run and step. */
-function stagingName(table: string, runId: string, stepId: string): string {
-  const [schema, name] = splitTableName(table);
-  const suffix = createHash('sha256').update(`${runId}/${stepId}`).digest('hex').slice(0, 12);
-  const stage = `${name.slice(0, 30)}__sluice_stage_${suffix}`;
-  return schema === undefined
-    ? quoteIdentifier(stage)
-    : `${quoteIdentifier(schema)}.${quoteIdentifier(stage)}`;
+  return stream.rowCount;
 }
