@@ -391,6 +391,12 @@ function renderType(node: JSONSchemaNode): string {
     case 'boolean':
     case 'number':
       return node.type;
+    case 'object':
+      return node.properties === undefined
+        ? 'object'
+        : `{ ${Object.entries(node.properties)
+            .map(([name, inner]) => `${name}: ${renderType(inner)}`)
+            .join(', ')} }`;
     default:
       return 'unknown';
   }

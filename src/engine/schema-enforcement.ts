@@ -1,6 +1,6 @@
 import type { Field } from '../core/types.js';
 import { formatType } from '../core/types.js';
-import { quoteIdentifier, quoteLiteral } from '../core/type-mappings.js';
+import { quoteIdentifier, quoteLiteral, toDuckDBType } from '../core/type-mappings.js';
 import type { EngineConnection } from './duckdb-session.js';
 import type { QuarantineStore } from './quarantine-store.js';
 
@@ -201,4 +201,28 @@ async function countQuarantinedTyped(
     invalid: Number(row?.['invalid'] ?? 0),
     discarded: Number(row?.['discarded'] ?? 0),
   };
+}
+
+/**
+ * How to read a column typed from the JSON values list `__sluice_values` (one JSON value per
+ * declared column, by position): JSON stays JSON, strings are unquoted, other types are cast,
+ * with the raw value kept so a value that does not convert can be quarantined.
+ *
+ * @example
+ * ```ts
+ * typedFromJSON({ name: 'id', type: { kind: 'int64' }, nullable: false }, 1).typed;
+ * // "TRY_CAST(NULLIF(__sluice_values[1], CAST('null' AS JSON)) AS BIGINT)"
+ * ```
+ */
+export function typedFromJSON(field: Field, position: number): EnforcedColumn {
+  const value = `__sluice_values[${position}]`;
+  const raw = `NULLIF(${value}, CAST('null' AS JSON))`;
+  switch (field.type.kind) {
+    case 'json':
+      return { field, typed: raw };
+    case 'string':
+      return { field, typed: `${raw} ->> '$'` };
+    default:
+      return { field, typed: `TRY_CAST(${raw} AS ${toDuckDBType(field.type)})`, raw };
+  }
 }

@@ -1,6 +1,7 @@
 import type { Field, LogicalType } from '../../core/types.js';
 import { toJSONValue } from '../../engine/json-values.js';
 import type { AvroSchemaJSON } from './avro-type.js';
+import { AVRO_PRIMITIVES } from './avro-type.js';
 
 /**
  * How one Avro schema node reads into a logical type, and how its decoded values convert.
@@ -38,16 +39,6 @@ export interface AvroReadColumn {
   readonly read: AvroReadType;
 }
 
-const PRIMITIVES = new Set([
-  'null',
-  'boolean',
-  'int',
-  'long',
-  'float',
-  'double',
-  'bytes',
-  'string',
-]);
 const MS_PER_DAY = 86_400_000;
 const RECORD_PATH_LIMIT = 64;
 
@@ -91,7 +82,7 @@ function readType(
   nested = false,
 ): AvroReadType {
   if (Array.isArray(schema)) return unionType(schema, namespace, named, path, nested);
-  if (typeof schema === 'string' && !PRIMITIVES.has(schema)) {
+  if (typeof schema === 'string' && !AVRO_PRIMITIVES.has(schema)) {
     const name = qualify(schema, namespace);
     const definition = named.get(name);
     if (definition === undefined) throw new Error(`unknown Avro type "${schema}"`);
@@ -386,7 +377,7 @@ function qualify(name: string, namespace: string | undefined): string {
 
 function branchName(branch: unknown, namespace: string | undefined): string {
   if (typeof branch === 'string')
-    return PRIMITIVES.has(branch) ? branch : qualify(branch, namespace);
+    return AVRO_PRIMITIVES.has(branch) ? branch : qualify(branch, namespace);
   if (!isObject(branch)) return 'union';
   const type = branch['type'];
   if (type === 'record' || type === 'error' || type === 'enum' || type === 'fixed')
@@ -422,7 +413,7 @@ function resolveReference(
   namespace: string | undefined,
   named: ReadonlyMap<string, SchemaObject>,
 ): unknown {
-  if (typeof schema === 'string' && !PRIMITIVES.has(schema))
+  if (typeof schema === 'string' && !AVRO_PRIMITIVES.has(schema))
     return named.get(qualify(schema, namespace));
   return schema;
 }

@@ -9,6 +9,25 @@ import type { Schema as AvroSchema, Type as AvroType } from 'avsc';
  * const schema: AvroSchemaJSON = { type: 'array', items: 'long' };
  * ```
  */
+/**
+ * The names of Avro's primitive types; any other name in a schema refers to a named type.
+ *
+ * @example
+ * ```ts
+ * AVRO_PRIMITIVES.has('long'); // true
+ * ```
+ */
+export const AVRO_PRIMITIVES: ReadonlySet<string> = new Set([
+  'null',
+  'boolean',
+  'int',
+  'long',
+  'float',
+  'double',
+  'bytes',
+  'string',
+]);
+
 export type AvroSchemaJSON =
   string | readonly AvroSchemaJSON[] | { readonly [key: string]: unknown };
 

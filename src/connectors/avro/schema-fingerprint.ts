@@ -1,21 +1,12 @@
 import type { AvroSchemaJSON } from './avro-type.js';
+import { AVRO_PRIMITIVES } from './avro-type.js';
 
-const PRIMITIVES = new Set([
-  'null',
-  'boolean',
-  'int',
-  'long',
-  'float',
-  'double',
-  'bytes',
-  'string',
-]);
 const NAMED = new Set(['record', 'error', 'enum', 'fixed']);
 /** Attributes kept by the Parsing Canonical Form, in the order it writes them. */
 const KEPT = ['name', 'type', 'fields', 'symbols', 'items', 'values', 'size'] as const;
 
 /**
- * The Parsing Canonical Form of an Avro schema (spec: PRIMITIVES, FULLNAMES, STRIP, ORDER,
+ * The Parsing Canonical Form of an Avro schema (spec: AVRO_PRIMITIVES, FULLNAMES, STRIP, ORDER,
  * STRINGS, INTEGERS, WHITESPACE): two schemas with the same form read and write the same bytes.
  *
  * @example
@@ -30,13 +21,13 @@ export function canonicalForm(schema: AvroSchemaJSON): string {
 
 function canonical(schema: unknown, namespace: string | undefined, seen: Set<string>): string {
   if (typeof schema === 'string') {
-    return JSON.stringify(PRIMITIVES.has(schema) ? schema : qualify(schema, namespace));
+    return JSON.stringify(AVRO_PRIMITIVES.has(schema) ? schema : qualify(schema, namespace));
   }
   if (Array.isArray(schema))
     return `[${schema.map((s) => canonical(s, namespace, seen)).join(',')}]`;
   const node = schema as { readonly [key: string]: unknown };
   const type = node['type'];
-  if (typeof type === 'string' && PRIMITIVES.has(type)) return JSON.stringify(type);
+  if (typeof type === 'string' && AVRO_PRIMITIVES.has(type)) return JSON.stringify(type);
   if (typeof type !== 'string') return canonical(type, namespace, seen);
   let inner = namespace;
   const parts: string[] = [];

@@ -1,4 +1,9 @@
 import { z } from 'zod';
+import {
+  CHANGE_MERGE_ONLY,
+  changeMergeFields,
+  usesChangeOptionsInMergeOnly,
+} from '../../core/merge-options.js';
 import type { Schema } from '../../core/schema.js';
 import { isSchema } from '../../core/schema.js';
 
@@ -240,28 +245,7 @@ export const deltaSinkConfig = z
       .describe(
         "With `overwrite`: replace only the rows matching this SQL predicate (e.g. `order_date = DATE '2026-03-01'`); every written row must match it.",
       ),
-    exclude: z
-      .array(z.string().min(1))
-      .default([])
-      .describe(
-        'Input columns not written to the table (such as `_op` and `_lsn` of a CDC source); `latestBy` and `deleteWhen` can still use them.',
-      ),
-    latestBy: z
-      .string()
-      .min(1)
-      .optional()
-      .describe(
-        'With `merge`: when several input rows have the same keys, the one with the highest value of this column wins (without it, repeated keys fail the merge).',
-      ),
-    deleteWhen: z
-      .strictObject({
-        column: z.string().min(1),
-        equals: z.union([z.string(), z.number(), z.boolean()]),
-      })
-      .optional()
-      .describe(
-        "With `merge`: rows whose `column` equals the value delete the row with their keys instead of upserting it (`{ column: '_op', equals: 'delete' }` applies CDC deletes).",
-      ),
+    ...changeMergeFields('repeated keys fail the merge'),
   })
   .refine((config) => config.mode !== 'merge' || config.keys.length > 0, {
     message: 'a merge needs keys: the columns that identify a row',
@@ -279,11 +263,7 @@ export const deltaSinkConfig = z
     message: "replaceWhere goes with mode: 'overwrite'",
     path: ['replaceWhere'],
   })
-  .refine(
-    (config) =>
-      config.mode === 'merge' || (config.latestBy === undefined && config.deleteWhen === undefined),
-    { message: "latestBy and deleteWhen go with mode: 'merge'", path: ['mode'] },
-  )
+  .refine(usesChangeOptionsInMergeOnly, CHANGE_MERGE_ONLY)
   .describe(
     'Writes a Delta Lake table: data files are written by the step and committed when the run succeeds.',
   );

@@ -2,13 +2,13 @@ import type { z } from 'zod';
 import { SchemaMismatchError, SourceError } from '../../core/errors.js';
 import { resolveSchema } from '../../core/schema-evolution.js';
 import type { Field } from '../../core/types.js';
-import { quoteIdentifier, quoteLiteral, toDuckDBType } from '../../core/type-mappings.js';
+import { quoteIdentifier, quoteLiteral } from '../../core/type-mappings.js';
 import type { SourceReadContext, SourceReadResult } from '../../engine/connector.js';
 import { defineSource } from '../../engine/connector.js';
 import { firstLine } from '../../engine/duckdb-session.js';
 import { fieldsFromColumns } from '../../engine/duckdb-types.js';
 import type { EnforcedColumn } from '../../engine/schema-enforcement.js';
-import { enforceSchema } from '../../engine/schema-enforcement.js';
+import { enforceSchema, typedFromJSON } from '../../engine/schema-enforcement.js';
 import { jsonSourceConfig } from './file-configs.js';
 import { metadataColumns } from './metadata-columns.js';
 import type { RejectsTables } from './reader-rejects.js';
@@ -145,19 +145,6 @@ async function readJSON(
           ? WHOLE_DOCUMENT_HINT
           : 'check the compression setting and that the files are text',
     });
-  }
-}
-
-function typedFromJSON(field: Field, position: number): EnforcedColumn {
-  const value = `__sluice_values[${position}]`;
-  const raw = `NULLIF(${value}, CAST('null' AS JSON))`;
-  switch (field.type.kind) {
-    case 'json':
-      return { field, typed: raw };
-    case 'string':
-      return { field, typed: `${raw} ->> '$'` };
-    default:
-      return { field, typed: `TRY_CAST(${raw} AS ${toDuckDBType(field.type)})`, raw };
   }
 }
 

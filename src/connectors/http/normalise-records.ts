@@ -7,7 +7,7 @@ import { toDuckDBType } from '../../core/type-mappings.js';
 import type { SourceReadContext } from '../../engine/connector.js';
 import { firstLine } from '../../engine/duckdb-session.js';
 import type { EnforcedColumn, EnforcementResult } from '../../engine/schema-enforcement.js';
-import { enforceSchema } from '../../engine/schema-enforcement.js';
+import { enforceSchema, typedFromJSON } from '../../engine/schema-enforcement.js';
 import type { NestedMode, PlannedColumn } from './record-columns.js';
 import { jsonPathLiteral, keysOfName, recordColumns } from './record-columns.js';
 
@@ -133,17 +133,4 @@ async function discoverColumns(
   const structure = row?.['structure'];
   if (typeof structure !== 'string') return [];
   return recordColumns(JSON.parse(structure) as unknown, options.nested);
-}
-
-function typedFromJSON(field: Field, position: number): EnforcedColumn {
-  const value = `__sluice_values[${position}]`;
-  const raw = `NULLIF(${value}, CAST('null' AS JSON))`;
-  switch (field.type.kind) {
-    case 'json':
-      return { field, typed: raw };
-    case 'string':
-      return { field, typed: `${raw} ->> '$'` };
-    default:
-      return { field, typed: `TRY_CAST(${raw} AS ${toDuckDBType(field.type)})`, raw };
-  }
 }

@@ -3,11 +3,11 @@ import { stat } from 'node:fs/promises';
 import { pipeline as pipe } from 'node:stream/promises';
 import type { Client } from 'pg';
 import type { Field } from '../../core/types.js';
-import { quoteIdentifier, quoteLiteral } from '../../core/type-mappings.js';
+import { quoteIdentifier, quoteLiteral, toDuckDBType } from '../../core/type-mappings.js';
 import type { SourceReadContext } from '../../engine/connector.js';
 import { postgresError } from './pg-connection.js';
 import type { PostgresColumn } from './pg-types.js';
-import { restoreExpression, restoredType } from './pg-types.js';
+import { restoreExpression } from './pg-types.js';
 
 /**
  * The columns of a table or query with their catalog types, from a zero-row run of it.
@@ -95,7 +95,7 @@ export async function loadCSV(
   if ((await stat(file)).size === 0) {
     // An empty file has nothing to sniff; the table gets its columns from the types alone.
     await connection.run(
-      `CREATE TABLE ${quoteIdentifier(name)} (${fields.map((f) => `${quoteIdentifier(f.name)} ${restoredType(f.type)}`).join(', ')})`,
+      `CREATE TABLE ${quoteIdentifier(name)} (${fields.map((f) => `${quoteIdentifier(f.name)} ${toDuckDBType(f.type)}`).join(', ')})`,
     );
     return;
   }

@@ -1,6 +1,6 @@
 import type { LogicalType, TypeMapping } from '../../core/types.js';
 import { mapType } from '../../core/types.js';
-import { quoteIdentifier } from '../../core/type-mappings.js';
+import { quoteIdentifier, toDuckDBType } from '../../core/type-mappings.js';
 
 /** A column of a PostgreSQL result, as the catalog describes it. */
 export interface PostgresColumn {
@@ -103,43 +103,10 @@ export function transportExpression(column: PostgresColumn, type: LogicalType): 
 export function restoreExpression(text: string, type: LogicalType): string {
   if (type.kind === 'binary') return `from_base64(${text})`;
   if (type.kind === 'bool') return `(${text} = 't')`;
-  if (type.kind === 'list') return `CAST(CAST(${text} AS JSON) AS ${duckType(type)})`;
+  if (type.kind === 'list') return `CAST(CAST(${text} AS JSON) AS ${toDuckDBType(type)})`;
   if (type.kind === 'timestamp' && type.tz) return `CAST(${text} AS TIMESTAMPTZ)`;
-  return `CAST(${text} AS ${duckType(type)})`;
+  return `CAST(${text} AS ${toDuckDBType(type)})`;
 }
-
-/**
- * The DuckDB type {@link restoreExpression} produces for a logical type (nested values stay JSON).
- *
- * @example
- * ```ts
- * restoredType({ kind: 'list', element: { kind: 'int32' } }); // "INTEGER[]"
- * ```
- */
-export function restoredType(type: LogicalType): string {
-  return mapType(duckDBTypes, type);
-}
-
-const duckType = restoredType;
-
-const duckDBTypes: TypeMapping<string> = {
-  bool: () => 'BOOLEAN',
-  int8: () => 'TINYINT',
-  int16: () => 'SMALLINT',
-  int32: () => 'INTEGER',
-  int64: () => 'BIGINT',
-  float32: () => 'FLOAT',
-  float64: () => 'DOUBLE',
-  decimal: (t) => `DECIMAL(${t.precision},${t.scale})`,
-  string: () => 'VARCHAR',
-  binary: () => 'BLOB',
-  date: () => 'DATE',
-  timestamp: (t) => (t.tz ? 'TIMESTAMPTZ' : 'TIMESTAMP'),
-  list: (t) => `${duckType(t.element)}[]`,
-  struct: () => 'JSON',
-  map: () => 'JSON',
-  json: () => 'JSON',
-};
 
 /**
  * The exhaustive logical-to-PostgreSQL mapping used when a sink creates or extends a table.

@@ -8,13 +8,13 @@ import type { Client } from 'pg';
 import type { z } from 'zod';
 import { SourceError } from '../../core/errors.js';
 import type { Field, LogicalType } from '../../core/types.js';
-import { quoteIdentifier, quoteLiteral } from '../../core/type-mappings.js';
+import { quoteIdentifier, quoteLiteral, toDuckDBType } from '../../core/type-mappings.js';
 import type { SourceReadContext } from '../../engine/connector.js';
 import { defineSource } from '../../engine/connector.js';
 import { connectPostgres, describeServer, postgresError } from './pg-connection.js';
 import { copyOut, describeColumns, loadCSV } from './pg-read.js';
 import type { PostgresColumn } from './pg-types.js';
-import { logicalTypeOf, restoreExpression, restoredType, transportExpression } from './pg-types.js';
+import { logicalTypeOf, restoreExpression, transportExpression } from './pg-types.js';
 import { quoteTableName, splitTableName } from './pg-names.js';
 import type { ReplicatedRelation, TupleValue } from './pgoutput.js';
 import { PgOutputDecoder, lsnToBigInt, parsePostgresArray } from './pgoutput.js';
@@ -347,7 +347,7 @@ async function combine(
     );
   else
     await context.connection.run(
-      `CREATE TABLE ${target} (${fields.map((f) => `${quoteIdentifier(f.name)} ${restoredType(f.type)}`).join(', ')}, ${OPERATION} VARCHAR, ${LSN} BIGINT)`,
+      `CREATE TABLE ${target} (${fields.map((f) => `${quoteIdentifier(f.name)} ${toDuckDBType(f.type)}`).join(', ')}, ${OPERATION} VARCHAR, ${LSN} BIGINT)`,
     );
   if (snapshotted)
     await context.connection.run(`DROP TABLE ${quoteIdentifier(`${context.stepId}__snapshot`)}`);

@@ -1,4 +1,9 @@
 import { z } from 'zod';
+import {
+  CHANGE_MERGE_ONLY,
+  changeMergeFields,
+  usesChangeOptionsInMergeOnly,
+} from '../../core/merge-options.js';
 
 const connectionURL = z
   .string()
@@ -88,28 +93,7 @@ export const postgresSinkConfig = z
       .describe(
         'Create the table when it is missing, and add columns the data has and the table lacks.',
       ),
-    exclude: z
-      .array(z.string().min(1))
-      .default([])
-      .describe(
-        'Input columns not written to the table (such as `_op` and `_lsn` of a CDC source); `latestBy` and `deleteWhen` can still use them.',
-      ),
-    latestBy: z
-      .string()
-      .min(1)
-      .optional()
-      .describe(
-        'With `merge`: when several input rows have the same keys, the one with the highest value of this column wins (default: the last in input order).',
-      ),
-    deleteWhen: z
-      .strictObject({
-        column: z.string().min(1),
-        equals: z.union([z.string(), z.number(), z.boolean()]),
-      })
-      .optional()
-      .describe(
-        "With `merge`: rows whose `column` equals the value delete the row with their keys instead of upserting it (`{ column: '_op', equals: 'delete' }` applies CDC deletes).",
-      ),
+    ...changeMergeFields('the last in input order wins'),
   })
   .refine(
     (config) =>
@@ -119,11 +103,7 @@ export const postgresSinkConfig = z
       path: ['keys'],
     },
   )
-  .refine(
-    (config) =>
-      config.mode === 'merge' || (config.latestBy === undefined && config.deleteWhen === undefined),
-    { message: "latestBy and deleteWhen go with mode: 'merge'", path: ['mode'] },
-  )
+  .refine(usesChangeOptionsInMergeOnly, CHANGE_MERGE_ONLY)
   .describe(
     'Writes a PostgreSQL table: rows are copied into a staging table, then applied in one transaction when the run succeeds.',
   );
