@@ -11,6 +11,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { fileConnectors } from '../src/connectors/files/index.js';
+import { webhookSource } from '../src/connectors/http/index.js';
 import { postgresConnectors } from '../src/connectors/postgres/index.js';
 import type { BatchConnector } from '../src/engine/connector.js';
 
@@ -224,6 +225,68 @@ matches a NULL key. Nested values (structs, maps, lists of nested values) are wr
 \`jsonb\`; lists of scalars as arrays.
 `;
 
+const WEBHOOK_INTRO = `# Webhooks (\`source.webhook\`)
+
+Systems that push data (payment providers, SaaS callbacks, your own services) post it to
+\`sluice serve --http\`, and a pipeline reads what arrived since its last successful run:
+
+\`\`\`ts
+import { pipeline, ref, schema, sink, source, t } from 'sluice';
+
+export default pipeline('payments', {
+  schedule: { every: '5m' },
+  steps: {
+    events: source.webhook({
+      inbox: 'payments',
+      schema: schema({ id: t.string().notNull(), amount: t.decimal(12, 2), at: t.timestamptz() }),
+    }),
+    lake: sink.delta({ input: ref('events'), path: 'lake/payments', mode: 'merge', keys: ['id'] }),
+  },
+});
+\`\`\`
+
+\`\`\`
+npx sluice serve --project . --http 0.0.0.0:8080
+curl -X POST -H 'Content-Type: application/json' \\
+     -d '[{"id": "pay_1", "amount": 12.5, "at": "2026-11-22T10:00:00Z"}]' \\
+     http://127.0.0.1:8080/hooks/payments        # 202 {"inbox":"payments","batch":"…","records":1}
+\`\`\`
+
+## Receiving: \`POST /hooks/<inbox>\`
+
+| body                                             | records                |
+| ------------------------------------------------ | ---------------------- |
+| one JSON object                                  | one                    |
+| a JSON array of objects                          | one per element        |
+| NDJSON with \`Content-Type: application/x-ndjson\` | one per non-empty line |
+
+The server writes the records as one batch file under \`<state dir>/inbox/<inbox>/\` (written,
+fsynced, renamed into place, folder fsynced) and only then answers 202 with the batch number and
+the record count: a 202 means the records are on disk and will be read. A body that is not JSON,
+or holds something other than objects, is 400 and nothing is written; a body over 10 MB is 413.
+Inbox names are letters, digits, \`_\` and \`-\` (at most 64).
+
+**Authentication.** When \`SLUICE_WEBHOOK_SECRET_<INBOX>\` is set (the inbox name upper-cased, \`-\`
+as \`_\`), each request must carry \`X-Sluice-Signature-256: sha256=<hex HMAC-SHA256 of the raw
+body with the secret>\`; GitHub's \`X-Hub-Signature-256\` header is accepted too. Otherwise the
+API's bearer token applies when \`SLUICE_API_TOKEN\` is set, and nothing when it is not (the server
+listens on 127.0.0.1 unless told otherwise).
+
+## Reading: \`source.webhook\`
+
+A run reads every batch after the step's state (the last batch the previous successful run
+read), types the records against the declared \`schema\` like \`source.ndjson\` (records that do not
+fit are quarantined with the reason, \`schemaPolicy\` and \`metadata\` work as there), and its state
+becomes the last batch it read. The batches are deleted at the start of the next run, after that
+success was recorded; a failed run leaves them, and the next run reads them again. So every
+accepted record is read by exactly one successful run. With no new batch, the step produces an
+empty dataset with the declared columns.
+
+The state lives in the run store, so use the orchestrator (\`sluice serve\` or \`sluice worker\`);
+\`sluice run\` keeps no state and reads every batch still in the inbox. The server and the workers
+must share the state folder (one machine, or a shared volume), and one server writes an inbox.
+`;
+
 const CDC_COLUMNS: readonly (readonly string[])[] = [
   ['`_op`', 'string', '`snapshot`, `insert`, `update` or `delete`'],
   ['`_lsn`', 'int64', "the change's position in the write-ahead log; orders the changes"],
@@ -307,6 +370,7 @@ export const CONNECTOR_PAGES: readonly ConnectorPage[] = [
       .replace('{{MODES}}', renderTable(['mode', 'what it does'], POSTGRES_SINK_MODES)),
     connectors: postgresConnectors,
   },
+  { path: 'docs/connectors/webhook.md', intro: WEBHOOK_INTRO, connectors: [webhookSource] },
 ];
 
 /**
@@ -325,12 +389,12 @@ export function renderConnectorPage(page: ConnectorPage): string {
     `<!-- Generated from the connectors' config schemas. Do not edit; run: ${REGENERATE_COMMAND} -->`,
     '',
     page.intro.trimEnd(),
-    '',
-    '## Sources',
-    ...section('source'),
-    '',
-    '## Sinks',
-    ...section('sink'),
+    ...(['source', 'sink'] as const).flatMap((role) => {
+      const entries = section(role);
+      return entries.length === 0
+        ? []
+        : ['', role === 'source' ? '## Sources' : '## Sinks', ...entries];
+    }),
   ];
   return `${lines.join('\n')}\n`;
 }

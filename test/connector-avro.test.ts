@@ -46,6 +46,7 @@ async function read(
     stepId: 'avro_in',
     runId: 'run_test',
     baseDir: options.baseDir ?? dir,
+    stateDir: dir,
     connection,
     extractedAt: new Date('2026-01-01T00:00:00Z'),
     quarantine,

@@ -34,6 +34,7 @@ describe('generated connector pages', () => {
       'source.postgres',
       'source.postgresCdc',
       'sink.postgres',
+      'source.webhook',
     ]) {
       expect(pages).toContain(`### \`${factory}\``);
     }

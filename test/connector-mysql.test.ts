@@ -186,6 +186,7 @@ describe.skipIf(unavailable !== undefined)('mysql connectors against MariaDB', (
         stepId: 'src',
         runId: 'run_test',
         baseDir: dir,
+        stateDir: dir,
         connection,
         extractedAt: new Date(),
         quarantine: new QuarantineStore(join(dir, 'q'), 'run_test'),

@@ -105,6 +105,7 @@ async function read(
     stepId: 'api',
     runId: 'run_test',
     baseDir: dir,
+    stateDir: dir,
     connection,
     extractedAt: new Date(),
     quarantine,

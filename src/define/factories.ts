@@ -14,6 +14,7 @@ import type {
 } from '../connectors/files/file-configs.js';
 import type { AvroSinkConfig, AvroSourceConfig } from '../connectors/avro/avro-configs.js';
 import type { RESTSourceConfig } from '../connectors/http/rest-config.js';
+import type { WebhookSourceConfig } from '../connectors/http/webhook-source.js';
 import type { MySQLSinkConfig, MySQLSourceConfig } from '../connectors/mysql/mysql-configs.js';
 import type {
   PostgresCdcSourceConfig,
@@ -215,6 +216,8 @@ export const source = {
   mysql: (config: Described<MySQLSourceConfig>): SourceStep => sourceStep('mysql', config),
   /** Records from an HTTP JSON API, page by page (auth, retries, rate limit, incremental). */
   rest: (config: Described<RESTSourceConfig>): SourceStep => sourceStep('rest', config),
+  /** Records posted to a webhook inbox of `sluice serve --http` since the last run. */
+  webhook: (config: Described<WebhookSourceConfig>): SourceStep => sourceStep('webhook', config),
   /** Changes of a PostgreSQL table (logical replication), after an initial snapshot. */
   postgresCdc: (config: Described<PostgresCdcSourceConfig>): SourceStep =>
     sourceStep('postgres_cdc', config),

@@ -10,6 +10,8 @@ export interface SourceReadContext {
   readonly runId: string;
   /** Relative paths in the config resolve against this folder (the pipeline file's). */
   readonly baseDir: string;
+  /** The run's state folder (`.sluice` by default), shared with `sluice serve` (webhook inboxes). */
+  readonly stateDir: string;
   /** A connection of the step's own; the dataset must be created on it. */
   readonly connection: EngineConnection;
   /** The run's start, used for the `_extracted_at` metadata column. */

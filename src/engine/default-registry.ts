@@ -1,13 +1,13 @@
 import { avroConnectors } from '../connectors/avro/index.js';
 import { fileConnectors } from '../connectors/files/index.js';
-import { restSource } from '../connectors/http/index.js';
+import { restSource, webhookSource } from '../connectors/http/index.js';
 import { mysqlConnectors } from '../connectors/mysql/index.js';
 import { postgresConnectors } from '../connectors/postgres/index.js';
 import { createRegistry } from './connector.js';
 
 /**
- * The registry runs use unless given another: the file, Avro, PostgreSQL, MySQL and REST API
- * connectors.
+ * The registry runs use unless given another: the file, Avro, PostgreSQL, MySQL, REST API and
+ * webhook connectors.
  *
  * @example
  * ```ts
@@ -20,4 +20,5 @@ export const defaultRegistry = createRegistry([
   ...postgresConnectors,
   ...mysqlConnectors,
   restSource,
+  webhookSource,
 ]);

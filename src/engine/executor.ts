@@ -189,6 +189,7 @@ export async function runPipeline(
             params,
             runId,
             baseDir,
+            stateDir,
             startedAt,
             quarantine,
             metricHistory,

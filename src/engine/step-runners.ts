@@ -51,6 +51,7 @@ export interface StepRunContext {
   readonly params: Readonly<Record<string, string>>;
   readonly runId: string;
   readonly baseDir: string;
+  readonly stateDir: string;
   readonly startedAt: Date;
   readonly quarantine: QuarantineStore;
   readonly metricHistory: MetricHistoryStore;
@@ -136,6 +137,7 @@ async function runSource(
     stepId: step.id,
     runId: ctx.runId,
     baseDir: ctx.baseDir,
+    stateDir: ctx.stateDir,
     connection: ctx.connection,
     extractedAt: ctx.startedAt,
     quarantine: ctx.quarantine,

@@ -7,6 +7,7 @@ import type { Project } from '../orchestrator/project.js';
 import type { RunStore } from '../orchestrator/run-store.js';
 import { runSummary } from '../orchestrator/run-summary.js';
 import { triggerRun } from '../orchestrator/trigger.js';
+import { mountWebhooks } from './webhook-route.js';
 
 /** Options of {@link startTriggerAPI}. */
 export interface TriggerAPIOptions {
@@ -21,9 +22,10 @@ export interface TriggerAPIOptions {
 }
 
 /**
- * The webhook API of `sluice serve --http`: `POST /api/pipelines/:name/runs` with an optional
+ * The HTTP API of `sluice serve --http`: `POST /api/pipelines/:name/runs` with an optional
  * JSON body `{ "params": {...}, "priority": n, "useCache": true }` queues a run (202 with the
- * run), `GET /api/runs/:id` reads one, `GET /healthz` answers 200. Unknown pipelines and params
+ * run), `GET /api/runs/:id` reads one, `POST /hooks/:inbox` lands records for `source.webhook`
+ * (see {@link mountWebhooks}), `GET /healthz` answers 200. Unknown pipelines and params
  * are 404 and 400 with the reason; a missing or wrong bearer token is 401.
  *
  * @example
@@ -38,6 +40,10 @@ export async function startTriggerAPI(
 ): Promise<{ readonly url: string; close(): Promise<void> }> {
   const app = new Hono();
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  mountWebhooks(app, {
+    stateDir: options.project.stateDir,
+    authorized: (header) => options.token === undefined || sameToken(header, options.token),
+  });
   app.use('/api/*', async (c, next) => {
     if (options.token !== undefined && !sameToken(c.req.header('authorization'), options.token))
       return c.json({ error: 'a valid "Authorization: Bearer <token>" header is required' }, 401);

@@ -58,6 +58,7 @@ export async function readDataFile(
     stepId: options.stepId,
     runId: options.runId,
     baseDir: dirname(path),
+    stateDir: dirname(path),
     connection,
     extractedAt: new Date(),
     quarantine: options.quarantine,
