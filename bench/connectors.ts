@@ -55,12 +55,16 @@ async function postgresFigures(): Promise<BenchResult[]> {
     await client.query(`INSERT INTO orders ${ROWS_SQL(rows)}`);
     await client.query('VACUUM ANALYZE orders');
 
-    const extract = await alternate('connectors extract', benchRounds(), {
-      sluice: async (dir) => {
+    const extractWith =
+      (parallel?: { column: string; partitions: number }) => async (dir: string) => {
         const report = await runPipeline(
           pipeline('pg_extract', {
             steps: {
-              orders: source.postgres({ url: database.url, table: 'orders' }),
+              orders: source.postgres({
+                url: database.url,
+                table: 'orders',
+                ...(parallel === undefined ? {} : { parallel }),
+              }),
               out: sink.parquet({ input: ref('orders'), path: 'orders.parquet' }),
             },
           }),
@@ -68,7 +72,10 @@ async function postgresFigures(): Promise<BenchResult[]> {
         );
         assert(report.status === 'success', `sluice extract failed: ${report.error?.message}`);
         return countParquet(join(dir, 'orders.parquet'));
-      },
+      };
+    const extract = await alternate('connectors extract', benchRounds(), {
+      sluice: extractWith(),
+      parallel: extractWith({ column: 'id', partitions: 2 }),
       raw: async (dir) => {
         const csv = join(dir, 'orders.csv');
         const raw = new pg.Client({ connectionString: database.url });
@@ -91,6 +98,7 @@ async function postgresFigures(): Promise<BenchResult[]> {
       },
     });
     const sluiceExtract = fastest(extract.sluice);
+    const parallelExtract = fastest(extract.parallel);
     const rawExtract = fastest(extract.raw);
     assert(
       sluiceExtract.value === rows && rawExtract.value === rows,
@@ -140,7 +148,13 @@ async function postgresFigures(): Promise<BenchResult[]> {
     const sluiceLoad = fastest(load.sluice);
     const rawLoad = fastest(load.raw);
     assert(sluiceLoad.value === rows && rawLoad.value === rows, 'both loads wrote every row');
-    await removeRunDirs([...extract.sluice, ...extract.raw, ...load.sluice, ...load.raw]);
+    await removeRunDirs([
+      ...extract.sluice,
+      ...extract.parallel,
+      ...extract.raw,
+      ...load.sluice,
+      ...load.raw,
+    ]);
     return [
       {
         id: 'connectors.pg_extract_rows_per_s',
@@ -153,6 +167,12 @@ async function postgresFigures(): Promise<BenchResult[]> {
         value: round(rawExtract.seconds / sluiceExtract.seconds),
         unit: 'ratio (time)',
         note: `raw COPY TO STDOUT + DuckDB to Parquet ${rawExtract.seconds.toFixed(2)} s; 1 = as fast as the raw path`,
+      },
+      {
+        id: 'connectors.pg_extract_parallel2_rows_per_s',
+        value: Math.round(rows / parallelExtract.seconds),
+        unit: 'rows/s',
+        note: `the same with parallel: { column: 'id', partitions: 2 }, ${parallelExtract.seconds.toFixed(2)} s`,
       },
       {
         id: 'connectors.pg_load_rows_per_s',

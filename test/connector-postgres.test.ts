@@ -187,6 +187,55 @@ describe.skipIf(unavailable !== undefined)('PostgreSQL connectors', () => {
     expect(await rows(`SELECT count(*)::int AS n FROM events_copy`)).toEqual([{ n: 5 }]);
   });
 
+  it('reads in parallel ranges of a numeric or time key: the same rows as one read, NULL keys included', async () => {
+    await db.query(`CREATE TABLE ranged (id bigint, at timestamptz, label text)`);
+    await db.query(
+      `INSERT INTO ranged SELECT i, timestamptz '2024-01-01' + i * interval '1 minute', 'row ' || i FROM generate_series(1, 20000) AS i`,
+    );
+    await db.query(`INSERT INTO ranged VALUES (NULL, NULL, 'no key')`);
+    const readIds = async (parallel?: {
+      column: string;
+      partitions: number;
+    }): Promise<string[]> => {
+      const dir = await tempDir();
+      const report = await runIn(
+        dir,
+        pipeline('ranged', {
+          steps: {
+            rows: source.postgres({
+              url,
+              table: 'ranged',
+              ...(parallel === undefined ? {} : { parallel }),
+            }),
+            out: sink.ndjson({ input: ref('rows'), path: 'rows.ndjson' }),
+          },
+        }),
+      );
+      expect(report.error).toBeUndefined();
+      return (await readNDJSON(join(dir, 'rows.ndjson')))
+        .map((r) => `${String(r['id'])}:${String(r['label'])}`)
+        .sort();
+    };
+    const whole = await readIds();
+    expect(whole.length).toBe(20001);
+    expect(await readIds({ column: 'id', partitions: 4 })).toEqual(whole);
+    expect(await readIds({ column: 'at', partitions: 7 })).toEqual(whole);
+    const bad = await runIn(
+      await tempDir(),
+      pipeline('ranged_bad', {
+        steps: {
+          rows: source.postgres({
+            url,
+            table: 'ranged',
+            parallel: { column: 'label', partitions: 2 },
+          }),
+          out: sink.ndjson({ input: ref('rows'), path: 'rows.ndjson' }),
+        },
+      }),
+    );
+    expect(bad.error?.message).toContain('range reads need a number, date or timestamp column');
+  });
+
   it('appends, overwrites, and deletes then inserts by non-unique keys', async () => {
     await db.query(`CREATE TABLE lines (order_id integer, sku text, qty integer)`);
     await db.query(`INSERT INTO lines VALUES (1, 'a', 1), (1, 'b', 2), (2, 'c', 3)`);

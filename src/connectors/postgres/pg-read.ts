@@ -72,7 +72,7 @@ export async function copyOut(
 }
 
 /**
- * Loads a headerless CSV of text values into the table `name`, every column converted to its
+ * Loads headerless CSV files of text values into the table `name`, every column converted to its
  * logical type (see {@link restoreExpression}).
  *
  * @example
@@ -82,7 +82,7 @@ export async function copyOut(
  */
 export async function loadCSV(
   connection: SourceReadContext['connection'],
-  file: string,
+  files: string | readonly string[],
   fields: readonly Field[],
   name: string,
 ): Promise<void> {
@@ -92,7 +92,11 @@ export async function loadCSV(
       (field, i) => `${restoreExpression(`c${i}`, field.type)} AS ${quoteIdentifier(field.name)}`,
     )
     .join(', ');
-  if ((await stat(file)).size === 0) {
+  const sizes = await Promise.all(
+    [files].flat().map(async (file) => ({ file, size: (await stat(file)).size })),
+  );
+  const nonEmpty = sizes.filter((s) => s.size > 0).map((s) => quoteLiteral(s.file));
+  if (nonEmpty.length === 0) {
     // An empty file has nothing to sniff; the table gets its columns from the types alone.
     await connection.run(
       `CREATE TABLE ${quoteIdentifier(name)} (${fields.map((f) => `${quoteIdentifier(f.name)} ${toDuckDBType(f.type)}`).join(', ')})`,
@@ -100,6 +104,6 @@ export async function loadCSV(
     return;
   }
   await connection.run(
-    `CREATE TABLE ${quoteIdentifier(name)} AS SELECT ${select} FROM read_csv(${quoteLiteral(file)}, columns = {${csvColumns}}, header = false, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, max_line_size = 33554432, buffer_size = 67108864, parallel = true)`,
+    `CREATE TABLE ${quoteIdentifier(name)} AS SELECT ${select} FROM read_csv([${nonEmpty.join(', ')}], columns = {${csvColumns}}, header = false, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, max_line_size = 33554432, buffer_size = 67108864, parallel = true)`,
   );
 }

@@ -39,6 +39,15 @@ export const postgresSourceConfig = z
       .min(1)
       .optional()
       .describe('A SQL predicate applied on the server (PostgreSQL syntax).'),
+    parallel: z
+      .strictObject({
+        column: z.string().min(1),
+        partitions: z.int().min(2).max(32),
+      })
+      .optional()
+      .describe(
+        'Read in `partitions` ranges of a numeric, date or timestamp `column` at once, each on its own connection, all in one exported snapshot (one consistent read). Worth it for large tables with an index on the column.',
+      ),
     lagWindow: z
       .union([z.string().min(1), z.number().nonnegative()])
       .optional()

@@ -54,13 +54,21 @@ export const postgresSource = defineSource({
       const select = columns
         .map((column, i) => transportExpression(column, (fields[i] as Field).type))
         .join(', ');
-      const file = join(folder, 'rows.csv');
-      const copy = `COPY (SELECT ${select} FROM ${relation} AS source${predicate}) TO STDOUT (FORMAT csv)`;
-      await copyOut(client, copy, file, context.signal).catch((cause: unknown) => {
+      const query = `SELECT ${select} FROM ${relation} AS source${predicate}`;
+      const files = await (
+        config.parallel === undefined
+          ? copyOut(
+              client,
+              `COPY (${query}) TO STDOUT (FORMAT csv)`,
+              join(folder, 'rows.csv'),
+              context.signal,
+            ).then(() => [join(folder, 'rows.csv')])
+          : copyRanges(client, config, query, columns, folder, context)
+      ).catch((cause: unknown) => {
         throw postgresError(where, `cannot read ${describeServer(config.url)}`, cause);
       });
       await client.query('COMMIT');
-      await loadCSV(context.connection, file, fields, context.stepId);
+      await loadCSV(context.connection, files, fields, context.stepId);
       const [row] = await context.connection.rows(
         `SELECT count(*) AS n FROM ${quoteIdentifier(context.stepId)}`,
       );
@@ -77,6 +85,95 @@ export const postgresSource = defineSource({
     }
   },
 });
+
+/**
+ * Reads `query` in `parallel.partitions` ranges of `parallel.column`, each on its own connection
+ * inside the snapshot `client` exported, so together they are one consistent read.
+ */
+async function copyRanges(
+  client: Client,
+  config: SourceConfig,
+  query: string,
+  columns: readonly PostgresColumn[],
+  folder: string,
+  context: SourceReadContext,
+): Promise<string[]> {
+  const { column, partitions } = config.parallel as NonNullable<SourceConfig['parallel']>;
+  const key = columns.find((c) => c.name === column);
+  if (key === undefined)
+    throw new ConfigError([
+      {
+        code: 'unknown-column',
+        stepId: context.stepId,
+        message: `parallel.column "${column}" is not a column of source "${context.stepId}"`,
+        hint: `its columns: ${columns.map((c) => c.name).join(', ')}`,
+      },
+    ]);
+  const position = rangePosition(quoteIdentifier(column), key);
+  const [snapshot] = (await client.query<{ id: string }>('SELECT pg_export_snapshot() AS id')).rows;
+  const [bounds] = (
+    await client.query<{ low: string | null; high: string | null }>(
+      `SELECT min(${position})::text AS low, max(${position})::text AS high FROM (${query}) AS q`,
+    )
+  ).rows;
+  if (bounds?.low === null || bounds?.low === undefined || bounds.high === null) {
+    const file = join(folder, 'rows-0.csv');
+    await copyOut(client, `COPY (${query}) TO STDOUT (FORMAT csv)`, file, context.signal);
+    return [file];
+  }
+  const low = Number(bounds.low);
+  const step = (Number(bounds.high) - low) / partitions;
+  const ranges = Array.from({ length: partitions }, (_, i) => {
+    const from = i === 0 ? undefined : low + step * i;
+    const to = i === partitions - 1 ? undefined : low + step * (i + 1);
+    const conditions = [
+      ...(from === undefined ? [] : [`${position} >= ${from}`]),
+      ...(to === undefined ? [] : [`${position} < ${to}`]),
+    ];
+    // Rows whose key is NULL go with the first range.
+    const where =
+      i === 0 ? `(${conditions.join(' AND ')}) OR ${position} IS NULL` : conditions.join(' AND ');
+    return { file: join(folder, `rows-${i}.csv`), where };
+  });
+  context.logger.info(
+    { column, partitions, low: bounds.low, high: bounds.high },
+    'reading in ranges',
+  );
+  await Promise.all(
+    ranges.map(async (range) => {
+      const reader = await connectPostgres(config.url, { role: 'source', stepId: context.stepId });
+      try {
+        await reader.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        await reader.query(`SET TRANSACTION SNAPSHOT ${quoteLiteral(snapshot?.id ?? '')}`);
+        await copyOut(
+          reader,
+          `COPY (SELECT * FROM (${query}) AS q WHERE ${range.where}) TO STDOUT (FORMAT csv)`,
+          range.file,
+          context.signal,
+        );
+        await reader.query('COMMIT');
+      } finally {
+        await reader.end().catch(() => undefined);
+      }
+    }),
+  );
+  return ranges.map((range) => range.file);
+}
+
+/** A number that orders the key column: itself for numbers, epoch seconds for dates and times. */
+function rangePosition(column: string, key: PostgresColumn): string {
+  if (['date', 'timestamp', 'timestamptz'].includes(key.typeName))
+    return `extract(epoch from ${column})`;
+  if (['int2', 'int4', 'int8', 'numeric', 'float4', 'float8', 'oid'].includes(key.typeName))
+    return `${column}::numeric`;
+  throw new ConfigError([
+    {
+      code: 'bad-parallel-column',
+      message: `parallel.column "${key.name}" is ${key.typeName}; range reads need a number, date or timestamp column`,
+      hint: 'pick a numeric id or a timestamp with values spread over its range',
+    },
+  ]);
+}
 
 function relationOf(config: SourceConfig): string {
   if (config.query !== undefined) return `(${config.query})`;
