@@ -74,10 +74,10 @@ export class QuarantineStore {
     return count;
   }
 
-  /** Appends records quarantined by TypeScript code. */
+  /** Appends records quarantined by TypeScript code (with the file they came from, if any). */
   async append(
     stepId: string,
-    records: readonly { record: unknown; reason: string; column?: string }[],
+    records: readonly { record: unknown; reason: string; column?: string; sourceFile?: string }[],
   ): Promise<void> {
     if (records.length === 0) return;
     await mkdir(this.directory, { recursive: true });
@@ -85,7 +85,7 @@ export class QuarantineStore {
       JSON.stringify({
         run_id: this.runId,
         step: stepId,
-        source_file: null,
+        source_file: r.sourceFile ?? null,
         line: null,
         column: r.column ?? null,
         reason: r.reason,

@@ -61,7 +61,7 @@ async function readAvro(
   let appender: Awaited<ReturnType<typeof connection.raw.createAppender>> | undefined;
   let rowsRejected = 0;
   let valuesDiscarded = 0;
-  let pending: { record: unknown; reason: string; column?: string }[] = [];
+  let pending: { record: unknown; reason: string; column?: string; sourceFile?: string }[] = [];
   const flush = async (): Promise<void> => {
     const batch = pending;
     pending = [];
@@ -266,7 +266,10 @@ function appendRecord(
   plan: FilePlan,
   record: unknown,
   file: string,
-): { rejected?: { record: unknown; reason: string; column?: string }; discarded: number } {
+): {
+  rejected?: { record: unknown; reason: string; column?: string; sourceFile?: string };
+  discarded: number;
+} {
   const row: Record<string, unknown> = { [FILE_COLUMN]: file };
   const values = record as Record<string, unknown>;
   for (let i = 0; i < plan.fields.length; i++) {
@@ -283,7 +286,8 @@ function appendRecord(
         rejected: {
           record,
           column: field.name,
-          reason: `${file}: column "${field.name}": ${cause instanceof Error ? cause.message : String(cause)}`,
+          reason: `column "${field.name}": ${cause instanceof Error ? cause.message : String(cause)}`,
+          sourceFile: file,
         },
         discarded: 0,
       };
@@ -300,7 +304,7 @@ function appendRecord(
       continue;
     }
     return {
-      rejected: { record, column: problem.column, reason: `${file}: ${problem.reason}` },
+      rejected: { record, column: problem.column, reason: problem.reason, sourceFile: file },
       discarded: 0,
     };
   }
