@@ -203,8 +203,8 @@ Limits: one table per step (each step has its own slot: a slot keeps WAL on the 
 is advanced, so drop the slots of pipelines you retire with \`SELECT pg_drop_replication_slot('...')\`);
 a \`TRUNCATE\` fails the step (reload by starting over with a new slot); an update that leaves a
 large (TOASTed) value unchanged does not carry it, so the step fails unless the table has
-\`REPLICA IDENTITY FULL\`; state persists under the orchestrator (\`sluice serve\` / \`sluice worker\`),
-while \`sluice run\` starts from the slot's confirmed position each time.
+\`REPLICA IDENTITY FULL\`; the position is kept in the run store by the orchestrator and by
+\`sluice run\` alike (\`--full-refresh\` starts over with a snapshot).
 
 ## Writing: \`sink.postgres\`
 
@@ -282,9 +282,9 @@ success was recorded; a failed run leaves them, and the next run reads them agai
 accepted record is read by exactly one successful run. With no new batch, the step produces an
 empty dataset with the declared columns.
 
-The state lives in the run store, so use the orchestrator (\`sluice serve\` or \`sluice worker\`);
-\`sluice run\` keeps no state and reads every batch still in the inbox. The server and the workers
-must share the state folder (one machine, or a shared volume), and one server writes an inbox.
+The state lives in the run store, with the run's success (\`sluice run\` keeps it in the same
+store). The server and the runs must share the state folder (one machine, or a shared volume),
+and one server writes an inbox.
 `;
 
 const CDC_COLUMNS: readonly (readonly string[])[] = [

@@ -164,6 +164,37 @@ export default pipeline('params', {
     expect(readFileSync(join(dir, 'g.csv'), 'utf8')).toBe('g\nbonjour\n');
   });
 
+  it("keeps incremental sources' watermarks between runs, and reads everything with --full-refresh", async () => {
+    const dir = await tempDir();
+    await writeFile(
+      join(dir, 'events.csv'),
+      'id,at\n1,2024-01-01 10:00:00\n2,2024-01-01 11:00:00\n',
+    );
+    const file = await pipelineFile(
+      dir,
+      'p.ts',
+      `export default pipeline('events', {
+  steps: {
+    events: source.csv({ path: 'events.csv', incremental: { cursor: 'at' } }),
+    out: sink.ndjson({ input: ref('events'), path: 'events.ndjson' }),
+  },
+});`,
+    );
+    const run = (...extra: string[]) =>
+      sluice(['run', file, '--json', '--state-dir', join(dir, 'state'), ...extra]);
+    const rowsOut = (result: { stdout: string }) =>
+      (JSON.parse(result.stdout) as RunReport).steps.find((s) => s.id === 'events')?.rowsOut;
+    expect(rowsOut(run())).toBe(2);
+    expect(rowsOut(run())).toBe(0);
+    await writeFile(
+      join(dir, 'events.csv'),
+      'id,at\n1,2024-01-01 10:00:00\n2,2024-01-01 11:00:00\n3,2024-01-01 12:00:00\n',
+    );
+    expect(rowsOut(run())).toBe(1);
+    expect(rowsOut(run('--full-refresh'))).toBe(3);
+    expect(rowsOut(run())).toBe(0);
+  });
+
   it('checks a pipeline: prints the DAG, or every problem with file and line', async () => {
     const dir = await tempDir();
     const ok = sluice(['check', 'examples/quickstart/pipeline.ts']);

@@ -179,7 +179,7 @@ type Described<T> = T & {
   readonly description?: string;
   /** A suite gating the source's output (see `check`). */
   readonly expect?: Suite;
-  /** Read only rows past the last successful run's watermark (under the orchestrator). */
+  /** Read only rows past the last successful run's watermark (kept in the run store). */
   readonly incremental?: IncrementalOptions;
   /** Retries of this step alone when it fails with a retryable error (a dropped connection). */
   readonly retries?: number | RetryPolicy;

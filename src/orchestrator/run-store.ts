@@ -347,13 +347,7 @@ export class RunStore {
         ],
       );
       if (state === 'success')
-        for (const [name, value] of Object.entries(outcome.cursors ?? {}))
-          await tx.run(
-            `INSERT INTO cursors (pipeline, name, value, run_id, updated_at) VALUES (?, ?, ?, ?, ?)
-             ON CONFLICT (pipeline, name) DO UPDATE SET value = excluded.value,
-               run_id = excluded.run_id, updated_at = excluded.updated_at`,
-            [run.pipeline, name, value, runId, now],
-          );
+        await upsertCursors(tx, run.pipeline, runId, outcome.cursors ?? {}, now);
       await insertEvent(tx, `run.${state}`, run.pipeline, runId, {
         attempt: run.attempt,
         ...(outcome.error === undefined ? {} : { error: outcome.error }),
@@ -510,6 +504,18 @@ export class RunStore {
       );
       return created;
     });
+  }
+
+  /**
+   * Records cursors (source state) left by a run that did not go through a worker (`sluice run`),
+   * in one transaction.
+   */
+  async saveCursors(
+    pipeline: string,
+    runId: string,
+    cursors: Readonly<Record<string, string>>,
+  ): Promise<void> {
+    await this.db.transaction((tx) => upsertCursors(tx, pipeline, runId, cursors, Date.now()));
   }
 
   /** Events after `afterId` of the given kinds, oldest first. */
@@ -904,4 +910,20 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
+}
+
+async function upsertCursors(
+  tx: SqlDatabase,
+  pipeline: string,
+  runId: string,
+  cursors: Readonly<Record<string, string>>,
+  now: number,
+): Promise<void> {
+  for (const [name, value] of Object.entries(cursors))
+    await tx.run(
+      `INSERT INTO cursors (pipeline, name, value, run_id, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (pipeline, name) DO UPDATE SET value = excluded.value,
+         run_id = excluded.run_id, updated_at = excluded.updated_at`,
+      [pipeline, name, value, runId, now],
+    );
 }

@@ -13,6 +13,7 @@ import { MetricHistoryStore } from '../quality/metric-history.js';
 import type { Project } from './project.js';
 import { retryDelayMs, retryPolicy } from '../core/retry-policy.js';
 import { runCacheKey } from './run-cache.js';
+import { readSourceState, sourceStateCursors } from './source-state.js';
 import { iso } from './run-summary.js';
 import type { RunStore } from './run-store.js';
 import type { AttemptOutcome, QualitySummary, RunClaim, RunRecord, RunState } from './run-types.js';
@@ -212,7 +213,7 @@ async function runAttempt(
     logger.info({ attempt: run.attempt, codeHash }, 'run started');
     const report = await runPipeline(pipeline, {
       params: runParams(pipeline, run),
-      watermarks: await readWatermarks(context.store, pipeline),
+      watermarks: await readSourceState(context.store, pipeline),
       metricHistory: MetricHistoryStore.onLog(context.store.metricHistoryLog(), { logger }),
       runId: run.id,
       baseDir: dirname(file),
@@ -260,12 +261,7 @@ function attemptOutcome(
     return {
       state: 'success',
       datasets: report.steps.flatMap((step) => step.outputs),
-      cursors: Object.fromEntries(
-        Object.entries(report.watermarks ?? {}).map(([stepId, value]) => [
-          watermarkCursor(stepId),
-          value,
-        ]),
-      ),
+      cursors: sourceStateCursors(report),
     };
   if (how.cancelRequested)
     return { state: 'canceled', error: { code: 'RUN_CANCELED', message: 'the run was canceled' } };
@@ -315,24 +311,6 @@ function runParams(pipeline: Pipeline, run: RunRecord): Record<string, string> {
   for (const [name, value] of Object.entries(builtIn))
     if (value !== undefined && name in pipeline.params) params[name] = value;
   return { ...params, ...run.params };
-}
-
-/** The store cursor holding an incremental source step's watermark. */
-function watermarkCursor(stepId: string): string {
-  return `watermark:${stepId}`;
-}
-
-async function readWatermarks(
-  store: RunStore,
-  pipeline: Pipeline,
-): Promise<Record<string, string>> {
-  const watermarks: Record<string, string> = {};
-  for (const [stepId, step] of Object.entries(pipeline.steps)) {
-    if (step.kind !== 'source') continue;
-    const value = await store.getCursor(pipeline.name, watermarkCursor(stepId));
-    if (value !== undefined) watermarks[stepId] = value;
-  }
-  return watermarks;
 }
 
 /** Writes each step's task record in event order, without holding up the run. */

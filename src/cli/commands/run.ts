@@ -1,6 +1,9 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { UsageError } from '../../core/errors.js';
 import { runPipeline } from '../../engine/executor.js';
+import { RunStore } from '../../orchestrator/run-store.js';
+import { readSourceState, sourceStateCursors } from '../../orchestrator/source-state.js';
+import { isStoreUrl } from '../../orchestrator/sql-database.js';
 import { createLogger } from '../../observe/logger.js';
 import { formatRunReport } from '../../observe/run-report.js';
 import { loadPipelineFile, pipelineCodeHash } from '../../plan/load-pipeline-file.js';
@@ -34,6 +37,16 @@ export const runCommand: Command = {
     },
     { flags: '--json', description: 'print the run report as JSON on stdout' },
     {
+      flags: '--full-refresh',
+      description:
+        "ignore the sources' saved state (watermarks, CDC positions) and read everything; the new state is saved",
+    },
+    {
+      flags: '--store <url>',
+      description:
+        'where source state is kept between runs: postgres://... or a SQLite file (default: $SLUICE_STORE, else <state-dir>/sluice.db)',
+    },
+    {
       flags: '--use-cache',
       description:
         'reuse the outputs of steps whose code, params and inputs are unchanged since an earlier --use-cache run',
@@ -64,21 +77,35 @@ export const runCommand: Command = {
         write: io.stderr,
       });
       const display = io.stderrIsTTY && !json ? new ProgressDisplay() : undefined;
+      const stateDir = resolve(io.cwd, String(options['stateDir'] ?? '.sluice'));
+      // Source state (watermarks, CDC positions) lives in the run store, as under the orchestrator.
+      const location =
+        typeof options['store'] === 'string'
+          ? options['store']
+          : process.env['SLUICE_STORE'] || join(stateDir, 'sluice.db');
+      const store = await RunStore.open(
+        isStoreUrl(location) ? location : resolve(io.cwd, location),
+      );
       const abort = new AbortController();
       const cancel = (): void => abort.abort(new Error('interrupted'));
       process.once('SIGINT', cancel);
       process.once('SIGTERM', cancel);
       let report;
       try {
+        const state = options['fullRefresh'] === true ? {} : await readSourceState(store, pipeline);
         report = await runPipeline(pipeline, {
           params,
-          stateDir: resolve(io.cwd, String(options['stateDir'] ?? '.sluice')),
+          watermarks: state,
+          stateDir,
           logger,
           signal: abort.signal,
           ...(cache === undefined ? {} : { cache }),
           ...(display === undefined ? {} : { onEvent: (event) => display.update(event) }),
         });
+        if (report.status === 'success')
+          await store.saveCursors(pipeline.name, report.runId, sourceStateCursors(report));
       } finally {
+        await store.close();
         display?.stop();
         process.off('SIGINT', cancel);
         process.off('SIGTERM', cancel);
