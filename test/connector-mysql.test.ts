@@ -22,7 +22,7 @@ import {
   sql,
   transform,
 } from '../src/index.js';
-import { readNDJSON, runIn, stepOf, tempDir } from './helpers.js';
+import { readNDJSON, runIn, sqlFromText, stepOf, tempDir } from './helpers.js';
 import { MYSQL_ADMIN_URL, mysqlUnavailable } from './support/mysql.js';
 
 const ADMIN_URL = MYSQL_ADMIN_URL;
@@ -31,11 +31,6 @@ const unavailable = await mysqlUnavailable();
 if (unavailable !== undefined) console.warn(`MySQL connector tests skipped: ${unavailable}`);
 
 const registry = defaultRegistry.with(mysqlSource, mysqlSink);
-
-/** A SQL step's text built at run time, as `sql` takes it. */
-function template(text: string): TemplateStringsArray {
-  return Object.assign([text], { raw: [text] });
-}
 
 const parsedJSON = (value: unknown): unknown =>
   typeof value === 'string' ? (JSON.parse(value) as unknown) : value;
@@ -472,7 +467,7 @@ describe.skipIf(unavailable !== undefined)('mysql connectors against MariaDB', (
       config: Record<string, unknown>,
     ): Promise<RunReport> =>
       run({
-        rows: sql(template(`select * from (values ${values}) t(id, name)`)),
+        rows: sqlFromText(`select * from (values ${values}) t(id, name)`),
         out: sink.custom('mysql', { input: ref('rows'), url: dbURL, table, ...config }),
       });
     const contents = (table: string): Promise<Record<string, unknown>[]> =>

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DuckDBInstance, JSDuckDBValueConverter } from '@duckdb/node-api';
 import { afterEach } from 'vitest';
-import type { Pipeline, RunOptions, RunReport } from '../src/index.js';
-import { runPipeline } from '../src/index.js';
+import type { Pipeline, RunOptions, RunReport, SQLStep } from '../src/index.js';
+import { runPipeline, sql } from '../src/index.js';
 
 const created: string[] = [];
 
@@ -79,4 +79,9 @@ export function sluice(
     env: { ...process.env, SLUICE_DEBUG: '' },
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** A SQL step from text built at run time (`sql` is a tagged template). */
+export function sqlFromText(text: string): SQLStep {
+  return sql(Object.assign([text], { raw: [text] }) as unknown as TemplateStringsArray);
 }

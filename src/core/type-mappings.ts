@@ -27,6 +27,20 @@ export function quoteLiteral(value: string): string {
 }
 
 /**
+ * A SQL literal for a config value: strings quoted, numbers and booleans as they are (valid in
+ * DuckDB, PostgreSQL and MySQL alike).
+ *
+ * @example
+ * ```ts
+ * scalarLiteral('delete'); // "'delete'"
+ * scalarLiteral(true); // "true"
+ * ```
+ */
+export function scalarLiteral(value: string | number | boolean): string {
+  return typeof value === 'string' ? quoteLiteral(value) : String(value);
+}
+
+/**
  * Logical type to DuckDB SQL type.
  *
  * @example
@@ -53,11 +67,22 @@ export const duckDBTypeMapping: TypeMapping<string> = {
   date: () => 'DATE',
   timestamp: (t) => (t.tz ? 'TIMESTAMPTZ' : 'TIMESTAMP'),
   list: (t) => `${toDuckDBType(t.element)}[]`,
-  struct: (t) =>
-    `STRUCT(${t.fields.map((f) => `${quoteIdentifier(f.name)} ${toDuckDBType(f.type)}`).join(', ')})`,
+  struct: (t) => `STRUCT(${columnDefinitions(t.fields)})`,
   map: (t) => `MAP(${toDuckDBType(t.key)}, ${toDuckDBType(t.value)})`,
   json: () => 'JSON',
 };
+
+/**
+ * The column list of a DuckDB `CREATE TABLE` (or a struct) holding `fields`.
+ *
+ * @example
+ * ```ts
+ * columnDefinitions([{ name: 'id', type: { kind: 'int64' }, nullable: false }]); // '"id" BIGINT'
+ * ```
+ */
+export function columnDefinitions(fields: readonly Field[]): string {
+  return fields.map((f) => `${quoteIdentifier(f.name)} ${toDuckDBType(f.type)}`).join(', ');
+}
 
 /** How a logical type is stored in Parquet: physical type plus logical/converted annotation. */
 export interface ParquetType {

@@ -119,16 +119,7 @@ export class TaskCache {
     } catch {
       return undefined; // the Parquet file was deleted: run the step again
     }
-    return {
-      fields: cached.fields,
-      rowsIn: cached.rowsIn ?? undefined,
-      rowsOut: cached.rowsOut,
-      rowsQuarantined: 0,
-      inputs: cached.inputs,
-      outputs: [],
-      ...(cached.quality === undefined ? {} : { quality: cached.quality }),
-      ...(cached.watermark === undefined ? {} : { watermark: cached.watermark }),
-    };
+    return fromCached(cached);
   }
 
   /**
@@ -145,8 +136,9 @@ export class TaskCache {
     await mkdir(this.directory, { recursive: true });
     const data = this.#dataPath(key);
     const staging = `${data}.${process.pid}.${Date.now()}.tmp`;
+    let rowsOut: number;
     try {
-      await connection.run(
+      rowsOut = await connection.run(
         `COPY (SELECT * FROM ${quoteIdentifier(stepId)}) TO ${quoteLiteral(staging)} (FORMAT parquet)`,
       );
       await rename(staging, data);
@@ -157,47 +149,21 @@ export class TaskCache {
     await connection.run(
       `CREATE VIEW ${quoteIdentifier(stepId)} AS SELECT * FROM read_parquet(${quoteLiteral(data)})`,
     );
-    const [row] = await connection.rows(
-      `SELECT count(*) AS n FROM read_parquet(${quoteLiteral(data)})`,
-    );
-    const rowsOut = Number(row?.['n'] ?? 0);
-    const cached: CachedOutcome = {
-      fields: outcome.fields,
-      rowsIn: outcome.rowsIn ?? null,
-      rowsOut,
-      inputs: outcome.inputs,
-      ...(outcome.quality === undefined ? {} : { quality: outcome.quality }),
-      ...(outcome.watermark === undefined ? {} : { watermark: outcome.watermark }),
-    };
-    await writeAtomically(this.#metaPath(key), JSON.stringify(cached));
-    return { ...outcome, rowsOut };
+    const saved = { ...outcome, rowsOut };
+    await writeAtomically(this.#metaPath(key), JSON.stringify(toCached(saved)));
+    return saved;
   }
 
   /** The outcome of a sink published before under this key, or undefined. */
   async published(key: string): Promise<StepOutcome | undefined> {
     const cached = await readCachedOutcome(this.#publishedPath(key));
-    if (cached === undefined) return undefined;
-    return {
-      fields: cached.fields,
-      rowsIn: cached.rowsIn ?? undefined,
-      rowsOut: cached.rowsOut,
-      rowsQuarantined: 0,
-      inputs: [],
-      outputs: cached.outputs ?? [],
-    };
+    return cached === undefined ? undefined : fromCached(cached);
   }
 
   /** Records that a sink with this key was published. */
   async markPublished(key: string, outcome: StepOutcome): Promise<void> {
     await mkdir(this.directory, { recursive: true });
-    const published: CachedOutcome = {
-      fields: outcome.fields,
-      rowsIn: outcome.rowsIn ?? null,
-      rowsOut: outcome.rowsOut ?? 0,
-      inputs: [],
-      outputs: outcome.outputs,
-    };
-    await writeAtomically(this.#publishedPath(key), JSON.stringify(published));
+    await writeAtomically(this.#publishedPath(key), JSON.stringify(toCached(outcome)));
   }
 
   #dataPath(key: string): string {
@@ -211,6 +177,32 @@ export class TaskCache {
   #publishedPath(key: string): string {
     return join(this.directory, `${key}.published.json`);
   }
+}
+
+function toCached(outcome: StepOutcome): CachedOutcome {
+  return {
+    fields: outcome.fields,
+    rowsIn: outcome.rowsIn ?? null,
+    rowsOut: outcome.rowsOut ?? 0,
+    inputs: outcome.inputs,
+    outputs: outcome.outputs,
+    ...(outcome.quality === undefined ? {} : { quality: outcome.quality }),
+    ...(outcome.watermark === undefined ? {} : { watermark: outcome.watermark }),
+  };
+}
+
+/** A step's outcome rebuilt from the cache; nothing was quarantined this time. */
+function fromCached(cached: CachedOutcome): StepOutcome {
+  return {
+    fields: cached.fields,
+    rowsIn: cached.rowsIn ?? undefined,
+    rowsOut: cached.rowsOut,
+    rowsQuarantined: 0,
+    inputs: cached.inputs,
+    outputs: cached.outputs ?? [],
+    ...(cached.quality === undefined ? {} : { quality: cached.quality }),
+    ...(cached.watermark === undefined ? {} : { watermark: cached.watermark }),
+  };
 }
 
 async function readCachedOutcome(path: string): Promise<CachedOutcome | undefined> {

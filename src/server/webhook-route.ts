@@ -38,18 +38,15 @@ export function mountWebhooks(
       }
       inboxes.set(name, inbox);
     }
-    const length = Number(c.req.header('content-length') ?? 0);
-    if (length > MAX_BODY_BYTES)
-      return c.json(
+    const tooLarge = () =>
+      c.json(
         { error: `the body is larger than ${MAX_BODY_BYTES} bytes; send smaller batches` },
         413,
       );
+    // The declared length refuses a large body before it is read; the read checks the real size.
+    if (Number(c.req.header('content-length') ?? 0) > MAX_BODY_BYTES) return tooLarge();
     const body = Buffer.from(await c.req.arrayBuffer());
-    if (body.length > MAX_BODY_BYTES)
-      return c.json(
-        { error: `the body is larger than ${MAX_BODY_BYTES} bytes; send smaller batches` },
-        413,
-      );
+    if (body.length > MAX_BODY_BYTES) return tooLarge();
     const secret = process.env[`SLUICE_WEBHOOK_SECRET_${name.toUpperCase().replaceAll('-', '_')}`];
     if (secret !== undefined) {
       const signature =

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DatasetRef, Pipeline, RunReport, SinkStep, SourceStep } from '../../src/index.js';
 import { pipeline, ref, sink, sql } from '../../src/index.js';
-import { readNDJSON, runIn, tempDir } from '../helpers.js';
+import { readNDJSON, runIn, sqlFromText, tempDir } from '../helpers.js';
 import { join } from 'node:path';
 
 /** A row of the conformance data set, in plain JS values. */
@@ -106,11 +106,6 @@ function largeRowsSQL(count: number): string {
   return `SELECT CAST(range AS BIGINT) AS id, 'name ' || range AS name, CAST(range % 1000 AS DECIMAL(12,2)) AS amount, range % 2 = 0 AS active, TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_seconds(range % 86400) AS created, DATE '2024-02-01' + CAST(range % 28 AS INTEGER) AS day FROM range(1, ${count + 1})`;
 }
 
-/** A SQL step from text built at run time (`sql` is a tagged template). */
-function rawSQL(text: string): ReturnType<typeof sql> {
-  return sql(Object.assign([text], { raw: [text] }) as unknown as TemplateStringsArray);
-}
-
 /** Run options that cancel the run as soon as `stepId` starts. */
 function cancelAt(stepId: string | undefined): Parameters<typeof runIn>[2] {
   if (stepId === undefined) return {};
@@ -171,7 +166,7 @@ export function describeConformance(
     ): Promise<RunReport> => {
       const p: Pipeline = pipeline('conformance_write', {
         steps: {
-          rows: rawSQL(typeof rows === 'number' ? largeRowsSQL(rows) : rowsSQL(rows)),
+          rows: sqlFromText(typeof rows === 'number' ? largeRowsSQL(rows) : rowsSQL(rows)),
           out: target.sink!(ref('rows'), location),
         },
       });

@@ -3,7 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import type { z } from 'zod';
 import { SinkError } from '../../core/errors.js';
 import type { Field } from '../../core/types.js';
-import { quoteIdentifier, quoteLiteral } from '../../core/type-mappings.js';
+import { quoteIdentifier, quoteLiteral, scalarLiteral } from '../../core/type-mappings.js';
 import type { SinkWriteContext, StagedOutput } from '../../engine/connector.js';
 import { defineSink } from '../../engine/connector.js';
 import { firstLine } from '../../engine/duckdb-session.js';
@@ -140,7 +140,7 @@ export const deltaSink = defineSink({
                 ...(config.deleteWhen === undefined
                   ? {}
                   : {
-                      deleteWhen: `${quoteIdentifier(config.deleteWhen.column)} = ${sqlLiteral(config.deleteWhen.equals)}`,
+                      deleteWhen: `${quoteIdentifier(config.deleteWhen.column)} = ${scalarLiteral(config.deleteWhen.equals)}`,
                     }),
               })
             : replaceWhereDelta(context.connection, store, staged, fields, replaceWhere));
@@ -178,10 +178,6 @@ export const deltaSink = defineSink({
 function latestPerKey(config: z.output<typeof deltaSinkConfig>): string {
   if (config.latestBy === undefined || config.mode !== 'merge') return '';
   return ` QUALIFY row_number() OVER (PARTITION BY ${config.keys.map(quoteIdentifier).join(', ')} ORDER BY ${quoteIdentifier(config.latestBy)} DESC) = 1`;
-}
-
-function sqlLiteral(value: string | number | boolean): string {
-  return typeof value === 'string' ? quoteLiteral(value) : String(value);
 }
 
 let attachCounter = 0;

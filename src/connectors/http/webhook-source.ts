@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { quoteIdentifier, toDuckDBType } from '../../core/type-mappings.js';
+import { columnDefinitions, quoteIdentifier } from '../../core/type-mappings.js';
 import { defineSource } from '../../engine/connector.js';
 import { jsonSourceConfig } from '../files/file-configs.js';
 import { ndjsonSource } from '../files/json-source.js';
@@ -68,7 +68,7 @@ export const webhookSource = defineSource({
         ...metadataColumns(config.metadata, context, "''").map((m) => m.field),
       ];
       await context.connection.run(
-        `CREATE TABLE ${quoteIdentifier(context.stepId)} (${fields.map((f) => `${quoteIdentifier(f.name)} ${toDuckDBType(f.type)}`).join(', ')})`,
+        `CREATE TABLE ${quoteIdentifier(context.stepId)} (${columnDefinitions(fields)})`,
       );
       return { rowsRead: 0, rowsQuarantined: 0, fields, inputs: [], ...stateOf };
     }

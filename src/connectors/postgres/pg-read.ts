@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { pipeline as pipe } from 'node:stream/promises';
 import type { Client } from 'pg';
 import type { Field } from '../../core/types.js';
-import { quoteIdentifier, quoteLiteral, toDuckDBType } from '../../core/type-mappings.js';
+import { columnDefinitions, quoteIdentifier, quoteLiteral } from '../../core/type-mappings.js';
 import type { SourceReadContext } from '../../engine/connector.js';
 import { postgresError } from './pg-connection.js';
 import type { PostgresColumn } from './pg-types.js';
@@ -44,6 +44,7 @@ export async function describeColumns(
     const type = byOid.get(f.dataTypeID);
     return {
       name: f.name,
+      typeOid: f.dataTypeID,
       typeName: type?.typname ?? 'text',
       category: type?.typcategory ?? 'S',
       elementTypeName: type?.element ?? undefined,
@@ -73,7 +74,7 @@ export async function copyOut(
 
 /**
  * Loads headerless CSV files of text values into the table `name`, every column converted to its
- * logical type (see {@link restoreExpression}).
+ * logical type (see {@link restoreExpression}). Returns how many rows it loaded.
  *
  * @example
  * ```ts
@@ -85,7 +86,7 @@ export async function loadCSV(
   files: string | readonly string[],
   fields: readonly Field[],
   name: string,
-): Promise<void> {
+): Promise<number> {
   const csvColumns = fields.map((_, i) => `${quoteLiteral(`c${i}`)}: 'VARCHAR'`).join(', ');
   const select = fields
     .map(
@@ -98,12 +99,10 @@ export async function loadCSV(
   const nonEmpty = sizes.filter((s) => s.size > 0).map((s) => quoteLiteral(s.file));
   if (nonEmpty.length === 0) {
     // An empty file has nothing to sniff; the table gets its columns from the types alone.
-    await connection.run(
-      `CREATE TABLE ${quoteIdentifier(name)} (${fields.map((f) => `${quoteIdentifier(f.name)} ${toDuckDBType(f.type)}`).join(', ')})`,
-    );
-    return;
+    await connection.run(`CREATE TABLE ${quoteIdentifier(name)} (${columnDefinitions(fields)})`);
+    return 0;
   }
-  await connection.run(
+  return connection.run(
     `CREATE TABLE ${quoteIdentifier(name)} AS SELECT ${select} FROM read_csv([${nonEmpty.join(', ')}], columns = {${csvColumns}}, header = false, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, max_line_size = 33554432, buffer_size = 67108864, parallel = true)`,
   );
 }

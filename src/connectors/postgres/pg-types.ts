@@ -5,6 +5,8 @@ import { quoteIdentifier, toDuckDBType } from '../../core/type-mappings.js';
 /** A column of a PostgreSQL result, as the catalog describes it. */
 export interface PostgresColumn {
   readonly name: string;
+  /** `pg_type.oid` of the column's type. */
+  readonly typeOid: number;
   /** `pg_type.typname`: `int4`, `numeric`, `_text` (an array of text), an enum's name... */
   readonly typeName: string;
   /** `pg_type.typcategory`: `A` array, `E` enum, `N` numeric, `S` string, `U` user... */
@@ -60,7 +62,7 @@ function numericType(modifier: number): LogicalType {
  *
  * @example
  * ```ts
- * logicalTypeOf({ name: 'tags', typeName: '_text', category: 'A', elementTypeName: 'text', typeModifier: -1 });
+ * logicalTypeOf({ name: 'tags', typeOid: 1009, typeName: '_text', category: 'A', elementTypeName: 'text', typeModifier: -1 });
  * // { kind: 'list', element: { kind: 'string' } }
  * ```
  */

@@ -8,7 +8,7 @@ import type { Client } from 'pg';
 import type { z } from 'zod';
 import { SourceError } from '../../core/errors.js';
 import type { Field, LogicalType } from '../../core/types.js';
-import { quoteIdentifier, quoteLiteral, toDuckDBType } from '../../core/type-mappings.js';
+import { columnDefinitions, quoteIdentifier, quoteLiteral } from '../../core/type-mappings.js';
 import type { SourceReadContext } from '../../engine/connector.js';
 import { defineSource } from '../../engine/connector.js';
 import { connectPostgres, describeServer, postgresError } from './pg-connection.js';
@@ -69,10 +69,12 @@ export const postgresCdcSource = defineSource({
         throw postgresError(where, `cannot set up logical replication of ${config.table}`, cause);
       });
       const upTo = await currentLsn(client);
-      const snapshotted =
-        context.state === undefined && config.snapshot === 'initial'
-          ? await readSnapshot(client, table, columns, fields, folder, context)
-          : false;
+      if (context.state === undefined && config.snapshot === 'initial')
+        await readSnapshot(client, table, columns, fields, folder, context);
+      else
+        await context.connection.run(
+          `CREATE TABLE ${quoteIdentifier(context.stepId)} (${columnDefinitions(fields)}, ${OPERATION} VARCHAR, ${LSN} BIGINT)`,
+        );
       const changes = await readChanges(
         client,
         config,
@@ -83,7 +85,7 @@ export const postgresCdcSource = defineSource({
         folder,
         context,
       );
-      await combine(context, fields, snapshotted, changes);
+      await appendChanges(context, fields, changes);
       const [row] = await context.connection.rows(
         `SELECT count(*) AS n FROM ${quoteIdentifier(context.stepId)}`,
       );
@@ -178,7 +180,7 @@ async function currentLsn(client: Client): Promise<string> {
   return result.rows[0]?.lsn ?? '0/0';
 }
 
-/** The whole table as `snapshot` rows, loaded into a DuckDB table named after the step. */
+/** The whole table as `snapshot` rows: the step's dataset, to which the changes are appended. */
 async function readSnapshot(
   client: Client,
   table: string,
@@ -186,7 +188,7 @@ async function readSnapshot(
   fields: readonly Field[],
   folder: string,
   context: SourceReadContext,
-): Promise<boolean> {
+): Promise<void> {
   const file = join(folder, 'snapshot.csv');
   const select = columns
     .map((c, i) => transportExpression(c, (fields[i] as Field).type))
@@ -202,15 +204,15 @@ async function readSnapshot(
     await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')
   ).rows;
   await client.query('COMMIT');
-  await loadCSV(context.connection, file, fields, `${context.stepId}__snapshot`);
+  const dataset = quoteIdentifier(context.stepId);
+  await loadCSV(context.connection, file, fields, context.stepId);
   await context.connection.run(
-    `ALTER TABLE ${quoteIdentifier(`${context.stepId}__snapshot`)} ADD COLUMN ${OPERATION} VARCHAR DEFAULT 'snapshot'`,
+    `ALTER TABLE ${dataset} ADD COLUMN ${OPERATION} VARCHAR DEFAULT 'snapshot'`,
   );
   await context.connection.run(
-    `ALTER TABLE ${quoteIdentifier(`${context.stepId}__snapshot`)} ADD COLUMN ${LSN} BIGINT DEFAULT ${lsnToBigInt(position?.lsn ?? '0/0')}`,
+    `ALTER TABLE ${dataset} ADD COLUMN ${LSN} BIGINT DEFAULT ${lsnToBigInt(position?.lsn ?? '0/0')}`,
   );
   context.logger.info({ table }, 'initial snapshot read');
-  return true;
 }
 
 /**
@@ -332,25 +334,13 @@ function toTransportText(text: string, type: LogicalType): string {
   return text;
 }
 
-/** Creates the step's dataset: the snapshot rows (if any), then the changes in log order. */
-async function combine(
+/** Appends the changes to the step's dataset, in log order. */
+async function appendChanges(
   context: SourceReadContext,
   fields: readonly Field[],
-  snapshotted: boolean,
   changes: { file: string; count: number },
 ): Promise<void> {
   const target = quoteIdentifier(context.stepId);
-  const columns = [...fields.map((f) => quoteIdentifier(f.name)), OPERATION, LSN].join(', ');
-  if (snapshotted)
-    await context.connection.run(
-      `CREATE TABLE ${target} AS SELECT ${columns} FROM ${quoteIdentifier(`${context.stepId}__snapshot`)}`,
-    );
-  else
-    await context.connection.run(
-      `CREATE TABLE ${target} (${fields.map((f) => `${quoteIdentifier(f.name)} ${toDuckDBType(f.type)}`).join(', ')}, ${OPERATION} VARCHAR, ${LSN} BIGINT)`,
-    );
-  if (snapshotted)
-    await context.connection.run(`DROP TABLE ${quoteIdentifier(`${context.stepId}__snapshot`)}`);
   if (changes.count === 0) return;
   const jsonColumns = [
     ...fields.map((_, i) => `${quoteLiteral(`c${i}`)}: 'VARCHAR'`),

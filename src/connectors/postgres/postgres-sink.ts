@@ -7,7 +7,7 @@ import type { Client } from 'pg';
 import type { z } from 'zod';
 import type { Field } from '../../core/types.js';
 import { mapType } from '../../core/types.js';
-import { quoteIdentifier, quoteLiteral } from '../../core/type-mappings.js';
+import { quoteIdentifier, quoteLiteral, scalarLiteral } from '../../core/type-mappings.js';
 import type { SinkWriteContext, StagedOutput } from '../../engine/connector.js';
 import { defineSink } from '../../engine/connector.js';
 import { connectPostgres, describeServer, postgresError } from './pg-connection.js';
@@ -61,9 +61,7 @@ export const postgresSink = defineSink({
         rowsWritten = await copyIn(client, target, copied, file, context.signal);
       } else {
         await client.query(
-          `CREATE TEMP TABLE ${STAGE} (${copied
-            .map((f) => `${quoteIdentifier(f.name)} ${mapType(postgresTypeMapping, f.type)}`)
-            .join(', ')}, ${ROW_NUMBER} bigserial)`,
+          `CREATE TEMP TABLE ${STAGE} (${copied.map(postgresColumn).join(', ')}, ${ROW_NUMBER} bigserial)`,
         );
         rowsWritten = await copyIn(client, STAGE, copied, file, context.signal);
       }
@@ -128,8 +126,6 @@ async function prepareTarget(
     [schema ?? null, table],
   );
   const have = new Set(existing.rows.map((r) => r.column_name));
-  const definition = (f: Field): string =>
-    `${quoteIdentifier(f.name)} ${mapType(postgresTypeMapping, f.type)}`;
   if (have.size === 0) {
     if (!config.createTable)
       throw new Error(`table ${config.table} does not exist (createTable is false)`);
@@ -138,7 +134,7 @@ async function prepareTarget(
         ? `, PRIMARY KEY (${config.keys.map(quoteIdentifier).join(', ')})`
         : '';
     await client.query(
-      `CREATE TABLE ${target} (${fields.map(definition).join(', ')}${primaryKey})`,
+      `CREATE TABLE ${target} (${fields.map(postgresColumn).join(', ')}${primaryKey})`,
     );
     return;
   }
@@ -149,7 +145,12 @@ async function prepareTarget(
       `table ${config.table} lacks column(s) ${missing.map((f) => f.name).join(', ')} (createTable is false, so they are not added)`,
     );
   for (const field of missing)
-    await client.query(`ALTER TABLE ${target} ADD COLUMN ${definition(field)}`);
+    await client.query(`ALTER TABLE ${target} ADD COLUMN ${postgresColumn(field)}`);
+}
+
+/** A PostgreSQL column definition for a field. */
+function postgresColumn(field: Field): string {
+  return `${quoteIdentifier(field.name)} ${mapType(postgresTypeMapping, field.type)}`;
 }
 
 /** Applies a merge or delete+insert from the staged rows (append and overwrite copy directly). */
@@ -167,7 +168,7 @@ async function applyMode(
   const deletes =
     config.deleteWhen === undefined
       ? 'false'
-      : `coalesce(${quoteIdentifier(config.deleteWhen.column)} = ${sqlValue(config.deleteWhen.equals)}, false)`;
+      : `coalesce(${quoteIdentifier(config.deleteWhen.column)} = ${scalarLiteral(config.deleteWhen.equals)}, false)`;
   const latestPerKey = `SELECT DISTINCT ON (${keys.join(', ')}) ${list}, ${deletes} AS ${DELETE_FLAG} FROM ${stage} ORDER BY ${keys.join(', ')}, ${latest} DESC, ${ROW_NUMBER} DESC`;
   const sameKey = (a: string, b: string): string =>
     keys.map((k) => `${a}.${k} IS NOT DISTINCT FROM ${b}.${k}`).join(' AND ');
@@ -208,10 +209,6 @@ async function applyMode(
       return;
     }
   }
-}
-
-function sqlValue(value: string | number | boolean): string {
-  return typeof value === 'string' ? quoteLiteral(value) : String(value);
 }
 
 /** `MERGE` exists from PostgreSQL 15; older servers use `INSERT ... ON CONFLICT`. */

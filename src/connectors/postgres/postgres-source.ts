@@ -68,12 +68,9 @@ export const postgresSource = defineSource({
         throw postgresError(where, `cannot read ${describeServer(config.url)}`, cause);
       });
       await client.query('COMMIT');
-      await loadCSV(context.connection, files, fields, context.stepId);
-      const [row] = await context.connection.rows(
-        `SELECT count(*) AS n FROM ${quoteIdentifier(context.stepId)}`,
-      );
+      const rowsRead = await loadCSV(context.connection, files, fields, context.stepId);
       return {
-        rowsRead: Number(row?.['n'] ?? 0),
+        rowsRead,
         rowsQuarantined: 0,
         fields,
         inputs: [`${describeServer(config.url)}/${config.table ?? 'query'}`],
@@ -224,9 +221,9 @@ async function filterOf(
 }
 
 async function cursorType(client: Client, cursor: PostgresColumn): Promise<string> {
-  const result = await client.query<{ type: string }>(
-    'SELECT format_type(oid, $2) AS type FROM pg_type WHERE typname = $1 LIMIT 1',
-    [cursor.typeName, cursor.typeModifier],
-  );
+  const result = await client.query<{ type: string }>('SELECT format_type($1::oid, $2) AS type', [
+    cursor.typeOid,
+    cursor.typeModifier,
+  ]);
   return result.rows[0]?.type ?? 'text';
 }
