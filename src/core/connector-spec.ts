@@ -18,4 +18,28 @@ export interface ConnectorSpec<Config = unknown> {
   readonly summary: string;
   /** Validates and defaults the step's config. Unknown keys are errors. */
   readonly config: z.ZodType<Config>;
+  /**
+   * For a sink that writes a warehouse table: which warehouse and table, so that a `sql` step
+   * running in that warehouse can read the table with `ref('<sink step>')` after the sink.
+   */
+  readonly warehouseTable?: (config: Config) => WarehouseTable;
 }
+
+/**
+ * A table in a warehouse that `sql` steps can run in.
+ *
+ * @example
+ * ```ts
+ * const table: WarehouseTable = { engine: 'postgres', url: 'postgres://127.0.0.1/shop', table: 'raw.users' };
+ * ```
+ */
+export interface WarehouseTable {
+  readonly engine: WarehouseEngine;
+  /** The connection URL; steps with the same engine and URL share one warehouse session per run. */
+  readonly url: string;
+  /** The table's name as the warehouse spells it (`schema.table` or `database.table`). */
+  readonly table: string;
+}
+
+/** The warehouses a `sql` step can be pushed down to. */
+export type WarehouseEngine = 'postgres' | 'clickhouse';

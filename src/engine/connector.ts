@@ -125,6 +125,13 @@ export interface StagedOutput {
   publish(): Promise<void>;
   /** Removes what was staged. Must not fail when called after a partial write. */
   discard(): Promise<void>;
+  /**
+   * For a warehouse sink whose staged rows are not yet in its table: a SQL expression in the
+   * warehouse's dialect that reads the table as it will be once published (a staging table, or
+   * the table and the staged rows together). `sql` steps in that warehouse read this instead
+   * of the table during the run.
+   */
+  readonly warehouseRelation?: string;
 }
 
 /**
