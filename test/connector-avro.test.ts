@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { SluiceError } from '../src/core/errors.js';
 import { SchemaMismatchError, SourceError } from '../src/core/errors.js';
 import { silentLogger } from '../src/core/logger.js';
+import { SharedResources } from '../src/engine/shared-resources.js';
 import { avroSinkConfig, avroSourceConfig } from '../src/connectors/avro/avro-configs.js';
 import type { AvroSinkConfig, AvroSourceConfig } from '../src/connectors/avro/avro-configs.js';
 import { openContainer } from '../src/connectors/avro/container-reader.js';
@@ -573,6 +574,7 @@ describe('avro sink', () => {
       inputFields: [{ name: 'id', type: { kind: 'int64' as const }, nullable: false }],
       logger: silentLogger,
       signal: new AbortController().signal,
+      shared: new SharedResources().open,
     });
     const config = (c: AvroSinkConfig) => avroSinkConfig.parse(c);
     const first = await avroSink.write(config({ path: 'o.avro' }), context('run_1'));
@@ -606,6 +608,7 @@ describe('avro sink', () => {
         inputFields: [{ name: 'id', type: { kind: 'int64' }, nullable: false }],
         logger: silentLogger,
         signal: controller.signal,
+        shared: new SharedResources().open,
       }),
     );
     expect(String(error)).toMatch(/run cancelled/);

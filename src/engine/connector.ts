@@ -3,6 +3,7 @@ import type { Logger } from '../core/logger.js';
 import type { Field } from '../core/types.js';
 import type { EngineConnection } from './duckdb-session.js';
 import type { QuarantineStore } from './quarantine-store.js';
+import type { OpenShared } from './shared-resources.js';
 
 /** What a source's `read` gets from the executor. */
 export interface SourceReadContext {
@@ -110,6 +111,11 @@ export interface SinkWriteContext {
   readonly inputFields: readonly Field[];
   readonly logger: Logger;
   readonly signal: AbortSignal;
+  /**
+   * Opens a resource shared with the run's other steps (one warehouse connection per URL, so
+   * sinks and `sql` steps in that warehouse work in one transaction); closed when the run ends.
+   */
+  readonly shared: OpenShared;
 }
 
 /**

@@ -24,6 +24,7 @@ import { planOrThrow } from '../plan/planner.js';
 import type { ConnectorRegistry } from './connector.js';
 import { defaultRegistry } from './default-registry.js';
 import type { EngineConnection } from './duckdb-session.js';
+import { SharedResources } from './shared-resources.js';
 import { DuckDBSession, firstLine } from './duckdb-session.js';
 import { QuarantineStore } from './quarantine-store.js';
 import { MetricHistoryStore } from '../quality/metric-history.js';
@@ -131,6 +132,7 @@ export async function runPipeline(
     { status: StepStatus; durationMs: number; error?: SluiceError; cached?: boolean }
   >();
   const outcomes = new Map<string, StepOutcome>();
+  const shared = new SharedResources();
   let failure: SluiceError | undefined;
   const report = (step: PlannedStep): StepReport => {
     const end = finished.get(step.id);
@@ -195,6 +197,7 @@ export async function runPipeline(
             metricHistory,
             logger: stepLogger,
             signal: abort.signal,
+            shared: shared.open,
             ...(options.watermarks === undefined ? {} : { watermarks: options.watermarks }),
             ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
           }),
@@ -264,6 +267,7 @@ export async function runPipeline(
       await rememberPublishedSinks(plan, taskCache, outcomes, logger);
   } finally {
     if (failure !== undefined) await discardOutputs(outcomes);
+    await shared.closeAll();
     session.close();
     options.signal?.removeEventListener('abort', onOuterAbort);
     await rm(tempDirectory, { recursive: true, force: true });

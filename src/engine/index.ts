@@ -5,3 +5,4 @@ export * from './duckdb-types.js';
 export * from './executor.js';
 export * from './quarantine-store.js';
 export * from './schema-enforcement.js';
+export * from './shared-resources.js';

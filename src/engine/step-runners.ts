@@ -15,6 +15,7 @@ import { firstLine } from './duckdb-session.js';
 import { fieldsFromColumns } from './duckdb-types.js';
 import type { StepEvent } from './executor.js';
 import type { QuarantineStore } from './quarantine-store.js';
+import type { OpenShared } from './shared-resources.js';
 import { compileSQL } from './sql-compiler.js';
 import { runTransform } from './transform-runner.js';
 
@@ -60,6 +61,8 @@ export interface StepRunContext {
   readonly onEvent?: (event: StepEvent) => void;
   /** Incremental sources' watermarks from the last successful run, by step id. */
   readonly watermarks?: Readonly<Record<string, string>>;
+  /** The run's shared resources (warehouse sessions). */
+  readonly shared: OpenShared;
 }
 
 /**
@@ -335,6 +338,7 @@ async function runSink(
     inputFields: input.fields,
     logger: ctx.logger,
     signal: ctx.signal,
+    shared: ctx.shared,
   });
   assertRowsArrived(step.id, def.input.stepId, input.rowsOut, staged.rowsWritten);
   return {

@@ -1,6 +1,13 @@
 import type pg from 'pg';
 import type { Client } from 'pg';
-import { SinkError, SourceError } from '../../core/errors.js';
+import type { SluiceErrorOptions } from '../../core/errors.js';
+import { EngineError, SinkError, SourceError } from '../../core/errors.js';
+
+/** The step a connection serves: its errors name it. */
+export interface PostgresRole {
+  readonly role: 'source' | 'sink' | 'model';
+  readonly stepId: string;
+}
 
 /** PostgreSQL error codes that mean the credentials or the database name are wrong. */
 const AUTH_CODES = new Set(['28P01', '28000']);
@@ -27,10 +34,7 @@ const RETRYABLE_SQLSTATE = /^(08|57P0[123]|40001|40P01)/;
  * const client = await connectPostgres('postgres://app@db/shop', { role: 'source', stepId: 'orders' });
  * ```
  */
-export async function connectPostgres(
-  url: string,
-  where: { readonly role: 'source' | 'sink'; readonly stepId: string },
-): Promise<Client> {
+export async function connectPostgres(url: string, where: PostgresRole): Promise<Client> {
   const driver = await importPg(where);
   const client = new driver.Client({ connectionString: url, application_name: 'sluice' });
   // A connection lost while idle emits 'error'; the next query reports it.
@@ -57,10 +61,10 @@ export async function connectPostgres(
  * ```
  */
 export function postgresError(
-  where: { readonly role: 'source' | 'sink'; readonly stepId: string },
+  where: PostgresRole,
   what: string,
   cause: unknown,
-): SourceError | SinkError {
+): SourceError | SinkError | EngineError {
   const code = (cause as { code?: unknown } | undefined)?.code;
   const text = cause instanceof Error ? cause.message : String(cause);
   const retryable =
@@ -76,9 +80,22 @@ export function postgresError(
   const wrapped = Object.assign(new Error(text), { retryable, code });
   const options = { cause: wrapped, ...(hint === undefined ? {} : { hint }) };
   const message = `${what}: ${text}`;
-  return where.role === 'source'
-    ? new SourceError(where.stepId, message, options)
-    : new SinkError(where.stepId, message, options);
+  return stepError(where, message, options);
+}
+
+function stepError(
+  where: PostgresRole,
+  message: string,
+  options: SluiceErrorOptions,
+): SourceError | SinkError | EngineError {
+  switch (where.role) {
+    case 'source':
+      return new SourceError(where.stepId, message, options);
+    case 'sink':
+      return new SinkError(where.stepId, message, options);
+    case 'model':
+      return new EngineError(where.stepId, `PostgreSQL: ${message}`, options);
+  }
 }
 
 /** `user@host:port/database` of a connection URL, without its password. */
@@ -92,17 +109,12 @@ export function describeServer(url: string): string {
   }
 }
 
-async function importPg(where: {
-  readonly role: 'source' | 'sink';
-  readonly stepId: string;
-}): Promise<typeof pg> {
+async function importPg(where: PostgresRole): Promise<typeof pg> {
   try {
     return (await import('pg')).default;
   } catch (cause) {
     const error = new Error('the "pg" package is not installed');
     const options = { cause, hint: 'npm install pg' };
-    throw where.role === 'source'
-      ? new SourceError(where.stepId, error.message, options)
-      : new SinkError(where.stepId, error.message, options);
+    throw stepError(where, error.message, options);
   }
 }

@@ -8,16 +8,18 @@ import type { z } from 'zod';
 import type { Field } from '../../core/types.js';
 import { mapType } from '../../core/types.js';
 import { quoteIdentifier, quoteLiteral, scalarLiteral } from '../../core/type-mappings.js';
-import type { SinkWriteContext, StagedOutput } from '../../engine/connector.js';
+import type { SinkWriteContext } from '../../engine/connector.js';
+import { SluiceError } from '../../core/errors.js';
 import { defineSink } from '../../engine/connector.js';
-import { connectPostgres, describeServer, postgresError } from './pg-connection.js';
+import { describeServer, postgresError } from './pg-connection.js';
+import { PostgresSession } from './pg-session.js';
 import { postgresTypeMapping, toPostgresText } from './pg-types.js';
 import { quoteTableName, splitTableName } from './pg-names.js';
 import { postgresSinkConfig } from './postgres-configs.js';
 
 type SinkConfig = z.output<typeof postgresSinkConfig>;
 
-/** The temporary table a merge copies the input into. */
+/** Prefix of the temporary table a merge copies the input into. */
 const STAGE = 'sluice_stage';
 /** Orders the staged rows so that, among rows with equal keys, the last one written wins. */
 const ROW_NUMBER = '__sluice_row';
@@ -25,11 +27,12 @@ const ROW_NUMBER = '__sluice_row';
 const DELETE_FLAG = '__sluice_delete';
 
 /**
- * Writes the input into a PostgreSQL table. The step copies every row (`COPY FROM STDIN`) into an
- * unlogged staging table beside the target; when the run succeeds, one transaction creates or
- * extends the target, applies the mode (append, overwrite, merge by keys with `MERGE` or
- * `INSERT ... ON CONFLICT`, delete+insert) and drops the staging table. Readers see all of the
- * run's rows or none; a failed run drops the staging table and leaves the target as it was.
+ * Writes the input into a PostgreSQL table inside the run's transaction on that server (shared
+ * with the run's other PostgreSQL sinks and `sql` steps, committed when the run succeeds).
+ * Append and overwrite copy the rows (`COPY FROM STDIN`) straight into the table; merge and
+ * delete+insert copy them into a temporary table first and apply the mode from there (`MERGE`,
+ * or `INSERT ... ON CONFLICT` before PostgreSQL 15). The target is created or widened as needed.
+ * Readers see all of the run's rows or none; a failed run rolls everything back.
  *
  * @example
  * ```ts
@@ -40,77 +43,42 @@ export const postgresSink = defineSink({
   name: 'postgres',
   summary: 'A PostgreSQL table: append, overwrite, merge or delete+insert, in one transaction.',
   config: postgresSinkConfig,
+  warehouseTable: (config) => ({ engine: 'postgres', url: config.url, table: config.table }),
   async write(config, context) {
     const where = { role: 'sink' as const, stepId: context.stepId };
-    const client = await connectPostgres(config.url, where);
+    const session = await PostgresSession.shared(context.shared, config.url, where);
     const target = quoteTableName(config.table);
     const written = context.inputFields.filter((f) => !config.exclude.includes(f.name));
-    // Append and overwrite copy straight into the table inside a transaction that commits on
-    // publish; merges first copy into a temporary table, dropped with the session.
     const direct = config.mode === 'append' || config.mode === 'overwrite';
+    const copied = direct ? written : context.inputFields;
     const folder = await mkdtemp(join(tmpdir(), 'sluice-postgres-'));
     try {
       const file = join(folder, 'rows.csv');
-      const copied = direct ? written : context.inputFields;
       await exportCSV(context, copied, file);
-      await client.query('BEGIN');
-      let rowsWritten: number;
-      if (direct) {
+      const rowsWritten = await session.use(async (client) => {
         await prepareTarget(client, config, written, target);
-        if (config.mode === 'overwrite') await client.query(`DELETE FROM ${target}`);
-        rowsWritten = await copyIn(client, target, copied, file, context.signal);
-      } else {
+        if (direct) {
+          if (config.mode === 'overwrite') await client.query(`DELETE FROM ${target}`);
+          return copyIn(client, target, copied, file, context.signal);
+        }
+        const stage = quoteIdentifier(`${STAGE}_${context.stepId}`);
         await client.query(
-          `CREATE TEMP TABLE ${STAGE} (${copied.map(postgresColumn).join(', ')}, ${ROW_NUMBER} bigserial)`,
+          `CREATE TEMP TABLE ${stage} (${copied.map(postgresColumn).join(', ')}, ${ROW_NUMBER} bigserial) ON COMMIT DROP`,
         );
-        rowsWritten = await copyIn(client, STAGE, copied, file, context.signal);
-      }
-      return stagedOutput(client, config, context, { target, direct, rowsWritten, written });
+        const rows = await copyIn(client, stage, copied, file, context.signal);
+        await applyMode(client, config, written, target, stage);
+        await client.query(`DROP TABLE ${stage}`);
+        return rows;
+      });
+      return session.stagedOutput(rowsWritten, [`${describeServer(config.url)}/${config.table}`]);
     } catch (cause) {
-      await client.end().catch(() => undefined);
-      if (cause instanceof Error && 'stepId' in cause) throw cause;
-      throw postgresError(where, `cannot write rows to ${config.table}`, cause);
+      if (cause instanceof SluiceError) throw cause;
+      throw postgresError(where, `cannot ${config.mode} into ${config.table}`, cause);
     } finally {
       await rm(folder, { recursive: true, force: true });
     }
   },
 });
-
-function stagedOutput(
-  client: Client,
-  config: SinkConfig,
-  context: SinkWriteContext,
-  staged: {
-    readonly target: string;
-    readonly direct: boolean;
-    readonly rowsWritten: number;
-    readonly written: readonly Field[];
-  },
-): StagedOutput {
-  const where = { role: 'sink' as const, stepId: context.stepId };
-  return {
-    rowsWritten: staged.rowsWritten,
-    outputs: [`${describeServer(config.url)}/${config.table}`],
-    async publish() {
-      try {
-        if (!staged.direct) {
-          await prepareTarget(client, config, staged.written, staged.target);
-          await applyMode(client, config, staged.written, staged.target, STAGE);
-        }
-        await client.query('COMMIT');
-      } catch (cause) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw postgresError(where, `cannot ${config.mode} into ${config.table}`, cause);
-      } finally {
-        await client.end().catch(() => undefined);
-      }
-    },
-    async discard() {
-      await client.query('ROLLBACK').catch(() => undefined);
-      await client.end().catch(() => undefined);
-    },
-  };
-}
 
 /** Creates the target when missing and adds the input's columns it lacks (when allowed). */
 async function prepareTarget(
