@@ -51,6 +51,9 @@ export type {
   SQLStepOptions,
   SQLTemplateValue,
   Materialization,
+  Warehouse,
+  IncrementalModelOptions,
+  SnapshotOptions,
   DeclarationSite,
 } from './define/index.js';
 export { schema, Schema, ColumnSpec, t, isSchema } from './core/schema.js';

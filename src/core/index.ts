@@ -7,3 +7,4 @@ export * from './ids.js';
 export * from './connector-spec.js';
 export * from './logger.js';
 export * from './schema-evolution.js';
+export * from './warehouse-options.js';

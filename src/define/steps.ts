@@ -1,3 +1,8 @@
+import type {
+  IncrementalModelOptions,
+  SnapshotOptions,
+  Warehouse,
+} from '../core/warehouse-options.js';
 import type { RetryPolicy } from '../core/retry-policy.js';
 import type { Schema } from '../core/schema.js';
 import type { Suite } from '../quality/expectation.js';
@@ -42,11 +47,21 @@ export interface IncrementalOptions {
   readonly cursor: string;
 }
 
+export type {
+  IncrementalModelOptions,
+  SnapshotOptions,
+  Warehouse,
+} from '../core/warehouse-options.js';
+
 /** A value spliced into a `sql` template. */
 export type SQLTemplateValue = DatasetRef | ParamRef | string | number | bigint | boolean | null;
 
-/** How a SQL step's result is kept between steps. */
-export type Materialization = 'view' | 'table';
+/**
+ * How a SQL step's result is kept. In DuckDB: `view` or `table`. In a warehouse (`warehouse`
+ * set) also `incremental` (only new rows are added to the table each run) and `snapshot` (a
+ * type-2 history of the query's rows).
+ */
+export type Materialization = 'view' | 'table' | 'incremental' | 'snapshot';
 
 /** Options of a SQL step; see {@link SQLStep.options}. */
 export interface SQLStepOptions {
@@ -56,6 +71,18 @@ export interface SQLStepOptions {
    * step's row count is known without extra scans.
    */
   readonly materialize?: Materialization;
+  /**
+   * Runs the query in this warehouse instead of DuckDB (ELT): the step writes a table or view
+   * there named `table`, and reads warehouse tables: other steps in the same warehouse and
+   * sinks that loaded it (`ref('<sink step>')`).
+   */
+  readonly warehouse?: Warehouse;
+  /** The warehouse table or view the step writes (`schema.name`); the step's name by default. */
+  readonly table?: string;
+  /** With `materialize: 'incremental'`: how new rows are added (`append` by default). */
+  readonly incremental?: IncrementalModelOptions;
+  /** With `materialize: 'snapshot'`: the snapshot's key, change detection and deletes. */
+  readonly snapshot?: SnapshotOptions;
   /** Columns the query must produce; checked after the step runs. */
   readonly schema?: Schema;
   readonly description?: string;
@@ -74,6 +101,10 @@ export class SQLStep implements StepBase {
   readonly declaredAt: DeclarationSite;
   /** Undefined: decided by the executor (see {@link SQLStepOptions.materialize}). */
   readonly materialize: Materialization | undefined;
+  readonly warehouse: Warehouse | undefined;
+  readonly table: string | undefined;
+  readonly incremental: IncrementalModelOptions | undefined;
+  readonly snapshot: SnapshotOptions | undefined;
   readonly schema: Schema | undefined;
   readonly description: string | undefined;
   readonly expect: Suite | undefined;
@@ -88,6 +119,10 @@ export class SQLStep implements StepBase {
     this.values = values;
     this.declaredAt = declaredAt;
     this.materialize = options.materialize;
+    this.warehouse = options.warehouse;
+    this.table = options.table;
+    this.incremental = options.incremental;
+    this.snapshot = options.snapshot;
     this.schema = options.schema;
     this.description = options.description;
     this.expect = options.expect;
@@ -104,6 +139,10 @@ export class SQLStep implements StepBase {
   options(options: SQLStepOptions): SQLStep {
     const merged: SQLStepOptions = {
       materialize: options.materialize ?? this.materialize,
+      warehouse: options.warehouse ?? this.warehouse,
+      table: options.table ?? this.table,
+      incremental: options.incremental ?? this.incremental,
+      snapshot: options.snapshot ?? this.snapshot,
       schema: options.schema ?? this.schema,
       description: options.description ?? this.description,
       expect: options.expect ?? this.expect,

@@ -4,6 +4,7 @@ import type { Field } from '../core/types.js';
 import type { EngineConnection } from './duckdb-session.js';
 import type { QuarantineStore } from './quarantine-store.js';
 import type { OpenShared } from './shared-resources.js';
+import type { WarehouseAdapter } from './warehouse.js';
 
 /** What a source's `read` gets from the executor. */
 export interface SourceReadContext {
@@ -55,6 +56,17 @@ export interface SourceReadResult {
    * `context.state` next time (under the orchestrator, in the run store with the run's success).
    */
   readonly state?: string;
+  /**
+   * Datasets the source created besides its own, each named `<stepId>__<suffix>` for a suffix
+   * of the connector's `childDatasets(config)` (every declared one, even when empty): their
+   * columns and rows. Steps reading them with `ref('<stepId>__<suffix>')` get these as their
+   * input's fields and row count.
+   */
+  readonly children?: readonly {
+    readonly name: string;
+    readonly fields: readonly Field[];
+    readonly rowsRead: number;
+  }[];
 }
 
 /**
@@ -206,22 +218,32 @@ export function defineSink<Config>(
 export class ConnectorRegistry {
   readonly #sources: ReadonlyMap<string, BatchSourceConnector>;
   readonly #sinks: ReadonlyMap<string, BatchSinkConnector>;
+  readonly #warehouses: ReadonlyMap<string, WarehouseAdapter>;
 
-  constructor(connectors: readonly BatchConnector[]) {
+  constructor(connectors: readonly (BatchConnector | WarehouseAdapter)[]) {
     const sources = new Map<string, BatchSourceConnector>();
     const sinks = new Map<string, BatchSinkConnector>();
+    const warehouses = new Map<string, WarehouseAdapter>();
     for (const connector of connectors) {
       if (connector.role === 'source')
         sources.set(connector.name, connector as BatchSourceConnector);
-      else sinks.set(connector.name, connector as BatchSinkConnector);
+      else if (connector.role === 'sink')
+        sinks.set(connector.name, connector as BatchSinkConnector);
+      else warehouses.set(connector.name, connector);
     }
     this.#sources = sources;
     this.#sinks = sinks;
+    this.#warehouses = warehouses;
   }
 
-  /** A registry with `connectors` added (replacing same-named ones of the same role). */
-  with(...connectors: BatchConnector[]): ConnectorRegistry {
-    return new ConnectorRegistry([...this.list(), ...connectors]);
+  /** A registry with `connectors` (or warehouses) added, replacing same-named ones of the same role. */
+  with(...connectors: (BatchConnector | WarehouseAdapter)[]): ConnectorRegistry {
+    return new ConnectorRegistry([...this.list(), ...this.#warehouses.values(), ...connectors]);
+  }
+
+  /** The warehouse `sql` steps with `warehouse: { engine }` run in. */
+  warehouse(engine: string): WarehouseAdapter | undefined {
+    return this.#warehouses.get(engine);
   }
 
   source(name: string): BatchSourceConnector | undefined {
@@ -249,6 +271,8 @@ export class ConnectorRegistry {
  * const registry = createRegistry([csvSource, parquetSink]);
  * ```
  */
-export function createRegistry(connectors: readonly BatchConnector[]): ConnectorRegistry {
+export function createRegistry(
+  connectors: readonly (BatchConnector | WarehouseAdapter)[],
+): ConnectorRegistry {
   return new ConnectorRegistry(connectors);
 }

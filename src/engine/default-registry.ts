@@ -2,12 +2,12 @@ import { avroConnectors } from '../connectors/avro/index.js';
 import { fileConnectors } from '../connectors/files/index.js';
 import { restSource, webhookSource } from '../connectors/http/index.js';
 import { mysqlConnectors } from '../connectors/mysql/index.js';
-import { postgresConnectors } from '../connectors/postgres/index.js';
+import { postgresConnectors, postgresWarehouse } from '../connectors/postgres/index.js';
 import { createRegistry } from './connector.js';
 
 /**
  * The registry runs use unless given another: the file, Avro, PostgreSQL, MySQL, REST API and
- * webhook connectors.
+ * webhook connectors, and PostgreSQL as a warehouse for `sql` steps.
  *
  * @example
  * ```ts
@@ -18,6 +18,7 @@ export const defaultRegistry = createRegistry([
   ...fileConnectors,
   ...avroConnectors,
   ...postgresConnectors,
+  postgresWarehouse,
   ...mysqlConnectors,
   restSource,
   webhookSource,

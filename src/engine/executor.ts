@@ -66,6 +66,8 @@ export interface RunOptions {
    * `watermarks` has the new ones. The orchestrator keeps them in its store.
    */
   readonly watermarks?: Readonly<Record<string, string>>;
+  /** Rebuild incremental warehouse models from scratch instead of adding to them. */
+  readonly fullRefresh?: boolean;
   /** Where datasets' metric history is read and appended (default: files under `stateDir`). */
   readonly metricHistory?: MetricHistoryStore;
   /**
@@ -198,6 +200,7 @@ export async function runPipeline(
             logger: stepLogger,
             signal: abort.signal,
             shared: shared.open,
+            ...(options.fullRefresh === true ? { fullRefresh: true } : {}),
             ...(options.watermarks === undefined ? {} : { watermarks: options.watermarks }),
             ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
           }),

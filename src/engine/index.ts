@@ -6,3 +6,4 @@ export * from './executor.js';
 export * from './quarantine-store.js';
 export * from './schema-enforcement.js';
 export * from './shared-resources.js';
+export * from './warehouse.js';

@@ -13,25 +13,49 @@ import type { SQLStep, SQLTemplateValue } from '../define/steps.js';
  * // select * from "orders" where region = 'EU'
  * ```
  */
-export function compileSQL(step: SQLStep, params: Readonly<Record<string, string>>): string {
+export function compileSQL(
+  step: SQLStep,
+  params: Readonly<Record<string, string>>,
+  dialect: SQLDialect = DUCKDB,
+): string {
   let text = step.strings[0] ?? '';
   step.values.forEach((value, i) => {
-    text += renderValue(value, params) + (step.strings[i + 1] ?? '');
+    text += renderValue(value, params, dialect) + (step.strings[i + 1] ?? '');
   });
   return text.trim().replace(/;\s*$/, '');
 }
 
-function renderValue(value: SQLTemplateValue, params: Readonly<Record<string, string>>): string {
-  if (isDatasetRef(value)) return quoteIdentifier(value.stepId);
+/**
+ * How refs and strings are written in the SQL a step runs in (DuckDB, or a warehouse).
+ *
+ * @example
+ * ```ts
+ * const dialect: SQLDialect = { relation: (id) => tables.get(id)!, literal: quoteLiteral };
+ * ```
+ */
+export interface SQLDialect {
+  /** The relation a `ref()` to this step reads. */
+  relation(stepId: string): string;
+  literal(text: string): string;
+}
+
+const DUCKDB: SQLDialect = { relation: quoteIdentifier, literal: quoteLiteral };
+
+function renderValue(
+  value: SQLTemplateValue,
+  params: Readonly<Record<string, string>>,
+  dialect: SQLDialect,
+): string {
+  if (isDatasetRef(value)) return dialect.relation(value.stepId);
   if (isParamRef(value)) {
     const bound = params[value.name];
     if (bound === undefined)
       throw new SluiceError('CONFIG_INVALID', `param("${value.name}") has no value`);
-    return quoteLiteral(bound);
+    return dialect.literal(bound);
   }
   switch (typeof value) {
     case 'string':
-      return quoteLiteral(value);
+      return dialect.literal(value);
     case 'bigint':
       return value.toString();
     case 'number':

@@ -18,6 +18,7 @@ import type { QuarantineStore } from './quarantine-store.js';
 import type { OpenShared } from './shared-resources.js';
 import { compileSQL } from './sql-compiler.js';
 import { runTransform } from './transform-runner.js';
+import { runWarehouseStep } from './warehouse-step.js';
 
 /** What a finished step leaves for its consumers and the report. */
 export interface StepOutcome {
@@ -63,6 +64,8 @@ export interface StepRunContext {
   readonly watermarks?: Readonly<Record<string, string>>;
   /** The run's shared resources (warehouse sessions). */
   readonly shared: OpenShared;
+  /** Rebuild incremental warehouse models instead of adding to them. */
+  readonly fullRefresh?: boolean;
 }
 
 /**
@@ -255,6 +258,7 @@ export async function dropDataset(connection: EngineConnection, name: string): P
 }
 
 async function runSQL(step: PlannedStep, def: SQLStep, ctx: StepRunContext): Promise<StepOutcome> {
+  if (def.warehouse !== undefined) return runWarehouseStep(step, def, def.warehouse, ctx);
   const query = compileSQL(def, ctx.params);
   const materialize =
     (def.materialize ?? defaultMaterialization(step, ctx.plan)) === 'table' ? 'TABLE' : 'VIEW';

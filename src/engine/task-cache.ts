@@ -71,6 +71,8 @@ export class TaskCache {
   }
 
   async #computeKey(step: PlannedStep): Promise<string | undefined> {
+    // A warehouse step's output lives in the warehouse, which can change behind the cache's back.
+    if (step.definition.kind === 'sql' && step.definition.warehouse !== undefined) return undefined;
     const inputs: string[] = [];
     if (step.definition.kind === 'source') {
       const fingerprint = await this.context.registry

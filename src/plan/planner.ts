@@ -9,6 +9,7 @@ import { isDatasetRef, isParamRef, ref } from '../define/ref.js';
 import type { StepDefinition, StepKind } from '../define/steps.js';
 import { suiteDatasets, suiteProblems } from '../quality/suite.js';
 import { closestName } from './closest-name.js';
+import { warehouseOptionProblems, warehouseRefProblems } from './warehouse-checks.js';
 
 /** One step of a validated plan. */
 export interface PlannedStep {
@@ -134,7 +135,7 @@ export function planPipeline(
           path,
           ...(suggestion === undefined ? {} : { hint: `did you mean ref("${suggestion}")?` }),
         });
-      } else if (pipeline.steps[target]?.kind === 'sink') {
+      } else if (pipeline.steps[target]?.kind === 'sink' && !isWarehouseStep(def)) {
         problem('ref-to-sink', `ref("${target}") names a sink, which produces no dataset`, {
           path,
           hint: `read the sink's input instead`,
@@ -209,6 +210,8 @@ export function planPipeline(
           problem('empty-sql', 'the SQL step is empty');
         }
         checkSchema(def.schema, 'schema');
+        for (const message of warehouseOptionProblems(def))
+          problem('invalid-warehouse-model', message);
         break;
       }
       case 'transform': {
@@ -238,6 +241,12 @@ export function planPipeline(
     planned.set(id, { def, inputs, config });
   }
 
+  diagnostics.push(
+    ...warehouseRefProblems(planned, options.connectors).map((d) => ({
+      ...stepSite(pipeline.steps[d.stepId ?? '']),
+      ...d,
+    })),
+  );
   for (const cycle of findCycles(planned)) {
     const first = cycle[0] as string;
     const def = planned.get(first)?.def;
@@ -277,6 +286,12 @@ function stepSite(def: unknown): { file?: string; line?: number } {
     ...(site?.file === undefined ? {} : { file: site.file }),
     ...(site?.line === undefined ? {} : { line: site.line }),
   };
+}
+
+function isWarehouseStep(def: unknown): boolean {
+  return (def as { kind?: unknown; warehouse?: unknown }).kind === 'sql'
+    ? (def as { warehouse?: unknown }).warehouse !== undefined
+    : false;
 }
 
 function isStepDefinition(value: unknown): value is StepDefinition {

@@ -39,7 +39,7 @@ export const runCommand: Command = {
     {
       flags: '--full-refresh',
       description:
-        "ignore the sources' saved state (watermarks, CDC positions) and read everything; the new state is saved",
+        "ignore the sources' saved state (watermarks, CDC positions) and read everything, and rebuild incremental warehouse models; the new state is saved",
     },
     {
       flags: '--store <url>',
@@ -96,6 +96,7 @@ export const runCommand: Command = {
         report = await runPipeline(pipeline, {
           params,
           watermarks: state,
+          ...(options['fullRefresh'] === true ? { fullRefresh: true } : {}),
           stateDir,
           logger,
           signal: abort.signal,

@@ -6,6 +6,7 @@ import { postgresSource } from './postgres-source.js';
 export { postgresCdcSource } from './postgres-cdc-source.js';
 export { postgresSink } from './postgres-sink.js';
 export { postgresSource } from './postgres-source.js';
+export { postgresWarehouse } from './postgres-warehouse.js';
 export * from './postgres-configs.js';
 
 /**

@@ -53,7 +53,7 @@ export async function connectPostgres(url: string, where: PostgresRole): Promise
 
 /**
  * Wraps a PostgreSQL failure in the step's error, with a hint for the usual causes and the
- * retryable flag set for dropped connections.
+ * retryable flag set for dropped connections (`otherwise.hint` when no usual cause applies).
  *
  * @example
  * ```ts
@@ -64,6 +64,7 @@ export function postgresError(
   where: PostgresRole,
   what: string,
   cause: unknown,
+  otherwise: { readonly hint?: string } = {},
 ): SourceError | SinkError | EngineError {
   const code = (cause as { code?: unknown } | undefined)?.code;
   const text = cause instanceof Error ? cause.message : String(cause);
@@ -76,7 +77,7 @@ export function postgresError(
         ? 'create the database, or fix its name in the url'
         : retryable
           ? 'check that the server is running and reachable from here; the step is retried'
-          : undefined;
+          : otherwise.hint;
   const wrapped = Object.assign(new Error(text), { retryable, code });
   const options = { cause: wrapped, ...(hint === undefined ? {} : { hint }) };
   const message = `${what}: ${text}`;

@@ -6,6 +6,7 @@ import type { Field } from '../../core/types.js';
 import { columnDefinitions, quoteIdentifier, quoteLiteral } from '../../core/type-mappings.js';
 import type { SourceReadContext } from '../../engine/connector.js';
 import { postgresError } from './pg-connection.js';
+import type { PostgresRole } from './pg-connection.js';
 import type { PostgresColumn } from './pg-types.js';
 import { restoreExpression } from './pg-types.js';
 
@@ -20,7 +21,7 @@ import { restoreExpression } from './pg-types.js';
 export async function describeColumns(
   client: Client,
   relation: string,
-  where: { readonly role: 'source' | 'sink'; readonly stepId: string },
+  where: PostgresRole,
 ): Promise<PostgresColumn[]> {
   const shape = await client
     .query(`SELECT * FROM ${relation} AS source LIMIT 0`)
