@@ -177,114 +177,141 @@ function planSnapshot(
   spec: SnapshotSpec,
   targetColumns: readonly string[] | undefined,
 ): SnapshotPlan {
-  const problems: Diagnostic[] = [];
-  const problem = (path: string, message: string, hint?: string): void => {
-    problems.push({
-      code: 'invalid-snapshot',
-      message,
-      path,
-      ...(spec.stepId === undefined ? {} : { stepId: spec.stepId }),
-      ...(hint === undefined ? {} : { hint }),
-    });
-  };
+  return { spec, ...resolveColumns(spec), ...targetShape(spec, targetColumns) };
+}
+
+/** Records problems of a spec and looks its column names up, recording unknown ones. */
+interface SpecProblems {
+  add(path: string, message: string, hint?: string): void;
+  lookup(path: string, name: string, role: string): Field | undefined;
+}
+
+/** The columns the spec names, checked against the query's; every problem in one ConfigError. */
+function resolveColumns(
+  spec: SnapshotSpec,
+): Pick<SnapshotPlan, 'keys' | 'updatedValue' | 'checked'> {
+  const diagnostics: Diagnostic[] = [];
   const byName = new Map(spec.columns.map((f) => [f.name, f]));
   const known = `the query's columns: ${spec.columns.map((f) => f.name).join(', ')}`;
-  const lookup = (path: string, name: string, role: string): Field | undefined => {
-    const field = byName.get(name);
-    if (field === undefined)
-      problem(path, `${role} "${name}" is not a column of the snapshot query`, known);
-    return field;
+  const problems: SpecProblems = {
+    add: (path, message, hint) =>
+      diagnostics.push({
+        code: 'invalid-snapshot',
+        message,
+        path,
+        ...(spec.stepId === undefined ? {} : { stepId: spec.stepId }),
+        ...(hint === undefined ? {} : { hint }),
+      }),
+    lookup: (path, name, role) => {
+      const field = byName.get(name);
+      if (field === undefined)
+        problems.add(path, `${role} "${name}" is not a column of the snapshot query`, known);
+      return field;
+    },
   };
 
   for (const field of spec.columns)
     if (field.name.startsWith(SNAPSHOT_RESERVED_PREFIX))
-      problem(
+      problems.add(
         'columns',
         `column "${field.name}" of the snapshot query starts with "${SNAPSHOT_RESERVED_PREFIX}", which snapshots keep for their own columns`,
         'rename it in the query (e.g. SELECT sluice_x AS x)',
       );
   if (spec.uniqueKey.length === 0)
-    problem('snapshot.uniqueKey', 'uniqueKey is empty', 'name the column(s) that identify a row');
+    problems.add(
+      'snapshot.uniqueKey',
+      'uniqueKey is empty',
+      'name the column(s) that identify a row',
+    );
   const keys = spec.uniqueKey.flatMap(
-    (name) => lookup('snapshot.uniqueKey', name, 'uniqueKey column') ?? [],
+    (name) => problems.lookup('snapshot.uniqueKey', name, 'uniqueKey column') ?? [],
   );
+  const strategy =
+    spec.strategy === 'timestamp'
+      ? { updatedValue: resolveTimestamp(spec, problems), checked: [] }
+      : { updatedValue: undefined, checked: resolveCheck(spec, problems) };
+  if (diagnostics.length > 0) throw new ConfigError(diagnostics);
+  return { keys, ...strategy };
+}
 
-  let updatedValue: string | undefined;
-  let checked: Field[] = [];
-  if (spec.strategy === 'timestamp') {
-    if (spec.checkColumns !== undefined)
-      problem(
-        'snapshot.checkColumns',
-        'checkColumns applies only to the check strategy',
-        'remove it, or use strategy "check"',
-      );
-    if (spec.updatedAt === undefined)
-      problem(
-        'snapshot.updatedAt',
-        'the timestamp strategy needs updatedAt',
-        'name the column that grows when a row changes, or use strategy "check"',
-      );
-    else {
-      const field = lookup('snapshot.updatedAt', spec.updatedAt, 'updatedAt column');
-      if (field !== undefined) {
-        updatedValue = instantOf(`s.${quoteIdentifier(field.name)}`, field);
-        if (updatedValue === undefined)
-          problem(
-            'snapshot.updatedAt',
-            `updatedAt column "${field.name}" is ${field.type.kind}; the timestamp strategy needs a date or timestamp column`,
-            'cast it in the query (e.g. updated_at::timestamptz) or use strategy "check"',
-          );
-      }
-    }
-  } else {
-    if (spec.updatedAt !== undefined)
-      problem(
-        'snapshot.updatedAt',
-        'updatedAt applies only to the timestamp strategy',
-        'remove it, or use strategy "timestamp"',
-      );
-    const keyNames = new Set(spec.uniqueKey);
-    if (spec.checkColumns === undefined)
-      problem(
-        'snapshot.checkColumns',
-        'the check strategy needs checkColumns',
-        "list the columns to compare, or 'all'",
-      );
-    else if (spec.checkColumns === 'all') {
-      checked = spec.columns.filter((f) => !keyNames.has(f.name));
-      if (checked.length === 0)
-        problem(
-          'snapshot.checkColumns',
-          "checkColumns 'all' leaves nothing to compare: every column is part of the unique key",
-        );
-    } else {
-      if (spec.checkColumns.length === 0)
-        problem(
-          'snapshot.checkColumns',
-          'checkColumns is empty',
-          "list the columns to compare, or 'all'",
-        );
-      checked = spec.checkColumns.flatMap(
-        (name) => lookup('snapshot.checkColumns', name, 'checkColumns column') ?? [],
-      );
-    }
+/** timestamp strategy: the updated value of a source row `s`, as timestamptz. */
+function resolveTimestamp(spec: SnapshotSpec, problems: SpecProblems): string | undefined {
+  if (spec.checkColumns !== undefined)
+    problems.add(
+      'snapshot.checkColumns',
+      'checkColumns applies only to the check strategy',
+      'remove it, or use strategy "check"',
+    );
+  if (spec.updatedAt === undefined) {
+    problems.add(
+      'snapshot.updatedAt',
+      'the timestamp strategy needs updatedAt',
+      'name the column that grows when a row changes, or use strategy "check"',
+    );
+    return undefined;
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+  const field = problems.lookup('snapshot.updatedAt', spec.updatedAt, 'updatedAt column');
+  if (field === undefined) return undefined;
+  const value = instantOf(`s.${quoteIdentifier(field.name)}`, field);
+  if (value === undefined)
+    problems.add(
+      'snapshot.updatedAt',
+      `updatedAt column "${field.name}" is ${field.type.kind}; the timestamp strategy needs a date or timestamp column`,
+      'cast it in the query (e.g. updated_at::timestamptz) or use strategy "check"',
+    );
+  return value;
+}
 
-  const metadata = new Set<string>(Object.values(SNAPSHOT_COLUMNS));
+/** check strategy: the columns compared. */
+function resolveCheck(spec: SnapshotSpec, problems: SpecProblems): Field[] {
+  if (spec.updatedAt !== undefined)
+    problems.add(
+      'snapshot.updatedAt',
+      'updatedAt applies only to the timestamp strategy',
+      'remove it, or use strategy "timestamp"',
+    );
+  if (spec.checkColumns === undefined) {
+    problems.add(
+      'snapshot.checkColumns',
+      'the check strategy needs checkColumns',
+      "list the columns to compare, or 'all'",
+    );
+    return [];
+  }
+  if (spec.checkColumns === 'all') {
+    const keyNames = new Set(spec.uniqueKey);
+    const checked = spec.columns.filter((f) => !keyNames.has(f.name));
+    if (checked.length === 0)
+      problems.add(
+        'snapshot.checkColumns',
+        "checkColumns 'all' leaves nothing to compare: every column is part of the unique key",
+      );
+    return checked;
+  }
+  if (spec.checkColumns.length === 0)
+    problems.add(
+      'snapshot.checkColumns',
+      'checkColumns is empty',
+      "list the columns to compare, or 'all'",
+    );
+  return spec.checkColumns.flatMap(
+    (name) => problems.lookup('snapshot.checkColumns', name, 'checkColumns column') ?? [],
+  );
+}
+
+/** What the target lacks, refusing an existing table that is not a snapshot of this key. */
+function targetShape(
+  spec: SnapshotSpec,
+  targetColumns: readonly string[] | undefined,
+): Pick<SnapshotPlan, 'createTable' | 'added' | 'addDeletedFlag' | 'deletedFlag' | 'dataColumns'> {
   if (targetColumns === undefined)
     return {
-      spec,
-      keys,
       createTable: true,
       added: [],
       addDeletedFlag: false,
       deletedFlag: spec.hardDeletes === 'new_record',
       dataColumns: spec.columns.map((f) => f.name),
-      updatedValue,
-      checked,
     };
-
   const have = new Set(targetColumns);
   const required = [
     SNAPSHOT_COLUMNS.scdId,
@@ -308,12 +335,11 @@ function planSnapshot(
       `has no column ${lackingKeys.map((k) => `"${k}"`).join(', ')} of the unique key (${spec.uniqueKey.join(', ')}): its history was kept under another key`,
       { hint: 'a snapshot keeps its key: snapshot into a new table to change it' },
     );
+  const metadata = new Set<string>(Object.values(SNAPSHOT_COLUMNS));
   const added = spec.columns.filter((f) => !have.has(f.name));
   const hasFlag = have.has(SNAPSHOT_COLUMNS.isDeleted);
   const addDeletedFlag = spec.hardDeletes === 'new_record' && !hasFlag;
   return {
-    spec,
-    keys,
     createTable: false,
     added,
     addDeletedFlag,
@@ -322,8 +348,6 @@ function planSnapshot(
       ...targetColumns.filter((name) => !metadata.has(name)),
       ...added.map((f) => f.name),
     ],
-    updatedValue,
-    checked,
   };
 }
 

@@ -97,6 +97,8 @@ async function prepareTarget(
   if (have.size === 0) {
     if (!config.createTable)
       throw new Error(`table ${config.table} does not exist (createTable is false)`);
+    if (schema !== undefined)
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}`);
     const primaryKey =
       config.mode === 'merge'
         ? `, PRIMARY KEY (${config.keys.map(quoteIdentifier).join(', ')})`
