@@ -208,14 +208,17 @@ large (TOASTed) value unchanged does not carry it, so the step fails unless the 
 
 ## Writing: \`sink.postgres\`
 
-The step exports its input as CSV and copies it (\`COPY FROM STDIN\`) inside a transaction that
-stays open until the run ends: \`append\` and \`overwrite\` copy straight into the table (creating
-it, or adding columns the input has and the table lacks, with \`createTable\`), and \`merge\` and
-\`delete_insert\` copy into a temporary table first. When the whole run succeeds the transaction
-applies the mode and commits; a failed run rolls it back, and a killed process leaves nothing
-behind (the server rolls back a transaction whose connection is gone, and drops its temporary
-table). Readers see all of the run's rows or none. While the run goes on, rows the transaction
-deleted (\`overwrite\`) stay visible to readers, and a table it created or altered is locked.
+The step exports its input as CSV and copies it (\`COPY FROM STDIN\`) inside the run's
+transaction on that server, which stays open until the run ends and is shared by every
+PostgreSQL sink and [warehouse \`sql\` step](../warehouse.md) of the run with the same URL:
+\`append\` and \`overwrite\` copy straight into the table (creating it and its schema, or adding
+columns the input has and the table lacks, with \`createTable\`), and \`merge\` and
+\`delete_insert\` copy into a temporary table and apply the mode from there. Later steps of the
+run (a warehouse model reading \`ref('<sink step>')\`) see the result. When the whole run succeeds
+the transaction commits; a failed run rolls it back, and a killed process leaves nothing behind
+(the server rolls back a transaction whose connection is gone, and drops its temporary tables).
+Readers see all of the run's rows or none. While the run goes on, rows the transaction deleted
+(\`overwrite\`, \`merge\`) stay visible to readers, and rows and tables it changed are locked.
 
 {{MODES}}
 
