@@ -236,6 +236,24 @@ export function quoteMySQLIdentifier(name: string): string {
 }
 
 /**
+ * Splits `database.table` into its parts (no database when the name has no dot).
+ *
+ * @example
+ * ```ts
+ * splitMySQLTableName('shop.orders'); // { schema: 'shop', name: 'orders' }
+ * ```
+ */
+export function splitMySQLTableName(table: string): {
+  schema: string | undefined;
+  name: string;
+} {
+  const dot = table.lastIndexOf('.');
+  return dot < 0
+    ? { schema: undefined, name: table }
+    : { schema: table.slice(0, dot), name: table.slice(dot + 1) };
+}
+
+/**
  * Closes a connection without waiting on a server that may be gone.
  *
  * @example

@@ -83,6 +83,25 @@ export const mysqlSourceConfig = z
       .describe(
         'Columns to order a full read by, for a deterministic row order (incremental reads order by the cursor).',
       ),
+    pageBy: z
+      .strictObject({
+        columns: z
+          .array(z.string().min(1))
+          .min(1)
+          .optional()
+          .describe(
+            "Key columns to page by, in order; they must include every column of the table's primary key or of a unique key. Default: `primaryKey` if given, else the table's primary key (or its first unique key on NOT NULL columns); an incremental read puts its cursor first.",
+          ),
+        size: z
+          .int()
+          .positive()
+          .default(100_000)
+          .describe('Rows per page: each page is one short query.'),
+      })
+      .optional()
+      .describe(
+        'Read `table` in pages by key (`WHERE key > last key ORDER BY key LIMIT size`) instead of one long query, so no query or snapshot stays open for the whole read. Key values must not be NULL.',
+      ),
   })
   .refine(hasOneEndpoint, endpointProblem)
   .refine((config) => (config.table === undefined) !== (config.query === undefined), {
@@ -92,6 +111,10 @@ export const mysqlSourceConfig = z
   .refine((config) => config.query === undefined || config.columns === undefined, {
     message: 'columns goes with table; select the columns in the query instead',
     path: ['columns'],
+  })
+  .refine((config) => config.query === undefined || config.pageBy === undefined, {
+    message: 'pageBy goes with table: a query is read in one statement',
+    path: ['pageBy'],
   })
   .describe('Reads a MySQL or MariaDB table or query, fully or incrementally by a cursor column.');
 
@@ -126,11 +149,17 @@ export const mysqlSinkConfig = z
       .boolean()
       .default(true)
       .describe('Create the table from the input columns when it does not exist.'),
+    load: z
+      .enum(['auto', 'load_data', 'insert'])
+      .default('auto')
+      .describe(
+        'How rows reach the staging table: `load_data` streams them with `LOAD DATA LOCAL INFILE` (fastest; the server needs `local_infile` ON) and fails when the server refuses it; `insert` sends multi-row INSERTs; `auto` uses LOAD DATA when the server allows it, else INSERTs.',
+      ),
     batchSize: z
       .int()
       .positive()
       .default(1_000)
-      .describe('Rows per multi-row INSERT into the staging table.'),
+      .describe('Rows per multi-row INSERT into the staging table (when rows are inserted).'),
   })
   .refine(hasOneEndpoint, endpointProblem)
   .refine(

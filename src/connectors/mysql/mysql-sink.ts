@@ -15,8 +15,10 @@ import {
   openMySQL,
   quoteMySQLIdentifier,
   quoteMySQLName,
+  splitMySQLTableName,
 } from './mysql-client.js';
 import { mysqlSinkConfig } from './mysql-configs.js';
+import { isLocalInfileRefused, loadDataIntoTable, localInfileEnabled } from './mysql-load-data.js';
 import { mysqlColumnType } from './mysql-types.js';
 
 type SinkConfig = z.output<typeof mysqlSinkConfig>;
@@ -26,7 +28,8 @@ const STAGE_MARK = '__sluice_stage_';
 const SEQUENCE_COLUMN = '__sluice_seq';
 
 /**
- * Writes a MySQL/MariaDB table. `write` stages the rows in a side table with multi-row INSERTs;
+ * Writes a MySQL/MariaDB table. `write` stages the rows in a side table (with
+ * `LOAD DATA LOCAL INFILE` when the server allows it, else multi-row INSERTs);
  * `publish` creates or widens the target and applies the mode in one transaction, so readers
  * see all of a run's rows or none; `discard` drops the side table.
  *
@@ -78,7 +81,7 @@ async function writeMySQL(config: SinkConfig, context: SinkWriteContext): Promis
     await connection.query(
       `CREATE TABLE ${quoteMySQLName(stage)} (${SEQUENCE_COLUMN} BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, ${columnDefinitions(fields, []).join(', ')}) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
     );
-    rowsWritten = await insertStage(connection, stage, config, context);
+    rowsWritten = await stageRows(connection, stage, config, context);
   } catch (cause) {
     await connection.query(`DROP TABLE IF EXISTS ${quoteMySQLName(stage)}`).catch(() => undefined);
     await closeMySQL(connection);
@@ -129,20 +132,13 @@ function columnDefinitions(fields: readonly Field[], keys: readonly string[]): s
 
 /** The table's columns, or undefined when it does not exist. */
 async function tableColumns(connection: Connection, table: string): Promise<string[] | undefined> {
-  const { schema, name } = splitTable(table);
+  const { schema, name } = splitMySQLTableName(table);
   const [rows] = await connection.query<RowDataPacket[]>(
     `SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS
      WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
     [schema ?? null, name],
   );
   return rows.length === 0 ? undefined : rows.map((r) => String(r['name']));
-}
-
-function splitTable(table: string): { schema: string | undefined; name: string } {
-  const dot = table.lastIndexOf('.');
-  return dot < 0
-    ? { schema: undefined, name: table }
-    : { schema: table.slice(0, dot), name: table.slice(dot + 1) };
 }
 
 /**
@@ -178,6 +174,53 @@ function driverValue(field: Field, value: unknown): unknown {
     throw new Error(`column "${field.name}" holds ${value}, which MySQL cannot store`);
   }
   return value;
+}
+
+/**
+ * Fills the staging table with `LOAD DATA LOCAL INFILE` or multi-row INSERTs, as `load` says;
+ * `auto` takes LOAD DATA when the server allows it. A refusal comes before the server reads
+ * any row, so falling back starts from an empty staging table.
+ */
+async function stageRows(
+  connection: Connection,
+  stage: string,
+  config: SinkConfig,
+  context: SinkWriteContext,
+): Promise<number> {
+  const staged = (method: SinkConfig['load'], rows: number): number => {
+    context.logger.info({ table: config.table, method, rows }, 'rows staged');
+    return rows;
+  };
+  if (config.load === 'insert')
+    return staged('insert', await insertStage(connection, stage, config, context));
+  if (config.load === 'auto' && !(await localInfileEnabled(connection))) {
+    context.logger.info(
+      { table: config.table },
+      'local_infile is OFF on the server; staging rows with INSERTs',
+    );
+    return staged('insert', await insertStage(connection, stage, config, context));
+  }
+  try {
+    return staged('load_data', await loadDataIntoTable(connection, stage, context));
+  } catch (cause) {
+    if (!isLocalInfileRefused(cause)) throw cause;
+    if (config.load === 'load_data') {
+      const detail = (cause as Error).message.split('\n')[0] ?? '';
+      throw new SinkError(
+        context.stepId,
+        `the server refuses LOAD DATA LOCAL INFILE into ${config.table}: ${detail}`,
+        {
+          cause,
+          hint: "turn local_infile ON on the server (SET GLOBAL local_infile = 1), or set load: 'auto' to fall back to INSERTs",
+        },
+      );
+    }
+    context.logger.info(
+      { table: config.table },
+      'the server refused LOAD DATA LOCAL INFILE; staging rows with INSERTs',
+    );
+    return staged('insert', await insertStage(connection, stage, config, context));
+  }
 }
 
 async function insertStage(
@@ -295,7 +338,7 @@ async function requireUniqueKey(
   config: SinkConfig,
   role: MySQLRole,
 ): Promise<void> {
-  const { schema, name } = splitTable(config.table);
+  const { schema, name } = splitMySQLTableName(config.table);
   const [rows] = await connection.query<RowDataPacket[]>(
     `SELECT INDEX_NAME AS name, GROUP_CONCAT(LOWER(COLUMN_NAME) ORDER BY COLUMN_NAME SEPARATOR ',') AS columns
      FROM information_schema.STATISTICS

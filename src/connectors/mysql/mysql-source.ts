@@ -1,4 +1,3 @@
-import type { Connection } from 'mysql2/promise';
 import type { z } from 'zod';
 import { ConfigError } from '../../core/errors.js';
 import type { Field } from '../../core/types.js';
@@ -19,6 +18,8 @@ import {
 import { mysqlSourceConfig } from './mysql-configs.js';
 import type { MySQLPredicate } from './mysql-incremental.js';
 import { cursorPredicate } from './mysql-incremental.js';
+import type { PagedRead } from './mysql-paging.js';
+import { readPages, resolvePageKey } from './mysql-paging.js';
 import type { MySQLColumn, MySQLTypeReading } from './mysql-types.js';
 import { BadValue, columnOfField, readingsOf } from './mysql-types.js';
 
@@ -31,7 +32,7 @@ const QUARANTINE_FLUSH_ROWS = 1000;
  * Reads a MySQL/MariaDB table or query into the engine, streaming rows from the server in
  * batches. Column types come from the server's result metadata (see `mysqlTypeReadings`).
  * Incremental steps push `cursor > watermark - lagWindow` down to the server and read in
- * cursor order.
+ * cursor order. With `pageBy`, a table is read in pages by key, each page a short query.
  *
  * @example
  * ```ts
@@ -87,21 +88,41 @@ async function readMySQL(
         );
       order = [cursor];
     }
-    const sql = [
-      `SELECT * FROM ${relation} AS __sluice_q`,
-      predicates.length === 0 ? '' : `WHERE ${predicates.map((p) => p.sql).join(' AND ')}`,
-      order === undefined ? '' : `ORDER BY ${order.map(quoteMySQLIdentifier).join(', ')}`,
-    ].join(' ');
-    const values = predicates.flatMap((p) => p.values);
-    const counts = await streamIntoEngine(
-      connection,
-      sql,
-      values,
-      columns,
-      readings,
-      config,
-      context,
-    );
+    const stream = (sql: string, values: readonly unknown[]): AsyncIterable<Row> =>
+      streamRows(connection, sql, values, config.batchSize);
+    let rows: AsyncIterable<Row>;
+    if (config.pageBy !== undefined && config.table !== undefined) {
+      const key = await resolvePageKey(connection, {
+        stepId,
+        table: config.table,
+        columns: config.pageBy.columns,
+        primaryKey: config.primaryKey,
+        cursor: context.incremental?.cursor,
+      });
+      const read: PagedRead = {
+        table: config.table,
+        select: config.columns?.map(quoteMySQLIdentifier).join(', ') ?? '*',
+        // Pages read the table itself, so the where goes beside the cursor bound.
+        predicates: [
+          ...(config.where === undefined ? [] : [{ sql: `(${config.where})`, values: [] }]),
+          ...predicates,
+        ],
+        size: config.pageBy.size,
+        description: described,
+      };
+      rows = readPages(read, key, stepId, stream);
+    } else {
+      const sql = [
+        `SELECT * FROM ${relation} AS __sluice_q`,
+        predicates.length === 0 ? '' : `WHERE ${predicates.map((p) => p.sql).join(' AND ')}`,
+        order === undefined ? '' : `ORDER BY ${order.map(quoteMySQLIdentifier).join(', ')}`,
+      ].join(' ');
+      rows = stream(
+        sql,
+        predicates.flatMap((p) => p.values),
+      );
+    }
+    const counts = await streamIntoEngine(rows, columns, readings, config, context);
     return { ...counts, inputs: [described] };
   } catch (cause) {
     if (signal.aborted) throw signal.reason;
@@ -166,14 +187,12 @@ function unknownCursor(
 }
 
 /**
- * Streams the query's rows through a {@link RowWriter} into a staging table, then exposes them
+ * Streams the rows through a {@link RowWriter} into a staging table, then exposes them
  * as the step's view. Instants are staged as UTC wall-clock times and converted in the view, so
  * microseconds survive.
  */
 async function streamIntoEngine(
-  connection: Connection,
-  sql: string,
-  values: readonly unknown[],
+  stream: AsyncIterable<Row>,
   columns: readonly MySQLColumn[],
   readings: readonly MySQLTypeReading[],
   config: SourceConfig,
@@ -206,7 +225,6 @@ async function streamIntoEngine(
     await quarantine.append(stepId, batch);
   };
   try {
-    const stream = streamRows(connection, sql, values, config.batchSize);
     let inBatch = 0;
     for await (const raw of stream) {
       rowsRead++;
