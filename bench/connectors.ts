@@ -2,7 +2,8 @@
  * Connector benchmarks: a PostgreSQL table to Parquet with `source.postgres` against the raw path
  * (COPY TO STDOUT into a file, then DuckDB writing Parquet), Parquet into PostgreSQL with
  * `sink.postgres` against a raw COPY FROM, and the REST source normalising nested JSON from a
- * local server. Sizes: BENCH_PG_ROWS (default 5,000,000), BENCH_REST_RECORDS (default 100,000).
+ * local server, flattened and as child tables. Sizes: BENCH_PG_ROWS (default 5,000,000),
+ * BENCH_REST_RECORDS (default 100,000).
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { createServer } from 'node:http';
@@ -34,6 +35,7 @@ export async function runConnectorsGroup(): Promise<BenchResult[]> {
   if (unavailable === undefined) results.push(...(await postgresFigures()));
   else log(`  postgres figures skipped: ${unavailable}`);
   results.push(await restFigure());
+  results.push(...(await restChildTablesFigures()));
   return results;
 }
 
@@ -250,6 +252,112 @@ async function restFigure(): Promise<BenchResult> {
       unit: 'records/s',
       note: `${records} nested records over HTTP, flattened into columns and written to Parquet, ${best.seconds.toFixed(2)} s`,
     };
+  } finally {
+    server.close();
+  }
+}
+
+/**
+ * Orders with three items each (every item with one discount) served in pages, read with
+ * `nested: 'child_tables'` into three datasets written to Parquet, against the same records read
+ * with `flatten` (items kept as one JSON column) into one file.
+ */
+async function restChildTablesFigures(): Promise<BenchResult[]> {
+  const records = envInteger('BENCH_REST_RECORDS', 100_000);
+  const pageSize = 5_000;
+  const itemsPerRecord = 3;
+  const pages = Array.from({ length: Math.ceil(records / pageSize) }, (_, p) =>
+    JSON.stringify({
+      data: Array.from({ length: Math.min(pageSize, records - p * pageSize) }, (_, i) => {
+        const id = p * pageSize + i + 1;
+        return {
+          id,
+          customer: { name: `customer ${id % 1000}`, city: `city ${id % 50}` },
+          amount: (id % 10000) / 100,
+          items: Array.from({ length: itemsPerRecord }, (_, n) => ({
+            sku: `sku-${(id + n) % 500}`,
+            qty: 1 + n,
+            price: ((id + n) % 1000) / 10,
+            discounts: [{ code: `D${n}`, pct: 0.05 * (n + 1) }],
+          })),
+        };
+      }),
+    }),
+  );
+  const server = createServer((request, response) => {
+    const page = Number(new URL(request.url ?? '/', 'http://x').searchParams.get('page') ?? '1');
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end(pages[page - 1] ?? '{"data":[]}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/orders`;
+  const read = {
+    url,
+    recordsPath: '$.data',
+    pagination: { type: 'page' as const, param: 'page', startAt: 1, pageSize },
+  };
+  try {
+    const runs = await alternate('connectors rest child tables', benchRounds(), {
+      child_tables: async (dir) => {
+        const report = await runPipeline(
+          pipeline('rest_child_tables', {
+            steps: {
+              orders: source.rest({
+                ...read,
+                nested: 'child_tables',
+                childTables: ['items', 'items.discounts'],
+              }),
+              orders_out: sink.parquet({ input: ref('orders'), path: 'orders.parquet' }),
+              items_out: sink.parquet({ input: ref('orders__items'), path: 'items.parquet' }),
+              discounts_out: sink.parquet({
+                input: ref('orders__items__discounts'),
+                path: 'discounts.parquet',
+              }),
+            },
+          }),
+          { baseDir: dir, stateDir: join(dir, '.sluice') },
+        );
+        assert(report.status === 'success', `rest child tables failed: ${report.error?.message}`);
+        return [
+          await countParquet(join(dir, 'orders.parquet')),
+          await countParquet(join(dir, 'items.parquet')),
+          await countParquet(join(dir, 'discounts.parquet')),
+        ].join('/');
+      },
+      flatten: async (dir) => {
+        const report = await runPipeline(
+          pipeline('rest_flatten', {
+            steps: {
+              orders: source.rest({ ...read, nested: 'flatten' }),
+              orders_out: sink.parquet({ input: ref('orders'), path: 'orders.parquet' }),
+            },
+          }),
+          { baseDir: dir, stateDir: join(dir, '.sluice') },
+        );
+        assert(report.status === 'success', `rest flatten failed: ${report.error?.message}`);
+        return String(await countParquet(join(dir, 'orders.parquet')));
+      },
+    });
+    const children = fastest(runs.child_tables);
+    const flat = fastest(runs.flatten);
+    const items = records * itemsPerRecord;
+    assert(children.value === `${records}/${items}/${items}`, 'every record, item and discount');
+    assert(flat.value === String(records), 'the flatten read got every record');
+    await removeRunDirs([...runs.child_tables, ...runs.flatten]);
+    return [
+      {
+        id: 'connectors.rest_child_tables_records_per_s',
+        value: Math.round(records / children.seconds),
+        unit: 'records/s',
+        note: `${records} records with ${itemsPerRecord} items (1 discount each) into 3 datasets (child_tables) and Parquet, ${children.seconds.toFixed(2)} s`,
+      },
+      {
+        id: 'connectors.rest_child_tables_over_flatten',
+        value: round(children.seconds / flat.seconds),
+        unit: 'ratio (time)',
+        note: `the same records flattened, items kept as JSON, into one Parquet file: ${flat.seconds.toFixed(2)} s`,
+      },
+    ];
   } finally {
     server.close();
   }

@@ -16,7 +16,20 @@ import { SluiceError } from '../src/core/errors.js';
 import type { SourceReadContext } from '../src/engine/connector.js';
 import { DuckDBSession } from '../src/engine/duckdb-session.js';
 import { QuarantineStore } from '../src/engine/quarantine-store.js';
-import { defaultRegistry, pipeline, ref, schema, sink, source, t } from '../src/index.js';
+import {
+  check,
+  defaultRegistry,
+  expect as expectation,
+  pipeline,
+  ref,
+  schema,
+  sink,
+  source,
+  sql,
+  suite,
+  t,
+} from '../src/index.js';
+import { planPipeline } from '../src/plan/planner.js';
 import { readNDJSON, runIn, stepOf, tempDir } from './helpers.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, url: URL, body: string) => void;
@@ -91,10 +104,13 @@ afterEach(() => {
 
 const fast = { count: 3, delay: '10ms', maxDelay: '2s', jitter: 0 };
 
-/** Runs the source directly and returns its result, its rows and its quarantine. */
+/**
+ * Runs the source directly and returns its result, its rows, the rows of its child datasets
+ * (by name, in parent and list order) and its quarantine.
+ */
 async function read(
   config: RESTSourceConfig,
-  extra: Partial<Pick<SourceReadContext, 'incremental' | 'signal'>> = {},
+  extra: Partial<Pick<SourceReadContext, 'incremental' | 'signal' | 'runId'>> = {},
 ) {
   const dir = await tempDir();
   const session = await DuckDBSession.create();
@@ -103,7 +119,7 @@ async function read(
   const quarantine = new QuarantineStore(join(dir, 'quarantine'), 'run_test');
   const context: SourceReadContext = {
     stepId: 'api',
-    runId: 'run_test',
+    runId: extra.runId ?? 'run_test',
     baseDir: dir,
     stateDir: dir,
     connection,
@@ -115,9 +131,14 @@ async function read(
   };
   const result = await restSource.read(restSourceConfig.parse(config), context);
   const rows = await connection.rows('SELECT * FROM "api"');
+  const children: Record<string, Record<string, unknown>[]> = {};
+  for (const child of result.children ?? [])
+    children[child.name] = await connection.rows(
+      `SELECT * FROM "${child.name}" ORDER BY _sluice_parent_id, _sluice_list_idx`,
+    );
   const quarantined =
     quarantine.count('api') === 0 ? [] : await readNDJSON(quarantine.pathFor('api'));
-  return { result, rows, quarantined };
+  return { result, rows, children, quarantined };
 }
 
 async function failure(promise: Promise<unknown>): Promise<SluiceError> {
@@ -686,6 +707,302 @@ describe('rest source: records', () => {
   });
 });
 
+describe('rest source: child tables', () => {
+  const orders = [
+    {
+      id: 1,
+      customer: { name: 'acme' },
+      items: [
+        {
+          sku: 'a',
+          qty: 2,
+          product: { name: 'Apple', size: { w: 3 } },
+          discounts: [
+            { code: 'X', pct: 0.1 },
+            { code: 'Y', pct: 0.2 },
+          ],
+        },
+        { sku: 'b', qty: 1, discounts: [] },
+      ],
+      tags: ['new', 'vip'],
+    },
+    { id: 2, customer: { name: 'globex' }, items: [], tags: [] },
+    { id: 3, customer: { name: 'initech' } },
+    { id: 4, customer: { name: 'hooli' }, items: null, tags: null },
+    { id: 5, items: [{ sku: 'c', qty: 5, discounts: null }] },
+  ];
+  const childTables = ['items', 'items.discounts', 'tags'];
+  const names = (rows: readonly Record<string, unknown>[], key: string) => rows.map((r) => r[key]);
+
+  it('unnests two levels: ids, parent ids and list indexes; nested objects flatten', async () => {
+    const api = route((_req, res) => json(res, orders));
+    const { result, rows, children } = await read({
+      url: api.url,
+      nested: 'child_tables',
+      childTables,
+    });
+    expect(result).toMatchObject({ rowsRead: 5, rowsQuarantined: 0 });
+    expect(result.fields.map((f) => f.name)).toEqual(['id', 'customer__name', '_sluice_id']);
+    expect(rows.map((r) => [r['id'], r['_sluice_id']])).toEqual(
+      orders.map((o, i) => [BigInt(o.id), `run_test:${i}`]),
+    );
+    expect(result.children?.map((c) => [c.name, c.rowsRead])).toEqual([
+      ['api__items', 3],
+      ['api__tags', 2],
+      ['api__items__discounts', 2],
+    ]);
+    expect(children['api__items']).toEqual([
+      {
+        sku: 'a',
+        qty: 2n,
+        product__name: 'Apple',
+        product__size__w: 3n,
+        _sluice_parent_id: 'run_test:0',
+        _sluice_list_idx: 0n,
+        _sluice_id: 'run_test:0.0',
+      },
+      {
+        sku: 'b',
+        qty: 1n,
+        product__name: null,
+        product__size__w: null,
+        _sluice_parent_id: 'run_test:0',
+        _sluice_list_idx: 1n,
+        _sluice_id: 'run_test:0.1',
+      },
+      {
+        sku: 'c',
+        qty: 5n,
+        product__name: null,
+        product__size__w: null,
+        _sluice_parent_id: 'run_test:4',
+        _sluice_list_idx: 0n,
+        _sluice_id: 'run_test:4.0',
+      },
+    ]);
+    expect(children['api__items__discounts']).toEqual([
+      {
+        code: 'X',
+        pct: 0.1,
+        _sluice_parent_id: 'run_test:0.0',
+        _sluice_list_idx: 0n,
+        _sluice_id: 'run_test:0.0.0',
+      },
+      {
+        code: 'Y',
+        pct: 0.2,
+        _sluice_parent_id: 'run_test:0.0',
+        _sluice_list_idx: 1n,
+        _sluice_id: 'run_test:0.0.1',
+      },
+    ]);
+    const fieldsOf = (name: string) =>
+      result.children?.find((c) => c.name === name)?.fields.map((f) => [f.name, f.type.kind]);
+    expect(fieldsOf('api__tags')).toEqual([
+      ['value', 'string'],
+      ['_sluice_parent_id', 'string'],
+      ['_sluice_list_idx', 'int64'],
+      ['_sluice_id', 'string'],
+    ]);
+    expect(children['api__tags']?.map((r) => [r['value'], r['_sluice_parent_id']])).toEqual([
+      ['new', 'run_test:0'],
+      ['vip', 'run_test:0'],
+    ]);
+    // Every child row points at an existing parent row.
+    const ids = new Set(names(rows, '_sluice_id'));
+    const itemIds = new Set(names(children['api__items'] ?? [], '_sluice_id'));
+    for (const item of children['api__items'] ?? [])
+      expect(ids).toContain(item['_sluice_parent_id']);
+    for (const discount of children['api__items__discounts'] ?? [])
+      expect(itemIds).toContain(discount['_sluice_parent_id']);
+  });
+
+  it('keeps elements that are not objects as a JSON value column', async () => {
+    const api = route((_req, res) =>
+      json(res, [
+        { id: 1, mixed: [1, 'two', { three: 3 }], grid: [[1, 2], [3]] },
+        { id: 2, mixed: [null], grid: [] },
+      ]),
+    );
+    const { result, children } = await read({
+      url: api.url,
+      nested: 'child_tables',
+      childTables: ['mixed', 'grid'],
+    });
+    const kinds = result.children?.map((c) => [c.name, c.fields[0]?.name, c.fields[0]?.type.kind]);
+    expect(kinds).toEqual([
+      ['api__mixed', 'value', 'json'],
+      ['api__grid', 'value', 'json'],
+    ]);
+    expect(children['api__mixed']?.map((r) => [r['value'], r['_sluice_id']])).toEqual([
+      ['1', 'run_test:0.0'],
+      ['"two"', 'run_test:0.1'],
+      ['{"three":3}', 'run_test:0.2'],
+      [null, 'run_test:1.0'],
+    ]);
+    expect(children['api__grid']?.map((r) => r['value'])).toEqual(['[1,2]', '[3]']);
+  });
+
+  it('quarantines a record whose declared array holds something else, with its child rows', async () => {
+    const api = route((_req, res) =>
+      json(res, [
+        { id: 1, items: [{ sku: 'a', discounts: [{ code: 'X' }] }] },
+        { id: 2, items: { sku: 'b' } },
+        {
+          id: 3,
+          items: [
+            { sku: 'c', discounts: 'none' },
+            { sku: 'd', discounts: 7 },
+          ],
+        },
+        { id: 4, items: [{ sku: 'e' }] },
+      ]),
+    );
+    const { result, rows, children, quarantined } = await read({
+      url: api.url,
+      nested: 'child_tables',
+      childTables: ['items', 'items.discounts'],
+    });
+    expect(result).toMatchObject({ rowsRead: 4, rowsQuarantined: 2 });
+    expect(names(rows, 'id')).toEqual([1n, 4n]);
+    expect(names(children['api__items'] ?? [], 'sku')).toEqual(['a', 'e']);
+    expect(names(children['api__items__discounts'] ?? [], 'code')).toEqual(['X']);
+    expect(result.children?.map((c) => c.rowsRead)).toEqual([2, 1]);
+    const byRecord = new Map(
+      quarantined.map((q) => [(q['record'] as { id: number }).id, String(q['reason'])]),
+    );
+    expect(byRecord.get(2)).toBe('child table "api__items": "items" holds OBJECT, not an array');
+    expect(byRecord.get(3)).toMatch(
+      /^child table "api__items__discounts": "discounts" holds (UBIGINT|VARCHAR), not an array \(and 1 more\)$/,
+    );
+    expect(quarantined[0]?.['source_file']).toMatch(/^http:\/\/127\.0\.0\.1/);
+  });
+
+  it('leaves out child rows of records the schema quarantines', async () => {
+    const api = route((_req, res) =>
+      json(res, [
+        { id: 1, items: [{ sku: 'a' }] },
+        { id: 'x', items: [{ sku: 'b' }] },
+      ]),
+    );
+    const { result, rows, children, quarantined } = await read({
+      url: api.url,
+      nested: 'child_tables',
+      childTables: ['items'],
+      schema: schema({ id: t.int64().notNull() }),
+    });
+    expect(names(rows, 'id')).toEqual([1n]);
+    expect(names(children['api__items'] ?? [], 'sku')).toEqual(['a']);
+    expect(result.children?.[0]?.rowsRead).toBe(1);
+    expect(quarantined.map((q) => q['reason'])).toEqual([
+      'column "id": cannot convert "x" to int64',
+    ]);
+  });
+
+  it('creates every declared child dataset, with key columns only, when nothing is nested', async () => {
+    const api = route((_req, res) => json(res, []));
+    const { result, rows, children } = await read({
+      url: api.url,
+      nested: 'child_tables',
+      childTables: ['items', 'items.discounts'],
+      schema: schema({ id: t.int64().notNull() }),
+    });
+    expect(rows).toEqual([]);
+    expect(result.children?.map((c) => [c.name, c.rowsRead, c.fields.map((f) => f.name)])).toEqual([
+      ['api__items', 0, ['_sluice_parent_id', '_sluice_list_idx', '_sluice_id']],
+      ['api__items__discounts', 0, ['_sluice_parent_id', '_sluice_list_idx', '_sluice_id']],
+    ]);
+    expect(children).toEqual({ api__items: [], api__items__discounts: [] });
+  });
+
+  it('derives ids from the primary key, the same in every run, and carries the key down', async () => {
+    const api = route((_req, res) =>
+      json(res, [
+        { id: 7, items: [{ sku: 'a', discounts: [{ code: 'X' }] }] },
+        { items: [{ sku: 'lost' }] },
+      ]),
+    );
+    const config: RESTSourceConfig = {
+      url: api.url,
+      nested: 'child_tables',
+      childTables: ['items', 'items.discounts'],
+      primaryKey: 'id',
+    };
+    const first = await read(config, { runId: 'run_a' });
+    const second = await read(config, { runId: 'run_b' });
+    expect(first.rows).toEqual([{ id: 7n, _sluice_id: '[7]' }]);
+    expect(first.result.fields.find((f) => f.name === 'id')?.nullable).toBe(false);
+    expect(first.children['api__items']).toEqual([
+      {
+        sku: 'a',
+        _sluice_root_id: 7n,
+        _sluice_parent_id: '[7]',
+        _sluice_list_idx: 0n,
+        _sluice_id: '[7].0',
+      },
+    ]);
+    expect(first.children['api__items__discounts']).toEqual([
+      {
+        code: 'X',
+        _sluice_root_id: 7n,
+        _sluice_parent_id: '[7].0',
+        _sluice_list_idx: 0n,
+        _sluice_id: '[7].0.0',
+      },
+    ]);
+    expect(second.rows).toEqual(first.rows);
+    expect(second.children).toEqual(first.children);
+    expect(first.quarantined.map((q) => q['reason'])).toEqual([
+      'column "id": required value is missing',
+    ]);
+  });
+
+  it('fails clearly on a declared path that crosses an undeclared array, or a missing key', async () => {
+    const api = route((_req, res) => json(res, [{ id: 1, items: [{ discounts: [] }] }]));
+    const crossing = await failure(
+      read({ url: api.url, nested: 'child_tables', childTables: ['items.discounts'] }),
+    );
+    expect(crossing.message).toMatch(
+      /childTables "items.discounts" goes through "items", which is an array but not a child table/,
+    );
+    expect(crossing.hint).toMatch(/list "items" in childTables too/);
+    const key = await failure(
+      read({ url: api.url, nested: 'child_tables', childTables: ['items'], primaryKey: 'code' }),
+    );
+    expect(key.message).toMatch(/primaryKey column "code" is not a column of the records/);
+  });
+
+  it('validates the child-table options together', () => {
+    const issues = (config: Record<string, unknown>) => {
+      const parsed = restSourceConfig.safeParse({ url: 'http://x/y', ...config });
+      return parsed.success ? [] : parsed.error.issues.map((i) => i.message);
+    };
+    expect(issues({ nested: 'child_tables' })).toEqual([
+      "nested: 'child_tables' needs childTables naming the arrays to unnest, e.g. ['items']",
+    ]);
+    expect(issues({ childTables: ['items'], primaryKey: 'id' })).toEqual([
+      "childTables go with nested: 'child_tables'",
+      "primaryKey goes with nested: 'child_tables'",
+    ]);
+    expect(issues({ nested: 'child_tables', childTables: ['items', 'items', 'a-b'] })).toHaveLength(
+      2,
+    );
+    expect(issues({ nested: 'child_tables', childTables: ['items'], primaryKey: ['id'] })).toEqual(
+      [],
+    );
+    expect(restSource.childDatasets?.(restSourceConfig.parse({ url: 'http://x/y' }))).toEqual([]);
+    expect(
+      restSource.childDatasets?.(
+        restSourceConfig.parse({
+          url: 'http://x/y',
+          nested: 'child_tables',
+          childTables: ['items', 'items.discounts'],
+        }),
+      ),
+    ).toEqual(['items', 'items__discounts']);
+  });
+});
+
 describe('rest source: pieces', () => {
   it('parses Retry-After as seconds or an HTTP date', () => {
     expect(retryAfterMs('3')).toBe(3000);
@@ -831,6 +1148,199 @@ describe('rest source in a pipeline', () => {
     expect(await readNDJSON(join(dir, 'items.ndjson'))).toEqual([
       { id: 3, updated_at: '2026-01-03T00:00:00' },
     ]);
+  });
+
+  it('writes a child dataset with a sink and joins parent and child in SQL', async () => {
+    const api = route((_req, res, url) => {
+      const page = Number(url.searchParams.get('page'));
+      json(res, {
+        data:
+          page === 1
+            ? [
+                {
+                  id: 1,
+                  items: [
+                    { sku: 'a', qty: 2 },
+                    { sku: 'b', qty: 3 },
+                  ],
+                },
+                { id: 2, items: [] },
+              ]
+            : page === 2
+              ? [{ id: 3, items: [{ sku: 'c', qty: 1 }] }]
+              : [],
+      });
+    });
+    const dir = await tempDir();
+    const p = pipeline('api_children', {
+      steps: {
+        orders: source.custom('rest', {
+          url: api.url,
+          recordsPath: '$.data',
+          pagination: { type: 'page' },
+          nested: 'child_tables',
+          childTables: ['items'],
+          primaryKey: 'id',
+        }),
+        items_out: sink.ndjson({ input: ref('orders__items'), path: 'items.ndjson' }),
+        items_checked: check({
+          input: ref('orders__items'),
+          suite: suite('items', [expectation.notNull('sku'), expectation.unique('_sluice_id')]),
+        }),
+        totals: sql`
+          SELECT o.id, count(i._sluice_id) AS lines, coalesce(sum(i.qty), 0) AS qty
+          FROM ${ref('orders')} o LEFT JOIN ${ref('orders__items')} i ON i._sluice_parent_id = o._sluice_id
+          GROUP BY o.id ORDER BY o.id`,
+        totals_out: sink.ndjson({ input: ref('totals'), path: 'totals.ndjson' }),
+      },
+    });
+    const report = await runIn(dir, p, { registry: defaultRegistry.with(restSource) });
+    expect(report.error).toBeUndefined();
+    expect(report.status).toBe('success');
+    expect(await readNDJSON(join(dir, 'items.ndjson'))).toEqual([
+      {
+        sku: 'a',
+        qty: 2,
+        _sluice_root_id: 1,
+        _sluice_parent_id: '[1]',
+        _sluice_list_idx: 0,
+        _sluice_id: '[1].0',
+      },
+      {
+        sku: 'b',
+        qty: 3,
+        _sluice_root_id: 1,
+        _sluice_parent_id: '[1]',
+        _sluice_list_idx: 1,
+        _sluice_id: '[1].1',
+      },
+      {
+        sku: 'c',
+        qty: 1,
+        _sluice_root_id: 3,
+        _sluice_parent_id: '[3]',
+        _sluice_list_idx: 0,
+        _sluice_id: '[3].0',
+      },
+    ]);
+    expect(await readNDJSON(join(dir, 'totals.ndjson'))).toEqual([
+      { id: 1, lines: 2, qty: 5 },
+      { id: 2, lines: 0, qty: 0 },
+      { id: 3, lines: 1, qty: 1 },
+    ]);
+    expect(stepOf(report, 'orders')).toMatchObject({ rowsIn: 3, rowsOut: 3 });
+    expect(stepOf(report, 'items_out')).toMatchObject({ rowsIn: 3, rowsOut: 3 });
+    expect(stepOf(report, 'items_checked')).toMatchObject({ rowsIn: 3, status: 'success' });
+    expect(stepOf(report, 'items_checked').quality?.success).toBe(true);
+    const plan = report.steps.map((s) => s.id);
+    expect(plan.indexOf('orders')).toBeLessThan(plan.indexOf('items_out'));
+  });
+
+  it('reads incrementally with child tables: records past the watermark and only their children', async () => {
+    const all = [
+      { id: 1, seq: 5, items: [{ sku: 'old' }] },
+      { id: 2, seq: 10, items: [{ sku: 'old too' }] },
+      { id: 3, seq: 11, items: [{ sku: 'new' }, { sku: 'newer' }] },
+    ];
+    const api = route((_req, res, url) => {
+      const since = url.searchParams.get('since');
+      json(res, since === null ? all : all.filter((r) => r.seq > Number(since)));
+    });
+    const run = async (config: Record<string, unknown>, watermarks?: Record<string, string>) => {
+      const dir = await tempDir();
+      const p = pipeline('api_incremental_children', {
+        steps: {
+          orders: source.custom('rest', {
+            url: api.url,
+            nested: 'child_tables',
+            childTables: ['items'],
+            incremental: { cursor: 'seq' },
+            ...config,
+          }),
+          orders_out: sink.ndjson({ input: ref('orders'), path: 'orders.ndjson' }),
+          items_out: sink.ndjson({ input: ref('orders__items'), path: 'items.ndjson' }),
+        },
+      });
+      const report = await runIn(dir, p, {
+        registry: defaultRegistry.with(restSource),
+        ...(watermarks === undefined ? {} : { watermarks }),
+      });
+      expect(report.error).toBeUndefined();
+      return {
+        report,
+        orders: (await readNDJSON(join(dir, 'orders.ndjson'))).map((r) => r['id']),
+        items: (await readNDJSON(join(dir, 'items.ndjson'))).map((r) => r['sku']),
+      };
+    };
+    const first = await run({});
+    expect(first.orders).toEqual([1, 2, 3]);
+    expect(first.report.watermarks).toEqual({ orders: '11' });
+
+    // Without an incremental parameter the source filters, children included.
+    const filtered = await run({}, { orders: '10' });
+    expect(filtered.orders).toEqual([3]);
+    expect(filtered.items).toEqual(['new', 'newer']);
+    expect(stepOf(filtered.report, 'orders')).toMatchObject({ rowsIn: 1, rowsOut: 1 });
+    expect(stepOf(filtered.report, 'items_out').rowsIn).toBe(2);
+    expect(filtered.report.watermarks).toEqual({ orders: '11' });
+
+    // With one the API filters.
+    const sent = await run({ incrementalParam: 'since' }, { orders: '5' });
+    expect(api.requests.at(-1)?.url.searchParams.get('since')).toBe('5');
+    expect(sent.orders).toEqual([2, 3]);
+    expect(sent.items).toEqual(['old too', 'new', 'newer']);
+
+    const nothingNew = await run({}, { orders: '11' });
+    expect(nothingNew.orders).toEqual([]);
+    expect(nothingNew.items).toEqual([]);
+    expect(nothingNew.report.watermarks).toEqual({ orders: '11' });
+  });
+
+  it('plans refs to child datasets, and reports undeclared ones and clashes clearly', () => {
+    const connectors = defaultRegistry.with(restSource).lookup;
+    const orders = source.custom('rest', {
+      url: 'http://x/orders',
+      nested: 'child_tables',
+      childTables: ['items', 'items.discounts'],
+    });
+    const ok = planPipeline(
+      pipeline('plan_children', {
+        steps: {
+          out: sink.ndjson({ input: ref('orders__items__discounts'), path: 'd.ndjson' }),
+          orders,
+        },
+      }),
+      { connectors },
+    );
+    expect(ok.ok).toBe(true);
+    if (ok.ok)
+      expect(ok.plan.steps.map((s) => [s.id, s.inputs])).toEqual([
+        ['orders', []],
+        ['out', ['orders']],
+      ]);
+    const bad = planPipeline(
+      pipeline('plan_children', {
+        steps: {
+          orders,
+          tags_out: sink.ndjson({ input: ref('orders__tags'), path: 't.ndjson' }),
+          orders__items: source.custom('rest', { url: 'http://x/items' }),
+        },
+      }),
+      { connectors },
+    );
+    expect(bad.ok).toBe(false);
+    const found = bad.ok ? [] : bad.diagnostics;
+    expect(found.map((d) => [d.code, d.stepId])).toEqual([
+      ['child-dataset-clash', 'orders'],
+      ['unknown-ref', 'tags_out'],
+    ]);
+    expect(found[0]?.message).toBe(
+      'source "orders" creates the dataset "orders__items", the name of step "orders__items"',
+    );
+    expect(found[1]?.message).toBe(
+      'ref("orders__tags") names no dataset: step "orders" creates only "orders__items__discounts"',
+    );
+    expect(found[1]?.hint).toMatch(/childTables/);
   });
 
   it('fails the run with the source error when the API refuses', async () => {

@@ -23,6 +23,19 @@ export interface ConnectorSpec<Config = unknown> {
    * running in that warehouse can read the table with `ref('<sink step>')` after the sink.
    */
   readonly warehouseTable?: (config: Config) => WarehouseTable;
+  /**
+   * For a source that creates datasets besides its own (the child tables of nested arrays):
+   * their suffixes for a validated config, known before running. Step `orders` with suffix
+   * `items` creates `orders__items`, which other steps read with `ref('orders__items')`; the
+   * planner makes them depend on `orders`. The source must create every one of them in `read`
+   * and report it in `SourceReadResult.children`.
+   *
+   * @example
+   * ```ts
+   * childDatasets: (config) => config.childTables.map((path) => path.replaceAll('.', '__')),
+   * ```
+   */
+  readonly childDatasets?: (config: Config) => readonly string[];
 }
 
 /**

@@ -208,6 +208,7 @@ export async function runPipeline(
       if (key !== undefined && step.kind !== 'sink')
         outcome = await taskCache!.save(connection, step.id, key, outcome);
       outcomes.set(step.id, outcome);
+      for (const child of outcome.children ?? []) outcomes.set(child.name, child.outcome);
       settleViewCounts(plan, step, outcome, outcomes);
       finished.set(step.id, { status: 'success', durationMs: performance.now() - began });
       const done = report(step);

@@ -9,7 +9,12 @@ import { runCheck } from '../quality/check-runner.js';
 import type { DatasetMetrics, MetricHistoryStore } from '../quality/metric-history.js';
 import { collectDatasetMetrics } from '../quality/metric-history.js';
 import type { Plan, PlannedStep } from '../plan/planner.js';
-import type { BatchSourceConnector, ConnectorRegistry, StagedOutput } from './connector.js';
+import type {
+  BatchSourceConnector,
+  ConnectorRegistry,
+  SourceReadResult,
+  StagedOutput,
+} from './connector.js';
 import type { DuckDBSession, EngineConnection } from './duckdb-session.js';
 import { firstLine } from './duckdb-session.js';
 import { fieldsFromColumns } from './duckdb-types.js';
@@ -41,6 +46,8 @@ export interface StepOutcome {
   readonly metrics?: { readonly dataset: string; readonly values: DatasetMetrics };
   /** An incremental source's new watermark, committed only when the run succeeds. */
   readonly watermark?: string;
+  /** Outcomes of the datasets a source created besides its own, by dataset name. */
+  readonly children?: readonly { readonly name: string; readonly outcome: StepOutcome }[];
 }
 
 /** What every step runner gets from the executor. */
@@ -181,6 +188,39 @@ async function runSource(
     ...(result.valuesDiscarded === undefined || result.valuesDiscarded === 0
       ? {}
       : { valuesDiscarded: result.valuesDiscarded }),
+    ...childOutcomes(step, connector, result),
+  };
+}
+
+/** The declared child datasets of a source, each with the fields and rows it reported. */
+function childOutcomes(
+  step: PlannedStep,
+  connector: BatchSourceConnector,
+  result: SourceReadResult,
+): Pick<StepOutcome, 'children'> {
+  const declared = connector.childDatasets?.(step.config).map((s) => `${step.id}__${s}`) ?? [];
+  if (declared.length === 0) return {};
+  const reported = new Map((result.children ?? []).map((c) => [c.name, c]));
+  return {
+    children: declared.map((name) => {
+      const child = reported.get(name);
+      if (child === undefined)
+        throw new SluiceError(
+          'INTERNAL',
+          `source "${step.id}" (${connector.name}) did not create its declared dataset "${name}"`,
+        );
+      return {
+        name,
+        outcome: {
+          fields: child.fields,
+          rowsIn: child.rowsRead,
+          rowsOut: child.rowsRead,
+          rowsQuarantined: 0,
+          inputs: [],
+          outputs: [],
+        },
+      };
+    }),
   };
 }
 
@@ -378,7 +418,9 @@ export function settleViewCounts(
 }
 
 function inputOutcome(step: PlannedStep, outcomes: ReadonlyMap<string, StepOutcome>): StepOutcome {
-  const inputId = step.inputs[0];
+  // A ref to a source's child dataset (`orders__items`) has the source as its step input.
+  const inputId =
+    (step.definition as { input?: { stepId?: string } }).input?.stepId ?? step.inputs[0];
   const outcome = inputId === undefined ? undefined : outcomes.get(inputId);
   if (outcome === undefined)
     throw new SluiceError('INTERNAL', `step "${step.id}" ran before its input`);

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { ConnectorSpec } from '../core/connector-spec.js';
 import { schema, t } from '../core/schema.js';
 import { ConfigError } from '../core/errors.js';
 import { sink, source, sql, transform } from '../define/factories.js';
@@ -6,6 +8,7 @@ import { pipeline } from '../define/pipeline.js';
 import { param, ref } from '../define/ref.js';
 import type { StepDefinition } from '../define/steps.js';
 import { defaultRegistry } from '../engine/default-registry.js';
+import type { ConnectorLookup } from './planner.js';
 import { planOrThrow, planPipeline } from './planner.js';
 
 const connectors = defaultRegistry.lookup;
@@ -147,5 +150,56 @@ describe('planPipeline', () => {
       expect((error as ConfigError).diagnostics).toHaveLength(1);
       expect((error as ConfigError).message).toContain('ref("missing") names no step');
     }
+  });
+
+  it('resolves refs to child datasets of a source to the source step', () => {
+    const nested: ConnectorSpec<{ children: string[] }> = {
+      name: 'nested',
+      role: 'source',
+      summary: 'a source with child datasets',
+      config: z.strictObject({ children: z.array(z.string()) }),
+      childDatasets: (config) => config.children,
+    };
+    const lookup: ConnectorLookup = (role, name) =>
+      role === 'source' && name === 'nested' ? (nested as ConnectorSpec) : connectors(role, name);
+    const steps = {
+      joined: sql`select * from ${ref('orders')} join ${ref('orders__items')} using (id)`,
+      orders: source.custom('nested', { children: ['items', 'items__tags'] }),
+      tags: transform({ input: ref('orders__items__tags'), map: (r) => r }),
+    };
+    const result = planPipeline(pipeline('p', { steps }), { connectors: lookup });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    const inputs = Object.fromEntries(result.plan.steps.map((s) => [s.id, s.inputs]));
+    expect(inputs).toEqual({ orders: [], joined: ['orders'], tags: ['orders'] });
+    expect(result.plan.steps[0]?.consumers).toEqual(['joined', 'tags']);
+
+    const bad = planPipeline(
+      pipeline('p', {
+        steps: {
+          orders: source.custom('nested', { children: ['items', 'ITEMS'] }),
+          typo: sql`select * from ${ref('orders__itemz')}`,
+          other: source.csv({ path: 'o.csv' }),
+          lost: sql`select * from ${ref('other__items')}`,
+        },
+      }),
+      { connectors: lookup },
+    );
+    const found = bad.ok ? [] : bad.diagnostics;
+    expect(found.map((d) => [d.code, d.stepId])).toEqual([
+      ['child-dataset-clash', 'orders'],
+      ['unknown-ref', 'typo'],
+      ['unknown-ref', 'lost'],
+    ]);
+    expect(found[0]?.message).toBe(
+      'source "orders" creates the dataset "orders__ITEMS", the name of a child dataset of source "orders"',
+    );
+    expect(found[1]).toMatchObject({
+      message: 'ref("orders__itemz") names no dataset: step "orders" creates only "orders__items"',
+      hint: expect.stringMatching(/^did you mean ref\("orders__items"\)\? a source creates only/),
+    });
+    expect(found[2]?.message).toBe(
+      'ref("other__items") names no dataset: step "other" creates no child datasets',
+    );
   });
 });

@@ -91,6 +91,8 @@ export function planPipeline(
   const idsByLowerCase = new Map<string, string>();
   const stepIds = new Set(entries.map(([id]) => id));
   const planned = new Map<string, { def: StepDefinition; inputs: string[]; config: unknown }>();
+  const children = childDatasets(entries, options.connectors);
+  diagnostics.push(...children.problems);
 
   for (const [id, def] of entries) {
     const site = stepSite(def);
@@ -127,14 +129,25 @@ export function planPipeline(
         return;
       }
       const target = value.stepId;
+      const childOf = children.sources.get(target);
       if (target === id) {
         problem('self-reference', `step "${id}" reads its own output`, { path });
+      } else if (childOf !== undefined) {
+        // A source's child dataset: the step depends on the source.
+        if (!inputs.includes(childOf)) inputs.push(childOf);
       } else if (!stepIds.has(target)) {
-        const suggestion = closestName(target, [...stepIds].filter(isValidStepId));
-        problem('unknown-ref', `ref("${target}") names no step of pipeline "${pipeline.name}"`, {
-          path,
-          ...(suggestion === undefined ? {} : { hint: `did you mean ref("${suggestion}")?` }),
-        });
+        const names = [...stepIds].filter(isValidStepId);
+        const suggestion = closestName(target, [...names, ...children.sources.keys()]);
+        const child = unknownChildDataset(target, names, children.sources);
+        const hints = [
+          ...(suggestion === undefined ? [] : [`did you mean ref("${suggestion}")?`]),
+          ...(child === undefined ? [] : [child.hint]),
+        ];
+        problem(
+          'unknown-ref',
+          child?.message ?? `ref("${target}") names no step of pipeline "${pipeline.name}"`,
+          { path, ...(hints.length === 0 ? {} : { hint: hints.join(' ') }) },
+        );
       } else if (pipeline.steps[target]?.kind === 'sink' && !isWarehouseStep(def)) {
         problem('ref-to-sink', `ref("${target}") names a sink, which produces no dataset`, {
           path,
@@ -264,6 +277,65 @@ export function planPipeline(
 }
 
 /**
+ * The datasets sources create besides their own (`<step>__<suffix>`, from the connector's
+ * `childDatasets`), mapped to their source step; a name that clashes with a step or another
+ * child dataset is a problem instead.
+ */
+function childDatasets(
+  entries: readonly (readonly [string, StepDefinition])[],
+  connectors: ConnectorLookup,
+): { sources: Map<string, string>; problems: Diagnostic[] } {
+  const sources = new Map<string, string>();
+  const problems: Diagnostic[] = [];
+  const taken = new Map(entries.map(([id]) => [id.toLowerCase(), `step "${id}"`]));
+  for (const [id, def] of entries) {
+    if (!isStepDefinition(def) || def.kind !== 'source') continue;
+    const spec = connectors('source', def.connector);
+    const parsed =
+      spec?.childDatasets === undefined ? undefined : spec.config.safeParse(def.config);
+    if (spec?.childDatasets === undefined || parsed?.success !== true) continue;
+    for (const suffix of spec.childDatasets(parsed.data)) {
+      const name = `${id}__${suffix}`;
+      const clash = taken.get(name.toLowerCase());
+      if (clash !== undefined) {
+        problems.push({
+          code: 'child-dataset-clash',
+          message: `source "${id}" creates the dataset "${name}", the name of ${clash}`,
+          stepId: id,
+          ...stepSite(def),
+          hint: 'dataset names are case-insensitive in SQL; rename the step',
+        });
+        continue;
+      }
+      taken.set(name.toLowerCase(), `a child dataset of source "${id}"`);
+      sources.set(name, id);
+    }
+  }
+  return { sources, problems };
+}
+
+/** The problem with a ref to `<step>__<x>` that step `<step>` does not create, if it is one. */
+function unknownChildDataset(
+  target: string,
+  stepIds: readonly string[],
+  sources: ReadonlyMap<string, string>,
+): { message: string; hint: string } | undefined {
+  const source = stepIds
+    .filter((id) => target.startsWith(`${id}__`))
+    .sort((a, b) => b.length - a.length)[0];
+  if (source === undefined) return undefined;
+  const declared = [...sources].filter(([, id]) => id === source).map(([name]) => name);
+  return {
+    message: `ref("${target}") names no dataset: step "${source}" ${
+      declared.length === 0
+        ? 'creates no child datasets'
+        : `creates only ${declared.map((n) => `"${n}"`).join(', ')}`
+    }`,
+    hint: `a source creates only the child datasets its config declares (source.rest: nested: 'child_tables' with childTables)`,
+  };
+}
+
+/**
  * Like {@link planPipeline} but throws a {@link ConfigError} carrying every problem.
  *
  * @example
@@ -288,10 +360,9 @@ function stepSite(def: unknown): { file?: string; line?: number } {
   };
 }
 
-function isWarehouseStep(def: unknown): boolean {
-  return (def as { kind?: unknown; warehouse?: unknown }).kind === 'sql'
-    ? (def as { warehouse?: unknown }).warehouse !== undefined
-    : false;
+/** A `sql` step pushed down to a warehouse, which may read the tables sinks load there. */
+function isWarehouseStep(def: StepDefinition): boolean {
+  return def.kind === 'sql' && def.warehouse !== undefined;
 }
 
 function isStepDefinition(value: unknown): value is StepDefinition {

@@ -8,6 +8,9 @@ import type { SourceReadContext } from '../../engine/connector.js';
 import { firstLine } from '../../engine/duckdb-session.js';
 import type { EnforcedColumn, EnforcementResult } from '../../engine/schema-enforcement.js';
 import { enforceSchema, typedFromJSON } from '../../engine/schema-enforcement.js';
+import type { ChildTable, RecordKey } from './child-tables.js';
+import { ROW_ID, publishChildTables, recordIdSQL, stageChildTables } from './child-tables.js';
+import { keepRowsAfterWatermark } from './watermark-filter.js';
 import type { NestedMode, PlannedColumn } from './record-columns.js';
 import { jsonPathLiteral, keysOfName, recordColumns } from './record-columns.js';
 
@@ -20,7 +23,33 @@ export interface NormaliseOptions {
   readonly nested: NestedMode;
   /** Where the records came from, for messages. */
   readonly source: string;
+  /** With `nested: 'child_tables'`: the arrays that become child datasets. */
+  readonly childTables?: ChildTablesOptions;
 }
+
+/** The child datasets to make besides the step's own. */
+export interface ChildTablesOptions {
+  readonly tables: readonly ChildTable[];
+  /** Names of the columns identifying a record; may be empty. */
+  readonly primaryKey: readonly string[];
+  /**
+   * The step's cursor and the last watermark when the records must be filtered here (no
+   * incremental parameter): the engine cannot filter a dataset with children without leaving
+   * child rows of records it drops.
+   */
+  readonly keepAfter?: { readonly cursor: string; readonly watermark: string };
+}
+
+/** What {@link normaliseRecords} reports. */
+export type NormaliseResult = EnforcementResult & {
+  readonly schemaChanges: readonly string[];
+  /** The child datasets created, with their columns and rows. */
+  readonly children?: readonly {
+    readonly name: string;
+    readonly fields: readonly Field[];
+    readonly rowsRead: number;
+  }[];
+};
 
 /**
  * Turns staged JSON records into the step's typed dataset in DuckDB: columns are inferred from
@@ -36,12 +65,21 @@ export interface NormaliseOptions {
 export async function normaliseRecords(
   context: SourceReadContext,
   options: NormaliseOptions,
-): Promise<EnforcementResult & { readonly schemaChanges: readonly string[] }> {
+): Promise<NormaliseResult> {
   const { stepId } = context;
   const declared = options.schema?.fields;
+  const children = options.childTables;
   const discover =
     declared === undefined || ['strict', 'additive', 'widen'].includes(options.schemaPolicy);
-  const discovered = discover ? await discoverColumns(context, options) : [];
+  const structure =
+    discover || children !== undefined ? await discoverStructure(context, options) : undefined;
+  const discovered = discover
+    ? recordColumns(
+        structure,
+        options.nested,
+        children?.tables.filter((t) => t.parent === undefined).map((t) => t.keys),
+      )
+    : [];
   const keysByName = new Map(discovered.map((c) => [c.name, c.keys]));
   const resolution =
     declared === undefined
@@ -56,7 +94,7 @@ export async function normaliseRecords(
       hint: 'fix the schema, or set a schemaPolicy that accepts the change (additive, widen)',
     });
   }
-  const planned: PlannedColumn[] =
+  const plannedColumns: PlannedColumn[] =
     resolution?.columns.map((c) => ({
       field: c.field,
       keys:
@@ -68,6 +106,8 @@ export async function normaliseRecords(
       field: { name: c.name, type: c.type, nullable: true },
       keys: c.keys,
     }));
+  const planned =
+    children === undefined ? plannedColumns : withRecordKey(stepId, plannedColumns, children);
   if (planned.length === 0) {
     throw new SourceError(
       stepId,
@@ -83,32 +123,69 @@ export async function normaliseRecords(
     paths.length === 0
       ? 'CAST(NULL AS JSON[])'
       : `json_extract(__sluice_line, [${paths.join(', ')}])`;
-  const scan = `(
-    SELECT __sluice_line, __sluice_url,
-      CASE WHEN json_valid(__sluice_line) AND json_type(__sluice_line) = 'OBJECT'
-           THEN ${values} END AS __sluice_values,
-      json_valid(__sluice_line) AND json_type(__sluice_line) = 'OBJECT' AS __sluice_object
-    FROM ${options.table})`;
   const columns = planned.map((c): EnforcedColumn => {
     const position = withPaths.indexOf(c);
     return position < 0
       ? { field: c.field, typed: `CAST(NULL AS ${toDuckDBType(c.field.type)})` }
       : typedFromJSON(c.field, position + 1);
   });
+  const recordKey = (children?.primaryKey ?? []).map((name): RecordKey => {
+    const column = withPaths.find((c) => c.field.name === name) as PlannedColumn;
+    return { field: column.field, keys: column.keys as readonly string[] };
+  });
+  const staged =
+    children === undefined
+      ? undefined
+      : await stageChildTables({
+          connection: context.connection,
+          stepId,
+          runId: context.runId,
+          stage: options.table,
+          structure,
+          tables: children.tables,
+          primaryKey: recordKey,
+        });
+  const bad = staged?.badRecords;
+  const scan = `(
+    SELECT __sluice_line, __sluice_url,${children === undefined ? '' : ' rowid AS __sluice_record,'}
+      CASE WHEN json_valid(__sluice_line) AND json_type(__sluice_line) = 'OBJECT'
+           THEN ${values} END AS __sluice_values,
+      json_valid(__sluice_line) AND json_type(__sluice_line) = 'OBJECT' AS __sluice_object
+    FROM ${options.table}
+    ${bad === undefined ? '' : `WHERE rowid NOT IN (SELECT __sluice_record FROM ${bad})`})`;
+  let result: EnforcementResult;
   try {
-    const result = await enforceSchema({
+    result = await enforceSchema({
       connection: context.connection,
       stepId,
       quarantine: context.quarantine,
       scan,
       columns,
-      metadata: [],
+      metadata:
+        children === undefined
+          ? []
+          : [
+              {
+                field: { name: ROW_ID, type: { kind: 'string' }, nullable: false },
+                expression: recordIdSQL({
+                  runId: context.runId,
+                  record: '__sluice_record',
+                  keyValues:
+                    recordKey.length === 0
+                      ? undefined
+                      : recordKey.map(
+                          (k) =>
+                            `__sluice_values[${withPaths.findIndex((c) => c.field.name === k.field.name) + 1}]`,
+                        ),
+                }),
+              },
+            ],
       sourceFile: '__sluice_url',
       originalJSON: '__sluice_line',
       badValues: resolution?.badValues ?? 'quarantine',
       recordValid: { predicate: '__sluice_object', reason: 'the record is not a JSON object' },
+      ...(bad === undefined ? {} : { extraQuarantine: badRecordsQuarantine(options.table, bad) }),
     });
-    return { ...result, schemaChanges: resolution?.changes ?? [] };
   } catch (cause) {
     throw new SourceError(
       stepId,
@@ -119,18 +196,67 @@ export async function normaliseRecords(
       },
     );
   }
+  const schemaChanges = resolution?.changes ?? [];
+  if (children === undefined || staged === undefined) return { ...result, schemaChanges };
+  if (bad !== undefined) await context.connection.run(`DROP TABLE ${bad}`);
+  const skipped =
+    children.keepAfter === undefined
+      ? 0
+      : await keepRowsAfterWatermark(context, {
+          fields: result.fields,
+          rows: result.rowsRead - result.rowsQuarantined,
+          ...children.keepAfter,
+        });
+  const published = await publishChildTables(context.connection, stepId, staged, {
+    recordsLeftOut: result.rowsQuarantined > 0 || skipped > 0,
+  });
+  return { ...result, rowsRead: result.rowsRead - skipped, schemaChanges, children: published };
 }
 
-async function discoverColumns(
+/** The columns with the primary key required, checked to exist and not to clash with `_sluice_id`. */
+function withRecordKey(
+  stepId: string,
+  planned: readonly PlannedColumn[],
+  children: ChildTablesOptions,
+): PlannedColumn[] {
+  if (planned.some((c) => c.field.name === ROW_ID))
+    throw new SourceError(stepId, `the records have a column "${ROW_ID}", the name of the row id`, {
+      hint: 'rename the key in the API response, or read the records without child_tables',
+    });
+  for (const name of children.primaryKey) {
+    if (!planned.some((c) => c.field.name === name && c.keys !== undefined))
+      throw new SourceError(stepId, `primaryKey column "${name}" is not a column of the records`, {
+        hint: `name columns of the dataset (nested values as parent__child): ${planned.map((c) => c.field.name).join(', ')}`,
+      });
+  }
+  return planned.map((c) =>
+    children.primaryKey.includes(c.field.name)
+      ? { ...c, field: { ...c.field, nullable: false } }
+      : c,
+  );
+}
+
+/** Quarantine rows of the records a child table found at fault, each with its first reason. */
+function badRecordsQuarantine(stage: string, bad: string): string {
+  return `SELECT s.__sluice_url AS source_file, CAST(NULL AS BIGINT) AS line,
+       CAST(NULL AS VARCHAR) AS "column", b.reason,
+       CAST(s.__sluice_line AS JSON) AS record
+     FROM ${stage} s
+     JOIN (SELECT __sluice_record,
+             min(reason) || CASE WHEN count(*) > 1 THEN ' (and ' || (count(*) - 1) || ' more)' ELSE '' END AS reason
+           FROM ${bad} GROUP BY __sluice_record) b
+       ON s.rowid = b.__sluice_record`;
+}
+
+async function discoverStructure(
   context: SourceReadContext,
   options: NormaliseOptions,
-): Promise<{ name: string; keys: readonly string[]; type: Field['type'] }[]> {
+): Promise<unknown> {
   const [row] = await context.connection.rows(
     `SELECT CAST(json_group_structure(CAST(__sluice_line AS JSON)) AS VARCHAR) AS structure
      FROM ${options.table}
      WHERE json_valid(__sluice_line) AND json_type(__sluice_line) = 'OBJECT'`,
   );
   const structure = row?.['structure'];
-  if (typeof structure !== 'string') return [];
-  return recordColumns(JSON.parse(structure) as unknown, options.nested);
+  return typeof structure === 'string' ? (JSON.parse(structure) as unknown) : undefined;
 }

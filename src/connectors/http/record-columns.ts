@@ -9,8 +9,11 @@ export interface RecordColumn {
   readonly type: LogicalType;
 }
 
-/** How nested values become columns: kept as JSON, or objects flattened to `parent__child`. */
-export type NestedMode = 'json' | 'flatten';
+/**
+ * How nested values become columns: kept as JSON, or objects flattened to `parent__child`
+ * (`child_tables` flattens like `flatten`; its arrays are handled by the child tables).
+ */
+export type NestedMode = 'json' | 'flatten' | 'child_tables';
 
 const SCALAR_TYPES: Readonly<Record<string, LogicalType>> = {
   VARCHAR: { kind: 'string' },
@@ -25,7 +28,8 @@ const JSON_TYPE: LogicalType = { kind: 'json' };
 /**
  * The columns of records whose merged shape is `structure` (DuckDB's `json_group_structure`).
  * Scalars get their type; arrays, values of mixed types and always-null values are JSON;
- * nested objects are JSON too, or with `flatten` become one column per leaf.
+ * nested objects are JSON too, or with `flatten` (and `child_tables`) become one column per
+ * leaf. Paths in `exclude` (arrays that are child tables) give no column.
  *
  * @example
  * ```ts
@@ -33,24 +37,50 @@ const JSON_TYPE: LogicalType = { kind: 'json' };
  * // [{ name: 'id', keys: ['id'], type: int64 }, { name: 'customer__name', keys: ['customer', 'name'], type: string }]
  * ```
  */
-export function recordColumns(structure: unknown, nested: NestedMode): RecordColumn[] {
+export function recordColumns(
+  structure: unknown,
+  nested: NestedMode,
+  exclude: readonly (readonly string[])[] = [],
+): RecordColumn[] {
   const columns: RecordColumn[] = [];
+  const excluded = new Set(exclude.map((keys) => JSON.stringify(keys)));
   const visit = (shape: Readonly<Record<string, unknown>>, keys: readonly string[]): void => {
     for (const [key, value] of Object.entries(shape)) {
       const path = [...keys, key];
-      if (nested === 'flatten' && isObjectShape(value)) {
+      if (excluded.has(JSON.stringify(path))) continue;
+      if (nested !== 'json' && isObjectShape(value)) {
         visit(value, path);
         continue;
       }
-      const type = typeof value === 'string' ? (SCALAR_TYPES[value] ?? JSON_TYPE) : JSON_TYPE;
-      columns.push({ name: path.join('__'), keys: path, type });
+      columns.push({ name: path.join('__'), keys: path, type: scalarType(value) });
     }
   };
   if (isObjectShape(structure)) visit(structure, []);
   return columns;
 }
 
-function isObjectShape(value: unknown): value is Readonly<Record<string, unknown>> {
+/**
+ * The logical type of a value whose shape is `shape`: scalars get their type, anything else
+ * (objects, arrays, mixed or always-null values) is JSON.
+ *
+ * @example
+ * ```ts
+ * scalarType('VARCHAR'); // { kind: 'string' }
+ * ```
+ */
+export function scalarType(shape: unknown): LogicalType {
+  return typeof shape === 'string' ? (SCALAR_TYPES[shape] ?? JSON_TYPE) : JSON_TYPE;
+}
+
+/**
+ * True when `value` is the shape of an object with at least one key.
+ *
+ * @example
+ * ```ts
+ * isObjectShape({ id: 'UBIGINT' }); // true
+ * ```
+ */
+export function isObjectShape(value: unknown): value is Readonly<Record<string, unknown>> {
   return (
     typeof value === 'object' &&
     value !== null &&
@@ -68,7 +98,19 @@ function isObjectShape(value: unknown): value is Readonly<Record<string, unknown
  * ```
  */
 export function jsonPathLiteral(keys: readonly string[]): string {
-  return quoteLiteral(`$${keys.map((k) => `."${k.replaceAll('"', '\\"')}"`).join('')}`);
+  return quoteLiteral(jsonPathText(keys));
+}
+
+/**
+ * Where a value sits in a record, as DuckDB JSON path text (not yet a SQL literal).
+ *
+ * @example
+ * ```ts
+ * jsonPathText(['items']); // '$."items"'
+ * ```
+ */
+export function jsonPathText(keys: readonly string[]): string {
+  return `$${keys.map((k) => `."${k.replaceAll('"', '\\"')}"`).join('')}`;
 }
 
 /**
@@ -81,7 +123,7 @@ export function jsonPathLiteral(keys: readonly string[]): string {
  * ```
  */
 export function keysOfName(name: string, nested: NestedMode): string[] {
-  return nested === 'flatten' ? name.split('__') : [name];
+  return nested === 'json' ? [name] : name.split('__');
 }
 
 /** The declared or discovered field together with where its value is read from. */

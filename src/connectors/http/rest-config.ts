@@ -164,6 +164,47 @@ export const retriesConfig = z
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
+const childTablePath = z
+  .string()
+  .regex(
+    /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/,
+    'expected a dotted path of keys such as `items` or `items.discounts` (letters, digits and "_")',
+  );
+
+/** What is wrong with the child-table options together, as messages on their fields. */
+function childTablesProblems(config: {
+  readonly nested: string;
+  readonly childTables: readonly string[];
+  readonly primaryKey?: string | readonly string[] | undefined;
+}): { field: 'nested' | 'childTables' | 'primaryKey'; text: string }[] {
+  const problems: { field: 'nested' | 'childTables' | 'primaryKey'; text: string }[] = [];
+  if (config.nested !== 'child_tables') {
+    if (config.childTables.length > 0)
+      problems.push({ field: 'childTables', text: "childTables go with nested: 'child_tables'" });
+    if (config.primaryKey !== undefined)
+      problems.push({ field: 'primaryKey', text: "primaryKey goes with nested: 'child_tables'" });
+    return problems;
+  }
+  if (config.childTables.length === 0)
+    problems.push({
+      field: 'nested',
+      text: "nested: 'child_tables' needs childTables naming the arrays to unnest, e.g. ['items']",
+    });
+  const seen = new Set<string>();
+  for (const path of config.childTables) {
+    const name = path.replaceAll('.', '__');
+    if (seen.has(name.toLowerCase()))
+      problems.push({ field: 'childTables', text: `child table "${path}" is listed twice` });
+    seen.add(name.toLowerCase());
+    if (path.split('.').some((key) => key.toLowerCase().startsWith('_sluice')))
+      problems.push({
+        field: 'childTables',
+        text: `"${path}": keys starting with _sluice are reserved`,
+      });
+  }
+  return problems;
+}
+
 const schemaField = z
   .custom<Schema>(isSchema, { message: 'expected a schema built with schema({...})' })
   .optional()
@@ -234,10 +275,22 @@ export const restSourceConfig = z
         'With `incremental`, the query parameter that carries the watermark (e.g. `updated_since`) so only newer records are sent. Without it, records at or before the watermark are filtered after reading.',
       ),
     nested: z
-      .enum(['json', 'flatten'])
+      .enum(['json', 'flatten', 'child_tables'])
       .default('json')
       .describe(
-        '`json` keeps nested objects and arrays as JSON columns; `flatten` turns nested objects into `parent__child` columns (arrays stay JSON).',
+        '`json` keeps nested objects and arrays as JSON columns; `flatten` turns nested objects into `parent__child` columns (arrays stay JSON); `child_tables` flattens objects too and turns the arrays named in `childTables` into child datasets `<step>__<path>`.',
+      ),
+    childTables: z
+      .array(childTablePath)
+      .default([])
+      .describe(
+        'With `nested: child_tables`, the arrays that become child datasets, as dotted paths from the record: `items` gives `<step>__items`, `items.discounts` (an array inside each item) gives `<step>__items__discounts`. Every row carries `_sluice_id`; child rows also `_sluice_parent_id` and `_sluice_list_idx`.',
+      ),
+    primaryKey: z
+      .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+      .optional()
+      .describe(
+        'With `nested: child_tables`, the column(s) identifying a record (required, unique). `_sluice_id` is then derived from them, so it is the same in every run, and child rows carry them as `_sluice_root_<column>`.',
       ),
     schema: schemaField,
     schemaPolicy: z
@@ -256,6 +309,10 @@ export const restSourceConfig = z
       [...config.url.matchAll(/\{([^}]+)\}/g)].every((m) => (m[1] ?? '') in config.params),
     { message: 'every {placeholder} in url needs a value in params', path: ['url'] },
   )
+  .superRefine((config, issues) => {
+    for (const message of childTablesProblems(config))
+      issues.addIssue({ code: 'custom', message: message.text, path: [message.field] });
+  })
   .describe('Reads records from an HTTP JSON API, page by page.');
 
 export type RESTSourceConfig = z.input<typeof restSourceConfig>;

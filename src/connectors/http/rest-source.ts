@@ -2,6 +2,7 @@ import { parseDuration } from '../../core/duration.js';
 import { retryPolicy } from '../../core/retry-policy.js';
 import type { SourceReadContext, SourceReadResult } from '../../engine/connector.js';
 import { defineSource } from '../../engine/connector.js';
+import { childTableSuffixes, planChildTables } from './child-tables.js';
 import { HTTPClient } from './http-client.js';
 import { readPages } from './page-reader.js';
 import { createPaginator } from './paginator.js';
@@ -15,8 +16,8 @@ import { restSourceConfig } from './rest-config.js';
 /**
  * Reads records from an HTTP JSON API into the step's dataset, following pagination, with
  * authentication, retries, a rate limit and a per-request timeout. Records are staged as JSON
- * text and typed (and flattened) inside DuckDB; records that do not fit the schema are
- * quarantined.
+ * text and typed (and flattened, or their arrays unnested into child datasets `<step>__<path>`)
+ * inside DuckDB; records that do not fit the schema are quarantined.
  *
  * @example
  * ```ts
@@ -26,6 +27,8 @@ import { restSourceConfig } from './rest-config.js';
  *   recordsPath: '$.data',
  *   pagination: { type: 'cursor', cursorPath: '$.meta.next_cursor', cursorParam: 'cursor' },
  *   auth: { type: 'bearer', token: { env: 'ORDERS_API_TOKEN' } },
+ *   nested: 'child_tables',
+ *   childTables: ['items'], // read with ref('orders__items')
  * });
  * ```
  */
@@ -33,8 +36,13 @@ export const restSource = defineSource({
   name: 'rest',
   summary: 'Records from an HTTP JSON API, page by page (auth, retries, rate limit).',
   config: restSourceConfig,
-  // With `incrementalParam` the API filters; without it the engine keeps rows past the watermark.
-  readsIncrementally: (config) => config.incrementalParam !== undefined,
+  // With `incrementalParam` the API filters. Without it the engine keeps rows past the
+  // watermark, except with child tables, whose rows must go with their records: then the source
+  // filters.
+  readsIncrementally: (config) =>
+    config.incrementalParam !== undefined || config.nested === 'child_tables',
+  childDatasets: (config) =>
+    config.nested === 'child_tables' ? childTableSuffixes(config.childTables) : [],
   read: (config, context) => readREST(config, context),
 });
 
@@ -93,14 +101,35 @@ async function readREST(
       const staged = stage.close();
       logger.info({ step: stepId, pages, records: staged }, 'API records staged');
     }
+    const watermark = context.incremental?.watermark;
     const result = await normaliseRecords(context, {
       table: stage.table,
       schema: config.schema,
       schemaPolicy: config.schemaPolicy,
       nested: config.nested,
       source,
+      ...(config.nested === 'child_tables'
+        ? {
+            childTables: {
+              tables: planChildTables(config.childTables),
+              primaryKey:
+                config.primaryKey === undefined
+                  ? []
+                  : typeof config.primaryKey === 'string'
+                    ? [config.primaryKey]
+                    : config.primaryKey,
+              ...(watermark === undefined ||
+              context.incremental === undefined ||
+              config.incrementalParam !== undefined
+                ? {}
+                : { keepAfter: { cursor: context.incremental.cursor, watermark } }),
+            },
+          }
+        : {}),
     });
     const { rowsMalformed: _malformed, ...counts } = result;
+    for (const child of result.children ?? [])
+      logger.info({ step: stepId, dataset: child.name, rows: child.rowsRead }, 'child table made');
     return { ...counts, inputs: [source] };
   } finally {
     await connection.run(`DROP TABLE IF EXISTS ${stage.table}`);
