@@ -11,6 +11,8 @@ import { pipeline, ref, schema, sink, source, t } from '../src/index.js';
 import { query, readNDJSON, runIn, tempDir } from './helpers.js';
 import { readDeltaTable } from './support/orchestrator-project.js';
 import type { ConformanceRow, ConformanceTarget } from './support/connector-conformance.js';
+import type { ClickHouseTestDatabase } from './support/clickhouse.js';
+import { clickhouseUnavailable, createClickHouseDatabase } from './support/clickhouse.js';
 import { asConformanceRow, describeConformance } from './support/connector-conformance.js';
 import { MYSQL_ADMIN_URL, mysqlUnavailable } from './support/mysql.js';
 import { createTestDatabase, postgresUnavailable } from './support/postgres.js';
@@ -205,6 +207,67 @@ const mysqlTarget: ConformanceTarget = {
 };
 
 describeConformance(mysqlTarget, mysqlSkip);
+
+// ---- ClickHouse (sink only) ----
+
+const clickhouseSkip = await clickhouseUnavailable();
+const clickhouse: ClickHouseTestDatabase | undefined =
+  clickhouseSkip === undefined ? await createClickHouseDatabase() : undefined;
+if (clickhouse !== undefined) cleanups.push(clickhouse.drop);
+
+const clickhouseInsert = async (table: string, rows: readonly ConformanceRow[]): Promise<void> =>
+  clickhouse?.insert(
+    table,
+    rows.map((r) => [
+      String(r.id),
+      r.name,
+      r.amount,
+      r.active === null ? null : r.active ? '1' : '0',
+      r.created === null ? null : r.created.replace('T', ' ').replace('Z', ''),
+      r.day,
+    ]),
+  );
+
+const clickhouseTarget: ConformanceTarget = {
+  name: 'clickhouse',
+  async seed(rows) {
+    const table = newName();
+    await clickhouse?.command(
+      `CREATE TABLE ${table} (id Int64, name Nullable(String), amount Nullable(Decimal(12, 2)), active Nullable(UInt8), created Nullable(DateTime('UTC')), day Nullable(Date)) ENGINE = MergeTree ORDER BY id`,
+    );
+    await clickhouseInsert(table, rows);
+    return table;
+  },
+  append: clickhouseInsert,
+  source: (table, options) =>
+    source.clickhouse({
+      url: clickhouse?.url ?? '',
+      table,
+      ...(options?.incremental === true ? { incremental: { cursor: 'id' } } : {}),
+    }),
+  freshTarget: async () => newName(),
+  sink: (input, table) => sink.clickhouse({ input, url: clickhouse?.url ?? '', table }),
+  readBack: async (table) => {
+    if (clickhouse === undefined || !(await clickhouse.tables()).includes(table)) return [];
+    const rows = await clickhouse.text(
+      `SELECT id, name, amount, active, concat(replaceOne(toString(created), ' ', 'T'), 'Z') AS created, day FROM ${table}`,
+    );
+    return rows.map((row) =>
+      asConformanceRow({ ...row, active: row['active'] === null ? null : row['active'] === '1' }),
+    );
+  },
+  badCredentials: () => {
+    const url = new URL(clickhouse?.url ?? 'http://127.0.0.1:8123/x');
+    url.username = 'default';
+    url.password = 'conformance-secret';
+    return {
+      step: sink.clickhouse({ input: ref('rows'), url: url.toString(), table: 'anything' }),
+      secret: 'conformance-secret',
+    };
+  },
+};
+
+describeConformance(clickhouseTarget, clickhouseSkip);
 
 // ---- Files: Parquet, CSV, Avro and Delta (through DuckDB and the table API) ----
 

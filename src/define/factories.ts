@@ -13,6 +13,10 @@ import type {
   ParquetSourceConfig,
 } from '../connectors/files/file-configs.js';
 import type { AvroSinkConfig, AvroSourceConfig } from '../connectors/avro/avro-configs.js';
+import type {
+  ClickHouseSinkConfig,
+  ClickHouseSourceConfig,
+} from '../connectors/clickhouse/clickhouse-configs.js';
 import type { RESTSourceConfig } from '../connectors/http/rest-config.js';
 import type { WebhookSourceConfig } from '../connectors/http/webhook-source.js';
 import type { MySQLSinkConfig, MySQLSourceConfig } from '../connectors/mysql/mysql-configs.js';
@@ -218,6 +222,9 @@ export const source = {
   rest: (config: Described<RESTSourceConfig>): SourceStep => sourceStep('rest', config),
   /** Records posted to a webhook inbox of `sluice serve --http` since the last run. */
   webhook: (config: Described<WebhookSourceConfig>): SourceStep => sourceStep('webhook', config),
+  /** A ClickHouse table or query, read over HTTP. */
+  clickhouse: (config: Described<ClickHouseSourceConfig>): SourceStep =>
+    sourceStep('clickhouse', config),
   /** Changes of a PostgreSQL table (logical replication), after an initial snapshot. */
   postgresCdc: (config: Described<PostgresCdcSourceConfig>): SourceStep =>
     sourceStep('postgres_cdc', config),
@@ -252,6 +259,8 @@ export const sink = {
   mysql: (config: SinkOf<MySQLSinkConfig>): SinkStep => sinkStep('mysql', config),
   /** A PostgreSQL table: append, overwrite, merge or delete+insert in one transaction. */
   postgres: (config: SinkOf<PostgresSinkConfig>): SinkStep => sinkStep('postgres', config),
+  /** A ClickHouse table over HTTP: append, overwrite, merge or delete_insert, published atomically. */
+  clickhouse: (config: SinkOf<ClickHouseSinkConfig>): SinkStep => sinkStep('clickhouse', config),
   /** Any registered sink connector by name. */
   custom: (
     connector: string,

@@ -1,4 +1,6 @@
 import { avroConnectors } from '../connectors/avro/index.js';
+import { clickhouseConnectors } from '../connectors/clickhouse/index.js';
+import { clickhouseWarehouse } from '../connectors/clickhouse/clickhouse-warehouse.js';
 import { fileConnectors } from '../connectors/files/index.js';
 import { restSource, webhookSource } from '../connectors/http/index.js';
 import { mysqlConnectors } from '../connectors/mysql/index.js';
@@ -7,7 +9,7 @@ import { createRegistry } from './connector.js';
 
 /**
  * The registry runs use unless given another: the file, Avro, PostgreSQL, MySQL, REST API and
- * webhook connectors, and PostgreSQL as a warehouse for `sql` steps.
+ * webhook connectors, and PostgreSQL and ClickHouse as warehouses for `sql` steps.
  *
  * @example
  * ```ts
@@ -20,6 +22,8 @@ export const defaultRegistry = createRegistry([
   ...postgresConnectors,
   postgresWarehouse,
   ...mysqlConnectors,
+  ...clickhouseConnectors,
+  clickhouseWarehouse,
   restSource,
   webhookSource,
 ]);

@@ -32,9 +32,14 @@ export async function runWarehouseStep(
       },
     ]);
   const table = def.table ?? step.id;
+  const literal = (text: string): string => adapter.quoteLiteral(text);
   const query = compileSQL(def, ctx.params, {
-    relation: (id) => relationOf(id, adapter, ctx),
-    literal: (text) => adapter.quoteLiteral(text),
+    relation: (id) => ctx.outcomes.get(id)?.staged?.warehouseRelation ?? tableOf(id, adapter, ctx),
+    literal,
+  });
+  const publishedQuery = compileSQL(def, ctx.params, {
+    relation: (id) => tableOf(id, adapter, ctx),
+    literal,
   });
   const materialize = def.materialize ?? 'view';
   const result = await adapter.run(
@@ -43,6 +48,7 @@ export async function runWarehouseStep(
       warehouse,
       table,
       query,
+      publishedQuery,
       materialize,
       ...(materialize === 'incremental'
         ? { incremental: def.incremental ?? { strategy: 'append' } }
@@ -68,10 +74,8 @@ export async function runWarehouseStep(
   };
 }
 
-/** The warehouse relation a ref to `stepId` reads: staged rows first, else the table. */
-function relationOf(stepId: string, adapter: WarehouseAdapter, ctx: StepRunContext): string {
-  const staged = ctx.outcomes.get(stepId)?.staged?.warehouseRelation;
-  if (staged !== undefined) return staged;
+/** The warehouse table a ref to `stepId` names once the run is published. */
+function tableOf(stepId: string, adapter: WarehouseAdapter, ctx: StepRunContext): string {
   const input = ctx.plan.steps.find((s) => s.id === stepId);
   const def = input?.definition;
   if (def?.kind === 'sql' && def.warehouse !== undefined)

@@ -24,8 +24,13 @@ export interface WarehouseModel {
   readonly warehouse: Warehouse;
   /** The table or view written, as the user spelled it (`schema.name`). */
   readonly table: string;
-  /** The query in the warehouse's dialect, refs replaced by warehouse relations. */
+  /** The query in the warehouse's dialect, refs replaced by what they read during the run. */
   readonly query: string;
+  /**
+   * The query with refs naming the tables as they are once the run is published, which is what
+   * a view must say (the same as `query` where the run's changes are in place, as on PostgreSQL).
+   */
+  readonly publishedQuery: string;
   readonly materialize: Materialization;
   /** With `incremental`: the options, `append` when the step gave none. */
   readonly incremental?: IncrementalModelOptions;

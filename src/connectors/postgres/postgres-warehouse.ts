@@ -72,7 +72,7 @@ async function materialise(client: Client, model: WarehouseModel): Promise<numbe
   switch (model.materialize) {
     case 'view':
       await dropRelation(client, model.table, existing);
-      await client.query(`CREATE VIEW ${quoteTableName(model.table)} AS ${model.query}`);
+      await client.query(`CREATE VIEW ${quoteTableName(model.table)} AS ${model.publishedQuery}`);
       return undefined;
     case 'table':
       return rebuild(client, model, existing);
