@@ -125,7 +125,9 @@ describe.skipIf(unavailable !== undefined)('sql steps in a PostgreSQL warehouse'
     expect(second.steps.find((s) => s.id === 'latest')?.rowsOut).toBe(2);
     // append keeps the old version of customer 2 beside the new one
     expect(
-      await rows('select id::int as id, updated_at::text as at from analytics.seen order by id, at'),
+      await rows(
+        'select id::int as id, updated_at::text as at from analytics.seen order by id, at',
+      ),
     ).toEqual([
       { id: 1, at: '2024-01-01 00:00:00+00' },
       { id: 2, at: '2024-01-01 00:00:00+00' },
