@@ -133,3 +133,6 @@ export type {
   BackfillOptions,
   BackfillPlan,
 } from './orchestrator/index.js';
+export { stream, isStream, streamSource, streamSink } from './define/stream.js';
+export type { StreamDefinition, StreamOptions, StreamEndpoint } from './define/stream.js';
+export { loadStreamFile } from './plan/load-pipeline-file.js';

@@ -16,6 +16,7 @@ import { docsCommand } from './commands/docs.js';
 import { initCommand } from './commands/init.js';
 import { profileCommand } from './commands/profile.js';
 import { runCommand } from './commands/run.js';
+import { streamCommand } from './commands/stream.js';
 import { tableCommands } from './commands/table.js';
 import { validateCommand } from './commands/validate.js';
 
@@ -26,6 +27,7 @@ const GROUPS: Readonly<Record<string, string>> = {
 /** Every CLI command, in the order `--help` lists them. */
 export const commands: readonly Command[] = [
   runCommand,
+  streamCommand,
   checkCommand,
   validateCommand,
   profileCommand,

@@ -125,6 +125,22 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'tasks remember whether their output came from the task cache',
     statements: [`ALTER TABLE tasks ADD COLUMN cached INTEGER NOT NULL DEFAULT 0`],
   },
+  {
+    version: 7,
+    description: 'stream checkpoints: source positions, watermark and operator state',
+    statements: [
+      `CREATE TABLE stream_checkpoints (
+        stream TEXT NOT NULL,
+        checkpoint_id BIGINT NOT NULL,
+        snapshot TEXT NOT NULL,
+        watermark BIGINT,
+        records_in BIGINT NOT NULL,
+        records_out BIGINT NOT NULL,
+        state_size BIGINT NOT NULL,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (stream, checkpoint_id))`,
+    ],
+  },
 ];
 
 /** The newest schema version this copy of Sluice knows. */

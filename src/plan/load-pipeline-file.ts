@@ -7,11 +7,17 @@ import { createJiti } from 'jiti';
 import { PipelineLoadError, describeCause } from '../core/errors.js';
 import type { Pipeline } from '../define/pipeline.js';
 import { isPipeline } from '../define/pipeline.js';
+import type { StreamDefinition } from '../define/stream.js';
+import { isStream } from '../define/stream.js';
 
-const OWN_ENTRY = ((): string => {
-  const compiled = fileURLToPath(new URL('../index.js', import.meta.url));
+const OWN_ENTRY = ownModule('../index.js');
+const OWN_STREAM_ENTRY = ownModule('../stream/index.js');
+
+/** A module of this copy of Sluice: compiled when built, else its TypeScript source. */
+function ownModule(relative: string): string {
+  const compiled = fileURLToPath(new URL(relative, import.meta.url));
   return existsSync(compiled) ? compiled : compiled.replace(/\.js$/, '.ts');
-})();
+}
 
 /**
  * Loads a pipeline file (TypeScript or JavaScript) and returns its default export. Only that
@@ -24,6 +30,34 @@ const OWN_ENTRY = ((): string => {
  * ```
  */
 export async function loadPipelineFile(file: string): Promise<Pipeline> {
+  const value = await loadDefaultExport(file);
+  if (!isPipeline(value)) {
+    throw new PipelineLoadError(file, 'its default export is not a pipeline', {
+      hint: "end the file with: export default pipeline('name', { steps: { ... } })",
+    });
+  }
+  return value;
+}
+
+/**
+ * Loads a stream file and returns its default export, a stream declared with `stream()`.
+ *
+ * @example
+ * ```ts
+ * const definition = await loadStreamFile('streams/page_views.ts');
+ * ```
+ */
+export async function loadStreamFile(file: string): Promise<StreamDefinition> {
+  const value = await loadDefaultExport(file);
+  if (!isStream(value)) {
+    throw new PipelineLoadError(file, 'its default export is not a stream', {
+      hint: "end the file with: export default stream('name', { source, eventTime, steps, sink })",
+    });
+  }
+  return value;
+}
+
+async function loadDefaultExport(file: string): Promise<unknown> {
   const path = resolve(file);
   if (!existsSync(path)) {
     throw new PipelineLoadError(file, 'the file does not exist', {
@@ -44,13 +78,7 @@ export async function loadPipelineFile(file: string): Promise<Pipeline> {
           : `at ${where}`,
     });
   }
-  const value = (loaded as { default?: unknown } | null)?.default ?? loaded;
-  if (!isPipeline(value)) {
-    throw new PipelineLoadError(file, 'its default export is not a pipeline', {
-      hint: "end the file with: export default pipeline('name', { steps: { ... } })",
-    });
-  }
-  return value;
+  return (loaded as { default?: unknown } | null)?.default ?? loaded;
 }
 
 /**
@@ -64,7 +92,7 @@ export async function loadPipelineFile(file: string): Promise<Pipeline> {
  */
 export function projectFileLoader(): ReturnType<typeof createJiti> {
   return createJiti(import.meta.url, {
-    alias: { sluice: OWN_ENTRY },
+    alias: { 'sluice/stream': OWN_STREAM_ENTRY, sluice: OWN_ENTRY },
     interopDefault: true,
     moduleCache: false,
     sourceMaps: true,

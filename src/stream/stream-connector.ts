@@ -114,6 +114,12 @@ export interface StreamSinkContext {
 /** A checkpoint being committed: its number, increasing by one per checkpoint of the stream. */
 export interface StreamCommit {
   readonly checkpointId: number;
+  /**
+   * The stream's state at this checkpoint (source positions, watermark, operator state) as
+   * JSON-able data. A transactional sink that implements `recover` stores it in the same
+   * transaction as the rows, which makes the sink's copy the authoritative one after a crash.
+   */
+  readonly snapshot?: unknown;
 }
 
 /**
@@ -130,6 +136,12 @@ export interface StreamCommit {
 export interface StreamWriter {
   write(rows: readonly StreamRow[]): Promise<void>;
   commit(commit: StreamCommit): Promise<void>;
+  /**
+   * The last checkpoint this sink committed with its snapshot, for sinks that store it with
+   * their rows (exactly-once): the runtime resumes from it when it is newer than the run
+   * store's. Undefined when nothing was committed yet.
+   */
+  recover?(): Promise<{ readonly checkpointId: number; readonly snapshot: unknown } | undefined>;
   /** Closes the sink; rows written after the last commit are not guaranteed. Never fails. */
   close(): Promise<void>;
 }

@@ -10,7 +10,9 @@ interface PartitionProgress {
  * count as on time); the stream's watermark is the smallest of its active partitions', so a
  * partition that lags holds windows open until its records arrive. A partition that delivered
  * nothing for `idleTimeoutMs` (processing time) is left out, so one quiet partition does not
- * stall output; it counts again with its next record. The watermark never goes back.
+ * stall output; it counts again with its next record. When every partition is idle the
+ * watermark moves to the highest partition's: the stream has caught up with all of them. The
+ * watermark never goes back.
  *
  * @example
  * ```ts
@@ -52,12 +54,16 @@ export class WatermarkTracker {
   current(): number {
     const now = this.#now();
     let lowest = Infinity;
+    let highest = -Infinity;
     for (const progress of this.#partitions.values()) {
-      if (now - progress.lastActive > this.#idleTimeout) continue;
       const partitionWatermark = progress.maxEventTime - this.#outOfOrderness;
+      if (partitionWatermark > highest) highest = partitionWatermark;
+      if (now - progress.lastActive > this.#idleTimeout) continue;
       if (partitionWatermark < lowest) lowest = partitionWatermark;
     }
-    if (lowest !== Infinity && lowest > this.#watermark) this.#watermark = lowest;
+    // With every partition idle, nothing is in flight: the stream has caught up with all of them.
+    const next = lowest === Infinity ? highest : lowest;
+    if (next > this.#watermark) this.#watermark = next;
     return this.#watermark;
   }
 

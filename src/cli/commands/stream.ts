@@ -1,0 +1,128 @@
+import { join, resolve } from 'node:path';
+import { UsageError } from '../../core/errors.js';
+import { QuarantineStore } from '../../engine/quarantine-store.js';
+import { RunStore } from '../../orchestrator/run-store.js';
+import { isStoreUrl } from '../../orchestrator/sql-database.js';
+import { StreamCheckpoints } from '../../orchestrator/stream-checkpoints.js';
+import { createLogger } from '../../observe/logger.js';
+import { loadStreamFile } from '../../plan/load-pipeline-file.js';
+import { defaultStreamRegistry } from '../../stream/default-stream-registry.js';
+import { planStream } from '../../stream/plan-stream.js';
+import type { StreamProgress } from '../../stream/runtime.js';
+import { runStream } from '../../stream/runtime.js';
+import type { StreamStart } from '../../stream/stream-connector.js';
+import type { Command } from '../command.js';
+import { ExitCode } from '../command.js';
+import { presentError } from '../present-error.js';
+
+/**
+ * `sluice stream <file>`: runs a stream until SIGINT or SIGTERM, then drains, commits a final
+ * checkpoint and exits 0.
+ *
+ * @example
+ * ```sh
+ * sluice stream streams/page_views.ts --from-beginning
+ * ```
+ */
+export const streamCommand: Command = {
+  name: 'stream',
+  summary: 'Run a stream file until interrupted, resuming from its last checkpoint',
+  arguments: [
+    { name: 'file', description: 'stream file (.ts or .js) whose default export is the stream' },
+  ],
+  options: [
+    {
+      flags: '--from-beginning',
+      description: "forget the stream's checkpoints and read the source from its oldest record",
+    },
+    {
+      flags: '--from <time>',
+      description: "forget the stream's checkpoints and read from this time (ISO 8601)",
+    },
+    {
+      flags: '--store <url>',
+      description:
+        'where checkpoints are kept: postgres://... or a SQLite file (default: $SLUICE_STORE, else <state-dir>/sluice.db)',
+    },
+    {
+      flags: '--state-dir <dir>',
+      description: 'where late and invalid records are quarantined',
+      defaultValue: '.sluice',
+    },
+    {
+      flags: '--log-level <level>',
+      description: 'debug, info, warn, error or silent',
+      defaultValue: 'info',
+    },
+  ],
+  async run(args, options, io) {
+    try {
+      const definition = await loadStreamFile(resolve(io.cwd, args[0] as string));
+      const plan = planStream(definition, defaultStreamRegistry);
+      const start = startOf(options);
+      const stateDir = resolve(io.cwd, String(options['stateDir'] ?? '.sluice'));
+      const location =
+        typeof options['store'] === 'string'
+          ? options['store']
+          : process.env['SLUICE_STORE'] || join(stateDir, 'sluice.db');
+      const store = await RunStore.open(
+        isStoreUrl(location) ? location : resolve(io.cwd, location),
+      );
+      const logger = createLogger({
+        format: io.stderrIsTTY ? 'pretty' : 'json',
+        level: logLevel(String(options['logLevel'] ?? 'info')),
+        write: io.stderr,
+      });
+      const stop = new AbortController();
+      const onSignal = (): void => stop.abort();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      let progress: StreamProgress;
+      try {
+        const checkpoints = new StreamCheckpoints(store);
+        if (start !== undefined) await checkpoints.reset(plan.name);
+        progress = await runStream(plan, {
+          checkpoints,
+          quarantine: new QuarantineStore(
+            join(stateDir, 'streams', plan.name, 'quarantine'),
+            plan.name,
+          ),
+          ...(start === undefined ? {} : { start, fromScratch: true }),
+          signal: stop.signal,
+          logger,
+        });
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        await store.close();
+      }
+      io.stdout(
+        `stream ${plan.name} stopped at checkpoint ${progress.checkpointId}: ${progress.recordsIn} records in, ${progress.recordsOut} out, ${progress.recordsLate} late, ${progress.recordsInvalid} invalid${progress.watermark === undefined ? '' : `, watermark ${new Date(progress.watermark).toISOString()}`}\n`,
+      );
+      return ExitCode.success;
+    } catch (error) {
+      return presentError(error, io, { json: false });
+    }
+  },
+};
+
+function startOf(options: Readonly<Record<string, unknown>>): StreamStart | undefined {
+  const from = options['from'];
+  if (options['fromBeginning'] === true) {
+    if (from !== undefined) throw new UsageError('give --from-beginning or --from, not both');
+    return { kind: 'beginning' };
+  }
+  if (from === undefined) return undefined;
+  const at = new Date(String(from));
+  if (Number.isNaN(at.getTime()))
+    throw new UsageError(
+      `--from expects a time such as 2024-05-01T00:00:00Z, got "${String(from)}"`,
+    );
+  return { kind: 'time', at };
+}
+
+function logLevel(level: string): 'debug' | 'info' | 'warn' | 'error' | 'silent' {
+  if (['debug', 'info', 'warn', 'error', 'silent'].includes(level))
+    return level as 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  throw new UsageError(`--log-level must be debug, info, warn, error or silent, got "${level}"`);
+}

@@ -1,0 +1,125 @@
+import type {
+  FilesStreamSinkConfig,
+  FilesStreamSourceConfig,
+} from '../connectors/files/ndjson-stream.js';
+import type { OperatorSpec } from '../stream/operators.js';
+import type { StreamRow } from '../stream/stream-connector.js';
+import type { DeclarationSite } from './origin.js';
+import { captureDeclarationSite } from './origin.js';
+
+const STREAM = Symbol.for('sluice.stream');
+
+/** A stream's source or sink: a stream connector's name and its config as written. */
+export interface StreamEndpoint {
+  readonly connector: string;
+  readonly config: Readonly<Record<string, unknown>>;
+}
+
+/** Options of {@link stream}. */
+export interface StreamOptions {
+  readonly description?: string;
+  readonly source: StreamEndpoint;
+  /**
+   * Each record's event time: a column holding epoch milliseconds, a Date or ISO-8601 text, or a
+   * function of the record. Records without a valid one are quarantined (`invalid`).
+   */
+  readonly eventTime: string | ((row: StreamRow) => unknown);
+  /**
+   * How far behind the newest event time records may still arrive in order (`maxOutOfOrderness`),
+   * and how long a partition may be quiet before it stops holding the watermark back
+   * (`idleTimeout`, default: never).
+   */
+  readonly watermark?: {
+    readonly maxOutOfOrderness?: string | number;
+    readonly idleTimeout?: string | number;
+  };
+  /** Operators applied in order: map, filter, flatMap, dedupe, window. */
+  readonly steps?: readonly OperatorSpec[];
+  readonly sink: StreamEndpoint;
+  /** How often state, positions and output are committed together (default `'10s'`). */
+  readonly checkpoint?: { readonly every?: string | number };
+  /** Most records in flight between source and sink (default 10,000). */
+  readonly maxInFlight?: number;
+}
+
+/** A stream as declared in a stream file; `sluice stream <file>` runs it. */
+export interface StreamDefinition extends StreamOptions {
+  readonly kind: 'stream';
+  readonly name: string;
+  readonly declaredAt: DeclarationSite;
+}
+
+/**
+ * Declares a stream: records read continuously from a source, given event times and
+ * watermarks, passed through operators (windows among them), and written to a sink, with
+ * checkpoints that make restarts resume where they stopped.
+ *
+ * @example
+ * ```ts
+ * export default stream('page_views', {
+ *   source: streamSource.files({ path: 'incoming/clicks' }),
+ *   eventTime: 'ts',
+ *   watermark: { maxOutOfOrderness: '5s' },
+ *   steps: [window({ key: 'page', window: tumbling('1m'), aggregate: { views: count() } })],
+ *   sink: streamSink.files({ path: 'out/page_views' }),
+ * });
+ * ```
+ */
+export function stream(name: string, options: StreamOptions): StreamDefinition {
+  const definition: StreamDefinition = {
+    ...options,
+    kind: 'stream',
+    name,
+    declaredAt: captureDeclarationSite(),
+  };
+  Object.defineProperty(definition, STREAM, { value: true });
+  return definition;
+}
+
+/**
+ * Whether a value was made by {@link stream}.
+ *
+ * @example
+ * ```ts
+ * if (!isStream(module.default)) throw new Error('not a stream');
+ * ```
+ */
+export function isStream(value: unknown): value is StreamDefinition {
+  return typeof value === 'object' && value !== null && STREAM in value;
+}
+
+/**
+ * Stream sources by connector.
+ *
+ * @example
+ * ```ts
+ * streamSource.files({ path: 'incoming/clicks' });
+ * ```
+ */
+export const streamSource = {
+  /** NDJSON files in a folder, tailed (new lines and files are read as they appear). */
+  files: (config: FilesStreamSourceConfig): StreamEndpoint => ({ connector: 'files', config }),
+  /** Any registered stream source, by name. */
+  custom: (connector: string, config: Readonly<Record<string, unknown>>): StreamEndpoint => ({
+    connector,
+    config,
+  }),
+};
+
+/**
+ * Stream sinks by connector.
+ *
+ * @example
+ * ```ts
+ * streamSink.files({ path: 'out/page_views' });
+ * ```
+ */
+export const streamSink = {
+  /** NDJSON files, one per checkpoint, committed by rename (exactly once). */
+  files: (config: FilesStreamSinkConfig): StreamEndpoint => ({ connector: 'files', config }),
+  /** Any registered stream sink, by name. */
+  custom: (connector: string, config: Readonly<Record<string, unknown>>): StreamEndpoint => ({
+    connector,
+    config,
+  }),
+};

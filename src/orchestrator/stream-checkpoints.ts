@@ -1,0 +1,82 @@
+import type { RunStore } from './run-store.js';
+
+/** A committed checkpoint of a stream, as the run store keeps it. */
+export interface StreamCheckpoint {
+  readonly stream: string;
+  readonly checkpointId: number;
+  /** Source positions, watermark and operator state, as the runtime wrote them. */
+  readonly snapshot: unknown;
+  /** The watermark at the checkpoint, epoch ms; undefined before any record. */
+  readonly watermark: number | undefined;
+  /** Records read and written since the stream started (all processes, all restarts). */
+  readonly recordsIn: number;
+  readonly recordsOut: number;
+  /** Window-and-key states held by the stream's operators. */
+  readonly stateSize: number;
+  readonly createdAt: number;
+}
+
+/** How many checkpoints of a stream the store keeps (older ones are deleted). */
+const KEPT = 10;
+
+/**
+ * Stream checkpoints in the run store (embedded or PostgreSQL): the newest ones per stream.
+ *
+ * @example
+ * ```ts
+ * const checkpoints = new StreamCheckpoints(store);
+ * const last = await checkpoints.last('clicks');
+ * ```
+ */
+export class StreamCheckpoints {
+  constructor(private readonly store: RunStore) {}
+
+  /** Saves a checkpoint and forgets all but the newest ten of the stream. */
+  async save(checkpoint: StreamCheckpoint): Promise<void> {
+    await this.store.db.transaction(async (tx) => {
+      await tx.run(
+        `INSERT INTO stream_checkpoints
+           (stream, checkpoint_id, snapshot, watermark, records_in, records_out, state_size, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        [
+          checkpoint.stream,
+          checkpoint.checkpointId,
+          JSON.stringify(checkpoint.snapshot),
+          checkpoint.watermark ?? null,
+          checkpoint.recordsIn,
+          checkpoint.recordsOut,
+          checkpoint.stateSize,
+          checkpoint.createdAt,
+        ],
+      );
+      await tx.run('DELETE FROM stream_checkpoints WHERE stream = ? AND checkpoint_id <= ?', [
+        checkpoint.stream,
+        checkpoint.checkpointId - KEPT,
+      ]);
+    });
+  }
+
+  /** The stream's newest checkpoint, or undefined when it has none. */
+  async last(stream: string): Promise<StreamCheckpoint | undefined> {
+    const [row] = await this.store.db.all(
+      'SELECT * FROM stream_checkpoints WHERE stream = ? ORDER BY checkpoint_id DESC LIMIT 1',
+      [stream],
+    );
+    if (row === undefined) return undefined;
+    return {
+      stream,
+      checkpointId: Number(row['checkpoint_id']),
+      snapshot: JSON.parse(String(row['snapshot'])),
+      watermark: row['watermark'] === null ? undefined : Number(row['watermark']),
+      recordsIn: Number(row['records_in']),
+      recordsOut: Number(row['records_out']),
+      stateSize: Number(row['state_size']),
+      createdAt: Number(row['created_at']),
+    };
+  }
+
+  /** Forgets a stream's checkpoints, so its next start reads from where it is told to. */
+  async reset(stream: string): Promise<void> {
+    await this.store.db.run('DELETE FROM stream_checkpoints WHERE stream = ?', [stream]);
+  }
+}

@@ -1,0 +1,12 @@
+import { filesStreamSink, filesStreamSource } from '../connectors/files/ndjson-stream.js';
+import { StreamRegistry } from './stream-registry.js';
+
+/**
+ * The stream connectors streams use unless given others: tailed NDJSON files in and out.
+ *
+ * @example
+ * ```ts
+ * const plan = planStream(definition, defaultStreamRegistry);
+ * ```
+ */
+export const defaultStreamRegistry = new StreamRegistry([filesStreamSource, filesStreamSink]);

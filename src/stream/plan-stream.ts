@@ -1,0 +1,100 @@
+import type { ZodType } from 'zod';
+import { parseDuration } from '../core/duration.js';
+import type { Diagnostic } from '../core/errors.js';
+import { ConfigError } from '../core/errors.js';
+import type { StreamDefinition } from '../define/stream.js';
+import type { StreamPlan } from './runtime.js';
+import type { StreamRegistry } from './stream-registry.js';
+
+const DEFAULT_CHECKPOINT_MS = 10_000;
+const DEFAULT_MAX_IN_FLIGHT = 10_000;
+
+/**
+ * Checks a stream definition and resolves it into a plan: connectors looked up, their configs
+ * validated (every problem listed), durations parsed.
+ *
+ * @example
+ * ```ts
+ * const plan = planStream(definition, defaultStreamRegistry);
+ * ```
+ */
+export function planStream(definition: StreamDefinition, registry: StreamRegistry): StreamPlan {
+  const problems: Diagnostic[] = [];
+  const problem = (code: string, message: string, extra: Partial<Diagnostic> = {}): void => {
+    problems.push({ code, message, stepId: definition.name, ...extra });
+  };
+  const source = registry.source(definition.source?.connector);
+  const sink = registry.sink(definition.sink?.connector);
+  if (source === undefined)
+    problem('unknown-connector', `no stream source is named "${definition.source?.connector}"`, {
+      hint: `known: ${registry
+        .list()
+        .filter((c) => c.role === 'stream-source')
+        .map((c) => c.name)
+        .join(', ')}`,
+    });
+  if (sink === undefined)
+    problem('unknown-connector', `no stream sink is named "${definition.sink?.connector}"`, {
+      hint: `known: ${registry
+        .list()
+        .filter((c) => c.role === 'stream-sink')
+        .map((c) => c.name)
+        .join(', ')}`,
+    });
+  const parse = (endpoint: 'source' | 'sink', schema: ZodType, config: unknown): unknown => {
+    const parsed = schema.safeParse(config);
+    if (parsed.success) return parsed.data;
+    for (const issue of parsed.error.issues)
+      problem('invalid-config', issue.message, {
+        path: [endpoint, ...issue.path.map(String)].join('.'),
+      });
+    return undefined;
+  };
+  const sourceConfig =
+    source === undefined ? undefined : parse('source', source.config, definition.source.config);
+  const sinkConfig =
+    sink === undefined ? undefined : parse('sink', sink.config, definition.sink.config);
+  if (typeof definition.eventTime !== 'string' && typeof definition.eventTime !== 'function')
+    problem('invalid-config', 'eventTime must name a column or be a function of the record', {
+      path: 'eventTime',
+    });
+  const duration = (value: string | number | undefined, fallback: number, path: string): number => {
+    if (value === undefined) return fallback;
+    try {
+      return parseDuration(value);
+    } catch (error) {
+      problem('invalid-config', (error as Error).message, { path });
+      return fallback;
+    }
+  };
+  const maxOutOfOrdernessMs = duration(
+    definition.watermark?.maxOutOfOrderness,
+    0,
+    'watermark.maxOutOfOrderness',
+  );
+  const idle = definition.watermark?.idleTimeout;
+  const idleTimeoutMs = idle === undefined ? undefined : duration(idle, 0, 'watermark.idleTimeout');
+  const checkpointEveryMs = duration(
+    definition.checkpoint?.every,
+    DEFAULT_CHECKPOINT_MS,
+    'checkpoint.every',
+  );
+  const maxBatch = definition.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+  if (!Number.isInteger(maxBatch) || maxBatch < 1)
+    problem('invalid-config', `maxInFlight must be a positive integer, got ${maxBatch}`, {
+      path: 'maxInFlight',
+    });
+  if (problems.length > 0 || source === undefined || sink === undefined)
+    throw new ConfigError(problems);
+  return {
+    name: definition.name,
+    source: { connector: source, config: sourceConfig },
+    sink: { connector: sink, config: sinkConfig },
+    eventTime: definition.eventTime,
+    maxOutOfOrdernessMs,
+    ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMs }),
+    operators: definition.steps ?? [],
+    checkpointEveryMs,
+    maxBatch,
+  };
+}

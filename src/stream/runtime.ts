@@ -1,0 +1,335 @@
+import type { Logger } from '../core/logger.js';
+import { SluiceError } from '../core/errors.js';
+import type { QuarantineStore } from '../engine/quarantine-store.js';
+import type { OperatorSpec, StreamBatch, StreamOperator } from './operators.js';
+import { createOperator } from './operators.js';
+import type {
+  StreamReader,
+  StreamRecord,
+  StreamRow,
+  StreamSinkConnector,
+  StreamSourceConnector,
+  StreamStart,
+  StreamWriter,
+} from './stream-connector.js';
+import { WatermarkTracker } from './watermarks.js';
+
+/** A stream ready to run: connectors resolved, configs validated, durations in milliseconds. */
+export interface StreamPlan {
+  readonly name: string;
+  readonly source: { readonly connector: StreamSourceConnector; readonly config: unknown };
+  readonly sink: { readonly connector: StreamSinkConnector; readonly config: unknown };
+  /** The column holding each record's event time (epoch ms, a Date or ISO text), or a function. */
+  readonly eventTime: string | ((row: StreamRow) => unknown);
+  readonly maxOutOfOrdernessMs: number;
+  readonly idleTimeoutMs?: number;
+  readonly operators: readonly OperatorSpec[];
+  readonly checkpointEveryMs: number;
+  /** Most records pulled (and in flight) at once: the bound on memory between source and sink. */
+  readonly maxBatch: number;
+}
+
+/** The stream's state at a checkpoint, as stored with it. */
+export interface StreamSnapshot {
+  /** The last processed position of each partition. */
+  readonly positions: Readonly<Record<string, string>>;
+  readonly watermarks: ReturnType<WatermarkTracker['snapshot']>;
+  readonly operators: readonly unknown[];
+  readonly recordsIn: number;
+  readonly recordsOut: number;
+}
+
+/** Where checkpoints are kept between runs (the run store). */
+export interface CheckpointStore {
+  last(
+    stream: string,
+  ): Promise<{ readonly checkpointId: number; readonly snapshot: unknown } | undefined>;
+  save(checkpoint: {
+    readonly stream: string;
+    readonly checkpointId: number;
+    readonly snapshot: unknown;
+    readonly watermark: number | undefined;
+    readonly recordsIn: number;
+    readonly recordsOut: number;
+    readonly stateSize: number;
+    readonly createdAt: number;
+  }): Promise<void>;
+}
+
+/** What a stream reports when it stops, and after each checkpoint. */
+export interface StreamProgress {
+  readonly checkpointId: number;
+  readonly recordsIn: number;
+  readonly recordsOut: number;
+  readonly recordsLate: number;
+  readonly recordsInvalid: number;
+  readonly watermark: number | undefined;
+  readonly stateSize: number;
+}
+
+/** Options of {@link runStream}. */
+export interface StreamRunOptions {
+  readonly checkpoints: CheckpointStore;
+  /** Late and invalid records go here (`late` and `invalid` files), never dropped. */
+  readonly quarantine: QuarantineStore;
+  /** Where to start when the stream has no checkpoint (default: the beginning). */
+  readonly start?: StreamStart;
+  /**
+   * Ignore every checkpoint, the sink's own included, and read from `start`: a replay that
+   * rebuilds the output (its checkpoint numbers continue after the newest one).
+   */
+  readonly fromScratch?: boolean;
+  /** Aborting stops the stream: it drains, commits a final checkpoint and returns. */
+  readonly signal: AbortSignal;
+  readonly logger: Logger;
+  /** This process's name among the stream's workers. */
+  readonly worker?: string;
+  readonly onCheckpoint?: (progress: StreamProgress) => void;
+}
+
+/**
+ * Runs a stream until `signal` aborts: pulls records (at most `maxBatch` in flight, so a slow
+ * sink slows the source), assigns event times, runs the operators, writes their output, and
+ * every `checkpointEveryMs` commits a checkpoint: the sink commits (a transactional sink with
+ * the checkpoint's snapshot), the checkpoint is saved in the run store, and only then the source
+ * is acknowledged. On start it resumes from the newest checkpoint (the sink's or the store's)
+ * and drops records redelivered at or before its positions.
+ *
+ * @example
+ * ```ts
+ * const controller = new AbortController();
+ * process.once('SIGTERM', () => controller.abort());
+ * const progress = await runStream(plan, { checkpoints, quarantine, signal: controller.signal, logger });
+ * ```
+ */
+export async function runStream(
+  plan: StreamPlan,
+  options: StreamRunOptions,
+): Promise<StreamProgress> {
+  const { logger } = options;
+  const internal = new AbortController();
+  const writer = await plan.sink.connector.open(plan.sink.config, {
+    stepId: 'sink',
+    streamName: plan.name,
+    logger,
+    signal: internal.signal,
+  });
+  let reader: StreamReader | undefined;
+  try {
+    const newest = await newestCheckpoint(plan.name, writer, options.checkpoints);
+    const resumed = options.fromScratch === true ? undefined : newest;
+    const state = new StreamState(plan, resumed, options, newest?.checkpointId ?? 0);
+    reader = await plan.source.connector.open(plan.source.config, {
+      stepId: 'source',
+      streamName: plan.name,
+      consumer: `sluice-${plan.name}`,
+      worker: options.worker ?? 'worker-1',
+      start:
+        resumed === undefined
+          ? (options.start ?? { kind: 'beginning' })
+          : { kind: 'checkpoint', positions: state.positions },
+      logger,
+      signal: internal.signal,
+    });
+    logger.info(
+      { stream: plan.name, checkpoint: resumed?.checkpointId ?? null },
+      resumed === undefined ? 'stream started' : 'stream resumed from its checkpoint',
+    );
+    let nextCheckpoint = Date.now() + plan.checkpointEveryMs;
+    while (!options.signal.aborted) {
+      const wait = Math.max(0, Math.min(200, nextCheckpoint - Date.now()));
+      const records = await reader.pull(plan.maxBatch, wait);
+      const output = state.process(records);
+      if (output.length > 0) await writer.write(output);
+      if (Date.now() >= nextCheckpoint) {
+        await state.checkpoint(writer, reader);
+        nextCheckpoint = Date.now() + plan.checkpointEveryMs;
+      }
+    }
+    await state.checkpoint(writer, reader);
+    logger.info({ stream: plan.name, ...state.progress() }, 'stream stopped');
+    return state.progress();
+  } finally {
+    internal.abort();
+    await reader?.close();
+    await writer.close();
+  }
+}
+
+/** The newer of the sink's own checkpoint (exactly-once sinks) and the run store's. */
+async function newestCheckpoint(
+  stream: string,
+  writer: StreamWriter,
+  store: CheckpointStore,
+): Promise<{ readonly checkpointId: number; readonly snapshot: StreamSnapshot } | undefined> {
+  const [fromSink, fromStore] = await Promise.all([writer.recover?.(), store.last(stream)]);
+  const newest =
+    fromSink !== undefined &&
+    (fromStore === undefined || fromSink.checkpointId > fromStore.checkpointId)
+      ? fromSink
+      : fromStore;
+  return newest === undefined
+    ? undefined
+    : { checkpointId: newest.checkpointId, snapshot: newest.snapshot as StreamSnapshot };
+}
+
+/** Everything a running stream holds between checkpoints. */
+class StreamState {
+  readonly positions: Record<string, string>;
+  readonly #plan: StreamPlan;
+  readonly #options: StreamRunOptions;
+  readonly #operators: StreamOperator[];
+  readonly #watermarks: WatermarkTracker;
+  readonly #eventTime: (row: StreamRow) => unknown;
+  readonly #compare: (a: string, b: string) => number;
+  readonly #late: { record: unknown; reason: string }[] = [];
+  readonly #invalid: { record: unknown; reason: string }[] = [];
+  #checkpointId: number;
+  #recordsIn: number;
+  #recordsOut: number;
+  #recordsLate = 0;
+  #recordsInvalid = 0;
+
+  constructor(
+    plan: StreamPlan,
+    resumed: { readonly checkpointId: number; readonly snapshot: StreamSnapshot } | undefined,
+    options: StreamRunOptions,
+    lastCheckpointId: number,
+  ) {
+    this.#plan = plan;
+    this.#options = options;
+    this.#operators = plan.operators.map(createOperator);
+    this.#watermarks = new WatermarkTracker({
+      maxOutOfOrdernessMs: plan.maxOutOfOrdernessMs,
+      ...(plan.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: plan.idleTimeoutMs }),
+    });
+    const column = plan.eventTime;
+    this.#eventTime = typeof column === 'string' ? (row) => row[column] : column;
+    this.#compare = plan.source.connector.comparePositions;
+    this.#checkpointId = lastCheckpointId;
+    const snapshot = resumed?.snapshot;
+    this.positions = { ...(snapshot?.positions ?? {}) };
+    this.#recordsIn = snapshot?.recordsIn ?? 0;
+    this.#recordsOut = snapshot?.recordsOut ?? 0;
+    if (snapshot !== undefined) {
+      this.#watermarks.restore(snapshot.watermarks);
+      if (snapshot.operators.length !== this.#operators.length)
+        throw new SluiceError(
+          'CONFIG_INVALID',
+          `stream "${plan.name}" has ${this.#operators.length} steps but its checkpoint ${resumed?.checkpointId} has ${snapshot.operators.length}`,
+          {
+            hint: 'a changed stream cannot resume from the old state: run it with --from-beginning (or --from <time>) to rebuild it',
+          },
+        );
+      snapshot.operators.forEach((state, i) => this.#operators[i]?.restore(state));
+    }
+  }
+
+  /** Runs a pulled batch through the operators; returns the rows for the sink. */
+  process(records: readonly StreamRecord[]): StreamRow[] {
+    const batch: StreamBatch = { rows: [], times: [] };
+    const highest = new Map<string, number>();
+    for (const record of records) {
+      const done = this.positions[record.partition];
+      if (done !== undefined && this.#compare(record.position, done) <= 0) continue;
+      this.positions[record.partition] = record.position;
+      this.#recordsIn++;
+      const value = record.value;
+      if ('_sluice_invalid' in value) {
+        this.#reject(value, String(value['_sluice_invalid']));
+        continue;
+      }
+      const time = eventTimeOf(this.#eventTime(value));
+      if (time === undefined) {
+        this.#reject(value, `no valid event time in ${describeEventTime(this.#plan.eventTime)}`);
+        continue;
+      }
+      batch.rows.push(value);
+      batch.times.push(time);
+      const high = highest.get(record.partition);
+      if (high === undefined || time > high) highest.set(record.partition, time);
+    }
+    const watermark = this.#watermarks.current();
+    const late = (row: StreamRow, _time: number, reason: string): void => {
+      this.#recordsLate++;
+      this.#late.push({ record: row, reason });
+    };
+    let current: StreamBatch = batch;
+    for (const operator of this.#operators) current = operator.process(current, watermark, late);
+    for (const [partition, time] of highest) this.#watermarks.observe(partition, time);
+    const moved = this.#watermarks.current();
+    const out = [...current.rows];
+    // Windows that the new watermark closed, passed through the operators after them.
+    for (let i = 0; i < this.#operators.length; i++) {
+      let due = (this.#operators[i] as StreamOperator).advance(moved);
+      for (let j = i + 1; j < this.#operators.length && due.rows.length > 0; j++)
+        due = (this.#operators[j] as StreamOperator).process(due, moved, late);
+      for (const row of due.rows) out.push(row);
+    }
+    this.#recordsOut += out.length;
+    return out;
+  }
+
+  async checkpoint(writer: StreamWriter, reader: StreamReader): Promise<void> {
+    const id = this.#checkpointId + 1;
+    const snapshot: StreamSnapshot = {
+      positions: { ...this.positions },
+      watermarks: this.#watermarks.snapshot(),
+      operators: this.#operators.map((o) => o.snapshot()),
+      recordsIn: this.#recordsIn,
+      recordsOut: this.#recordsOut,
+    };
+    await this.#options.quarantine.append('late', this.#late.splice(0));
+    await this.#options.quarantine.append('invalid', this.#invalid.splice(0));
+    await writer.commit({ checkpointId: id, snapshot });
+    const progress = { ...this.progress(), checkpointId: id };
+    await this.#options.checkpoints.save({
+      stream: this.#plan.name,
+      checkpointId: id,
+      snapshot,
+      watermark: progress.watermark,
+      recordsIn: progress.recordsIn,
+      recordsOut: progress.recordsOut,
+      stateSize: progress.stateSize,
+      createdAt: Date.now(),
+    });
+    this.#checkpointId = id;
+    await reader.ack(snapshot.positions);
+    this.#options.onCheckpoint?.(progress);
+  }
+
+  progress(): StreamProgress {
+    const watermark = this.#watermarks.current();
+    return {
+      checkpointId: this.#checkpointId,
+      recordsIn: this.#recordsIn,
+      recordsOut: this.#recordsOut,
+      recordsLate: this.#recordsLate,
+      recordsInvalid: this.#recordsInvalid,
+      watermark: Number.isFinite(watermark) ? watermark : undefined,
+      stateSize: this.#operators.reduce((sum, o) => sum + o.stateSize(), 0),
+    };
+  }
+
+  #reject(record: StreamRow, reason: string): void {
+    this.#recordsInvalid++;
+    this.#invalid.push({ record, reason });
+  }
+}
+
+/** An event time as epoch ms: numbers as they are, Dates, and text `Date.parse` reads. */
+function eventTimeOf(value: unknown): number | undefined {
+  const time =
+    typeof value === 'number'
+      ? value
+      : value instanceof Date
+        ? value.getTime()
+        : typeof value === 'string'
+          ? Date.parse(value)
+          : Number.NaN;
+  return Number.isFinite(time) ? time : undefined;
+}
+
+function describeEventTime(eventTime: StreamPlan['eventTime']): string {
+  return typeof eventTime === 'string' ? `column "${eventTime}"` : 'the eventTime function';
+}
