@@ -3,7 +3,9 @@ import type { ChildProcess } from 'node:child_process';
 import { appendFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { ROOT, tempDir } from './helpers.js';
+import { createTestDatabase, postgresUnavailable } from './support/postgres.js';
 
 const T0 = Date.parse('2024-01-01T00:00:00Z');
 const PAGES = 5;
@@ -26,7 +28,7 @@ function startStream(dir: string): ChildProcess {
   );
 }
 
-async function outputRows(dir: string): Promise<Record<string, unknown>[]> {
+async function fileRows(dir: string): Promise<Record<string, unknown>[]> {
   const rows: Record<string, unknown>[] = [];
   const folder = join(dir, 'out');
   for (const name of (await readdir(folder).catch(() => [])).filter((n) => n.endsWith('.ndjson')))
@@ -43,57 +45,97 @@ async function waitFor(what: string, check: () => Promise<boolean>, ms = 30_000)
   }
 }
 
-describe('sluice stream killed with SIGKILL', () => {
-  it('resumes from its last checkpoint and writes every window exactly once', async () => {
-    const dir = await tempDir();
-    await mkdir(join(dir, 'in'));
-    await writeFile(
-      join(dir, 'clicks.ts'),
-      `import { count, stream, streamSink, streamSource, tumbling, window } from 'sluice/stream';
+const postgresMissing = await postgresUnavailable();
+
+/**
+ * Runs `sluice stream` over input that keeps arriving, kills it with SIGKILL once it has written
+ * output, starts it again, and checks the sink holds every closed window exactly once.
+ */
+async function killAndResume(
+  dir: string,
+  sink: string,
+  outputRows: () => Promise<Record<string, unknown>[]>,
+): Promise<void> {
+  await mkdir(join(dir, 'in'));
+  await writeFile(
+    join(dir, 'clicks.ts'),
+    `import { count, stream, streamSink, streamSource, tumbling, window } from 'sluice/stream';
 export default stream('clicks', {
   source: streamSource.files({ path: 'in' }),
   eventTime: 'ts',
   watermark: { idleTimeout: '300ms' },
   steps: [window({ key: 'page', window: tumbling('1s'), aggregate: { views: count() } })],
-  sink: streamSink.files({ path: 'out' }),
+  sink: ${sink},
   checkpoint: { every: '50ms' },
   maxInFlight: 1000,
 });
 `,
-    );
-    const first = startStream(dir);
-    const exited = new Promise<void>((resolve) => first.once('exit', () => resolve()));
-    for (let chunk = 0; chunk < CHUNKS / 2; chunk++) {
-      await appendFile(join(dir, 'in', 'clicks.ndjson'), events(chunk * CHUNK, CHUNK));
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    await waitFor('output from the first process', async () => (await outputRows(dir)).length > 0);
-    first.kill('SIGKILL');
-    await exited;
+  );
+  const first = startStream(dir);
+  const exited = new Promise<void>((resolve) => first.once('exit', () => resolve()));
+  for (let chunk = 0; chunk < CHUNKS / 2; chunk++) {
+    await appendFile(join(dir, 'in', 'clicks.ndjson'), events(chunk * CHUNK, CHUNK));
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await waitFor('output from the first process', async () => (await outputRows()).length > 0);
+  first.kill('SIGKILL');
+  await exited;
 
-    for (let chunk = CHUNKS / 2; chunk < CHUNKS; chunk++)
-      await appendFile(join(dir, 'in', 'clicks.ndjson'), events(chunk * CHUNK, CHUNK));
-    const second = startStream(dir);
-    let stdout = '';
-    second.stdout?.on('data', (data: Buffer) => (stdout += data.toString()));
-    // The last window stays open: no event past its end has arrived.
-    const windows = (CHUNKS * CHUNK * 10) / 1000 - 1;
-    await waitFor('every window', async () => (await outputRows(dir)).length >= windows * PAGES);
-    const code = await new Promise<number | null>((resolve) => {
-      second.once('exit', resolve);
-      second.kill('SIGTERM');
-    });
-    expect(code).toBe(0);
-    expect(stdout).toMatch(/stream clicks stopped at checkpoint \d+: 40000 records in/);
+  for (let chunk = CHUNKS / 2; chunk < CHUNKS; chunk++)
+    await appendFile(join(dir, 'in', 'clicks.ndjson'), events(chunk * CHUNK, CHUNK));
+  const second = startStream(dir);
+  let stdout = '';
+  second.stdout?.on('data', (data: Buffer) => (stdout += data.toString()));
+  // The last window stays open: no event past its end has arrived.
+  const windows = (CHUNKS * CHUNK * 10) / 1000 - 1;
+  await waitFor('every window', async () => (await outputRows()).length >= windows * PAGES);
+  const code = await new Promise<number | null>((resolve) => {
+    second.once('exit', resolve);
+    second.kill('SIGTERM');
+  });
+  expect(code).toBe(0);
+  expect(stdout).toMatch(/stream clicks stopped at checkpoint \d+: 40000 records in/);
 
-    const rows = await outputRows(dir);
-    const seen = new Map<string, number>();
-    for (const row of rows) {
-      const key = `${String(row['page'])}@${String(row['window_start'])}`;
-      seen.set(key, (seen.get(key) ?? 0) + 1);
-      expect(row['views']).toBe(100 / PAGES);
-    }
-    expect(rows).toHaveLength(windows * PAGES);
-    expect([...seen.values()].every((n) => n === 1)).toBe(true);
+  const rows = await outputRows();
+  const seen = new Map<string, number>();
+  for (const row of rows) {
+    const key = `${String(row['page'])}@${new Date(String(row['window_start'])).toISOString()}`;
+    seen.set(key, (seen.get(key) ?? 0) + 1);
+    expect(Number(row['views'])).toBe(100 / PAGES);
+  }
+  expect(rows).toHaveLength(windows * PAGES);
+  expect([...seen.values()].every((n) => n === 1)).toBe(true);
+}
+
+describe('sluice stream killed with SIGKILL', () => {
+  it('resumes from its last checkpoint and writes every window to files exactly once', async () => {
+    const dir = await tempDir();
+    await killAndResume(dir, "streamSink.files({ path: 'out' })", () => fileRows(dir));
   }, 60_000);
+
+  it.skipIf(postgresMissing !== undefined)(
+    'resumes from the checkpoint committed with the rows and appends every window to PostgreSQL exactly once',
+    async () => {
+      const dir = await tempDir();
+      const database = await createTestDatabase();
+      const db = new pg.Client({ connectionString: database.url });
+      await db.connect();
+      try {
+        await killAndResume(
+          dir,
+          `streamSink.postgres({ url: ${JSON.stringify(database.url)}, table: 'views', mode: 'append' })`,
+          async () =>
+            (
+              await db
+                .query('SELECT page, window_start, views FROM views')
+                .catch(() => ({ rows: [] }))
+            ).rows as Record<string, unknown>[],
+        );
+      } finally {
+        await db.end();
+        await database.drop();
+      }
+    },
+    60_000,
+  );
 });

@@ -2,6 +2,7 @@ import type {
   FilesStreamSinkConfig,
   FilesStreamSourceConfig,
 } from '../connectors/files/ndjson-stream.js';
+import type { PostgresStreamSinkConfig } from '../connectors/postgres/postgres-stream-sink.js';
 import type { OperatorSpec } from '../stream/operators.js';
 import type { StreamRow } from '../stream/stream-connector.js';
 import type { DeclarationSite } from './origin.js';
@@ -117,6 +118,11 @@ export const streamSource = {
 export const streamSink = {
   /** NDJSON files, one per checkpoint, committed by rename (exactly once). */
   files: (config: FilesStreamSinkConfig): StreamEndpoint => ({ connector: 'files', config }),
+  /** A PostgreSQL table, rows and checkpoint committed in one transaction (exactly once). */
+  postgres: (config: PostgresStreamSinkConfig): StreamEndpoint => ({
+    connector: 'postgres',
+    config,
+  }),
   /** Any registered stream sink, by name. */
   custom: (connector: string, config: Readonly<Record<string, unknown>>): StreamEndpoint => ({
     connector,

@@ -1,12 +1,18 @@
 import { filesStreamSink, filesStreamSource } from '../connectors/files/ndjson-stream.js';
+import { postgresStreamSink } from '../connectors/postgres/postgres-stream-sink.js';
 import { StreamRegistry } from './stream-registry.js';
 
 /**
- * The stream connectors streams use unless given others: tailed NDJSON files in and out.
+ * The stream connectors streams use unless given others: tailed NDJSON files in and out, and
+ * PostgreSQL tables out.
  *
  * @example
  * ```ts
  * const plan = planStream(definition, defaultStreamRegistry);
  * ```
  */
-export const defaultStreamRegistry = new StreamRegistry([filesStreamSource, filesStreamSink]);
+export const defaultStreamRegistry = new StreamRegistry([
+  filesStreamSource,
+  filesStreamSink,
+  postgresStreamSink,
+]);
