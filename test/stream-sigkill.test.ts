@@ -3,7 +3,9 @@ import type { ChildProcess } from 'node:child_process';
 import { appendFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
 import pg from 'pg';
+import { readDeltaTable } from './support/orchestrator-project.js';
 import { ROOT, tempDir } from './helpers.js';
 import { createTestDatabase, postgresUnavailable } from './support/postgres.js';
 
@@ -111,6 +113,15 @@ describe('sluice stream killed with SIGKILL', () => {
   it('resumes from its last checkpoint and writes every window to files exactly once', async () => {
     const dir = await tempDir();
     await killAndResume(dir, "streamSink.files({ path: 'out' })", () => fileRows(dir));
+  }, 60_000);
+
+  it("resumes from the snapshot of the table's last txn and commits every window to Delta exactly once", async () => {
+    const dir = await tempDir();
+    await killAndResume(dir, "streamSink.delta({ path: 'lake/views' })", async () =>
+      existsSync(join(dir, 'lake', 'views', '_delta_log'))
+        ? readDeltaTable(dir, join(dir, 'lake', 'views')).catch(() => [])
+        : [],
+    );
   }, 60_000);
 
   it.skipIf(postgresMissing !== undefined)(

@@ -2,6 +2,7 @@ import type {
   FilesStreamSinkConfig,
   FilesStreamSourceConfig,
 } from '../connectors/files/ndjson-stream.js';
+import type { DeltaStreamSinkConfig } from '../connectors/files/delta-stream-sink.js';
 import type { PostgresStreamSinkConfig } from '../connectors/postgres/postgres-stream-sink.js';
 import type { OperatorSpec } from '../stream/operators.js';
 import type { StreamRow } from '../stream/stream-connector.js';
@@ -118,6 +119,8 @@ export const streamSource = {
 export const streamSink = {
   /** NDJSON files, one per checkpoint, committed by rename (exactly once). */
   files: (config: FilesStreamSinkConfig): StreamEndpoint => ({ connector: 'files', config }),
+  /** A Delta Lake table, one commit per checkpoint with `txn(appId, version)` (exactly once). */
+  delta: (config: DeltaStreamSinkConfig): StreamEndpoint => ({ connector: 'delta', config }),
   /** A PostgreSQL table, rows and checkpoint committed in one transaction (exactly once). */
   postgres: (config: PostgresStreamSinkConfig): StreamEndpoint => ({
     connector: 'postgres',
