@@ -3,6 +3,11 @@ import type {
   FilesStreamSourceConfig,
 } from '../connectors/files/ndjson-stream.js';
 import type { DeltaStreamSinkConfig } from '../connectors/files/delta-stream-sink.js';
+import type { MQTTSinkConfig, MQTTSourceConfig } from '../connectors/mqtt/mqtt-configs.js';
+import type {
+  RedisStreamSinkConfig,
+  RedisStreamSourceConfig,
+} from '../connectors/redis/redis-configs.js';
 import type { PostgresStreamSinkConfig } from '../connectors/postgres/postgres-stream-sink.js';
 import type { OperatorSpec } from '../stream/operators.js';
 import type { StreamRow } from '../stream/stream-connector.js';
@@ -101,6 +106,13 @@ export function isStream(value: unknown): value is StreamDefinition {
 export const streamSource = {
   /** NDJSON files in a folder, tailed (new lines and files are read as they appear). */
   files: (config: FilesStreamSourceConfig): StreamEndpoint => ({ connector: 'files', config }),
+  /** Redis Streams through a consumer group (XREADGROUP, XACK after the checkpoint, XAUTOCLAIM). */
+  redis: (config: RedisStreamSourceConfig): StreamEndpoint => ({
+    connector: 'redis_stream',
+    config,
+  }),
+  /** MQTT topics at QoS 1 with a persistent session (PUBACK after the checkpoint). */
+  mqtt: (config: MQTTSourceConfig): StreamEndpoint => ({ connector: 'mqtt', config }),
   /** Any registered stream source, by name. */
   custom: (connector: string, config: Readonly<Record<string, unknown>>): StreamEndpoint => ({
     connector,
@@ -119,6 +131,13 @@ export const streamSource = {
 export const streamSink = {
   /** NDJSON files, one per checkpoint, committed by rename (exactly once). */
   files: (config: FilesStreamSinkConfig): StreamEndpoint => ({ connector: 'files', config }),
+  /** Entries added to a Redis stream (XADD), at least once. */
+  redis: (config: RedisStreamSinkConfig): StreamEndpoint => ({
+    connector: 'redis_stream',
+    config,
+  }),
+  /** Messages published to an MQTT topic at QoS 1, at least once. */
+  mqtt: (config: MQTTSinkConfig): StreamEndpoint => ({ connector: 'mqtt', config }),
   /** A Delta Lake table, one commit per checkpoint with `txn(appId, version)` (exactly once). */
   delta: (config: DeltaStreamSinkConfig): StreamEndpoint => ({ connector: 'delta', config }),
   /** A PostgreSQL table, rows and checkpoint committed in one transaction (exactly once). */

@@ -1,11 +1,14 @@
 import { deltaStreamSink } from '../connectors/files/delta-stream-sink.js';
 import { filesStreamSink, filesStreamSource } from '../connectors/files/ndjson-stream.js';
+import { mqttStreamConnectors } from '../connectors/mqtt/index.js';
 import { postgresStreamSink } from '../connectors/postgres/postgres-stream-sink.js';
+import { redisStreamConnectors } from '../connectors/redis/index.js';
 import { StreamRegistry } from './stream-registry.js';
 
 /**
- * The stream connectors streams use unless given others: tailed NDJSON files in, and NDJSON
- * files, Delta tables and PostgreSQL tables out.
+ * The stream connectors streams use unless given others: tailed NDJSON files, Redis Streams and
+ * MQTT in; NDJSON files, Delta tables, PostgreSQL tables, Redis Streams and MQTT out. Their
+ * drivers load only when a stream uses them.
  *
  * @example
  * ```ts
@@ -17,4 +20,6 @@ export const defaultStreamRegistry = new StreamRegistry([
   filesStreamSink,
   deltaStreamSink,
   postgresStreamSink,
+  ...redisStreamConnectors,
+  ...mqttStreamConnectors,
 ]);

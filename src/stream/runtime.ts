@@ -72,7 +72,7 @@ export interface StreamRunOptions {
   readonly checkpoints: CheckpointStore;
   /** Late and invalid records go here (`late` and `invalid` files), never dropped. */
   readonly quarantine: QuarantineStore;
-  /** Where to start when the stream has no checkpoint (default: the beginning). */
+  /** Where to start when the stream has no checkpoint (default: the source's `defaultStart`). */
   readonly start?: StreamStart;
   /**
    * Ignore every checkpoint, the sink's own included, and read from `start`: a replay that
@@ -126,7 +126,7 @@ export async function runStream(
       worker: options.worker ?? 'worker-1',
       start:
         resumed === undefined
-          ? (options.start ?? { kind: 'beginning' })
+          ? (options.start ?? { kind: plan.source.connector.defaultStart ?? 'beginning' })
           : { kind: 'checkpoint', positions: state.positions },
       logger,
       signal: internal.signal,

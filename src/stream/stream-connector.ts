@@ -98,6 +98,11 @@ export interface StreamSourceConnector<Config = unknown> {
    * transactional sinks), `at-most-once` when the broker cannot redeliver.
    */
   readonly delivery: 'at-least-once' | 'at-most-once';
+  /**
+   * Where a stream with no checkpoint starts when not told (`beginning` by default); a broker
+   * that cannot replay, such as MQTT, says `latest`.
+   */
+  readonly defaultStart?: 'beginning' | 'latest';
   /** Negative when position `a` comes before `b` in the same partition, 0 when equal. */
   comparePositions(a: string, b: string): number;
   open(config: Config, context: StreamSourceContext): Promise<StreamReader>;

@@ -7,6 +7,7 @@ import { finished } from 'node:stream/promises';
 import type { Client } from 'pg';
 import type { z } from 'zod';
 import { SourceError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
 import type { Field, LogicalType } from '../../core/types.js';
 import { columnDefinitions, quoteIdentifier, quoteLiteral } from '../../core/type-mappings.js';
 import type { SourceReadContext } from '../../engine/connector.js';
@@ -65,9 +66,11 @@ export const postgresCdcSource = defineSource({
         type: logicalTypeOf(c),
         nullable: true,
       }));
-      await ensureReplication(client, config, names, context).catch((cause: unknown) => {
-        throw postgresError(where, `cannot set up logical replication of ${config.table}`, cause);
-      });
+      await ensureReplication(client, config.table, names, context.logger, context.state).catch(
+        (cause: unknown) => {
+          throw postgresError(where, `cannot set up logical replication of ${config.table}`, cause);
+        },
+      );
       const upTo = await currentLsn(client);
       if (context.state === undefined && config.snapshot === 'initial')
         await readSnapshot(client, table, columns, fields, folder, context);
@@ -111,7 +114,8 @@ export const postgresCdcSource = defineSource({
   },
 });
 
-interface ReplicationNames {
+/** The replication slot and publication a CDC source reads. */
+export interface ReplicationNames {
   readonly slot: string;
   readonly publication: string;
 }
@@ -120,7 +124,15 @@ interface ReplicationNames {
  * Slot and publication names: configured, or derived from the database, table and step (slots
  * are named per server, so two databases following a same-named table get different slots).
  */
-function replicationNames(config: CdcConfig, stepId: string): ReplicationNames {
+export function replicationNames(
+  config: {
+    readonly url: string;
+    readonly table: string;
+    readonly slot?: string | undefined;
+    readonly publication?: string | undefined;
+  },
+  stepId: string,
+): ReplicationNames {
   const base = `${config.table}_${stepId}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
   const database = new URL(config.url).pathname;
   const digest = createHash('sha256')
@@ -131,15 +143,25 @@ function replicationNames(config: CdcConfig, stepId: string): ReplicationNames {
   return { slot: config.slot ?? derived, publication: config.publication ?? derived };
 }
 
-async function ensureReplication(
+/**
+ * Creates the publication (or adds the table to it) and the slot when missing, and confirms
+ * `confirm` to the slot when it is past the slot's position (the server frees that WAL).
+ *
+ * @example
+ * ```ts
+ * await ensureReplication(client, 'public.orders', names, logger, lastPosition);
+ * ```
+ */
+export async function ensureReplication(
   client: Client,
-  config: CdcConfig,
+  table: string,
   names: ReplicationNames,
-  context: SourceReadContext,
+  logger: Logger,
+  confirm: string | undefined,
 ): Promise<void> {
   const publication = await client.query(
     `SELECT 1 FROM pg_publication_tables WHERE pubname = $1 AND (schemaname || '.' || tablename = $2 OR tablename = $2)`,
-    [names.publication, config.table],
+    [names.publication, table],
   );
   if (publication.rowCount === 0) {
     const exists = await client.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [
@@ -147,10 +169,10 @@ async function ensureReplication(
     ]);
     await client.query(
       exists.rowCount === 0
-        ? `CREATE PUBLICATION ${quoteIdentifier(names.publication)} FOR TABLE ${quoteTableName(config.table)}`
-        : `ALTER PUBLICATION ${quoteIdentifier(names.publication)} ADD TABLE ${quoteTableName(config.table)}`,
+        ? `CREATE PUBLICATION ${quoteIdentifier(names.publication)} FOR TABLE ${quoteTableName(table)}`
+        : `ALTER PUBLICATION ${quoteIdentifier(names.publication)} ADD TABLE ${quoteTableName(table)}`,
     );
-    context.logger.info({ publication: names.publication }, 'publication ready');
+    logger.info({ publication: names.publication }, 'publication ready');
   }
   const slot = await client.query<{ confirmed: string | null }>(
     'SELECT confirmed_flush_lsn::text AS confirmed FROM pg_replication_slots WHERE slot_name = $1',
@@ -158,21 +180,15 @@ async function ensureReplication(
   );
   if (slot.rowCount === 0) {
     await client.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [names.slot]);
-    context.logger.info({ slot: names.slot }, 'replication slot created');
+    logger.info({ slot: names.slot }, 'replication slot created');
     return;
   }
-  // The last successful run read up to its state: confirm it, so the server frees that WAL.
   const confirmed = slot.rows[0]?.confirmed;
   if (
-    context.state !== undefined &&
-    (confirmed === null ||
-      confirmed === undefined ||
-      lsnToBigInt(context.state) > lsnToBigInt(confirmed))
+    confirm !== undefined &&
+    (confirmed === null || confirmed === undefined || lsnToBigInt(confirm) > lsnToBigInt(confirmed))
   )
-    await client.query('SELECT pg_replication_slot_advance($1, $2::pg_lsn)', [
-      names.slot,
-      context.state,
-    ]);
+    await client.query('SELECT pg_replication_slot_advance($1, $2::pg_lsn)', [names.slot, confirm]);
 }
 
 async function currentLsn(client: Client): Promise<string> {
@@ -281,7 +297,7 @@ async function readChanges(
 }
 
 /** The change's column values by position (`c0`, `c1`...), in the text forms DuckDB restores. */
-function rowValues(
+export function rowValues(
   message: {
     type: 'insert' | 'update' | 'delete';
     relation: ReplicatedRelation;
@@ -319,7 +335,7 @@ function rowValues(
 }
 
 /** Replication sends values in their text form; COPY transport sends arrays as JSON and bytea as base64. */
-function toTransportText(text: string, type: LogicalType): string {
+export function toTransportText(text: string, type: LogicalType): string {
   if (type.kind === 'binary') return Buffer.from(text.slice(2), 'hex').toString('base64');
   if (type.kind === 'list') return JSON.stringify(parsePostgresArray(text));
   if (
@@ -355,6 +371,11 @@ async function appendChanges(
   );
 }
 
-function isTable(relation: ReplicatedRelation, schema: string | undefined, name: string): boolean {
+/** Whether a replicated relation is the table `schema.name` (any schema when not given). */
+export function isTable(
+  relation: ReplicatedRelation,
+  schema: string | undefined,
+  name: string,
+): boolean {
   return relation.name === name && (schema === undefined || relation.schema === schema);
 }
