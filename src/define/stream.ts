@@ -4,6 +4,7 @@ import type {
 } from '../connectors/files/ndjson-stream.js';
 import type { DeltaStreamSinkConfig } from '../connectors/files/delta-stream-sink.js';
 import type { MQTTSinkConfig, MQTTSourceConfig } from '../connectors/mqtt/mqtt-configs.js';
+import type { NATSSinkInput, NATSSourceInput } from '../connectors/nats/nats-configs.js';
 import type {
   RedisStreamSinkConfig,
   RedisStreamSourceConfig,
@@ -106,6 +107,8 @@ export function isStream(value: unknown): value is StreamDefinition {
 export const streamSource = {
   /** NDJSON files in a folder, tailed (new lines and files are read as they appear). */
   files: (config: FilesStreamSourceConfig): StreamEndpoint => ({ connector: 'files', config }),
+  /** A NATS JetStream stream through a durable pull consumer (acked after the checkpoint). */
+  nats: (config: NATSSourceInput): StreamEndpoint => ({ connector: 'nats', config }),
   /** Redis Streams through a consumer group (XREADGROUP, XACK after the checkpoint, XAUTOCLAIM). */
   redis: (config: RedisStreamSourceConfig): StreamEndpoint => ({
     connector: 'redis_stream',
@@ -131,6 +134,8 @@ export const streamSource = {
 export const streamSink = {
   /** NDJSON files, one per checkpoint, committed by rename (exactly once). */
   files: (config: FilesStreamSinkConfig): StreamEndpoint => ({ connector: 'files', config }),
+  /** Messages published to JetStream with deterministic message ids (duplicates dropped within the stream's window). */
+  nats: (config: NATSSinkInput): StreamEndpoint => ({ connector: 'nats', config }),
   /** Entries added to a Redis stream (XADD), at least once. */
   redis: (config: RedisStreamSinkConfig): StreamEndpoint => ({
     connector: 'redis_stream',

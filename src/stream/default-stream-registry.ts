@@ -1,13 +1,15 @@
 import { deltaStreamSink } from '../connectors/files/delta-stream-sink.js';
 import { filesStreamSink, filesStreamSource } from '../connectors/files/ndjson-stream.js';
 import { mqttStreamConnectors } from '../connectors/mqtt/index.js';
+import { natsStreamConnectors } from '../connectors/nats/index.js';
 import { postgresStreamSink } from '../connectors/postgres/postgres-stream-sink.js';
 import { redisStreamConnectors } from '../connectors/redis/index.js';
 import { StreamRegistry } from './stream-registry.js';
 
 /**
- * The stream connectors streams use unless given others: tailed NDJSON files, Redis Streams and
- * MQTT in; NDJSON files, Delta tables, PostgreSQL tables, Redis Streams and MQTT out. Their
+ * The stream connectors streams use unless given others: tailed NDJSON files, NATS JetStream,
+ * Redis Streams and MQTT in; NDJSON files, Delta tables, PostgreSQL tables, NATS, Redis Streams
+ * and MQTT out. Their
  * drivers load only when a stream uses them.
  *
  * @example
@@ -20,6 +22,7 @@ export const defaultStreamRegistry = new StreamRegistry([
   filesStreamSink,
   deltaStreamSink,
   postgresStreamSink,
+  ...natsStreamConnectors,
   ...redisStreamConnectors,
   ...mqttStreamConnectors,
 ]);
