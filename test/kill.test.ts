@@ -52,17 +52,29 @@ describe('a run killed with SIGKILL mid-write', () => {
     });
 
     await writeFile(file, PIPELINE(1_500_000, 'new'));
-    const delays = [150, 400, 700, 1000, 1300, 1600];
+    // Fixed delays, then one kill the moment staging is seen (on a loaded machine the run may
+    // reach staging later than every fixed delay).
+    const delays = [150, 400, 700, 1000, 1300, 1600, 'staging'] as const;
+    const staging = (): boolean =>
+      readdirSync(join(dir, 'out')).some((e) => e.includes('sluice-staging'));
     let killedWhileStaging = 0;
     for (const delay of delays) {
       const child = spawn(process.execPath, [BIN, 'run', file, '--log-level', 'silent'], {
         cwd: dir,
         stdio: 'ignore',
       });
-      const exited = new Promise<void>((done) => child.on('exit', () => done()));
-      await sleep(delay);
-      if (readdirSync(join(dir, 'out')).some((e) => e.includes('sluice-staging')))
-        killedWhileStaging++;
+      let running = true;
+      const exited = new Promise<void>((done) =>
+        child.on('exit', () => {
+          running = false;
+          done();
+        }),
+      );
+      if (delay === 'staging') {
+        const deadline = Date.now() + 60_000;
+        while (running && !staging() && Date.now() < deadline) await sleep(5);
+      } else await sleep(delay);
+      if (staging()) killedWhileStaging++;
       child.kill('SIGKILL');
       await exited;
       const state = await outputState(dir);
