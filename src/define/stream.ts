@@ -9,6 +9,7 @@ import type {
   RedisStreamSinkConfig,
   RedisStreamSourceConfig,
 } from '../connectors/redis/redis-configs.js';
+import type { PostgresCdcStreamConfig } from '../connectors/postgres/postgres-cdc-stream.js';
 import type { PostgresStreamSinkConfig } from '../connectors/postgres/postgres-stream-sink.js';
 import type { OperatorSpec } from '../stream/operators.js';
 import type { StreamRow } from '../stream/stream-connector.js';
@@ -107,6 +108,11 @@ export function isStream(value: unknown): value is StreamDefinition {
 export const streamSource = {
   /** NDJSON files in a folder, tailed (new lines and files are read as they appear). */
   files: (config: FilesStreamSourceConfig): StreamEndpoint => ({ connector: 'files', config }),
+  /** A PostgreSQL table's changes from logical replication; the slot advances after each checkpoint. */
+  postgresCdc: (config: PostgresCdcStreamConfig): StreamEndpoint => ({
+    connector: 'postgres_cdc',
+    config,
+  }),
   /** A NATS JetStream stream through a durable pull consumer (acked after the checkpoint). */
   nats: (config: NATSSourceInput): StreamEndpoint => ({ connector: 'nats', config }),
   /** Redis Streams through a consumer group (XREADGROUP, XACK after the checkpoint, XAUTOCLAIM). */

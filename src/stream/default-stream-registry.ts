@@ -2,6 +2,7 @@ import { deltaStreamSink } from '../connectors/files/delta-stream-sink.js';
 import { filesStreamSink, filesStreamSource } from '../connectors/files/ndjson-stream.js';
 import { mqttStreamConnectors } from '../connectors/mqtt/index.js';
 import { natsStreamConnectors } from '../connectors/nats/index.js';
+import { postgresCdcStreamSource } from '../connectors/postgres/postgres-cdc-stream.js';
 import { postgresStreamSink } from '../connectors/postgres/postgres-stream-sink.js';
 import { redisStreamConnectors } from '../connectors/redis/index.js';
 import { StreamRegistry } from './stream-registry.js';
@@ -22,6 +23,7 @@ export const defaultStreamRegistry = new StreamRegistry([
   filesStreamSink,
   deltaStreamSink,
   postgresStreamSink,
+  postgresCdcStreamSource,
   ...natsStreamConnectors,
   ...redisStreamConnectors,
   ...mqttStreamConnectors,

@@ -28,9 +28,18 @@ export interface ReplicatedRelation {
  */
 export type TupleValue = string | null | { readonly unchanged: true };
 
+/** PostgreSQL's timestamps count from 2000-01-01 UTC. */
+const POSTGRES_EPOCH_MS = Date.UTC(2000, 0, 1);
+
 /** A decoded message. Row changes carry their relation. */
 export type PgOutputMessage =
-  | { readonly type: 'begin'; readonly finalLsn: bigint; readonly xid: number }
+  | {
+      readonly type: 'begin';
+      readonly finalLsn: bigint;
+      /** The transaction's commit time, epoch milliseconds. */
+      readonly commitTime: number;
+      readonly xid: number;
+    }
   | { readonly type: 'commit'; readonly commitLsn: bigint; readonly endLsn: bigint }
   | { readonly type: 'relation'; readonly relation: ReplicatedRelation }
   | {
@@ -74,8 +83,9 @@ export class PgOutputDecoder {
     switch (tag) {
       case 'B': {
         const finalLsn = reader.int64();
-        reader.int64(); // commit timestamp
-        return { type: 'begin', finalLsn, xid: reader.int32() };
+        // Microseconds since 2000-01-01 UTC.
+        const commitTime = Number(reader.int64() / 1000n) + POSTGRES_EPOCH_MS;
+        return { type: 'begin', finalLsn, commitTime, xid: reader.int32() };
       }
       case 'C': {
         reader.int8(); // flags
