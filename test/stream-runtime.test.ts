@@ -19,6 +19,7 @@ import {
 import type { StreamDefinition, StreamProgress } from '../src/stream/index.js';
 import { RunStore } from '../src/orchestrator/run-store.js';
 import { StreamCheckpoints } from '../src/orchestrator/stream-checkpoints.js';
+import { main } from '../src/cli/main.js';
 import { tempDir } from './helpers.js';
 
 const T0 = Date.parse('2024-01-01T00:00:00Z');
@@ -127,6 +128,23 @@ describe('stream runtime', () => {
       expect(invalid).toMatch(/the line is not JSON/);
       const checkpoint = await new StreamCheckpoints(store).last('clicks');
       expect(checkpoint).toMatchObject({ recordsIn: 10, watermark: T0 + 26_000 });
+      let out = '';
+      const code = await main(['runs', '--streams', '--json', '--store', join(dir, 'sluice.db')], {
+        stdout: (text) => (out += text),
+        stderr: () => undefined,
+        stderrIsTTY: false,
+        cwd: dir,
+      });
+      expect(code).toBe(0);
+      expect(JSON.parse(out)).toEqual([
+        expect.objectContaining({
+          stream: 'clicks',
+          recordsIn: 10,
+          recordsOut: 4,
+          watermark: T0 + 26_000,
+          stateSize: 1, // the open window [30,40) of "home"
+        }),
+      ]);
     } finally {
       await store.close();
     }

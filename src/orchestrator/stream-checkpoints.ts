@@ -1,4 +1,5 @@
 import type { RunStore } from './run-store.js';
+import type { SqlRow } from './sql-database.js';
 
 /** A committed checkpoint of a stream, as the run store keeps it. */
 export interface StreamCheckpoint {
@@ -62,21 +63,53 @@ export class StreamCheckpoints {
       'SELECT * FROM stream_checkpoints WHERE stream = ? ORDER BY checkpoint_id DESC LIMIT 1',
       [stream],
     );
-    if (row === undefined) return undefined;
-    return {
-      stream,
-      checkpointId: Number(row['checkpoint_id']),
-      snapshot: JSON.parse(String(row['snapshot'])),
-      watermark: row['watermark'] === null ? undefined : Number(row['watermark']),
-      recordsIn: Number(row['records_in']),
-      recordsOut: Number(row['records_out']),
-      stateSize: Number(row['state_size']),
-      createdAt: Number(row['created_at']),
-    };
+    return row === undefined ? undefined : fromRow(row);
+  }
+
+  /**
+   * Every stream's newest checkpoint, with its throughput: records read per second between its
+   * two newest checkpoints (undefined with only one).
+   */
+  async list(): Promise<(StreamCheckpoint & { readonly recordsPerSecond: number | undefined })[]> {
+    const rows = await this.store.db.all(
+      `SELECT c.* FROM stream_checkpoints c
+        WHERE c.checkpoint_id >= (SELECT max(checkpoint_id) - 1 FROM stream_checkpoints WHERE stream = c.stream)
+        ORDER BY c.stream, c.checkpoint_id DESC`,
+      [],
+    );
+    const byStream = new Map<string, StreamCheckpoint[]>();
+    for (const row of rows) {
+      const checkpoint = fromRow(row);
+      byStream.set(checkpoint.stream, [...(byStream.get(checkpoint.stream) ?? []), checkpoint]);
+    }
+    return [...byStream.values()].map(([newest, previous]) => {
+      const last = newest as StreamCheckpoint;
+      const seconds = previous === undefined ? 0 : (last.createdAt - previous.createdAt) / 1000;
+      return {
+        ...last,
+        recordsPerSecond:
+          previous === undefined || seconds <= 0
+            ? undefined
+            : (last.recordsIn - previous.recordsIn) / seconds,
+      };
+    });
   }
 
   /** Forgets a stream's checkpoints, so its next start reads from where it is told to. */
   async reset(stream: string): Promise<void> {
     await this.store.db.run('DELETE FROM stream_checkpoints WHERE stream = ?', [stream]);
   }
+}
+
+function fromRow(row: SqlRow): StreamCheckpoint {
+  return {
+    stream: String(row['stream']),
+    checkpointId: Number(row['checkpoint_id']),
+    snapshot: JSON.parse(String(row['snapshot'])),
+    watermark: row['watermark'] === null ? undefined : Number(row['watermark']),
+    recordsIn: Number(row['records_in']),
+    recordsOut: Number(row['records_out']),
+    stateSize: Number(row['state_size']),
+    createdAt: Number(row['created_at']),
+  };
 }

@@ -2,6 +2,7 @@ import { UsageError } from '../../core/errors.js';
 import { textTable } from '../../core/text-table.js';
 import type { RunRecord, RunState, TaskRecord } from '../../orchestrator/run-types.js';
 import { iso, runSummary } from '../../orchestrator/run-summary.js';
+import { StreamCheckpoints } from '../../orchestrator/stream-checkpoints.js';
 import type { Command } from '../command.js';
 import { ExitCode } from '../command.js';
 import { PROJECT_OPTIONS, positiveInteger, withProjectStore } from '../orchestrator-options.js';
@@ -34,11 +35,30 @@ export const runsCommand: Command = {
     { flags: '--pipeline <name>', description: 'only runs of this pipeline' },
     { flags: '--state <state>', description: `only runs in this state (${STATES.join(', ')})` },
     { flags: '--limit <n>', description: 'how many runs', defaultValue: '50' },
+    {
+      flags: '--streams',
+      description:
+        'list the streams instead: last checkpoint, its age, records in and out, throughput, watermark and state size',
+    },
     { flags: '--json', description: 'print the runs as JSON' },
   ],
   async run(_args, options, io) {
     const json = options['json'] === true;
     try {
+      if (options['streams'] === true)
+        return await withProjectStore(options, io, async ({ store }) => {
+          const streams = await new StreamCheckpoints(store).list();
+          io.stdout(
+            json
+              ? `${JSON.stringify(
+                  streams.map(({ snapshot: _snapshot, ...status }) => status),
+                  null,
+                  2,
+                )}\n`
+              : formatStreams(streams),
+          );
+          return ExitCode.success;
+        });
       const state = options['state'] as string | undefined;
       if (state !== undefined && !STATES.includes(state as RunState))
         throw new UsageError(`--state must be one of ${STATES.join(', ')}, got "${state}"`);
@@ -189,4 +209,24 @@ function duration(run: RunRecord): string {
   if (run.startedAt === undefined) return '-';
   const ms = (run.finishedAt ?? Date.now()) - run.startedAt;
   return ms < 10_000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+function formatStreams(streams: Awaited<ReturnType<StreamCheckpoints['list']>>): string {
+  if (streams.length === 0) return 'no streams have checkpointed yet\n';
+  const now = Date.now();
+  const table = textTable(
+    ['stream', 'checkpoint', 'age', 'records in', 'records out', 'records/s', 'watermark', 'state'],
+    streams.map((s) => [
+      s.stream,
+      String(s.checkpointId),
+      `${Math.round((now - s.createdAt) / 1000)}s`,
+      String(s.recordsIn),
+      String(s.recordsOut),
+      s.recordsPerSecond === undefined ? '-' : String(Math.round(s.recordsPerSecond)),
+      s.watermark === undefined ? '-' : iso(s.watermark),
+      String(s.stateSize),
+    ]),
+    new Set([1, 3, 4, 5, 7]),
+  );
+  return `${table.join('\n')}\n`;
 }
