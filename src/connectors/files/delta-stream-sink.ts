@@ -2,7 +2,12 @@ import { appendFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { quoteIdentifier, quoteLiteral } from '../../core/type-mappings.js';
+import {
+  CHANGE_MERGE_ONLY,
+  changeMergeFields,
+  usesChangeOptionsInMergeOnly,
+} from '../../core/merge-options.js';
+import { quoteIdentifier, quoteLiteral, scalarLiteral } from '../../core/type-mappings.js';
 import { DuckDBSession } from '../../engine/duckdb-session.js';
 import { fieldsFromColumns } from '../../engine/duckdb-types.js';
 import type { StreamRow } from '../../stream/stream-connector.js';
@@ -36,6 +41,7 @@ export const deltaStreamSinkConfig = z
       .array(z.string().min(1))
       .default([])
       .describe('With `merge`: the columns identifying a row.'),
+    ...changeMergeFields('the last to arrive wins'),
     partitionBy: z
       .array(z.string().min(1))
       .default([])
@@ -44,10 +50,14 @@ export const deltaStreamSinkConfig = z
   .refine((c) => c.mode !== 'merge' || c.keys.length > 0, {
     message: 'merge needs keys: the columns that identify a row',
     path: ['keys'],
-  });
+  })
+  .refine(usesChangeOptionsInMergeOnly, CHANGE_MERGE_ONLY);
 
 /** Config of the `delta` stream sink as written (defaults optional). */
 export type DeltaStreamSinkConfig = z.input<typeof deltaStreamSinkConfig>;
+
+/** Orders a checkpoint's rows as they arrived. */
+const ARRIVAL = '__sluice_arrival';
 
 /** Where the snapshots of the stream's commits are kept, inside the table's folder. */
 const SNAPSHOTS = '_sluice_stream';
@@ -93,13 +103,23 @@ export const deltaStreamSink = defineStreamSink({
         await store.put(snapshotPath(checkpointId), JSON.stringify(snapshot ?? null));
         const batch = quoteIdentifier('stream_batch');
         await connection.run(
-          `CREATE OR REPLACE TEMP TABLE ${batch} AS SELECT * FROM read_json_auto(${quoteLiteral(pending)}, format = 'newline_delimited')`,
+          `CREATE OR REPLACE TEMP TABLE ${batch} AS ${batchQuery(config, pending)}`,
         );
         const reader = await connection.raw.runAndReadAll(`SELECT * FROM ${batch} LIMIT 0`);
-        const fields = fieldsFromColumns(reader.columnNames(), reader.columnTypes());
+        const fields = fieldsFromColumns(reader.columnNames(), reader.columnTypes()).filter(
+          (f) => !config.exclude.includes(f.name),
+        );
         const transaction = { appId, version: checkpointId };
         if (config.mode === 'merge')
-          await mergeDelta(connection, store, batch, fields, { keys: config.keys, transaction });
+          await mergeDelta(connection, store, batch, fields, {
+            keys: config.keys,
+            transaction,
+            ...(config.deleteWhen === undefined
+              ? {}
+              : {
+                  deleteWhen: `${quoteIdentifier(config.deleteWhen.column)} = ${scalarLiteral(config.deleteWhen.equals)}`,
+                }),
+          });
         else
           await writeDelta(connection, store, batch, fields, {
             mode: 'append',
@@ -126,6 +146,24 @@ export const deltaStreamSink = defineStreamSink({
     };
   },
 });
+
+/**
+ * The checkpoint's rows, in arrival order; for a merge only the latest row of each key (by
+ * `latestBy`, else the last to arrive), since a merge takes one row per key.
+ */
+function batchQuery(config: z.output<typeof deltaStreamSinkConfig>, file: string): string {
+  const rows = `SELECT *, row_number() OVER () AS ${ARRIVAL} FROM read_json_auto(${quoteLiteral(file)}, format = 'newline_delimited')`;
+  if (config.mode !== 'merge')
+    return `SELECT * EXCLUDE (${ARRIVAL}) FROM (${rows}) ORDER BY ${ARRIVAL}`;
+  const keys = config.keys.map(quoteIdentifier).join(', ');
+  const order = [
+    ...(config.latestBy === undefined
+      ? []
+      : [`${quoteIdentifier(config.latestBy)} DESC NULLS LAST`]),
+    `${ARRIVAL} DESC`,
+  ].join(', ');
+  return `SELECT * EXCLUDE (${ARRIVAL}) FROM (${rows}) QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY ${order}) = 1`;
+}
 
 /** A row as one JSON line: Dates as ISO text, bigints as numbers' text. */
 function toJSONLine(row: StreamRow): string {
