@@ -21,6 +21,12 @@ import { tempDir } from './helpers.js';
 const EVENTS = 200_000;
 const PAD = 'x'.repeat(400);
 
+function events(): string {
+  let text = '';
+  for (let i = 0; i < EVENTS; i++) text += `${JSON.stringify({ id: i, ts: i, pad: PAD })}\n`;
+  return text;
+}
+
 /** A sink that takes 10x as long per row as the source needs to read it. */
 const slowSink = defineStreamSink({
   name: 'slow',
@@ -46,10 +52,7 @@ describe('stream backpressure', () => {
   it('keeps memory flat when the sink is much slower than the source: the source waits', async () => {
     const dir = await tempDir();
     await mkdir(join(dir, 'in'));
-    let text = '';
-    for (let i = 0; i < EVENTS; i++) text += `${JSON.stringify({ id: i, ts: i, pad: PAD })}\n`;
-    await writeFile(join(dir, 'in', 'events.ndjson'), text);
-    text = '';
+    await writeFile(join(dir, 'in', 'events.ndjson'), events());
     const store = await RunStore.open(join(dir, 'sluice.db'));
     const stop = new AbortController();
     const heap: number[] = [];
