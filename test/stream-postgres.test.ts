@@ -1,5 +1,5 @@
-import { appendFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { appendFileSync, readFileSync } from 'node:fs';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,8 @@ import { StreamCheckpoints } from '../src/orchestrator/stream-checkpoints.js';
 import {
   count,
   defaultStreamRegistry,
+  enrich,
+  lookup,
   planStream,
   runStream,
   stream,
@@ -130,5 +132,79 @@ describe.skipIf(unavailable !== undefined)('postgres stream sink', () => {
     expect(
       (await db.query(`SELECT page, window_start::text AS start, views::int FROM views`)).rows,
     ).toEqual([{ page: 'home', start: '2024-01-01 00:00:00+00', views: 2 }]);
+  });
+
+  it('enriches records from a PostgreSQL lookup table, read again on refresh, and quarantines unknown keys', async () => {
+    await db.query('CREATE TABLE customers (id int PRIMARY KEY, tier text, country text)');
+    await db.query("INSERT INTO customers VALUES (1, 'gold', 'UK'), (2, 'silver', 'US')");
+    const dir = await tempDir();
+    await mkdir(join(dir, 'in'));
+    const order = (id: number, customer: number, s: number): string =>
+      `${JSON.stringify({ id, customer_id: customer, ts: new Date(Date.UTC(2024, 0, 1, 0, 0, s)).toISOString() })}\n`;
+    await writeFile(join(dir, 'in', 'a.ndjson'), order(1, 1, 1) + order(2, 2, 2) + order(3, 9, 3));
+    const store = await RunStore.open(join(dir, 'sluice.db'));
+    const stop = new AbortController();
+    let appended = false;
+    try {
+      await runStream(
+        planStream(
+          stream('orders', {
+            source: streamSource.files({ path: join(dir, 'in') }),
+            eventTime: 'ts',
+            steps: [
+              enrich({
+                lookup: lookup.postgres({ url, table: 'public.customers' }),
+                on: { record: 'customer_id', table: 'id' },
+                columns: ['tier'],
+                refresh: '100ms',
+                missing: 'quarantine',
+              }),
+            ],
+            sink: streamSink.files({ path: join(dir, 'out') }),
+            checkpoint: { every: '50ms' },
+          }),
+          defaultStreamRegistry,
+        ),
+        {
+          checkpoints: new StreamCheckpoints(store),
+          quarantine: new QuarantineStore(join(dir, 'q'), 'orders'),
+          signal: stop.signal,
+          logger: silentLogger,
+          onCheckpoint: (p) => {
+            if (p.recordsIn === 3 && !appended) {
+              appended = true;
+              // Customer 1 moves up a tier; the next refresh sees it.
+              void db
+                .query("UPDATE customers SET tier = 'platinum' WHERE id = 1")
+                .then(() =>
+                  setTimeout(
+                    () => appendFileSync(join(dir, 'in', 'a.ndjson'), order(4, 1, 4)),
+                    300,
+                  ),
+                );
+            }
+            if (p.recordsIn >= 4) stop.abort();
+          },
+        },
+      );
+    } finally {
+      await store.close();
+    }
+    const out = (await readdir(join(dir, 'out')))
+      .filter((n) => n.endsWith('.ndjson'))
+      .sort()
+      .map((n) => readFileSync(join(dir, 'out', n), 'utf8'))
+      .join('')
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(out.map((r) => [r['id'], r['tier']])).toEqual([
+      [1, 'gold'],
+      [2, 'silver'],
+      [4, 'platinum'],
+    ]);
+    expect(readFileSync(join(dir, 'q', 'invalid.ndjson'), 'utf8')).toMatch(
+      /no row of .*customers has id = 9/,
+    );
   });
 });

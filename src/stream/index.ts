@@ -9,3 +9,4 @@ export * from './stream-registry.js';
 export * from './watermarks.js';
 export * from './windows.js';
 export * from '../define/stream.js';
+export * from './enrich.js';

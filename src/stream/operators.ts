@@ -1,5 +1,7 @@
 import { parseDuration } from '../core/duration.js';
 import type { StreamRow } from './stream-connector.js';
+import type { EnrichOptions } from './enrich.js';
+import { EnrichOperator } from './enrich.js';
 import type { WindowOptions } from './windows.js';
 import { WindowAggregation } from './windows.js';
 
@@ -9,8 +11,16 @@ export interface StreamBatch {
   readonly times: number[];
 }
 
-/** Where operators send records they take out of the stream: late or rejected, with a reason. */
-export type SideOutput = (row: StreamRow, time: number, reason: string) => void;
+/**
+ * Where operators send records they take out of the stream, with a reason: `late` ones (after
+ * their window closed) or `invalid` ones (a lookup found no row); both are quarantined.
+ */
+export type SideOutput = (
+  row: StreamRow,
+  time: number,
+  reason: string,
+  kind?: 'late' | 'invalid',
+) => void;
 
 /**
  * One stage of a stream: turns each batch into the next stage's, and may emit more when the
@@ -23,6 +33,8 @@ export type SideOutput = (row: StreamRow, time: number, reason: string) => void;
  * ```
  */
 export interface StreamOperator {
+  /** Work before a batch that may wait (reading a lookup table again). */
+  prepare?(): Promise<void>;
   process(batch: StreamBatch, watermark: number, side: SideOutput): StreamBatch;
   /** Records due because the watermark reached `watermark` (closed windows); none for most operators. */
   advance(watermark: number): StreamBatch;
@@ -41,7 +53,8 @@ export type OperatorSpec =
       readonly fn: (row: StreamRow) => readonly StreamRow[] | Iterable<StreamRow>;
     }
   | { readonly kind: 'dedupe'; readonly key: readonly string[]; readonly ttlMs: number }
-  | { readonly kind: 'window'; readonly options: WindowOptions };
+  | { readonly kind: 'window'; readonly options: WindowOptions }
+  | { readonly kind: 'enrich'; readonly options: EnrichOptions };
 
 const EMPTY: StreamBatch = { rows: [], times: [] };
 
@@ -167,6 +180,8 @@ export function createOperator(spec: OperatorSpec): StreamOperator {
       return new DedupeOperator(spec.key, spec.ttlMs);
     case 'window':
       return new WindowOperator(spec.options);
+    case 'enrich':
+      return new EnrichOperator(spec.options);
   }
 }
 

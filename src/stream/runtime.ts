@@ -1,7 +1,7 @@
 import type { Logger } from '../core/logger.js';
 import { SluiceError } from '../core/errors.js';
 import type { QuarantineStore } from '../engine/quarantine-store.js';
-import type { OperatorSpec, StreamBatch, StreamOperator } from './operators.js';
+import type { OperatorSpec, SideOutput, StreamBatch, StreamOperator } from './operators.js';
 import { createOperator } from './operators.js';
 import type {
   StreamReader,
@@ -139,7 +139,7 @@ export async function runStream(
     while (!options.signal.aborted) {
       const wait = Math.max(0, Math.min(200, nextCheckpoint - Date.now()));
       const records = await reader.pull(plan.maxBatch, wait);
-      const output = state.process(records);
+      const output = await state.process(records);
       if (output.length > 0) await writer.write(output);
       if (Date.now() >= nextCheckpoint) {
         await state.checkpoint(writer, reader);
@@ -226,7 +226,8 @@ class StreamState {
   }
 
   /** Runs a pulled batch through the operators; returns the rows for the sink. */
-  process(records: readonly StreamRecord[]): StreamRow[] {
+  async process(records: readonly StreamRecord[]): Promise<StreamRow[]> {
+    for (const operator of this.#operators) await operator.prepare?.();
     const batch: StreamBatch = { rows: [], times: [] };
     const highest = new Map<string, number>();
     for (const record of records) {
@@ -250,7 +251,11 @@ class StreamState {
       if (high === undefined || time > high) highest.set(record.partition, time);
     }
     const watermark = this.#watermarks.current();
-    const late = (row: StreamRow, _time: number, reason: string): void => {
+    const late: SideOutput = (row, _time, reason, kind = 'late') => {
+      if (kind === 'invalid') {
+        this.#reject(row, reason);
+        return;
+      }
       this.#recordsLate++;
       this.#late.push({ record: row, reason });
     };
