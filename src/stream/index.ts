@@ -10,3 +10,4 @@ export * from './watermarks.js';
 export * from './windows.js';
 export * from '../define/stream.js';
 export * from './enrich.js';
+export * from './row-template.js';

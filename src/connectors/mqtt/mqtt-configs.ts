@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { TopicTemplate } from './topic-template.js';
+import { RowTemplate } from '../../stream/row-template.js';
+
+/** What a topic to publish to cannot hold: the wildcards `+` and `#`, and NUL. */
+export const TOPIC_TEMPLATE = {
+  forbidden: (text: string): boolean =>
+    text.includes('+') || text.includes('#') || text.includes(String.fromCharCode(0)),
+  what: 'a topic to publish to (wildcards)',
+};
 
 const duration = z
   .union([z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$/), z.number().nonnegative()])
@@ -143,7 +150,7 @@ export const mqttSinkConfig = z
   })
   .superRefine((config, context) => {
     try {
-      TopicTemplate.parse(config.topic);
+      RowTemplate.parse(config.topic, TOPIC_TEMPLATE);
     } catch (error) {
       context.addIssue({ code: 'custom', path: ['topic'], message: (error as Error).message });
     }

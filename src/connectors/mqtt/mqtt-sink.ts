@@ -8,7 +8,8 @@ import type { StreamRow, StreamSinkContext, StreamWriter } from '../../stream/st
 import { defineStreamSink } from '../../stream/stream-connector.js';
 import { mqttSinkConfig } from './mqtt-configs.js';
 import { closeMQTT, connectMQTT, describeBroker, mqttError } from './mqtt-connection.js';
-import { TopicTemplate } from './topic-template.js';
+import { RowTemplate } from '../../stream/row-template.js';
+import { TOPIC_TEMPLATE } from './mqtt-configs.js';
 
 type SinkConfig = z.output<typeof mqttSinkConfig>;
 
@@ -28,7 +29,7 @@ const MAX_IN_FLIGHT = 10_000;
  */
 export class MQTTStreamWriter implements StreamWriter {
   readonly #client: MqttClient;
-  readonly #topic: TopicTemplate;
+  readonly #topic: RowTemplate;
   readonly #options: { readonly qos: 0 | 1 | 2; readonly retain: boolean };
   readonly #ackTimeoutMs: number;
   readonly #stepId: string;
@@ -38,7 +39,7 @@ export class MQTTStreamWriter implements StreamWriter {
 
   private constructor(client: MqttClient, config: SinkConfig, stepId: string) {
     this.#client = client;
-    this.#topic = TopicTemplate.parse(config.topic);
+    this.#topic = RowTemplate.parse(config.topic, TOPIC_TEMPLATE);
     this.#options = { qos: config.qos, retain: config.retain };
     this.#ackTimeoutMs = parseDuration(config.ackTimeout);
     this.#stepId = stepId;

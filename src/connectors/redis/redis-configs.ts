@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { KeyTemplate } from './key-template.js';
+import { RowTemplate } from '../../stream/row-template.js';
 
 const duration = z
   .union([z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$/), z.number().nonnegative()])
@@ -129,7 +129,7 @@ export const redisStreamSinkConfig = z
   })
   .superRefine((config, context) => {
     try {
-      KeyTemplate.parse(config.key);
+      RowTemplate.parse(config.key);
     } catch (error) {
       context.addIssue({ code: 'custom', path: ['key'], message: (error as Error).message });
     }

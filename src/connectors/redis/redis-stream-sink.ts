@@ -5,7 +5,7 @@ import type { StreamRow, StreamSinkContext, StreamWriter } from '../../stream/st
 import { defineStreamSink } from '../../stream/stream-connector.js';
 import { redisStreamSinkConfig } from './redis-configs.js';
 import { RedisLink } from './redis-connection.js';
-import { KeyTemplate } from './key-template.js';
+import { RowTemplate } from '../../stream/row-template.js';
 
 type SinkConfig = z.output<typeof redisStreamSinkConfig>;
 
@@ -25,7 +25,7 @@ const MAX_IN_FLIGHT = 10_000;
  */
 export class RedisStreamWriter implements StreamWriter {
   readonly #link: RedisLink;
-  readonly #key: KeyTemplate;
+  readonly #key: RowTemplate;
   readonly #field: string;
   readonly #trim: readonly string[];
   readonly #stepId: string;
@@ -34,7 +34,7 @@ export class RedisStreamWriter implements StreamWriter {
 
   private constructor(link: RedisLink, config: SinkConfig, stepId: string) {
     this.#link = link;
-    this.#key = KeyTemplate.parse(config.key);
+    this.#key = RowTemplate.parse(config.key);
     this.#field = config.field;
     this.#trim = config.maxLen === undefined ? [] : ['MAXLEN', '~', String(config.maxLen)];
     this.#stepId = stepId;
@@ -49,7 +49,7 @@ export class RedisStreamWriter implements StreamWriter {
   async write(rows: readonly StreamRow[]): Promise<void> {
     const keys = rows.map((row, index) => {
       const key = this.#key.render(row);
-      if (key === undefined) {
+      if (typeof key !== 'string') {
         const missing = this.#key.columns.filter((c) => row[c] === undefined || row[c] === null);
         throw new SinkError(
           this.#stepId,
