@@ -7,3 +7,4 @@ export * from './quarantine-store.js';
 export * from './schema-enforcement.js';
 export * from './shared-resources.js';
 export * from './warehouse.js';
+export * from './secrets.js';

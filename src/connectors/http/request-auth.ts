@@ -1,7 +1,7 @@
 import { SourceError } from '../../core/errors.js';
 import type { HTTPClient } from './http-client.js';
 import type { AuthConfig } from './rest-config.js';
-import { resolveSecret } from './secrets.js';
+import { resolveSecret } from '../../engine/secrets.js';
 
 /** Adds credentials to requests. */
 export interface RequestAuth {

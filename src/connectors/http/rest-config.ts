@@ -1,32 +1,11 @@
 import { z } from 'zod';
+import { secretValue } from '../../engine/secrets.js';
 import type { Schema } from '../../core/schema.js';
 import { isSchema } from '../../core/schema.js';
 
 const duration = z
   .union([z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$/), z.number().nonnegative()])
   .describe('A duration such as `500ms`, `30s` or `2m`, or a number of milliseconds.');
-
-/**
- * A secret given inline or read from an environment variable at run time.
- *
- * @example
- * ```ts
- * secretValue.parse({ env: 'API_TOKEN' });
- * ```
- */
-export const secretValue = z
-  .union([
-    z.string().min(1),
-    z.strictObject({
-      env: z
-        .string()
-        .min(1)
-        .describe('Name of the environment variable holding the secret, read when the step runs.'),
-    }),
-  ])
-  .describe('A secret: the value itself, or `{ env: "NAME" }` to read it from the environment.');
-
-export type SecretValue = z.output<typeof secretValue>;
 
 const jsonPath = z.string().min(1);
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { secretValue } from '../../engine/secrets.js';
 import { RowTemplate } from '../../stream/row-template.js';
 
 /** What a topic to publish to cannot hold: the wildcards `+` and `#`, and NUL. */
@@ -12,30 +13,6 @@ const duration = z
   .union([z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$/), z.number().nonnegative()])
   .describe('A duration such as `500ms`, `30s` or `2m`, or a number of milliseconds.');
 
-/**
- * A secret given inline or read from an environment variable when the stream starts.
- *
- * @example
- * ```ts
- * mqttSecret.parse({ env: 'MQTT_PASSWORD' });
- * ```
- */
-export const mqttSecret = z
-  .union([
-    z.string().min(1),
-    z.strictObject({
-      env: z
-        .string()
-        .min(1)
-        .describe(
-          'Name of the environment variable holding the secret, read when the stream starts.',
-        ),
-    }),
-  ])
-  .describe('A secret: the value itself, or `{ env: "NAME" }` to read it from the environment.');
-
-export type MQTTSecret = z.output<typeof mqttSecret>;
-
 const connectionFields = {
   url: z
     .string()
@@ -44,7 +21,7 @@ const connectionFields = {
       'Broker URL: `mqtt://host:1883`, `mqtts://host:8883` for TLS, `ws://` or `wss://` for MQTT over WebSocket.',
     ),
   username: z.string().min(1).optional().describe('User name sent in CONNECT.'),
-  password: mqttSecret
+  password: secretValue
     .optional()
     .describe('Password sent in CONNECT, inline or `{ env: "NAME" }`.'),
   protocolVersion: z

@@ -1,8 +1,8 @@
 import type * as MQTTDriver from 'mqtt';
 import type { IConnackPacket, IClientOptions, MqttClient } from 'mqtt';
 import { SinkError, SourceError } from '../../core/errors.js';
-import type { MQTTSecret } from './mqtt-configs.js';
-import { resolveMQTTSecret } from './mqtt-secrets.js';
+import type { SecretValue } from '../../engine/secrets.js';
+import { resolveSecret } from '../../engine/secrets.js';
 
 /** The step a connection serves: its errors name it. */
 export interface MQTTRole {
@@ -14,7 +14,7 @@ export interface MQTTRole {
 export interface MQTTConnectOptions {
   readonly url: string;
   readonly username?: string | undefined;
-  readonly password?: MQTTSecret | undefined;
+  readonly password?: SecretValue | undefined;
   readonly protocolVersion: 4 | 5;
   readonly connectTimeoutMs: number;
   readonly clientId: string;
@@ -74,7 +74,7 @@ export async function connectMQTT(
   const password =
     options.password === undefined
       ? undefined
-      : resolveMQTTSecret(options.password, where.stepId, 'password');
+      : resolveSecret(options.password, where.stepId, 'password');
   let client: MqttClient;
   try {
     client = driver.connect(options.url, {

@@ -4,8 +4,8 @@ import { natsSource } from './nats-source.js';
 
 export { natsSink, natsMessageId } from './nats-sink.js';
 export { natsSource } from './nats-source.js';
-export { natsSinkConfig, natsSourceConfig, natsSecret } from './nats-configs.js';
-export type { NATSSinkConfig, NATSSourceConfig, NATSSecret } from './nats-configs.js';
+export { natsSinkConfig, natsSourceConfig } from './nats-configs.js';
+export type { NATSSinkConfig, NATSSourceConfig } from './nats-configs.js';
 export {
   compareSequences,
   decodePayload,

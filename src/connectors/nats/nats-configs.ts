@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { secretValue } from '../../engine/secrets.js';
+import type { SecretValue } from '../../engine/secrets.js';
 import { parseSubjectTemplate } from './nats-subject.js';
 
 const natsURL = z
@@ -15,36 +17,6 @@ const duration = z
   .union([z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$/), z.number().positive()])
   .describe('A duration such as `500ms`, `30s` or `2m`, or a number of milliseconds.');
 
-/**
- * A secret given inline or read from an environment variable when the step opens.
- *
- * @example
- * ```ts
- * natsSecret.parse({ env: 'NATS_TOKEN' });
- * ```
- */
-export const natsSecret = z
-  .union([
-    z.string().min(1),
-    z.strictObject({
-      env: z
-        .string()
-        .min(1)
-        .describe('Name of the environment variable holding the secret, read when the step opens.'),
-    }),
-  ])
-  .describe('A secret: the value itself, or `{ env: "NAME" }` to read it from the environment.');
-
-/**
- * A secret of the NATS connectors: inline, or `{ env }` naming an environment variable.
- *
- * @example
- * ```ts
- * const token: NATSSecret = { env: 'NATS_TOKEN' };
- * ```
- */
-export type NATSSecret = z.output<typeof natsSecret>;
-
 /** JetStream names may not hold whitespace, `.`, `*`, `>` or path separators. */
 const streamName = z
   .string()
@@ -56,10 +28,10 @@ const credentialFields = {
     .min(1)
     .optional()
     .describe('User name to connect with (together with `password`).'),
-  password: natsSecret
+  password: secretValue
     .optional()
     .describe('Password of `user`: inline, or `{ env: "NAME" }` to read it from the environment.'),
-  token: natsSecret
+  token: secretValue
     .optional()
     .describe(
       'Authentication token (instead of `user` and `password`): inline, or `{ env: "NAME" }`.',
@@ -71,8 +43,8 @@ const credentialFields = {
 
 interface Credentials {
   readonly user?: string | undefined;
-  readonly password?: NATSSecret | undefined;
-  readonly token?: NATSSecret | undefined;
+  readonly password?: SecretValue | undefined;
+  readonly token?: SecretValue | undefined;
 }
 
 const passwordNeedsUser = {

@@ -1,33 +1,10 @@
 import { z } from 'zod';
+import { secretValue } from '../../engine/secrets.js';
 import { RowTemplate } from '../../stream/row-template.js';
 
 const duration = z
   .union([z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$/), z.number().nonnegative()])
   .describe('A duration such as `500ms`, `30s` or `2m`, or a number of milliseconds.');
-
-/**
- * A secret given inline or read from an environment variable when the stream starts.
- *
- * @example
- * ```ts
- * redisSecret.parse({ env: 'REDIS_PASSWORD' });
- * ```
- */
-export const redisSecret = z
-  .union([
-    z.string().min(1),
-    z.strictObject({
-      env: z
-        .string()
-        .min(1)
-        .describe(
-          'Name of the environment variable holding the secret, read when the stream starts.',
-        ),
-    }),
-  ])
-  .describe('A secret: the value itself, or `{ env: "NAME" }` to read it from the environment.');
-
-export type RedisSecret = z.output<typeof redisSecret>;
 
 const connectionFields = {
   url: z
@@ -41,7 +18,7 @@ const connectionFields = {
     .min(1)
     .optional()
     .describe('ACL user name (Redis 6+); overrides the one in the URL.'),
-  password: redisSecret
+  password: secretValue
     .optional()
     .describe(
       'Password of the ACL user (or of `requirepass`), inline or `{ env: "NAME" }`; overrides the one in the URL.',

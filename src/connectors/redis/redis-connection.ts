@@ -2,8 +2,8 @@ import type * as RedisDriver from 'redis';
 import type { RedisClientType } from 'redis';
 import { SinkError, SourceError } from '../../core/errors.js';
 import { parseDuration } from '../../core/duration.js';
-import type { RedisSecret } from './redis-configs.js';
-import { resolveRedisSecret } from './redis-secrets.js';
+import type { SecretValue } from '../../engine/secrets.js';
+import { resolveSecret } from '../../engine/secrets.js';
 
 /** The step a connection serves: its errors name it. */
 export interface RedisRole {
@@ -15,7 +15,7 @@ export interface RedisRole {
 export interface RedisConnectionOptions {
   readonly url: string;
   readonly username?: string | undefined;
-  readonly password?: RedisSecret | undefined;
+  readonly password?: SecretValue | undefined;
 }
 
 const CONNECT_TIMEOUT_MS = parseDuration('10s');
@@ -68,7 +68,7 @@ export class RedisLink {
     const password =
       options.password === undefined
         ? undefined
-        : resolveRedisSecret(options.password, where.stepId, 'password');
+        : resolveSecret(options.password, where.stepId, 'password');
     let connected = false;
     let client: RedisClientType;
     try {
