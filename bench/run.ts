@@ -14,6 +14,7 @@ import type { BenchResult } from './common.js';
 import { log } from './common.js';
 import { runQualityGroup } from './quality.js';
 import { runOrchestratorGroup } from './orchestrator.js';
+import { runStreamGroup } from './stream.js';
 import { runTableGroup } from './table.js';
 import { runTSStepGroup } from './tsstep.js';
 
@@ -24,6 +25,7 @@ const GROUPS: Readonly<Record<string, () => Promise<BenchResult[]>>> = {
   table: runTableGroup,
   orchestrator: runOrchestratorGroup,
   connectors: runConnectorsGroup,
+  stream: runStreamGroup,
 };
 
 /** Budgets from DESIGN.md, by result id. */
@@ -41,6 +43,7 @@ const BUDGETS: Readonly<Record<string, { readonly op: '<=' | '>='; readonly limi
   'orchestrator.backfill5000_submit_embedded_s': { op: '<=', limit: 5 },
   'orchestrator.backfill5000_submit_postgres_s': { op: '<=', limit: 5 },
   'orchestrator.dag10k_plan_schedule_s': { op: '<=', limit: 5 },
+  'stream.window_events_per_s_per_core': { op: '>=', limit: 500000 },
 };
 
 const RESULTS_FILE = fileURLToPath(new URL('./results.json', import.meta.url));
