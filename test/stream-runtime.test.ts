@@ -150,6 +150,59 @@ describe('stream runtime', () => {
     }
   });
 
+  it("aggregates one window's results in a later window without calling them late", async () => {
+    const dir = await tempDir();
+    await mkdir(join(dir, 'in'), { recursive: true });
+    await writeFile(
+      join(dir, 'in', 'a.ndjson'),
+      lines([
+        ['home', 1],
+        ['home', 2],
+        ['cart', 3],
+        ['home', 11],
+        ['cart', 12],
+        ['cart', 13],
+        ['cart', 14],
+        ['home', 25],
+      ]),
+    );
+    const store = await RunStore.open(join(dir, 'sluice.db'));
+    const stop = new AbortController();
+    try {
+      const progress = await runStream(
+        planStream(
+          stream('busiest', {
+            source: streamSource.files({ path: join(dir, 'in') }),
+            eventTime: 'ts',
+            steps: [
+              window({ key: 'page', window: tumbling('10s'), aggregate: { views: count() } }),
+              window({ window: tumbling('10s'), aggregate: { most: max('views') } }),
+            ],
+            sink: streamSink.files({ path: join(dir, 'out') }),
+            checkpoint: { every: '50ms' },
+          }),
+          defaultStreamRegistry,
+        ),
+        {
+          checkpoints: new StreamCheckpoints(store),
+          quarantine: new QuarantineStore(join(dir, 'quarantine'), 'busiest'),
+          signal: stop.signal,
+          logger: silentLogger,
+          onCheckpoint: (p) => {
+            if (p.recordsIn >= 8) stop.abort();
+          },
+        },
+      );
+      expect(progress.recordsLate).toBe(0);
+      expect(await output(dir)).toEqual([
+        { window_start: at(0), window_end: at(10), most: 2 },
+        { window_start: at(10), window_end: at(20), most: 3 },
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('reports every problem of a stream definition at once', () => {
     const definition = stream('bad', {
       source: streamSource.custom('kafka', {}),

@@ -142,13 +142,12 @@ export const NEXMARK_QUERIES: readonly NexmarkQuery[] = [
         starttime: (r['window_start'] as Date).getTime(),
         endtime: (r['window_end'] as Date).getTime(),
       })),
-      // A window's counts come out together, stamped end - 1 while the watermark has already
-      // passed end: the lateness lets this window take them (it closes in the same batch).
+      // A window's counts come out together, stamped end - 1; this window takes them and closes
+      // in the same batch.
       window({
         key: ['starttime', 'endtime'],
         window: tumbling('2s'),
         aggregate: { hot: hotItems },
-        allowedLateness: '10s',
       }),
       flatMap((r) => {
         const hot = r['hot'] as HotItems;

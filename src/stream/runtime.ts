@@ -264,11 +264,13 @@ class StreamState {
     for (const [partition, time] of highest) this.#watermarks.observe(partition, time);
     const moved = this.#watermarks.current();
     const out = [...current.rows];
-    // Windows that the new watermark closed, passed through the operators after them.
+    // Windows that the new watermark closed, passed through the operators after them. Those
+    // operators judge lateness by the watermark before this batch: a result is never late for
+    // the window after it, which closes in the same pass.
     for (let i = 0; i < this.#operators.length; i++) {
       let due = (this.#operators[i] as StreamOperator).advance(moved);
       for (let j = i + 1; j < this.#operators.length && due.rows.length > 0; j++)
-        due = (this.#operators[j] as StreamOperator).process(due, moved, late);
+        due = (this.#operators[j] as StreamOperator).process(due, watermark, late);
       for (const row of due.rows) out.push(row);
     }
     this.#recordsOut += out.length;
