@@ -316,11 +316,11 @@ describe.skipIf(unavailable !== undefined)('mqtt against Mosquitto', () => {
     expect(values[1]).toMatchObject({ _sluice_payload: 'hello' });
     expect(values[1]?.['_sluice_invalid']).toMatch(/not JSON/);
     expect(values[2]).toEqual({
-      _sluice_invalid: 'the payload is not a JSON object (it is a number)',
+      _sluice_invalid: 'the payload is a JSON number, not an object',
       _sluice_payload: '42',
     });
     expect(values[3]).toEqual({
-      _sluice_invalid: 'the payload is not UTF-8 text (here in base64)',
+      _sluice_invalid: 'the payload is not UTF-8 text; _sluice_payload holds it as base64',
       _sluice_payload: '//4=',
     });
   });

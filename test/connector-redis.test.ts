@@ -328,9 +328,7 @@ describe.skipIf(unavailable !== undefined)('redis_stream against Redis', () => {
     expect(values[0]).toEqual({ ok: true });
     expect(values[1]?.['_sluice_invalid']).toMatch(/not JSON/);
     expect(values[1]?.['_sluice_payload']).toBe('not json');
-    expect(values[2]?.['_sluice_invalid']).toBe(
-      'the payload is not a JSON object (it is an array)',
-    );
+    expect(values[2]?.['_sluice_invalid']).toBe('the payload is a JSON array, not an object');
     expect(values[3]?.['_sluice_invalid']).toBe('the entry has no field "data"');
   });
 

@@ -11,3 +11,4 @@ export * from './windows.js';
 export * from '../define/stream.js';
 export * from './enrich.js';
 export * from './row-template.js';
+export * from './payload.js';

@@ -12,6 +12,7 @@ import type {
   StreamStart,
   StreamWriter,
 } from './stream-connector.js';
+import { INVALID_REASON_FIELD, isInvalidRecord } from './payload.js';
 import { WatermarkTracker } from './watermarks.js';
 
 /** A stream ready to run: connectors resolved, configs validated, durations in milliseconds. */
@@ -236,8 +237,8 @@ class StreamState {
       this.positions[record.partition] = record.position;
       this.#recordsIn++;
       const value = record.value;
-      if ('_sluice_invalid' in value) {
-        this.#reject(value, String(value['_sluice_invalid']));
+      if (isInvalidRecord(value)) {
+        this.#reject(value, String(value[INVALID_REASON_FIELD]));
         continue;
       }
       const time = eventTimeOf(this.#eventTime(value));

@@ -2,7 +2,8 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import type { StreamRecord, StreamRow } from '../../stream/stream-connector.js';
+import { parseJSONObject } from '../../stream/payload.js';
+import type { StreamRecord } from '../../stream/stream-connector.js';
 import { defineStreamSink, defineStreamSource } from '../../stream/stream-connector.js';
 
 /** How long `pull` sleeps between looks at a folder with nothing new. */
@@ -88,7 +89,11 @@ export const filesStreamSource = defineStreamSource({
         readLines(join(folder, name), tail, max - records.length, (text, line) => {
           const done = skipThrough[name];
           if (done !== undefined && line <= Number(done)) return;
-          records.push({ value: parseLine(text), partition: name, position: String(line) });
+          records.push({
+            value: parseJSONObject(text, 'the line'),
+            partition: name,
+            position: String(line),
+          });
         });
         if (records.length >= max) break;
       }
@@ -149,20 +154,6 @@ function readLines(
     }
   } finally {
     closeSync(fd);
-  }
-}
-
-function parseLine(text: string): StreamRow {
-  try {
-    const value: unknown = JSON.parse(text);
-    if (value !== null && typeof value === 'object' && !Array.isArray(value))
-      return value as StreamRow;
-    return { _sluice_invalid: 'the line is JSON but not an object', _sluice_payload: text };
-  } catch (error) {
-    return {
-      _sluice_invalid: `the line is not JSON (${(error as Error).message})`,
-      _sluice_payload: text,
-    };
   }
 }
 

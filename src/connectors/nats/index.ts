@@ -6,12 +6,7 @@ export { natsSink, natsMessageId } from './nats-sink.js';
 export { natsSource } from './nats-source.js';
 export { natsSinkConfig, natsSourceConfig } from './nats-configs.js';
 export type { NATSSinkConfig, NATSSourceConfig } from './nats-configs.js';
-export {
-  compareSequences,
-  decodePayload,
-  INVALID_PAYLOAD_FIELD,
-  INVALID_REASON_FIELD,
-} from './nats-records.js';
+export { compareSequences } from './nats-records.js';
 
 /**
  * The NATS JetStream stream connectors: the `nats` source (a durable pull consumer) and the

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SluiceError } from '../../core/errors.js';
-import { compareSequences, decodePayload, isInvalidRecord } from './nats-records.js';
+import { decodePayload, isInvalidRecord } from '../../stream/payload.js';
+import { compareSequences } from './nats-records.js';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 

@@ -1,3 +1,4 @@
+import { invalidRecord, parseJSONObject } from '../../stream/payload.js';
 import type { StreamRecord, StreamRow } from '../../stream/stream-connector.js';
 
 /** One stream entry as Redis returns it: its id and its fields (null once deleted). */
@@ -69,7 +70,10 @@ export function entryRecord(key: string, entry: RawEntry, decoding: EntryDecodin
 
 function decodeEntry(fields: readonly string[] | null, decoding: EntryDecoding): StreamRow {
   if (fields === null) {
-    return invalid('the entry was deleted from the stream (trimmed) before it was processed', '');
+    return invalidRecord(
+      'the entry was deleted from the stream (trimmed) before it was processed',
+      '',
+    );
   }
   if (decoding.kind === 'all-fields') {
     const row: StreamRow = {};
@@ -81,34 +85,7 @@ function decodeEntry(fields: readonly string[] | null, decoding: EntryDecoding):
     if (fields[i] === decoding.field) text = fields[i + 1];
   }
   if (text === undefined) {
-    return invalid(`the entry has no field "${decoding.field}"`, JSON.stringify(fields));
+    return invalidRecord(`the entry has no field "${decoding.field}"`, JSON.stringify(fields));
   }
-  return parseJSONObject(text);
-}
-
-/**
- * Parses a payload that should hold one JSON object; anything else becomes an invalid record
- * value saying why.
- *
- * @example
- * ```ts
- * parseJSONObject('[1]'); // { _sluice_invalid: 'the payload is not a JSON object (it is an array)', _sluice_payload: '[1]' }
- * ```
- */
-export function parseJSONObject(text: string): StreamRow {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    return invalid(`the payload is not JSON (${(error as Error).message})`, text);
-  }
-  if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
-    return parsed as StreamRow;
-  }
-  const kind = Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : `a ${typeof parsed}`;
-  return invalid(`the payload is not a JSON object (it is ${kind})`, text);
-}
-
-function invalid(reason: string, payload: string): StreamRow {
-  return { _sluice_invalid: reason, _sluice_payload: payload };
+  return parseJSONObject(text, 'the payload');
 }
