@@ -1,21 +1,9 @@
+import type { SavedCheckpoint } from '../stream/runtime.js';
 import type { RunStore } from './run-store.js';
 import type { SqlRow } from './sql-database.js';
 
 /** A committed checkpoint of a stream, as the run store keeps it. */
-export interface StreamCheckpoint {
-  readonly stream: string;
-  readonly checkpointId: number;
-  /** Source positions, watermark and operator state, as the runtime wrote them. */
-  readonly snapshot: unknown;
-  /** The watermark at the checkpoint, epoch ms; undefined before any record. */
-  readonly watermark: number | undefined;
-  /** Records read and written since the stream started (all processes, all restarts). */
-  readonly recordsIn: number;
-  readonly recordsOut: number;
-  /** Window-and-key states held by the stream's operators. */
-  readonly stateSize: number;
-  readonly createdAt: number;
-}
+export type StreamCheckpoint = SavedCheckpoint;
 
 /** How many checkpoints of a stream the store keeps (older ones are deleted). */
 const KEPT = 10;

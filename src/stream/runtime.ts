@@ -42,19 +42,24 @@ export interface StreamSnapshot {
 
 /** Where checkpoints are kept between runs (the run store). */
 export interface CheckpointStore {
-  last(
-    stream: string,
-  ): Promise<{ readonly checkpointId: number; readonly snapshot: unknown } | undefined>;
-  save(checkpoint: {
-    readonly stream: string;
-    readonly checkpointId: number;
-    readonly snapshot: unknown;
-    readonly watermark: number | undefined;
-    readonly recordsIn: number;
-    readonly recordsOut: number;
-    readonly stateSize: number;
-    readonly createdAt: number;
-  }): Promise<void>;
+  last(stream: string): Promise<SavedCheckpoint | undefined>;
+  save(checkpoint: SavedCheckpoint): Promise<void>;
+}
+
+/** A committed checkpoint of a stream, as a {@link CheckpointStore} keeps it. */
+export interface SavedCheckpoint {
+  readonly stream: string;
+  readonly checkpointId: number;
+  /** Source positions, watermark and operator state, as the runtime wrote them. */
+  readonly snapshot: unknown;
+  /** The watermark at the checkpoint, epoch ms; undefined before any record. */
+  readonly watermark: number | undefined;
+  /** Records read and written since the stream started (all processes, all restarts). */
+  readonly recordsIn: number;
+  readonly recordsOut: number;
+  /** Window-and-key states and deduplication keys held by the stream's operators. */
+  readonly stateSize: number;
+  readonly createdAt: number;
 }
 
 /** What a stream reports when it stops, and after each checkpoint. */
