@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate } from '../src/orchestrator/migrations.js';
+import { SCHEMA_VERSION, migrate } from '../src/orchestrator/migrations.js';
 import { RunStore } from '../src/orchestrator/run-store.js';
 import type { NewRun } from '../src/orchestrator/run-types.js';
 import { openDatabase } from '../src/orchestrator/sql-database.js';
@@ -72,6 +72,24 @@ for (const backend of backends) {
         await db.close();
       }
     });
+
+    // Sessions of one PostgreSQL server stand for processes here; SQLite connections of one
+    // process share its thread, so they cannot stand for SQLite processes.
+    it.skipIf(backend.name !== 'postgres')(
+      'migrates a new store once when several processes open it at the same moment',
+      async () => {
+        const fresh = await backend.location();
+        const stores = await Promise.all(Array.from({ length: 6 }, () => RunStore.open(fresh)));
+        await Promise.all(stores.map((s) => s.close()));
+        const db = await openDatabase(fresh);
+        try {
+          const [row] = await db.all('SELECT count(*) AS n FROM sluice_migrations');
+          expect(Number(row?.['n'])).toBe(SCHEMA_VERSION);
+        } finally {
+          await db.close();
+        }
+      },
+    );
 
     it('creates an interval run once, however often it is enqueued', async () => {
       const interval = { start: T0, end: T0 + HOUR };

@@ -157,9 +157,15 @@ export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
  * ```
  */
 export async function migrate(db: SqlDatabase): Promise<{ applied: number[] }> {
-  await db.run(
-    'CREATE TABLE IF NOT EXISTS sluice_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)',
-  );
+  // Under the lock too: PostgreSQL's CREATE TABLE IF NOT EXISTS fails for all but one of
+  // several sessions creating the same table at the same moment.
+  await db.transaction(async (tx) => {
+    if (tx.dialect === 'postgres')
+      await tx.all('SELECT pg_advisory_xact_lock(?)', [MIGRATION_LOCK]);
+    await tx.run(
+      'CREATE TABLE IF NOT EXISTS sluice_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)',
+    );
+  });
   const applied: number[] = [];
   for (const migration of MIGRATIONS) {
     const ran = await db.transaction(async (tx) => {
