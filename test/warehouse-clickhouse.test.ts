@@ -1,8 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Pipeline, SQLStep, Warehouse } from '../src/index.js';
-import { defaultRegistry, pipeline, planPipeline, ref, sink, source, sql } from '../src/index.js';
+import type { Pipeline, RunReport, SnapshotOptions, SQLStep, Warehouse } from '../src/index.js';
+import { pipeline, ref, sink, source, sql } from '../src/index.js';
 import { runIn, tempDir } from './helpers.js';
 import type { ClickHouseTestDatabase } from './support/clickhouse.js';
 import { clickhouseUnavailable, createClickHouseDatabase } from './support/clickhouse.js';
@@ -160,21 +160,84 @@ describe.skipIf(unavailable !== undefined)('sql steps in a ClickHouse warehouse'
     expect(tables.filter((t) => t.includes('__sluice_stage_'))).toEqual([]);
   });
 
-  it('refuses snapshots at planning', () => {
-    const result = planPipeline(
-      pipeline('snap', {
+  it('records history with snapshots: changes close the current version, deletes invalidate it or add a deletion record, keys come back', async () => {
+    const dir = await tempDir();
+    await db.command(
+      'CREATE TABLE app_users (id Int64, email String, updated_at DateTime) ENGINE = MergeTree ORDER BY id',
+    );
+    const users = async (values: string): Promise<void> => {
+      await db.command('TRUNCATE TABLE app_users');
+      await db.command(`INSERT INTO app_users VALUES ${values}`);
+    };
+    const history = (name: string, snapshot: SnapshotOptions): Pipeline =>
+      pipeline(name, {
         steps: {
-          history: sql`select 1 as id`.options({
+          users_history: sql`select * from app_users`.options({
             warehouse,
+            table: name,
             materialize: 'snapshot',
-            snapshot: { uniqueKey: ['id'], strategy: 'check' },
+            snapshot,
           }),
         },
-      }),
-      { connectors: defaultRegistry.lookup },
-    );
-    expect(result.diagnostics.map((d) => d.message)).toContain(
-      'snapshots run in PostgreSQL; ClickHouse cannot keep them yet',
-    );
+      });
+    const versions = (table: string) =>
+      db.text(
+        `SELECT id, email, toString(sluice_valid_from) AS from, ifNull(toString(sluice_valid_to), '') AS to${
+          table === 'by_check' ? ', toString(sluice_is_deleted) AS deleted' : ''
+        } FROM ${table} ORDER BY id, sluice_valid_from, isNull(sluice_valid_to)${table === 'by_check' ? ', sluice_is_deleted' : ''}`,
+      );
+    const byTime = history('by_time', {
+      uniqueKey: ['id'],
+      strategy: 'timestamp',
+      updatedAt: 'updated_at',
+      hardDeletes: 'invalidate',
+    });
+    const byCheck = history('by_check', {
+      uniqueKey: ['id'],
+      strategy: 'check',
+      checkColumns: ['email'],
+      hardDeletes: 'new_record',
+    });
+    const runAt = async (p: Pipeline): Promise<RunReport> => {
+      const report = await runIn(dir, p);
+      expect(report.error).toBeUndefined();
+      return report;
+    };
+    await users("(1, 'a@x', '2024-01-01 00:00:00'), (2, 'b@x', '2024-01-01 00:00:00')");
+    await runAt(byTime);
+    await runAt(byCheck);
+    await users("(1, 'a2@x', '2024-02-01 00:00:00')");
+    await runAt(byTime);
+    await runAt(byCheck);
+    const unchanged = await runAt(byTime);
+    expect(unchanged.steps[0]?.rowsOut).toBe(0);
+    const timeRows = await versions('by_time');
+    expect(
+      timeRows.map((r) => [r['id'], r['email'], r['from'], r['to'] === '' ? 'current' : 'closed']),
+    ).toEqual([
+      ['1', 'a@x', '2024-01-01 00:00:00', 'closed'],
+      ['1', 'a2@x', '2024-02-01 00:00:00', 'current'],
+      ['2', 'b@x', '2024-01-01 00:00:00', 'closed'],
+    ]);
+    expect(timeRows[0]?.['to']).toBe('2024-02-01 00:00:00');
+    // user 2 comes back: the deletion record closes and a current version starts
+    await users("(1, 'a2@x', '2024-02-01 00:00:00'), (2, 'b@x', '2024-03-01 00:00:00')");
+    await runAt(byCheck);
+    const checkRows = await versions('by_check');
+    expect(
+      checkRows.map((r) => [
+        r['id'],
+        r['email'],
+        r['to'] === '' ? 'current' : 'closed',
+        r['deleted'],
+      ]),
+    ).toEqual([
+      ['1', 'a@x', 'closed', '0'],
+      ['1', 'a2@x', 'current', '0'],
+      ['2', 'b@x', 'closed', '0'],
+      ['2', 'b@x', 'closed', '1'],
+      ['2', 'b@x', 'current', '0'],
+    ]);
+    expect((await db.tables()).filter((t) => t.includes('__sluice_stage_'))).toEqual([]);
   });
 });

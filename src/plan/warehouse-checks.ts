@@ -58,8 +58,6 @@ export function warehouseOptionProblems(step: SQLStep): string[] {
     if (incremental.strategy === 'insert_overwrite' && incremental.partitionBy === undefined)
       problems.push("the insert_overwrite strategy needs partitionBy: '<column>'");
   }
-  if (materialize === 'snapshot' && warehouse.engine === 'clickhouse')
-    problems.push('snapshots run in PostgreSQL; ClickHouse cannot keep them yet');
   if (materialize === 'snapshot') {
     const snapshot = step.snapshot;
     if (snapshot === undefined)

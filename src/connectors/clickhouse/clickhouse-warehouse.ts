@@ -11,6 +11,7 @@ import {
   quoteClickHouseString,
   splitClickHouseTable,
 } from './clickhouse-client.js';
+import { snapshotProblems, snapshotStatements } from './clickhouse-snapshot.js';
 import { dropStaleStages, stagedPartitions, stageNames } from './clickhouse-staging.js';
 import { addColumnsStatement } from './clickhouse-tables.js';
 import { logicalTypeOfClickHouse } from './clickhouse-read-types.js';
@@ -126,8 +127,38 @@ async function buildModel(
       };
     case 'table':
       return rebuild();
-    case 'snapshot':
-      throw new Error('snapshots run in PostgreSQL; ClickHouse cannot keep them yet');
+    case 'snapshot': {
+      const options = model.snapshot;
+      if (options === undefined) throw new Error('a snapshot model needs snapshot options');
+      if (engine === 'View')
+        throw new Error(
+          `${model.table} is a view; drop it or choose another table for the snapshot`,
+        );
+      await run(`CREATE TABLE ${input} ENGINE = MergeTree ORDER BY tuple() AS ${model.query}`);
+      const [problem] = await connection.rows<{ problem: string }>(
+        snapshotProblems(options, input),
+      );
+      if (problem !== undefined) {
+        await run(`DROP TABLE ${input}`);
+        throw new Error(`${problem.problem}; a snapshot needs one row per unique key`);
+      }
+      const statements = snapshotStatements({
+        options,
+        target,
+        targetColumns: existing,
+        input,
+        inputColumns: await columnsOf(names.input),
+        rows,
+        now: model.startedAt,
+      });
+      for (const statement of statements) await run(statement);
+      await run(`DROP TABLE ${input}`);
+      return {
+        rowsWritten: (await count(rows)) - (existing === undefined ? 0 : await count(target)),
+        columns: await columnsOf(names.rows),
+        staged: staged(connection, { database, table, names, mode: 'swap' }, rows, logger),
+      };
+    }
     case 'incremental':
       break;
   }
