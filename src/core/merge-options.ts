@@ -61,3 +61,25 @@ export const CHANGE_MERGE_ONLY = {
   message: "latestBy and deleteWhen go with mode: 'merge'",
   path: ['mode'],
 };
+
+/**
+ * Whether a sink config that merges or deletes+inserts names the keys it needs; a refinement of
+ * sink configs, with {@link KEYS_FOR_MERGE} as its error.
+ *
+ * @example
+ * ```ts
+ * schema.refine(hasKeysForMerge, KEYS_FOR_MERGE);
+ * ```
+ */
+export function hasKeysForMerge(config: {
+  readonly mode: string;
+  readonly keys: readonly string[];
+}): boolean {
+  return (config.mode !== 'merge' && config.mode !== 'delete_insert') || config.keys.length > 0;
+}
+
+/** The error of {@link hasKeysForMerge}. */
+export const KEYS_FOR_MERGE = {
+  message: 'merge and delete_insert need keys: the columns that identify a row',
+  path: ['keys'],
+};

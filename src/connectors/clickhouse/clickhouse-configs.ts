@@ -3,6 +3,8 @@ import {
   CHANGE_MERGE_ONLY,
   changeMergeFields,
   usesChangeOptionsInMergeOnly,
+  KEYS_FOR_MERGE,
+  hasKeysForMerge,
 } from '../../core/merge-options.js';
 
 const connectionURL = z
@@ -73,14 +75,7 @@ export const clickhouseSinkConfig = z
       ),
     ...changeMergeFields('the last in input order wins'),
   })
-  .refine(
-    (config) =>
-      (config.mode !== 'merge' && config.mode !== 'delete_insert') || config.keys.length > 0,
-    {
-      message: 'merge and delete_insert need keys: the columns that identify a row',
-      path: ['keys'],
-    },
-  )
+  .refine(hasKeysForMerge, KEYS_FOR_MERGE)
   .refine(usesChangeOptionsInMergeOnly, CHANGE_MERGE_ONLY)
   .describe(
     'Writes a ClickHouse table over HTTP: rows are loaded into a staging table, then attached or swapped in when the run succeeds.',

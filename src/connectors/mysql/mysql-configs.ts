@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { KEYS_FOR_MERGE, hasKeysForMerge } from '../../core/merge-options.js';
 
 /** Connection fields shared by the `mysql` source and sink. */
 const connectionFields = {
@@ -162,14 +163,7 @@ export const mysqlSinkConfig = z
       .describe('Rows per multi-row INSERT into the staging table (when rows are inserted).'),
   })
   .refine(hasOneEndpoint, endpointProblem)
-  .refine(
-    (config) =>
-      (config.mode !== 'merge' && config.mode !== 'delete_insert') || config.keys.length > 0,
-    {
-      message: 'merge and delete_insert need keys: the columns that identify a row',
-      path: ['keys'],
-    },
-  )
+  .refine(hasKeysForMerge, KEYS_FOR_MERGE)
   .describe(
     'Writes a MySQL or MariaDB table: rows are staged in a side table and applied in one transaction when the run succeeds.',
   );

@@ -3,6 +3,8 @@ import {
   CHANGE_MERGE_ONLY,
   changeMergeFields,
   usesChangeOptionsInMergeOnly,
+  KEYS_FOR_MERGE,
+  hasKeysForMerge,
 } from '../../core/merge-options.js';
 
 const connectionURL = z
@@ -104,14 +106,7 @@ export const postgresSinkConfig = z
       ),
     ...changeMergeFields('the last in input order wins'),
   })
-  .refine(
-    (config) =>
-      (config.mode !== 'merge' && config.mode !== 'delete_insert') || config.keys.length > 0,
-    {
-      message: 'merge and delete_insert need keys: the columns that identify a row',
-      path: ['keys'],
-    },
-  )
+  .refine(hasKeysForMerge, KEYS_FOR_MERGE)
   .refine(usesChangeOptionsInMergeOnly, CHANGE_MERGE_ONLY)
   .describe(
     'Writes a PostgreSQL table: rows are copied into a staging table, then applied in one transaction when the run succeeds.',
