@@ -460,3 +460,32 @@ export function describeCause(cause: unknown): string {
     return String(cause);
   }
 }
+
+/**
+ * The error of a source or sink step whose driver failed: the message, the driver's text kept
+ * as the cause with its `retryable` flag and code (so retries can tell), and a hint.
+ *
+ * @example
+ * ```ts
+ * throw connectorError({ role: 'sink', stepId: 'alerts' }, 'cannot append to alerts', { text: 'ECONNRESET', retryable: true });
+ * ```
+ */
+export function connectorError(
+  where: { readonly role: 'source' | 'sink'; readonly stepId: string },
+  message: string,
+  driver: {
+    readonly text: string;
+    readonly retryable: boolean;
+    readonly code?: unknown;
+    readonly hint?: string | undefined;
+  },
+): SourceError | SinkError {
+  const cause = Object.assign(new Error(driver.text), {
+    retryable: driver.retryable,
+    code: driver.code,
+  });
+  const options = { cause, ...(driver.hint === undefined ? {} : { hint: driver.hint }) };
+  return where.role === 'source'
+    ? new SourceError(where.stepId, message, options)
+    : new SinkError(where.stepId, message, options);
+}

@@ -1,6 +1,7 @@
 import type * as MQTTDriver from 'mqtt';
 import type { IConnackPacket, IClientOptions, MqttClient } from 'mqtt';
-import { SinkError, SourceError } from '../../core/errors.js';
+import type { SinkError, SourceError } from '../../core/errors.js';
+import { connectorError } from '../../core/errors.js';
 import type { SecretValue } from '../../engine/secrets.js';
 import { resolveSecret } from '../../engine/secrets.js';
 
@@ -163,12 +164,7 @@ export function mqttError(
         : retryable
           ? 'check that the broker is running and reachable from here at that host and port'
           : otherwise.hint;
-  const wrapped = Object.assign(new Error(text), { retryable, code });
-  const options = { cause: wrapped, ...(hint === undefined ? {} : { hint }) };
-  const message = `${what}: ${text}`;
-  return where.role === 'source'
-    ? new SourceError(where.stepId, message, options)
-    : new SinkError(where.stepId, message, options);
+  return connectorError(where, `${what}: ${text}`, { text, retryable, code, hint });
 }
 
 /**

@@ -1,6 +1,7 @@
 import type * as RedisDriver from 'redis';
 import type { RedisClientType } from 'redis';
-import { SinkError, SourceError } from '../../core/errors.js';
+import type { SinkError, SourceError } from '../../core/errors.js';
+import { connectorError } from '../../core/errors.js';
 import { parseDuration } from '../../core/duration.js';
 import type { SecretValue } from '../../engine/secrets.js';
 import { resolveSecret } from '../../engine/secrets.js';
@@ -153,12 +154,7 @@ export function redisError(
         : reply === undefined && retryable
           ? 'check that Redis is running and reachable from here at that host and port'
           : otherwise.hint;
-  const wrapped = Object.assign(new Error(text), { retryable, code: reply });
-  const options = { cause: wrapped, ...(hint === undefined ? {} : { hint }) };
-  const message = `${what}: ${text}`;
-  return where.role === 'source'
-    ? new SourceError(where.stepId, message, options)
-    : new SinkError(where.stepId, message, options);
+  return connectorError(where, `${what}: ${text}`, { text, retryable, code: reply, hint });
 }
 
 /**
