@@ -31,6 +31,7 @@ export type SluiceErrorCode =
   | 'BACKOFF'
   | 'PERMANENT'
   | 'BATCH_FAILED'
+  | 'STREAM_STATE_LIMIT'
   | 'USAGE'
   | 'INTERNAL';
 

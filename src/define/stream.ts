@@ -51,6 +51,19 @@ export interface StreamOptions {
   readonly checkpoint?: { readonly every?: string | number };
   /** Most records in flight between source and sink (default 10,000). */
   readonly maxInFlight?: number;
+  /**
+   * Bounds on the operators' keyed state: past `maxEntries` (window-and-key accumulators and
+   * dedupe keys; default 5,000,000) the stream stops with `STREAM_STATE_LIMIT` at its last
+   * checkpoint instead of exhausting memory. It also stops when the heap is 85% full.
+   */
+  readonly state?: { readonly maxEntries?: number };
+  /**
+   * Spreads the stream over several `sluice stream` processes: each of the source's partitions
+   * (NATS subjects, Redis stream keys) is processed by the worker holding its lease in the run
+   * store, with its own checkpoints; a dead worker's partitions are taken over after
+   * `leaseTimeout` (default `'15s'`). Records of one key must stay in one partition.
+   */
+  readonly scaleOut?: boolean | { readonly leaseTimeout?: string | number };
 }
 
 /** A stream as declared in a stream file; `sluice stream <file>` runs it. */

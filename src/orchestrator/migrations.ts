@@ -141,6 +141,24 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (stream, checkpoint_id))`,
     ],
   },
+  {
+    version: 8,
+    description: 'stream scale-out: partition leases and live workers; source lag at checkpoints',
+    statements: [
+      'ALTER TABLE stream_checkpoints ADD COLUMN lag BIGINT',
+      `CREATE TABLE stream_leases (
+        stream TEXT NOT NULL,
+        partition_name TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        PRIMARY KEY (stream, partition_name))`,
+      `CREATE TABLE stream_workers (
+        stream TEXT NOT NULL,
+        worker TEXT NOT NULL,
+        seen_at BIGINT NOT NULL,
+        PRIMARY KEY (stream, worker))`,
+    ],
+  },
 ];
 
 /** The newest schema version this copy of Sluice knows. */

@@ -25,8 +25,8 @@ export class StreamCheckpoints {
     await this.store.db.transaction(async (tx) => {
       await tx.run(
         `INSERT INTO stream_checkpoints
-           (stream, checkpoint_id, snapshot, watermark, records_in, records_out, state_size, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+           (stream, checkpoint_id, snapshot, watermark, records_in, records_out, state_size, lag, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [
           checkpoint.stream,
           checkpoint.checkpointId,
@@ -35,6 +35,7 @@ export class StreamCheckpoints {
           checkpoint.recordsIn,
           checkpoint.recordsOut,
           checkpoint.stateSize,
+          checkpoint.lag ?? null,
           checkpoint.createdAt,
         ],
       );
@@ -98,6 +99,7 @@ function fromRow(row: SqlRow): StreamCheckpoint {
     recordsIn: Number(row['records_in']),
     recordsOut: Number(row['records_out']),
     stateSize: Number(row['state_size']),
+    lag: row['lag'] === null || row['lag'] === undefined ? undefined : Number(row['lag']),
     createdAt: Number(row['created_at']),
   };
 }

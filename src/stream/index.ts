@@ -12,3 +12,4 @@ export * from '../define/stream.js';
 export * from './enrich.js';
 export * from './row-template.js';
 export * from './payload.js';
+export * from './scale-out.js';

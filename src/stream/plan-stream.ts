@@ -8,6 +8,8 @@ import type { StreamRegistry } from './stream-registry.js';
 
 const DEFAULT_CHECKPOINT_MS = 10_000;
 const DEFAULT_MAX_IN_FLIGHT = 10_000;
+const DEFAULT_MAX_STATE_ENTRIES = 5_000_000;
+const DEFAULT_LEASE_TIMEOUT_MS = 15_000;
 
 /**
  * Checks a stream definition and resolves it into a plan: connectors looked up, their configs
@@ -84,6 +86,31 @@ export function planStream(definition: StreamDefinition, registry: StreamRegistr
     problem('invalid-config', `maxInFlight must be a positive integer, got ${maxBatch}`, {
       path: 'maxInFlight',
     });
+  const maxStateEntries = definition.state?.maxEntries ?? DEFAULT_MAX_STATE_ENTRIES;
+  if (!Number.isInteger(maxStateEntries) || maxStateEntries < 1)
+    problem(
+      'invalid-config',
+      `state.maxEntries must be a positive integer, got ${maxStateEntries}`,
+      { path: 'state.maxEntries' },
+    );
+  const scaleOut = definition.scaleOut;
+  const leaseTimeoutMs =
+    scaleOut === undefined || scaleOut === false
+      ? undefined
+      : duration(
+          scaleOut === true ? undefined : scaleOut.leaseTimeout,
+          DEFAULT_LEASE_TIMEOUT_MS,
+          'scaleOut.leaseTimeout',
+        );
+  if (leaseTimeoutMs !== undefined && source !== undefined && source.partitionsOf === undefined)
+    problem(
+      'invalid-config',
+      `scaleOut needs a source with partitions; "${source.name}" has none`,
+      {
+        path: 'scaleOut',
+        hint: 'use a nats source with several subjects or a redis_stream source with several keys, or remove scaleOut',
+      },
+    );
   if (problems.length > 0 || source === undefined || sink === undefined)
     throw new ConfigError(problems);
   return {
@@ -96,5 +123,7 @@ export function planStream(definition: StreamDefinition, registry: StreamRegistr
     operators: definition.steps ?? [],
     checkpointEveryMs,
     maxBatch,
+    maxStateEntries,
+    ...(leaseTimeoutMs === undefined ? {} : { scaleOut: { leaseTimeoutMs } }),
   };
 }

@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8';
 import type { Logger } from '../core/logger.js';
 import { SluiceError } from '../core/errors.js';
 import type { QuarantineStore } from '../engine/quarantine-store.js';
@@ -28,6 +29,12 @@ export interface StreamPlan {
   readonly checkpointEveryMs: number;
   /** Most records pulled (and in flight) at once: the bound on memory between source and sink. */
   readonly maxBatch: number;
+  /** Most entries of keyed state (window-and-key accumulators, dedupe keys) the stream may hold. */
+  readonly maxStateEntries: number;
+  /** Spread over several processes by partition leases; see {@link runScaledStream}. */
+  readonly scaleOut?: { readonly leaseTimeoutMs: number };
+  /** The one source partition this plan runs, under scale-out (its name ends the stream's). */
+  readonly partition?: string;
 }
 
 /** The stream's state at a checkpoint, as stored with it. */
@@ -59,6 +66,8 @@ export interface SavedCheckpoint {
   readonly recordsOut: number;
   /** Window-and-key states and deduplication keys held by the stream's operators. */
   readonly stateSize: number;
+  /** Records the source held that were not read yet, when it can tell. */
+  readonly lag?: number | undefined;
   readonly createdAt: number;
 }
 
@@ -71,6 +80,8 @@ export interface StreamProgress {
   readonly recordsInvalid: number;
   readonly watermark: number | undefined;
   readonly stateSize: number;
+  /** The source's lag at the checkpoint, when it can tell. */
+  readonly lag?: number | undefined;
 }
 
 /** Options of {@link runStream}. */
@@ -87,6 +98,11 @@ export interface StreamRunOptions {
   readonly fromScratch?: boolean;
   /** Aborting stops the stream: it drains, commits a final checkpoint and returns. */
   readonly signal: AbortSignal;
+  /**
+   * Aborting stops the stream at once, with no further checkpoint: another process took its
+   * partition over, and what was not committed is that process's to redo.
+   */
+  readonly halt?: AbortSignal;
   readonly logger: Logger;
   /** This process's name among the stream's workers. */
   readonly worker?: string;
@@ -117,6 +133,7 @@ export async function runStream(
   const writer = await plan.sink.connector.open(plan.sink.config, {
     stepId: 'sink',
     streamName: plan.name,
+    ...(plan.partition === undefined ? {} : { partition: plan.partition }),
     logger,
     signal: internal.signal,
   });
@@ -142,15 +159,21 @@ export async function runStream(
       resumed === undefined ? 'stream started' : 'stream resumed from its checkpoint',
     );
     let nextCheckpoint = Date.now() + plan.checkpointEveryMs;
-    while (!options.signal.aborted) {
+    const halted = (): boolean => options.halt?.aborted === true;
+    while (!options.signal.aborted && !halted()) {
       const wait = Math.max(0, Math.min(200, nextCheckpoint - Date.now()));
       const records = await reader.pull(plan.maxBatch, wait);
       const output = await state.process(records);
       if (output.length > 0) await writer.write(output);
-      if (Date.now() >= nextCheckpoint) {
+      state.checkLimits();
+      if (Date.now() >= nextCheckpoint && !halted()) {
         await state.checkpoint(writer, reader);
         nextCheckpoint = Date.now() + plan.checkpointEveryMs;
       }
+    }
+    if (halted()) {
+      logger.warn({ stream: plan.name }, 'stream halted without a final checkpoint');
+      return state.progress();
     }
     await state.checkpoint(writer, reader);
     logger.info({ stream: plan.name, ...state.progress() }, 'stream stopped');
@@ -295,7 +318,8 @@ class StreamState {
     await this.#options.quarantine.append('late', this.#late.splice(0));
     await this.#options.quarantine.append('invalid', this.#invalid.splice(0));
     await writer.commit({ checkpointId: id, snapshot });
-    const progress = { ...this.progress(), checkpointId: id };
+    const lag = await reader.lag?.().catch(() => undefined);
+    const progress = { ...this.progress(), checkpointId: id, lag };
     await this.#options.checkpoints.save({
       stream: this.#plan.name,
       checkpointId: id,
@@ -304,6 +328,7 @@ class StreamState {
       recordsIn: progress.recordsIn,
       recordsOut: progress.recordsOut,
       stateSize: progress.stateSize,
+      lag,
       createdAt: Date.now(),
     });
     this.#checkpointId = id;
@@ -324,10 +349,42 @@ class StreamState {
     };
   }
 
+  /**
+   * Stops the stream with a clear error before its state exhausts memory: more keyed state
+   * entries than the plan allows, or a heap nearly full. The last checkpoint stays intact.
+   */
+  checkLimits(): void {
+    const entries = this.#operators.reduce((sum, o) => sum + o.stateSize(), 0);
+    if (entries > this.#plan.maxStateEntries)
+      throw stateLimitError(
+        this.#plan.name,
+        `holds ${entries} state entries, more than its limit of ${this.#plan.maxStateEntries} (state.maxEntries)`,
+      );
+    const heap = getHeapStatistics();
+    if (heap.used_heap_size > heap.heap_size_limit * HEAP_LIMIT_SHARE && entries > 0)
+      throw stateLimitError(
+        this.#plan.name,
+        `uses ${mebibytes(heap.used_heap_size)} of its ${mebibytes(heap.heap_size_limit)} heap with ${entries} state entries`,
+      );
+  }
+
   #reject(record: StreamRow, reason: string): void {
     this.#recordsInvalid++;
     this.#invalid.push({ record, reason });
   }
+}
+
+/** Share of the heap limit past which a stream stops instead of running out of memory. */
+const HEAP_LIMIT_SHARE = 0.85;
+
+function mebibytes(bytes: number): string {
+  return `${Math.round(bytes / 2 ** 20)} MiB`;
+}
+
+function stateLimitError(stream: string, what: string): SluiceError {
+  return new SluiceError('STREAM_STATE_LIMIT', `stream "${stream}" ${what}`, {
+    hint: 'keep less state: shorter windows, less allowedLateness, a shorter dedupe ttl, or fewer keys per process (scaleOut over partitions); or raise state.maxEntries and the heap (NODE_OPTIONS=--max-old-space-size=<MiB>). The stream stopped at its last checkpoint and resumes from it.',
+  });
 }
 
 /** An event time as epoch ms: numbers as they are, Dates, and text `Date.parse` reads. */

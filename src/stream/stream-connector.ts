@@ -74,8 +74,29 @@ export interface StreamReader {
   pull(max: number, waitMs: number): Promise<readonly StreamRecord[]>;
   /** Tells the broker every record up to and including these positions is done with. */
   ack(positions: Readonly<Record<string, string>>): Promise<void>;
+  /**
+   * How many records the broker holds that this reader has not been given yet (its lag), when
+   * the broker can tell; read at each checkpoint and shown by `sluice runs --streams`.
+   */
+  lag?(): Promise<number | undefined>;
   /** Stops reading; records pulled but not acknowledged are redelivered later. Never fails. */
   close(): Promise<void>;
+}
+
+/**
+ * One part of a source that can be processed on its own (a subject, a stream key), with the
+ * source config that reads only it. Several `sluice stream` processes share a stream by
+ * holding leases on its partitions; each partition has its own checkpoints and watermark.
+ *
+ * @example
+ * ```ts
+ * const partition: StreamPartition<NATSSourceConfig> = { name: 'clicks.0', config: { ...config, subjects: ['clicks.0'] } };
+ * ```
+ */
+export interface StreamPartition<Config = unknown> {
+  /** Stable across restarts and processes: it names the partition's checkpoints and lease. */
+  readonly name: string;
+  readonly config: Config;
 }
 
 /**
@@ -105,6 +126,11 @@ export interface StreamSourceConnector<Config = unknown> {
   readonly defaultStart?: 'beginning' | 'latest';
   /** Negative when position `a` comes before `b` in the same partition, 0 when equal. */
   comparePositions(a: string, b: string): number;
+  /**
+   * The partitions a config reads, for streams spread over several processes (`scaleOut`); a
+   * source without it can run in one process only.
+   */
+  partitionsOf?(config: Config): readonly StreamPartition<Config>[];
   open(config: Config, context: StreamSourceContext): Promise<StreamReader>;
 }
 
@@ -112,6 +138,11 @@ export interface StreamSourceConnector<Config = unknown> {
 export interface StreamSinkContext {
   readonly stepId: string;
   readonly streamName: string;
+  /**
+   * The source partition this sink instance writes for, when the stream is spread over several
+   * processes (`scaleOut`): each partition commits its own checkpoints.
+   */
+  readonly partition?: string;
   readonly logger: Logger;
   readonly signal: AbortSignal;
 }

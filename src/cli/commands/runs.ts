@@ -2,7 +2,10 @@ import { UsageError } from '../../core/errors.js';
 import { textTable } from '../../core/text-table.js';
 import type { RunRecord, RunState, TaskRecord } from '../../orchestrator/run-types.js';
 import { iso, runSummary } from '../../orchestrator/run-summary.js';
+import type { RunStore } from '../../orchestrator/run-store.js';
 import { StreamCheckpoints } from '../../orchestrator/stream-checkpoints.js';
+import { StreamLeases } from '../../orchestrator/stream-leases.js';
+import { partitionInstance } from '../../stream/scale-out.js';
 import type { Command } from '../command.js';
 import { ExitCode } from '../command.js';
 import { PROJECT_OPTIONS, positiveInteger, withProjectStore } from '../orchestrator-options.js';
@@ -38,7 +41,7 @@ export const runsCommand: Command = {
     {
       flags: '--streams',
       description:
-        'list the streams instead: last checkpoint, its age, records in and out, throughput, watermark and state size',
+        "list the streams instead: last checkpoint, its age, records in and out, throughput, source lag, watermark, state size and (with scaleOut) each partition's worker",
     },
     { flags: '--json', description: 'print the runs as JSON' },
   ],
@@ -47,7 +50,7 @@ export const runsCommand: Command = {
     try {
       if (options['streams'] === true)
         return await withProjectStore(options, io, async ({ store }) => {
-          const streams = await new StreamCheckpoints(store).list();
+          const streams = await streamStatus(store);
           io.stdout(
             json
               ? `${JSON.stringify(
@@ -211,11 +214,37 @@ function duration(run: RunRecord): string {
   return ms < 10_000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
-function formatStreams(streams: Awaited<ReturnType<StreamCheckpoints['list']>>): string {
+/** Each stream's (or stream partition's) newest checkpoint, with the worker holding its lease. */
+async function streamStatus(store: RunStore) {
+  const [streams, leases] = await Promise.all([
+    new StreamCheckpoints(store).list(),
+    new StreamLeases(store).all(),
+  ]);
+  const now = Date.now();
+  const owners = new Map(
+    leases
+      .filter((lease) => lease.expiresAt >= now)
+      .map((lease) => [partitionInstance(lease.stream, lease.partition), lease.owner]),
+  );
+  return streams.map((s) => ({ ...s, worker: owners.get(s.stream) }));
+}
+
+function formatStreams(streams: Awaited<ReturnType<typeof streamStatus>>): string {
   if (streams.length === 0) return 'no streams have checkpointed yet\n';
   const now = Date.now();
   const table = textTable(
-    ['stream', 'checkpoint', 'age', 'records in', 'records out', 'records/s', 'watermark', 'state'],
+    [
+      'stream',
+      'checkpoint',
+      'age',
+      'records in',
+      'records out',
+      'records/s',
+      'lag',
+      'watermark',
+      'state',
+      'worker',
+    ],
     streams.map((s) => [
       s.stream,
       String(s.checkpointId),
@@ -223,10 +252,12 @@ function formatStreams(streams: Awaited<ReturnType<StreamCheckpoints['list']>>):
       String(s.recordsIn),
       String(s.recordsOut),
       s.recordsPerSecond === undefined ? '-' : String(Math.round(s.recordsPerSecond)),
+      s.lag === undefined ? '-' : String(s.lag),
       s.watermark === undefined ? '-' : iso(s.watermark),
       String(s.stateSize),
+      s.worker ?? '-',
     ]),
-    new Set([1, 3, 4, 5, 7]),
+    new Set([1, 3, 4, 5, 6, 8]),
   );
   return `${table.join('\n')}\n`;
 }

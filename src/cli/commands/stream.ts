@@ -1,15 +1,18 @@
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../../core/errors.js';
 import { QuarantineStore } from '../../engine/quarantine-store.js';
 import { RunStore } from '../../orchestrator/run-store.js';
 import { isStoreUrl } from '../../orchestrator/sql-database.js';
 import { StreamCheckpoints } from '../../orchestrator/stream-checkpoints.js';
+import { StreamLeases } from '../../orchestrator/stream-leases.js';
 import { createLogger } from '../../observe/logger.js';
 import { loadStreamFile } from '../../plan/load-pipeline-file.js';
 import { defaultStreamRegistry } from '../../stream/default-stream-registry.js';
 import { planStream } from '../../stream/plan-stream.js';
 import type { StreamProgress } from '../../stream/runtime.js';
 import { runStream } from '../../stream/runtime.js';
+import { partitionInstance, runScaledStream } from '../../stream/scale-out.js';
 import type { StreamStart } from '../../stream/stream-connector.js';
 import type { Command } from '../command.js';
 import { ExitCode } from '../command.js';
@@ -50,6 +53,11 @@ export const streamCommand: Command = {
       defaultValue: '.sluice',
     },
     {
+      flags: '--worker <name>',
+      description:
+        "this process's name among the workers of a stream with scaleOut (default: <host>-<pid>)",
+    },
+    {
       flags: '--log-level <level>',
       description: 'debug, info, warn, error or silent',
       defaultValue: 'info',
@@ -77,28 +85,55 @@ export const streamCommand: Command = {
       const onSignal = (): void => stop.abort();
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
-      let progress: StreamProgress;
+      const quarantine = (instance: string): QuarantineStore =>
+        new QuarantineStore(join(stateDir, 'streams', instance, 'quarantine'), instance);
+      let stopped: ReadonlyMap<string, StreamProgress>;
       try {
         const checkpoints = new StreamCheckpoints(store);
-        if (start !== undefined) await checkpoints.reset(plan.name);
-        progress = await runStream(plan, {
-          checkpoints,
-          quarantine: new QuarantineStore(
-            join(stateDir, 'streams', plan.name, 'quarantine'),
-            plan.name,
-          ),
-          ...(start === undefined ? {} : { start, fromScratch: true }),
-          signal: stop.signal,
-          logger,
-        });
+        const replay = start === undefined ? {} : { start, fromScratch: true };
+        if (plan.scaleOut === undefined) {
+          if (start !== undefined) await checkpoints.reset(plan.name);
+          const progress = await runStream(plan, {
+            checkpoints,
+            quarantine: quarantine(plan.name),
+            ...replay,
+            signal: stop.signal,
+            logger,
+          });
+          stopped = new Map([[plan.name, progress]]);
+        } else {
+          if (start !== undefined)
+            for (const partition of plan.source.connector.partitionsOf?.(plan.source.config) ?? [])
+              await checkpoints.reset(partitionInstance(plan.name, partition.name));
+          const partitions = await runScaledStream(plan, {
+            checkpoints,
+            leases: new StreamLeases(store),
+            worker:
+              typeof options['worker'] === 'string'
+                ? options['worker']
+                : `${hostname()}-${process.pid}`,
+            quarantine,
+            ...replay,
+            signal: stop.signal,
+            logger,
+          });
+          stopped = new Map(
+            [...partitions].map(([name, progress]) => [
+              partitionInstance(plan.name, name),
+              progress,
+            ]),
+          );
+        }
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
         await store.close();
       }
-      io.stdout(
-        `stream ${plan.name} stopped at checkpoint ${progress.checkpointId}: ${progress.recordsIn} records in, ${progress.recordsOut} out, ${progress.recordsLate} late, ${progress.recordsInvalid} invalid${progress.watermark === undefined ? '' : `, watermark ${new Date(progress.watermark).toISOString()}`}\n`,
-      );
+      if (stopped.size === 0) io.stdout(`stream ${plan.name} stopped holding no partition\n`);
+      for (const [name, progress] of stopped)
+        io.stdout(
+          `stream ${name} stopped at checkpoint ${progress.checkpointId}: ${progress.recordsIn} records in, ${progress.recordsOut} out, ${progress.recordsLate} late, ${progress.recordsInvalid} invalid${progress.watermark === undefined ? '' : `, watermark ${new Date(progress.watermark).toISOString()}`}\n`,
+        );
       return ExitCode.success;
     } catch (error) {
       return presentError(error, io, { json: false });

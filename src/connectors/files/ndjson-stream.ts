@@ -179,7 +179,8 @@ export type FilesStreamSinkConfig = z.input<typeof filesStreamSinkConfig>;
  * Writes each checkpoint's rows as one NDJSON file `part-<checkpoint>.ndjson`, renamed into
  * place when the checkpoint commits, together with the checkpoint's snapshot
  * (`_checkpoints/<checkpoint>.json`, written first): a restart resumes from the newest
- * checkpoint whose part file exists, so every row is written exactly once.
+ * checkpoint whose part file exists, so every row is written exactly once. Under scale-out each
+ * partition writes into its own folder `partition=<name>`.
  *
  * @example
  * ```ts
@@ -191,8 +192,11 @@ export const filesStreamSink = defineStreamSink({
   summary: 'NDJSON files, one per checkpoint, committed by rename (exactly once).',
   config: filesStreamSinkConfig,
   delivery: 'exactly-once',
-  async open(config) {
-    const folder = resolve(config.path);
+  async open(config, context) {
+    const folder =
+      context.partition === undefined
+        ? resolve(config.path)
+        : join(resolve(config.path), `partition=${encodeURIComponent(context.partition)}`);
     const checkpoints = join(folder, '_checkpoints');
     await mkdir(checkpoints, { recursive: true });
     let lines: string[] = [];

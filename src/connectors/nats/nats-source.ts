@@ -192,6 +192,13 @@ class JetStreamReader implements StreamReader {
     }
   }
 
+  /** Messages the consumer has not delivered yet, plus those delivered and not yet pulled. */
+  async lag(): Promise<number | undefined> {
+    if (this.#closed) return undefined;
+    const info = await this.#jsm.consumers.info(this.#stream, this.#settings.name);
+    return info.num_pending + (this.#buffer.length - this.#bufferHead);
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -462,7 +469,8 @@ function replyOf(message: JsMsg): string {
  * The `nats` stream source: reads a JetStream stream through a durable pull consumer named from
  * the runtime's consumer name. One reader is one partition (`''`); a record's position is its
  * stream sequence. At-least-once: the runtime acknowledges after the covering checkpoint
- * commits, and a restart places the consumer right after the checkpoint. See
+ * commits, and a restart places the consumer right after the checkpoint. Spread over several
+ * processes (`scaleOut`), each subject is a partition. See
  * `docs/connectors/nats.md` for the full guarantee.
  *
  * @example
@@ -482,5 +490,12 @@ export const natsSource = defineStreamSource<NATSSourceConfig>({
   delivery: 'at-least-once',
   config: natsSourceConfig,
   comparePositions: compareSequences,
+  partitionsOf: (config) =>
+    typeof config.subjects === 'string' || config.subjects === undefined
+      ? [{ name: config.subjects ?? config.stream, config }]
+      : config.subjects.map((subject) => ({
+          name: subject,
+          config: { ...config, subjects: [subject] },
+        })),
   open: (config, context) => JetStreamReader.create(config, context),
 });

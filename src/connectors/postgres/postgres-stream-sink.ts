@@ -83,11 +83,17 @@ export const postgresStreamSink = defineStreamSink({
     const fail = (what: string, cause: unknown): never => {
       throw postgresError(where, what, cause);
     };
-    await client
-      .query(
+    try {
+      await client.query('BEGIN');
+      await lockTableCreation(client, config.checkpointTable);
+      await client.query(
         `CREATE TABLE IF NOT EXISTS ${checkpoints} (stream text PRIMARY KEY, checkpoint_id bigint NOT NULL, snapshot jsonb NOT NULL, committed_at timestamptz NOT NULL DEFAULT now())`,
-      )
-      .catch((cause: unknown) => fail(`cannot create ${config.checkpointTable}`, cause));
+      );
+      await client.query('COMMIT');
+    } catch (cause) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      fail(`cannot create ${config.checkpointTable}`, cause);
+    }
     return {
       async write(rows) {
         if (rows.length === 0) return;
@@ -157,6 +163,7 @@ async function prepareTable(
   rows: readonly StreamRow[],
 ): Promise<void> {
   const [schema, table] = splitTableName(config.table);
+  await lockTableCreation(client, config.table);
   const exists = await client.query(
     `SELECT 1 FROM information_schema.tables WHERE table_schema = coalesce($1, current_schema()) AND table_name = $2`,
     [schema ?? null, table],
@@ -171,6 +178,15 @@ async function prepareTable(
   if (schema !== undefined)
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}`);
   await client.query(`CREATE TABLE ${quoteTableName(config.table)} (${definitions.join(', ')})`);
+}
+
+/**
+ * Serialises the creation of a table among the transactions that may create it (the partitions
+ * of one stream start together): PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe against a
+ * concurrent creation. The lock ends with the transaction.
+ */
+async function lockTableCreation(client: Client, table: string): Promise<void> {
+  await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`sluice:create:${table}`]);
 }
 
 /** The PostgreSQL type for a column, from the JS values the rows hold. */

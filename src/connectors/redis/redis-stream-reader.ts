@@ -182,6 +182,20 @@ export class RedisStreamReader implements StreamReader {
     }
   }
 
+  /** Entries of the keys the group has not read yet (XINFO GROUPS lag), plus those read and not pulled. */
+  async lag(): Promise<number | undefined> {
+    if (this.#closed) return undefined;
+    let lag = this.#buffer.length;
+    for (const key of this.#keys.keys()) {
+      const groups = (await this.#commands.send(['XINFO', 'GROUPS', key])) as unknown[][];
+      const group = groups.map(fieldsOf).find((fields) => fields.get('name') === this.#group);
+      const behind = group?.get('lag');
+      if (behind === undefined || behind === null) return undefined;
+      lag += Number(behind);
+    }
+    return lag;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -450,4 +464,11 @@ function entriesByKey(reply: ReadReply): Map<string, readonly RawEntry[]> {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A RESP reply of alternating field names and values, as a map. */
+function fieldsOf(reply: readonly unknown[]): Map<string, unknown> {
+  const fields = new Map<string, unknown>();
+  for (let i = 0; i + 1 < reply.length; i += 2) fields.set(String(reply[i]), reply[i + 1]);
+  return fields;
 }

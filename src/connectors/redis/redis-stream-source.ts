@@ -11,7 +11,8 @@ import { compareEntryIds } from './stream-entries.js';
  * other consumers left pending (once idle `claimIdle`), then re-reads its own pending entries,
  * then reads new ones. A record is the JSON object in field `data` (or `field`), or with
  * `fields: 'all'` the entry's fields; an entry that does not decode becomes
- * `{ _sluice_invalid, _sluice_payload }` for the quarantine.
+ * `{ _sluice_invalid, _sluice_payload }` for the quarantine. Spread over several processes
+ * (`scaleOut`), each key is a partition with its own consumer group.
  *
  * @example
  * ```ts
@@ -27,5 +28,10 @@ export const redisStreamSource = defineStreamSource({
   delivery: 'at-least-once',
   config: redisStreamSourceConfig,
   comparePositions: compareEntryIds,
+  partitionsOf: (config) =>
+    (typeof config.keys === 'string' ? [config.keys] : config.keys).map((key) => ({
+      name: key,
+      config: { ...config, keys: [key] },
+    })),
   open: (config, context) => RedisStreamReader.open(config, context),
 });
