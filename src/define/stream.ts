@@ -47,6 +47,12 @@ export interface StreamOptions {
   /** Operators applied in order: map, filter, flatMap, dedupe, window. */
   readonly steps?: readonly OperatorSpec[];
   readonly sink: StreamEndpoint;
+  /**
+   * Where records that arrive after their window closed (beyond `allowedLateness`) go: by
+   * default the quarantine store (`late.ndjson`); with `sink`, a table or topic of their own, the
+   * record's columns plus `_sluice_late_reason`, committed with each checkpoint.
+   */
+  readonly lateData?: { readonly sink: StreamEndpoint };
   /** How often state, positions and output are committed together (default `'10s'`). */
   readonly checkpoint?: { readonly every?: string | number };
   /** Most records in flight between source and sink (default 10,000). */

@@ -43,7 +43,7 @@ export function planStream(definition: StreamDefinition, registry: StreamRegistr
         .map((c) => c.name)
         .join(', ')}`,
     });
-  const parse = (endpoint: 'source' | 'sink', schema: ZodType, config: unknown): unknown => {
+  const parse = (endpoint: string, schema: ZodType, config: unknown): unknown => {
     const parsed = schema.safeParse(config);
     if (parsed.success) return parsed.data;
     for (const issue of parsed.error.issues)
@@ -56,6 +56,19 @@ export function planStream(definition: StreamDefinition, registry: StreamRegistr
     source === undefined ? undefined : parse('source', source.config, definition.source.config);
   const sinkConfig =
     sink === undefined ? undefined : parse('sink', sink.config, definition.sink.config);
+  const lateEndpoint = definition.lateData?.sink;
+  const lateSink = lateEndpoint === undefined ? undefined : registry.sink(lateEndpoint.connector);
+  if (lateEndpoint !== undefined && lateSink === undefined)
+    problem('unknown-connector', `no stream sink is named "${lateEndpoint.connector}"`, {
+      path: 'lateData.sink',
+    });
+  const lateData =
+    lateEndpoint === undefined || lateSink === undefined
+      ? undefined
+      : {
+          connector: lateSink,
+          config: parse('lateData.sink', lateSink.config, lateEndpoint.config),
+        };
   if (typeof definition.eventTime !== 'string' && typeof definition.eventTime !== 'function')
     problem('invalid-config', 'eventTime must name a column or be a function of the record', {
       path: 'eventTime',
@@ -117,6 +130,7 @@ export function planStream(definition: StreamDefinition, registry: StreamRegistr
     name: definition.name,
     source: { connector: source, config: sourceConfig },
     sink: { connector: sink, config: sinkConfig },
+    ...(lateData === undefined ? {} : { lateData }),
     eventTime: definition.eventTime,
     maxOutOfOrdernessMs,
     ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMs }),

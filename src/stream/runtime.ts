@@ -21,6 +21,8 @@ export interface StreamPlan {
   readonly name: string;
   readonly source: { readonly connector: StreamSourceConnector; readonly config: unknown };
   readonly sink: { readonly connector: StreamSinkConnector; readonly config: unknown };
+  /** Where late records go instead of the quarantine store: a sink, committed per checkpoint. */
+  readonly lateData?: { readonly connector: StreamSinkConnector; readonly config: unknown };
   /** The column holding each record's event time (epoch ms, a Date or ISO text), or a function. */
   readonly eventTime: string | ((row: StreamRow) => unknown);
   readonly maxOutOfOrdernessMs: number;
@@ -138,10 +140,12 @@ export async function runStream(
     signal: internal.signal,
   });
   let reader: StreamReader | undefined;
+  let late: LateOutput | undefined;
   try {
+    late = await openLateOutput(plan, logger, internal.signal);
     const newest = await newestCheckpoint(plan.name, writer, options.checkpoints);
     const resumed = options.fromScratch === true ? undefined : newest;
-    const state = new StreamState(plan, resumed, options, newest?.checkpointId ?? 0);
+    const state = new StreamState(plan, resumed, options, newest?.checkpointId ?? 0, late);
     reader = await plan.source.connector.open(plan.source.config, {
       stepId: 'source',
       streamName: plan.name,
@@ -181,7 +185,35 @@ export async function runStream(
   } finally {
     internal.abort();
     await reader?.close();
+    await late?.writer.close();
     await writer.close();
+  }
+}
+
+/** The late-data sink, and the newest checkpoint it committed (replays skip what it holds). */
+interface LateOutput {
+  readonly writer: StreamWriter;
+  readonly committed: number;
+}
+
+async function openLateOutput(
+  plan: StreamPlan,
+  logger: Logger,
+  signal: AbortSignal,
+): Promise<LateOutput | undefined> {
+  if (plan.lateData === undefined) return undefined;
+  const writer = await plan.lateData.connector.open(plan.lateData.config, {
+    stepId: 'lateData',
+    streamName: `${plan.name}.late`,
+    ...(plan.partition === undefined ? {} : { partition: plan.partition }),
+    logger,
+    signal,
+  });
+  try {
+    return { writer, committed: (await writer.recover?.())?.checkpointId ?? 0 };
+  } catch (error) {
+    await writer.close();
+    throw error;
   }
 }
 
@@ -213,6 +245,7 @@ class StreamState {
   readonly #compare: (a: string, b: string) => number;
   readonly #late: { record: unknown; reason: string }[] = [];
   readonly #invalid: { record: unknown; reason: string }[] = [];
+  readonly #lateOutput: LateOutput | undefined;
   #checkpointId: number;
   #recordsIn: number;
   #recordsOut: number;
@@ -224,8 +257,10 @@ class StreamState {
     resumed: { readonly checkpointId: number; readonly snapshot: StreamSnapshot } | undefined,
     options: StreamRunOptions,
     lastCheckpointId: number,
+    late: LateOutput | undefined,
   ) {
     this.#plan = plan;
+    this.#lateOutput = late;
     this.#options = options;
     this.#operators = plan.operators.map(createOperator);
     this.#watermarks = new WatermarkTracker({
@@ -315,7 +350,7 @@ class StreamState {
       recordsIn: this.#recordsIn,
       recordsOut: this.#recordsOut,
     };
-    await this.#options.quarantine.append('late', this.#late.splice(0));
+    await this.#commitLate(id, this.#late.splice(0));
     await this.#options.quarantine.append('invalid', this.#invalid.splice(0));
     await writer.commit({ checkpointId: id, snapshot });
     const lag = await reader.lag?.().catch(() => undefined);
@@ -350,6 +385,28 @@ class StreamState {
   }
 
   /**
+   * Late records go to the quarantine store, or to the late-data sink, committed before the
+   * stream's sink: a checkpoint replayed after a crash that sink already holds is not written
+   * to it again.
+   */
+  async #commitLate(
+    checkpointId: number,
+    late: readonly { record: unknown; reason: string }[],
+  ): Promise<void> {
+    const output = this.#lateOutput;
+    if (output === undefined) {
+      await this.#options.quarantine.append('late', late);
+      return;
+    }
+    if (checkpointId <= output.committed) return;
+    if (late.length > 0)
+      await output.writer.write(
+        late.map(({ record, reason }) => ({ ...(record as StreamRow), [LATE_REASON]: reason })),
+      );
+    await output.writer.commit({ checkpointId });
+  }
+
+  /**
    * Stops the stream with a clear error before its state exhausts memory: more keyed state
    * entries than the plan allows, or a heap nearly full. The last checkpoint stays intact.
    */
@@ -373,6 +430,9 @@ class StreamState {
     this.#invalid.push({ record, reason });
   }
 }
+
+/** The column a late record's reason is written to in the late-data sink. */
+export const LATE_REASON = '_sluice_late_reason';
 
 /** Share of the heap limit past which a stream stops instead of running out of memory. */
 const HEAP_LIMIT_SHARE = 0.85;
