@@ -69,7 +69,8 @@ interface PartitionRun {
   readonly stop: AbortController;
   readonly halt: AbortController;
   readonly done: Promise<void>;
-  progress: StreamProgress | undefined;
+  /** Stopped to give the partition to another worker, not because this one stops. */
+  handedBack: boolean;
 }
 
 /**
@@ -79,7 +80,9 @@ interface PartitionRun {
  * beyond its share after a final checkpoint, so a new worker gets some. Each partition runs as
  * its own stream (`<stream>@<partition>`) with its own checkpoints, watermark and state; a
  * partition whose worker died is taken over after its lease expires and resumes from its last
- * checkpoint. A partition whose lease was lost is halted without another checkpoint.
+ * checkpoint. A partition whose lease was lost is halted without another checkpoint. Resolves,
+ * once `signal` aborts and every partition drained, to the partitions held at the end and
+ * their progress.
  *
  * @example
  * ```ts
@@ -108,7 +111,7 @@ export async function runScaledStream(
       partition,
       stop,
       halt,
-      progress: undefined,
+      handedBack: false,
       done: runStream(
         {
           ...plan,
@@ -125,7 +128,6 @@ export async function runScaledStream(
           halt: halt.signal,
           worker,
           onCheckpoint: (progress) => {
-            run.progress = progress;
             failures.delete(partition.name);
             options.onCheckpoint?.(partition.name, progress);
           },
@@ -133,7 +135,8 @@ export async function runScaledStream(
       ).then(
         async (progress) => {
           running.delete(partition.name);
-          finished.set(partition.name, progress);
+          if (run.handedBack) finished.delete(partition.name);
+          else finished.set(partition.name, progress);
           if (!halt.signal.aborted) await leases.release(plan.name, partition.name, worker);
         },
         async (error: unknown) => {
@@ -169,6 +172,7 @@ export async function runScaledStream(
       const active = [...running.values()].filter((r) => !r.stop.signal.aborted);
       for (const run of active.slice(share)) {
         logger.info({ stream: plan.name, partition: run.partition.name }, 'partition handed back');
+        run.handedBack = true;
         run.stop.abort();
       }
       if (active.length < share) await takeFree(share - active.length);

@@ -187,7 +187,7 @@ export class RedisStreamReader implements StreamReader {
     if (this.#closed) return undefined;
     let lag = this.#buffer.length;
     for (const key of this.#keys.keys()) {
-      const groups = (await this.#commands.send(['XINFO', 'GROUPS', key])) as unknown[][];
+      const groups = (await this.#commands.send(['XINFO', 'GROUPS', key])) as unknown[];
       const group = groups.map(fieldsOf).find((fields) => fields.get('name') === this.#group);
       const behind = group?.get('lag');
       if (behind === undefined || behind === null) return undefined;
@@ -466,8 +466,9 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** A RESP reply of alternating field names and values, as a map. */
-function fieldsOf(reply: readonly unknown[]): Map<string, unknown> {
+/** A reply of field names and values (a RESP3 map, or a RESP2 array of alternating ones). */
+function fieldsOf(reply: unknown): Map<string, unknown> {
+  if (!Array.isArray(reply)) return new Map(Object.entries(reply as Record<string, unknown>));
   const fields = new Map<string, unknown>();
   for (let i = 0; i + 1 < reply.length; i += 2) fields.set(String(reply[i]), reply[i + 1]);
   return fields;
