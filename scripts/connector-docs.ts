@@ -11,9 +11,30 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { fileConnectors } from '../src/connectors/files/index.js';
-import { webhookSource } from '../src/connectors/http/index.js';
+import {
+  webhookSource,
+  webhookStreamSink,
+  webhookStreamSource,
+} from '../src/connectors/http/index.js';
 import { postgresConnectors } from '../src/connectors/postgres/index.js';
 import type { BatchConnector } from '../src/engine/connector.js';
+import type { StreamSinkConnector, StreamSourceConnector } from '../src/stream/stream-connector.js';
+
+/** A connector a page documents: a batch source or sink, or a stream source or sink. */
+type DocumentedConnector = BatchConnector | StreamSourceConnector | StreamSinkConnector;
+type Role = DocumentedConnector['role'];
+
+/** Section headings and factory objects by role. */
+const ROLES: readonly {
+  readonly role: Role;
+  readonly heading: string;
+  readonly factory: string;
+}[] = [
+  { role: 'source', heading: '## Sources', factory: 'source' },
+  { role: 'sink', heading: '## Sinks', factory: 'sink' },
+  { role: 'stream-source', heading: '## Stream sources', factory: 'streamSource' },
+  { role: 'stream-sink', heading: '## Stream sinks', factory: 'streamSink' },
+];
 
 /** The command that regenerates the page. */
 export const REGENERATE_COMMAND = 'npm run docs:connectors';
@@ -28,6 +49,7 @@ type JSONSchemaNode = {
   readonly default?: unknown;
   readonly description?: string;
   readonly properties?: Readonly<Record<string, JSONSchemaNode>>;
+  readonly additionalProperties?: JSONSchemaNode | boolean;
   readonly required?: readonly string[];
 };
 
@@ -43,7 +65,7 @@ interface ConfigFieldRow {
 /** What the page says about one connector. */
 interface ConnectorDoc {
   readonly name: string;
-  readonly role: 'source' | 'sink';
+  readonly role: Role;
   readonly summary: string;
   readonly fields: readonly ConfigFieldRow[];
 }
@@ -228,7 +250,7 @@ matches a NULL key. Nested values (structs, maps, lists of nested values) are wr
 \`jsonb\`; lists of scalars as arrays.
 `;
 
-const WEBHOOK_INTRO = `# Webhooks (\`source.webhook\`)
+const WEBHOOK_INTRO = `# Webhooks (\`source.webhook\`, \`streamSource.webhook\`, \`streamSink.webhook\`)
 
 Systems that push data (payment providers, SaaS callbacks, your own services) post it to
 \`sluice serve --http\`, and a pipeline reads what arrived since its last successful run:
@@ -288,6 +310,110 @@ empty dataset with the declared columns.
 The state lives in the run store, with the run's success (\`sluice run\` keeps it in the same
 store). The server and the runs must share the state folder (one machine, or a shared volume),
 and one server writes an inbox.
+
+An inbox feeds either pipelines (\`source.webhook\`) or one stream (\`streamSource.webhook\`, below),
+not both: each deletes the batches it consumed.
+
+## Streams: \`streamSource.webhook\`
+
+A stream reads the same inbox continuously, so records posted to \`sluice serve --http\` reach the
+stream's sink seconds after they arrive:
+
+\`\`\`ts
+import { stream, streamSink, streamSource } from 'sluice/stream';
+
+export default stream('payments', {
+  source: streamSource.webhook({ inbox: 'payments' }),
+  eventTime: 'at',
+  watermark: { maxOutOfOrderness: '30s', idleTimeout: '1m' },
+  sink: streamSink.postgres({ url: process.env.WAREHOUSE_URL!, table: 'payments' }),
+});
+\`\`\`
+
+\`\`\`
+npx sluice serve --project . --http 0.0.0.0:8080   # receives POST /hooks/payments
+npx sluice stream streams/payments.ts               # from the project folder: the same .sluice
+\`\`\`
+
+The source reads the inbox's batches in number order and looks for new ones every 50 ms. Every
+record has partition = the inbox name, position = \`<batch>:<index>\` (the batch number and the
+record's index in it, from 0) and broker time = when the server accepted the batch (batch
+numbers are microseconds since the epoch). A line that is not a JSON object (the server accepts
+none, but a file put there by hand may hold one) becomes an invalid record for the stream's
+quarantine.
+
+| start                                         | the source reads                                                           |
+| --------------------------------------------- | -------------------------------------------------------------------------- |
+| checkpoint at \`<batch>:<index>\`               | from the next record of that batch, then every later batch                 |
+| \`beginning\` (the default, \`--from-beginning\`) | every batch in the inbox                                                   |
+| \`latest\`                                      | only batches that arrive after the source opened                           |
+| \`time\` _t_ (\`--from <time>\`)                  | batches the server accepted at or after _t_ (earlier ones are still there) |
+
+**Consumed batches are deleted.** Once a checkpoint that covers every record of a batch has
+committed (the sink's commit, then the run store), the batch file is deleted; a batch a
+checkpoint covers in part stays until a later one covers the rest. On a restart from a
+checkpoint, the batches before the checkpoint's batch are deleted at once. Batches a \`latest\` or
+\`time\` start passes over are deleted with the first checkpoint after them.
+
+**Guarantee.** A 202 from the server means the batch is on disk, and it stays there until a
+committed checkpoint covers it. The source is **at-least-once**: after a crash before a
+checkpoint committed, its batches are read again from the last checkpoint; after a crash between
+the commit and the deletion, the batches are still there and the restart skips what the
+checkpoint covers by position. So every accepted record is written **exactly once** into the
+transactional sinks (\`streamSink.files\`, \`streamSink.delta\`, \`streamSink.postgres\`) and at least
+once into the others.
+
+**One reader per inbox, on the server's state folder.** The server writes
+\`<state dir>/inbox/<inbox>/\` under its project's state folder (\`.sluice\` unless the project
+config says otherwise); the source reads \`<stateDir>/inbox/<inbox>/\`, \`stateDir\` being \`.sluice\`
+relative to where \`sluice stream\` runs unless given. They must be the same folder (one machine,
+or a shared volume). A batch that another reader deleted before the stream read it fails the
+stream ("disappeared before it was read"), and so does a batch numbered below one the stream
+already read (the numbering went back: a server restarted with its clock behind, or two servers
+writing one inbox), rather than skipping it. \`sluice stream\` does not receive webhooks itself:
+run \`sluice serve --http\` beside it.
+
+## Streams: \`streamSink.webhook\`
+
+The stream sink posts a stream's rows to any HTTP endpoint:
+
+\`\`\`ts
+sink: streamSink.webhook({
+  url: 'https://hooks.example.com/page-views',
+  headers: { Authorization: { env: 'HOOKS_AUTHORIZATION' } }, // e.g. "Bearer <token>"
+  format: 'ndjson',
+  batchSize: 500,
+}),
+\`\`\`
+
+Rows wait in memory until the checkpoint; the commit posts them, \`batchSize\` rows per request,
+one request after another, in order: a JSON array of the rows (\`Content-Type: application/json\`)
+or one row per line (\`format: 'ndjson'\`, \`application/x-ndjson\`), each row's JSON as in the other
+sinks (bigints as numbers when they fit exactly, else text; dates ISO-8601; bytes base64). A
+checkpoint without rows posts nothing. Every request carries the \`headers\` (values inline or
+\`{ env: 'NAME' }\`, read when the stream starts), an idempotency key (below), and, with
+\`signingSecret\`, \`X-Sluice-Signature-256: sha256=<hex HMAC-SHA256 of the body>\`, the signature an
+inbox of \`sluice serve --http\` checks: a stream can post to another Sluice's
+\`/hooks/<inbox>\`.
+
+| answer                                                          | what the sink does                                                                                                                                                                                               |
+| --------------------------------------------------------------- | ---------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------- |
+| 2xx                                                             | the request is done                                                                                                                                                                                              |
+| 5xx, 408, 425, 429, no answer within \`timeout\`, a network error | tries again after \`retryDelay\`, doubling each time (±20%, at most \`maxRetryDelay\`), and at least as long as a \`Retry-After\` header asks; after \`retries\` retries the commit fails with \`SINK_FAILED\` (retryable) |
+| \`Retry-After\` longer than \`maxRetryDelay\`                       | the commit fails at once with \`SINK_FAILED\`, saying how long the receiver asked to wait                                                                                                                          |
+| 3xx                                                             | the commit fails: redirects are not followed (give the final URL)                                                                                                                                                |
+| any other 4xx                                                   | the commit fails at once with \`SINK_FAILED\`, not retryable, with the status and the start of the answer's body                                                                                                   |
+
+**Idempotency keys.** Each request carries \`Idempotency-Key\` (or \`idempotencyHeader\`):
+\`<stream name>:<checkpoint id>:<request index>:<digest of the body>\`. The sink is
+**at-least-once**: a failed commit stops the stream, and the restart replays the checkpoint
+(requests that had succeeded are sent again), as does a crash after the commit and before the
+run store recorded the checkpoint. A replay that makes the same rows sends the same bodies under
+the same checkpoint id, so the same keys: a receiver that remembers the keys it processed (for
+longer than a restart and a checkpoint interval) drops the copies. A replay whose checkpoint
+covers different input sends different bodies under new keys, so rows may arrive twice but are
+never dropped in place of others; upsert by a row key on the receiving side where exactness
+matters.
 `;
 
 const CDC_COLUMNS: readonly (readonly string[])[] = [
@@ -343,7 +469,7 @@ const MIN_SAFE_INTEGER = Number.MIN_SAFE_INTEGER;
 export interface ConnectorPage {
   readonly path: string;
   readonly intro: string;
-  readonly connectors: readonly BatchConnector[];
+  readonly connectors: readonly DocumentedConnector[];
 }
 
 /**
@@ -373,7 +499,11 @@ export const CONNECTOR_PAGES: readonly ConnectorPage[] = [
       .replace('{{MODES}}', renderTable(['mode', 'what it does'], POSTGRES_SINK_MODES)),
     connectors: postgresConnectors,
   },
-  { path: 'docs/connectors/webhook.md', intro: WEBHOOK_INTRO, connectors: [webhookSource] },
+  {
+    path: 'docs/connectors/webhook.md',
+    intro: WEBHOOK_INTRO,
+    connectors: [webhookSource, webhookStreamSource, webhookStreamSink],
+  },
 ];
 
 /**
@@ -386,23 +516,21 @@ export const CONNECTOR_PAGES: readonly ConnectorPage[] = [
  */
 export function renderConnectorPage(page: ConnectorPage): string {
   const docs = page.connectors.map(describeConnector);
-  const section = (role: 'source' | 'sink'): string[] =>
+  const section = (role: Role): string[] =>
     docs.filter((d) => d.role === role).flatMap((d) => ['', renderConnector(d)]);
   const lines = [
     `<!-- Generated from the connectors' config schemas. Do not edit; run: ${REGENERATE_COMMAND} -->`,
     '',
     page.intro.trimEnd(),
-    ...(['source', 'sink'] as const).flatMap((role) => {
+    ...ROLES.flatMap(({ role, heading }) => {
       const entries = section(role);
-      return entries.length === 0
-        ? []
-        : ['', role === 'source' ? '## Sources' : '## Sinks', ...entries];
+      return entries.length === 0 ? [] : ['', heading, ...entries];
     }),
   ];
   return `${lines.join('\n')}\n`;
 }
 
-function describeConnector(connector: BatchConnector): ConnectorDoc {
+function describeConnector(connector: DocumentedConnector): ConnectorDoc {
   const config = connector.config as z.ZodType;
   const json = z.toJSONSchema(config, {
     io: 'input',
@@ -459,6 +587,8 @@ function renderType(node: JSONSchemaNode): string {
     case 'number':
       return node.type;
     case 'object':
+      if (node.properties === undefined && typeof node.additionalProperties === 'object')
+        return `{ [name]: ${renderType(node.additionalProperties)} }`;
       return node.properties === undefined
         ? 'object'
         : `{ ${Object.entries(node.properties)
@@ -474,11 +604,13 @@ function renderValue(value: unknown): string {
   if (typeof value === 'string')
     return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
   if (Array.isArray(value)) return `[${value.map(renderValue).join(', ')}]`;
+  if (typeof value === 'object' && value !== null) return JSON.stringify(value);
   return String(value);
 }
 
 function renderConnector(doc: ConnectorDoc): string {
-  const factory = `${doc.role}.${doc.name.replace(/_(\w)/g, (_, c: string) => c.toUpperCase())}`;
+  const object = ROLES.find((r) => r.role === doc.role)?.factory ?? doc.role;
+  const factory = `${object}.${doc.name.replace(/_(\w)/g, (_, c: string) => c.toUpperCase())}`;
   const note = NOTES[`${doc.role}:${doc.name}`];
   const rows = doc.fields.map((f) => [
     code(f.name),

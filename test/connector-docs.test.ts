@@ -35,6 +35,8 @@ describe('generated connector pages', () => {
       'source.postgresCdc',
       'sink.postgres',
       'source.webhook',
+      'streamSource.webhook',
+      'streamSink.webhook',
     ]) {
       expect(pages).toContain(`### \`${factory}\``);
     }

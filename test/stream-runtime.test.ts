@@ -205,13 +205,13 @@ describe('stream runtime', () => {
 
   it('reports every problem of a stream definition at once', () => {
     const definition = stream('bad', {
-      source: streamSource.custom('kafka', {}),
+      source: streamSource.custom('pulsar', {}),
       eventTime: 'ts',
       sink: streamSink.files({ path: 42 as unknown as string }),
       watermark: { maxOutOfOrderness: 'soon' },
     });
     expect(() => planStream(definition, defaultStreamRegistry)).toThrow(
-      /no stream source is named "kafka"[\s\S]*sink\.path[\s\S]*watermark\.maxOutOfOrderness/,
+      /no stream source is named "pulsar"[\s\S]*sink\.path[\s\S]*watermark\.maxOutOfOrderness/,
     );
   });
 });

@@ -7,12 +7,16 @@ import type { DeltaStreamSinkConfig } from '../connectors/files/delta-stream-sin
 import { postgresLookup } from '../connectors/postgres/postgres-lookup.js';
 import type { MQTTSinkConfig, MQTTSourceConfig } from '../connectors/mqtt/mqtt-configs.js';
 import type { NATSSinkInput, NATSSourceInput } from '../connectors/nats/nats-configs.js';
+import type { WebhookStreamSinkInput } from '../connectors/http/webhook-stream-sink.js';
+import type { WebhookStreamSourceInput } from '../connectors/http/webhook-stream-source.js';
+import type { KafkaSinkInput, KafkaSourceInput } from '../connectors/kafka/kafka-configs.js';
 import type {
   RedisStreamSinkConfig,
   RedisStreamSourceConfig,
 } from '../connectors/redis/redis-configs.js';
 import type { PostgresCdcStreamConfig } from '../connectors/postgres/postgres-cdc-stream.js';
 import type { PostgresStreamSinkConfig } from '../connectors/postgres/postgres-stream-sink.js';
+import { batchStreamSinkEndpoint } from '../stream/batch-sink-endpoint.js';
 import type { OperatorSpec } from '../stream/operators.js';
 import type { StreamRow } from '../stream/stream-connector.js';
 import type { DeclarationSite } from './origin.js';
@@ -29,12 +33,22 @@ export interface StreamEndpoint {
 /** Options of {@link stream}. */
 export interface StreamOptions {
   readonly description?: string;
-  readonly source: StreamEndpoint;
+  /**
+   * Where records come from: one endpoint, or several named ones
+   * (`{ bids: streamSource.nats({...}), auctions: streamSource.nats({...}) }`) read together,
+   * each record marked with its source's name (`sourceOf(record)`, what `intervalJoin` joins by).
+   */
+  readonly source: StreamEndpoint | Readonly<Record<string, StreamEndpoint>>;
   /**
    * Each record's event time: a column holding epoch milliseconds, a Date or ISO-8601 text, or a
-   * function of the record. Records without a valid one are quarantined (`invalid`).
+   * function of the record; with several sources, one for all or one per source
+   * (`{ bids: 'date_time', auctions: 'ts' }`). Records without a valid one are quarantined
+   * (`invalid`).
    */
-  readonly eventTime: string | ((row: StreamRow) => unknown);
+  readonly eventTime:
+    | string
+    | ((row: StreamRow) => unknown)
+    | Readonly<Record<string, string | ((row: StreamRow) => unknown)>>;
   /**
    * How far behind the newest event time records may still arrive in order (`maxOutOfOrderness`),
    * and how long a partition may be quiet before it stops holding the watermark back
@@ -44,7 +58,10 @@ export interface StreamOptions {
     readonly maxOutOfOrderness?: string | number;
     readonly idleTimeout?: string | number;
   };
-  /** Operators applied in order: map, filter, flatMap, dedupe, window. */
+  /**
+   * Operators applied in order: map, filter, flatMap, keyBy, dedupe, window, enrich,
+   * intervalJoin, expectRows.
+   */
   readonly steps?: readonly OperatorSpec[];
   readonly sink: StreamEndpoint;
   /**
@@ -143,6 +160,10 @@ export const streamSource = {
   }),
   /** MQTT topics at QoS 1 with a persistent session (PUBACK after the checkpoint). */
   mqtt: (config: MQTTSourceConfig): StreamEndpoint => ({ connector: 'mqtt', config }),
+  /** Records posted to a webhook inbox of `sluice serve --http`, tailed (a batch is deleted once a checkpoint covers it). */
+  webhook: (config: WebhookStreamSourceInput): StreamEndpoint => ({ connector: 'webhook', config }),
+  /** Kafka topics through a consumer group (offsets committed after the checkpoint). */
+  kafka: (config: KafkaSourceInput): StreamEndpoint => ({ connector: 'kafka', config }),
   /** Any registered stream source, by name. */
   custom: (connector: string, config: Readonly<Record<string, unknown>>): StreamEndpoint => ({
     connector,
@@ -185,6 +206,10 @@ export const streamSink = {
   }),
   /** Messages published to an MQTT topic at QoS 1, at least once. */
   mqtt: (config: MQTTSinkConfig): StreamEndpoint => ({ connector: 'mqtt', config }),
+  /** Rows posted to an HTTP endpoint at each checkpoint, with retries and idempotency keys (at least once). */
+  webhook: (config: WebhookStreamSinkInput): StreamEndpoint => ({ connector: 'webhook', config }),
+  /** JSON messages produced to Kafka, keyed by a column, at each checkpoint (at least once). */
+  kafka: (config: KafkaSinkInput): StreamEndpoint => ({ connector: 'kafka', config }),
   /** A Delta Lake table, one commit per checkpoint with `txn(appId, version)` (exactly once). */
   delta: (config: DeltaStreamSinkConfig): StreamEndpoint => ({ connector: 'delta', config }),
   /** A PostgreSQL table, rows and checkpoint committed in one transaction (exactly once). */
@@ -192,6 +217,12 @@ export const streamSink = {
     connector: 'postgres',
     config,
   }),
+  /**
+   * Any batch sink, one write per checkpoint: `batch(sink.mysql, { url, table, mode: 'merge', keys })`,
+   * `batch(sink.parquet, { path })` (a file per checkpoint). Merge by keys or a file per
+   * checkpoint: no duplicates after a crash; `append`: at least once; overwrite is refused.
+   */
+  batch: batchStreamSinkEndpoint,
   /** Any registered stream sink, by name. */
   custom: (connector: string, config: Readonly<Record<string, unknown>>): StreamEndpoint => ({
     connector,

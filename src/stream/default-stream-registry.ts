@@ -1,17 +1,22 @@
 import { deltaStreamSink } from '../connectors/files/delta-stream-sink.js';
 import { filesStreamSink, filesStreamSource } from '../connectors/files/ndjson-stream.js';
+import { webhookStreamSink } from '../connectors/http/webhook-stream-sink.js';
+import { webhookStreamSource } from '../connectors/http/webhook-stream-source.js';
+import { kafkaStreamConnectors } from '../connectors/kafka/index.js';
 import { mqttStreamConnectors } from '../connectors/mqtt/index.js';
 import { natsStreamConnectors } from '../connectors/nats/index.js';
 import { postgresCdcStreamSource } from '../connectors/postgres/postgres-cdc-stream.js';
 import { postgresStreamSink } from '../connectors/postgres/postgres-stream-sink.js';
 import { redisStreamConnectors } from '../connectors/redis/index.js';
+import { defaultRegistry } from '../engine/default-registry.js';
+import { batchStreamSink } from './batch-sink-adapter.js';
 import { StreamRegistry } from './stream-registry.js';
 
 /**
  * The stream connectors streams use unless given others: tailed NDJSON files, NATS JetStream,
- * Redis Streams and MQTT in; NDJSON files, Delta tables, PostgreSQL tables, NATS, Redis Streams
- * and MQTT out. Their
- * drivers load only when a stream uses them.
+ * Redis Streams, MQTT, webhook inboxes and Kafka in; NDJSON files, Delta tables, PostgreSQL
+ * tables, NATS, Redis Streams, MQTT, webhooks and Kafka out, and every batch sink of the default
+ * registry through `streamSink.batch`. Their drivers load only when a stream uses them.
  *
  * @example
  * ```ts
@@ -27,4 +32,8 @@ export const defaultStreamRegistry = new StreamRegistry([
   ...natsStreamConnectors,
   ...redisStreamConnectors,
   ...mqttStreamConnectors,
+  webhookStreamSource,
+  webhookStreamSink,
+  ...kafkaStreamConnectors,
+  batchStreamSink(defaultRegistry),
 ]);

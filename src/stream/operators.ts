@@ -1,7 +1,13 @@
 import { parseDuration } from '../core/duration.js';
+import { ConfigError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { Suite } from '../quality/expectation.js';
 import type { StreamRow } from './stream-connector.js';
+import { ExpectOperator } from './expect-operator.js';
 import type { EnrichOptions } from './enrich.js';
 import { EnrichOperator } from './enrich.js';
+import type { IntervalJoinSpec } from './interval-join.js';
+import { IntervalJoinOperator } from './interval-join.js';
 import type { WindowOptions } from './windows.js';
 import { WindowAggregation } from './windows.js';
 
@@ -13,7 +19,8 @@ export interface StreamBatch {
 
 /**
  * Where operators send records they take out of the stream, with a reason: `late` ones (after
- * their window closed) or `invalid` ones (a lookup found no row); both are quarantined.
+ * their window closed) or `invalid` ones (a lookup found no row, an expectation failed); both are
+ * quarantined.
  */
 export type SideOutput = (
   row: StreamRow,
@@ -33,6 +40,8 @@ export type SideOutput = (
  * ```
  */
 export interface StreamOperator {
+  /** Called once before the first batch with the stream's name and logger (operators that log). */
+  open?(context: OperatorContext): void;
   /** Work before a batch that may wait (reading a lookup table again). */
   prepare?(): Promise<void>;
   process(batch: StreamBatch, watermark: number, side: SideOutput): StreamBatch;
@@ -44,6 +53,12 @@ export interface StreamOperator {
   restore(state: unknown): void;
 }
 
+/** What the runtime tells an operator about the stream it runs in. */
+export interface OperatorContext {
+  readonly stream: string;
+  readonly logger: Logger;
+}
+
 /** The declaration of an operator in a stream's `steps`; the runtime makes the operator. */
 export type OperatorSpec =
   | { readonly kind: 'map'; readonly fn: (row: StreamRow) => StreamRow }
@@ -52,9 +67,17 @@ export type OperatorSpec =
       readonly kind: 'flatMap';
       readonly fn: (row: StreamRow) => readonly StreamRow[] | Iterable<StreamRow>;
     }
-  | { readonly kind: 'dedupe'; readonly key: readonly string[]; readonly ttlMs: number }
+  | { readonly kind: 'dedupe'; readonly key?: readonly string[]; readonly ttlMs: number }
   | { readonly kind: 'window'; readonly options: WindowOptions }
-  | { readonly kind: 'enrich'; readonly options: EnrichOptions };
+  | { readonly kind: 'enrich'; readonly options: EnrichOptions }
+  | { readonly kind: 'intervalJoin'; readonly join: IntervalJoinSpec }
+  | { readonly kind: 'expect'; readonly suite: Suite }
+  | {
+      readonly kind: 'keyBy';
+      readonly key: readonly string[];
+      /** Computes the key, stored in the column `key[0]`; without it the key is the columns. */
+      readonly fn?: (row: StreamRow) => unknown;
+    };
 
 const EMPTY: StreamBatch = { rows: [], times: [] };
 
@@ -98,7 +121,7 @@ export function flatMap(
 
 /**
  * Drops records whose key was already seen within `ttl` of event time (the first one wins), so
- * a producer's retries do not count twice.
+ * a producer's retries do not count twice. Without `key`, the key of the `keyBy` before it.
  *
  * @example
  * ```ts
@@ -106,12 +129,14 @@ export function flatMap(
  * ```
  */
 export function dedupe(options: {
-  readonly key: string | readonly string[];
+  readonly key?: string | readonly string[];
   readonly ttl: string | number;
 }): OperatorSpec {
   return {
     kind: 'dedupe',
-    key: typeof options.key === 'string' ? [options.key] : options.key,
+    ...(options.key === undefined
+      ? {}
+      : { key: typeof options.key === 'string' ? [options.key] : options.key }),
     ttlMs: parseDuration(options.ttl),
   };
 }
@@ -177,11 +202,32 @@ export function createOperator(spec: OperatorSpec): StreamOperator {
         return out;
       });
     case 'dedupe':
+      if (spec.key === undefined || spec.key.length === 0)
+        throw new ConfigError([
+          {
+            code: 'invalid-config',
+            message: 'dedupe has no key: it names none and no keyBy comes before it',
+            hint: "name the key (dedupe({ key: 'event_id', ttl: '10m' })) or put keyBy('event_id') before it",
+          },
+        ]);
       return new DedupeOperator(spec.key, spec.ttlMs);
     case 'window':
       return new WindowOperator(spec.options);
     case 'enrich':
       return new EnrichOperator(spec.options);
+    case 'intervalJoin':
+      return new IntervalJoinOperator(spec.join);
+    case 'expect':
+      return new ExpectOperator(spec.suite);
+    case 'keyBy': {
+      const { fn } = spec;
+      if (fn === undefined) return stateless((batch) => batch);
+      const column = spec.key[0] as string;
+      return stateless((batch) => ({
+        rows: batch.rows.map((row) => ({ ...row, [column]: fn(row) })),
+        times: batch.times,
+      }));
+    }
   }
 }
 

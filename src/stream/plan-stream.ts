@@ -2,7 +2,10 @@ import type { ZodType } from 'zod';
 import { parseDuration } from '../core/duration.js';
 import type { Diagnostic } from '../core/errors.js';
 import { ConfigError } from '../core/errors.js';
-import type { StreamDefinition } from '../define/stream.js';
+import type { StreamDefinition, StreamEndpoint } from '../define/stream.js';
+import type { EventTimeSpec } from './event-time.js';
+import { checkJoins, isStreamEndpoint, planSeveralSources } from './plan-sources.js';
+import { planSteps } from './plan-steps.js';
 import type { StreamPlan } from './runtime.js';
 import type { StreamRegistry } from './stream-registry.js';
 
@@ -25,10 +28,22 @@ export function planStream(definition: StreamDefinition, registry: StreamRegistr
   const problem = (code: string, message: string, extra: Partial<Diagnostic> = {}): void => {
     problems.push({ code, message, stepId: definition.name, ...extra });
   };
-  const source = registry.source(definition.source?.connector);
+  // A record of named sources is read as one union source; see plan-sources.ts.
+  const named =
+    definition.source === undefined || isStreamEndpoint(definition.source)
+      ? undefined
+      : definition.source;
+  const union =
+    named === undefined
+      ? undefined
+      : planSeveralSources(named, definition.eventTime, registry, problem);
+  const single =
+    named === undefined ? (definition.source as StreamEndpoint | undefined) : undefined;
+  const source =
+    named === undefined ? registry.source(single?.connector as string) : union?.connector;
   const sink = registry.sink(definition.sink?.connector);
-  if (source === undefined)
-    problem('unknown-connector', `no stream source is named "${definition.source?.connector}"`, {
+  if (named === undefined && source === undefined)
+    problem('unknown-connector', `no stream source is named "${single?.connector}"`, {
       hint: `known: ${registry
         .list()
         .filter((c) => c.role === 'stream-source')
@@ -53,7 +68,11 @@ export function planStream(definition: StreamDefinition, registry: StreamRegistr
     return undefined;
   };
   const sourceConfig =
-    source === undefined ? undefined : parse('source', source.config, definition.source.config);
+    named !== undefined
+      ? union?.config
+      : source === undefined
+        ? undefined
+        : parse('source', source.config, single?.config);
   const sinkConfig =
     sink === undefined ? undefined : parse('sink', sink.config, definition.sink.config);
   const lateEndpoint = definition.lateData?.sink;
@@ -69,10 +88,18 @@ export function planStream(definition: StreamDefinition, registry: StreamRegistr
           connector: lateSink,
           config: parse('lateData.sink', lateSink.config, lateEndpoint.config),
         };
-  if (typeof definition.eventTime !== 'string' && typeof definition.eventTime !== 'function')
+  if (
+    named === undefined &&
+    typeof definition.eventTime !== 'string' &&
+    typeof definition.eventTime !== 'function'
+  )
     problem('invalid-config', 'eventTime must name a column or be a function of the record', {
       path: 'eventTime',
+      ...(typeof definition.eventTime === 'object'
+        ? { hint: 'an event time per source needs several named sources' }
+        : {}),
     });
+  checkJoins(definition.steps ?? [], named === undefined ? undefined : Object.keys(named), problem);
   const duration = (value: string | number | undefined, fallback: number, path: string): number => {
     if (value === undefined) return fallback;
     try {
@@ -115,7 +142,18 @@ export function planStream(definition: StreamDefinition, registry: StreamRegistr
           DEFAULT_LEASE_TIMEOUT_MS,
           'scaleOut.leaseTimeout',
         );
-  if (leaseTimeoutMs !== undefined && source !== undefined && source.partitionsOf === undefined)
+  if (leaseTimeoutMs !== undefined && named !== undefined)
+    problem(
+      'invalid-config',
+      'scaleOut cannot spread a stream with several sources: records of both sides of a join must meet in one process',
+      { path: 'scaleOut', hint: 'remove scaleOut' },
+    );
+  if (
+    leaseTimeoutMs !== undefined &&
+    named === undefined &&
+    source !== undefined &&
+    source.partitionsOf === undefined
+  )
     problem(
       'invalid-config',
       `scaleOut needs a source with partitions; "${source.name}" has none`,
@@ -124,6 +162,7 @@ export function planStream(definition: StreamDefinition, registry: StreamRegistr
         hint: 'use a nats source with several subjects or a redis_stream source with several keys, or remove scaleOut',
       },
     );
+  const operators = planSteps(definition.steps ?? [], problem);
   if (problems.length > 0 || source === undefined || sink === undefined)
     throw new ConfigError(problems);
   return {
@@ -131,10 +170,10 @@ export function planStream(definition: StreamDefinition, registry: StreamRegistr
     source: { connector: source, config: sourceConfig },
     sink: { connector: sink, config: sinkConfig },
     ...(lateData === undefined ? {} : { lateData }),
-    eventTime: definition.eventTime,
+    eventTime: union?.eventTime ?? (definition.eventTime as EventTimeSpec),
     maxOutOfOrdernessMs,
     ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMs }),
-    operators: definition.steps ?? [],
+    operators,
     checkpointEveryMs,
     maxBatch,
     maxStateEntries,

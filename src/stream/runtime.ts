@@ -13,6 +13,8 @@ import type {
   StreamStart,
   StreamWriter,
 } from './stream-connector.js';
+import type { EventTimeSpec } from './event-time.js';
+import { describeEventTime, eventTimeOf, eventTimeReader } from './event-time.js';
 import { INVALID_REASON_FIELD, isInvalidRecord } from './payload.js';
 import { WatermarkTracker } from './watermarks.js';
 
@@ -24,7 +26,7 @@ export interface StreamPlan {
   /** Where late records go instead of the quarantine store: a sink, committed per checkpoint. */
   readonly lateData?: { readonly connector: StreamSinkConnector; readonly config: unknown };
   /** The column holding each record's event time (epoch ms, a Date or ISO text), or a function. */
-  readonly eventTime: string | ((row: StreamRow) => unknown);
+  readonly eventTime: EventTimeSpec;
   readonly maxOutOfOrdernessMs: number;
   readonly idleTimeoutMs?: number;
   readonly operators: readonly OperatorSpec[];
@@ -263,12 +265,13 @@ class StreamState {
     this.#lateOutput = late;
     this.#options = options;
     this.#operators = plan.operators.map(createOperator);
+    for (const operator of this.#operators)
+      operator.open?.({ stream: plan.name, logger: options.logger });
     this.#watermarks = new WatermarkTracker({
       maxOutOfOrdernessMs: plan.maxOutOfOrdernessMs,
       ...(plan.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: plan.idleTimeoutMs }),
     });
-    const column = plan.eventTime;
-    this.#eventTime = typeof column === 'string' ? (row) => row[column] : column;
+    this.#eventTime = eventTimeReader(plan.eventTime);
     this.#compare = plan.source.connector.comparePositions;
     this.#checkpointId = lastCheckpointId;
     const snapshot = resumed?.snapshot;
@@ -445,21 +448,4 @@ function stateLimitError(stream: string, what: string): SluiceError {
   return new SluiceError('STREAM_STATE_LIMIT', `stream "${stream}" ${what}`, {
     hint: 'keep less state: shorter windows, less allowedLateness, a shorter dedupe ttl, or fewer keys per process (scaleOut over partitions); or raise state.maxEntries and the heap (NODE_OPTIONS=--max-old-space-size=<MiB>). The stream stopped at its last checkpoint and resumes from it.',
   });
-}
-
-/** An event time as epoch ms: numbers as they are, Dates, and text `Date.parse` reads. */
-function eventTimeOf(value: unknown): number | undefined {
-  const time =
-    typeof value === 'number'
-      ? value
-      : value instanceof Date
-        ? value.getTime()
-        : typeof value === 'string'
-          ? Date.parse(value)
-          : Number.NaN;
-  return Number.isFinite(time) ? time : undefined;
-}
-
-function describeEventTime(eventTime: StreamPlan['eventTime']): string {
-  return typeof eventTime === 'string' ? `column "${eventTime}"` : 'the eventTime function';
 }
