@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebhookInbox } from '../src/connectors/http/webhook-inbox.js';
@@ -49,6 +49,20 @@ describe('webhook inbox', () => {
     expect(next > ([...sequences].sort()[49] as string)).toBe(true);
     expect((await reopened.pending(undefined)).at(-1)?.sequence).toBe(next);
     expect(() => WebhookInbox.open('/tmp', '../escape')).toThrow(/not a webhook inbox name/);
+  });
+
+  it('never overwrites a batch when two writers share an inbox', async () => {
+    const dir = await tempDir();
+    const writers = [WebhookInbox.open(dir, 'orders'), WebhookInbox.open(dir, 'orders')];
+    const sequences = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => (writers[i % 2] as WebhookInbox).append([{ id: i }])),
+    );
+    expect(new Set(sequences).size).toBe(40);
+    const ids: number[] = [];
+    for (const batch of await (writers[0] as WebhookInbox).pending(undefined))
+      for (const line of (await readFile(batch.file, 'utf8')).trim().split('\n'))
+        ids.push((JSON.parse(line) as { id: number }).id);
+    expect(ids.sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i));
   });
 });
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
 const BATCH = /^(\d{16})\.ndjson$/;
@@ -10,7 +10,9 @@ const NAME = /^[A-Za-z0-9_-]{1,64}$/;
  * NDJSON batch file, durably (written, fsynced, renamed into place, folder fsynced) before it
  * answers; `source.webhook` reads the batches a run has not yet consumed. Batch files are named by
  * a sequence number that only grows and are renamed into place in that order, so a reader that
- * has consumed up to N never misses a batch numbered below N. One server process writes an inbox.
+ * has consumed up to N never misses a batch numbered below N. One server process writes an inbox
+ * (a batch is never overwritten, but only one writer keeps the numbers in the order batches
+ * appear).
  *
  * @example
  * ```ts
@@ -50,10 +52,21 @@ export class WebhookInbox {
     const named = this.#queue.then(async () => {
       const now = BigInt(Date.now()) * 1000n;
       this.#last = now > this.#last ? now : this.#last + 1n;
-      const sequence = this.#last.toString().padStart(16, '0');
-      await rename(staging, join(this.folder, `${sequence}.ndjson`));
-      await syncFolder(this.folder);
-      return sequence;
+      // link() never replaces a batch: a number already taken (another writer, a clock that
+      // went back) moves on to the next one.
+      for (;;) {
+        const sequence = this.#last.toString().padStart(16, '0');
+        try {
+          await link(staging, join(this.folder, `${sequence}.ndjson`));
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+          this.#last += 1n;
+          continue;
+        }
+        await unlink(staging);
+        await syncFolder(this.folder);
+        return sequence;
+      }
     });
     this.#queue = named.catch(() => undefined);
     return named;
