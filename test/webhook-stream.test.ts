@@ -58,18 +58,17 @@ async function openSource(
   start: StreamStart,
   inbox = 'orders',
 ): Promise<StreamReader> {
-  const reader = await webhookStreamSource.open(
-    webhookStreamSourceConfig.parse({ inbox, stateDir }),
-    {
-      stepId: 'source',
-      streamName: 'orders',
-      consumer: 'sluice-orders',
-      worker: 'w1',
-      start,
-      logger: silentLogger,
-      signal: new AbortController().signal,
-    },
-  );
+  const reader = await webhookStreamSource.open(webhookStreamSourceConfig.parse({ inbox }), {
+    stepId: 'source',
+    streamName: 'orders',
+    consumer: 'sluice-orders',
+    worker: 'w1',
+    start,
+    // The inbox's state folder as `sluice stream --state-dir` gives it.
+    stateDir,
+    logger: silentLogger,
+    signal: new AbortController().signal,
+  });
   open.push(reader);
   return reader;
 }
@@ -113,7 +112,8 @@ describe('webhook stream positions and configs', () => {
 
   it('rejects bad configs', () => {
     expect(webhookStreamSourceConfig.safeParse({ inbox: '../x' }).success).toBe(false);
-    expect(webhookStreamSourceConfig.parse({ inbox: 'orders' }).stateDir).toBe('.sluice');
+    // Without stateDir the source reads the inbox under `sluice stream --state-dir`.
+    expect(webhookStreamSourceConfig.parse({ inbox: 'orders' }).stateDir).toBeUndefined();
     expect(webhookStreamSinkConfig.safeParse({ url: 'ftp://x' }).success).toBe(false);
     expect(
       webhookStreamSinkConfig.safeParse({ url: 'http://x', headers: { 'bad header': 'v' } })

@@ -110,6 +110,8 @@ export interface StreamRunOptions {
   readonly logger: Logger;
   /** This process's name among the stream's workers. */
   readonly worker?: string;
+  /** The state folder sources keep local state in (webhook inboxes); default `.sluice`. */
+  readonly stateDir?: string;
   readonly onCheckpoint?: (progress: StreamProgress) => void;
 }
 
@@ -153,6 +155,7 @@ export async function runStream(
       streamName: plan.name,
       consumer: `sluice-${plan.name}`,
       worker: options.worker ?? 'worker-1',
+      ...(options.stateDir === undefined ? {} : { stateDir: options.stateDir }),
       start:
         resumed === undefined
           ? (options.start ?? { kind: plan.source.connector.defaultStart ?? 'beginning' })

@@ -50,6 +50,8 @@ export interface StreamSourceContext {
   /** This process's name within the consumer (a Redis consumer name), unique per worker. */
   readonly worker: string;
   readonly start: StreamStart;
+  /** The state folder of `sluice stream --state-dir`, where sources keep local state (inboxes). */
+  readonly stateDir?: string;
   readonly logger: Logger;
   readonly signal: AbortSignal;
 }

@@ -49,7 +49,8 @@ export const streamCommand: Command = {
     },
     {
       flags: '--state-dir <dir>',
-      description: 'where late and invalid records are quarantined',
+      description:
+        'where late and invalid records are quarantined, and where webhook sources find their inboxes',
       defaultValue: '.sluice',
     },
     {
@@ -97,6 +98,7 @@ export const streamCommand: Command = {
             checkpoints,
             quarantine: quarantine(plan.name),
             ...replay,
+            stateDir,
             signal: stop.signal,
             logger,
           });
@@ -114,6 +116,7 @@ export const streamCommand: Command = {
                 : `${hostname()}-${process.pid}`,
             quarantine,
             ...replay,
+            stateDir,
             signal: stop.signal,
             logger,
           });

@@ -34,9 +34,9 @@ export const webhookStreamSourceConfig = z
     stateDir: z
       .string()
       .min(1)
-      .default('.sluice')
+      .optional()
       .describe(
-        "The state folder the server writes inboxes under (its project's, `<state dir>/inbox/<inbox>/`); relative to the working directory.",
+        "The state folder the server writes inboxes under (its project's, `<state dir>/inbox/<inbox>/`), relative to the working directory; default: `sluice stream --state-dir` (`.sluice`).",
       ),
   })
   .describe('Records posted to a webhook inbox, tailed as batches arrive.');
@@ -150,7 +150,10 @@ class InboxReader implements StreamReader {
     config: WebhookStreamSourceConfig,
     context: StreamSourceContext,
   ): Promise<InboxReader> {
-    const inbox = WebhookInbox.open(resolve(config.stateDir), config.inbox);
+    const inbox = WebhookInbox.open(
+      resolve(config.stateDir ?? context.stateDir ?? '.sluice'),
+      config.inbox,
+    );
     const reader = new InboxReader(inbox, config.inbox, context);
     const batches = await inbox.pending(undefined);
     const skipped = reader.#skippedBy(context.start, config.inbox);
