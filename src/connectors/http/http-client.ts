@@ -166,8 +166,15 @@ export class HTTPClient {
   }
 }
 
-/** The most specific reason undici gives for a failed fetch (e.g. `ECONNREFUSED`). */
-function networkReason(cause: unknown): string {
+/**
+ * The most specific reason undici gives for a failed fetch (e.g. `ECONNREFUSED`).
+ *
+ * @example
+ * ```ts
+ * await fetch(url).catch((error) => { throw new Error(`cannot reach ${url}: ${networkReason(error)}`); });
+ * ```
+ */
+export function networkReason(cause: unknown): string {
   let reason = cause instanceof Error ? cause.message : String(cause);
   let inner: unknown = cause instanceof Error ? cause.cause : undefined;
   while (inner instanceof Error) {

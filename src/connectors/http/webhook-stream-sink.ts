@@ -15,6 +15,7 @@ import type {
 } from '../../stream/stream-connector.js';
 import { defineStreamSink } from '../../stream/stream-connector.js';
 import { retryAfterMs } from './retry-after.js';
+import { networkReason } from './http-client.js';
 
 const duration = z
   .union([z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$/), z.number().nonnegative()])
@@ -319,18 +320,6 @@ function excerpt(text: string): string {
   const trimmed = text.trim().replace(/\s+/g, ' ');
   if (trimmed === '') return '';
   return `: ${trimmed.length > 200 ? `${trimmed.slice(0, 200)}…` : trimmed}`;
-}
-
-/** The most specific reason undici gives for a failed fetch (e.g. `ECONNREFUSED`). */
-function networkReason(cause: unknown): string {
-  let reason = cause instanceof Error ? cause.message : String(cause);
-  let inner: unknown = cause instanceof Error ? cause.cause : undefined;
-  while (inner instanceof Error) {
-    const code = (inner as { code?: unknown }).code;
-    reason = typeof code === 'string' ? `${code}: ${inner.message}` : inner.message;
-    inner = inner.cause;
-  }
-  return reason;
 }
 
 /**
