@@ -44,6 +44,7 @@ const BUDGETS: Readonly<Record<string, { readonly op: '<=' | '>='; readonly limi
   'orchestrator.backfill5000_submit_postgres_s': { op: '<=', limit: 5 },
   'orchestrator.dag10k_plan_schedule_s': { op: '<=', limit: 5 },
   'stream.window_events_per_s_per_core': { op: '>=', limit: 500000 },
+  'stream.nats_latency_p99_ms': { op: '<=', limit: 1000 },
 };
 
 const RESULTS_FILE = fileURLToPath(new URL('./results.json', import.meta.url));

@@ -14,12 +14,13 @@ import {
   log,
   removeRunDirs,
 } from './common.js';
+import { checkQueryRun } from './nexmark/check-run.js';
 import type { NexmarkQuery, NexmarkQueryId } from './nexmark/queries.js';
 import { NEXMARK_QUERIES } from './nexmark/queries.js';
-import type { NexmarkReference } from './nexmark/reference.js';
 import { computeNexmarkReference, firstDifference } from './nexmark/reference.js';
 import type { QueryRun } from './nexmark/run-query.js';
 import { NEXMARK_SEED, runNexmarkQuery } from './nexmark/run-query.js';
+import { runStreamNATSBench } from './stream-nats.js';
 
 /** Events of the runs whose every output row is compared with the plain-JS computation. */
 const CHECK_EVENTS = 1_000_000;
@@ -38,7 +39,9 @@ const RUN_QUERY_SCRIPT = fileURLToPath(new URL('./nexmark/run-query.ts', import.
  * compared row by row with a plain-JS computation over the same events; then each query runs
  * `BENCH_STREAM_EVENTS` events (default 10M) `BENCH_ROUNDS` times, alternating, plus q7 in a
  * child process with a larger V8 young generation, and every run's row count and final
- * watermark are checked against the plain-JS computation at that size.
+ * watermark are checked against the plain-JS computation at that size. Then, when NATS with
+ * JetStream is reachable, the same queries through NATS (`stream-nats.ts`): q7's throughput
+ * from a JetStream stream, and the latency of q0 and q2 at a steady 50,000 events/s.
  *
  * @example
  * ```ts
@@ -65,9 +68,9 @@ export async function runStreamGroup(): Promise<BenchResult[]> {
     const best = (variant: string): QueryRun =>
       fastest((runs[variant] ?? []).map((run) => ({ ...run, seconds: run.value.seconds }))).value;
     for (const query of NEXMARK_QUERIES)
-      for (const run of runs[query.id] ?? []) checkRun(query, run.value, expected);
+      for (const run of runs[query.id] ?? []) checkQueryRun(query, run.value, expected);
     const q7Query = NEXMARK_QUERIES.find((query) => query.id === 'q7') as NexmarkQuery;
-    for (const run of runs[SEMI_SPACE_VARIANT] ?? []) checkRun(q7Query, run.value, expected);
+    for (const run of runs[SEMI_SPACE_VARIANT] ?? []) checkQueryRun(q7Query, run.value, expected);
 
     const results = NEXMARK_QUERIES.map((query) =>
       eventsPerSecond(query, best(query.id), events, rounds),
@@ -86,6 +89,7 @@ export async function runStreamGroup(): Promise<BenchResult[]> {
       unit: 'events/s',
       note: `the same q7 run in a child process started with node ${SEMI_SPACE_FLAG} (fewer young-generation collections of the records in flight): ${semi.cpuSeconds.toFixed(2)} CPU-s, ${semi.seconds.toFixed(2)} s wall, ${Math.round(events / semi.seconds).toLocaleString('en')} events/s wall`,
     });
+    results.push(...(await runStreamNATSBench()));
     return results;
   } finally {
     await removeRunDirs(Object.values(runs).flat());
@@ -100,7 +104,7 @@ async function checkOutputs(numEvents: number): Promise<void> {
     const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-'));
     try {
       const run = await runNexmarkQuery(query, numEvents, dir, { keepRows: true });
-      checkRun(query, run, expected);
+      checkQueryRun(query, run, expected);
       const rows = expected.outputs[query.id].rows ?? [];
       const difference = firstDifference(run.kept, rows, { ordered: ORDERED.has(query.id) });
       assert(difference === undefined, `${query.id} output differs: ${difference}`);
@@ -109,34 +113,6 @@ async function checkOutputs(numEvents: number): Promise<void> {
       await rm(dir, { recursive: true, force: true });
     }
   }
-}
-
-/** Checks a run's counters, row count and final watermark against the plain-JS computation. */
-function checkRun(query: NexmarkQuery, run: QueryRun, expected: NexmarkReference): void {
-  const { progress } = run;
-  const wanted = expected.outputs[query.id].count;
-  assert(
-    progress.recordsIn === expected.events,
-    `${query.id} read ${progress.recordsIn} events, expected ${expected.events}`,
-  );
-  assert(
-    progress.recordsLate === 0 && progress.recordsInvalid === 0,
-    `${query.id} set aside ${progress.recordsLate} late and ${progress.recordsInvalid} invalid events; the generator's are in order and valid`,
-  );
-  assert(
-    run.rowsWritten === wanted && progress.recordsOut === wanted,
-    `${query.id} wrote ${run.rowsWritten} rows (runtime: ${progress.recordsOut}), expected ${wanted}`,
-  );
-  assert(
-    progress.watermark === expected.watermark,
-    `${query.id} ended at watermark ${progress.watermark}, expected ${expected.watermark}`,
-  );
-  assert(
-    progress.checkpointId >= 1 &&
-      run.sinkCommits === progress.checkpointId &&
-      run.checkpointsSaved === progress.checkpointId,
-    `${query.id}: ${progress.checkpointId} checkpoints, ${run.sinkCommits} sink commits, last saved checkpoint ${run.checkpointsSaved}`,
-  );
 }
 
 /** Runs a query in a child Node process with extra V8 flags (`run-query.ts`), as JSON back. */
