@@ -1,11 +1,10 @@
 import { z } from 'zod';
+import { durationConfig } from '../../core/duration-config.js';
 import { secretValue } from '../../engine/secrets.js';
 import type { Schema } from '../../core/schema.js';
 import { isSchema } from '../../core/schema.js';
 
-const duration = z
-  .union([z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$/), z.number().nonnegative()])
-  .describe('A duration such as `500ms`, `30s` or `2m`, or a number of milliseconds.');
+const duration = durationConfig;
 
 const jsonPath = z.string().min(1);
 

@@ -1,6 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
+import { durationConfig } from '../../core/duration-config.js';
 import { parseDuration } from '../../core/duration.js';
 import { BackoffError, RetryableError, SinkError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -17,9 +18,7 @@ import { defineStreamSink } from '../../stream/stream-connector.js';
 import { retryAfterMs } from './retry-after.js';
 import { networkReason } from './http-client.js';
 
-const duration = z
-  .union([z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$/), z.number().nonnegative()])
-  .describe('A duration such as `500ms`, `30s` or `2m`, or a number of milliseconds.');
+const duration = durationConfig;
 
 /** An HTTP header name (an RFC 9110 token). */
 const headerName = z

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { positiveDurationConfig } from '../../core/duration-config.js';
 import { secretValue } from '../../engine/secrets.js';
 import { RowTemplate } from '../../stream/row-template.js';
 
@@ -6,9 +7,7 @@ const broker = z
   .string()
   .regex(/^[^\s:/]+:\d{1,5}$/, 'a broker as host:port, such as 127.0.0.1:9092 (no scheme)');
 
-const duration = z
-  .union([z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$/), z.number().positive()])
-  .describe('A duration such as `500ms`, `30s` or `2m`, or a number of milliseconds.');
+const duration = positiveDurationConfig;
 
 /** Kafka topic names: letters, digits, `.`, `_` and `-`, at most 249 characters. */
 const TOPIC = /^[A-Za-z0-9._-]{1,249}$/;

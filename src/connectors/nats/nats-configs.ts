@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { positiveDurationConfig } from '../../core/duration-config.js';
 import { secretValue } from '../../engine/secrets.js';
 import type { SecretValue } from '../../engine/secrets.js';
 import { parseSubjectTemplate } from './nats-subject.js';
@@ -13,9 +14,7 @@ const servers = z
     'The NATS server URL, or several URLs of one cluster: `nats://host:4222` (`tls://` for TLS). A user and password may be given in the URL (`nats://user:pass@host:4222`).',
   );
 
-const duration = z
-  .union([z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$/), z.number().positive()])
-  .describe('A duration such as `500ms`, `30s` or `2m`, or a number of milliseconds.');
+const duration = positiveDurationConfig;
 
 /** JetStream names may not hold whitespace, `.`, `*`, `>` or path separators. */
 const streamName = z

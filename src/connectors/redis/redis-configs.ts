@@ -1,10 +1,9 @@
 import { z } from 'zod';
+import { durationConfig } from '../../core/duration-config.js';
 import { secretValue } from '../../engine/secrets.js';
 import { RowTemplate } from '../../stream/row-template.js';
 
-const duration = z
-  .union([z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$/), z.number().nonnegative()])
-  .describe('A duration such as `500ms`, `30s` or `2m`, or a number of milliseconds.');
+const duration = durationConfig;
 
 const connectionFields = {
   url: z
