@@ -73,22 +73,21 @@ export class StreamLeases implements PartitionLeases {
   }
 
   async list(stream: string): Promise<readonly PartitionLease[]> {
-    const rows = await this.store.db.all(
-      'SELECT partition_name, owner, expires_at FROM stream_leases WHERE stream = ? ORDER BY partition_name',
-      [stream],
-    );
-    return rows.map((row) => ({
-      partition: String(row['partition_name']),
-      owner: String(row['owner']),
-      expiresAt: Number(row['expires_at']),
-    }));
+    return this.#leases('WHERE stream = ?', [stream]);
   }
 
   /** Every stream's leases, for `sluice runs --streams`. */
   async all(): Promise<readonly (PartitionLease & { readonly stream: string })[]> {
+    return this.#leases('', []);
+  }
+
+  async #leases(
+    where: string,
+    params: readonly string[],
+  ): Promise<(PartitionLease & { readonly stream: string })[]> {
     const rows = await this.store.db.all(
-      'SELECT stream, partition_name, owner, expires_at FROM stream_leases ORDER BY stream, partition_name',
-      [],
+      `SELECT stream, partition_name, owner, expires_at FROM stream_leases ${where} ORDER BY stream, partition_name`,
+      params,
     );
     return rows.map((row) => ({
       stream: String(row['stream']),
