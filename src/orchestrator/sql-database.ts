@@ -67,10 +67,10 @@ async function openSqlite(path: string): Promise<SqlDatabase> {
   let db: BetterSqlite3.Database;
   try {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    db = new Database(path);
+    // Wait for another process's lock from the first statement on (journal_mode included).
+    db = new Database(path, { timeout: 10_000 });
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
-    db.pragma('busy_timeout = 10000');
     db.pragma('foreign_keys = ON');
   } catch (cause) {
     throw new StoreError(path, `cannot open the embedded store: ${(cause as Error).message}`, {
