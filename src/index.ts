@@ -75,6 +75,7 @@ export {
   PermanentError,
   BatchError,
   StoreError,
+  RowsUnaccountedError,
   formatDiagnostics,
 } from './core/errors.js';
 export type { SluiceErrorCode, Diagnostic } from './core/errors.js';

@@ -25,6 +25,7 @@ export type SluiceErrorCode =
   | 'TABLE_UNREADABLE'
   | 'TABLE_WRITE_REFUSED'
   | 'ENGINE_FAILED'
+  | 'ROWS_UNACCOUNTED'
   | 'STORE_FAILED'
   | 'RUN_FAILED'
   | 'RETRYABLE'
@@ -303,6 +304,24 @@ export class EngineError extends SluiceError {
       stepId === undefined ? message : `Step "${stepId}": ${message}`,
       options,
     );
+    this.stepId = stepId;
+  }
+}
+
+/**
+ * A step's rows do not add up: rows in differ from rows out plus rows quarantined (plus rows a
+ * user's SQL filtered). The step never reports success with records unaccounted for.
+ *
+ * @example
+ * ```ts
+ * throw new RowsUnaccountedError('orders', 'the files hold 10000 records; 5000 typed + 1 quarantined');
+ * ```
+ */
+export class RowsUnaccountedError extends SluiceError {
+  readonly stepId: string;
+
+  constructor(stepId: string, message: string, options: SluiceErrorOptions = {}) {
+    super('ROWS_UNACCOUNTED', `Step "${stepId}": ${message}`, options);
     this.stepId = stepId;
   }
 }

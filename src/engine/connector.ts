@@ -43,6 +43,13 @@ export interface SourceReadResult {
   /** Records seen in the input, including quarantined ones. */
   readonly rowsRead: number;
   readonly rowsQuarantined: number;
+  /**
+   * Records in the input counted independently of the parser that typed them (a Parquet
+   * footer's row count, an Avro container's block counts, a text file's records found by a
+   * scan of its own). When set, the engine fails the step with `ROWS_UNACCOUNTED` unless
+   * `rowsRead` equals it, so a parser that swallows records is caught.
+   */
+  readonly recordsInInput?: number;
   /** The columns of the dataset the source created. */
   readonly fields: readonly Field[];
   /** What was read (file paths, tables), for the report and lineage. */
