@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { appendFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { quoteLiteral } from '../core/type-mappings.js';
@@ -12,11 +13,63 @@ export interface QuarantineEntry {
   readonly source_file: string | null;
   /** 1-based line in that file, when the reader knows it. */
   readonly line: number | null;
+  /** 0-based byte offset of the record in that file, when the reader knows it. */
+  readonly offset?: number | null;
   /** The column(s) at fault, comma-separated; null when the whole record is. */
   readonly column: string | null;
   readonly reason: string;
-  /** The original record: an object, or the raw text of a line that could not be parsed. */
+  /**
+   * The original record: an object, or the raw text of a record that could not be parsed, byte
+   * for byte and whole (base64 when `record_encoding` says so).
+   */
   readonly record: unknown;
+  /** `base64` when `record` holds the base64 of original bytes that are not valid UTF-8. */
+  readonly record_encoding?: 'base64';
+}
+
+/**
+ * The `record` (and `record_encoding`) of a quarantine entry holding original bytes losslessly:
+ * the text when the bytes are valid UTF-8, their base64 otherwise.
+ *
+ * @example
+ * ```ts
+ * rawRecordFields(Buffer.from('5000,"x')); // { record: '5000,"x' }
+ * rawRecordFields(Buffer.from([0xff, 0x41])); // { record: '/0E=', record_encoding: 'base64' }
+ * ```
+ */
+export function rawRecordFields(
+  bytes: Uint8Array,
+): Pick<QuarantineEntry, 'record' | 'record_encoding'> {
+  return isUtf8(bytes)
+    ? { record: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8') }
+    : {
+        record: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'),
+        record_encoding: 'base64',
+      };
+}
+
+/**
+ * The original bytes of a quarantined record that holds raw text (see {@link rawRecordFields}).
+ *
+ * @example
+ * ```ts
+ * originalBytes({ record: '/0E=', record_encoding: 'base64' }); // <Buffer ff 41>
+ * ```
+ */
+export function originalBytes(entry: Pick<QuarantineEntry, 'record' | 'record_encoding'>): Buffer {
+  if (typeof entry.record !== 'string')
+    throw new TypeError('the quarantined record is not raw text');
+  return Buffer.from(entry.record, entry.record_encoding === 'base64' ? 'base64' : 'utf8');
+}
+
+/** A record quarantined with its original bytes (a line or record that could not be parsed). */
+export interface RawQuarantinedRecord {
+  readonly bytes: Uint8Array;
+  readonly reason: string;
+  readonly sourceFile?: string;
+  readonly line?: number;
+  readonly offset?: number;
+  readonly column?: string;
 }
 
 /**
@@ -90,6 +143,26 @@ export class QuarantineStore {
         column: r.column ?? null,
         reason: r.reason,
         record: toJSONValue(r.record),
+      } satisfies QuarantineEntry),
+    );
+    await appendFile(this.pathFor(stepId), `${lines.join('\n')}\n`);
+    this.#add(stepId, records.length);
+  }
+
+  /** Appends records kept as their original bytes, losslessly and whole. */
+  async appendRaw(stepId: string, records: readonly RawQuarantinedRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    await mkdir(this.directory, { recursive: true });
+    const lines = records.map((r) =>
+      JSON.stringify({
+        run_id: this.runId,
+        step: stepId,
+        source_file: r.sourceFile ?? null,
+        line: r.line ?? null,
+        offset: r.offset ?? null,
+        column: r.column ?? null,
+        reason: r.reason,
+        ...rawRecordFields(r.bytes),
       } satisfies QuarantineEntry),
     );
     await appendFile(this.pathFor(stepId), `${lines.join('\n')}\n`);
