@@ -17,9 +17,10 @@ export function toJSONValue(value: unknown): unknown {
   if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
   if (Array.isArray(value)) return value.map(toJSONValue);
   if (typeof value === 'object' && value !== null) {
-    const out: Record<string, unknown> = {};
-    for (const [key, inner] of Object.entries(value)) out[key] = toJSONValue(inner);
-    return out;
+    // Built from entries so a key such as `__proto__` stays an own key and is not lost.
+    return Object.fromEntries(
+      Object.entries(value).map(([key, inner]) => [key, toJSONValue(inner)]),
+    );
   }
   if (typeof value === 'number' && !Number.isFinite(value)) return null;
   return value;

@@ -94,7 +94,7 @@ function nestedCheck(type: LogicalType): (value: unknown) => string | undefined 
         if (typeof value !== 'object' || value === null || Array.isArray(value))
           return expected(formatType(type), value);
         for (const [name, check] of fields) {
-          const problem = check((value as Record<string, unknown>)[name]);
+          const problem = check(ownValue(value as Record<string, unknown>, name));
           if (problem !== undefined) return `.${name}: ${problem}`;
         }
         return undefined;
@@ -273,12 +273,30 @@ const NESTED_KINDS = new Set(['list', 'struct', 'map']);
  * ```
  */
 export class RowWriter {
-  readonly #fields: readonly Field[];
-  readonly #writers: readonly ColumnWriter[];
+  readonly #fields: Field[];
+  readonly #writers: ColumnWriter[];
+  /** Per column: whether its name is one a plain object inherits (`constructor`, `__proto__`). */
+  readonly #inherited: boolean[];
 
   constructor(fields: readonly Field[]) {
-    this.#fields = fields;
+    this.#fields = [...fields];
     this.#writers = fields.map((f) => mapType(writers, f.type));
+    this.#inherited = fields.map((f) => isInheritedName(f.name));
+  }
+
+  /** The columns rows are written against, in table order. */
+  get fields(): readonly Field[] {
+    return this.#fields;
+  }
+
+  /**
+   * Adds a column at the end; the caller adds it to the table first (rows already appended
+   * hold null there).
+   */
+  addField(field: Field): void {
+    this.#fields.push(field);
+    this.#writers.push(mapType(writers, field.type));
+    this.#inherited.push(isInheritedName(field.name));
   }
 
   /**
@@ -323,9 +341,10 @@ export class RowWriter {
   ): { column: string; reason: string } | undefined {
     const fields = this.#fields;
     const writers = this.#writers;
+    const inherited = this.#inherited;
     for (let i = 0; i < fields.length; i++) {
       const field = fields[i] as Field;
-      const value = row[field.name];
+      const value = inherited[i] === true ? ownValue(row, field.name) : row[field.name];
       if (value === null || value === undefined) {
         if (!field.nullable)
           return {
@@ -339,11 +358,25 @@ export class RowWriter {
         return { column: field.name, reason: `column "${field.name}": ${problem}` };
     }
     for (let i = 0; i < fields.length; i++) {
-      const value = row[(fields[i] as Field).name];
+      const name = (fields[i] as Field).name;
+      const value = inherited[i] === true ? ownValue(row, name) : row[name];
       if (value === null || value === undefined) appender.appendNull();
       else (writers[i] as ColumnWriter).append(appender, value);
     }
     appender.endRow();
     return undefined;
   }
+}
+
+/**
+ * Whether a plain object answers `name` without owning it (`constructor`, `toString`,
+ * `__proto__`...): such columns are read as own properties only, so a row without them holds
+ * null there rather than a function of `Object.prototype`.
+ */
+function isInheritedName(name: string): boolean {
+  return name in Object.prototype;
+}
+
+function ownValue(row: Readonly<Record<string, unknown>>, name: string): unknown {
+  return Object.hasOwn(row, name) ? row[name] : undefined;
 }

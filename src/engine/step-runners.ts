@@ -340,6 +340,7 @@ async function runTransformStep(
     step: def,
     input: quoteIdentifier(def.input.stepId),
     outputFields,
+    inferColumns: def.schema === undefined,
     params: ctx.params,
     quarantine: ctx.quarantine,
     logger: ctx.logger,
@@ -355,7 +356,7 @@ async function runTransformStep(
       'the transform stopped reading before the end of its input',
     );
   return {
-    fields: outputFields,
+    fields: result.fields,
     rowsIn: result.rowsIn,
     rowsOut: result.rowsOut,
     rowsQuarantined: result.rowsQuarantined,

@@ -1,10 +1,11 @@
-import type { DuckDBType } from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBResult, DuckDBType } from '@duckdb/node-api';
 import { JSDuckDBValueConverter } from '@duckdb/node-api';
-import { SluiceError, UserCodeError } from '../core/errors.js';
+import { RowsUnaccountedError, SluiceError, UserCodeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Field } from '../core/types.js';
 import { quoteIdentifier, toDuckDBType } from '../core/type-mappings.js';
 import type { Row, TransformContext, TransformStep } from '../define/steps.js';
+import { ColumnInference } from './column-inference.js';
 import type { DuckDBSession, EngineConnection } from './duckdb-session.js';
 import { fromDuckDBType, isExactLogicalType } from './duckdb-types.js';
 import type { QuarantineStore } from './quarantine-store.js';
@@ -20,6 +21,11 @@ export interface TransformRun {
   /** Quoted name of the input relation. */
   readonly input: string;
   readonly outputFields: readonly Field[];
+  /**
+   * When true (a transform without `schema`), keys the output rows add to `outputFields` become
+   * columns too (see {@link ColumnInference}); when false, keys outside `outputFields` are left out.
+   */
+  readonly inferColumns?: boolean;
   readonly params: Readonly<Record<string, string>>;
   readonly quarantine: QuarantineStore;
   readonly logger: Logger;
@@ -36,6 +42,8 @@ export interface TransformResult {
   readonly rowsQuarantined: number;
   /** False when the transform stopped reading before the end of its input. */
   readonly readAllInput: boolean;
+  /** The columns of the step's table: `outputFields` plus any the rows added. */
+  readonly fields: readonly Field[];
 }
 
 const QUARANTINE_FLUSH_ROWS = 1000;
@@ -60,7 +68,20 @@ export async function runTransform(options: TransformRun): Promise<TransformResu
   const staged = writer.hasNestedColumns;
   const table = staged ? `__sluice_staged_${stepId}` : stepId;
   await output.run(`CREATE TABLE ${quoteIdentifier(table)} (${writer.stagingColumns()})`);
-  const appender = await output.raw.createAppender(table);
+  let appender: DuckDBAppender = await output.raw.createAppender(table);
+  const inference =
+    options.inferColumns === true ? new ColumnInference(stepId, options.outputFields) : undefined;
+  /** Adds columns to the table; rows appended before hold null there. */
+  const addColumns = async (fields: readonly Field[]): Promise<void> => {
+    appender.closeSync();
+    for (const field of fields) {
+      await output.run(
+        `ALTER TABLE ${quoteIdentifier(table)} ADD COLUMN ${quoteIdentifier(field.name)} ${toDuckDBType(field.type)}`,
+      );
+      writer.addField(field);
+    }
+    appender = await output.raw.createAppender(table);
+  };
 
   let rowsIn = 0;
   let rowsOut = 0;
@@ -90,7 +111,7 @@ export async function runTransform(options: TransformRun): Promise<TransformResu
       rowsIn += rows.length;
       return rows;
     };
-    for await (const rows of result.yieldConvertedRowObjects(JSDuckDBValueConverter)) {
+    for await (const rows of rowObjects(result)) {
       signal.throwIfAborted();
       if (rows.length === step.batchSize && batch.length === 0) {
         yield emit(rows);
@@ -135,10 +156,17 @@ export async function runTransform(options: TransformRun): Promise<TransformResu
         );
       }
       for (const row of batch) {
-        const problem =
-          typeof row === 'object' && row !== null
-            ? writer.write(appender, row)
-            : { column: undefined, reason: `a transform must yield objects, got ${typeof row}` };
+        let problem: { column?: string | undefined; reason: string } | undefined;
+        if (typeof row !== 'object' || row === null)
+          problem = { reason: `a transform must yield objects, got ${typeof row}` };
+        else {
+          const found = inference?.newColumns(row);
+          if (found !== undefined && 'reason' in found) problem = found;
+          else {
+            if (found !== undefined && found.fields.length > 0) await addColumns(found.fields);
+            problem = writer.write(appender, row);
+          }
+        }
         if (problem === undefined) rowsOut++;
         else
           pending.push({
@@ -150,8 +178,11 @@ export async function runTransform(options: TransformRun): Promise<TransformResu
       if (pending.length >= QUARANTINE_FLUSH_ROWS) await flushQuarantine();
       options.onRows?.(rowsIn, rowsOut);
     }
+    const unseen = inference?.remainingColumns() ?? [];
+    if (unseen.length > 0) await addColumns(unseen);
     appender.closeSync();
     await flushQuarantine();
+    await assertRowsStored(output, stepId, table, rowsOut);
     if (staged) {
       const converted = await enforceSchema({
         connection: output,
@@ -176,7 +207,44 @@ export async function runTransform(options: TransformRun): Promise<TransformResu
     reader.close();
     output.close();
   }
-  return { rowsIn, rowsOut, rowsQuarantined: quarantine.count(stepId), readAllInput };
+  return {
+    rowsIn,
+    rowsOut,
+    rowsQuarantined: quarantine.count(stepId),
+    readAllInput,
+    fields: writer.fields,
+  };
+}
+
+/**
+ * The result's rows as objects. A column named `__proto__` would set the prototype of an object
+ * built by assignment (and its value be lost), so with one the rows are built from entries.
+ */
+function rowObjects(result: DuckDBResult): AsyncIterable<Row[]> {
+  const names = result.deduplicatedColumnNames();
+  if (!names.includes('__proto__')) return result.yieldConvertedRowObjects(JSDuckDBValueConverter);
+  return (async function* ownKeyRows() {
+    for await (const rows of result.yieldConvertedRows(JSDuckDBValueConverter))
+      yield rows.map((values) => Object.fromEntries(names.map((name, i) => [name, values[i]])));
+  })();
+}
+
+/** Every row the writer accepted is in the table: the appender lost none. */
+async function assertRowsStored(
+  connection: EngineConnection,
+  stepId: string,
+  table: string,
+  rowsWritten: number,
+): Promise<void> {
+  const reader = await connection.raw.runAndReadAll(
+    `SELECT count(*)::BIGINT AS n FROM ${quoteIdentifier(table)}`,
+  );
+  const stored = Number(reader.getRows()[0]?.[0] ?? 0);
+  if (stored !== rowsWritten)
+    throw new RowsUnaccountedError(
+      stepId,
+      `the transform's output table holds ${stored} rows, but ${rowsWritten} rows were written to it`,
+    );
 }
 
 /**
