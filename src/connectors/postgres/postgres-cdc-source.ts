@@ -72,23 +72,27 @@ export const postgresCdcSource = defineSource({
         },
       );
       const upTo = await currentLsn(client);
-      if (context.state === undefined && config.snapshot === 'initial')
+      if (context.state === undefined && config.snapshot === 'initial') {
+        // Starting over (the first run, or --full-refresh): the snapshot, read after `upTo`,
+        // holds every change up to it, so the slot's older changes (a TRUNCATE among them) are
+        // not read. The slot moves to `upTo` when the next run confirms this run's state.
         await readSnapshot(client, table, columns, fields, folder, context);
-      else
+      } else {
         await context.connection.run(
           `CREATE TABLE ${quoteIdentifier(context.stepId)} (${columnDefinitions(fields)}, ${OPERATION} VARCHAR, ${LSN} BIGINT)`,
         );
-      const changes = await readChanges(
-        client,
-        config,
-        names,
-        upTo,
-        columns,
-        fields,
-        folder,
-        context,
-      );
-      await appendChanges(context, fields, changes);
+        const changes = await readChanges(
+          client,
+          config,
+          names,
+          upTo,
+          columns,
+          fields,
+          folder,
+          context,
+        );
+        await appendChanges(context, fields, changes);
+      }
       const [row] = await context.connection.rows(
         `SELECT count(*) AS n FROM ${quoteIdentifier(context.stepId)}`,
       );
@@ -266,13 +270,7 @@ async function readChanges(
       const message = decoder.decode(change.data);
       if (message.type === 'truncate') {
         if (message.relations.some((r) => isTable(r, schema, name)))
-          throw new SourceError(
-            context.stepId,
-            `${config.table} was truncated (at ${change.lsn}); a truncate is not a row change`,
-            {
-              hint: 'load the table again: drop the replication slot and clear the step state (or use a new slot name) so the next run starts with a snapshot',
-            },
-          );
+          throw truncatedError(context.stepId, config.table, change.lsn);
         continue;
       }
       if (message.type !== 'insert' && message.type !== 'update' && message.type !== 'delete')
@@ -294,6 +292,26 @@ async function readChanges(
   await finished(out);
   context.logger.info({ changes: count, upTo }, 'changes read');
   return { file, count };
+}
+
+/**
+ * The refusal of a TRUNCATE of the followed table: it removes rows without row changes, so
+ * applying the changes after it cannot make a replica match. Starting over (`--full-refresh`)
+ * reads a new snapshot instead.
+ *
+ * @example
+ * ```ts
+ * throw truncatedError('changes', 'public.orders', '0/1A2B3C');
+ * ```
+ */
+export function truncatedError(stepId: string, table: string, lsn: string): SourceError {
+  return new SourceError(
+    stepId,
+    `${table} was truncated (at log position ${lsn}); a TRUNCATE removes rows without row changes, so the changes after it cannot be applied`,
+    {
+      hint: `start over with a new snapshot: \`sluice run <pipeline> --full-refresh\` (or clear the step's state) reads the whole table again and skips the changes before it; a replica merged by key keeps the truncated rows, so clear or overwrite it first`,
+    },
+  );
 }
 
 /** The change's column values by position (`c0`, `c1`...), in the text forms DuckDB restores. */

@@ -1,5 +1,6 @@
 import type { Client } from 'pg';
 import { z } from 'zod';
+import { SourceError } from '../../core/errors.js';
 import type { Field, LogicalType } from '../../core/types.js';
 import type { StreamRecord, StreamRow } from '../../stream/stream-connector.js';
 import { defineStreamSource } from '../../stream/stream-connector.js';
@@ -92,6 +93,7 @@ export const postgresCdcStreamSource = defineStreamSource({
       await ensureReplication(client, config.table, names, context.logger, undefined);
       const start = context.start.kind === 'checkpoint' ? context.start.positions[''] : undefined;
       return new CdcReader(
+        context.stepId,
         client,
         config,
         names,
@@ -115,6 +117,7 @@ class CdcReader {
   readonly #name: string;
 
   constructor(
+    private readonly stepId: string,
     private readonly client: Client,
     private readonly config: CdcConfig,
     private readonly names: { readonly slot: string; readonly publication: string },
@@ -167,6 +170,14 @@ class CdcReader {
     for (const change of result.rows) {
       const message = decoder.decode(change.data);
       if (message.type === 'begin') committedAt = message.commitTime;
+      if (message.type === 'truncate') {
+        const at = lsnToBigInt(change.lsn);
+        if (this.#last !== undefined && at <= this.#last) continue;
+        if (!message.relations.some((r) => isTable(r, this.#schema, this.#name))) continue;
+        // The changes before the truncate go out first; the next look meets it first and fails.
+        if (records.length > 0) break;
+        throw truncatedStreamError(this.stepId, this.config.table, change.lsn, this.names.slot);
+      }
       if (message.type !== 'insert' && message.type !== 'update' && message.type !== 'delete')
         continue;
       const lsn = lsnToBigInt(change.lsn);
@@ -213,6 +224,31 @@ class CdcReader {
     }
     return row;
   }
+}
+
+/**
+ * The refusal of a TRUNCATE of the followed table: it removes rows without row changes, so a
+ * stream of row changes cannot carry it. Starting over means a new slot and the table loaded
+ * again.
+ *
+ * @example
+ * ```ts
+ * throw truncatedStreamError('source', 'public.orders', '0/1A2B3C', 'sluice_orders_1234');
+ * ```
+ */
+export function truncatedStreamError(
+  stepId: string,
+  table: string,
+  lsn: string,
+  slot: string,
+): SourceError {
+  return new SourceError(
+    stepId,
+    `${table} was truncated (at log position ${lsn}); a TRUNCATE removes rows without row changes, so the stream stops there`,
+    {
+      hint: `start over: drop the slot (SELECT pg_drop_replication_slot('${slot}')), load the table's rows again (a batch source.postgresCdc run with --full-refresh, or source.postgres) into a cleared target, then start the stream again`,
+    },
+  );
 }
 
 /** A column's text form (as replication sends it) as the JS value streams use. */

@@ -1,0 +1,111 @@
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pipeline, ref, sink, source } from '../src/index.js';
+import { readNDJSON, runIn, tempDir } from './helpers.js';
+import { createTestDatabase, postgresUnavailable } from './support/postgres.js';
+
+const unavailable = await postgresUnavailable();
+if (unavailable !== undefined)
+  console.warn(`PostgreSQL CDC truncate tests skipped: ${unavailable}`);
+
+describe.skipIf(unavailable !== undefined)('postgres_cdc source and TRUNCATE', () => {
+  let url: string;
+  let drop: () => Promise<void>;
+  let db: pg.Client;
+
+  beforeAll(async () => {
+    ({ url, drop } = await createTestDatabase());
+    db = new pg.Client({ connectionString: url });
+    await db.connect();
+  });
+  afterAll(async () => {
+    await db?.query(
+      'SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = current_database()',
+    );
+    await db?.end();
+    await drop?.();
+  });
+
+  it('refuses a TRUNCATE clearly, and --full-refresh starts over with a new snapshot past it', async () => {
+    await db.query('CREATE TABLE items (id int PRIMARY KEY, name text)');
+    await db.query("INSERT INTO items VALUES (1, 'a'), (2, 'b')");
+    const dir = await tempDir();
+    const p = pipeline('items_cdc', {
+      steps: {
+        changes: source.postgresCdc({ url, table: 'public.items', slot: 'sluice_test_truncate' }),
+        log: sink.ndjson({ input: ref('changes'), path: 'changes.ndjson' }),
+      },
+    });
+    const logged = async (): Promise<unknown[]> =>
+      (await readNDJSON(join(dir, 'changes.ndjson')))
+        .map((r) => [r['_op'], r['id'], r['name']])
+        .sort((a, b) => Number(a[1]) - Number(b[1]));
+
+    const first = await runIn(dir, p);
+    expect(first.error).toBeUndefined();
+    expect(await logged()).toEqual([
+      ['snapshot', 1, 'a'],
+      ['snapshot', 2, 'b'],
+    ]);
+
+    await db.query("INSERT INTO items VALUES (3, 'c')");
+    await db.query('TRUNCATE items');
+    await db.query("INSERT INTO items VALUES (7, 'g'), (8, 'h')");
+
+    // A normal run refuses the truncate, names it, and says how to start over.
+    const refused = await runIn(dir, p, { watermarks: first.watermarks ?? {} });
+    expect(refused.status).toBe('failed');
+    expect(refused.error?.code).toBe('SOURCE_FAILED');
+    expect(refused.error?.message).toMatch(/public\.items was truncated \(at /);
+    expect(refused.error?.hint).toMatch(/--full-refresh/);
+    expect(refused.watermarks).toBeUndefined();
+
+    // --full-refresh (no state) reads the table as it is now, and none of the changes before.
+    const refreshed = await runIn(dir, p, { watermarks: {}, fullRefresh: true });
+    expect(refreshed.error).toBeUndefined();
+    expect(await logged()).toEqual([
+      ['snapshot', 7, 'g'],
+      ['snapshot', 8, 'h'],
+    ]);
+    const refreshedAt = refreshed.watermarks?.['changes'];
+    expect(refreshedAt).toBeDefined();
+
+    // The next run moves the slot to the refresh's position and reads only what came after it.
+    await db.query("UPDATE items SET name = 'G' WHERE id = 7");
+    const next = await runIn(dir, p, { watermarks: refreshed.watermarks ?? {} });
+    expect(next.error).toBeUndefined();
+    expect(await logged()).toEqual([['update', 7, 'G']]);
+    const slot = await db.query<{ lsn: string }>(
+      "SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = 'sluice_test_truncate'",
+    );
+    expect(slot.rows[0]?.lsn).toBe(refreshedAt);
+  });
+
+  it('a failed full refresh loses nothing: the run after it with the old state still refuses', async () => {
+    await db.query('CREATE TABLE parts (id int PRIMARY KEY, name text)');
+    await db.query("INSERT INTO parts VALUES (1, 'a')");
+    const dir = await tempDir();
+    const steps = {
+      changes: source.postgresCdc({ url, table: 'public.parts', slot: 'sluice_test_truncate2' }),
+      log: sink.ndjson({ input: ref('changes'), path: 'changes.ndjson' }),
+    };
+    const first = await runIn(dir, pipeline('parts_cdc', { steps }));
+    expect(first.error).toBeUndefined();
+    await db.query('TRUNCATE parts');
+    await db.query("INSERT INTO parts VALUES (2, 'b')");
+    const failing = pipeline('parts_cdc', {
+      steps: {
+        ...steps,
+        log: sink.ndjson({ input: ref('changes'), path: join('missing\0', 'x.ndjson') }),
+      },
+    });
+    const failedRefresh = await runIn(dir, failing, { watermarks: {}, fullRefresh: true });
+    expect(failedRefresh.status).toBe('failed');
+    // The slot did not move past the truncate, so a run with the old state still meets it.
+    const again = await runIn(dir, pipeline('parts_cdc', { steps }), {
+      watermarks: first.watermarks ?? {},
+    });
+    expect(again.error?.message).toMatch(/public\.parts was truncated/);
+  });
+});
