@@ -142,12 +142,16 @@ step finished without error. A failed or canceled run discards what it staged, s
 outputs stay as they were.
 
 - **One file** (\`sink.csv\`, \`sink.ndjson\`, and \`sink.parquet\` with a path ending in \`.parquet\`
-  and neither \`partitionBy\` nor \`targetFileSize\`): written to a hidden file in the same folder
-  (\`.<name>.sluice-staging-<runId>\`) and published with one rename, which replaces the previous
-  file atomically. Readers see the old file or the new one, never a partial one.
-- **A folder** (\`sink.parquet\` otherwise): written to a hidden staging folder, with files named
-  \`part-<n>-<runId>.parquet\` and, with \`partitionBy\`, one \`column=value/\` folder per partition
-  (the partition columns are stored in the folder names, not in the files). Publishing swaps the
+  that is not an existing folder, and neither \`partitionBy\` nor \`targetFileSize\`): written to a
+  hidden file in the same folder (\`.<name>.sluice-staging-<runId>\`) and published with one rename,
+  which replaces the previous file atomically. Readers see the old file or the new one, never a
+  partial one.
+- **A folder** (\`sink.parquet\` otherwise: a path ending in \`/\`, a path without the \`.parquet\`
+  extension, an existing folder, or \`partitionBy\` or \`targetFileSize\` set): written to a hidden
+  staging folder, with files named \`part-<n>-<runId>.parquet\` (one file, \`part-0-<runId>.parquet\`,
+  without \`partitionBy\` and \`targetFileSize\`) and, with \`partitionBy\`, one \`column=value/\`
+  folder per partition (the partition columns are stored in the folder names, not in the files).
+  The folder holds only what the run wrote. Publishing swaps the
   folders with two renames: the old folder is moved aside to \`.<name>.sluice-previous-<runId>\`,
   the new one moved in, then the old one deleted. If the process dies between the two renames, the
   next write to the same target puts the previous folder back first.
@@ -155,6 +159,12 @@ outputs stay as they were.
   transaction, committed when the run is published and rolled back otherwise. \`mode: 'replace'\`
   replaces the table; \`mode: 'append'\` creates it when missing and inserts by column name. DuckDB
   allows one writing process per database file.
+
+**NaN and infinities.** JSON has no literal for NaN, \`Infinity\` or \`-Infinity\`, so \`sink.ndjson\`
+writes them as \`null\` (at any depth of lists, structs and map values) and logs a warning with the
+number of values it changed, per column (a value is one column of one row). Every line it writes
+is valid JSON. \`sink.csv\` writes them as \`nan\`, \`inf\` and \`-inf\` (which DuckDB reads back as
+such), and Parquet and Delta keep them as they are: use one of those when they must survive.
 
 Staging files left behind by a killed run are removed by the next write to the same target once
 they are more than six hours old.
@@ -460,7 +470,7 @@ const NOTES: Readonly<Record<string, string>> = {
   'source:json':
     'A file must parse as a whole; use `source.ndjson` for one record per line, where a bad line is quarantined on its own.',
   'sink:parquet':
-    'Writes one file when `path` ends in `.parquet` and neither `partitionBy` nor `targetFileSize` is set; a folder of files otherwise. `targetFileSize` cannot be combined with `partitionBy`.',
+    'Writes one file when `path` ends in `.parquet`, is not an existing folder, and neither `partitionBy` nor `targetFileSize` is set; a folder of files otherwise (a path ending in `/` or without the `.parquet` extension names a folder). `targetFileSize` cannot be combined with `partitionBy`.',
 };
 
 const MIN_SAFE_INTEGER = Number.MIN_SAFE_INTEGER;

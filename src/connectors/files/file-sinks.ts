@@ -1,5 +1,5 @@
-import { mkdir } from 'node:fs/promises';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { mkdir, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { z } from 'zod';
 import { SinkError } from '../../core/errors.js';
 import type { Field } from '../../core/types.js';
@@ -18,6 +18,8 @@ import { mergeDelta } from '../../table/delta-merge.js';
 import { checkRowsInside, replaceWhereDelta } from '../../table/delta-predicate.js';
 import { prepareDeltaWrite } from '../../table/delta-writer.js';
 import { openTableStore, resolveTableLocation } from '../../table/table-store.js';
+import { finiteFloatsExpression, nonFiniteCountExpression } from './finite-json.js';
+import { deltaPublishedRun, deltaRunTransaction } from './delta-published-runs.js';
 import { stagePath } from './staged-path.js';
 
 /**
@@ -36,7 +38,7 @@ export const parquetSink = defineSink({
   async write(config: z.output<typeof parquetSinkConfig>, context) {
     const target = resolveTarget(context, config.path);
     const singleFile =
-      config.path.endsWith('.parquet') &&
+      !(await namesFolder(config.path, target)) &&
       config.partitionBy.length === 0 &&
       config.targetFileSize === undefined;
     const options = [`FORMAT parquet`, `COMPRESSION ${config.compression}`];
@@ -47,10 +49,27 @@ export const parquetSink = defineSink({
       options.push(`FILE_SIZE_BYTES ${quoteLiteral(String(config.targetFileSize))}`);
     }
     if (config.rowGroupSize !== undefined) options.push(`ROW_GROUP_SIZE ${config.rowGroupSize}`);
-    if (!singleFile) options.push(`FILENAME_PATTERN ${quoteLiteral(`part-{i}-${context.runId}`)}`);
-    return copyToStaged(context, target, singleFile ? 'file' : 'folder', options);
+    if (singleFile) return copyToStaged(context, target, 'file', options);
+    const writesFiles = config.partitionBy.length > 0 || config.targetFileSize !== undefined;
+    if (writesFiles) options.push(`FILENAME_PATTERN ${quoteLiteral(`part-{i}-${context.runId}`)}`);
+    return copyToStaged(context, target, 'folder', options, {
+      // Without partitions or a size limit DuckDB writes one file: name it inside the folder.
+      ...(writesFiles ? {} : { fileInFolder: `part-0-${context.runId}.parquet` }),
+    });
   },
 });
+
+/**
+ * Whether a Parquet sink's path names a folder: it ends in a slash, has no `.parquet`
+ * extension, or is an existing folder.
+ */
+async function namesFolder(path: string, target: string): Promise<boolean> {
+  if (/[/\\]$/.test(path) || !path.endsWith('.parquet')) return true;
+  return stat(target).then(
+    (info) => info.isDirectory(),
+    () => false,
+  );
+}
 
 /**
  * Writes one CSV file (optionally compressed), replaced atomically.
@@ -87,12 +106,13 @@ export const ndjsonSink = defineSink({
   summary: 'One newline-delimited JSON file, replaced atomically.',
   config: ndjsonSinkConfig,
   async write(config: z.output<typeof ndjsonSinkConfig>, context) {
+    await warnOfNonFiniteFloats(context);
     return copyToStaged(
       context,
       resolveTarget(context, config.path),
       'file',
       ['FORMAT json', `COMPRESSION ${quoteLiteral(config.compression)}`],
-      jsonSelectList(context.inputFields),
+      { selectList: jsonSelectList(context.inputFields) },
     );
   },
 });
@@ -112,10 +132,12 @@ export const deltaSink = defineSink({
   name: 'delta',
   summary: 'A Delta Lake table, committed when the run succeeds.',
   config: deltaSinkConfig,
+  publishedRun: deltaPublishedRun,
   async write(config: z.output<typeof deltaSinkConfig>, context): Promise<StagedOutput> {
     const store = await openTableStore(resolveTableLocation(context.baseDir, config.path));
     const target = store.root;
     const { replaceWhere } = config;
+    const transaction = deltaRunTransaction(context.runId, context.stepId);
     if (config.mode === 'merge' || replaceWhere !== undefined) {
       // A merge or replace-where rewrites files it has to read at commit time, so it runs when
       // the run publishes.
@@ -137,13 +159,16 @@ export const deltaSink = defineSink({
           await (replaceWhere === undefined
             ? mergeDelta(context.connection, store, staged, fields, {
                 keys: config.keys,
+                transaction,
                 ...(config.deleteWhen === undefined
                   ? {}
                   : {
                       deleteWhen: `${quoteIdentifier(config.deleteWhen.column)} = ${scalarLiteral(config.deleteWhen.equals)}`,
                     }),
               })
-            : replaceWhereDelta(context.connection, store, staged, fields, replaceWhere));
+            : replaceWhereDelta(context.connection, store, staged, fields, replaceWhere, {
+                transaction,
+              }));
           await drop();
         },
         discard: drop,
@@ -161,6 +186,7 @@ export const deltaSink = defineSink({
         mode: config.mode,
         partitionBy: config.partitionBy,
         mergeSchema: config.mergeSchema,
+        transaction,
       },
     );
     return {
@@ -264,7 +290,8 @@ function resolveTarget(context: SinkWriteContext, path: string): string {
 
 /**
  * Columns as JSON Schema describes them (see `toJSONSchema`): timestamps as RFC 3339 text
- * (`2026-03-01T10:00:00`, with `Z` for instants) and bytes as base64.
+ * (`2026-03-01T10:00:00`, with `Z` for instants), bytes as base64, and NaN and infinities
+ * (which JSON cannot hold) as null, at any depth.
  */
 function jsonSelectList(fields: readonly Field[]): string {
   return fields
@@ -272,7 +299,10 @@ function jsonSelectList(fields: readonly Field[]): string {
       const column = quoteIdentifier(field.name);
       const { type } = field;
       if (type.kind === 'binary') return `base64(${column}) AS ${column}`;
-      if (type.kind !== 'timestamp') return column;
+      if (type.kind !== 'timestamp') {
+        const finite = finiteFloatsExpression(column, type);
+        return finite === undefined ? column : `${finite} AS ${column}`;
+      }
       return type.tz
         ? `replace(CAST(CAST(${column} AS TIMESTAMP) AS VARCHAR), ' ', 'T') || 'Z' AS ${column}`
         : `replace(CAST(${column} AS VARCHAR), ' ', 'T') AS ${column}`;
@@ -280,12 +310,38 @@ function jsonSelectList(fields: readonly Field[]): string {
     .join(', ');
 }
 
+/**
+ * Counts the values of the input holding a NaN or an infinity, which a JSON output writes as
+ * null, and logs a warning with the count per column when there are any, so the change is
+ * never silent. Returns the count.
+ */
+async function warnOfNonFiniteFloats(context: SinkWriteContext): Promise<number> {
+  const counts = context.inputFields.flatMap((field) => {
+    const count = nonFiniteCountExpression(quoteIdentifier(field.name), field.type);
+    return count === undefined ? [] : [{ field: field.name, count }];
+  });
+  if (counts.length === 0) return 0;
+  const [row] = await context.connection.rows(
+    `SELECT ${counts.map((c, i) => `${c.count} AS c${i}`).join(', ')} FROM ${context.input}`,
+  );
+  const byColumn = Object.fromEntries(
+    counts.map((c, i) => [c.field, Number(row?.[`c${i}`] ?? 0)]).filter(([, n]) => n !== 0),
+  ) as Record<string, number>;
+  const total = Object.values(byColumn).reduce((sum, n) => sum + n, 0);
+  if (total > 0)
+    context.logger.warn(
+      { valuesDiscarded: total, columns: byColumn },
+      'NaN and infinite values written as null: JSON has no literal for them',
+    );
+  return total;
+}
+
 async function copyToStaged(
   context: SinkWriteContext,
   target: string,
   kind: 'file' | 'folder',
   options: readonly string[],
-  selectList = '*',
+  { selectList = '*', fileInFolder }: { selectList?: string; fileInFolder?: string } = {},
 ): Promise<StagedOutput> {
   let staged;
   try {
@@ -298,7 +354,9 @@ async function copyToStaged(
   }
   try {
     const rowsWritten = await context.connection.run(
-      `COPY (SELECT ${selectList} FROM ${context.input}) TO ${quoteLiteral(staged.stagingPath)} (${options.join(', ')})`,
+      `COPY (SELECT ${selectList} FROM ${context.input}) TO ${quoteLiteral(
+        fileInFolder === undefined ? staged.stagingPath : join(staged.stagingPath, fileInFolder),
+      )} (${options.join(', ')})`,
     );
     return {
       rowsWritten,

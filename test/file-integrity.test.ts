@@ -1,0 +1,129 @@
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { pipeline, ref, sink, sql } from '../src/index.js';
+import type { Logger } from '../src/core/logger.js';
+import { query, runIn, stepOf, tempDir } from './helpers.js';
+
+/** A logger keeping every warning with its fields (and its step, from the child bindings). */
+function recordingLogger(): Logger & { warnings: Record<string, unknown>[] } {
+  const warnings: Record<string, unknown>[] = [];
+  const make = (bindings: Record<string, unknown>): Logger => ({
+    debug: () => undefined,
+    info: () => undefined,
+    error: () => undefined,
+    warn: (fields, message) => warnings.push({ ...bindings, ...fields, message }),
+    child: (more) => make({ ...bindings, ...more }),
+  });
+  return Object.assign(make({}), { warnings });
+}
+
+/** Every non-blank line of a file, each parsed strictly as JSON (throws on NaN, Infinity). */
+async function strictNDJSONLines(path: string): Promise<unknown[]> {
+  const text = await readFile(path, 'utf8');
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as unknown);
+}
+
+describe('JSON outputs are always valid JSON', () => {
+  it('sink.ndjson writes NaN and infinities (top level and nested) as null and warns how many', async () => {
+    const dir = await tempDir();
+    const logger = recordingLogger();
+    const report = await runIn(
+      dir,
+      pipeline('floats', {
+        steps: {
+          rows: sql`select i,
+              case when i = 0 then 'nan'::double when i = 1 then 'inf'::double else 1.5 end as d,
+              case when i = 2 then '-inf'::float else 2.5::float end as f,
+              [1.0, case when i = 0 then 'nan'::double else 3.0 end] as l,
+              {'x': case when i = 1 then '-inf'::double else 4.0 end, 'y': 'ok'} as s,
+              0.25 as exact
+            from range(4) t(i) order by i`,
+          out: sink.ndjson({ input: ref('rows'), path: 'out/floats.ndjson' }),
+        },
+      }),
+      { logger },
+    );
+    expect(report.status).toBe('success');
+    const rows = await strictNDJSONLines(join(dir, 'out/floats.ndjson'));
+    expect(rows).toEqual([
+      { i: 0, d: null, f: 2.5, l: [1, null], s: { x: 4, y: 'ok' }, exact: 0.25 },
+      { i: 1, d: null, f: 2.5, l: [1, 3], s: { x: null, y: 'ok' }, exact: 0.25 },
+      { i: 2, d: 1.5, f: null, l: [1, 3], s: { x: 4, y: 'ok' }, exact: 0.25 },
+      { i: 3, d: 1.5, f: 2.5, l: [1, 3], s: { x: 4, y: 'ok' }, exact: 0.25 },
+    ]);
+    expect(stepOf(report, 'out').rowsOut).toBe(4);
+    // d in rows 0 and 1, f in row 2, l in row 0, s in row 1.
+    expect(logger.warnings.filter((w) => w['stepId'] === 'out')).toEqual([
+      expect.objectContaining({
+        valuesDiscarded: 5,
+        columns: { d: 2, f: 1, l: 1, s: 1 },
+        message: expect.stringMatching(/NaN and infinite values written as null/),
+      }),
+    ]);
+  });
+
+  it('sink.ndjson of finite floats warns of nothing', async () => {
+    const dir = await tempDir();
+    const logger = recordingLogger();
+    const report = await runIn(
+      dir,
+      pipeline('finite', {
+        steps: {
+          rows: sql`select 1.5::double as d, [2.5::float] as l`,
+          out: sink.ndjson({ input: ref('rows'), path: 'out/finite.ndjson' }),
+        },
+      }),
+      { logger },
+    );
+    expect(report.status).toBe('success');
+    expect(await strictNDJSONLines(join(dir, 'out/finite.ndjson'))).toEqual([{ d: 1.5, l: [2.5] }]);
+    expect(logger.warnings).toEqual([]);
+  });
+});
+
+describe('sink.parquet to a folder', () => {
+  const rows = sql`select range as n, 'row ' || range as label from range(100)`;
+
+  it('writes into the folder a path without .parquet, with a trailing slash, or of an existing folder names', async () => {
+    const dir = await tempDir();
+    await mkdir(join(dir, 'out/existing.parquet'), { recursive: true });
+    const paths = ['out/plain', 'out/slashed.parquet/', 'out/existing.parquet'];
+    for (const path of paths) {
+      for (let run = 0; run < 2; run++) {
+        const report = await runIn(
+          dir,
+          pipeline('folder', {
+            steps: { rows, out: sink.parquet({ input: ref('rows'), path }) },
+          }),
+        );
+        expect(report.status, path).toBe('success');
+        const folder = join(dir, path);
+        const files = await readdir(folder);
+        expect(files, path).toEqual([`part-0-${report.runId}.parquet`]);
+        expect(await query(`SELECT count(*) AS n FROM '${folder}/*.parquet'`)).toEqual([
+          { n: 100n },
+        ]);
+      }
+    }
+    const outs = await readdir(join(dir, 'out'));
+    expect(outs.sort()).toEqual(['existing.parquet', 'plain', 'slashed.parquet']);
+  });
+
+  it('still writes one file for a path ending in .parquet', async () => {
+    const dir = await tempDir();
+    const report = await runIn(
+      dir,
+      pipeline('file', {
+        steps: { rows, out: sink.parquet({ input: ref('rows'), path: 'out/one.parquet' }) },
+      }),
+    );
+    expect(report.status).toBe('success');
+    expect(await query(`SELECT count(*) AS n FROM '${join(dir, 'out/one.parquet')}'`)).toEqual([
+      { n: 100n },
+    ]);
+  });
+});
