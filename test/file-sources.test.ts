@@ -232,15 +232,16 @@ describe('json sources', () => {
       { id: 1, amount: 3.5, tags: ['a', 'b'], at: '2026-01-01T10:00:00', meta: { k: 1 } },
       { id: 4, amount: 100, tags: null, at: null, meta: null },
     ]);
+    // Each quarantined record is the original line, byte for byte, with its line and offset.
     const reasons = (await readNDJSON(stepOf(report, 'input').quarantineFile as string)).map(
-      (q) => [q['reason'], q['record']],
+      (q) => [q['reason'], q['record'], q['line'], q['offset']],
     );
     expect(reasons).toEqual(
       expect.arrayContaining([
-        ['not a valid JSON object', '{"id": 2,'],
-        ['not a valid JSON object', [1, 2]],
-        ['column "id": cannot convert "x" to int64', { id: 'x', amount: 1 }],
-        ['column "id": required value is missing', { amount: 5 }],
+        ['not a valid JSON object', '{"id": 2,', 2, 95],
+        ['not a valid JSON object', '[1, 2]', 3, 105],
+        ['column "id": cannot convert "x" to int64', '{"id": "x", "amount": 1}', 5, 113],
+        ['column "id": required value is missing', '{"amount": 5}', 7, 192],
       ]),
     );
   });

@@ -11,12 +11,17 @@ import type { EnforcedColumn } from '../../engine/schema-enforcement.js';
 import { enforceSchema, typedFromJSON } from '../../engine/schema-enforcement.js';
 import { jsonSourceConfig } from './file-configs.js';
 import { metadataColumns } from './metadata-columns.js';
-import type { RejectsTables } from './reader-rejects.js';
-import { rejectedLinesQuery, rejectsTables, storeRejects } from './reader-rejects.js';
-import { fileList, filesFingerprint, resolveInputFiles } from './resolve-files.js';
+import type { JSONLayout } from './json-framing.js';
+import type { StagedJSONRecords } from './json-record-stage.js';
+import {
+  JSONFileError,
+  RawRecordQuarantine,
+  STAGED_ORIGINAL,
+  stageJSONRecords,
+} from './json-record-stage.js';
+import { filesFingerprint, resolveInputFiles } from './resolve-files.js';
 
 type JSONConfig = z.output<typeof jsonSourceConfig>;
-type JSONLayout = 'lines' | 'documents';
 
 const WHOLE_DOCUMENT_HINT =
   'a JSON file must parse as a whole; use source.ndjson for one record per line';
@@ -55,11 +60,6 @@ export const jsonSource = defineSource({
   fingerprint: (config, context) => filesFingerprint(config, context),
 });
 
-// A JSON text never holds a raw U+0001 (control characters must be escaped), so splitting
-// on it keeps every line whole.
-const LINE_SCAN_OPTIONS = `columns = {'__sluice_line': 'VARCHAR'}, header = false, auto_detect = false,
-  delim = '\x01', quote = '', escape = '', max_line_size = 268435456`;
-
 async function readJSON(
   config: JSONConfig,
   context: SourceReadContext,
@@ -67,13 +67,89 @@ async function readJSON(
 ): Promise<SourceReadResult> {
   const { stepId } = context;
   const files = await resolveInputFiles(context, config.path);
-  const lines = (purpose: string): string =>
-    lineRelation(files, config.compression, layout, rejectsTables(stepId, purpose));
+  const staging = `__sluice_json_${stepId}`;
+  const staged = await stageRecords(config, context, files, layout, staging);
+  try {
+    const result = await typeStagedRecords(
+      config,
+      context,
+      files,
+      layout,
+      quoteIdentifier(staging),
+    );
+    return {
+      ...result,
+      rowsRead: result.rowsRead + staged.unreadable,
+      rowsQuarantined: result.rowsQuarantined + staged.unreadable,
+      recordsInInput: staged.records,
+    };
+  } finally {
+    await context.connection.run(`DROP TABLE IF EXISTS ${quoteIdentifier(staging)}`).catch(() => 0);
+  }
+}
+
+/**
+ * Splits the files into records and stages them; records that are not UTF-8 are quarantined
+ * here, with their bytes. A file that cannot be split fails the step with where it broke.
+ */
+async function stageRecords(
+  config: JSONConfig,
+  context: SourceReadContext,
+  files: readonly string[],
+  layout: JSONLayout,
+  table: string,
+): Promise<StagedJSONRecords> {
+  const { stepId } = context;
+  try {
+    const staged = await stageJSONRecords({
+      connection: context.connection,
+      table,
+      files,
+      compression: config.compression,
+      layout,
+      signal: context.signal,
+      unreadable: (records) => context.quarantine.appendRaw(stepId, records),
+    });
+    if (config.onMalformed === 'fail' && staged.unreadable > 0) {
+      throw new SourceError(
+        stepId,
+        `${staged.unreadable} record(s) are not UTF-8 text; see ${context.quarantine.pathFor(stepId)}`,
+        {
+          hint: "fix the input, or set onMalformed: 'quarantine' to quarantine such records and go on",
+        },
+      );
+    }
+    return staged;
+  } catch (cause) {
+    if (cause instanceof SourceError || context.signal.aborted) throw cause;
+    const file = cause instanceof JSONFileError ? cause.file : files.join(', ');
+    throw new SourceError(
+      stepId,
+      `cannot read ${layout === 'lines' ? 'NDJSON' : 'JSON'} ${file}: ${firstLine(cause)}`,
+      {
+        cause,
+        hint:
+          layout === 'documents'
+            ? WHOLE_DOCUMENT_HINT
+            : 'check the compression setting and that the files are text',
+      },
+    );
+  }
+}
+
+async function typeStagedRecords(
+  config: JSONConfig,
+  context: SourceReadContext,
+  files: readonly string[],
+  layout: JSONLayout,
+  staging: string,
+): Promise<Omit<SourceReadResult, 'recordsInInput'>> {
+  const { stepId } = context;
   const declared = config.schema?.fields;
   // Undeclared columns only matter to policies that add them or refuse them.
   const discover =
     declared === undefined || ['strict', 'additive', 'widen'].includes(config.schemaPolicy);
-  const discovered = discover ? await inferFields(context, files, lines('infer'), layout) : [];
+  const discovered = discover ? await inferFields(context, files, staging, layout) : [];
   const resolution =
     declared === undefined
       ? undefined
@@ -99,32 +175,26 @@ async function readJSON(
     quoteLiteral(`$."${(c.sourceName ?? c.field.name).replaceAll('"', '\\"')}"`),
   );
   const scan = `(
-    SELECT __sluice_line, __sluice_file,
+    SELECT __sluice_line, __sluice_file, __sluice_line_no, __sluice_offset,
       CASE WHEN json_valid(__sluice_line) AND json_type(__sluice_line) = 'OBJECT'
            THEN json_extract(__sluice_line, [${paths.join(', ')}]) END AS __sluice_values
-    FROM ${lines('read')}
-    WHERE __sluice_line IS NOT NULL AND trim(__sluice_line) <> '')`;
+    FROM ${staging})`;
   const columns: EnforcedColumn[] = fields.map((field, i) => typedFromJSON(field, i + 1));
   try {
     const result = await enforceSchema({
       connection: context.connection,
       stepId,
-      quarantine: context.quarantine,
+      quarantine: new RawRecordQuarantine(context.quarantine),
       scan,
       columns,
       metadata: metadataColumns(config.metadata, context, '__sluice_file'),
       sourceFile: '__sluice_file',
-      originalJSON: '__sluice_line',
+      originalJSON: STAGED_ORIGINAL,
       badValues: resolution?.badValues ?? 'quarantine',
       recordValid: {
         predicate: '__sluice_values IS NOT NULL',
         reason: 'not a valid JSON object',
       },
-      ...(layout === 'lines'
-        ? {
-            extraQuarantine: rejectedLinesQuery(rejectsTables(stepId, 'read'), 'unreadable line: '),
-          }
-        : {}),
     });
     if (config.onMalformed === 'fail' && result.rowsMalformed > 0) {
       throw new SourceError(
@@ -167,28 +237,6 @@ function structureToDuckDBType(structure: unknown): string {
     return `STRUCT(${entries.join(', ')})`;
   }
   return 'JSON';
-}
-
-/**
- * One row per record with its JSON text in `__sluice_line` and its file in `__sluice_file`.
- * NDJSON is split into lines by the CSV reader (which keeps unreadable lines in `rejects`); JSON documents are split into records by the JSON reader.
- */
-function lineRelation(
-  files: readonly string[],
-  compression: JSONConfig['compression'],
-  layout: JSONLayout,
-  rejects: RejectsTables,
-): string {
-  if (layout === 'lines') {
-    return `read_csv(${fileList(files)}, ${LINE_SCAN_OPTIONS}, compression = ${quoteLiteral(compression)},
-      filename = '__sluice_file', ${storeRejects(rejects)})`;
-  }
-  const jsonCompression = { auto: 'auto_detect', none: 'uncompressed', gzip: 'gzip', zstd: 'zstd' }[
-    compression
-  ];
-  return `(SELECT json AS __sluice_line, filename AS __sluice_file
-    FROM read_json_objects(${fileList(files)}, format = 'auto',
-                           compression = ${quoteLiteral(jsonCompression)}, filename = true))`;
 }
 
 async function inferFields(

@@ -1,0 +1,334 @@
+import { createReadStream } from 'node:fs';
+import { createGunzip } from 'node:zlib';
+import { Decompress } from 'fzstd';
+
+/** How records are laid out in a JSON file: one per line, or as JSON documents. */
+export type JSONLayout = 'lines' | 'documents';
+
+/** Compression of an input file; `auto` decides from the extension (.gz, .zst). */
+export type InputCompression = 'auto' | 'none' | 'gzip' | 'zstd';
+
+/** A record found in a file: its original bytes and where they start. */
+export interface FramedRecord {
+  /** The record's bytes, without the line break (or the separators around an array element). */
+  readonly bytes: Buffer;
+  /** 1-based line the record starts on. */
+  readonly line: number;
+  /** 0-based byte offset of the record (in the decompressed bytes of a compressed file). */
+  readonly offset: number;
+}
+
+/** The longest record read (DuckDB's own limit for one value is 4 GB; JS strings stop sooner). */
+export const MAX_RECORD_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Thrown when a file cannot be split into records (it ends inside a record, a bracket does not
+ * match, a record is too long): the message says where.
+ *
+ * @example
+ * ```ts
+ * throw new RecordFramingError('the file ends inside record 3', { line: 4, offset: 120 });
+ * ```
+ */
+export class RecordFramingError extends Error {
+  readonly line: number;
+  readonly offset: number;
+
+  constructor(message: string, where: { line: number; offset: number }) {
+    super(`${message} (line ${where.line}, byte ${where.offset})`);
+    this.line = where.line;
+    this.offset = where.offset;
+  }
+}
+
+/**
+ * The decompressed bytes of a file, chunk by chunk.
+ *
+ * @example
+ * ```ts
+ * for await (const chunk of fileBytes('events.ndjson.gz', 'auto')) total += chunk.length;
+ * ```
+ */
+export async function* fileBytes(
+  path: string,
+  compression: InputCompression,
+): AsyncGenerator<Buffer> {
+  const codec = compression === 'auto' ? codecOf(path) : compression;
+  const input = createReadStream(path, { highWaterMark: 1 << 20 });
+  if (codec === 'none') {
+    yield* input as AsyncIterable<Buffer>;
+    return;
+  }
+  if (codec === 'gzip') {
+    const gunzip = createGunzip();
+    input.on('error', (error) => gunzip.destroy(error));
+    yield* input.pipe(gunzip) as AsyncIterable<Buffer>;
+    return;
+  }
+  const out: Buffer[] = [];
+  const zstd = new Decompress((chunk) => {
+    out.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+  });
+  try {
+    for await (const chunk of input as AsyncIterable<Buffer>) {
+      zstd.push(chunk);
+      yield* out.splice(0);
+    }
+    zstd.push(new Uint8Array(0), true);
+    yield* out.splice(0);
+  } finally {
+    input.destroy();
+  }
+}
+
+function codecOf(path: string): 'none' | 'gzip' | 'zstd' {
+  if (/\.(gz|gzip)$/i.test(path)) return 'gzip';
+  if (/\.(zst|zstd)$/i.test(path)) return 'zstd';
+  return 'none';
+}
+
+/**
+ * Splits a byte stream into records: a splitter for each layout.
+ *
+ * @example
+ * ```ts
+ * const splitter = recordSplitter('lines');
+ * for (const r of splitter.push(Buffer.from('{"a":1}\n{"a":2}'))) use(r);
+ * for (const r of splitter.end()) use(r);
+ * ```
+ */
+export interface RecordSplitter {
+  push(chunk: Buffer): Iterable<FramedRecord>;
+  end(): Iterable<FramedRecord>;
+}
+
+/**
+ * A splitter for `layout`: NDJSON lines, or JSON documents.
+ *
+ * @example
+ * ```ts
+ * recordSplitter('documents'); // splits `[{...}, {...}]` and `{...} {...}` into records
+ * ```
+ */
+export function recordSplitter(layout: JSONLayout): RecordSplitter {
+  return layout === 'lines' ? new LineSplitter() : new DocumentSplitter();
+}
+
+const NEWLINE = 0x0a;
+const CR = 0x0d;
+
+/** JSON whitespace: space, tab, line feed, carriage return. */
+function isWhitespace(byte: number): boolean {
+  return byte === 0x20 || byte === 0x09 || byte === NEWLINE || byte === CR;
+}
+
+/** True when every byte is JSON whitespace (such a line is no record). */
+function isBlank(bytes: Buffer): boolean {
+  for (let i = 0; i < bytes.length; i++) if (!isWhitespace(bytes[i] as number)) return false;
+  return true;
+}
+
+/**
+ * NDJSON: each line feed ends a record; a carriage return right before it is part of the line
+ * break, and lines of whitespace only are not records. Nothing else is looked at, so a record
+ * with a raw carriage return or control byte inside stays one record.
+ */
+class LineSplitter implements RecordSplitter {
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #lineStart = 0;
+  #position = 0;
+  #line = 0;
+
+  *push(chunk: Buffer): Iterable<FramedRecord> {
+    let from = 0;
+    for (let nl = chunk.indexOf(NEWLINE); nl >= 0; nl = chunk.indexOf(NEWLINE, from)) {
+      const piece = chunk.subarray(from, nl);
+      const bytes = this.#pending.length === 0 ? piece : Buffer.concat([...this.#pending, piece]);
+      this.#pending = [];
+      this.#pendingBytes = 0;
+      const record = this.#finish(bytes);
+      if (record !== undefined) yield record;
+      this.#lineStart = this.#position + nl + 1;
+      from = nl + 1;
+    }
+    if (from < chunk.length) {
+      this.#pending.push(chunk.subarray(from));
+      this.#pendingBytes += chunk.length - from;
+      if (this.#pendingBytes > MAX_RECORD_BYTES)
+        throw new RecordFramingError(`a line is longer than ${MAX_RECORD_BYTES} bytes`, {
+          line: this.#line + 1,
+          offset: this.#lineStart,
+        });
+    }
+    this.#position += chunk.length;
+  }
+
+  *end(): Iterable<FramedRecord> {
+    if (this.#pending.length === 0) return;
+    const record = this.#finish(Buffer.concat(this.#pending));
+    this.#pending = [];
+    if (record !== undefined) yield record;
+  }
+
+  #finish(line: Buffer): FramedRecord | undefined {
+    this.#line++;
+    const bytes = line.length > 0 && line[line.length - 1] === CR ? line.subarray(0, -1) : line;
+    if (isBlank(bytes)) return undefined;
+    return { bytes, line: this.#line, offset: this.#lineStart };
+  }
+}
+
+type OpenRecord = 'container' | 'string' | 'scalar' | 'element';
+
+/**
+ * JSON documents: the elements of top-level arrays are records, and every other top-level value
+ * (an object, one after another or alone) is one. Records are found by brackets and string
+ * quotes, without parsing their contents, so an element that is not valid JSON is still one
+ * record; a file whose brackets do not balance cannot be split and fails. Empty array slots
+ * (`[1,,2]`, a trailing comma) hold no bytes and are no records.
+ */
+class DocumentSplitter implements RecordSplitter {
+  #depth = 0;
+  #unpacking = false;
+  #inString = false;
+  #escaped = false;
+  #open: OpenRecord | undefined;
+  #recordStart = 0;
+  #recordLine = 0;
+  #contentEnd = 0;
+  /** Bytes of the open record in earlier chunks. */
+  #held: Buffer[] = [];
+  #heldBytes = 0;
+  #position = 0;
+  #newlines = 0;
+  #arrayStart = { line: 1, offset: 0 };
+
+  *push(chunk: Buffer): Iterable<FramedRecord> {
+    const base = this.#position;
+    for (let i = 0; i < chunk.length; i++) {
+      const byte = chunk[i] as number;
+      if (byte === NEWLINE) this.#newlines++;
+      if (this.#inString) {
+        this.#contentEnd = base + i + 1;
+        if (this.#escaped) this.#escaped = false;
+        else if (byte === 0x5c) this.#escaped = true;
+        else if (byte === 0x22) {
+          this.#inString = false;
+          if (this.#open === 'string') yield this.#close(chunk, base);
+        }
+        continue;
+      }
+      if (isWhitespace(byte)) {
+        if (this.#open === 'scalar') yield this.#close(chunk, base);
+        continue;
+      }
+      if (this.#open === 'scalar' && isStructural(byte)) yield this.#close(chunk, base);
+      const at = base + i;
+      if (this.#depth === 0) {
+        if (byte === 0x5b) {
+          this.#unpacking = true;
+          this.#depth = 1;
+          this.#arrayStart = { line: this.#newlines + 1, offset: at };
+        } else if (byte === 0x7b) {
+          this.#start('container', at);
+          this.#depth = 1;
+        } else if (byte === 0x22) {
+          this.#start('string', at);
+          this.#inString = true;
+        } else if (byte === 0x5d || byte === 0x7d || byte === 0x2c) {
+          throw this.#unexpected(byte, at);
+        } else if (this.#open === undefined) this.#start('scalar', at);
+      } else if (this.#depth === 1 && this.#unpacking) {
+        if (byte === 0x2c || byte === 0x5d) {
+          if (this.#open !== undefined) yield this.#close(chunk, base);
+          if (byte === 0x5d) {
+            this.#depth = 0;
+            this.#unpacking = false;
+          }
+          continue;
+        }
+        if (byte === 0x7d) throw this.#unexpected(byte, at);
+        if (this.#open === undefined) this.#start('element', at);
+        if (byte === 0x7b || byte === 0x5b) this.#depth++;
+        else if (byte === 0x22) this.#inString = true;
+      } else {
+        if (byte === 0x7b || byte === 0x5b) this.#depth++;
+        else if (byte === 0x7d || byte === 0x5d) this.#depth--;
+        else if (byte === 0x22) this.#inString = true;
+        if (this.#depth === 0) {
+          this.#contentEnd = at + 1;
+          yield this.#close(chunk, base);
+          continue;
+        }
+      }
+      this.#contentEnd = at + 1;
+    }
+    if (this.#open !== undefined) {
+      const from = Math.max(0, this.#recordStart - base);
+      this.#held.push(chunk.subarray(from));
+      this.#heldBytes += chunk.length - from;
+      if (this.#heldBytes > MAX_RECORD_BYTES)
+        throw new RecordFramingError(`a record is longer than ${MAX_RECORD_BYTES} bytes`, {
+          line: this.#recordLine,
+          offset: this.#recordStart,
+        });
+    }
+    this.#position += chunk.length;
+  }
+
+  *end(): Iterable<FramedRecord> {
+    if (this.#open === 'scalar' && !this.#inString) {
+      yield this.#close(Buffer.alloc(0), this.#position);
+      return;
+    }
+    if (this.#open !== undefined)
+      throw new RecordFramingError('the file ends inside a record', {
+        line: this.#recordLine,
+        offset: this.#recordStart,
+      });
+    if (this.#depth > 0)
+      throw new RecordFramingError('the file ends before the array is closed', this.#arrayStart);
+  }
+
+  #start(kind: OpenRecord, at: number): void {
+    this.#open = kind;
+    this.#recordStart = at;
+    this.#recordLine = this.#newlines + 1;
+    this.#held = [];
+    this.#heldBytes = 0;
+  }
+
+  /** The open record, from its start up to its last byte that is not whitespace. */
+  #close(chunk: Buffer, base: number): FramedRecord {
+    const length = this.#contentEnd - this.#recordStart;
+    const end = Math.max(0, this.#contentEnd - base);
+    const inChunk = chunk.subarray(Math.min(end, Math.max(0, this.#recordStart - base)), end);
+    const bytes =
+      this.#held.length === 0
+        ? inChunk
+        : Buffer.concat([...this.#held, inChunk]).subarray(0, length);
+    this.#open = undefined;
+    this.#held = [];
+    this.#heldBytes = 0;
+    return { bytes, line: this.#recordLine, offset: this.#recordStart };
+  }
+
+  #unexpected(byte: number, at: number): RecordFramingError {
+    return new RecordFramingError(`unexpected '${String.fromCharCode(byte)}' between records`, {
+      line: this.#newlines + 1,
+      offset: at,
+    });
+  }
+}
+
+function isStructural(byte: number): boolean {
+  return (
+    byte === 0x7b ||
+    byte === 0x7d ||
+    byte === 0x5b ||
+    byte === 0x5d ||
+    byte === 0x22 ||
+    byte === 0x2c
+  );
+}
