@@ -89,6 +89,13 @@ the pipeline file, not at the working directory. Globs use \`*\` and \`?\` withi
 \`**\` for any depth of sub-folders (\`logs/**/*.ndjson\`). The files of a glob are read in sorted
 order. A missing file, or a glob that matches nothing, fails the step with \`SOURCE_FAILED\`.
 
+**Hidden files.** A glob never matches hidden names, as Spark and Hadoop do: a file or folder
+whose name starts with \`.\`, or with \`_\` and holds no \`=\` (hive folders such as \`_p=1/\` are
+read). So \`out/*/grp=*/*.parquet\` skips the staging of unfinished writes
+(\`.<name>.sluice-staging-...\`), \`_temporary\` folders and editor or OS files. To read such files,
+name them: a path without wildcards, a hidden folder before the first wildcard
+(\`in/_archive/*.csv\`), or a pattern part that starts with the character itself (\`in/_*.csv\`).
+
 **Compression.** CSV, TSV, JSON and NDJSON files may be gzip or zstd compressed. With
 \`compression: 'auto'\` (the default) the extension decides: \`.gz\` is gzip, \`.zst\` is zstd.
 Parquet files carry their own compression.
@@ -143,18 +150,19 @@ outputs stay as they were.
 
 - **One file** (\`sink.csv\`, \`sink.ndjson\`, and \`sink.parquet\` with a path ending in \`.parquet\`
   that is not an existing folder, and neither \`partitionBy\` nor \`targetFileSize\`): written to a
-  hidden file in the same folder (\`.<name>.sluice-staging-<runId>\`) and published with one rename,
-  which replaces the previous file atomically. Readers see the old file or the new one, never a
-  partial one.
+  hidden file in the same folder (\`.<name>.sluice-staging-<runId>~<pid>@<host>\`) and published
+  with one rename, which replaces the previous file atomically. Readers see the old file or the
+  new one, never a partial one.
 - **A folder** (\`sink.parquet\` otherwise: a path ending in \`/\`, a path without the \`.parquet\`
   extension, an existing folder, or \`partitionBy\` or \`targetFileSize\` set): written to a hidden
-  staging folder, with files named \`part-<n>-<runId>.parquet\` (one file, \`part-0-<runId>.parquet\`,
-  without \`partitionBy\` and \`targetFileSize\`) and, with \`partitionBy\`, one \`column=value/\`
-  folder per partition (the partition columns are stored in the folder names, not in the files).
-  The folder holds only what the run wrote. Publishing swaps the
-  folders with two renames: the old folder is moved aside to \`.<name>.sluice-previous-<runId>\`,
-  the new one moved in, then the old one deleted. If the process dies between the two renames, the
-  next write to the same target puts the previous folder back first.
+  staging folder next to it, with files named \`part-<n>-<runId>.parquet\` (one file,
+  \`part-0-<runId>.parquet\`, without \`partitionBy\` and \`targetFileSize\`) and, with
+  \`partitionBy\`, one \`column=value/\` folder per partition (the partition columns are stored in
+  the folder names, not in the files). The folder holds only what the run wrote. Publishing swaps
+  the folders with two renames: the old folder is moved aside to
+  \`.<name>.sluice-previous-<runId>\`, the new one moved in, then the old one deleted. If the
+  process dies between the two renames, the next write to the same target puts the previous
+  folder back first.
 - **DuckDB** (\`sink.duckdb\`): the database file is attached and the table written inside one
   transaction, committed when the run is published and rolled back otherwise. \`mode: 'replace'\`
   replaces the table; \`mode: 'append'\` creates it when missing and inserts by column name. DuckDB
@@ -166,8 +174,12 @@ number of values it changed, per column (a value is one column of one row). Ever
 is valid JSON. \`sink.csv\` writes them as \`nan\`, \`inf\` and \`-inf\` (which DuckDB reads back as
 such), and Parquet and Delta keep them as they are: use one of those when they must survive.
 
-Staging files left behind by a killed run are removed by the next write to the same target once
-they are more than six hours old.
+Staging left behind by a killed run is removed by the next write to the same target: at once
+when the process that staged it (its \`<pid>\` and \`<host>\`, a hash of the host name) is gone
+from this machine, otherwise (staging from another machine sharing the folder, or a process id
+now used by another process) once it is more than six hours old. Only names of that exact form
+for that target are removed, never other files. Staging is hidden, so file sources never read it
+(see Hidden files above).
 `;
 
 const METADATA_COLUMNS: readonly (readonly string[])[] = [

@@ -1,5 +1,5 @@
 import { access, constants, stat } from 'node:fs/promises';
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { glob } from 'tinyglobby';
 import { SourceError } from '../../core/errors.js';
 import { quoteLiteral } from '../../core/type-mappings.js';
@@ -10,6 +10,8 @@ const GLOB_CHARS = /[*?[{]/;
 /**
  * Expands a source's path or globs (relative to the pipeline file) into the files to read, in
  * a stable order. Fails with a clear error when a path is missing, unreadable or matches nothing.
+ * A glob does not match hidden names (see {@link isHiddenMatch}): staging of unfinished writes,
+ * `_temporary` folders, editor and OS files.
  *
  * @example
  * ```ts
@@ -43,9 +45,11 @@ export async function resolveInputFiles(
       files.push(absolute);
       continue;
     }
-    const rows = await context.connection.rows(
-      `SELECT file FROM glob(${quoteLiteral(absolute)}) ORDER BY file`,
-    );
+    const rows = (
+      await context.connection.rows(
+        `SELECT file FROM glob(${quoteLiteral(absolute)}) ORDER BY file`,
+      )
+    ).filter((row) => !isHiddenMatch(absolute, String(row['file'])));
     if (rows.length === 0) {
       throw new SourceError(context.stepId, `no file matches ${absolute}`, {
         hint: 'check the pattern; in a pipeline, relative paths start at the folder of the pipeline file, and ** matches sub-folders',
@@ -70,11 +74,19 @@ export async function filesFingerprint(
   context: SourceFingerprintContext,
 ): Promise<string> {
   const patterns = typeof config.path === 'string' ? [config.path] : config.path;
-  const files = await glob([...patterns], {
-    cwd: context.baseDir,
-    absolute: true,
-    onlyFiles: true,
-  });
+  const found = await Promise.all(
+    patterns.map(async (pattern) => {
+      const absolute = isAbsolute(pattern) ? pattern : resolve(context.baseDir, pattern);
+      const files = await glob([pattern], {
+        cwd: context.baseDir,
+        absolute: true,
+        onlyFiles: true,
+        dot: true,
+      });
+      return files.filter((file) => !isHiddenMatch(absolute, file));
+    }),
+  );
+  const files = [...new Set(found.flat())];
   const versions = await Promise.all(
     files.sort().map(async (file) => {
       const info = await stat(file);
@@ -82,6 +94,34 @@ export async function filesFingerprint(
     }),
   );
   return `files[${versions.join(',')}]`;
+}
+
+/**
+ * Whether `file`, matched by the glob `pattern` (both absolute), is hidden: a part of its path
+ * that a wildcard matched starts with `.`, or with `_` and holds no `=` (so hive folders such as
+ * `_p=1` count), as Spark and Hadoop treat them. A pattern asks for such names by spelling them
+ * before its first wildcard (`in/.cache/*.csv`) or by a part starting with that character
+ * (`in/_*.csv`).
+ *
+ * @example
+ * ```ts
+ * isHiddenMatch('/d/in/*.csv', '/d/in/.orders.csv.sluice-staging-r1'); // true
+ * isHiddenMatch('/d/in/*.csv', '/d/in/orders.csv'); // false
+ * ```
+ */
+export function isHiddenMatch(pattern: string, file: string): boolean {
+  const parts = pattern.split(/[/\\]/);
+  const firstGlob = parts.findIndex((part) => GLOB_CHARS.test(part));
+  if (firstGlob < 0) return false;
+  const base = parts.slice(0, firstGlob).join('/');
+  const asked = parts.slice(firstGlob).map((part) => part[0]);
+  return relative(base === '' ? '/' : base, file)
+    .split(sep)
+    .some(
+      (name) =>
+        (name.startsWith('.') && !asked.includes('.')) ||
+        (name.startsWith('_') && !name.includes('=') && !asked.includes('_')),
+    );
 }
 
 /**
