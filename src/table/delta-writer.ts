@@ -53,6 +53,10 @@ export interface DeltaWriteOptions {
 export interface DeltaWriteResult {
   /** The version committed, or the current version when the write was skipped. */
   readonly version: number;
+  /**
+   * Nothing was committed: the table already holds the write's `transaction`, or the write
+   * changed nothing (an append or a merge of no rows to an existing table).
+   */
   readonly skipped: boolean;
   readonly filesAdded: number;
   readonly filesRemoved: number;
@@ -177,6 +181,17 @@ export async function prepareDeltaWrite(
               { metaData: newMetadata(fields, partitionColumns, now) },
             ]
           : schemaChange(current, newColumns(current, data.fields));
+      // An append that adds no rows, removes no file and changes no schema would only be an
+      // empty version: nothing is committed (an overwrite with no rows empties the table, a
+      // real change, and commits).
+      if (current !== undefined && adds.length === 0 && removes.length === 0 && header.length === 0)
+        return {
+          version: current.version,
+          skipped: true,
+          filesAdded: 0,
+          filesRemoved: 0,
+          rowsWritten: 0,
+        };
       const actions: DeltaAction[] = [
         {
           commitInfo: {

@@ -210,9 +210,11 @@ export const tableWriteCommand: Command = {
                     : { partitionBy: list(options['partitionBy']) }),
                 });
         io.stdout(
-          `Committed version ${result.version}: ${result.rowsWritten} rows in ${result.filesAdded} file(s)` +
-            `${result.filesRemoved > 0 ? `, ${result.filesRemoved} file(s) replaced` : ''}` +
-            `${data.rowsQuarantined > 0 ? `; ${data.rowsQuarantined} unreadable record(s) left out` : ''}\n`,
+          result.skipped
+            ? `No rows to add; nothing committed (the table stays at version ${result.version})\n`
+            : `Committed version ${result.version}: ${result.rowsWritten} rows in ${result.filesAdded} file(s)` +
+                `${result.filesRemoved > 0 ? `, ${result.filesRemoved} file(s) replaced` : ''}` +
+                `${data.rowsQuarantined > 0 ? `; ${data.rowsQuarantined} unreadable record(s) left out` : ''}\n`,
         );
       } finally {
         await rm(dir, { recursive: true, force: true });
