@@ -1,9 +1,35 @@
 import { randomUUID } from 'node:crypto';
-import { link, mkdir, open, readdir, rm, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rename, rm, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
 const BATCH = /^(\d{16})\.ndjson$/;
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
+/** The folder, inside an inbox, holding the batches each read took out of it. */
+const CLAIMS = '.read';
+const CLAIM_NAME = /^\d{13}-[0-9a-f-]{36}$/;
+/** Where batches a pre-claims state said were consumed are kept (see `setAsideThrough`). */
+const SET_ASIDE = '.read-before-upgrade';
+
+/** A batch of an inbox: its number and its file. */
+export interface InboxBatch {
+  readonly sequence: string;
+  readonly file: string;
+}
+
+/**
+ * The batches one read took out of an inbox, under `<inbox>/.read/<name>/`: they are no longer
+ * in the inbox's numbering, so a batch is identified by the claim that holds it, never by its
+ * number.
+ *
+ * @example
+ * ```ts
+ * const claim = await inbox.claimNew(); // { name: '1764...-<uuid>', batches: [...] }
+ * ```
+ */
+export interface InboxClaim {
+  readonly name: string;
+  readonly batches: readonly InboxBatch[];
+}
 
 /**
  * The landing folder of a webhook: `sluice serve --http` appends each accepted request as one
@@ -72,37 +98,121 @@ export class WebhookInbox {
     return named;
   }
 
+  /**
+   * Moves every batch now in the inbox into a new claim (durably: the moves are fsynced before
+   * it returns); undefined when there is none. Batches posted meanwhile stay for the next claim.
+   */
+  async claimNew(): Promise<InboxClaim | undefined> {
+    const batches = await this.#batches();
+    if (batches.length === 0) return undefined;
+    const name = `${Date.now().toString().padStart(13, '0')}-${randomUUID()}`;
+    const folder = join(this.folder, CLAIMS, name);
+    await mkdir(folder, { recursive: true });
+    const claimed: InboxBatch[] = [];
+    for (const batch of batches) {
+      const file = join(folder, `${batch.sequence}.ndjson`);
+      try {
+        await rename(batch.file, file);
+      } catch (error) {
+        // Taken by another reader between the listing and the move: not ours to read.
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw error;
+      }
+      claimed.push({ sequence: batch.sequence, file });
+    }
+    await syncFolder(folder);
+    await syncFolder(join(this.folder, CLAIMS));
+    await syncFolder(this.folder);
+    return { name, batches: claimed };
+  }
+
+  /** Every claim in the inbox (oldest first), with its batches. */
+  async claims(): Promise<InboxClaim[]> {
+    const root = join(this.folder, CLAIMS);
+    const names = (await listFolder(root)).filter((name) => CLAIM_NAME.test(name)).sort();
+    return Promise.all(
+      names.map(async (name) => ({ name, batches: await batchesIn(join(root, name)) })),
+    );
+  }
+
+  /**
+   * Deletes the claims named (the batches a successful run read); returns how many batches went
+   * with them. Names that are not claims, or are gone already, are passed over.
+   */
+  async removeClaims(names: readonly string[]): Promise<number> {
+    const root = join(this.folder, CLAIMS);
+    let removed = 0;
+    for (const name of names) {
+      if (!CLAIM_NAME.test(name)) continue;
+      removed += (await batchesIn(join(root, name))).length;
+      await rm(join(root, name), { recursive: true, force: true });
+    }
+    // An empty .read folder is removed; one a concurrent claim just made stays.
+    await rmdir(root).catch(() => undefined);
+    return removed;
+  }
+
+  /**
+   * Moves the batches numbered up to and including `through` out of the inbox, into
+   * `<inbox>/.read-before-upgrade/`, deleting none; returns that folder and how many moved. For
+   * a state kept by a version that tracked consumed batches by number: those batches were read
+   * by its last successful run, unless the numbering went back, which cannot be told apart.
+   */
+  async setAsideThrough(through: string): Promise<{ folder: string; moved: number }> {
+    const folder = join(this.folder, SET_ASIDE);
+    const batches = (await this.#batches()).filter((b) => b.sequence <= through);
+    if (batches.length > 0) {
+      await mkdir(folder, { recursive: true });
+      for (const batch of batches)
+        await rename(batch.file, join(folder, `${batch.sequence}.ndjson`));
+      await syncFolder(folder);
+      await syncFolder(this.folder);
+    }
+    return { folder, moved: batches.length };
+  }
+
   /** The batches after `consumed` (a sequence number), oldest first. */
-  async pending(consumed: string | undefined): Promise<{ sequence: string; file: string }[]> {
+  async pending(consumed: string | undefined): Promise<InboxBatch[]> {
     return (await this.#batches()).filter((b) => consumed === undefined || b.sequence > consumed);
   }
 
-  /** Deletes the batches up to and including `consumed`, which a successful run has read. */
+  /**
+   * Deletes the batches numbered up to and including `consumed`. Only for a reader that knows no
+   * batch numbered below `consumed` can appear unread; `source.webhook` uses claims instead.
+   */
   async removeConsumed(consumed: string): Promise<number> {
     const done = (await this.#batches()).filter((b) => b.sequence <= consumed);
     await Promise.all(done.map((b) => rm(b.file, { force: true })));
     return done.length;
   }
 
-  async #batches(): Promise<{ sequence: string; file: string }[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.folder);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
-    }
-    return names
-      .map((name) => BATCH.exec(name)?.[1])
-      .filter((sequence): sequence is string => sequence !== undefined)
-      .sort()
-      .map((sequence) => ({ sequence, file: join(this.folder, `${sequence}.ndjson`) }));
+  async #batches(): Promise<InboxBatch[]> {
+    return batchesIn(this.folder);
   }
 
   async #init(): Promise<void> {
     await mkdir(this.folder, { recursive: true });
     const newest = (await this.#batches()).at(-1);
     if (newest !== undefined) this.#last = BigInt(newest.sequence);
+  }
+}
+
+/** The batch files directly in `folder`, by number. */
+async function batchesIn(folder: string): Promise<InboxBatch[]> {
+  return (await listFolder(folder))
+    .map((name) => BATCH.exec(name)?.[1])
+    .filter((sequence): sequence is string => sequence !== undefined)
+    .sort()
+    .map((sequence) => ({ sequence, file: join(folder, `${sequence}.ndjson`) }));
+}
+
+/** The names in `folder`; none when it does not exist. */
+async function listFolder(folder: string): Promise<string[]> {
+  try {
+    return await readdir(folder);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
   }
 }
 

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { columnDefinitions, quoteIdentifier } from '../../core/type-mappings.js';
+import { SourceError } from '../../core/errors.js';
+import type { SourceReadContext } from '../../engine/connector.js';
 import { defineSource } from '../../engine/connector.js';
 import { jsonSourceConfig } from '../files/file-configs.js';
 import { ndjsonSource } from '../files/json-source.js';
@@ -37,11 +39,13 @@ export type WebhookSourceConfig = z.input<typeof webhookSourceConfig>;
 /**
  * Reads the records posted to a webhook inbox since the last successful run. `sluice serve
  * --http` lands each accepted POST as a durable batch in `<state dir>/inbox/<inbox>/` before it
- * answers; a run reads every batch after its step state (the last batch the previous successful
- * run read), and the batches it read are deleted at the start of the next run, once that success
- * is recorded. A failed run leaves them to be read again. The state persists under the
- * orchestrator (`sluice serve` / `sluice worker`), which must share the state folder with the
- * server.
+ * answers. A run moves every batch there into a claim of its own (`.read/<claim>/`) and reads
+ * it, together with the claims of earlier reads whose run did not succeed; its step state names
+ * the claims it read, and those are deleted at the start of the next run, once that success is
+ * recorded. Batches are tracked by the claim that holds them, never by their number, so a batch
+ * numbered below those already read (a server restarted with its clock behind) is read, not
+ * deleted. The state persists under the orchestrator (`sluice serve` / `sluice worker`), which
+ * must share the state folder with the server.
  *
  * @example
  * ```ts
@@ -54,14 +58,14 @@ export const webhookSource = defineSource({
   config: webhookSourceConfig,
   async read(config, context) {
     const inbox = WebhookInbox.open(context.stateDir, config.inbox);
-    if (context.state !== undefined) {
-      const removed = await inbox.removeConsumed(context.state);
-      if (removed > 0)
-        context.logger.info({ inbox: config.inbox, batches: removed }, 'consumed batches removed');
-    }
-    const batches = await inbox.pending(context.state);
-    const state = batches.at(-1)?.sequence ?? context.state;
-    const stateOf = state === undefined ? {} : { state };
+    await forgetConsumed(inbox, config.inbox, context);
+    const unfinished = await inbox.claims();
+    const fresh = await inbox.claimNew();
+    const claims = fresh === undefined ? unfinished : [...unfinished, fresh];
+    const batches = claims
+      .flatMap((claim) => claim.batches)
+      .sort((a, b) => (a.sequence < b.sequence ? -1 : a.sequence > b.sequence ? 1 : 0));
+    const state = webhookState(claims.map((claim) => claim.name));
     if (batches.length === 0) {
       const fields = [
         ...config.schema.fields,
@@ -70,7 +74,7 @@ export const webhookSource = defineSource({
       await context.connection.run(
         `CREATE TABLE ${quoteIdentifier(context.stepId)} (${columnDefinitions(fields)})`,
       );
-      return { rowsRead: 0, rowsQuarantined: 0, fields, inputs: [], ...stateOf };
+      return { rowsRead: 0, rowsQuarantined: 0, fields, inputs: [], state };
     }
     const result = await ndjsonSource.read(
       jsonSourceConfig.parse({
@@ -81,7 +85,72 @@ export const webhookSource = defineSource({
       }),
       context,
     );
-    context.logger.info({ inbox: config.inbox, batches: batches.length }, 'webhook batches read');
-    return { ...result, inputs: [inbox.folder], ...stateOf };
+    context.logger.info(
+      { inbox: config.inbox, batches: batches.length, again: unfinished.length },
+      'webhook batches read',
+    );
+    return { ...result, inputs: [inbox.folder], state };
   },
 });
+
+/** What the step state of `source.webhook` holds: the claims its last successful run read. */
+interface WebhookState {
+  readonly read: readonly string[];
+}
+
+/**
+ * The step state naming the claims a run read.
+ *
+ * @example
+ * ```ts
+ * webhookState(['1764000000000-5f0c...']); // '{"read":["1764000000000-5f0c..."]}'
+ * ```
+ */
+export function webhookState(claims: readonly string[]): string {
+  return JSON.stringify({ read: claims } satisfies WebhookState);
+}
+
+/**
+ * Deletes what the last successful run read, as its state names it. A state from a version that
+ * kept the number of the last batch read instead sets the batches numbered up to it aside
+ * (deleting none), since a batch numbered below it may never have been read.
+ */
+async function forgetConsumed(
+  inbox: WebhookInbox,
+  name: string,
+  context: SourceReadContext,
+): Promise<void> {
+  const state = context.state;
+  if (state === undefined) return;
+  if (/^\d{16}$/.test(state)) {
+    const { folder, moved } = await inbox.setAsideThrough(state);
+    if (moved > 0)
+      context.logger.warn(
+        { inbox: name, batches: moved, folder },
+        'the step state is from an older Sluice that tracked consumed batches by number: the batches numbered up to it are moved aside, not read again and not deleted; delete them once you know the last run loaded them',
+      );
+    return;
+  }
+  const claims = parseWebhookState(state);
+  if (claims === undefined)
+    throw new SourceError(
+      context.stepId,
+      `the step state of inbox ${name} is not one source.webhook keeps: ${state.slice(0, 100)}`,
+      {
+        hint: 'nothing was read or deleted; the run store holds a state another connector wrote under this step name. Rename the step, or reset its state',
+      },
+    );
+  const removed = await inbox.removeClaims(claims);
+  if (removed > 0)
+    context.logger.info({ inbox: name, batches: removed }, 'consumed batches removed');
+}
+
+function parseWebhookState(state: string): readonly string[] | undefined {
+  try {
+    const parsed = JSON.parse(state) as unknown;
+    const read = (parsed as { read?: unknown } | null)?.read;
+    return Array.isArray(read) && read.every((c) => typeof c === 'string') ? read : undefined;
+  } catch {
+    return undefined;
+  }
+}
