@@ -226,3 +226,38 @@ export function typedFromJSON(field: Field, position: number): EnforcedColumn {
       return { field, typed: `TRY_CAST(${raw} AS ${toDuckDBType(field.type)})`, raw };
   }
 }
+
+/**
+ * How many runs of line breaks (`\n`, or `\r` in files without `\n`, with any `\r` next to
+ * them) the text values of a step's typed rows hold: each makes a quoted value span one more
+ * non-blank line of its file. Reads the table {@link enforceSchema} left for `stepId`.
+ *
+ * @example
+ * ```ts
+ * await lineBreakRunsInValues(connection, 'orders', columns, 'lf'); // 3
+ * ```
+ */
+export async function lineBreakRunsInValues(
+  connection: EngineConnection,
+  stepId: string,
+  columns: readonly EnforcedColumn[],
+  terminator: 'lf' | 'cr',
+): Promise<number> {
+  const pattern = quoteLiteral(
+    terminator === 'lf' ? '[\\r\\n]*\\n[\\r\\n]*' : '[\\r\\n]*\\r[\\r\\n]*',
+  );
+  const texts = columns.flatMap((c, i) => [
+    ...(c.field.type.kind === 'string' || c.field.type.kind === 'json'
+      ? [`CAST(${quoteIdentifier(c.field.name)} AS VARCHAR)`]
+      : []),
+    ...(c.raw === undefined ? [] : [`CAST(${quoteIdentifier(`__sluice_raw_${i}`)} AS VARCHAR)`]),
+  ]);
+  if (texts.length === 0) return 0;
+  const runs = texts
+    .map((text) => `coalesce(len(regexp_extract_all(${text}, ${pattern})), 0)`)
+    .join(' + ');
+  const [row] = await connection.rows(
+    `SELECT coalesce(sum(${runs}), 0) AS runs FROM ${quoteIdentifier(`${TYPED_TABLE_PREFIX}${stepId}`)}`,
+  );
+  return Number(row?.['runs'] ?? 0);
+}

@@ -1,6 +1,6 @@
 import type { DuckDBType } from '@duckdb/node-api';
 import type { z } from 'zod';
-import { SchemaMismatchError, SourceError } from '../../core/errors.js';
+import { SchemaMismatchError, SluiceError, SourceError } from '../../core/errors.js';
 import type { Schema } from '../../core/schema.js';
 import type { Field } from '../../core/types.js';
 import { quoteIdentifier, quoteLiteral, toDuckDBType } from '../../core/type-mappings.js';
@@ -9,12 +9,19 @@ import { defineSource } from '../../engine/connector.js';
 import { firstLine } from '../../engine/duckdb-session.js';
 import { fieldsFromColumns, isExactLogicalType } from '../../engine/duckdb-types.js';
 import type { EnforcedColumn } from '../../engine/schema-enforcement.js';
-import { enforceSchema } from '../../engine/schema-enforcement.js';
+import { enforceSchema, lineBreakRunsInValues } from '../../engine/schema-enforcement.js';
 import { resolveSchema } from '../../core/schema-evolution.js';
 import { csvSourceConfig } from './file-configs.js';
 import { metadataColumns } from './metadata-columns.js';
 import type { RejectsTables } from './reader-rejects.js';
-import { rejectedLinesQuery, rejectsTables, storeRejects } from './reader-rejects.js';
+import { rejectedRecords, rejectsTables, storeRejects } from './reader-rejects.js';
+import {
+  countsLinesIndependently,
+  quarantineRejected,
+  recordsInFiles,
+  refuseSwallowedLines,
+} from './csv-accounting.js';
+import { scanLines } from './text-lines.js';
 import { fileList, filesFingerprint, resolveInputFiles } from './resolve-files.js';
 
 type CSVConfig = z.output<typeof csvSourceConfig>;
@@ -57,6 +64,15 @@ export const tsvSource = defineSource({
 async function readCSV(config: CSVConfig, context: SourceReadContext): Promise<SourceReadResult> {
   const { connection, stepId } = context;
   const files = await resolveInputFiles(context, config.path);
+  // The files' lines are counted while DuckDB reads them, by a scan that does not parse CSV.
+  const lineScans = countsLinesIndependently(config)
+    ? Promise.all(
+        files.map((file) =>
+          scanLines(file, { compression: config.compression, skipLines: config.skipRows }),
+        ),
+      )
+    : undefined;
+  lineScans?.catch(() => undefined);
   const declared = config.schema;
   const dialect = dialectOptions(config, declared);
   const found = await sniffColumns(context, files, dialect);
@@ -73,22 +89,53 @@ async function readCSV(config: CSVConfig, context: SourceReadContext): Promise<S
   const scan = `read_csv(${fileList(files)}${dialect}${typeOption}, filename = '__sluice_file', ${storeRejects(rejects)})`;
 
   const fileExpression = '__sluice_file';
+  const columns = plan.columns.map(readColumn);
   try {
     const result = await enforceSchema({
       connection,
       stepId,
       quarantine: context.quarantine,
       scan,
-      columns: plan.columns.map(readColumn),
+      columns,
       metadata: metadataColumns(config.metadata, context, fileExpression),
       sourceFile: fileExpression,
-      extraQuarantine: rejectedLinesQuery(rejects, ''),
       badValues: plan.badValues,
     });
     if (config.onMalformed === 'fail') await failOnMalformed(context, rejects);
-    return { ...result, inputs: files, schemaChanges: plan.changes };
+    const rejected = await rejectedRecords(connection, rejects);
+    refuseSwallowedLines(stepId, rejected);
+    const quarantined = await quarantineRejected(context, config, rejected);
+    const rowsRead = result.rowsRead + rejected.length;
+    const recordsInInput =
+      lineScans === undefined
+        ? undefined
+        : await recordsInFiles({
+            scans: await lineScans,
+            header: config.header,
+            rowsRead,
+            lineBreakRuns: async (terminator) =>
+              (await lineBreakRunsInValues(connection, stepId, columns, terminator)) +
+              quarantined.lineBreakRuns(terminator),
+          });
+    return {
+      ...result,
+      rowsRead,
+      rowsQuarantined: result.rowsQuarantined + rejected.length,
+      ...(recordsInInput === undefined ? {} : { recordsInInput }),
+      inputs: files,
+      schemaChanges: plan.changes,
+    };
   } catch (cause) {
-    if (cause instanceof SourceError) throw cause;
+    if (/invalid unicode.*segment statistics/i.test(firstLine(cause)))
+      throw new SourceError(
+        stepId,
+        `cannot read CSV ${describeFiles(files)}: a malformed line longer than 10,000 bytes holds multi-byte characters, which DuckDB's reader cannot keep for the quarantine; nothing was loaded`,
+        {
+          cause,
+          hint: "fix the line (its error is usually a wrong number of fields), or set onMalformed: 'fail' to find it",
+        },
+      );
+    if (cause instanceof SluiceError) throw cause;
     throw new SourceError(stepId, `cannot read CSV ${describeFiles(files)}: ${firstLine(cause)}`, {
       cause,
       hint: 'check delimiter, quote, escape, encoding and header in the source config',
