@@ -97,7 +97,7 @@ describe('NDJSON source under generated malformed input', () => {
             expectAccounted(read, path, placed);
           },
         ),
-        runs(400),
+        runs(300),
       );
     },
     TIMEOUT,

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
@@ -8,10 +9,14 @@ export type JSONLayout = 'lines' | 'documents';
 /** Compression of an input file; `auto` decides from the extension (.gz, .zst). */
 export type InputCompression = 'auto' | 'none' | 'gzip' | 'zstd';
 
-/** A record found in a file: its original bytes and where they start. */
+/** A record found in a file: where its original bytes are, and where they start in the file. */
 export interface FramedRecord {
-  /** The record's bytes, without the line break (or the separators around an array element). */
-  readonly bytes: Buffer;
+  /** The record's bytes are `buffer[start, end)`, without the line break or separators. */
+  readonly buffer: Buffer;
+  readonly start: number;
+  readonly end: number;
+  /** True when the bytes are known to be UTF-8 already. */
+  readonly utf8: boolean;
   /** 1-based line the record starts on. */
   readonly line: number;
   /** 0-based byte offset of the record (in the decompressed bytes of a compressed file). */
@@ -123,8 +128,8 @@ function isWhitespace(byte: number): boolean {
 }
 
 /** True when every byte is JSON whitespace (such a line is no record). */
-function isBlank(bytes: Buffer): boolean {
-  for (let i = 0; i < bytes.length; i++) if (!isWhitespace(bytes[i] as number)) return false;
+function isBlank(buffer: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (!isWhitespace(buffer[i] as number)) return false;
   return true;
 }
 
@@ -142,12 +147,23 @@ class LineSplitter implements RecordSplitter {
 
   *push(chunk: Buffer): Iterable<FramedRecord> {
     let from = 0;
-    for (let nl = chunk.indexOf(NEWLINE); nl >= 0; nl = chunk.indexOf(NEWLINE, from)) {
-      const piece = chunk.subarray(from, nl);
-      const bytes = this.#pending.length === 0 ? piece : Buffer.concat([...this.#pending, piece]);
+    const last = chunk.lastIndexOf(NEWLINE);
+    if (last >= 0 && this.#pending.length > 0) {
+      const nl = chunk.indexOf(NEWLINE);
+      const line = Buffer.concat([...this.#pending, chunk.subarray(0, nl)]);
       this.#pending = [];
       this.#pendingBytes = 0;
-      const record = this.#finish(bytes);
+      const record = this.#finish(line, 0, line.length, false);
+      if (record !== undefined) yield record;
+      this.#lineStart = this.#position + nl + 1;
+      from = nl + 1;
+    }
+    // One UTF-8 check for all the complete lines of the chunk; lines are checked one by one
+    // only where it fails.
+    const utf8 = from < last && isUtf8(chunk.subarray(from, last));
+    while (from <= last) {
+      const nl = chunk.indexOf(NEWLINE, from);
+      const record = this.#finish(chunk, from, nl, utf8);
       if (record !== undefined) yield record;
       this.#lineStart = this.#position + nl + 1;
       from = nl + 1;
@@ -166,16 +182,17 @@ class LineSplitter implements RecordSplitter {
 
   *end(): Iterable<FramedRecord> {
     if (this.#pending.length === 0) return;
-    const record = this.#finish(Buffer.concat(this.#pending));
+    const line = Buffer.concat(this.#pending);
     this.#pending = [];
+    const record = this.#finish(line, 0, line.length, false);
     if (record !== undefined) yield record;
   }
 
-  #finish(line: Buffer): FramedRecord | undefined {
+  #finish(buffer: Buffer, start: number, end: number, utf8: boolean): FramedRecord | undefined {
     this.#line++;
-    const bytes = line.length > 0 && line[line.length - 1] === CR ? line.subarray(0, -1) : line;
-    if (isBlank(bytes)) return undefined;
-    return { bytes, line: this.#line, offset: this.#lineStart };
+    const stop = end > start && buffer[end - 1] === CR ? end - 1 : end;
+    if (isBlank(buffer, start, stop)) return undefined;
+    return { buffer, start, end: stop, utf8, line: this.#line, offset: this.#lineStart };
   }
 }
 
@@ -311,7 +328,14 @@ class DocumentSplitter implements RecordSplitter {
     this.#open = undefined;
     this.#held = [];
     this.#heldBytes = 0;
-    return { bytes, line: this.#recordLine, offset: this.#recordStart };
+    return {
+      buffer: bytes,
+      start: 0,
+      end: bytes.length,
+      utf8: false,
+      line: this.#recordLine,
+      offset: this.#recordStart,
+    };
   }
 
   #unexpected(byte: number, at: number): RecordFramingError {

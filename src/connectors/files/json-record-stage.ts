@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { DuckDBAppender } from '@duckdb/node-api';
-import { BIGINT, DuckDBDataChunk, VARCHAR } from '@duckdb/node-api';
-import { quoteIdentifier } from '../../core/type-mappings.js';
+import { DOUBLE, DuckDBDataChunk, INTEGER, VARCHAR } from '@duckdb/node-api';
+import { quoteIdentifier, quoteLiteral } from '../../core/type-mappings.js';
 import type { EngineConnection } from '../../engine/duckdb-session.js';
 import type { RawQuarantinedRecord } from '../../engine/quarantine-store.js';
 import { QuarantineStore } from '../../engine/quarantine-store.js';
@@ -22,7 +22,10 @@ export interface StagedJSONRecords {
 /** Inputs of {@link stageJSONRecords}. */
 export interface StageJSONRecordsOptions {
   readonly connection: EngineConnection;
-  /** The table to create, with `__sluice_file`, `__sluice_line_no`, `__sluice_offset`, `__sluice_line`. */
+  /**
+   * The table to create: `__sluice_file_no` (0-based index into `files`), `__sluice_line_no`,
+   * `__sluice_offset` (numbers kept as DOUBLE: exact, and cheaper to append) and `__sluice_line`.
+   */
   readonly table: string;
   readonly files: readonly string[];
   readonly compression: InputCompression;
@@ -49,8 +52,8 @@ export async function stageJSONRecords(
 ): Promise<StagedJSONRecords> {
   const { connection, table, signal } = options;
   await connection.run(
-    `CREATE OR REPLACE TABLE ${quoteIdentifier(table)} (__sluice_file VARCHAR, __sluice_line_no BIGINT,
-       __sluice_offset BIGINT, __sluice_line VARCHAR)`,
+    `CREATE OR REPLACE TABLE ${quoteIdentifier(table)} (__sluice_file_no INTEGER,
+       __sluice_line_no DOUBLE, __sluice_offset DOUBLE, __sluice_line VARCHAR)`,
   );
   const appender = await connection.raw.createAppender(table);
   const rows = new StagedRows(appender);
@@ -58,17 +61,18 @@ export async function stageJSONRecords(
   let unreadable: RawQuarantinedRecord[] = [];
   let unreadableCount = 0;
   try {
-    for (const file of options.files) {
+    for (const [fileNumber, file] of options.files.entries()) {
       const splitter = recordSplitter(options.layout);
       const take = async (found: Iterable<FramedRecord>): Promise<void> => {
         for (const record of found) {
           records++;
-          if (isUtf8(record.bytes)) {
-            rows.add(file, record.line, record.offset, record.bytes.toString('utf8'));
+          const { buffer, start, end } = record;
+          if (record.utf8 || isUtf8(buffer.subarray(start, end))) {
+            rows.add(fileNumber, record.line, record.offset, buffer.toString('utf8', start, end));
           } else {
             unreadableCount++;
             unreadable.push({
-              bytes: Buffer.from(record.bytes),
+              bytes: Buffer.from(buffer.subarray(start, end)),
               reason: 'not valid UTF-8 text',
               sourceFile: file,
               line: record.line,
@@ -128,26 +132,26 @@ export class JSONFileError extends Error {
 /** Rows appended column by column, a DuckDB chunk at a time. */
 class StagedRows {
   readonly #appender: DuckDBAppender;
-  #files: string[] = [];
-  #lines: bigint[] = [];
-  #offsets: bigint[] = [];
+  #files: number[] = [];
+  #lines: number[] = [];
+  #offsets: number[] = [];
   #texts: string[] = [];
 
   constructor(appender: DuckDBAppender) {
     this.#appender = appender;
   }
 
-  add(file: string, line: number, offset: number, text: string): void {
+  add(file: number, line: number, offset: number, text: string): void {
     this.#files.push(file);
-    this.#lines.push(BigInt(line));
-    this.#offsets.push(BigInt(offset));
+    this.#lines.push(line);
+    this.#offsets.push(offset);
     this.#texts.push(text);
     if (this.#texts.length >= CHUNK_ROWS) this.flush();
   }
 
   flush(): void {
     if (this.#texts.length === 0) return;
-    const chunk = DuckDBDataChunk.create([VARCHAR, BIGINT, BIGINT, VARCHAR], this.#texts.length);
+    const chunk = DuckDBDataChunk.create([INTEGER, DOUBLE, DOUBLE, VARCHAR], this.#texts.length);
     chunk.setColumns([this.#files, this.#lines, this.#offsets, this.#texts]);
     this.#appender.appendDataChunk(chunk);
     this.#files = [];
@@ -155,6 +159,21 @@ class StagedRows {
     this.#offsets = [];
     this.#texts = [];
   }
+}
+
+/**
+ * The columns of a staged table as the typing scan reads them: the file's path, the line and
+ * offset as BIGINT, and the text.
+ *
+ * @example
+ * ```ts
+ * `SELECT ${stagedColumns(files)} FROM staged`;
+ * ```
+ */
+export function stagedColumns(files: readonly string[]): string {
+  const paths = `[${files.map((f) => quoteLiteral(f)).join(', ')}]`;
+  return `__sluice_line, ${paths}[__sluice_file_no + 1] AS __sluice_file,
+    CAST(__sluice_line_no AS BIGINT) AS __sluice_line_no, CAST(__sluice_offset AS BIGINT) AS __sluice_offset`;
 }
 
 /**

@@ -10,6 +10,7 @@ import { fieldsFromColumns } from '../../engine/duckdb-types.js';
 import type { EnforcedColumn } from '../../engine/schema-enforcement.js';
 import { enforceSchema, typedFromJSON } from '../../engine/schema-enforcement.js';
 import { jsonSourceConfig } from './file-configs.js';
+import { exactJSONStructure } from './json-number-types.js';
 import { metadataColumns } from './metadata-columns.js';
 import type { JSONLayout } from './json-framing.js';
 import type { StagedJSONRecords } from './json-record-stage.js';
@@ -18,6 +19,7 @@ import {
   RawRecordQuarantine,
   STAGED_ORIGINAL,
   stageJSONRecords,
+  stagedColumns,
 } from './json-record-stage.js';
 import { filesFingerprint, resolveInputFiles } from './resolve-files.js';
 
@@ -175,7 +177,7 @@ async function typeStagedRecords(
     quoteLiteral(`$."${(c.sourceName ?? c.field.name).replaceAll('"', '\\"')}"`),
   );
   const scan = `(
-    SELECT __sluice_line, __sluice_file, __sluice_line_no, __sluice_offset,
+    SELECT ${stagedColumns(files)},
       CASE WHEN json_valid(__sluice_line) AND json_type(__sluice_line) = 'OBJECT'
            THEN json_extract(__sluice_line, [${paths.join(', ')}]) END AS __sluice_values
     FROM ${staging})`;
@@ -221,12 +223,11 @@ async function typeStagedRecords(
 const INFERENCE_SAMPLE_ROWS = 10_000;
 
 /**
- * DuckDB's `json_structure` output as a DuckDB type. Positive integers come out as UBIGINT;
- * BIGINT is what a user expects of an id or a count. Always-null and empty values stay JSON.
+ * A record structure (see `exactJSONStructure`, which types its numbers) as a DuckDB type.
+ * Always-null and empty values stay JSON.
  */
 function structureToDuckDBType(structure: unknown): string {
   if (typeof structure === 'string') {
-    if (structure === 'UBIGINT') return 'BIGINT';
     return structure === 'NULL' ? 'JSON' : structure;
   }
   if (Array.isArray(structure)) return `${structureToDuckDBType(structure[0] ?? 'NULL')}[]`;
@@ -246,15 +247,14 @@ async function inferFields(
   layout: JSONLayout,
 ): Promise<Field[]> {
   try {
-    const [row] = await context.connection.rows(
-      `SELECT CAST(json_group_structure(CAST(__sluice_line AS JSON)) AS VARCHAR) AS structure
-       FROM (SELECT __sluice_line FROM ${lines}
-             WHERE json_valid(__sluice_line) AND json_type(__sluice_line) = 'OBJECT'
-             LIMIT ${INFERENCE_SAMPLE_ROWS})`,
+    const structure = await exactJSONStructure(
+      context.connection,
+      `(SELECT __sluice_line AS __sluice_record FROM ${lines}
+        WHERE json_valid(__sluice_line) AND json_type(__sluice_line) = 'OBJECT'
+        LIMIT ${INFERENCE_SAMPLE_ROWS})`,
     );
-    const structure = row?.['structure'];
-    if (typeof structure !== 'string') return [];
-    const recordType = structureToDuckDBType(JSON.parse(structure) as unknown);
+    if (structure === undefined) return [];
+    const recordType = structureToDuckDBType(structure);
     const reader = await context.connection.raw.runAndReadAll(
       `SELECT CAST(NULL AS ${recordType}) AS record`,
     );
