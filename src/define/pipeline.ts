@@ -140,8 +140,10 @@ function orchestrationOf(options: PipelineOptions): OrchestrationOptions {
 function expandExpectations(
   steps: Readonly<Record<string, StepDefinition>>,
 ): Record<string, StepDefinition> {
-  const expanded: Record<string, StepDefinition> = {};
-  for (const [id, step] of Object.entries(steps)) {
+  // Without a prototype: steps are looked up by user-chosen names such as `constructor`, and a
+  // step named `__proto__` stays an own key.
+  const expanded = Object.create(null) as Record<string, StepDefinition>;
+  for (const [id, step] of stepEntries(steps)) {
     const suite = (step as { expect?: Suite } | null)?.expect;
     if (suite === undefined || step.kind === 'sink' || step.kind === 'check') {
       expanded[id] = step;
@@ -158,6 +160,25 @@ function expandExpectations(
     };
   }
   return expanded;
+}
+
+/**
+ * The steps of a `steps` object. `{ __proto__: step }` in an object literal sets the object's
+ * prototype instead of adding a key, so a prototype that is a step is the step `__proto__`.
+ */
+function stepEntries(
+  steps: Readonly<Record<string, StepDefinition>>,
+): (readonly [string, StepDefinition])[] {
+  const entries: (readonly [string, StepDefinition])[] = Object.entries(steps);
+  const prototype: unknown = Object.getPrototypeOf(steps);
+  if (
+    prototype !== null &&
+    prototype !== Object.prototype &&
+    typeof (prototype as { kind?: unknown }).kind === 'string' &&
+    !Object.hasOwn(steps, '__proto__')
+  )
+    entries.push(['__proto__', prototype as StepDefinition]);
+  return entries;
 }
 
 /**

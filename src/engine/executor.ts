@@ -1,6 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { BackoffError } from '../core/errors.js';
+import { ownKeysOnly } from '../core/own-keys.js';
 import {
   ConfigError,
   EngineError,
@@ -98,6 +99,8 @@ export async function runPipeline(
   const registry = options.registry ?? defaultRegistry;
   const plan = planOrThrow(pipeline, { connectors: registry.lookup });
   const params = resolveParams(pipeline, options.params ?? {});
+  // Looked up by step id: a step named `constructor` must not find Object's constructor.
+  const watermarks = options.watermarks === undefined ? undefined : ownKeysOnly(options.watermarks);
   const startedAt = new Date();
   const runId = options.runId ?? newRunId(startedAt);
   const stateDir = resolve(options.stateDir ?? '.sluice');
@@ -127,7 +130,7 @@ export async function runPipeline(
           params,
           baseDir,
           registry,
-          ...(options.watermarks === undefined ? {} : { watermarks: options.watermarks }),
+          ...(watermarks === undefined ? {} : { watermarks }),
         });
   const finished = new Map<
     string,
@@ -201,7 +204,7 @@ export async function runPipeline(
             signal: abort.signal,
             shared: shared.open,
             ...(options.fullRefresh === true ? { fullRefresh: true } : {}),
-            ...(options.watermarks === undefined ? {} : { watermarks: options.watermarks }),
+            ...(watermarks === undefined ? {} : { watermarks }),
             ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
           }),
       );
@@ -373,7 +376,7 @@ function resolveParams(
   pipeline: Pipeline,
   given: Readonly<Record<string, string>>,
 ): Record<string, string> {
-  const unknown = Object.keys(given).filter((name) => !(name in pipeline.params));
+  const unknown = Object.keys(given).filter((name) => !Object.hasOwn(pipeline.params, name));
   if (unknown.length > 0) {
     throw new ConfigError(
       unknown.map((name) => ({
@@ -469,9 +472,11 @@ async function withStepRetries(
 function watermarksOf(outcomes: ReadonlyMap<string, StepOutcome>): {
   watermarks?: Record<string, string>;
 } {
-  const watermarks: Record<string, string> = {};
-  for (const [stepId, outcome] of outcomes)
-    if (outcome.watermark !== undefined) watermarks[stepId] = outcome.watermark;
+  const watermarks = Object.fromEntries(
+    [...outcomes]
+      .filter(([, outcome]) => outcome.watermark !== undefined)
+      .map(([stepId, outcome]) => [stepId, outcome.watermark as string]),
+  );
   return Object.keys(watermarks).length === 0 ? {} : { watermarks };
 }
 

@@ -41,7 +41,8 @@ export function resolveSecret(
   env: NodeJS.ProcessEnv = process.env,
 ): string {
   if (typeof secret === 'string') return secret;
-  const value = env[secret.env];
+  // Own variables only: `{ env: 'toString' }` must not find Object.prototype.toString.
+  const value = Object.hasOwn(env, secret.env) ? env[secret.env] : undefined;
   if (value === undefined || value === '') {
     throw new ConfigError([
       {

@@ -48,7 +48,7 @@ function renderValue(
 ): string {
   if (isDatasetRef(value)) return dialect.relation(value.stepId);
   if (isParamRef(value)) {
-    const bound = params[value.name];
+    const bound = Object.hasOwn(params, value.name) ? params[value.name] : undefined;
     if (bound === undefined)
       throw new SluiceError('CONFIG_INVALID', `param("${value.name}") has no value`);
     return dialect.literal(bound);

@@ -126,7 +126,7 @@ function sensorRun(
   offered: Readonly<Record<string, string>>,
 ): NewRun {
   const params = Object.fromEntries(
-    Object.entries(offered).filter(([key]) => key in pipeline.params),
+    Object.entries(offered).filter(([key]) => Object.hasOwn(pipeline.params, key)),
   );
   return { ...pipelineRun(pipeline, codeHash, 'sensor'), runKey, params };
 }

@@ -28,13 +28,14 @@ export async function readSourceState(
   store: RunStore,
   pipeline: Pipeline,
 ): Promise<Record<string, string>> {
-  const state: Record<string, string> = {};
+  const state: [string, string][] = [];
   for (const [stepId, step] of Object.entries(pipeline.steps)) {
     if (step.kind !== 'source') continue;
     const value = await store.getCursor(pipeline.name, sourceStateCursor(stepId));
-    if (value !== undefined) state[stepId] = value;
+    if (value !== undefined) state.push([stepId, value]);
   }
-  return state;
+  // From entries, so a step named `__proto__` keeps its state as an own key.
+  return Object.fromEntries(state);
 }
 
 /**

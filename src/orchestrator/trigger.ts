@@ -32,7 +32,7 @@ export async function triggerRun(
   const loaded = await project.load(name);
   const { pipeline } = loaded;
   const params = options.params ?? {};
-  const unknown = Object.keys(params).filter((param) => !(param in pipeline.params));
+  const unknown = Object.keys(params).filter((param) => !Object.hasOwn(pipeline.params, param));
   if (unknown.length > 0)
     throw new ConfigError([
       {

@@ -309,7 +309,7 @@ function runParams(pipeline: Pipeline, run: RunRecord): Record<string, string> {
   };
   const params: Record<string, string> = {};
   for (const [name, value] of Object.entries(builtIn))
-    if (value !== undefined && name in pipeline.params) params[name] = value;
+    if (value !== undefined && Object.hasOwn(pipeline.params, name)) params[name] = value;
   return { ...params, ...run.params };
 }
 

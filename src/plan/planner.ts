@@ -209,7 +209,7 @@ export function planPipeline(
       case 'sql': {
         def.values.forEach((value, index) => {
           if (isDatasetRef(value)) useRef(value, `\${} #${index + 1}`);
-          else if (isParamRef(value) && !(value.name in pipeline.params)) {
+          else if (isParamRef(value) && !Object.hasOwn(pipeline.params, value.name)) {
             const suggestion = closestName(value.name, Object.keys(pipeline.params));
             problem('unknown-param', `param("${value.name}") is not declared by the pipeline`, {
               hint:

@@ -89,17 +89,19 @@ const COMPILERS: Readonly<Record<string, (kwargs: Kwargs) => Compiled>> = {
     const column = columnOf(kwargs);
     return {
       columns: [column],
-      evaluate: (row) => (row[column] === null || row[column] === undefined ? ROW_FAIL : ROW_PASS),
+      evaluate: (row) =>
+        valueAt(row, column) === null || valueAt(row, column) === undefined ? ROW_FAIL : ROW_PASS,
       explain: (row) =>
-        row[column] === undefined ? `the record has no "${column}"` : `${column} is null`,
+        valueAt(row, column) === undefined ? `the record has no "${column}"` : `${column} is null`,
     };
   },
   expect_column_values_to_be_null: (kwargs) => {
     const column = columnOf(kwargs);
     return {
       columns: [column],
-      evaluate: (row) => (row[column] === null || row[column] === undefined ? ROW_PASS : ROW_FAIL),
-      explain: (row) => `${column} = ${show(row[column])} is not null`,
+      evaluate: (row) =>
+        valueAt(row, column) === null || valueAt(row, column) === undefined ? ROW_PASS : ROW_FAIL,
+      explain: (row) => `${column} = ${show(valueAt(row, column))} is not null`,
     };
   },
   expect_column_values_to_be_between: (kwargs) => {
@@ -260,7 +262,7 @@ const COMPILERS: Readonly<Record<string, (kwargs: Kwargs) => Compiled>> = {
     const repeated = (row: CheckedRow): boolean => {
       const seen = new Set<string>();
       for (const column of columns) {
-        const value = row[column];
+        const value = valueAt(row, column);
         if (value === null || value === undefined) continue;
         const key = identity(value);
         if (seen.has(key)) return true;
@@ -282,7 +284,7 @@ const COMPILERS: Readonly<Record<string, (kwargs: Kwargs) => Compiled>> = {
     const sum = (row: CheckedRow): number | undefined => {
       let result = 0;
       for (const column of columns) {
-        const value = row[column];
+        const value = valueAt(row, column);
         if (value === null || value === undefined) continue;
         if (typeof value === 'number') result += value;
         else if (typeof value === 'bigint') result += Number(value);
@@ -448,10 +450,10 @@ function single(
   return {
     columns: [column],
     evaluate: (row) => {
-      const value = row[column];
+      const value = valueAt(row, column);
       return value === null || value === undefined ? ROW_MISSING : test(value);
     },
-    explain: (row) => explain(row[column]),
+    explain: (row) => explain(valueAt(row, column)),
   };
 }
 
@@ -498,8 +500,8 @@ function pair(
   return {
     columns: [a, b],
     evaluate: (row) => {
-      const x = row[a];
-      const y = row[b];
+      const x = valueAt(row, a);
+      const y = valueAt(row, b);
       if (skip(x, y)) return ROW_MISSING;
       // A null on either side is unexpected (the catalog's coalesce(NOT (...), true)).
       if (absent(x) || absent(y)) return ROW_FAIL;
@@ -513,9 +515,10 @@ function multicolumnDomain(
   columns: readonly string[],
   ignore: unknown,
 ): (row: CheckedRow) => boolean {
-  if (ignore === 'any_value_is_missing') return (row) => columns.some((c) => absent(row[c]));
+  if (ignore === 'any_value_is_missing')
+    return (row) => columns.some((c) => absent(valueAt(row, c)));
   if (ignore === 'never') return () => false;
-  return (row) => columns.every((c) => absent(row[c]));
+  return (row) => columns.every((c) => absent(valueAt(row, c)));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -614,5 +617,18 @@ function valueSet(
 
 /** The values of several columns of a record, for messages. */
 function showColumns(row: CheckedRow, columns: readonly string[]): string {
-  return columns.map((c) => `${c} = ${show(row[c])}`).join(', ');
+  return columns.map((c) => `${c} = ${show(valueAt(row, c))}`).join(', ');
+}
+
+/**
+ * A record's value of `column`, own properties only: a record without `constructor` or
+ * `toString` holds no value there, not a member of `Object.prototype`. Only a function or object
+ * found needs the own-property check, so plain values cost nothing extra.
+ */
+function valueAt(row: Readonly<Record<string, unknown>>, column: string): unknown {
+  const value = row[column];
+  return (typeof value === 'function' || (typeof value === 'object' && value !== null)) &&
+    !Object.hasOwn(row, column)
+    ? undefined
+    : value;
 }

@@ -128,16 +128,17 @@ export const runCommand: Command = {
  * ```
  */
 export function parseParams(pairs: readonly string[]): Record<string, string> {
-  const params: Record<string, string> = {};
+  const params = new Map<string, string>();
   for (const pair of pairs) {
     const at = pair.indexOf('=');
     if (at <= 0)
       throw new UsageError(`--param expects key=value, got "${pair}"`, {
         hint: 'e.g. --param region=EU',
       });
-    params[pair.slice(0, at)] = pair.slice(at + 1);
+    params.set(pair.slice(0, at), pair.slice(at + 1));
   }
-  return params;
+  // From entries, so a name such as `__proto__` is an own key rather than a prototype change.
+  return Object.fromEntries(params);
 }
 
 function parseLogLevel(level: string): 'debug' | 'info' | 'warn' | 'error' | 'silent' {
