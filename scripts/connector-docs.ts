@@ -109,6 +109,17 @@ Parquet columns match declared names case-insensitively; a declared column the f
 fails the step with \`SCHEMA_MISMATCH\`, and columns the schema does not declare are left out. JSON
 keys match exactly; a declared key missing from a record reads as null.
 
+**JSON numbers.** Without \`schema\`, JSON and NDJSON columns are inferred from the first 10,000
+records, and a number column (top level, or nested in lists and objects) gets a type that holds
+every sampled value exactly: \`int64\` when all are integers that fit it, \`decimal(38,0)\` for larger
+integers of up to 38 digits, \`float64\` for fractions (read as doubles, as JSON parsers do) when
+no integer among them is larger than 2^53, and \`json\` (the number's own text) otherwise: an
+integer of more digits, integers above 2^53 next to fractions, or a literal beyond the range of a
+double such as \`1e400\`. A later record whose value does not fit the inferred type is quarantined.
+Declared or inferred, a JSON number is never rounded to fit its column: a fraction in an integer
+column (\`1.5\` for \`int64\`) or with more decimals than a \`decimal\` column holds (\`1.555\` for
+\`decimal(10, 2)\`) does not convert, so its record is quarantined (\`6.0\` converts to \`6\`).
+
 **What is quarantined.** Nothing is dropped silently: for every source, rows in = rows out + rows
 quarantined. Each quarantined record goes to the run's quarantine file for the step with the
 file it came from and the reason (see [Quarantine](../concepts.md#quarantine)).
@@ -321,17 +332,28 @@ listens on 127.0.0.1 unless told otherwise).
 
 ## Reading: \`source.webhook\`
 
-A run reads every batch after the step's state (the last batch the previous successful run
-read), types the records against the declared \`schema\` like \`source.ndjson\` (records that do not
-fit are quarantined with the reason, \`schemaPolicy\` and \`metadata\` work as there), and its state
-becomes the last batch it read. The batches are deleted at the start of the next run, after that
-success was recorded; a failed run leaves them, and the next run reads them again. So every
-accepted record is read by exactly one successful run. With no new batch, the step produces an
-empty dataset with the declared columns.
+A run moves every batch in the inbox into a claim of its own, \`<inbox>/.read/<claim>/\` (the
+moves are fsynced before anything is read), and reads it together with the claims of earlier
+runs that did not succeed. It types the records against the declared \`schema\` like
+\`source.ndjson\` (records that do not fit are quarantined with the reason, \`schemaPolicy\` and
+\`metadata\` work as there), and its state names the claims it read. Those claims, and nothing
+else, are deleted at the start of the next run, after that success was recorded; a failed run
+leaves its claim, and the next run reads it again. So every accepted record is read by exactly
+one successful run. With no new batch, the step produces an empty dataset with the declared
+columns.
+
+Batches are tracked by the claim that holds them, never by their number: a batch numbered below
+those already read (a server restarted with its clock behind, or two servers writing one inbox)
+is read by the next run like any other, and a number used again after its batch was claimed
+names a different batch, which is read too. A step state kept by an older Sluice (the number of
+the last batch read) is taken over once: the batches numbered up to it are moved, not deleted
+and not read again, to \`<inbox>/.read-before-upgrade/\`, and the run logs a warning naming the
+folder; delete them once you know the last run loaded them.
 
 The state lives in the run store, with the run's success (\`sluice run\` keeps it in the same
-store). The server and the runs must share the state folder (one machine, or a shared volume),
-and one server writes an inbox.
+store). The server and the runs must share the state folder (one machine, or a shared volume).
+Without a state (the first run, or \`--full-refresh\`) a run reads every batch still in the
+inbox, claimed or not.
 
 An inbox feeds either pipelines (\`source.webhook\`) or one stream (\`streamSource.webhook\`, below),
 not both: each deletes the batches it consumed.
@@ -421,10 +443,15 @@ inbox of \`sluice serve --http\` checks: a stream can post to another Sluice's
 | answer                                                          | what the sink does                                                                                                                                                                                               |
 | --------------------------------------------------------------- | ---------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------- |
 | 2xx                                                             | the request is done                                                                                                                                                                                              |
-| 5xx, 408, 425, 429, no answer within \`timeout\`, a network error | tries again after \`retryDelay\`, doubling each time (±20%, at most \`maxRetryDelay\`), and at least as long as a \`Retry-After\` header asks; after \`retries\` retries the commit fails with \`SINK_FAILED\` (retryable) |
-| \`Retry-After\` longer than \`maxRetryDelay\`                       | the commit fails at once with \`SINK_FAILED\`, saying how long the receiver asked to wait                                                                                                                          |
+| 5xx, 408, 425, 429, no answer within \`timeout\`, a network error | tries again after \`retries.delay\`, doubling each time (± \`retries.jitter\`, at most \`retries.maxDelay\`), and at least as long as a \`Retry-After\` header asks; after \`retries\` retries the commit fails with \`SINK_FAILED\` (retryable) |
+| \`Retry-After\` longer than \`retries.maxDelay\`                    | the commit fails at once with \`SINK_FAILED\`, saying how long the receiver asked to wait                                                                                                                          |
 | 3xx                                                             | the commit fails: redirects are not followed (give the final URL)                                                                                                                                                |
 | any other 4xx                                                   | the commit fails at once with \`SINK_FAILED\`, not retryable, with the status and the start of the answer's body                                                                                                   |
+
+\`retries\` is a count (default \`5\`) or \`{ retries, delay, maxDelay, jitter }\` (defaults \`'500ms'\`,
+\`'30s'\` and \`0.2\`), the same fields as a pipeline's or a step's \`retries\`; NaN, infinite or
+negative values are refused. \`retryDelay\` and \`maxRetryDelay\` are the deprecated names of
+\`retries.delay\` and \`retries.maxDelay\`: still read next to a count, refused next to an object.
 
 **Idempotency keys.** Each request carries \`Idempotency-Key\` (or \`idempotencyHeader\`):
 \`<stream name>:<checkpoint id>:<request index>:<digest of the body>\`. The sink is

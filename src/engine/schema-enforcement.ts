@@ -206,12 +206,13 @@ async function countQuarantinedTyped(
 /**
  * How to read a column typed from the JSON values list `__sluice_values` (one JSON value per
  * declared column, by position): JSON stays JSON, strings are unquoted, other types are cast,
- * with the raw value kept so a value that does not convert can be quarantined.
+ * with the raw value kept so a value that does not convert can be quarantined (a fraction
+ * does not convert to an integer or to a decimal of fewer digits: it is never rounded).
  *
  * @example
  * ```ts
- * typedFromJSON({ name: 'id', type: { kind: 'int64' }, nullable: false }, 1).typed;
- * // "TRY_CAST(NULLIF(__sluice_values[1], CAST('null' AS JSON)) AS BIGINT)"
+ * typedFromJSON({ name: 'x', type: { kind: 'float64' }, nullable: false }, 1).typed;
+ * // "TRY_CAST(NULLIF(__sluice_values[1], CAST('null' AS JSON)) AS DOUBLE)"
  * ```
  */
 export function typedFromJSON(field: Field, position: number): EnforcedColumn {
@@ -222,6 +223,21 @@ export function typedFromJSON(field: Field, position: number): EnforcedColumn {
       return { field, typed: raw };
     case 'string':
       return { field, typed: `${raw} ->> '$'` };
+    case 'int8':
+    case 'int16':
+    case 'int32':
+    case 'int64':
+    case 'decimal': {
+      // DuckDB rounds a fraction cast to an integer (or to fewer decimals): such a value does
+      // not fit and is not converted, so it is quarantined instead of changed.
+      const typed = `TRY_CAST(${raw} AS ${toDuckDBType(field.type)})`;
+      const asDouble = `TRY_CAST(${raw} ->> '$' AS DOUBLE)`;
+      return {
+        field,
+        typed: `CASE WHEN ${asDouble} IS DISTINCT FROM CAST(${typed} AS DOUBLE) THEN NULL ELSE ${typed} END`,
+        raw,
+      };
+    }
     default:
       return { field, typed: `TRY_CAST(${raw} AS ${toDuckDBType(field.type)})`, raw };
   }
