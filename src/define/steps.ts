@@ -38,13 +38,40 @@ export interface SourceStep extends StepBase {
 }
 
 /**
- * Reads only rows newer than the last successful run's watermark: rows whose `cursor` column is
- * greater than the highest value the last successful run read. The new watermark is committed
- * with the run's success, so a failed run never moves it (kept by the orchestrator's store).
+ * Reads only rows new since the last successful run, at-least-once at the source and exactly
+ * once into the dataset: the source reads from the saved watermark INCLUSIVE (minus
+ * `lagWindow`), and the engine drops the rows an earlier run already read (remembered by
+ * primary key and cursor, or by a hash of the whole row) before any other step sees them. The
+ * new state (watermark and boundary rows) is committed with the run's success, so a failed run
+ * never moves it. See docs/concepts.md, "Incremental sources".
+ *
+ * @example
+ * ```ts
+ * source.postgres({ url, table: 'orders', incremental: { cursor: 'updated_at', primaryKey: 'id', lagWindow: '10m' } });
+ * ```
  */
 export interface IncrementalOptions {
   /** The column whose values only grow: an update timestamp, a sequence number. */
   readonly cursor: string;
+  /**
+   * The columns that identify a row, so a row read again is recognised by key and cursor value.
+   * Default: the source's own `primaryKey` option where it has one; without a key, a row is
+   * recognised by a hash of all its columns (run metadata such as `_extracted_at` aside).
+   */
+  readonly primaryKey?: string | readonly string[];
+  /**
+   * Read again the rows this far behind the watermark, to catch rows committed late with an
+   * older cursor: a duration (`'10m'`, `'2h'`) for date/time cursors, a number for numeric
+   * ones. Re-read rows already delivered are dropped. Sources with their own `lagWindow`
+   * option may set it there instead.
+   */
+  readonly lagWindow?: string | number;
+  /**
+   * How many boundary rows (those in the lag window, or sharing the watermark) the state
+   * remembers (default 10000). Past it the window narrows to the newest cursor values that fit,
+   * and a warning is logged; rows at the watermark itself are always all remembered.
+   */
+  readonly maxBoundaryRows?: number;
 }
 
 export type {

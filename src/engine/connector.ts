@@ -2,6 +2,7 @@ import type { ConnectorSpec } from '../core/connector-spec.js';
 import type { Logger } from '../core/logger.js';
 import type { Field } from '../core/types.js';
 import type { EngineConnection } from './duckdb-session.js';
+import type { IncrementalDefaults } from './incremental.js';
 import type { QuarantineStore } from './quarantine-store.js';
 import type { OpenShared } from './shared-resources.js';
 import type { WarehouseAdapter } from './warehouse.js';
@@ -22,14 +23,22 @@ export interface SourceReadContext {
   readonly logger: Logger;
   readonly signal: AbortSignal;
   /**
-   * Set when the step is incremental: its cursor column and the watermark (the highest cursor
-   * value of the last successful run, as text), undefined on the first run. A source that sets
-   * `readsIncrementally` must read only what is past it (it may re-read a lag window before it);
-   * for other sources the engine filters the rows it read.
+   * Set when the step is incremental: its cursor column, the watermark (the highest cursor
+   * value of the last successful run, as text; undefined on the first run) and the lag window.
+   * A source that sets `readsIncrementally` reads the rows whose cursor is at or past the
+   * watermark minus the lag window (inclusive). Whatever it reads, the engine then drops the
+   * rows an earlier run read (see engine/incremental.ts).
    */
   readonly incremental?: {
     readonly cursor: string;
     readonly watermark: string | undefined;
+    readonly lagWindow?: string | number;
+    /**
+     * Applies the engine's filter to the step's dataset now and returns how many rows it
+     * dropped, for a source whose other datasets derive from it (child tables); the source then
+     * reports `rowsRead` without them, and the engine does not filter again.
+     */
+    readonly keepNewRows?: () => Promise<number>;
   };
   /**
    * The position this source returned as `state` in the last successful run (a replication
@@ -107,10 +116,12 @@ export interface BatchSourceConnector<Config = unknown> extends ConnectorSpec<Co
   /**
    * True (for every config, or for the configs the function accepts) when `read` applies
    * `context.incremental` itself (a database source pushing the cursor predicate down, an API
-   * taking the watermark as a parameter). The engine then only takes the new watermark from the
-   * rows it returned; otherwise it keeps only the rows past the watermark.
+   * taking the watermark as a parameter). Either way the engine drops the rows an earlier run
+   * read and takes the new watermark from the rows returned.
    */
   readonly readsIncrementally?: boolean | ((config: Config) => boolean);
+  /** The primary key and lag window a config declares, used by incremental reads. */
+  incrementalDefaults?(config: Config): IncrementalDefaults;
 }
 
 /** What a source's `fingerprint` gets. */

@@ -1,4 +1,4 @@
-import { ConfigError, EngineError, SchemaMismatchError, SluiceError } from '../core/errors.js';
+import { EngineError, SchemaMismatchError, SluiceError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Field } from '../core/types.js';
 import { formatType } from '../core/types.js';
@@ -21,6 +21,7 @@ import { fieldsFromColumns } from './duckdb-types.js';
 import type { StepEvent } from './executor.js';
 import type { QuarantineStore } from './quarantine-store.js';
 import type { OpenShared } from './shared-resources.js';
+import { IncrementalRead, incrementalSettings, parseIncrementalState } from './incremental.js';
 import { compileSQL } from './sql-compiler.js';
 import { runTransform } from './transform-runner.js';
 import { runWarehouseStep } from './warehouse-step.js';
@@ -146,6 +147,20 @@ async function runSource(
   const connector = ctx.registry.source(def.connector);
   if (connector === undefined)
     throw new SluiceError('INTERNAL', `source connector ${def.connector} vanished`);
+  const incrementalRead =
+    def.incremental === undefined
+      ? undefined
+      : new IncrementalRead({
+          connection: ctx.connection,
+          stepId: step.id,
+          settings: incrementalSettings(
+            step.id,
+            def.incremental,
+            connector.incrementalDefaults?.(step.config),
+          ),
+          previous: parseIncrementalState(ctx.watermarks?.[step.id]),
+          logger: ctx.logger,
+        });
   const result = await connector.read(step.config, {
     stepId: step.id,
     runId: ctx.runId,
@@ -157,28 +172,16 @@ async function runSource(
     logger: ctx.logger,
     signal: ctx.signal,
     ...(ctx.watermarks?.[step.id] === undefined ? {} : { state: ctx.watermarks[step.id] }),
-    ...(def.incremental === undefined
-      ? {}
-      : {
-          incremental: {
-            cursor: def.incremental.cursor,
-            watermark: ctx.watermarks?.[step.id],
-          },
-        }),
+    ...(incrementalRead === undefined ? {} : { incremental: incrementalRead.context }),
   });
-  const incremental =
-    def.incremental === undefined
-      ? undefined
-      : await keepRowsPastWatermark(step.id, def.incremental.cursor, ctx, {
-          filter: !readsIncrementally(connector, step.config),
-        });
+  const incremental = await incrementalRead?.finish();
   const rowsRead = result.rowsRead - (incremental?.skipped ?? 0);
   return {
     fields: result.fields,
     rowsIn: rowsRead,
     rowsOut: rowsRead - result.rowsQuarantined,
     rowsQuarantined: result.rowsQuarantined,
-    ...(incremental?.watermark === undefined ? {} : { watermark: incremental.watermark }),
+    ...(incremental?.state === undefined ? {} : { watermark: incremental.state }),
     ...(result.state === undefined ? {} : { watermark: result.state }),
     inputs: result.inputs,
     outputs: [],
@@ -222,61 +225,6 @@ function childOutcomes(
       };
     }),
   };
-}
-
-function readsIncrementally(connector: BatchSourceConnector, config: unknown): boolean {
-  const reads = connector.readsIncrementally;
-  return typeof reads === 'function' ? reads(config) : reads === true;
-}
-
-/**
- * Replaces an incremental source's dataset with its rows past the last watermark (unless the
- * source filtered them itself), and reads the new watermark (the highest cursor value, as text),
- * or the old one when no row is new.
- */
-async function keepRowsPastWatermark(
-  stepId: string,
-  cursor: string,
-  ctx: StepRunContext,
-  options: { readonly filter: boolean },
-): Promise<{ readonly skipped: number; readonly watermark: string | undefined }> {
-  const name = quoteIdentifier(stepId);
-  const column = quoteIdentifier(cursor);
-  const last = ctx.watermarks?.[stepId];
-  const [columnType] = await ctx.connection.rows(
-    `SELECT data_type FROM information_schema.columns WHERE table_name = ${quoteLiteral(stepId)} AND column_name = ${quoteLiteral(cursor)}`,
-  );
-  if (columnType === undefined)
-    throw new ConfigError([
-      {
-        code: 'unknown-cursor',
-        stepId,
-        message: `incremental cursor column "${cursor}" is not a column of source "${stepId}"`,
-        hint: 'name a column whose values only grow, such as an update timestamp',
-      },
-    ]);
-  let skipped = 0;
-  if (last !== undefined && options.filter) {
-    const kept = quoteIdentifier(`__sluice_incremental_${stepId}`);
-    const before = await countRows(ctx.connection, stepId);
-    await ctx.connection.run(
-      `CREATE TABLE ${kept} AS SELECT * FROM ${name} WHERE ${column} > CAST(${quoteLiteral(last)} AS ${String(columnType['data_type'])})`,
-    );
-    await dropDataset(ctx.connection, stepId);
-    await ctx.connection.run(`ALTER TABLE ${kept} RENAME TO ${name}`);
-    skipped = before - (await countRows(ctx.connection, stepId));
-  }
-  const [high] = await ctx.connection.rows(
-    `SELECT CAST(max(${column}) AS VARCHAR) AS high FROM ${name}`,
-  );
-  const watermark =
-    high?.['high'] === null || high?.['high'] === undefined ? last : String(high['high']);
-  if (last !== undefined && options.filter)
-    ctx.logger.info(
-      { cursor, watermark: last, skipped },
-      'rows at or before the watermark skipped',
-    );
-  return { skipped, watermark };
 }
 
 /**

@@ -10,7 +10,6 @@ import type { EnforcedColumn, EnforcementResult } from '../../engine/schema-enfo
 import { enforceSchema, typedFromJSON } from '../../engine/schema-enforcement.js';
 import type { ChildTable, RecordKey } from './child-tables.js';
 import { ROW_ID, publishChildTables, recordIdSQL, stageChildTables } from './child-tables.js';
-import { keepRowsAfterWatermark } from './watermark-filter.js';
 import type { NestedMode, PlannedColumn } from './record-columns.js';
 import { jsonPathLiteral, keysOfName, recordColumns } from './record-columns.js';
 
@@ -33,11 +32,10 @@ export interface ChildTablesOptions {
   /** Names of the columns identifying a record; may be empty. */
   readonly primaryKey: readonly string[];
   /**
-   * The step's cursor and the last watermark when the records must be filtered here (no
-   * incremental parameter): the engine cannot filter a dataset with children without leaving
-   * child rows of records it drops.
+   * The engine's incremental filter, applied here before the child datasets are made: the
+   * engine cannot filter a dataset with children without leaving child rows of records it drops.
    */
-  readonly keepAfter?: { readonly cursor: string; readonly watermark: string };
+  readonly keepNewRows?: () => Promise<number>;
 }
 
 /** What {@link normaliseRecords} reports. */
@@ -199,14 +197,7 @@ export async function normaliseRecords(
   const schemaChanges = resolution?.changes ?? [];
   if (children === undefined || staged === undefined) return { ...result, schemaChanges };
   if (bad !== undefined) await context.connection.run(`DROP TABLE ${bad}`);
-  const skipped =
-    children.keepAfter === undefined
-      ? 0
-      : await keepRowsAfterWatermark(context, {
-          fields: result.fields,
-          rows: result.rowsRead - result.rowsQuarantined,
-          ...children.keepAfter,
-        });
+  const skipped = children.keepNewRows === undefined ? 0 : await children.keepNewRows();
   const published = await publishChildTables(context.connection, stepId, staged, {
     recordsLeftOut: result.rowsQuarantined > 0 || skipped > 0,
   });

@@ -1,4 +1,6 @@
 import { parseDuration } from '../../core/duration.js';
+import { ConfigError } from '../../core/errors.js';
+import { quoteLiteral } from '../../core/type-mappings.js';
 import { retryPolicy } from '../../core/retry-policy.js';
 import type { SourceReadContext, SourceReadResult } from '../../engine/connector.js';
 import { defineSource } from '../../engine/connector.js';
@@ -41,6 +43,13 @@ export const restSource = defineSource({
   // filters.
   readsIncrementally: (config) =>
     config.incrementalParam !== undefined || config.nested === 'child_tables',
+  incrementalDefaults: (config) =>
+    config.primaryKey === undefined
+      ? {}
+      : {
+          primaryKey:
+            typeof config.primaryKey === 'string' ? [config.primaryKey] : config.primaryKey,
+        },
   childDatasets: (config) =>
     config.nested === 'child_tables' ? childTableSuffixes(config.childTables) : [],
   read: (config, context) => readREST(config, context),
@@ -51,7 +60,7 @@ async function readREST(
   context: SourceReadContext,
 ): Promise<SourceReadResult> {
   const { stepId, connection, logger } = context;
-  const baseURL = firstPageURL(config, context);
+  const baseURL = firstPageURL(config, await readFrom(context));
   const secretParams = new Set<string>();
   const redact = (url: string): string => redactURL(url, secretParams);
   const client = new HTTPClient({
@@ -101,7 +110,6 @@ async function readREST(
       const staged = stage.close();
       logger.info({ step: stepId, pages, records: staged }, 'API records staged');
     }
-    const watermark = context.incremental?.watermark;
     const result = await normaliseRecords(context, {
       table: stage.table,
       schema: config.schema,
@@ -118,11 +126,9 @@ async function readREST(
                   : typeof config.primaryKey === 'string'
                     ? [config.primaryKey]
                     : config.primaryKey,
-              ...(watermark === undefined ||
-              context.incremental === undefined ||
-              config.incrementalParam !== undefined
+              ...(context.incremental?.keepNewRows === undefined
                 ? {}
-                : { keepAfter: { cursor: context.incremental.cursor, watermark } }),
+                : { keepNewRows: context.incremental.keepNewRows }),
             },
           }
         : {}),
@@ -136,17 +142,49 @@ async function readREST(
   }
 }
 
+/**
+ * The lowest cursor value to ask the API for: the watermark minus the lag window (computed in
+ * DuckDB, as the engine computes its window), or undefined on the first run.
+ */
+async function readFrom(context: SourceReadContext): Promise<string | undefined> {
+  const incremental = context.incremental;
+  const watermark = incremental?.watermark;
+  const lag = incremental?.lagWindow;
+  if (watermark === undefined || lag === undefined || lag === 0) return watermark;
+  const value = quoteLiteral(watermark);
+  const shifted =
+    typeof lag === 'number'
+      ? `CAST(${value} AS DECIMAL(38, 9)) - ${lag}`
+      : `CAST(${value} AS ${/[+-]\d{2}(:?\d{2})?$/.test(watermark) ? 'TIMESTAMPTZ' : 'TIMESTAMP'}) - CAST(${quoteLiteral(lag)} AS INTERVAL)`;
+  try {
+    const [row] = await context.connection.rows(`SELECT CAST(${shifted} AS VARCHAR) AS start`);
+    const start = String(row?.['start']);
+    return typeof lag === 'number' ? start.replace(/\.?0+$/, '') : start;
+  } catch (cause) {
+    throw new ConfigError(
+      [
+        {
+          code: 'invalid-incremental',
+          stepId: context.stepId,
+          message: `cannot subtract lagWindow ${JSON.stringify(lag)} from the watermark ${watermark}`,
+          hint: 'a lag window is a duration such as "10m" for date/time cursors and a number for numeric ones',
+        },
+      ],
+      { cause },
+    );
+  }
+}
+
 /** The URL of the first request: placeholders filled, query and watermark parameters set. */
-function firstPageURL(config: ResolvedRESTConfig, context: SourceReadContext): string {
+function firstPageURL(config: ResolvedRESTConfig, from: string | undefined): string {
   const filled = config.url.replace(/\{([^}]+)\}/g, (_match, name: string) =>
     encodeURIComponent(String(config.params[name])),
   );
   const url = new URL(filled);
   for (const [name, value] of Object.entries(config.query))
     url.searchParams.set(name, String(value));
-  const watermark = context.incremental?.watermark;
-  if (watermark !== undefined && config.incrementalParam !== undefined)
-    url.searchParams.set(config.incrementalParam, isoWatermark(watermark));
+  if (from !== undefined && config.incrementalParam !== undefined)
+    url.searchParams.set(config.incrementalParam, isoWatermark(from));
   return url.toString();
 }
 

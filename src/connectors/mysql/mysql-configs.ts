@@ -75,14 +75,14 @@ export const mysqlSourceConfig = z
       .union([z.string().min(1), z.number().nonnegative()])
       .optional()
       .describe(
-        'Incremental reads re-read rows this far behind the last watermark, to catch rows committed late: a duration (`"5m"`) for date/time cursors, a number in cursor units for numeric cursors. Re-read rows are de-duplicated by a merge sink.',
+        'Incremental reads re-read rows this far behind the last watermark, to catch rows committed late: a duration (`"5m"`) for date/time cursors, a number in cursor units for numeric cursors. Rows an earlier run read are dropped before any sink, so an append sink gets each row once. Same as `incremental.lagWindow`.',
       ),
     primaryKey: z
       .array(z.string().min(1))
       .min(1)
       .optional()
       .describe(
-        'Columns to order a full read by, for a deterministic row order (incremental reads order by the cursor).',
+        'Columns to order a full read by, for a deterministic row order (incremental reads order by the cursor). Incremental reads also recognise rows read before by these columns and the cursor (see `incremental.primaryKey`).',
       ),
     pageBy: z
       .strictObject({

@@ -21,14 +21,15 @@ const TIMESTAMP_WATERMARK =
 const NUMBER_TEXT = /^[+-]?\d+(\.\d+)?$/;
 
 /**
- * The `WHERE` part of an incremental read: rows whose cursor is past the last watermark minus
- * the lag window, so rows committed late with a cursor a little behind are read again.
+ * The `WHERE` part of an incremental read: rows whose cursor is at or past the last watermark
+ * minus the lag window (inclusive, so rows sharing the watermark and rows committed late with a
+ * cursor a little behind are read; the engine drops those an earlier run read).
  * Timestamp watermarks with an offset are compared in UTC (the session's zone).
  *
  * @example
  * ```ts
  * cursorPredicate('updated_at', { kind: 'timestamp', tz: false }, '2026-03-01 10:00:00', '5m');
- * // { sql: '`updated_at` > CAST(? AS DATETIME(6)) - INTERVAL ? MICROSECOND', values: ['2026-03-01 10:00:00', 300000000] }
+ * // { sql: '`updated_at` >= CAST(? AS DATETIME(6)) - INTERVAL ? MICROSECOND', values: ['2026-03-01 10:00:00', 300000000] }
  * ```
  */
 export function cursorPredicate(
@@ -53,8 +54,8 @@ export function cursorPredicate(
       const shiftMicros = lagMicros + offsetMinutes * 60_000_000;
       const bound = 'CAST(? AS DATETIME(6))';
       return shiftMicros === 0
-        ? { sql: `${column} > ${bound}`, values: [local] }
-        : { sql: `${column} > ${bound} - INTERVAL ? MICROSECOND`, values: [local, shiftMicros] };
+        ? { sql: `${column} >= ${bound}`, values: [local] }
+        : { sql: `${column} >= ${bound} - INTERVAL ? MICROSECOND`, values: [local, shiftMicros] };
     }
     case 'int8':
     case 'int16':
@@ -71,13 +72,16 @@ export function cursorPredicate(
         );
       const exact = 'CAST(? AS DECIMAL(65,30))';
       return lagWindow === undefined || lagWindow === 0
-        ? { sql: `${column} > ${exact}`, values: [watermark.trim()] }
-        : { sql: `${column} > ${exact} - ${exact}`, values: [watermark.trim(), String(lagWindow)] };
+        ? { sql: `${column} >= ${exact}`, values: [watermark.trim()] }
+        : {
+            sql: `${column} >= ${exact} - ${exact}`,
+            values: [watermark.trim(), String(lagWindow)],
+          };
     }
     case 'string': {
       if (lagWindow !== undefined)
         throw new Error('a lagWindow needs a numeric or date/time cursor, not a text one');
-      return { sql: `${column} > ?`, values: [watermark] };
+      return { sql: `${column} >= ?`, values: [watermark] };
     }
     default:
       throw new Error(`a ${type.kind} column cannot be an incremental cursor`);

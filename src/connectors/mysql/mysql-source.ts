@@ -31,8 +31,8 @@ const QUARANTINE_FLUSH_ROWS = 1000;
 /**
  * Reads a MySQL/MariaDB table or query into the engine, streaming rows from the server in
  * batches. Column types come from the server's result metadata (see `mysqlTypeReadings`).
- * Incremental steps push `cursor > watermark - lagWindow` down to the server and read in
- * cursor order. With `pageBy`, a table is read in pages by key, each page a short query.
+ * Incremental steps push `cursor >= watermark - lagWindow` down to the server (the engine then
+ * drops the rows an earlier run read) and read in cursor order. With `pageBy`, a table is read in pages by key, each page a short query.
  *
  * @example
  * ```ts
@@ -44,6 +44,7 @@ export const mysqlSource = defineSource({
   summary: 'A MySQL or MariaDB table or query, read fully or incrementally by a cursor column.',
   config: mysqlSourceConfig,
   readsIncrementally: true,
+  incrementalDefaults: (config) => ({ primaryKey: config.primaryKey, lagWindow: config.lagWindow }),
   read: (config, context) => readMySQL(config, context),
   // A live table has no cheap version, so its reads are never taken from the cache.
   fingerprint: () => Promise.resolve(undefined),
@@ -83,7 +84,7 @@ async function readMySQL(
             cursor,
             readings[index] as MySQLTypeReading,
             watermark,
-            config.lagWindow,
+            context.incremental.lagWindow,
           ),
         );
       order = [cursor];

@@ -54,7 +54,7 @@ export const postgresSourceConfig = z
       .union([z.string().min(1), z.number().nonnegative()])
       .optional()
       .describe(
-        "With `incremental`: re-read rows this far before the watermark, for transactions that committed late (an interval such as `'10 minutes'` for time cursors, a number for numeric ones). Merge the output by key so re-read rows replace themselves.",
+        "With `incremental`: re-read rows this far before the watermark, for transactions that committed late (an interval such as `'10 minutes'` or `'10m'` for time cursors, a number for numeric ones). Rows an earlier run read are dropped before any sink, so an append sink gets each row once. Same as `incremental.lagWindow`.",
       ),
   })
   .refine((config) => (config.table === undefined) !== (config.query === undefined), {

@@ -22,8 +22,8 @@ type SourceConfig = z.output<typeof postgresSourceConfig>;
  * `COPY (...) TO STDOUT (FORMAT csv)`, the server's fastest export, into a temporary file that
  * DuckDB loads with every column converted to its logical type (numeric(p,s) as decimals,
  * timestamptz in UTC, arrays as lists, jsonb as JSON, bytea as binary, uuid and enums as text).
- * With `incremental: { cursor }`, only rows past the last watermark are read (minus `lagWindow`),
- * the predicate running on the server.
+ * With `incremental: { cursor }`, only rows at or past the last watermark (minus `lagWindow`)
+ * are read, the predicate running on the server; the engine drops the ones read before.
  *
  * @example
  * ```ts
@@ -35,6 +35,7 @@ export const postgresSource = defineSource({
   summary: 'A PostgreSQL table or query, fully or incrementally by a cursor column.',
   config: postgresSourceConfig,
   readsIncrementally: true,
+  incrementalDefaults: (config) => ({ lagWindow: config.lagWindow }),
   async read(config, context) {
     const where = { role: 'source' as const, stepId: context.stepId };
     const client = await connectPostgres(config.url, where);
@@ -204,16 +205,19 @@ async function filterOf(
       const type = await cursorType(client, cursor);
       // COPY takes no bind parameters: the watermark goes in as a quoted literal.
       const watermark = `CAST(${quoteLiteral(incremental.watermark)} AS ${type})`;
+      const lagWindow = incremental.lagWindow;
       const from =
-        config.lagWindow === undefined
+        lagWindow === undefined
           ? watermark
-          : typeof config.lagWindow === 'number'
-            ? `${watermark} - ${config.lagWindow}`
-            : `${watermark} - CAST(${quoteLiteral(config.lagWindow)} AS interval)`;
-      conditions.push(`${quoteIdentifier(cursor.name)} > ${from}`);
+          : typeof lagWindow === 'number'
+            ? `${watermark} - ${lagWindow}`
+            : `${watermark} - CAST(${quoteLiteral(lagWindow)} AS interval)`;
+      // Inclusive: rows sharing the watermark may have been committed after the last read; the
+      // engine drops the ones that run already read.
+      conditions.push(`${quoteIdentifier(cursor.name)} >= ${from}`);
       context.logger.info(
-        { cursor: cursor.name, watermark: incremental.watermark, lagWindow: config.lagWindow },
-        'reading rows past the watermark',
+        { cursor: cursor.name, watermark: incremental.watermark, lagWindow },
+        'reading rows from the watermark on',
       );
     }
   }
