@@ -152,16 +152,26 @@ function sourceStep(connector: string, config: object): SourceStep {
     incremental?: IncrementalOptions;
     retries?: number | RetryPolicy;
   };
+  // `retries: { count, ... }` is the older name of a connector's own request retries (the REST
+  // source's `requestRetries`), never a step's RetryPolicy: it stays in the connector config.
+  const connectorRetries = isConnectorRetries(retries);
   return {
     kind: 'source',
     connector,
-    config: rest,
+    config: connectorRetries ? { ...rest, retries } : rest,
     declaredAt: captureDeclarationSite(),
     ...(description === undefined ? {} : { description }),
     ...(expect === undefined ? {} : { expect }),
     ...(incremental === undefined ? {} : { incremental }),
-    ...(retries === undefined ? {} : { retries }),
+    ...(retries === undefined || connectorRetries ? {} : { retries }),
   };
+}
+
+/** Whether a `retries` value has the shape of the deprecated connector option `{ count, ... }`. */
+function isConnectorRetries(retries: unknown): boolean {
+  return (
+    typeof retries === 'object' && retries !== null && 'count' in retries && !('retries' in retries)
+  );
 }
 
 function sinkStep(
@@ -179,15 +189,21 @@ function sinkStep(
   };
 }
 
-type Described<T> = T & {
+type Described<T> = Omit<T, 'retries'> & {
   readonly description?: string;
   /** A suite gating the source's output (see `check`). */
   readonly expect?: Suite;
   /** Read only rows past the last successful run's watermark (kept in the run store). */
   readonly incremental?: IncrementalOptions;
-  /** Retries of this step alone when it fails with a retryable error (a dropped connection). */
-  readonly retries?: number | RetryPolicy;
+  /**
+   * Retries of this step alone when it fails with a retryable error (a dropped connection): a
+   * count or a `RetryPolicy`. (The deprecated `{ count, ... }` of a connector's own request
+   * retries is passed to the connector.)
+   */
+  readonly retries?: number | RetryPolicy | ConnectorRetries<T>;
 };
+/** The type of a connector's own deprecated `retries` option, if it has one. */
+type ConnectorRetries<T> = T extends { readonly retries?: infer R } ? Exclude<R, undefined> : never;
 type SinkOf<T> = Described<T> & { readonly input: DatasetRef };
 
 /**

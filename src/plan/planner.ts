@@ -2,6 +2,7 @@ import type { ConnectorSpec } from '../core/connector-spec.js';
 import type { Diagnostic } from '../core/errors.js';
 import { ConfigError } from '../core/errors.js';
 import { isValidStepId } from '../core/ids.js';
+import { retryDiagnostics } from '../core/retry-policy.js';
 import { isSchema, validateSchema } from '../core/schema.js';
 import type { Pipeline } from '../define/pipeline.js';
 import { isPipeline } from '../define/pipeline.js';
@@ -78,6 +79,12 @@ export function planPipeline(
       ...atPipeline,
     });
   }
+  diagnostics.push(
+    ...retryDiagnostics(pipeline.orchestration?.retries, 'retries').map((d) => ({
+      ...d,
+      ...atPipeline,
+    })),
+  );
   const entries = Object.entries(pipeline.steps ?? {});
   if (entries.length === 0) {
     diagnostics.push({
@@ -165,6 +172,10 @@ export function planPipeline(
       for (const message of validateSchema(schema)) problem('invalid-schema', message, { path });
     };
 
+    if (def.kind === 'source' || def.kind === 'transform')
+      for (const d of retryDiagnostics(def.retries, 'retries', id))
+        diagnostics.push({ ...site, ...d });
+
     let config: unknown;
     switch (def.kind) {
       case 'source':
@@ -191,9 +202,11 @@ export function planPipeline(
                   {
                     path: [...issue.path.map(String), key].join('.'),
                     hint:
-                      suggestion === undefined
-                        ? `known options: ${knownKeys.join(', ')}`
-                        : `did you mean "${suggestion}"?`,
+                      key === 'retries'
+                        ? "a step's retries is a whole number or { retries, delay, maxDelay, jitter }; `count` is not one of its fields"
+                        : suggestion === undefined
+                          ? `known options: ${knownKeys.join(', ')}`
+                          : `did you mean "${suggestion}"?`,
                   },
                 );
               }

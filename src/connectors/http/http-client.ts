@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { retryPolicy } from '../../core/retry-policy.js';
+import type { ResolvedRetryPolicy } from '../../core/retry-policy.js';
 import { BackoffError, RetryableError, SourceError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { retryDelayMs } from '../../core/retry-policy.js';
@@ -27,7 +27,7 @@ export interface HTTPResponse {
 /** Settings of an {@link HTTPClient}. */
 export interface HTTPClientOptions {
   readonly stepId: string;
-  readonly retries: ReturnType<typeof retryPolicy>;
+  readonly retries: ResolvedRetryPolicy;
   readonly timeoutMs: number;
   readonly signal: AbortSignal;
   readonly logger: Logger;
@@ -86,17 +86,17 @@ export class HTTPClient {
           `${label} failed after ${tries} tr${tries === 1 ? 'y' : 'ies'}; last: ${problem}`,
           {
             cause: new RetryableError(problem, 'cause' in outcome ? { cause: outcome.cause } : {}),
-            hint: 'the API kept failing or was unreachable; check that it is up, then run again (raise retries.count to try longer)',
+            hint: 'the API kept failing or was unreachable; check that it is up, then run again (raise requestRetries to try longer)',
           },
         );
       }
       if (askedWaitMs !== undefined && askedWaitMs > retries.maxDelayMs) {
         throw new SourceError(
           stepId,
-          `${label} answered ${problem} asking to wait ${Math.ceil(askedWaitMs / 1000)} s, longer than retries.maxDelay`,
+          `${label} answered ${problem} asking to wait ${Math.ceil(askedWaitMs / 1000)} s, longer than requestRetries.maxDelay`,
           {
             cause: new BackoffError(problem, askedWaitMs),
-            hint: 'run again later, or raise retries.maxDelay to wait that long inside the run',
+            hint: 'run again later, or raise requestRetries.maxDelay to wait that long inside the run',
           },
         );
       }

@@ -1,5 +1,8 @@
 import { z } from 'zod';
 import { durationConfig } from '../../core/duration-config.js';
+import { retryPolicyConfig } from '../../core/retry-config.js';
+import type { ResolvedRetryPolicy, RetryPolicy } from '../../core/retry-policy.js';
+import { retryPolicy } from '../../core/retry-policy.js';
 import { secretValue } from '../../engine/secrets.js';
 import type { Schema } from '../../core/schema.js';
 import { isSchema } from '../../core/schema.js';
@@ -113,32 +116,69 @@ export const authConfig = z
 
 export type AuthConfig = NonNullable<z.output<typeof authConfig>>;
 
+/** The REST source's request retries when `requestRetries` is not given. */
+export const REQUEST_RETRY_DEFAULTS = {
+  retries: 3,
+  delay: '1s',
+  maxDelay: '30s',
+  jitter: 0.2,
+} as const satisfies RetryPolicy;
+
 /**
- * Retries of one request.
+ * The older form of the request retries, `retries: { count, delay, maxDelay, jitter }`: still
+ * read, as a deprecated alias of `requestRetries`. A step's own `retries` (a count or a
+ * `RetryPolicy`) is another setting: it reruns the whole step.
  *
  * @example
  * ```ts
- * retriesConfig.parse({ count: 5, maxDelay: '1m' });
+ * legacyRetriesConfig.parse({ count: 5, maxDelay: '1m' });
  * ```
  */
-export const retriesConfig = z
+export const legacyRetriesConfig = z
   .strictObject({
-    count: z.int().min(0).default(3).describe('Retries after the first try (0 disables).'),
-    delay: duration.default('1s').describe('Wait before the first retry; doubles each retry.'),
-    maxDelay: duration
-      .default('30s')
-      .describe('Longest wait between tries; a longer `Retry-After` fails the step as retryable.'),
+    count: z.int().min(0).optional().describe('Retries after the first try (0 disables).'),
+    delay: duration.optional().describe('Wait before the first retry; doubles each retry.'),
+    maxDelay: duration.optional().describe('Longest wait between tries.'),
     jitter: z
       .number()
       .min(0)
       .max(1)
-      .default(0.2)
+      .optional()
       .describe('Random share of each wait added or taken away (0..1).'),
   })
-  .default({ count: 3, delay: '1s', maxDelay: '30s', jitter: 0.2 })
+  .optional()
   .describe(
-    'Retries of 429, 5xx, timeouts and dropped connections (exponential backoff with jitter, honouring `Retry-After`). Other 4xx are never retried.',
+    'Deprecated: the older form of `requestRetries`, `{ count, delay, maxDelay, jitter }` (`count` is `retries` there).',
   );
+
+/**
+ * The retries of one request of a REST source: `requestRetries`, else the deprecated
+ * `retries: { count, ... }`, with {@link REQUEST_RETRY_DEFAULTS} for what neither gives.
+ *
+ * @example
+ * ```ts
+ * requestRetryPolicy(restSourceConfig.parse({ url, requestRetries: 5 })); // { retries: 5, delayMs: 1000, maxDelayMs: 30000, jitter: 0.2 }
+ * ```
+ */
+export function requestRetryPolicy(
+  config: Pick<ResolvedRESTConfig, 'requestRetries' | 'retries'>,
+): ResolvedRetryPolicy {
+  const legacy = config.retries;
+  if (config.requestRetries !== undefined || legacy === undefined)
+    return retryPolicy(
+      config.requestRetries ?? REQUEST_RETRY_DEFAULTS.retries,
+      REQUEST_RETRY_DEFAULTS,
+    );
+  return retryPolicy(
+    {
+      retries: legacy.count ?? REQUEST_RETRY_DEFAULTS.retries,
+      ...(legacy.delay === undefined ? {} : { delay: legacy.delay }),
+      ...(legacy.maxDelay === undefined ? {} : { maxDelay: legacy.maxDelay }),
+      ...(legacy.jitter === undefined ? {} : { jitter: legacy.jitter }),
+    },
+    REQUEST_RETRY_DEFAULTS,
+  );
+}
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
@@ -230,7 +270,12 @@ export const restSourceConfig = z
         'Safety limit: fail (rather than silently stop) when more pages than this would be read.',
       ),
     auth: authConfig,
-    retries: retriesConfig,
+    requestRetries: retryPolicyConfig
+      .optional()
+      .describe(
+        "Retries of each request on 429, 5xx, timeouts and dropped connections (exponential backoff with jitter, honouring `Retry-After`; other 4xx are never retried): a count, or `{ retries, delay, maxDelay, jitter }`. Default `{ retries: 3, delay: '1s', maxDelay: '30s', jitter: 0.2 }`. A `Retry-After` longer than `maxDelay` fails the step as retryable.",
+      ),
+    retries: legacyRetriesConfig,
     timeout: duration
       .default('30s')
       .describe('Limit of one request, response body included; a timeout is retried.'),
@@ -277,6 +322,11 @@ export const restSourceConfig = z
       .describe(
         'When records differ from the declared schema: `strict` fails on added or missing columns; `additive` adds new columns and null-fills missing nullable ones; `widen` also widens types; `discard_row` (default) leaves undeclared columns out and quarantines records with values that do not fit; `discard_column` sets such values to null and keeps the record.',
       ),
+  })
+  .refine((config) => config.requestRetries === undefined || config.retries === undefined, {
+    message:
+      'give requestRetries or the deprecated retries: { count, ... }, not both (a step retry count is retries: <number>)',
+    path: ['retries'],
   })
   .refine((config) => config.body === undefined || config.method === 'POST', {
     message: 'a request body goes with method: POST',

@@ -1,7 +1,6 @@
 import { parseDuration } from '../../core/duration.js';
 import { ConfigError } from '../../core/errors.js';
 import { quoteLiteral } from '../../core/type-mappings.js';
-import { retryPolicy } from '../../core/retry-policy.js';
 import type { SourceReadContext, SourceReadResult } from '../../engine/connector.js';
 import { defineSource } from '../../engine/connector.js';
 import { childTableSuffixes, planChildTables } from './child-tables.js';
@@ -13,7 +12,7 @@ import { normaliseRecords } from './normalise-records.js';
 import { RecordStage } from './record-stage.js';
 import { createRequestAuth } from './request-auth.js';
 import type { ResolvedRESTConfig } from './rest-config.js';
-import { restSourceConfig } from './rest-config.js';
+import { requestRetryPolicy, restSourceConfig } from './rest-config.js';
 
 /**
  * Reads records from an HTTP JSON API into the step's dataset, following pagination, with
@@ -65,12 +64,7 @@ async function readREST(
   const redact = (url: string): string => redactURL(url, secretParams);
   const client = new HTTPClient({
     stepId,
-    retries: retryPolicy({
-      retries: config.retries.count,
-      delay: config.retries.delay,
-      maxDelay: config.retries.maxDelay,
-      jitter: config.retries.jitter,
-    }),
+    retries: requestRetryPolicy(config),
     timeoutMs: parseDuration(config.timeout),
     signal: context.signal,
     logger,

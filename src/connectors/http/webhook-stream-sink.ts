@@ -5,6 +5,8 @@ import { durationConfig } from '../../core/duration-config.js';
 import { parseDuration } from '../../core/duration.js';
 import { BackoffError, RetryableError, SinkError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import { retryPolicyConfig } from '../../core/retry-config.js';
+import type { ResolvedRetryPolicy } from '../../core/retry-policy.js';
 import { retryDelayMs, retryPolicy } from '../../core/retry-policy.js';
 import { toJSONValue } from '../../engine/json-values.js';
 import { resolveSecret, secretValue } from '../../engine/secrets.js';
@@ -59,21 +61,18 @@ export const webhookStreamSinkConfig = z
       .describe(
         'Most rows per request; a checkpoint with more rows is sent in several requests, in order.',
       ),
-    retries: z
-      .int()
-      .min(0)
-      .max(100)
+    retries: retryPolicyConfig
       .default(5)
       .describe(
-        'How often a request is tried again after a 5xx, 408, 425 or 429 answer, a timeout or a network error, before the commit fails.',
+        "How often a request is tried again after a 5xx, 408, 425 or 429 answer, a timeout or a network error, before the commit fails: a count, or `{ retries, delay, maxDelay, jitter }` (defaults `delay: '500ms'`, `maxDelay: '30s'`, `jitter: 0.2`; the wait doubles with each retry). A `Retry-After` asking for longer than `maxDelay` fails the commit instead.",
       ),
     retryDelay: duration
-      .default('500ms')
-      .describe('The wait before the first retry; it doubles with each retry (with ±20% jitter).'),
+      .optional()
+      .describe('Deprecated: `retries.delay` (the wait before the first retry) by its older name.'),
     maxRetryDelay: duration
-      .default('30s')
+      .optional()
       .describe(
-        'The longest wait between two tries. A `Retry-After` asking for longer fails the commit instead.',
+        'Deprecated: `retries.maxDelay` (the longest wait between two tries) by its older name.',
       ),
     timeout: duration
       .default('30s')
@@ -89,9 +88,34 @@ export const webhookStreamSinkConfig = z
         'Signs each body: `X-Sluice-Signature-256: sha256=<hex HMAC-SHA256 of the body>`, as an inbox of `sluice serve --http` checks it.',
       ),
   })
+  .superRefine((config, context) => {
+    if (typeof config.retries !== 'object') return;
+    for (const alias of ['retryDelay', 'maxRetryDelay'] as const)
+      if (config[alias] !== undefined)
+        context.addIssue({
+          code: 'custom',
+          path: [alias],
+          message: `${alias} is the deprecated name of retries.${alias === 'retryDelay' ? 'delay' : 'maxDelay'}; with retries as an object, give it there`,
+        });
+  })
   .describe(
     'Posts rows to an HTTP endpoint at each checkpoint, with retries and idempotency keys.',
   );
+
+/** The webhook sink's retry defaults where its config gives none. */
+const SINK_RETRY_DEFAULTS = { delay: '500ms', maxDelay: '30s', jitter: 0.2 } as const;
+
+/**
+ * The retries of one request of the webhook sink: `retries` (a count or a `RetryPolicy`), the
+ * deprecated `retryDelay` and `maxRetryDelay`, then the sink's defaults.
+ */
+function sinkRetryPolicy(config: WebhookStreamSinkConfig): ResolvedRetryPolicy {
+  const aliases = {
+    ...(config.retryDelay === undefined ? {} : { delay: config.retryDelay }),
+    ...(config.maxRetryDelay === undefined ? {} : { maxDelay: config.maxRetryDelay }),
+  };
+  return retryPolicy(config.retries, { ...SINK_RETRY_DEFAULTS, ...aliases });
+}
 
 /** Config of the `webhook` stream sink as written (defaults optional). */
 export type WebhookStreamSinkInput = z.input<typeof webhookStreamSinkConfig>;
@@ -149,13 +173,15 @@ class WebhookWriter implements StreamWriter {
   readonly #config: WebhookStreamSinkConfig;
   readonly #headers: Readonly<Record<string, string>>;
   readonly #secret: string | undefined;
-  readonly #policy: ReturnType<typeof retryPolicy>;
+  readonly #policy: ResolvedRetryPolicy;
   readonly #timeoutMs: number;
   readonly #streamName: string;
   readonly #stepId: string;
   readonly #logger: Logger;
   readonly #signal: AbortSignal;
   readonly #target: string;
+  /** The option that set the longest wait, as the user wrote it (for messages). */
+  readonly #maxDelayName: string;
   #pending: string[] = [];
 
   constructor(config: WebhookStreamSinkConfig, context: StreamSinkContext) {
@@ -170,17 +196,14 @@ class WebhookWriter implements StreamWriter {
       config.signingSecret === undefined
         ? undefined
         : resolveSecret(config.signingSecret, context.stepId, 'signingSecret');
-    this.#policy = retryPolicy({
-      retries: config.retries,
-      delay: config.retryDelay,
-      maxDelay: config.maxRetryDelay,
-    });
+    this.#policy = sinkRetryPolicy(config);
     this.#timeoutMs = parseDuration(config.timeout);
     this.#streamName = context.streamName;
     this.#stepId = context.stepId;
     this.#logger = context.logger;
     this.#signal = context.signal;
     this.#target = describeURL(config.url);
+    this.#maxDelayName = config.maxRetryDelay === undefined ? 'retries.maxDelay' : 'maxRetryDelay';
   }
 
   async write(rows: readonly StreamRow[]): Promise<void> {
@@ -251,16 +274,16 @@ class WebhookWriter implements StreamWriter {
           `${label} failed after ${attempt} tr${attempt === 1 ? 'y' : 'ies'}; last: ${problem}`,
           {
             cause: new RetryableError(problem, 'cause' in outcome ? { cause: outcome.cause } : {}),
-            hint: 'the receiver kept failing or was unreachable; the rows of this checkpoint are sent again when the stream restarts (raise retries or maxRetryDelay to try longer)',
+            hint: 'the receiver kept failing or was unreachable; the rows of this checkpoint are sent again when the stream restarts (raise retries, or retries.maxDelay, to try longer)',
           },
         );
       if (askedMs !== undefined && askedMs > this.#policy.maxDelayMs)
         throw new SinkError(
           this.#stepId,
-          `${label} answered ${problem} asking to wait ${Math.ceil(askedMs / 1000)} s, longer than maxRetryDelay`,
+          `${label} answered ${problem} asking to wait ${Math.ceil(askedMs / 1000)} s, longer than ${this.#maxDelayName}`,
           {
             cause: new BackoffError(problem, askedMs),
-            hint: 'restart the stream later, or raise maxRetryDelay to wait that long within the commit',
+            hint: `restart the stream later, or raise ${this.#maxDelayName} to wait that long within the commit`,
           },
         );
       const waitMs = retryDelayMs(this.#policy, attempt, askedMs ?? 0);
