@@ -216,16 +216,19 @@ so it sees one consistent snapshot. A row's text form may be up to 32 MB. Types 
 
 {{TYPES}}
 
-**Incremental reads.** With \`incremental: { cursor: 'updated_at' }\`, a run reads only rows whose
-cursor is past the watermark of the last successful run, the predicate running on the server
-(\`WHERE updated_at > watermark - lagWindow\`). The new watermark is the highest cursor value read,
-committed with the run's success (see [orchestration](../orchestration.md)). Transactions commit
-in a different order than their timestamps: a row whose cursor is just below the watermark can
-become visible after a run read past it. \`lagWindow\` re-reads that much before the watermark on
-every run; write to a sink that merges by key (\`sink.postgres\` or \`sink.delta\` with
-\`mode: 'merge'\`) so rows read twice replace themselves. Rows with the same cursor value as the
-watermark are always read again (the comparison is \`>\` on the value minus the lag, and the lag
-may be 0: use a lag of at least one cursor unit when many rows share a timestamp).
+**Incremental reads.** With \`incremental: { cursor: 'updated_at' }\`, a run reads the rows whose
+cursor is at or past the watermark of the last successful run, minus \`lagWindow\`, the predicate
+running on the server (\`WHERE updated_at >= watermark - lagWindow\`). Reading inclusively catches
+rows inserted after the last run with the same cursor value as the watermark; \`lagWindow\` also
+catches transactions that committed late with a cursor a little below it (transactions commit in
+a different order than their timestamps). The rows an earlier run already read are then dropped
+by the engine before any other step sees them, recognised by \`incremental.primaryKey\` and the
+cursor value, or by a hash of the whole row without a key, so an append sink gets each row once.
+The new state (watermark and boundary rows) is committed with the run's success. The exact rules,
+and what happens past \`incremental.maxBoundaryRows\`, are in
+[Concepts](../concepts.md#incremental-sources). \`lagWindow\` is an interval (\`'10 minutes'\`,
+\`'10m'\`) for date and time cursors and a number for numeric ones; it may also be given as
+\`incremental.lagWindow\`.
 
 ## Change data capture: \`source.postgresCdc\`
 
