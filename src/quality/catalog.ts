@@ -1,9 +1,17 @@
 import { parseDuration } from '../core/duration.js';
 import type { LogicalType } from '../core/types.js';
-import { quoteIdentifier } from '../core/type-mappings.js';
+import { quoteIdentifier, quoteLiteral } from '../core/type-mappings.js';
 import type { CompileContext } from './compile-context.js';
 import { ExpectationArgumentError } from './compile-context.js';
 import type { AnomalyCheckResult } from './anomaly.js';
+import {
+  comparedAs,
+  isMixed,
+  mixedInSet,
+  orderedAs,
+  pythonTypeName,
+  textForMatching,
+} from './mixed-values.js';
 import { relativeChangeCheck, robustZScoreCheck, toAnomalyExpectationResult } from './anomaly.js';
 
 /** SQL pieces of a row-level expectation, evaluated on every row (that meets `row_condition`). */
@@ -58,6 +66,11 @@ export interface AggregateDefinition {
     metrics: Readonly<Record<string, unknown>>,
     ctx: CompileContext,
   ): AggregateOutcome;
+  /**
+   * The definition to use instead for these columns, if any: type expectations judge a column
+   * of values of several types value by value.
+   */
+  forColumns?(kwargs: Kwargs, ctx: CompileContext): MapDefinition | undefined;
 }
 
 /** Any expectation kind of the catalog. */
@@ -128,20 +141,49 @@ function inSet(
   type: LogicalType,
   ctx: CompileContext,
 ): string {
+  if (isMixed(type)) return mixedInSet(column, values, ctx.literal);
   const set = setLiteral(values, type, ctx);
   return set.items.length === 0 ? 'false' : `${set.column(column)} IN (${set.items.join(', ')})`;
 }
 
-/** SQL bounds check with GX's semantics: either bound may be null, strict bounds exclude equality. */
-function withinBounds(expression: string, kwargs: Kwargs, ctx: CompileContext): string {
+/**
+ * SQL bounds check with GX's semantics: either bound may be null, strict bounds exclude equality.
+ * `compared(bound)` is the value compared with that bound (it may depend on the bound's type).
+ */
+function withinBounds(
+  compared: string | ((bound: unknown) => string),
+  kwargs: Kwargs,
+  ctx: CompileContext,
+): string {
   const parts: string[] = [];
   const min = kwargs['min_value'];
   const max = kwargs['max_value'];
+  const side = (bound: unknown): string =>
+    typeof compared === 'string' ? compared : compared(bound);
   if (min !== null && min !== undefined)
-    parts.push(`${expression} ${kwargs['strict_min'] === true ? '>' : '>='} ${ctx.literal(min)}`);
+    parts.push(`${side(min)} ${kwargs['strict_min'] === true ? '>' : '>='} ${ctx.literal(min)}`);
   if (max !== null && max !== undefined)
-    parts.push(`${expression} ${kwargs['strict_max'] === true ? '<' : '<='} ${ctx.literal(max)}`);
+    parts.push(`${side(max)} ${kwargs['strict_max'] === true ? '<' : '<='} ${ctx.literal(max)}`);
   return parts.length === 0 ? 'true' : parts.join(' AND ');
+}
+
+/**
+ * A column's value as compared with a bound: a mixed column's value of the bound's type (other
+ * types raise, as Python does), text parsed as a timestamp for a datetime bound.
+ */
+function comparedWith(column: string, name: string, type: LogicalType): (bound: unknown) => string {
+  return (bound) => {
+    if (isMixed(type)) return orderedAs(column, name, comparedAs(bound));
+    if (bound instanceof Date && type.kind === 'string') return `CAST(${column} AS TIMESTAMP)`;
+    if (bound instanceof Date && type.kind === 'timestamp' && type.tz)
+      return `CAST(${column} AS TIMESTAMP)`;
+    return column;
+  };
+}
+
+/** A value as text for patterns: a mixed column's strings without JSON quotes. */
+function asText(column: string, ctx: CompileContext, name: string): string {
+  return textForMatching(column, ctx.typeOf(name));
 }
 
 /** The same bounds check in JS, for aggregate values. */
@@ -249,7 +291,11 @@ function columnMap(
 /** A single-column aggregate expectation whose metric must fall between min_value and max_value. */
 function columnAggregateBetween(
   metric: (column: string) => string,
-  options: { readonly numeric: boolean; readonly boundsRequired: boolean },
+  options: {
+    readonly numeric: boolean;
+    readonly boundsRequired: boolean;
+    readonly ordered?: boolean;
+  },
 ): AggregateDefinition {
   return {
     kind: 'aggregate',
@@ -257,7 +303,14 @@ function columnAggregateBetween(
       if (options.boundsRequired) requireBound(kwargs);
       else checkBoundsOrder(kwargs);
       const { name, column } = single(kwargs, ctx);
-      if (!options.numeric) return { observed: metric(column) };
+      if (!options.numeric) {
+        // min and max of values of several types compare them, which Python refuses across types.
+        if (options.ordered === true && isMixed(ctx.typeOf(name))) {
+          const bound = kwargs['min_value'] ?? kwargs['max_value'] ?? 0;
+          return { observed: metric(orderedAs(column, name, comparedAs(bound))) };
+        }
+        return { observed: metric(column) };
+      }
       for (const key of ['min_value', 'max_value']) {
         const bound = kwargs[key];
         if (bound !== null && bound !== undefined && typeof bound !== 'number') {
@@ -269,6 +322,8 @@ function columnAggregateBetween(
       const type = ctx.typeOf(name);
       // GX averages booleans as 0/1; a column with no values (typed as text) has no numeric aggregate.
       if (type.kind === 'bool') return { observed: metric(`CAST(${column} AS INTEGER)`) };
+      if (isMixed(type)) return { observed: metric(orderedAs(column, name, 'number')) };
+      if (type.kind === 'string') return { observed: textHasNoNumericAggregate(column, name) };
       if (!isNumeric(type)) return { observed: metric(`TRY_CAST(${column} AS DOUBLE)`) };
       return { observed: metric(column) };
     },
@@ -282,6 +337,14 @@ function columnAggregateBetween(
       };
     },
   };
+}
+
+/**
+ * A numeric aggregate of a text column: null when the column holds no values, else an error
+ * naming the column and a value, as GX raises for the mean of strings.
+ */
+function textHasNoNumericAggregate(column: string, name: string): string {
+  return `CASE WHEN count(${column}) = 0 THEN NULL ELSE error(concat('column ', ${quoteLiteral(JSON.stringify(name))}, ' holds text such as ', any_value(${column}), ', not numeric values; a numeric aggregate (mean, median, sum, stdev) needs a numeric column')) END`;
 }
 
 function regexes(kwargs: Kwargs, key: string): string[] {
@@ -326,6 +389,8 @@ const TYPE_NAMES: Readonly<Record<string, readonly string[]>> = {
   text: ['string'],
   stringtype: ['string'],
   object: ['string', 'json'],
+  object_: ['string', 'json'],
+  o: ['string', 'json'],
   bool: ['bool'],
   boolean: ['bool'],
   booleantype: ['bool'],
@@ -347,6 +412,68 @@ function matchesTypeName(type: LogicalType, name: unknown): boolean {
   return TYPE_NAMES[name.toLowerCase()]?.includes(type.kind) ?? false;
 }
 
+const PYTHON_TYPE_OF_KIND: Readonly<Record<string, string>> = {
+  int8: 'int',
+  int16: 'int',
+  int32: 'int',
+  int64: 'int',
+  float32: 'float',
+  float64: 'float',
+  decimal: 'float',
+  string: 'str',
+  bool: 'bool',
+  list: 'list',
+  struct: 'dict',
+  map: 'dict',
+  json: 'dict',
+};
+
+/**
+ * For a column of values of several types (GX's pandas object column): a row-level check of
+ * each value's Python type against the type names, so the values of other types are listed.
+ */
+function valueTypeMap(
+  kwargs: Kwargs,
+  ctx: CompileContext,
+  names: () => readonly unknown[],
+): MapDefinition | undefined {
+  const name = kwargs['column'];
+  if (typeof name !== 'string' || !ctx.columnNames.includes(name)) return undefined;
+  if (!isMixed(ctx.typeOf(name))) return undefined;
+  return {
+    kind: 'map',
+    nulls: 'skip',
+    compile(_kwargs, context) {
+      const column = context.column(name);
+      const requested = names().map((n) => {
+        if (typeof n !== 'string') throw new ExpectationArgumentError('type names must be strings');
+        return n.toLowerCase();
+      });
+      const everything = requested.some((n) => OBJECT_NAMES.includes(n));
+      const allowed = [
+        ...new Set(
+          requested.flatMap((n) =>
+            (TYPE_NAMES[n] ?? []).map((kind) => PYTHON_TYPE_OF_KIND[kind] ?? kind),
+          ),
+        ),
+      ];
+      return {
+        domain: `${column} IS NOT NULL AND json_type(${column}) <> 'NULL'`,
+        unexpected: everything
+          ? 'false'
+          : allowed.length === 0
+            ? 'true'
+            : `coalesce(${pythonTypeName(column)} NOT IN (${allowed.map((a) => quoteLiteral(a)).join(', ')}), true)`,
+        value: column,
+        valueColumns: [name],
+      };
+    },
+  };
+}
+
+/** pandas' names of its object dtype. */
+const OBJECT_NAMES: readonly string[] = ['object', 'object_', 'o'];
+
 function typeCheck(
   kwargs: Kwargs,
   ctx: CompileContext,
@@ -354,8 +481,11 @@ function typeCheck(
 ): AggregateOutcome {
   const { name } = single(kwargs, ctx);
   const type = ctx.typeOf(name);
-  const observed = typeObservedName(type);
-  return { success: names.some((n) => matchesTypeName(type, n)), observed_value: observed };
+  const success = names.some((n) => matchesTypeName(type, n));
+  // pandas keeps text in its object dtype, reported as "object_".
+  const asObject =
+    success && names.some((n) => typeof n === 'string' && OBJECT_NAMES.includes(n.toLowerCase()));
+  return { success, observed_value: asObject ? 'object_' : typeObservedName(type) };
 }
 
 function typeObservedName(type: LogicalType): string {
@@ -390,6 +520,18 @@ function compareSets(
     missing: expected.filter((v) => !observedKeys.has(key(v))),
     extra: observed.filter((v) => !expectedKeys.has(key(v))),
   };
+}
+
+/** The distinct values of a column; a mixed column's come as JSON text and are decoded. */
+function distinctObserved(
+  kwargs: Kwargs,
+  m: Readonly<Record<string, unknown>>,
+  ctx: CompileContext,
+): unknown[] {
+  const values = ((m['values'] as unknown[] | null) ?? []).map(plain);
+  const name = kwargs['column'];
+  if (typeof name !== 'string' || !isMixed(ctx.typeOf(name))) return values;
+  return values.map((v) => (typeof v === 'string' ? (JSON.parse(v) as unknown) : v));
 }
 
 function distinctValues(kwargs: Kwargs, ctx: CompileContext): Readonly<Record<string, string>> {
@@ -641,7 +783,7 @@ const catalog: Readonly<Record<string, ExpectationDefinition>> = {
       const { name, column } = single(kwargs, ctx);
       return {
         domain: `${column} IS NOT NULL`,
-        unexpected: `NOT coalesce(${withinBounds(column, kwargs, ctx)}, false)`,
+        unexpected: `NOT coalesce(${withinBounds(comparedWith(column, name, ctx.typeOf(name)), kwargs, ctx)}, false)`,
         value: column,
         valueColumns: [name],
       };
@@ -655,51 +797,51 @@ const catalog: Readonly<Record<string, ExpectationDefinition>> = {
     inSet(column, list(kwargs, 'value_set'), ctx.typeOf(name), ctx),
   ),
   expect_column_values_to_match_regex: columnMap(
-    (column, kwargs, ctx) =>
-      `NOT regexp_matches(CAST(${column} AS VARCHAR), ${ctx.literal(string(kwargs, 'regex'))})`,
+    (column, kwargs, ctx, name) =>
+      `NOT regexp_matches(${asText(column, ctx, name)}, ${ctx.literal(string(kwargs, 'regex'))})`,
   ),
   expect_column_values_to_not_match_regex: columnMap(
-    (column, kwargs, ctx) =>
-      `regexp_matches(CAST(${column} AS VARCHAR), ${ctx.literal(string(kwargs, 'regex'))})`,
+    (column, kwargs, ctx, name) =>
+      `regexp_matches(${asText(column, ctx, name)}, ${ctx.literal(string(kwargs, 'regex'))})`,
   ),
   expect_column_values_to_match_regex_list: columnMap(
-    (column, kwargs, ctx) =>
+    (column, kwargs, ctx, name) =>
       `NOT ${combine(
         regexes(kwargs, 'regex_list').map(
-          (r) => `regexp_matches(CAST(${column} AS VARCHAR), ${ctx.literal(r)})`,
+          (r) => `regexp_matches(${asText(column, ctx, name)}, ${ctx.literal(r)})`,
         ),
         kwargs['match_on'] ?? 'any',
       )}`,
   ),
-  expect_column_values_to_not_match_regex_list: columnMap((column, kwargs, ctx) =>
+  expect_column_values_to_not_match_regex_list: columnMap((column, kwargs, ctx, name) =>
     combine(
       regexes(kwargs, 'regex_list').map(
-        (r) => `regexp_matches(CAST(${column} AS VARCHAR), ${ctx.literal(r)})`,
+        (r) => `regexp_matches(${asText(column, ctx, name)}, ${ctx.literal(r)})`,
       ),
       'any',
     ),
   ),
   expect_column_values_to_match_like_pattern: columnMap(
-    (column, kwargs, ctx) =>
-      `NOT (CAST(${column} AS VARCHAR) LIKE ${ctx.literal(string(kwargs, 'like_pattern'))})`,
+    (column, kwargs, ctx, name) =>
+      `NOT (${asText(column, ctx, name)} LIKE ${ctx.literal(string(kwargs, 'like_pattern'))})`,
   ),
   expect_column_values_to_not_match_like_pattern: columnMap(
-    (column, kwargs, ctx) =>
-      `CAST(${column} AS VARCHAR) LIKE ${ctx.literal(string(kwargs, 'like_pattern'))}`,
+    (column, kwargs, ctx, name) =>
+      `${asText(column, ctx, name)} LIKE ${ctx.literal(string(kwargs, 'like_pattern'))}`,
   ),
   expect_column_values_to_match_like_pattern_list: columnMap(
-    (column, kwargs, ctx) =>
+    (column, kwargs, ctx, name) =>
       `NOT ${combine(
         regexes(kwargs, 'like_pattern_list').map(
-          (p) => `CAST(${column} AS VARCHAR) LIKE ${ctx.literal(p)}`,
+          (p) => `${asText(column, ctx, name)} LIKE ${ctx.literal(p)}`,
         ),
         kwargs['match_on'] ?? 'any',
       )}`,
   ),
-  expect_column_values_to_not_match_like_pattern_list: columnMap((column, kwargs, ctx) =>
+  expect_column_values_to_not_match_like_pattern_list: columnMap((column, kwargs, ctx, name) =>
     combine(
       regexes(kwargs, 'like_pattern_list').map(
-        (p) => `CAST(${column} AS VARCHAR) LIKE ${ctx.literal(p)}`,
+        (p) => `${asText(column, ctx, name)} LIKE ${ctx.literal(p)}`,
       ),
       'any',
     ),
@@ -711,6 +853,7 @@ const catalog: Readonly<Record<string, ExpectationDefinition>> = {
       return {};
     },
     evaluate: (kwargs, _m, ctx) => typeCheck(kwargs, ctx, [kwargs['type_']]),
+    forColumns: (kwargs, ctx) => valueTypeMap(kwargs, ctx, () => [kwargs['type_']]),
   },
   expect_column_values_to_be_in_type_list: {
     kind: 'aggregate',
@@ -722,6 +865,10 @@ const catalog: Readonly<Record<string, ExpectationDefinition>> = {
       kwargs['type_list'] === null
         ? { success: true, observed_value: typeObservedName(ctx.typeOf(string(kwargs, 'column'))) }
         : typeCheck(kwargs, ctx, list(kwargs, 'type_list')),
+    forColumns: (kwargs, ctx) =>
+      kwargs['type_list'] === null || kwargs['type_list'] === undefined
+        ? undefined
+        : valueTypeMap(kwargs, ctx, () => list(kwargs, 'type_list')),
   },
   expect_column_value_z_scores_to_be_less_than: columnMap((column, kwargs, ctx) => {
     const threshold = optionalNumber(kwargs, 'threshold');
@@ -748,8 +895,8 @@ const catalog: Readonly<Record<string, ExpectationDefinition>> = {
     },
   ),
   expect_column_values_to_match_strftime_format: columnMap(
-    (column, kwargs, ctx) =>
-      `try_strptime(CAST(${column} AS VARCHAR), ${ctx.literal(string(kwargs, 'strftime_format'))}) IS NULL`,
+    (column, kwargs, ctx, name) =>
+      `try_strptime(${asText(column, ctx, name)}, ${ctx.literal(string(kwargs, 'strftime_format'))}) IS NULL`,
   ),
   // Only text is parsed: a number is not JSON text here, as json.loads(1) fails in GX.
   expect_column_values_to_be_json_parseable: columnMap((column, _kwargs, ctx, name) =>
@@ -761,31 +908,35 @@ const catalog: Readonly<Record<string, ExpectationDefinition>> = {
     compile(kwargs, ctx) {
       requireBound(kwargs, { ordered: false });
       const { name, column } = single(kwargs, ctx);
-      if (ctx.typeOf(name).kind !== 'string') {
+      const type = ctx.typeOf(name);
+      if (type.kind !== 'string' && !isMixed(type)) {
         throw new ExpectationArgumentError(
-          `column "${name}" holds ${ctx.typeOf(name).kind} values, which have no length`,
+          `column "${name}" holds ${type.kind} values, which have no length`,
         );
       }
+      const text = isMixed(type) ? orderedAs(column, name, 'text') : column;
       return {
         domain: `${column} IS NOT NULL`,
-        unexpected: `NOT coalesce(${withinBounds(`length(${column})`, kwargs, ctx)}, false)`,
+        unexpected: `NOT coalesce(${withinBounds(`length(${text})`, kwargs, ctx)}, false)`,
         value: column,
         valueColumns: [name],
       };
     },
   },
   expect_column_value_lengths_to_equal: columnMap(
-    (column, kwargs, ctx) =>
-      `length(CAST(${column} AS VARCHAR)) <> ${ctx.literal(optionalNumber(kwargs, 'value'))}`,
+    (column, kwargs, ctx, name) =>
+      `length(${asText(column, ctx, name)}) <> ${ctx.literal(optionalNumber(kwargs, 'value'))}`,
   ),
 
   // column aggregate
   expect_column_min_to_be_between: columnAggregateBetween((c) => `min(${c})`, {
     numeric: false,
+    ordered: true,
     boundsRequired: true,
   }),
   expect_column_max_to_be_between: columnAggregateBetween((c) => `max(${c})`, {
     numeric: false,
+    ordered: true,
     boundsRequired: false,
   }),
   expect_column_mean_to_be_between: columnAggregateBetween((c) => `avg(${c})`, {
@@ -815,8 +966,8 @@ const catalog: Readonly<Record<string, ExpectationDefinition>> = {
   expect_column_distinct_values_to_be_in_set: {
     kind: 'aggregate',
     metrics: distinctValues,
-    evaluate: (kwargs, m) => {
-      const observed = ((m['values'] as unknown[] | null) ?? []).map(plain);
+    evaluate: (kwargs, m, ctx) => {
+      const observed = distinctObserved(kwargs, m, ctx);
       const expected = kwargs['value_set'] === null ? null : list(kwargs, 'value_set');
       return {
         success: expected === null || compareSets(observed, expected).extra.length === 0,
@@ -827,8 +978,8 @@ const catalog: Readonly<Record<string, ExpectationDefinition>> = {
   expect_column_distinct_values_to_contain_set: {
     kind: 'aggregate',
     metrics: distinctValues,
-    evaluate: (kwargs, m) => {
-      const observed = ((m['values'] as unknown[] | null) ?? []).map(plain);
+    evaluate: (kwargs, m, ctx) => {
+      const observed = distinctObserved(kwargs, m, ctx);
       return {
         success: compareSets(observed, list(kwargs, 'value_set')).missing.length === 0,
         observed_value: observed,
@@ -838,8 +989,8 @@ const catalog: Readonly<Record<string, ExpectationDefinition>> = {
   expect_column_distinct_values_to_equal_set: {
     kind: 'aggregate',
     metrics: distinctValues,
-    evaluate: (kwargs, m) => {
-      const observed = ((m['values'] as unknown[] | null) ?? []).map(plain);
+    evaluate: (kwargs, m, ctx) => {
+      const observed = distinctObserved(kwargs, m, ctx);
       const { missing, extra } = compareSets(observed, list(kwargs, 'value_set'));
       return { success: missing.length === 0 && extra.length === 0, observed_value: observed };
     },
@@ -1114,6 +1265,64 @@ const ALIASES: Readonly<Record<string, string>> = {
   expect_column_pair_values_A_to_be_greater_than_B:
     'expect_column_pair_values_a_to_be_greater_than_b',
 };
+
+/** dbt's argument names of its generic tests, mapped to the GX names of the aliased expectation. */
+const ALIAS_ARGUMENTS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  not_null: { column_name: 'column' },
+  unique: { column_name: 'column' },
+  accepted_values: { column_name: 'column', values: 'value_set' },
+  relationships: { column_name: 'column' },
+};
+
+/**
+ * An expectation's kwargs with dbt's argument names translated (`accepted_values`' `values` and
+ * `quote`, `column_name`, `relationships`' `to: ref('customers')`; dbt 1.10's nested
+ * `arguments`), so a dbt test runs as its GX expectation. Other kwargs are returned as given.
+ *
+ * @example
+ * ```ts
+ * canonicalKwargs('accepted_values', { column_name: 'status', values: ['a', 'b'] });
+ * // { column: 'status', value_set: ['a', 'b'] }
+ * ```
+ */
+export function canonicalKwargs(type: string, kwargs: Kwargs): Kwargs {
+  const renames = ALIAS_ARGUMENTS[type];
+  if (renames === undefined) return kwargs;
+  const nested = kwargs['arguments'];
+  const flat: Record<string, unknown> =
+    nested !== null && typeof nested === 'object' && !Array.isArray(nested)
+      ? {
+          ...Object.fromEntries(Object.entries(kwargs).filter(([k]) => k !== 'arguments')),
+          ...nested,
+        }
+      : { ...kwargs };
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(flat)) {
+    const target = renames[key] ?? key;
+    if (target !== key && flat[target] !== undefined) {
+      throw new ExpectationArgumentError(`give "${target}" or dbt's "${key}", not both`);
+    }
+    out[target] = value;
+  }
+  if (type === 'accepted_values' && 'quote' in out) {
+    const quote = out['quote'];
+    delete out['quote'];
+    if (typeof quote !== 'boolean')
+      throw new ExpectationArgumentError(
+        `"quote" must be true or false, got ${JSON.stringify(quote)}`,
+      );
+    // quote: false compares the values as written in SQL, so numbers given as text are numbers.
+    if (!quote && Array.isArray(out['value_set']))
+      out['value_set'] = (out['value_set'] as unknown[]).map((v) =>
+        typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v,
+      );
+  }
+  if (type === 'relationships' && typeof out['to'] === 'string') {
+    const ref = /^\s*ref\(\s*(?:"([^"]+)"|'([^']+)')\s*\)\s*$/.exec(out['to']);
+    if (ref !== null) out['to'] = ref[1] ?? ref[2];
+  }
+  return out;
+}
 
 /**
  * The definition of an expectation type (GX name, dbt alias or Sluice name), if known.

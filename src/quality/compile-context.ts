@@ -86,7 +86,8 @@ export function createCompileContext(
 }
 
 /**
- * A SQL literal for a JSON-like value: numbers, strings, booleans and null; arrays become lists.
+ * A SQL literal for a JSON-like value: numbers, strings, booleans and null; arrays become lists;
+ * a `Date` (a resolved suite parameter) becomes a UTC `TIMESTAMP`.
  *
  * @example
  * ```ts
@@ -104,6 +105,8 @@ export function sqlLiteral(value: unknown): string {
   if (typeof value === 'bigint') return value.toString();
   if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
   if (typeof value === 'string') return quoteLiteral(value);
+  if (value instanceof Date && !Number.isNaN(value.getTime()))
+    return `TIMESTAMP '${value.toISOString().replace('T', ' ').replace('Z', '')}'`;
   if (Array.isArray(value)) return `[${value.map(sqlLiteral).join(', ')}]`;
   throw new ExpectationArgumentError(`cannot use ${JSON.stringify(value)} as a value`);
 }

@@ -4,7 +4,7 @@ import { quoteIdentifier } from '../core/type-mappings.js';
 import type { EngineConnection } from '../engine/duckdb-session.js';
 import { firstLine } from '../engine/duckdb-session.js';
 import type { AggregateDefinition, MapCompilation, MapDefinition } from './catalog.js';
-import { anomalyMetric, expectationDefinition } from './catalog.js';
+import { anomalyMetric, canonicalKwargs, expectationDefinition } from './catalog.js';
 import type { CompileContext } from './compile-context.js';
 import { createCompileContext, ExpectationArgumentError } from './compile-context.js';
 import type {
@@ -15,7 +15,9 @@ import type {
   Suite,
   SuiteResult,
 } from './expectation.js';
+import type { ColumnTypes } from './row-condition.js';
 import { translateRowCondition } from './row-condition.js';
+import { resolveSuiteParameters } from './suite-parameters.js';
 
 /** The data a suite is validated against. */
 export interface ValidationTarget {
@@ -33,6 +35,8 @@ export interface ValidationTarget {
 export interface ValidateOptions {
   /** Default result format; an expectation's `result_format` kwarg overrides it (default BASIC). */
   readonly resultFormat?: ResultFormat;
+  /** What suite parameters' `now()` means (default: when validation starts). */
+  readonly now?: Date;
 }
 
 interface ResolvedFormat {
@@ -95,8 +99,10 @@ export async function validateSuite(
     history,
     target.relation,
   );
+  const now = options.now ?? new Date();
+  const types = columnTypes(target.columns);
   const planned = suite.expectations.map((expectation) =>
-    plan(expectation, ctx, options.resultFormat ?? 'BASIC'),
+    plan(expectation, ctx, options.resultFormat ?? 'BASIC', now, types),
   );
   const groups = new Map<string, Planned[]>();
   for (const item of planned) {
@@ -120,16 +126,49 @@ export async function validateSuite(
   return summarize(suite.name, ordered);
 }
 
-function plan(
+/** A column's type by name, undefined for an unknown column. */
+function columnTypes(columns: ValidationTarget['columns']): ColumnTypes {
+  const byName = new Map(columns.map((c) => [c.name, c.type]));
+  return (name) => byName.get(name);
+}
+
+/**
+ * The expectation as it runs: suite parameters (`{"$PARAMETER": "now()"}`) evaluated and dbt's
+ * argument names translated.
+ */
+function resolvedExpectation(expectation: ExpectationConfig, now: Date): ExpectationConfig {
+  const kwargs = canonicalKwargs(
+    expectation.type,
+    resolveSuiteParameters(expectation.kwargs, { now }),
+  );
+  return kwargs === expectation.kwargs ? expectation : { ...expectation, kwargs };
+}
+
+/** The catalog definition for these columns (a type check of a mixed column runs per value). */
+function definitionFor(
   expectation: ExpectationConfig,
   ctx: CompileContext,
+): AggregateDefinition | MapDefinition {
+  const definition = expectationDefinition(expectation.type);
+  if (definition === undefined)
+    throw new ExpectationArgumentError(`unknown expectation type "${expectation.type}"`);
+  return definition.kind === 'aggregate'
+    ? (definition.forColumns?.(expectation.kwargs, ctx) ?? definition)
+    : definition;
+}
+
+function plan(
+  original: ExpectationConfig,
+  ctx: CompileContext,
   defaultFormat: ResultFormat,
+  now: Date,
+  types: ColumnTypes,
 ): Planned {
+  let expectation = original;
   const format = resolveFormat(expectation.kwargs['result_format'], defaultFormat);
   try {
-    const definition = expectationDefinition(expectation.type);
-    if (definition === undefined)
-      throw new ExpectationArgumentError(`unknown expectation type "${expectation.type}"`);
+    expectation = resolvedExpectation(original, now);
+    const definition = definitionFor(expectation, ctx);
     const mostly = expectation.kwargs['mostly'];
     if (
       mostly !== undefined &&
@@ -142,7 +181,7 @@ function plan(
     }
     const condition = expectation.kwargs['row_condition'];
     if (condition !== undefined && condition !== null)
-      translateRowCondition(condition, expectation.kwargs['condition_parser']);
+      translateRowCondition(condition, expectation.kwargs['condition_parser'], types);
     if (definition.kind === 'map')
       return {
         expectation,
@@ -192,7 +231,11 @@ function buildQuery(target: ValidationTarget, group: readonly Planned[]): string
   const condition =
     first['row_condition'] === undefined || first['row_condition'] === null
       ? undefined
-      : translateRowCondition(first['row_condition'], first['condition_parser']);
+      : translateRowCondition(
+          first['row_condition'],
+          first['condition_parser'],
+          columnTypes(target.columns),
+        );
   const needsOrder = group.some(
     (item) =>
       item.kind === 'map' &&
@@ -319,7 +362,7 @@ function toResult(
       return makeResult(expectation, outcome.success, result);
     }
     if (item.kind !== 'map') throw new Error('unreachable');
-    return mapResult(item, i, row);
+    return mapResult(item, i, row, ctx);
   } catch (error) {
     return exceptionResult(expectation, error);
   }
@@ -329,12 +372,25 @@ function mapResult(
   item: Extract<Planned, { kind: 'map' }>,
   i: number,
   row: Readonly<Record<string, unknown>>,
+  ctx: CompileContext,
 ): ExpectationResult {
   const elements = Number(row['__sluice_rows'] ?? 0);
   const domain = Number(row[`m${i}_domain`] ?? 0);
   const unexpected = Number(row[`m${i}_unexpected`] ?? 0);
-  const values = ((row[`m${i}_values`] as unknown[] | null) ?? []).map(toPlain);
-  const index = ((row[`m${i}_index`] as unknown[] | null) ?? []).map(toPlain);
+  // The engine hands values of a mixed (JSON) column over as JSON text.
+  const mixed = item.sql.valueColumns.filter(
+    (c) => ctx.columnNames.includes(c) && ctx.typeOf(c).kind === 'json',
+  );
+  const decodeValue =
+    item.sql.valueColumns.length === 1 && mixed.length === 1 ? fromJSONText : (v: unknown) => v;
+  const decodeEntry = (entry: unknown): unknown =>
+    entry !== null && typeof entry === 'object' && !Array.isArray(entry) && mixed.length > 0
+      ? Object.fromEntries(
+          Object.entries(entry).map(([k, v]) => [k, mixed.includes(k) ? fromJSONText(v) : v]),
+        )
+      : entry;
+  const values = ((row[`m${i}_values`] as unknown[] | null) ?? []).map(toPlain).map(decodeValue);
+  const index = ((row[`m${i}_index`] as unknown[] | null) ?? []).map(toPlain).map(decodeEntry);
   const mostly = (item.expectation.kwargs['mostly'] as number | undefined | null) ?? 1;
   const success = domain === 0 ? true : (domain - unexpected) / domain >= mostly - 1e-12;
   const percent = (n: number, of: number): number | null => (of === 0 ? null : (n / of) * 100);
@@ -472,6 +528,15 @@ function summarize(name: string, results: readonly ExpectationResult[]): SuiteRe
   };
 }
 
+function fromJSONText(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return value;
+  }
+}
+
 /** Engine values as JSON-friendly values: bigints as numbers, maps and structs as objects. */
 function toPlain(value: unknown): unknown {
   if (typeof value === 'bigint')
@@ -507,19 +572,23 @@ export function quarantineRules(
   suite: Suite,
   columns: ValidationTarget['columns'],
   datasets: (name: string) => string | undefined = () => undefined,
+  now: Date = new Date(),
 ): QuarantineRule[] {
   const ctx = createCompileContext(columns, datasets);
+  const types = columnTypes(columns);
   const rules: QuarantineRule[] = [];
-  for (const expectation of suite.expectations) {
-    if (expectation.severity !== 'quarantine') continue;
-    const definition = expectationDefinition(expectation.type);
-    if (definition?.kind !== 'map') continue;
+  for (const original of suite.expectations) {
+    if (original.severity !== 'quarantine') continue;
+    if (expectationDefinition(original.type) === undefined) continue;
+    const expectation = resolvedExpectation(original, now);
+    const definition = definitionFor(expectation, ctx);
+    if (definition.kind !== 'map') continue;
     const sql = definition.compile(expectation.kwargs, ctx);
     const condition = expectation.kwargs['row_condition'];
     const scope =
       condition === undefined || condition === null
         ? 'true'
-        : translateRowCondition(condition, expectation.kwargs['condition_parser']);
+        : translateRowCondition(condition, expectation.kwargs['condition_parser'], types);
     rules.push({
       id: expectation.id,
       failing: `coalesce((${scope}) AND (${sql.domain}) AND (${sql.unexpected}), false)`,

@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { evaluateSuiteParameter, resolveSuiteParameters } from './suite-parameters.js';
+
+const now = new Date('2026-03-10T12:30:00.000Z');
+const at = (text: string): string => {
+  const value = evaluateSuiteParameter(text, { now });
+  return value instanceof Date ? value.toISOString() : String(value);
+};
+
+describe('suite parameter expressions', () => {
+  it('now() is the given instant', () => {
+    expect(at('now()')).toBe('2026-03-10T12:30:00.000Z');
+  });
+
+  it('datetime() takes year, month, day and optional time parts, positional or named', () => {
+    expect(at('datetime(2003, 1, 1)')).toBe('2003-01-01T00:00:00.000Z');
+    expect(at('datetime(1969, 12, 31, 23, 59, 58)')).toBe('1969-12-31T23:59:58.000Z');
+    expect(at('datetime(2024, 2, 29, hour=6)')).toBe('2024-02-29T06:00:00.000Z');
+    expect(at('datetime(year=99, month=1, day=1)')).toBe('0099-01-01T00:00:00.000Z');
+  });
+
+  it('timedelta() in every unit, with arithmetic inside its arguments', () => {
+    expect(at('now() - timedelta(weeks=52*100)')).toBe(
+      new Date(now.getTime() - 5200 * 7 * 86_400_000).toISOString(),
+    );
+    expect(at('now() + timedelta(days=1, hours=2, minutes=3, seconds=4)')).toBe(
+      '2026-03-11T14:33:04.000Z',
+    );
+    expect(at('timedelta(hours=1) + now()')).toBe('2026-03-10T13:30:00.000Z');
+    expect(at('now() - 2 * timedelta(days=1.5)')).toBe('2026-03-07T12:30:00.000Z');
+    expect(at('now() - (timedelta(days=2) - timedelta(days=1))')).toBe('2026-03-09T12:30:00.000Z');
+  });
+
+  it('numbers follow precedence and unary minus', () => {
+    expect(evaluateSuiteParameter('1 + 2 * 3')).toBe(7);
+    expect(evaluateSuiteParameter('(1 + 2) * -3')).toBe(-9);
+    expect(evaluateSuiteParameter('10 / 4 - .5')).toBe(2);
+  });
+
+  it('named parameters are looked up, never evaluated', () => {
+    expect(evaluateSuiteParameter('upstream_rows * 2', { parameters: { upstream_rows: 21 } })).toBe(
+      42,
+    );
+  });
+
+  it.each([
+    ['now(1)', /now\(\) takes no arguments/],
+    ['datetime(2023, 2, 29)', /not a valid date/],
+    ['datetime(2023, 13, 1)', /not a valid date/],
+    ['datetime(2023)', /needs year, month and day/],
+    ['timedelta(3)', /takes named arguments/],
+    ['timedelta(fortnights=1)', /no argument "fortnights"/],
+    ['timedelta(days=1)', /is a duration/],
+    ['now() + now()', /cannot apply "\+" to a datetime and a datetime/],
+    ['now() * 2', /cannot apply/],
+    ['1 / 0', /division by zero/],
+    ['__import__("os").system("true")', /unexpected character|unknown/],
+    ['process.exit(1)', /unexpected character|unknown/],
+    ['eval(1)', /unknown function eval\(\)/],
+    ['now() now()', /unexpected text/],
+    ['now(', /expected/],
+    ['missing_name', /unknown name "missing_name"/],
+    ['', /expected a value/],
+  ])('%s is refused with a clear message', (text, message) => {
+    expect(() => evaluateSuiteParameter(text, { now })).toThrow(message);
+  });
+});
+
+describe('resolveSuiteParameters', () => {
+  it('replaces $PARAMETER kwargs and keeps the others', () => {
+    const resolved = resolveSuiteParameters(
+      { column: 'ts', min_value: { $PARAMETER: 'datetime(1969, 1, 1)' }, max_value: 3 },
+      { now },
+    );
+    expect(resolved['column']).toBe('ts');
+    expect(resolved['max_value']).toBe(3);
+    expect((resolved['min_value'] as Date).toISOString()).toBe('1969-01-01T00:00:00.000Z');
+  });
+
+  it('returns the same object when there is no parameter', () => {
+    const kwargs = { column: 'a', value_set: [{ $other: 1 }] };
+    expect(resolveSuiteParameters(kwargs)).toBe(kwargs);
+  });
+
+  it('refuses a $PARAMETER that is not text', () => {
+    expect(() => resolveSuiteParameters({ min_value: { $PARAMETER: 5 } })).toThrow(
+      /"min_value": \$PARAMETER must be a string expression/,
+    );
+  });
+});
