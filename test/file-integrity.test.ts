@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pipeline, ref, sink, sql } from '../src/index.js';
 import type { Logger } from '../src/core/logger.js';
+import { filesStreamSink } from '../src/connectors/files/ndjson-stream.js';
 import { query, runIn, stepOf, tempDir } from './helpers.js';
 
 /** A logger keeping every warning with its fields (and its step, from the child bindings). */
@@ -82,6 +83,36 @@ describe('JSON outputs are always valid JSON', () => {
     expect(report.status).toBe('success');
     expect(await strictNDJSONLines(join(dir, 'out/finite.ndjson'))).toEqual([{ d: 1.5, l: [2.5] }]);
     expect(logger.warnings).toEqual([]);
+  });
+});
+
+describe('the files stream sink writes valid JSON', () => {
+  it('writes bigints exactly and NaN and infinities as null, warning how many', async () => {
+    const dir = await tempDir();
+    const logger = recordingLogger();
+    const sink = await filesStreamSink.open(
+      { path: join(dir, 'stream-out') },
+      { stepId: 'out', streamName: 'clicks', logger, signal: new AbortController().signal },
+    );
+    await sink.write([
+      { id: 12n, big: 2n ** 64n, score: Number.NaN, scores: [1.5, Infinity], at: new Date(0) },
+      { id: 13n, big: 1n, score: -Infinity, scores: [], at: null },
+    ]);
+    await sink.commit({ checkpointId: 1, snapshot: { positions: {} } });
+    expect(await strictNDJSONLines(join(dir, 'stream-out/part-0000000001.ndjson'))).toEqual([
+      {
+        id: 12,
+        big: '18446744073709551616',
+        score: null,
+        scores: [1.5, null],
+        at: '1970-01-01T00:00:00.000Z',
+      },
+      { id: 13, big: 1, score: null, scores: [], at: null },
+    ]);
+    expect(logger.warnings).toEqual([
+      expect.objectContaining({ valuesDiscarded: 3, checkpointId: 1 }),
+    ]);
+    await sink.close();
   });
 });
 

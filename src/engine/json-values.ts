@@ -25,3 +25,25 @@ export function toJSONValue(value: unknown): unknown {
   if (typeof value === 'number' && !Number.isFinite(value)) return null;
   return value;
 }
+
+/**
+ * How many numbers in a value (at any depth of arrays and objects) are NaN or infinite: the
+ * values {@link toJSONValue} turns into null, since JSON has no literal for them. A writer
+ * counts them so that the change is reported, never silent.
+ *
+ * @example
+ * ```ts
+ * nonFiniteNumbers({ a: NaN, b: [1, Infinity], c: 'x' }); // 2
+ * ```
+ */
+export function nonFiniteNumbers(value: unknown): number {
+  if (typeof value === 'number') return Number.isFinite(value) ? 0 : 1;
+  if (Array.isArray(value)) return value.reduce((n: number, v) => n + nonFiniteNumbers(v), 0);
+  if (typeof value === 'object' && value !== null && !(value instanceof Date)) {
+    if (value instanceof Uint8Array) return 0;
+    let n = 0;
+    for (const inner of Object.values(value)) n += nonFiniteNumbers(inner);
+    return n;
+  }
+  return 0;
+}

@@ -2,6 +2,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { nonFiniteNumbers, toJSONValue } from '../../engine/json-values.js';
 import { parseJSONObject } from '../../stream/payload.js';
 import type { StreamRecord } from '../../stream/stream-connector.js';
 import { defineStreamSink, defineStreamSource } from '../../stream/stream-connector.js';
@@ -177,7 +178,8 @@ export type FilesStreamSinkConfig = z.input<typeof filesStreamSinkConfig>;
 
 /**
  * Writes each checkpoint's rows as one NDJSON file `part-<checkpoint>.ndjson`, renamed into
- * place when the checkpoint commits, together with the checkpoint's snapshot
+ * place when the checkpoint commits (values as `toJSONValue` makes them: bigints beyond 2^53 as
+ * exact strings, dates as ISO text, NaN and infinities as null with a warning counting them), together with the checkpoint's snapshot
  * (`_checkpoints/<checkpoint>.json`, written first): a restart resumes from the newest
  * checkpoint whose part file exists, so every row is written exactly once. Under scale-out each
  * partition writes into its own folder `partition=<name>`.
@@ -200,11 +202,22 @@ export const filesStreamSink = defineStreamSink({
     const checkpoints = join(folder, '_checkpoints');
     await mkdir(checkpoints, { recursive: true });
     let lines: string[] = [];
+    let nonFinite = 0;
     return {
       async write(rows) {
-        for (const row of rows) lines.push(JSON.stringify(row));
+        for (const row of rows) {
+          nonFinite += nonFiniteNumbers(row);
+          lines.push(JSON.stringify(toJSONValue(row)));
+        }
       },
       async commit({ checkpointId, snapshot }) {
+        if (nonFinite > 0) {
+          context.logger.warn(
+            { valuesDiscarded: nonFinite, checkpointId },
+            'NaN and infinite values written as null: JSON has no literal for them',
+          );
+          nonFinite = 0;
+        }
         const name = String(checkpointId).padStart(10, '0');
         const snapshotFile = join(checkpoints, `${name}.json`);
         await writeFile(`${snapshotFile}.tmp`, JSON.stringify(snapshot ?? null));
