@@ -198,6 +198,48 @@ describe('incremental sources filtered by the engine (CSV)', () => {
     expect(p.ids()).toEqual([1, 2, 3, 4, 5]);
   });
 
+  it('reads rows with a NULL cursor on the first run only, and logs what it skipped', async () => {
+    const p = await csvProject({ cursor: 'seq' });
+    await p.write('id,seq\n1,\n2,5\n');
+    expect(stepOf(await p.run(), 'events').rowsOut).toBe(2);
+    await p.append('3,\n4,6\n');
+    const logger = recordingLogger();
+    expect(stepOf(await p.run(logger), 'events').rowsOut).toBe(1);
+    expect(logger.entries).toContainEqual(
+      expect.objectContaining({ message: 'rows read by an earlier run skipped', skipped: 3 }),
+    );
+    expect(p.ids()).toEqual([1, 2, 4]);
+  });
+
+  it('leaves run metadata columns out of a whole-row identity', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'events.csv'), 'id,seq\n1,5\n');
+    const p = pipeline('events', {
+      steps: {
+        events: source.csv({
+          path: 'events.csv',
+          metadata: ['_extracted_at', '_run_id'],
+          incremental: { cursor: 'seq' },
+        }),
+      },
+    });
+    const first = await runIn(dir, p);
+    const second = await runIn(dir, p, { watermarks: first.watermarks ?? {} });
+    expect(stepOf(second, 'events').rowsOut).toBe(0);
+  });
+
+  it('widening the lag window later does not deliver rows of the old window again', async () => {
+    const narrow = await csvProject({ cursor: 'seq' });
+    await narrow.write('id,seq\n1,3\n2,5\n');
+    await narrow.run();
+    const wide = await csvProject({ cursor: 'seq', lagWindow: 3 });
+    await wide.write('id,seq\n1,3\n2,5\n3,4\n');
+    wide.setState(narrow.state());
+    // 1 was read before; 3 (late, at 4) is older than the saved window start (5): not read.
+    expect(stepOf(await wide.run(), 'events').rowsOut).toBe(0);
+    expect(parseIncrementalState(wide.state()['events'])).toMatchObject({ windowStart: '2' });
+  });
+
   it('rejects a lag window that does not fit the cursor, and a key that is not a column', async () => {
     const p = await csvProject({ cursor: 'seq', lagWindow: '5m' });
     await p.write('id,seq\n1,1\n');
@@ -308,6 +350,27 @@ describe.skipIf(pgUnavailable !== undefined)('incremental PostgreSQL source', ()
     expect(await ids('late_copy')).toEqual([1, 1, 2, 3, 4, 5]);
   });
 
+  it('rejects two different lag windows, one in the config and one in incremental', async () => {
+    await db.query(`CREATE TABLE twice (id integer PRIMARY KEY, at timestamptz NOT NULL)`);
+    const report = await runIn(
+      await tempDir(),
+      pipeline('pg_twice', {
+        steps: {
+          events: source.postgres({
+            url,
+            table: 'twice',
+            lagWindow: '2m',
+            incremental: { cursor: 'at', lagWindow: '5m' },
+          }),
+        },
+      }),
+    );
+    expect(report.error?.code).toBe('CONFIG_INVALID');
+    expect(report.error?.message).toMatch(
+      /incremental.lagWindow \(5m\) differs from the source's lagWindow \(2m\)/,
+    );
+  });
+
   it('takes the lag window from incremental options too, on a numeric cursor', async () => {
     await db.query(`CREATE TABLE seqs (id integer PRIMARY KEY, seq bigint NOT NULL)`);
     await db.query(`INSERT INTO seqs VALUES (1, 10), (2, 20)`);
@@ -367,6 +430,28 @@ describe.skipIf(mysqlDown !== undefined)('incremental MySQL source', () => {
       return report;
     };
   }
+
+  it('rejects a primary key in incremental that differs from the config one', async () => {
+    await db.query(`CREATE TABLE keyed (id INT PRIMARY KEY, other INT, at DATETIME(6) NOT NULL)`);
+    const report = await runIn(
+      await tempDir(),
+      pipeline('mysql_keys', {
+        steps: {
+          events: source.custom('mysql', {
+            url: dbURL,
+            table: 'keyed',
+            primaryKey: ['id'],
+            incremental: { cursor: 'at', primaryKey: 'other' },
+          }),
+        },
+      }),
+      { registry },
+    );
+    expect(report.error?.code).toBe('CONFIG_INVALID');
+    expect(report.error?.message).toMatch(
+      /incremental.primaryKey \(other\) differs from the source's primaryKey \(id\)/,
+    );
+  });
 
   for (const paged of [false, true])
     it(`reads ties and late commits once each into an append sink${paged ? ', in pages' : ''}`, async () => {
