@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { restSource } from '../src/connectors/http/index.js';
@@ -20,6 +20,7 @@ import {
   t,
   transform,
 } from '../src/index.js';
+import { Project } from '../src/orchestrator/project.js';
 import { planPipeline } from '../src/plan/planner.js';
 import { runIn, sluice, tempDir } from './helpers.js';
 
@@ -218,5 +219,21 @@ export default pipeline('nan', {
     expect(checked.stderr).toContain(
       `${file}:4 step "orders" at retries: expected a whole number of retries, 0 or more, got NaN`,
     );
+  });
+
+  it('a project refuses to load a pipeline whose run retries are not a policy, and loads the others', async () => {
+    const dir = await tempDir('sluice-retries-project-');
+    await mkdir(join(dir, 'pipelines'));
+    const body = (name: string, retries: string) =>
+      `import { pipeline, sql } from 'sluice';
+export default pipeline('${name}', { retries: ${retries}, steps: { one: sql\`select 1 as x\` } });`;
+    await writeFile(join(dir, 'pipelines', 'bad.ts'), body('bad', '{ retries: 1 / 0 }'));
+    await writeFile(join(dir, 'pipelines', 'good.ts'), body('good', '{ retries: 2 }'));
+    const project = await Project.open(dir);
+    const error = (await project.load('bad').catch((e: unknown) => e)) as ConfigError;
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toContain('at retries.retries: expected a whole number of retries');
+    expect(error.message).toContain('Infinity');
+    expect((await project.load('good')).pipeline.orchestration.retries).toEqual({ retries: 2 });
   });
 });

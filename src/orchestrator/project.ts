@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { ConfigError, PipelineLoadError, describeCause } from '../core/errors.js';
+import { retryDiagnostics } from '../core/retry-policy.js';
 import type { Pipeline } from '../define/pipeline.js';
 import {
   loadPipelineFile,
@@ -142,6 +143,9 @@ export class Project {
           hint: 'name the file after the pipeline, or map the name to the file in sluice.config.ts',
         },
       );
+    // Runs are created with the pipeline's retries: a bad one fails this pipeline's load alone.
+    const retryProblems = retryDiagnostics(pipeline.orchestration.retries, 'retries');
+    if (retryProblems.length > 0) throw new ConfigError(retryProblems.map((d) => ({ ...d, file })));
     const loaded = { pipeline, file, codeHash };
     this.#loaded.set(name, loaded);
     return loaded;
