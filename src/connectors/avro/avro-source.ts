@@ -15,6 +15,7 @@ import { filesFingerprint, resolveInputFiles } from '../files/resolve-files.js';
 import { avroSourceConfig } from './avro-configs.js';
 import type { AvroReadColumn } from './avro-read-types.js';
 import { avroReadColumns } from './avro-read-types.js';
+import { countContainerRecords } from './container-count.js';
 import { openContainer } from './container-reader.js';
 
 type AvroSourceOptions = z.output<typeof avroSourceConfig>;
@@ -60,6 +61,7 @@ async function readAvro(
   let writer: RowWriter | undefined;
   let appender: Awaited<ReturnType<typeof connection.raw.createAppender>> | undefined;
   let rowsRejected = 0;
+  let recordsInInput = 0;
   let valuesDiscarded = 0;
   let pending: { record: unknown; reason: string; column?: string; sourceFile?: string }[] = [];
   const flush = async (): Promise<void> => {
@@ -73,6 +75,11 @@ async function readAvro(
       const container = await openContainer(file, signal).catch((cause: unknown) => {
         throw fileError(stepId, file, cause, signal);
       });
+      // Counted from the blocks' framing alone, while the decoder reads the same file.
+      const counting = countContainerRecords(file).then(
+        (records) => ({ records }),
+        (error: unknown) => ({ error }),
+      );
       try {
         const plan = planFile(stepId, file, container.header.schema, config);
         if (first === undefined) {
@@ -101,8 +108,12 @@ async function readAvro(
         } catch (cause) {
           throw fileError(stepId, file, cause, signal);
         }
+        const counted = await counting;
+        if ('error' in counted) throw fileError(stepId, file, counted.error, signal);
+        recordsInInput += counted.records;
       } finally {
         container.close();
+        await counting;
       }
     }
     appender?.closeSync();
@@ -133,6 +144,7 @@ async function readAvro(
   return {
     rowsRead: enforced.rowsRead + rowsRejected,
     rowsQuarantined: enforced.rowsQuarantined + rowsRejected,
+    recordsInInput,
     fields: enforced.fields,
     inputs: files,
     schemaChanges: plan.changes,

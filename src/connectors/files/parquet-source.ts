@@ -40,6 +40,7 @@ async function readParquet(
 ): Promise<SourceReadResult> {
   const { stepId } = context;
   const files = await resolveInputFiles(context, config.path);
+  const recordsInInput = await footerRowCount(context, files);
   const scan = `read_parquet(${fileList(files)}, filename = '__sluice_file',
     hive_partitioning = ${config.hivePartitioning}, union_by_name = true)`;
   let found: { readonly field: Field; readonly exact: boolean }[];
@@ -96,11 +97,64 @@ async function readParquet(
       sourceFile: '__sluice_file',
       badValues: resolution?.badValues ?? 'quarantine',
     });
-    return { ...result, inputs: files, schemaChanges: resolution?.changes ?? [] };
+    return { ...result, inputs: files, schemaChanges: resolution?.changes ?? [], recordsInInput };
   } catch (cause) {
     if (cause instanceof SourceError) throw cause;
-    throw new SourceError(stepId, `cannot read Parquet ${files.join(', ')}: ${firstLine(cause)}`, {
-      cause,
-    });
+    const broken = await firstUnreadableFile(
+      context,
+      files,
+      (file) => `SELECT max(hash(t)) FROM read_parquet(${fileList([file])}) t`,
+    );
+    throw new SourceError(
+      stepId,
+      `cannot read Parquet ${broken?.file ?? files.join(', ')}: ${firstLine(broken?.cause ?? cause)}`,
+      { cause, hint: 'the file is corrupt; re-export it or leave it out of the path' },
+    );
   }
+}
+
+/**
+ * The rows the files' footers declare, summed over row groups (DuckDB reads only the footers;
+ * some writers leave the file-level count at 0): the count of records in the input,
+ * independent of the scan that types them. A file whose footer cannot be read (a
+ * truncated file, or not Parquet) fails the step, naming the file.
+ */
+async function footerRowCount(
+  context: SourceReadContext,
+  files: readonly string[],
+): Promise<number> {
+  const footers = (list: readonly string[]): string =>
+    `SELECT coalesce(sum(row_group_num_rows), 0) AS n FROM (
+       SELECT DISTINCT file_name, row_group_id, row_group_num_rows
+       FROM parquet_metadata(${fileList(list)}))`;
+  try {
+    const [row] = await context.connection.rows(footers(files));
+    return Number(row?.['n'] ?? 0);
+  } catch (cause) {
+    const broken = await firstUnreadableFile(context, files, (file) => footers([file]));
+    throw new SourceError(
+      context.stepId,
+      `cannot read Parquet ${broken?.file ?? files.join(', ')}: ${firstLine(broken?.cause ?? cause)}`,
+      {
+        cause,
+        hint: 'the file is truncated or not Parquet (its footer cannot be read); re-export it or leave it out of the path',
+      },
+    );
+  }
+}
+
+/** The first file for which `probe` fails, with the error; undefined when none does alone. */
+async function firstUnreadableFile(
+  context: SourceReadContext,
+  files: readonly string[],
+  probe: (file: string) => string,
+): Promise<{ file: string; cause: unknown } | undefined> {
+  for (const file of files) {
+    try {
+      await context.connection.rows(probe(file));
+    } catch (cause) {
+      return { file, cause };
+    }
+  }
+  return undefined;
 }
