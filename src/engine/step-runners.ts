@@ -1,4 +1,9 @@
-import { EngineError, SchemaMismatchError, SluiceError } from '../core/errors.js';
+import {
+  EngineError,
+  RowsUnaccountedError,
+  SchemaMismatchError,
+  SluiceError,
+} from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Field } from '../core/types.js';
 import { formatType } from '../core/types.js';
@@ -25,6 +30,7 @@ import { IncrementalRead, incrementalSettings, parseIncrementalState } from './i
 import { compileSQL } from './sql-compiler.js';
 import { runTransform } from './transform-runner.js';
 import { runWarehouseStep } from './warehouse-step.js';
+import { assertSourceAccounted, assertStepAccounted } from './row-accounting.js';
 
 /** What a finished step leaves for its consumers and the report. */
 export interface StepOutcome {
@@ -88,20 +94,28 @@ export async function runStep(step: PlannedStep, ctx: StepRunContext): Promise<S
   const onAbort = (): void => ctx.connection.raw.interrupt();
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   try {
-    switch (step.kind) {
-      case 'source':
-        return await runSource(step, step.definition as SourceStep, ctx);
-      case 'sql':
-        return await runSQL(step, step.definition as SQLStep, ctx);
-      case 'transform':
-        return await runTransformStep(step, step.definition as TransformStep, ctx);
-      case 'check':
-        return await runCheckStep(step, step.definition as CheckStep, ctx);
-      case 'sink':
-        return await runSink(step, step.definition as SinkStep, ctx);
-    }
+    const outcome = await runByKind(step, ctx);
+    // SQL and transform steps filter and fan out rows by the user's design (their input is
+    // checked to have arrived whole); sources, checks and sinks account for every row.
+    if (step.kind !== 'sql' && step.kind !== 'transform') assertStepAccounted(step.id, outcome);
+    return outcome;
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
+  }
+}
+
+function runByKind(step: PlannedStep, ctx: StepRunContext): Promise<StepOutcome> {
+  switch (step.kind) {
+    case 'source':
+      return runSource(step, step.definition as SourceStep, ctx);
+    case 'sql':
+      return runSQL(step, step.definition as SQLStep, ctx);
+    case 'transform':
+      return runTransformStep(step, step.definition as TransformStep, ctx);
+    case 'check':
+      return runCheckStep(step, step.definition as CheckStep, ctx);
+    case 'sink':
+      return runSink(step, step.definition as SinkStep, ctx);
   }
 }
 
@@ -174,6 +188,7 @@ async function runSource(
     ...(ctx.watermarks?.[step.id] === undefined ? {} : { state: ctx.watermarks[step.id] }),
     ...(incrementalRead === undefined ? {} : { incremental: incrementalRead.context }),
   });
+  assertSourceAccounted(step.id, connector.name, result);
   const incremental = await incrementalRead?.finish();
   const rowsRead = result.rowsRead - (incremental?.skipped ?? 0);
   return {
@@ -405,9 +420,10 @@ function assertRowsArrived(
   actual: number,
 ): void {
   if (expected !== undefined && expected !== actual) {
-    throw new SluiceError(
-      'INTERNAL',
-      `step "${stepId}" received ${actual} rows but "${inputId}" produced ${expected}; the run is stopped so no record is lost silently`,
+    throw new RowsUnaccountedError(
+      stepId,
+      `received ${actual} rows but "${inputId}" produced ${expected}; the run is stopped so no record is lost silently`,
+      { hint: 'this is a bug in the step or its connector; nothing was published' },
     );
   }
 }

@@ -101,10 +101,10 @@ async function readCSV(config: CSVConfig, context: SourceReadContext): Promise<S
       sourceFile: fileExpression,
       badValues: plan.badValues,
     });
-    if (config.onMalformed === 'fail') await failOnMalformed(context, rejects);
     const rejected = await rejectedRecords(connection, rejects);
     refuseSwallowedLines(stepId, rejected);
     const quarantined = await quarantineRejected(context, config, rejected);
+    if (config.onMalformed === 'fail') await failOnMalformed(context, rejects);
     const rowsRead = result.rowsRead + rejected.length;
     const recordsInInput =
       lineScans === undefined
