@@ -20,6 +20,7 @@ import {
   t,
   transform,
 } from '../src/index.js';
+import { DuckDBSession } from '../src/engine/duckdb-session.js';
 import { resolveSecret } from '../src/engine/secrets.js';
 import { compileRowCheck, ROW_FAIL, ROW_PASS } from '../src/quality/row-checks.js';
 import { Project } from '../src/orchestrator/project.js';
@@ -381,6 +382,26 @@ describe('columns with inherited names', () => {
         ['hasOwnProperty', 'h'],
       ],
     ]);
+  });
+
+  it('engine queries return a __proto__ column as an own key', async () => {
+    const session = await DuckDBSession.create();
+    try {
+      const connection = await session.connect();
+      const rows = await connection.rows(
+        `select 1 as id, 'p' as "__proto__", 'c' as "constructor"`,
+      );
+      expect(rows.map((r) => Object.entries(r))).toEqual([
+        [
+          ['id', 1],
+          ['__proto__', 'p'],
+          ['constructor', 'c'],
+        ],
+      ]);
+      expect(Object.getPrototypeOf(rows[0])).toBe(Object.prototype);
+    } finally {
+      session.close();
+    }
   });
 
   it('a __proto__ key inside a json value is kept', async () => {

@@ -103,7 +103,12 @@ export class EngineConnection {
   ): Promise<Record<string, unknown>[]> {
     try {
       const reader = await this.raw.runAndReadAll(sql, values);
-      return reader.convertRowObjects(JSDuckDBValueConverter);
+      const names = reader.deduplicatedColumnNames();
+      if (!names.includes('__proto__')) return reader.convertRowObjects(JSDuckDBValueConverter);
+      // Built from entries: assigning a `__proto__` column would set the prototype and lose it.
+      return reader
+        .convertRows(JSDuckDBValueConverter)
+        .map((row) => Object.fromEntries(names.map((name, i) => [name, row[i]])));
     } catch (cause) {
       throw this.#wrap(cause);
     }
