@@ -1,14 +1,18 @@
-import { isAbsolute, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { TableError } from '../core/errors.js';
 import { quoteIdentifier, quoteLiteral, toDuckDBType } from '../core/type-mappings.js';
 import type { Field } from '../core/types.js';
 import type { AddAction } from './delta-actions.js';
+import { deltaFilePath } from './delta-file-path.js';
 import type { DeltaSnapshot } from './delta-log.js';
+import { missingDataFiles, missingFilesError } from './delta-missing-files.js';
+
+export { deltaFilePath } from './delta-file-path.js';
 
 /**
- * Makes the data files of a snapshot (all, or the ones given) readable by DuckDB: nothing to do
- * for a local table; for a remote one, the files not cached yet are downloaded into the cache.
+ * Makes the data files of a snapshot (all, or the ones given) readable by DuckDB: for a local
+ * table, checks they exist; for a remote one, the files not cached yet are downloaded into the
+ * cache. Files that are gone (a vacuum removed the version's files) fail with
+ * `TABLE_UNREADABLE` naming the version and the oldest readable one.
  * Call it before {@link deltaScanSQL} or {@link deltaFilesScanSQL} on a remote table, after data
  * skipping so that only the files that can match are downloaded.
  *
@@ -23,8 +27,19 @@ export async function fetchDeltaFiles(
   snapshot: DeltaSnapshot,
   files: readonly AddAction[] = snapshot.files,
 ): Promise<void> {
-  if (!snapshot.store.remote || files.length === 0) return;
-  await snapshot.store.fetch(files.map((f) => ({ path: f.path, size: f.size })));
+  if (files.length === 0) return;
+  if (!snapshot.store.remote) {
+    const missing = await missingDataFiles(snapshot, files);
+    if (missing.length > 0) throw await missingFilesError(snapshot, missing);
+    return;
+  }
+  try {
+    await snapshot.store.fetch(files.map((f) => ({ path: f.path, size: f.size })));
+  } catch (cause) {
+    const missing = await missingDataFiles(snapshot, files).catch(() => []);
+    if (missing.length > 0) throw await missingFilesError(snapshot, missing, cause);
+    throw cause;
+  }
 }
 
 /**
@@ -81,20 +96,6 @@ function withAllColumns(scan: string, fields: readonly Field[]): string {
     .map((f) => `CAST(NULL AS ${toDuckDBType(f.type)}) AS ${quoteIdentifier(f.name)}`)
     .join(', ');
   return `(SELECT * FROM ${scan} UNION ALL BY NAME SELECT ${empty} WHERE false)`;
-}
-
-/**
- * The absolute local path of a file of a table from its (decoded) log path, given the folder
- * holding the table's files (`snapshot.store.localRoot`).
- *
- * @example
- * ```ts
- * deltaFilePath('/lake/orders', 'day=1/part-0.parquet'); // '/lake/orders/day=1/part-0.parquet'
- * ```
- */
-export function deltaFilePath(root: string, path: string): string {
-  if (path.startsWith('file://')) return fileURLToPath(path);
-  return isAbsolute(path) ? path : join(root, path);
 }
 
 /** Where DuckDB reads each file; a remote table's files must have been fetched. */
