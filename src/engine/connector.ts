@@ -188,6 +188,28 @@ export interface StagedOutput {
 export interface BatchSinkConnector<Config = unknown> extends ConnectorSpec<Config> {
   readonly role: 'sink';
   write(config: Config, context: SinkWriteContext): Promise<StagedOutput>;
+  /**
+   * Whether run `context.runId`'s output of step `context.stepId` is in the target: a sink
+   * that records the run id atomically with its data (a marker row in the same transaction, a
+   * Delta `txn`) answers, so a run killed between publishing and saving its source state is
+   * resolved without loading twice. Sinks without it are published before the ones with it.
+   */
+  publishedRun?(config: Config, context: SinkPublishedContext): Promise<boolean>;
+}
+
+/**
+ * What a sink's `publishedRun` gets.
+ *
+ * @example
+ * ```ts
+ * await postgresSink.publishedRun?.(config, { runId, stepId: 'out', baseDir, connection });
+ * ```
+ */
+export interface SinkPublishedContext {
+  readonly runId: string;
+  readonly stepId: string;
+  readonly baseDir: string;
+  readonly connection: EngineConnection;
 }
 
 /** Any batch connector. */

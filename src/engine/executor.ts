@@ -34,6 +34,8 @@ import type { StepOutcome } from './step-runners.js';
 import { dropDataset, runStep, settleViewCounts, sumInputRows } from './step-runners.js';
 import type { TaskCacheOptions } from './task-cache.js';
 import { TaskCache } from './task-cache.js';
+import { faultPoint } from './fault-points.js';
+import { tellsPublishedRuns } from './published-runs.js';
 
 /** Progress events for displays: a step started, moved rows, or finished. */
 export type StepEvent =
@@ -76,6 +78,49 @@ export interface RunOptions {
    * matches an earlier output reuse it instead of running. See {@link TaskCache}.
    */
   readonly cache?: TaskCacheOptions;
+  /**
+   * Keeps the sources' new state (watermarks, positions) in step with the published outputs:
+   * `prepare` runs after every step succeeded and before any sink publishes, `commit` after
+   * every sink published. See {@link SourceStateHooks}.
+   */
+  readonly sourceState?: SourceStateHooks;
+}
+
+/**
+ * What a run is about to commit: the sources' new state and the sinks that publish with it.
+ *
+ * @example
+ * ```ts
+ * const change: SourceStateChange = { runId: 'run_x', watermarks: { orders: '42' }, sinks: ['out'] };
+ * ```
+ */
+export interface SourceStateChange {
+  readonly runId: string;
+  /** Each source step's new state, by step id (the report's `watermarks`). */
+  readonly watermarks: Readonly<Record<string, string>>;
+  /** Step ids of the steps about to publish, in publishing order. */
+  readonly sinks: readonly string[];
+}
+
+/**
+ * How the caller saves the sources' state around publishing. `prepare` records the new state
+ * as pending; when it throws, nothing is published and the run fails with its error. `commit`
+ * promotes it; when it throws, the run fails with its error and the outputs stay published (the
+ * pending state lets the next run finish the job).
+ *
+ * @example
+ * ```ts
+ * await runPipeline(pipeline, {
+ *   sourceState: {
+ *     prepare: (change) => store.savePendingState(name, change.runId, cursorsOf(change), change.sinks),
+ *     commit: (change) => store.promotePendingState(name, change.runId).then(() => undefined),
+ *   },
+ * });
+ * ```
+ */
+export interface SourceStateHooks {
+  prepare(change: SourceStateChange): Promise<void>;
+  commit?(change: SourceStateChange): Promise<void>;
 }
 
 /**
@@ -138,6 +183,8 @@ export async function runPipeline(
   >();
   const outcomes = new Map<string, StepOutcome>();
   const shared = new SharedResources();
+  /** Steps whose output is published: never discarded, whatever fails after. */
+  const published = new Set<string>();
   let failure: SluiceError | undefined;
   const report = (step: PlannedStep): StepReport => {
     const end = finished.get(step.id);
@@ -268,12 +315,25 @@ export async function runPipeline(
         cause: options.signal.reason,
       });
     }
-    failure ??= await publishOutputs(plan, outcomes, logger);
-    if (failure === undefined) await recordMetrics(metricHistory, outcomes, runId);
-    if (failure === undefined && taskCache !== undefined)
-      await rememberPublishedSinks(plan, taskCache, outcomes, logger);
+    if (failure === undefined) {
+      const publishing = publishingOrder(plan, outcomes, registry);
+      const change: SourceStateChange = {
+        runId,
+        watermarks: watermarksOf(outcomes).watermarks ?? {},
+        sinks: publishing.map((step) => step.id),
+      };
+      failure = await prepareSourceState(options.sourceState, change);
+      failure ??= await publishOutputs(publishing, outcomes, published, logger);
+      if (failure === undefined) {
+        await recordMetrics(metricHistory, outcomes, runId);
+        if (taskCache !== undefined)
+          await rememberPublishedSinks(plan, taskCache, outcomes, logger);
+        await faultPoint('before-state-save');
+        failure = await commitSourceState(options.sourceState, change);
+      }
+    }
   } finally {
-    if (failure !== undefined) await discardOutputs(outcomes);
+    if (failure !== undefined) await discardOutputs(outcomes, published);
     await shared.closeAll();
     session.close();
     options.signal?.removeEventListener('abort', onOuterAbort);
@@ -302,17 +362,69 @@ export async function runPipeline(
   return runReport;
 }
 
-async function publishOutputs(
+/**
+ * The steps with staged output, in publishing order: first those whose sink cannot tell which
+ * runs it published, then those that can. A run stopped part-way has then published the
+ * untold ones whenever any told one says it published, which is what the next run relies on.
+ */
+function publishingOrder(
   plan: Plan,
   outcomes: ReadonlyMap<string, StepOutcome>,
+  registry: ConnectorRegistry,
+): PlannedStep[] {
+  const staged = plan.steps.filter((step) => outcomes.get(step.id)?.staged !== undefined);
+  const tells = (step: PlannedStep): boolean =>
+    step.definition.kind === 'sink' && tellsPublishedRuns(registry, step.definition.connector);
+  return [...staged.filter((step) => !tells(step)), ...staged.filter(tells)];
+}
+
+async function prepareSourceState(
+  hooks: SourceStateHooks | undefined,
+  change: SourceStateChange,
+): Promise<SluiceError | undefined> {
+  if (hooks === undefined) return undefined;
+  await faultPoint('before-state-prepare');
+  try {
+    await hooks.prepare(change);
+  } catch (cause) {
+    return stateError(cause, "cannot record the sources' new state; nothing was published");
+  }
+  await faultPoint('before-publish');
+  return undefined;
+}
+
+async function commitSourceState(
+  hooks: SourceStateHooks | undefined,
+  change: SourceStateChange,
+): Promise<SluiceError | undefined> {
+  if (hooks?.commit === undefined) return undefined;
+  try {
+    await hooks.commit(change);
+    return undefined;
+  } catch (cause) {
+    return stateError(cause, "the outputs were published but the sources' new state was not saved");
+  }
+}
+
+function stateError(cause: unknown, what: string): SluiceError {
+  if (cause instanceof SluiceError) return cause;
+  return new SluiceError('STORE_FAILED', `${what}: ${describeCause(cause)}`, { cause });
+}
+
+async function publishOutputs(
+  publishing: readonly PlannedStep[],
+  outcomes: ReadonlyMap<string, StepOutcome>,
+  published: Set<string>,
   logger: Logger,
 ): Promise<SluiceError | undefined> {
-  for (const step of plan.steps) {
+  for (const step of publishing) {
     const staged = outcomes.get(step.id)?.staged;
     if (staged === undefined) continue;
     try {
       await staged.publish();
+      published.add(step.id);
       logger.info({ stepId: step.id, outputs: staged.outputs }, 'output published');
+      await faultPoint(`published:${step.id}`);
     } catch (cause) {
       // A sink's own error already says what went wrong with its output.
       if (cause instanceof SinkError && cause.stepId === step.id) return cause;
@@ -368,8 +480,12 @@ async function recordMetrics(
   }
 }
 
-async function discardOutputs(outcomes: ReadonlyMap<string, StepOutcome>): Promise<void> {
-  for (const outcome of outcomes.values()) await outcome.staged?.discard().catch(() => undefined);
+async function discardOutputs(
+  outcomes: ReadonlyMap<string, StepOutcome>,
+  published: ReadonlySet<string>,
+): Promise<void> {
+  for (const [stepId, outcome] of outcomes)
+    if (!published.has(stepId)) await outcome.staged?.discard().catch(() => undefined);
 }
 
 function resolveParams(

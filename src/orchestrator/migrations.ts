@@ -159,6 +159,19 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (stream, worker))`,
     ],
   },
+  {
+    version: 9,
+    description:
+      'pending source state: the new watermarks of a run, saved before its sinks publish, promoted after',
+    statements: [
+      `CREATE TABLE pending_source_state (
+        pipeline TEXT PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        cursors TEXT NOT NULL,
+        sinks TEXT NOT NULL,
+        created_at BIGINT NOT NULL)`,
+    ],
+  },
 ];
 
 /** The newest schema version this copy of Sluice knows. */

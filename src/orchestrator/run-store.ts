@@ -21,6 +21,23 @@ import { isStoreUrl, openDatabase } from './sql-database.js';
 /** Lease losses (a worker died or stalled) tolerated per run beyond its attempts. */
 export const LEASE_LOSS_ALLOWANCE = 3;
 
+/**
+ * A run's new source state, saved before its sinks published and not yet promoted.
+ *
+ * @example
+ * ```ts
+ * const pending: PendingSourceState = { runId: 'run_x', cursors: { 'watermark:orders': '7' }, sinks: ['out'], createdAt: 0 };
+ * ```
+ */
+export interface PendingSourceState {
+  readonly runId: string;
+  /** Cursor name to value, as `saveCursors` takes them. */
+  readonly cursors: Readonly<Record<string, string>>;
+  /** Step ids of the sinks the run was about to publish. */
+  readonly sinks: readonly string[];
+  readonly createdAt: number;
+}
+
 /** Filters of {@link RunStore.listRuns}. */
 export interface RunQuery {
   readonly pipeline?: string;
@@ -346,8 +363,13 @@ export class RunStore {
           runId,
         ],
       );
-      if (state === 'success')
+      if (state === 'success') {
         await upsertCursors(tx, run.pipeline, runId, outcome.cursors ?? {}, now);
+        await tx.run('DELETE FROM pending_source_state WHERE pipeline = ? AND run_id = ?', [
+          run.pipeline,
+          runId,
+        ]);
+      }
       await insertEvent(tx, `run.${state}`, run.pipeline, runId, {
         attempt: run.attempt,
         ...(outcome.error === undefined ? {} : { error: outcome.error }),
@@ -516,6 +538,94 @@ export class RunStore {
     cursors: Readonly<Record<string, string>>,
   ): Promise<void> {
     await this.db.transaction((tx) => upsertCursors(tx, pipeline, runId, cursors, Date.now()));
+  }
+
+  /**
+   * Records a run's new source state as pending, before its sinks publish: `sinks` are the step
+   * ids about to publish. A pipeline has at most one pending state; an older one is replaced
+   * (callers resolve it first, see `resolvePendingState`).
+   *
+   * @example
+   * ```ts
+   * await store.savePendingState('orders', runId, { 'watermark:orders': '2024-01-02' }, ['out']);
+   * ```
+   */
+  async savePendingState(
+    pipeline: string,
+    runId: string,
+    cursors: Readonly<Record<string, string>>,
+    sinks: readonly string[],
+  ): Promise<void> {
+    await this.db.run(
+      `INSERT INTO pending_source_state (pipeline, run_id, cursors, sinks, created_at)
+       VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (pipeline) DO UPDATE SET run_id = excluded.run_id, cursors = excluded.cursors,
+         sinks = excluded.sinks, created_at = excluded.created_at`,
+      [pipeline, runId, JSON.stringify(cursors), JSON.stringify(sinks), Date.now()],
+    );
+  }
+
+  /**
+   * The pipeline's pending source state: a run that saved it and then stopped (killed, or the
+   * store refused the promotion) before promoting it.
+   *
+   * @example
+   * ```ts
+   * const pending = await store.pendingState('orders'); // { runId, cursors, sinks, createdAt }
+   * ```
+   */
+  async pendingState(pipeline: string): Promise<PendingSourceState | undefined> {
+    const [row] = await this.db.all('SELECT * FROM pending_source_state WHERE pipeline = ?', [
+      pipeline,
+    ]);
+    if (row === undefined) return undefined;
+    return {
+      runId: String(row['run_id']),
+      cursors: JSON.parse(String(row['cursors'])) as Record<string, string>,
+      sinks: JSON.parse(String(row['sinks'])) as string[],
+      createdAt: Number(row['created_at']),
+    };
+  }
+
+  /**
+   * Makes run `runId`'s pending source state the pipeline's state, in one transaction. Resolves
+   * to false, changing nothing, when the pending state is not that run's.
+   *
+   * @example
+   * ```ts
+   * if (!(await store.promotePendingState('orders', runId))) throw new Error('not pending');
+   * ```
+   */
+  async promotePendingState(pipeline: string, runId: string): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.all(
+        `SELECT cursors FROM pending_source_state WHERE pipeline = ? AND run_id = ? ${tx.dialect === 'postgres' ? 'FOR UPDATE' : ''}`,
+        [pipeline, runId],
+      );
+      if (row === undefined) return false;
+      const cursors = JSON.parse(String(row['cursors'])) as Record<string, string>;
+      await upsertCursors(tx, pipeline, runId, cursors, Date.now());
+      await tx.run('DELETE FROM pending_source_state WHERE pipeline = ? AND run_id = ?', [
+        pipeline,
+        runId,
+      ]);
+      return true;
+    });
+  }
+
+  /**
+   * Forgets run `runId`'s pending source state (none of its sinks published).
+   *
+   * @example
+   * ```ts
+   * await store.dropPendingState('orders', runId);
+   * ```
+   */
+  async dropPendingState(pipeline: string, runId: string): Promise<void> {
+    await this.db.run('DELETE FROM pending_source_state WHERE pipeline = ? AND run_id = ?', [
+      pipeline,
+      runId,
+    ]);
   }
 
   /** Events after `afterId` of the given kinds, oldest first. */

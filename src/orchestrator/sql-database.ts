@@ -4,6 +4,9 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type pg from 'pg';
 import { StoreError } from '../core/errors.js';
 
+/** How long the embedded store waits for another process's write lock before giving up. */
+const SQLITE_LOCK_WAIT_MS = 10_000;
+
 /** A value bound to a `?` placeholder. */
 export type SqlValue = string | number | null;
 
@@ -68,7 +71,7 @@ async function openSqlite(path: string): Promise<SqlDatabase> {
   try {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     // Wait for another process's lock from the first statement on (journal_mode included).
-    db = new Database(path, { timeout: 10_000 });
+    db = new Database(path, { timeout: SQLITE_LOCK_WAIT_MS });
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
@@ -105,23 +108,63 @@ async function openSqlite(path: string): Promise<SqlDatabase> {
     dialect: 'sqlite',
     location: path,
     all: async (sql, params = []) =>
-      inTransaction || !db.inTransaction
-        ? (prepare(sql).all(...params) as SqlRow[])
-        : exclusive(async () => prepare(sql).all(...params) as SqlRow[]),
+      sqliteGuard(path, () =>
+        inTransaction || !db.inTransaction
+          ? (prepare(sql).all(...params) as SqlRow[])
+          : exclusive(async () => prepare(sql).all(...params) as SqlRow[]),
+      ),
     run: async (sql, params = []) =>
-      inTransaction || !db.inTransaction
-        ? prepare(sql).run(...params).changes
-        : exclusive(async () => prepare(sql).run(...params).changes),
+      sqliteGuard(path, () =>
+        inTransaction || !db.inTransaction
+          ? prepare(sql).run(...params).changes
+          : exclusive(async () => prepare(sql).run(...params).changes),
+      ),
     transaction: async (work) =>
       inTransaction
         ? work(direct(true))
-        : exclusive(() => sqliteTransaction(db, work, direct(true))),
+        : sqliteGuard(path, () => exclusive(() => sqliteTransaction(db, work, direct(true)))),
     close: async () => {
       await lock;
       db.close();
     },
   });
   return direct(false);
+}
+
+/**
+ * Turns the embedded database's own errors (locked, read-only, full, corrupt) into a
+ * {@link StoreError} that says what to do; other errors pass through.
+ */
+async function sqliteGuard<T>(path: string, call: () => T | Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (cause) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code !== 'string' || !code.startsWith('SQLITE_')) throw cause;
+    const message = (cause as Error).message;
+    if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'))
+      throw new StoreError(
+        path,
+        `it is locked: another process held its write lock for more than ${SQLITE_LOCK_WAIT_MS / 1000} s (${message})`,
+        {
+          cause,
+          retryable: true,
+          hint: 'another sluice process (a run, a worker, the server) or a tool holding the file open is writing to it; run again when it is done, or keep the store on PostgreSQL (--store postgres://...) for many writers',
+        },
+      );
+    if (code.startsWith('SQLITE_READONLY'))
+      throw new StoreError(path, `it refuses writes: ${message}`, {
+        cause,
+        hint: 'make the store file, its -wal and -shm files and its folder writable by this user',
+      });
+    throw new StoreError(path, `the embedded database failed: ${message} (${code})`, {
+      cause,
+      hint:
+        code === 'SQLITE_FULL'
+          ? 'free disk space where the store lives'
+          : 'check the store file; a damaged file can be moved away (run history is lost, outputs are not)',
+    });
+  }
 }
 
 async function sqliteTransaction<T>(

@@ -13,7 +13,12 @@ import { MetricHistoryStore } from '../quality/metric-history.js';
 import type { Project } from './project.js';
 import { retryDelayMs, retryPolicy } from '../core/retry-policy.js';
 import { runCacheKey } from './run-cache.js';
-import { readSourceState, sourceStateCursors } from './source-state.js';
+import {
+  readSourceState,
+  resolvePendingState,
+  sourceStateCursors,
+  sourceStateHooks,
+} from './source-state.js';
 import { iso } from './run-summary.js';
 import type { RunStore } from './run-store.js';
 import type { AttemptOutcome, QualitySummary, RunClaim, RunRecord, RunState } from './run-types.js';
@@ -211,9 +216,12 @@ async function runAttempt(
       return { state: 'skipped', cachedFrom };
     }
     logger.info({ attempt: run.attempt, codeHash }, 'run started');
+    await resolvePendingState(context.store, pipeline, { baseDir: dirname(file), logger });
     const report = await runPipeline(pipeline, {
       params: runParams(pipeline, run),
       watermarks: await readSourceState(context.store, pipeline),
+      // The pending state is promoted by finishAttempt, with the run's success.
+      sourceState: sourceStateHooks(context.store, pipeline.name, { commit: false }),
       metricHistory: MetricHistoryStore.onLog(context.store.metricHistoryLog(), { logger }),
       runId: run.id,
       baseDir: dirname(file),

@@ -7,7 +7,7 @@ import type { DeltaSnapshot } from './delta-log.js';
 import { loadDeltaSnapshot, loadDeltaSnapshotIfExists } from './delta-log.js';
 import { deltaFilePath, deltaFilesScanSQL, fetchDeltaFiles } from './delta-scan.js';
 import { skipFiles } from './delta-skipping.js';
-import type { DeltaWriteResult } from './delta-writer.js';
+import type { DeltaWriteOptions, DeltaWriteResult } from './delta-writer.js';
 import { alignToTable, writeDelta } from './delta-writer.js';
 import type { TableLocation } from './table-store.js';
 import { openTableStore, tableName } from './table-store.js';
@@ -54,6 +54,7 @@ export async function replaceWhereDelta(
   source: string,
   fields: readonly Field[],
   predicate: string,
+  options: Pick<DeltaWriteOptions, 'transaction'> = {},
 ): Promise<DeltaPredicateResult> {
   const store = await openTableStore(table);
   await checkRowsInside(connection, store, source, predicate);
@@ -62,6 +63,7 @@ export async function replaceWhereDelta(
     const result = await writeDelta(connection, store, source, fields, {
       mode: 'append',
       operation: 'WRITE',
+      ...options,
     });
     return { ...result, rowsRemoved: 0, filesRewritten: 0 };
   }
@@ -74,7 +76,7 @@ export async function replaceWhereDelta(
         : `CAST(NULL AS ${toDuckDBType(f.type)}) AS ${quoteIdentifier(f.name)}`,
     )
     .join(', ')} FROM ${data.relation})`;
-  return rewriteWhere(connection, snapshot, predicate, aligned, 'WRITE');
+  return rewriteWhere(connection, snapshot, predicate, aligned, 'WRITE', options);
 }
 
 /**
@@ -114,6 +116,7 @@ async function rewriteWhere(
   predicate: string,
   source: string | undefined,
   operation: string,
+  options: Pick<DeltaWriteOptions, 'transaction'> = {},
 ): Promise<DeltaPredicateResult> {
   const touched = await filesMatching(connection, snapshot, predicate);
   const columns = snapshot.fields.map((f) => quoteIdentifier(f.name)).join(', ');
@@ -141,7 +144,7 @@ async function rewriteWhere(
     snapshot.store,
     `(${parts.join(' UNION ALL ')})`,
     snapshot.fields,
-    { mode: 'append', operation, replaceFiles: touched },
+    { mode: 'append', operation, replaceFiles: touched, ...options },
   );
   return { ...result, rowsRemoved: Number(removed?.['n'] ?? 0), filesRewritten: touched.length };
 }

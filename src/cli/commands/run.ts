@@ -2,7 +2,11 @@ import { join, resolve } from 'node:path';
 import { UsageError } from '../../core/errors.js';
 import { runPipeline } from '../../engine/executor.js';
 import { RunStore } from '../../orchestrator/run-store.js';
-import { readSourceState, sourceStateCursors } from '../../orchestrator/source-state.js';
+import {
+  readSourceState,
+  resolvePendingState,
+  sourceStateHooks,
+} from '../../orchestrator/source-state.js';
 import { isStoreUrl } from '../../orchestrator/sql-database.js';
 import { createLogger } from '../../observe/logger.js';
 import { formatRunReport } from '../../observe/run-report.js';
@@ -92,6 +96,8 @@ export const runCommand: Command = {
       process.once('SIGTERM', cancel);
       let report;
       try {
+        // --full-refresh reads everything again, so a pending state it would settle is moot.
+        if (options['fullRefresh'] !== true) await resolvePendingState(store, pipeline, { logger });
         const state = options['fullRefresh'] === true ? {} : await readSourceState(store, pipeline);
         report = await runPipeline(pipeline, {
           params,
@@ -102,9 +108,8 @@ export const runCommand: Command = {
           signal: abort.signal,
           ...(cache === undefined ? {} : { cache }),
           ...(display === undefined ? {} : { onEvent: (event) => display.update(event) }),
+          sourceState: sourceStateHooks(store, pipeline.name),
         });
-        if (report.status === 'success')
-          await store.saveCursors(pipeline.name, report.runId, sourceStateCursors(report));
       } finally {
         await store.close();
         display?.stop();

@@ -18,6 +18,11 @@ import {
   splitMySQLTableName,
 } from './mysql-client.js';
 import { mysqlSinkConfig } from './mysql-configs.js';
+import {
+  createPublishedRunsTable,
+  markPublishedRun,
+  mysqlPublishedRun,
+} from './mysql-published-runs.js';
 import { isLocalInfileRefused, loadDataIntoTable, localInfileEnabled } from './mysql-load-data.js';
 import { mysqlColumnType } from './mysql-types.js';
 
@@ -44,6 +49,13 @@ export const mysqlSink = defineSink({
     'A MySQL or MariaDB table: append, overwrite, merge or delete+insert in one transaction.',
   config: mysqlSinkConfig,
   write: (config, context) => writeMySQL(config, context),
+  publishedRun: (config, context) =>
+    mysqlPublishedRun(
+      config,
+      { role: 'sink', stepId: context.stepId },
+      config.table,
+      context.runId,
+    ),
 });
 
 async function writeMySQL(config: SinkConfig, context: SinkWriteContext): Promise<StagedOutput> {
@@ -92,7 +104,7 @@ async function writeMySQL(config: SinkConfig, context: SinkWriteContext): Promis
   return {
     rowsWritten,
     outputs: [target],
-    publish: () => publish(config, role, endpoint, fields, stage),
+    publish: () => publish(config, role, endpoint, fields, stage, context.runId),
     discard: async () => {
       const cleanup = await openMySQL(config, role).catch(() => undefined);
       if (cleanup === undefined) return;
@@ -260,6 +272,7 @@ async function publish(
   endpoint: MySQLEndpoint,
   fields: readonly Field[],
   stage: string,
+  runId: string,
 ): Promise<void> {
   const connection = await openMySQL(config, role);
   const target = quoteMySQLName(config.table);
@@ -270,6 +283,7 @@ async function publish(
   try {
     await prepareTarget(connection, config, fields);
     if (config.mode === 'merge') await requireUniqueKey(connection, config, role);
+    await createPublishedRunsTable(connection, config.table);
     await connection.beginTransaction();
     inTransaction = true;
     if (config.mode === 'overwrite') await connection.query(`DELETE FROM ${target}`);
@@ -291,6 +305,7 @@ async function publish(
     } else {
       await connection.query(copy);
     }
+    await markPublishedRun(connection, config.table, runId, role.stepId);
     await connection.commit();
     inTransaction = false;
   } catch (cause) {

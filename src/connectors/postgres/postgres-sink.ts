@@ -12,6 +12,7 @@ import type { SinkWriteContext } from '../../engine/connector.js';
 import { SluiceError } from '../../core/errors.js';
 import { defineSink } from '../../engine/connector.js';
 import { describeServer, postgresError } from './pg-connection.js';
+import { markPublishedRun, postgresPublishedRun } from './pg-published-runs.js';
 import { PostgresSession } from './pg-session.js';
 import { postgresTypeMapping, toPostgresText } from './pg-types.js';
 import { quoteTableName, splitTableName } from './pg-names.js';
@@ -44,6 +45,8 @@ export const postgresSink = defineSink({
   summary: 'A PostgreSQL table: append, overwrite, merge or delete+insert, in one transaction.',
   config: postgresSinkConfig,
   warehouseTable: (config) => ({ engine: 'postgres', url: config.url, table: config.table }),
+  publishedRun: (config, context) =>
+    postgresPublishedRun(config.url, { role: 'sink', stepId: context.stepId }, context.runId),
   async write(config, context) {
     const where = { role: 'sink' as const, stepId: context.stepId };
     const session = await PostgresSession.shared(context.shared, config.url, where);
@@ -70,6 +73,7 @@ export const postgresSink = defineSink({
         await client.query(`DROP TABLE ${stage}`);
         return rows;
       });
+      await session.use((client) => markPublishedRun(client, context.runId, context.stepId));
       return session.stagedOutput(rowsWritten, [`${describeServer(config.url)}/${config.table}`]);
     } catch (cause) {
       if (cause instanceof SluiceError) throw cause;
