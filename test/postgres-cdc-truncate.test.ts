@@ -35,8 +35,22 @@ describe.skipIf(unavailable !== undefined)('postgres_cdc source and TRUNCATE', (
       steps: {
         changes: source.postgresCdc({ url, table: 'public.items', slot: 'sluice_test_truncate' }),
         log: sink.ndjson({ input: ref('changes'), path: 'changes.ndjson' }),
+        replica: sink.postgres({
+          input: ref('changes'),
+          url,
+          table: 'items_replica',
+          mode: 'merge',
+          keys: ['id'],
+          latestBy: '_lsn',
+          deleteWhen: { column: '_op', equals: 'delete' },
+          exclude: ['_op', '_lsn'],
+        }),
       },
     });
+    const replica = async (): Promise<unknown[]> =>
+      (await db.query('SELECT id, name FROM items_replica ORDER BY id')).rows;
+    const table = async (): Promise<unknown[]> =>
+      (await db.query('SELECT id, name FROM items ORDER BY id')).rows;
     const logged = async (): Promise<unknown[]> =>
       (await readNDJSON(join(dir, 'changes.ndjson')))
         .map((r) => [r['_op'], r['id'], r['name']])
@@ -61,13 +75,21 @@ describe.skipIf(unavailable !== undefined)('postgres_cdc source and TRUNCATE', (
     expect(refused.error?.hint).toMatch(/--full-refresh/);
     expect(refused.watermarks).toBeUndefined();
 
-    // --full-refresh (no state) reads the table as it is now, and none of the changes before.
+    expect(await replica()).toEqual([
+      { id: 1, name: 'a' },
+      { id: 2, name: 'b' },
+    ]);
+
+    // --full-refresh (no state) reads the table as it is now, and none of the changes before;
+    // the replica, cleared first as the docs say, then matches the table.
+    await db.query('TRUNCATE items_replica');
     const refreshed = await runIn(dir, p, { watermarks: {}, fullRefresh: true });
     expect(refreshed.error).toBeUndefined();
     expect(await logged()).toEqual([
       ['snapshot', 7, 'g'],
       ['snapshot', 8, 'h'],
     ]);
+    expect(await replica()).toEqual(await table());
     const refreshedAt = refreshed.watermarks?.['changes'];
     expect(refreshedAt).toBeDefined();
 
@@ -76,6 +98,7 @@ describe.skipIf(unavailable !== undefined)('postgres_cdc source and TRUNCATE', (
     const next = await runIn(dir, p, { watermarks: refreshed.watermarks ?? {} });
     expect(next.error).toBeUndefined();
     expect(await logged()).toEqual([['update', 7, 'G']]);
+    expect(await replica()).toEqual(await table());
     const slot = await db.query<{ lsn: string }>(
       "SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = 'sluice_test_truncate'",
     );
@@ -107,5 +130,33 @@ describe.skipIf(unavailable !== undefined)('postgres_cdc source and TRUNCATE', (
       watermarks: first.watermarks ?? {},
     });
     expect(again.error?.message).toMatch(/public\.parts was truncated/);
+  });
+
+  it('a TRUNCATE of another table of the same publication is not refused', async () => {
+    await db.query('CREATE TABLE kept (id int PRIMARY KEY)');
+    await db.query('CREATE TABLE other (id int PRIMARY KEY)');
+    await db.query('CREATE PUBLICATION sluice_test_shared FOR TABLE kept, other');
+    const dir = await tempDir();
+    const p = pipeline('kept_cdc', {
+      steps: {
+        changes: source.postgresCdc({
+          url,
+          table: 'public.kept',
+          slot: 'sluice_test_truncate3',
+          publication: 'sluice_test_shared',
+        }),
+        log: sink.ndjson({ input: ref('changes'), path: 'changes.ndjson' }),
+      },
+    });
+    const first = await runIn(dir, p);
+    expect(first.error).toBeUndefined();
+    await db.query('INSERT INTO other VALUES (1)');
+    await db.query('TRUNCATE other');
+    await db.query('INSERT INTO kept VALUES (5)');
+    const second = await runIn(dir, p, { watermarks: first.watermarks ?? {} });
+    expect(second.error).toBeUndefined();
+    expect((await readNDJSON(join(dir, 'changes.ndjson'))).map((r) => [r['_op'], r['id']])).toEqual(
+      [['insert', 5]],
+    );
   });
 });

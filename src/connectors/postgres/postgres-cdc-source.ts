@@ -309,7 +309,7 @@ export function truncatedError(stepId: string, table: string, lsn: string): Sour
     stepId,
     `${table} was truncated (at log position ${lsn}); a TRUNCATE removes rows without row changes, so the changes after it cannot be applied`,
     {
-      hint: `start over with a new snapshot: \`sluice run <pipeline> --full-refresh\` (or clear the step's state) reads the whole table again and skips the changes before it; a replica merged by key keeps the truncated rows, so clear or overwrite it first`,
+      hint: `start over with a new snapshot: \`sluice run <pipeline> --full-refresh\` (or clear the step's state) reads the whole table again and skips the changes before it; a replica merged by key keeps the truncated rows, so clear it first (TRUNCATE it, or point the sink at a new table)`,
     },
   );
 }
