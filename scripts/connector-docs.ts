@@ -169,8 +169,9 @@ outputs stay as they were.
   staging folder next to it, with files named \`part-<n>-<runId>.parquet\` (one file,
   \`part-0-<runId>.parquet\`, without \`partitionBy\` and \`targetFileSize\`) and, with
   \`partitionBy\`, one \`column=value/\` folder per partition (the partition columns are stored in
-  the folder names, not in the files). The folder holds only what the run wrote. Publishing swaps
-  the folders with two renames: the old folder is moved aside to
+  the folder names, not in the files). The folder holds only what the run wrote, so a folder path
+  that holds the pipeline's own folder (\`.\`, \`..\`) is refused with \`SINK_FAILED\`. Publishing
+  swaps the folders with two renames: the old folder is moved aside to
   \`.<name>.sluice-previous-<runId>\`, the new one moved in, then the old one deleted. If the
   process dies between the two renames, the next write to the same target puts the previous
   folder back first.

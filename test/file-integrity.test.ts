@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pipeline, ref, sink, sql } from '../src/index.js';
@@ -142,6 +142,24 @@ describe('sink.parquet to a folder', () => {
     }
     const outs = await readdir(join(dir, 'out'));
     expect(outs.sort()).toEqual(['existing.parquet', 'plain', 'slashed.parquet']);
+  });
+
+  it("refuses a folder path that holds the pipeline's folder, leaving it untouched", async () => {
+    const dir = await tempDir();
+    const project = join(dir, 'project');
+    await mkdir(project);
+    await writeFile(join(project, 'pipeline.ts'), '// mine');
+    for (const config of [{ path: '.' }, { path: './' }, { path: '..', partitionBy: ['label'] }]) {
+      const report = await runIn(
+        project,
+        pipeline('unsafe', {
+          steps: { rows, out: sink.parquet({ input: ref('rows'), ...config }) },
+        }),
+      );
+      expect(report.status, config.path).toBe('failed');
+      expect(report.error?.message).toMatch(/holds the pipeline's folder/);
+      expect(await readFile(join(project, 'pipeline.ts'), 'utf8')).toBe('// mine');
+    }
   });
 
   it('still writes one file for a path ending in .parquet', async () => {

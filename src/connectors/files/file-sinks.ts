@@ -1,5 +1,5 @@
 import { mkdir, stat } from 'node:fs/promises';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { z } from 'zod';
 import { SinkError } from '../../core/errors.js';
 import type { Field } from '../../core/types.js';
@@ -336,6 +336,12 @@ async function warnOfNonFiniteFloats(context: SinkWriteContext): Promise<number>
   return total;
 }
 
+/** Whether `folder` is `path` or one of its ancestors. */
+function holds(folder: string, path: string): boolean {
+  const rel = relative(folder, path);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
 async function copyToStaged(
   context: SinkWriteContext,
   target: string,
@@ -343,6 +349,13 @@ async function copyToStaged(
   options: readonly string[],
   { selectList = '*', fileInFolder }: { selectList?: string; fileInFolder?: string } = {},
 ): Promise<StagedOutput> {
+  if (kind === 'folder' && holds(target, context.baseDir)) {
+    throw new SinkError(
+      context.stepId,
+      `cannot write a folder output to ${target}: it holds the pipeline's folder, which publishing would replace`,
+      { hint: 'write to a sub-folder of its own, such as out/<name>' },
+    );
+  }
   let staged;
   try {
     staged = await stagePath(target, context.runId, kind);
