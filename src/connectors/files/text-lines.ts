@@ -29,13 +29,18 @@ export interface LineScan {
  */
 export async function scanLines(
   path: string,
-  options: { readonly compression: TextCompression; readonly skipLines?: number },
+  options: {
+    readonly compression: TextCompression;
+    readonly skipLines?: number;
+    /** Bytes read at a time (tests use small ones to cross chunk boundaries). */
+    readonly chunkSize?: number;
+  },
 ): Promise<LineScan> {
   const skipLines = options.skipLines ?? 0;
   const lf = new LineCounter(LF, skipLines);
   const cr = new LineCounter(CR, skipLines);
   let sawLF = false;
-  for await (const chunk of decodedBytes(path, options.compression)) {
+  for await (const chunk of decodedBytes(path, options.compression, options.chunkSize)) {
     if (!sawLF && chunk.indexOf(LF) !== -1) sawLF = true;
     lf.add(chunk);
     if (!sawLF) cr.add(chunk);
@@ -128,6 +133,7 @@ export async function readRecords(
   compression: TextCompression,
   requests: readonly RecordRequest[],
   terminator: 'lf' | 'cr' = 'lf',
+  chunkSize?: number,
 ): Promise<FoundRecord[]> {
   const order = requests
     .map((_, i) => i)
@@ -143,7 +149,7 @@ export async function readRecords(
   let open: OpenRecord[] = [];
   let position = 0;
   let lineEndsBefore = 0;
-  for await (const chunk of decodedBytes(path, compression)) {
+  for await (const chunk of decodedBytes(path, compression, chunkSize)) {
     const buffer = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const chunkEnd = position + buffer.length;
     let counted = 0;
@@ -264,9 +270,10 @@ function recordBytes(record: OpenRecord, end: number): Buffer {
 async function* decodedBytes(
   path: string,
   compression: TextCompression,
+  chunkSize = 1 << 20,
 ): AsyncGenerator<Uint8Array> {
   const kind = compression === 'auto' ? compressionOf(path) : compression;
-  const file = createReadStream(path, { highWaterMark: 1 << 20 });
+  const file = createReadStream(path, { highWaterMark: chunkSize });
   if (kind === 'none') {
     for await (const chunk of file) yield chunk as Buffer;
     return;
