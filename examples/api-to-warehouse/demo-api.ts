@@ -44,7 +44,9 @@ async function answer(path: string, dataFile: string): Promise<{ status: number;
   const since = url.searchParams.get('updated_since');
   const changed = (items: Item[]): Item[] =>
     items
-      .filter((item) => since === null || Date.parse(item.updated_at) > Date.parse(since))
+      // Inclusive, as Sluice asks: records that tie with the watermark are sent again and
+      // dropped by the engine when it read them before.
+      .filter((item) => since === null || Date.parse(item.updated_at) >= Date.parse(since))
       .sort((a, b) => a.updated_at.localeCompare(b.updated_at));
   switch (url.pathname) {
     case '/customers': {
