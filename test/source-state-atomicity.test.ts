@@ -377,6 +377,32 @@ function lockOnce(): void {
   );
 
   it.skipIf(pgSkip !== undefined)(
+    'a sink whose publish fails leaves the outputs already published intact',
+    async () => {
+      const table = `deferred_${randomHex(3)}`;
+      const client = new pg.Client({ connectionString: pgDatabase?.url });
+      await client.connect();
+      // The duplicate key is only refused at COMMIT, that is when the sink publishes.
+      await client.query(
+        `CREATE TABLE ${table} (id BIGINT, updated_at TIMESTAMP, CONSTRAINT ${table}_one UNIQUE (id) DEFERRABLE INITIALLY DEFERRED)`,
+      );
+      await client.query(`INSERT INTO ${table} VALUES (1, now())`);
+      await client.end();
+      const project = await newProject(
+        `deferred_${randomHex(3)}`,
+        `    lake: sink.delta({ input: ref('events'), path: 'lake/kept', mode: 'append' }),
+    appended: sink.postgres({ input: ref('events'), url: '${pgDatabase?.url}', table: '${table}', mode: 'append' }),`,
+      );
+      const written = await addRows(project, 3);
+      const failed = runToEnd(project);
+      expect(failed.code).toBe(1);
+      expect(failed.stdout).toMatch(/SINK_FAILED/);
+      expect(await deltaIds(project.dir, 'lake/kept')).toEqual(written);
+    },
+    120_000,
+  );
+
+  it.skipIf(pgSkip !== undefined)(
     'a run killed between two transactional targets is refused with a clear error, not loaded twice',
     async () => {
       const table = `split_${randomHex(3)}`;
