@@ -1,3 +1,4 @@
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -105,6 +106,40 @@ describe.skipIf(unavailable !== undefined)('postgres_cdc stream source and TRUNC
         /pg_drop_replication_slot\('sluice_test_stream_truncate'\)/,
       );
       expect(recordsIn).toBe(2);
+
+      // Starting over as the hint says: the slot dropped, the stream resumes with new changes.
+      await db.query("SELECT pg_drop_replication_slot('sluice_test_stream_truncate')");
+      const again = new AbortController();
+      let after = 0;
+      const resumed = runStream(plan, {
+        checkpoints: new StreamCheckpoints(store),
+        quarantine: new QuarantineStore(join(dir, 'q'), 'stock'),
+        signal: again.signal,
+        logger: silentLogger,
+        onCheckpoint: (p) => {
+          after = p.recordsIn;
+          if (p.recordsIn >= 3) again.abort();
+        },
+      });
+      await until(
+        async () =>
+          (
+            await db.query(
+              "SELECT 1 FROM pg_replication_slots WHERE slot_name = 'sluice_test_stream_truncate'",
+            )
+          ).rowCount === 1,
+        'the new replication slot',
+      );
+      await db.query('INSERT INTO stock VALUES (4, 40)');
+      await resumed;
+      expect(after).toBe(3);
+      const written: unknown[] = [];
+      for (const name of (await readdir(join(dir, 'out')))
+        .filter((n) => n.endsWith('.ndjson'))
+        .sort())
+        for (const line of (await readFile(join(dir, 'out', name), 'utf8')).split('\n'))
+          if (line !== '') written.push((JSON.parse(line) as Record<string, unknown>)['id']);
+      expect(written.map(Number).sort((a, b) => a - b)).toEqual([1, 2, 4]);
     } finally {
       stop.abort();
       await store.close();
