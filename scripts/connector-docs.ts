@@ -181,10 +181,11 @@ outputs stay as they were.
   allows one writing process per database file.
 
 **NaN and infinities.** JSON has no literal for NaN, \`Infinity\` or \`-Infinity\`, so \`sink.ndjson\`
-writes them as \`null\` (at any depth of lists, structs and map values) and logs a warning with the
-number of values it changed, per column (a value is one column of one row). Every line it writes
-is valid JSON. \`sink.csv\` writes them as \`nan\`, \`inf\` and \`-inf\` (which DuckDB reads back as
-such), and Parquet and Delta keep them as they are: use one of those when they must survive.
+writes them as \`null\` (at any depth of lists, structs and map values), reports the number of
+values it changed as the step's \`valuesDiscarded\` in the run report (a value is one column of one
+row), and logs a warning with that count per column. Every line it writes is valid JSON.
+\`sink.csv\` writes them as \`nan\`, \`inf\` and \`-inf\` (which DuckDB reads back as such), and
+Parquet and Delta keep them as they are: use one of those when they must survive.
 
 Staging left behind by a killed run is removed by the next write to the same target: at once
 when the process that staged it (its \`<pid>\` and \`<host>\`, a hash of the host name) is gone

@@ -56,7 +56,7 @@ describe('JSON outputs are always valid JSON', () => {
       { i: 2, d: 1.5, f: null, l: [1, 3], s: { x: 4, y: 'ok' }, exact: 0.25 },
       { i: 3, d: 1.5, f: 2.5, l: [1, 3], s: { x: 4, y: 'ok' }, exact: 0.25 },
     ]);
-    expect(stepOf(report, 'out').rowsOut).toBe(4);
+    expect(stepOf(report, 'out')).toMatchObject({ rowsOut: 4, valuesDiscarded: 5 });
     // d in rows 0 and 1, f in row 2, l in row 0, s in row 1.
     expect(logger.warnings.filter((w) => w['stepId'] === 'out')).toEqual([
       expect.objectContaining({
@@ -83,6 +83,7 @@ describe('JSON outputs are always valid JSON', () => {
     expect(report.status).toBe('success');
     expect(await strictNDJSONLines(join(dir, 'out/finite.ndjson'))).toEqual([{ d: 1.5, l: [2.5] }]);
     expect(logger.warnings).toEqual([]);
+    expect(stepOf(report, 'out').valuesDiscarded).toBeUndefined();
   });
 });
 

@@ -168,6 +168,11 @@ export interface StagedOutput {
    * of the table during the run.
    */
   readonly warehouseRelation?: string;
+  /**
+   * Values the sink had to change because its format cannot hold them (NaN and infinities in
+   * JSON, written as null); reported in the step's `valuesDiscarded`.
+   */
+  readonly valuesDiscarded?: number;
 }
 
 /**

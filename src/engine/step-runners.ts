@@ -47,7 +47,7 @@ export interface StepOutcome {
   readonly quality?: SuiteResult;
   /** Schema differences a source's policy accepted. */
   readonly schemaChanges?: readonly string[];
-  /** Values a source set to null under the discard_column policy. */
+  /** Values a source set to null under the discard_column policy, or a sink could not write. */
   readonly valuesDiscarded?: number;
   /** Metrics of a check step's dataset, stored in the metric history once the run succeeded. */
   readonly metrics?: { readonly dataset: string; readonly values: DatasetMetrics };
@@ -357,6 +357,9 @@ async function runSink(
     inputs: [],
     outputs: staged.outputs,
     staged,
+    ...(staged.valuesDiscarded === undefined || staged.valuesDiscarded === 0
+      ? {}
+      : { valuesDiscarded: staged.valuesDiscarded }),
   };
 }
 

@@ -45,7 +45,10 @@ export interface StepReport {
   readonly error?: ReportedError;
   /** For sources: differences between the declared schema and the data, as the policy accepted them. */
   readonly schemaChanges?: readonly string[];
-  /** For sources under `discard_column`: values set to null. */
+  /**
+   * Values set to null: by a source under `discard_column`, or by a sink whose format cannot
+   * hold them (NaN and infinities in NDJSON).
+   */
   readonly valuesDiscarded?: number;
   /** For check steps: the suite result in Great Expectations' shape, with the quality score. */
   readonly quality?: SuiteResult;

@@ -106,14 +106,15 @@ export const ndjsonSink = defineSink({
   summary: 'One newline-delimited JSON file, replaced atomically.',
   config: ndjsonSinkConfig,
   async write(config: z.output<typeof ndjsonSinkConfig>, context) {
-    await warnOfNonFiniteFloats(context);
-    return copyToStaged(
+    const valuesDiscarded = await warnOfNonFiniteFloats(context);
+    const staged = await copyToStaged(
       context,
       resolveTarget(context, config.path),
       'file',
       ['FORMAT json', `COMPRESSION ${quoteLiteral(config.compression)}`],
       { selectList: jsonSelectList(context.inputFields) },
     );
+    return valuesDiscarded === 0 ? staged : { ...staged, valuesDiscarded };
   },
 });
 
