@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseParams } from '../src/cli/commands/run.js';
@@ -20,7 +20,18 @@ import {
   t,
   transform,
 } from '../src/index.js';
+import { silentLogger } from '../src/core/logger.js';
 import { DuckDBSession } from '../src/engine/duckdb-session.js';
+import { QuarantineStore } from '../src/engine/quarantine-store.js';
+import { StreamCheckpoints } from '../src/orchestrator/stream-checkpoints.js';
+import {
+  defaultStreamRegistry,
+  planStream,
+  runStream,
+  stream,
+  streamSink,
+  streamSource,
+} from '../src/stream/index.js';
 import { resolveSecret } from '../src/engine/secrets.js';
 import { compileRowCheck, ROW_FAIL, ROW_PASS } from '../src/quality/row-checks.js';
 import { Project } from '../src/orchestrator/project.js';
@@ -426,5 +437,60 @@ describe('columns with inherited names', () => {
       ['__proto__', { a: 1 }],
       ['b', 2],
     ]);
+  });
+});
+
+describe('stream partitions with inherited names', () => {
+  /** Tails `in/` (every file, any name) into `out/` until `records` were read and written. */
+  async function runUntil(dir: string, store: RunStore, records: number): Promise<void> {
+    const stop = new AbortController();
+    await runStream(
+      planStream(
+        stream('names', {
+          source: streamSource.files({ path: join(dir, 'in'), suffix: '' }),
+          eventTime: () => 0,
+          steps: [],
+          sink: streamSink.files({ path: join(dir, 'out') }),
+          checkpoint: { every: '50ms' },
+        }),
+        defaultStreamRegistry,
+      ),
+      {
+        checkpoints: new StreamCheckpoints(store),
+        quarantine: new QuarantineStore(join(dir, 'quarantine'), 'names'),
+        signal: stop.signal,
+        logger: silentLogger,
+        onCheckpoint: (progress) => {
+          if (progress.recordsIn >= records && progress.recordsOut >= records) stop.abort();
+        },
+      },
+    );
+  }
+
+  async function output(dir: string): Promise<unknown[]> {
+    const rows: unknown[] = [];
+    for (const name of (await readdir(join(dir, 'out'))).filter((n) => n.endsWith('.ndjson')))
+      for (const line of (await readFile(join(dir, 'out', name), 'utf8')).split('\n'))
+        if (line !== '') rows.push((JSON.parse(line) as { id: string }).id);
+    return rows.sort();
+  }
+
+  it('files named __proto__ and constructor resume after their checkpointed lines, once', async () => {
+    const dir = await tempDir();
+    await mkdir(join(dir, 'in'), { recursive: true });
+    const store = await RunStore.open(join(dir, 'sluice.db'));
+    try {
+      for (const name of ['__proto__', 'constructor', 'plain'])
+        await writeFile(join(dir, 'in', name), `{"id":"${name}-1"}\n{"id":"${name}-2"}\n`);
+      await runUntil(dir, store, 6);
+      for (const name of ['__proto__', 'constructor', 'plain'])
+        await appendFile(join(dir, 'in', name), `{"id":"${name}-3"}\n`);
+      await runUntil(dir, store, 3);
+      expect(await output(dir)).toEqual(
+        ['__proto__', 'constructor', 'plain'].flatMap((n) => [1, 2, 3].map((i) => `${n}-${i}`)),
+      );
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { getHeapStatistics } from 'node:v8';
 import type { Logger } from '../core/logger.js';
 import { SluiceError } from '../core/errors.js';
+import { ownKeysOnly } from '../core/own-keys.js';
 import type { QuarantineStore } from '../engine/quarantine-store.js';
 import type { OperatorSpec, SideOutput, StreamBatch, StreamOperator } from './operators.js';
 import { createOperator } from './operators.js';
@@ -278,7 +279,9 @@ class StreamState {
     this.#compare = plan.source.connector.comparePositions;
     this.#checkpointId = lastCheckpointId;
     const snapshot = resumed?.snapshot;
-    this.positions = { ...(snapshot?.positions ?? {}) };
+    // Without a prototype: partitions are named by sources (files, topics, stream keys), and a
+    // partition named `__proto__` or `constructor` must keep and find its own position.
+    this.positions = ownKeysOnly(snapshot?.positions ?? {});
     this.#recordsIn = snapshot?.recordsIn ?? 0;
     this.#recordsOut = snapshot?.recordsOut ?? 0;
     if (snapshot !== undefined) {

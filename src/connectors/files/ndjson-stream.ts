@@ -88,7 +88,7 @@ export const filesStreamSource = defineStreamSource({
           tails.set(name, tail);
         }
         readLines(join(folder, name), tail, max - records.length, (text, line) => {
-          const done = skipThrough[name];
+          const done = Object.hasOwn(skipThrough, name) ? skipThrough[name] : undefined;
           if (done !== undefined && line <= Number(done)) return;
           records.push({
             value: parseJSONObject(text, 'the line'),
