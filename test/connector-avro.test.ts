@@ -11,10 +11,12 @@ import { avroSinkConfig, avroSourceConfig } from '../src/connectors/avro/avro-co
 import type { AvroSinkConfig, AvroSourceConfig } from '../src/connectors/avro/avro-configs.js';
 import { openContainer } from '../src/connectors/avro/container-reader.js';
 import { ContainerWriter } from '../src/connectors/avro/container-writer.js';
+import { createAvroType } from '../src/connectors/avro/avro-type.js';
 import { avroSink, avroSource } from '../src/connectors/avro/index.js';
 import type { SourceReadContext } from '../src/engine/connector.js';
 import { DuckDBSession } from '../src/engine/duckdb-session.js';
-import { QuarantineStore } from '../src/engine/quarantine-store.js';
+import type { QuarantineEntry } from '../src/engine/quarantine-store.js';
+import { originalBytes, QuarantineStore } from '../src/engine/quarantine-store.js';
 import { defaultRegistry, pipeline, ref, schema, sink, source, sql, t } from '../src/index.js';
 import { readNDJSON, ROOT, runIn, stepOf, tempDir } from './helpers.js';
 
@@ -383,7 +385,14 @@ describe('avro source: declared schema and quarantine', () => {
     expect(new Set(quarantined.map((q) => q['source_file']))).toEqual(
       new Set([join(dir, 'p.avro')]),
     );
-    expect(quarantined.find((q) => q['column'] === 'score')?.['record']).toMatchObject({ id: 3 });
+    // The quarantined record is its Avro encoding, byte for byte (base64): it decodes back.
+    const score = quarantined.find((q) => q['column'] === 'score') as unknown as QuarantineEntry;
+    expect(score.record_encoding).toBe('base64');
+    expect(createAvroType(people as never).fromBuffer(originalBytes(score))).toMatchObject({
+      id: 3n,
+      score: 70000,
+    });
+    expect(score.reason).toMatch(/\(block 1, record 3\)$/);
   });
 
   it('discard_column nulls a value that does not fit and keeps the record', async () => {

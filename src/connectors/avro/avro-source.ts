@@ -7,6 +7,7 @@ import { quoteIdentifier, toDuckDBType } from '../../core/type-mappings.js';
 import type { SourceReadContext, SourceReadResult } from '../../engine/connector.js';
 import { defineSource } from '../../engine/connector.js';
 import { toJSONValue } from '../../engine/json-values.js';
+import type { RawQuarantinedRecord } from '../../engine/quarantine-store.js';
 import { RowWriter } from '../../engine/row-writer.js';
 import type { EnforcedColumn } from '../../engine/schema-enforcement.js';
 import { enforceSchema } from '../../engine/schema-enforcement.js';
@@ -16,6 +17,7 @@ import { avroSourceConfig } from './avro-configs.js';
 import type { AvroReadColumn } from './avro-read-types.js';
 import { avroReadColumns } from './avro-read-types.js';
 import { countContainerRecords } from './container-count.js';
+import type { ContainerBlock } from './container-reader.js';
 import { openContainer } from './container-reader.js';
 
 type AvroSourceOptions = z.output<typeof avroSourceConfig>;
@@ -63,11 +65,11 @@ async function readAvro(
   let rowsRejected = 0;
   let recordsInInput = 0;
   let valuesDiscarded = 0;
-  let pending: { record: unknown; reason: string; column?: string; sourceFile?: string }[] = [];
+  let pending: RawQuarantinedRecord[] = [];
   const flush = async (): Promise<void> => {
     const batch = pending;
     pending = [];
-    await quarantine.append(stepId, batch);
+    await quarantine.appendRaw(stepId, batch);
   };
 
   try {
@@ -93,16 +95,16 @@ async function readAvro(
         const rowWriter = writer as RowWriter;
         const sink = appender as NonNullable<typeof appender>;
         try {
-          for await (const records of container.batches) {
+          for await (const block of container.blocks) {
             signal.throwIfAborted();
-            for (const record of records) {
+            block.records.forEach((record, i) => {
               const outcome = appendRecord(rowWriter, sink, plan, record, file);
               if (outcome.rejected !== undefined) {
                 rowsRejected++;
-                pending.push(outcome.rejected);
+                pending.push(rawRejected(outcome.rejected, block, i, file));
               }
               valuesDiscarded += outcome.discarded;
-            }
+            });
             if (pending.length >= QUARANTINE_FLUSH_ROWS) await flush();
           }
         } catch (cause) {
@@ -272,16 +274,40 @@ function enforcedColumns(plan: FilePlan): EnforcedColumn[] {
   });
 }
 
+/** Why a record does not fit, and the column at fault. */
+interface Rejection {
+  readonly reason: string;
+  readonly column: string;
+}
+
+/**
+ * A rejected record as its original bytes: its Avro binary encoding, exactly as in the block
+ * (decode it with the writer schema in the file's header). Its byte offset is known only in an
+ * uncompressed block; the reason names the block and record either way.
+ */
+function rawRejected(
+  rejection: Rejection,
+  block: ContainerBlock,
+  index: number,
+  file: string,
+): RawQuarantinedRecord {
+  const offset = block.recordOffset(index);
+  return {
+    bytes: Buffer.from(block.recordBytes(index)),
+    reason: `${rejection.reason} (block ${block.number}, record ${index + 1})`,
+    column: rejection.column,
+    sourceFile: file,
+    ...(offset === undefined ? {} : { offset }),
+  };
+}
+
 function appendRecord(
   writer: RowWriter,
   appender: Parameters<RowWriter['write']>[0],
   plan: FilePlan,
   record: unknown,
   file: string,
-): {
-  rejected?: { record: unknown; reason: string; column?: string; sourceFile?: string };
-  discarded: number;
-} {
+): { rejected?: Rejection; discarded: number } {
   const row: Record<string, unknown> = { [FILE_COLUMN]: file };
   const values = record as Record<string, unknown>;
   for (let i = 0; i < plan.fields.length; i++) {
@@ -296,10 +322,8 @@ function appendRecord(
     } catch (cause) {
       return {
         rejected: {
-          record,
           column: field.name,
           reason: `column "${field.name}": ${cause instanceof Error ? cause.message : String(cause)}`,
-          sourceFile: file,
         },
         discarded: 0,
       };
@@ -315,10 +339,7 @@ function appendRecord(
       discarded++;
       continue;
     }
-    return {
-      rejected: { record, column: problem.column, reason: problem.reason, sourceFile: file },
-      discarded: 0,
-    };
+    return { rejected: { column: problem.column, reason: problem.reason }, discarded: 0 };
   }
 }
 

@@ -36,8 +36,30 @@ export interface ContainerFile {
   readonly type: AvroType;
   /** Decoded records, one array per block, in file order. */
   readonly batches: AsyncIterable<unknown[]>;
+  /** The same blocks with each record's encoded bytes (read either this or `batches`). */
+  readonly blocks: AsyncIterable<ContainerBlock>;
   /** Releases the file (done by itself when `batches` is read to the end or left). */
   close(): void;
+}
+
+/**
+ * One block of a container file: its decoded records and where each came from.
+ *
+ * @example
+ * ```ts
+ * for await (const block of file.blocks) keep(block.recordBytes(0));
+ * ```
+ */
+export interface ContainerBlock {
+  /** 1-based block number in the file. */
+  readonly number: number;
+  /** Byte offset in the file where the block's data starts. */
+  readonly dataOffset: number;
+  readonly records: unknown[];
+  /** The Avro binary encoding of record `i` (decompressed), exactly as in the file's block. */
+  recordBytes(i: number): Buffer;
+  /** Record `i`'s byte offset in the file; undefined when the block is compressed. */
+  recordOffset(i: number): number | undefined;
 }
 
 /**
@@ -71,10 +93,12 @@ export async function openContainer(path: string, signal?: AbortSignal): Promise
     throw error;
   }
   const type = createAvroType(header.schema);
+  const blocks = readBlocks(input, header, type, signal);
   return {
     header,
     type,
-    batches: readBlocks(input, header, type, signal),
+    blocks,
+    batches: recordsOf(blocks),
     close: () => input.close(),
   };
 }
@@ -110,12 +134,16 @@ async function readHeader(input: ByteReader): Promise<ContainerHeader> {
   return { schema, codec: metadata.get('avro.codec')?.toString('utf8') || 'null', metadata, sync };
 }
 
+async function* recordsOf(blocks: AsyncIterable<ContainerBlock>): AsyncGenerator<unknown[]> {
+  for await (const block of blocks) yield block.records;
+}
+
 async function* readBlocks(
   input: ByteReader,
   header: ContainerHeader,
   type: AvroType,
   signal: AbortSignal | undefined,
-): AsyncGenerator<unknown[]> {
+): AsyncGenerator<ContainerBlock> {
   let block = 0;
   try {
     while (!(await input.atEnd())) {
@@ -126,6 +154,7 @@ async function* readBlocks(
       const size = Number(await input.long(where));
       if (count < 0 || size < 0)
         throw new ContainerFormatError(`${where} has a negative record count or size`);
+      const dataOffset = input.position;
       const data = await input.take(size);
       const sync = await input.take(SYNC_SIZE);
       if (data === undefined || sync === undefined)
@@ -141,8 +170,10 @@ async function* readBlocks(
         );
       }
       const records: unknown[] = new Array(count);
+      const starts: number[] = new Array(count + 1);
       let offset = 0;
       for (let i = 0; i < count; i++) {
+        starts[i] = offset;
         let decoded: { value: unknown; offset: number };
         try {
           decoded = type.decode(raw, offset);
@@ -160,7 +191,15 @@ async function* readBlocks(
         throw new ContainerFormatError(
           `${where} has ${raw.length - offset} bytes after its ${count} records`,
         );
-      yield records;
+      starts[count] = offset;
+      const compressed = header.codec !== 'null';
+      yield {
+        number: block,
+        dataOffset,
+        records,
+        recordBytes: (i) => raw.subarray(starts[i], starts[i + 1]),
+        recordOffset: (i) => (compressed ? undefined : dataOffset + (starts[i] as number)),
+      };
     }
   } finally {
     input.close();
@@ -173,6 +212,7 @@ class ByteReader {
   readonly #stream: ReturnType<typeof createReadStream>;
   #buffer: Buffer = Buffer.alloc(0);
   #ended = false;
+  #position = 0;
 
   constructor(stream: ReturnType<typeof createReadStream>) {
     this.#stream = stream;
@@ -199,7 +239,13 @@ class ByteReader {
     if (!(await this.#fill(size))) return undefined;
     const out = this.#buffer.subarray(0, size);
     this.#buffer = this.#buffer.subarray(size);
+    this.#position += size;
     return out;
+  }
+
+  /** Bytes taken so far: the file offset of the next byte. */
+  get position(): number {
+    return this.#position;
   }
 
   /** A zig-zag varint long. */
