@@ -341,11 +341,12 @@ A run moves every batch in the inbox into a claim of its own, \`<inbox>/.read/<c
 moves are fsynced before anything is read), and reads it together with the claims of earlier
 runs that did not succeed. It types the records against the declared \`schema\` like
 \`source.ndjson\` (records that do not fit are quarantined with the reason, \`schemaPolicy\` and
-\`metadata\` work as there), and its state names the claims it read. Those claims, and nothing
-else, are deleted at the start of the next run, after that success was recorded; a failed run
-leaves its claim, and the next run reads it again. So every accepted record is read by exactly
-one successful run. With no new batch, the step produces an empty dataset with the declared
-columns.
+\`metadata\` work as there; \`_source_file\` is the batch's file in its claim,
+\`<inbox>/.read/<claim>/<batch>.ndjson\`), and its state names the claims it read. Those claims,
+and nothing else, are deleted at the start of the next run, after that success was recorded; a
+failed run leaves its claim, and the next run reads it again. So every accepted record is read by
+exactly one successful run. With no new batch, the step produces an empty dataset with the
+declared columns.
 
 Batches are tracked by the claim that holds them, never by their number: a batch numbered below
 those already read (a server restarted with its clock behind, or two servers writing one inbox)

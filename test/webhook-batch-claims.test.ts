@@ -5,7 +5,8 @@ import { WebhookInbox } from '../src/connectors/http/webhook-inbox.js';
 import { Project } from '../src/orchestrator/project.js';
 import { RunStore } from '../src/orchestrator/run-store.js';
 import type { RunRecord } from '../src/orchestrator/run-types.js';
-import { tempDir } from './helpers.js';
+import { pipeline, ref, schema, sink, source, t } from '../src/index.js';
+import { readNDJSON, runIn, tempDir } from './helpers.js';
 import { readDeltaTable, workUntilFinished } from './support/orchestrator-project.js';
 
 const PIPELINE = `
@@ -111,5 +112,27 @@ describe('source.webhook tracks the batches it read by identity, not by number',
     expect(moved).toBe(1);
     expect(await readdir(folder)).toEqual([`${older}.ndjson`]);
     expect(await inbox.pending(undefined)).toEqual([]);
+  });
+
+  it('names the batch file in its claim as _source_file', async () => {
+    await postFromServer([{ id: 7 }]);
+    const out = join(dir, 'out.ndjson');
+    const p = pipeline('claims', {
+      steps: {
+        orders: source.webhook({
+          inbox: 'orders',
+          schema: schema({ id: t.int64().notNull() }),
+          metadata: ['_source_file'],
+        }),
+        out: sink.ndjson({ input: ref('orders'), path: out }),
+      },
+    });
+    const report = await runIn(dir, p);
+    expect(report.status).toBe('success');
+    const [row] = await readNDJSON(out);
+    expect(row?.['id']).toBe(7);
+    expect(String(row?.['_source_file'])).toMatch(
+      /[/\\]inbox[/\\]orders[/\\]\.read[/\\]\d{13}-[0-9a-f-]{36}[/\\]\d{16}\.ndjson$/,
+    );
   });
 });
