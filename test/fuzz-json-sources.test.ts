@@ -1,4 +1,5 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -90,9 +91,14 @@ describe('NDJSON source under generated malformed input', () => {
           fc.array(fc.constantFrom('\n', '\r\n'), { minLength: 1, maxLength: 4 }),
           fc.array(fc.array(blankLine, { maxLength: 2 }), { minLength: 1, maxLength: 4 }),
           fc.boolean(),
-          async (records, breaks, blanks, finalBreak) => {
+          fc.constantFrom('none', 'none', 'gzip'),
+          async (records, breaks, blanks, finalBreak, compression) => {
             const { bytes, placed } = ndjsonFile(records, breaks, blanks, finalBreak);
-            const path = await writeInput(bytes, '.ndjson');
+            // Offsets count the decompressed bytes.
+            const path =
+              compression === 'gzip'
+                ? await writeInput(gzipSync(bytes), '.ndjson.gz')
+                : await writeInput(bytes, '.ndjson');
             const read = await harness.read(ndjsonSource, { path, schema: fuzzSchema }, dir);
             expectAccounted(read, path, placed);
           },
@@ -133,6 +139,14 @@ describe('NDJSON source under generated malformed input', () => {
     const read = await harness.read(ndjsonSource, { path, schema: fuzzSchema }, dir);
     expect(read.result).toMatchObject({ rowsRead: 2, recordsInInput: 2 });
     expect(read.rowsOut + read.quarantined.length).toBe(2);
+  });
+
+  it('fails a truncated gzip file naming it, never reading fewer lines silently', async () => {
+    const packed = gzipSync(Buffer.from('{"id":1}\n{"id":2}\n{"id":3}\n'.repeat(200)));
+    const path = await writeInput(packed.subarray(0, packed.length - 12), '.ndjson.gz');
+    const read = await harness.read(ndjsonSource, { path, schema: fuzzSchema }, dir);
+    expect(read.error).toBeInstanceOf(SourceError);
+    expect((read.error as SourceError).message).toContain(path);
   });
 
   it('quarantines a 2 MB malformed line whole', async () => {
