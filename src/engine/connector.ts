@@ -35,8 +35,9 @@ export interface SourceReadContext {
     readonly lagWindow?: string | number;
     /**
      * Applies the engine's filter to the step's dataset now and returns how many rows it
-     * dropped, for a source whose other datasets derive from it (child tables); the source then
-     * reports `rowsRead` without them, and the engine does not filter again.
+     * dropped, for a source whose other datasets derive from it (child tables). The source still
+     * reports every row it read as `rowsRead`; the engine subtracts the dropped ones and does not
+     * filter again.
      */
     readonly keepNewRows?: () => Promise<number>;
   };

@@ -541,13 +541,9 @@ export class IncrementalRead {
     };
   }
 
-  /**
-   * Filters the dataset unless the source already did; `skipped` counts only the rows dropped
-   * here (a source that filtered itself reported its rows without the ones it dropped).
-   */
+  /** Filters the dataset unless the source already did; either way reports every row dropped. */
   async finish(): Promise<IncrementalOutcome> {
-    if (this.#outcome !== undefined) return { skipped: 0, state: this.#outcome.state };
-    this.#outcome = await keepNewRows(this.#request);
+    this.#outcome ??= await keepNewRows(this.#request);
     return this.#outcome;
   }
 }

@@ -201,7 +201,7 @@ export async function normaliseRecords(
   const published = await publishChildTables(context.connection, stepId, staged, {
     recordsLeftOut: result.rowsQuarantined > 0 || skipped > 0,
   });
-  return { ...result, rowsRead: result.rowsRead - skipped, schemaChanges, children: published };
+  return { ...result, schemaChanges, children: published };
 }
 
 /** The columns with the primary key required, checked to exist and not to clash with `_sluice_id`. */
