@@ -329,6 +329,50 @@ describe('sluice run: source state advances atomically with the published data',
   );
 
   it.skipIf(pgSkip !== undefined)(
+    'a PostgreSQL store that turns read-only before the state is promoted fails the run with STORE_FAILED, and the next run loads nothing twice',
+    async () => {
+      const storeDatabase = await createTestDatabase();
+      const storeName = new URL(storeDatabase.url).pathname.slice(1);
+      const admin = new pg.Client({ connectionString: pgDatabase?.url });
+      await admin.connect();
+      try {
+        const tag = randomHex(3);
+        const base = await newProject(`readonly_${tag}`, scenarios[0]!.sinks(tag));
+        const project = { ...base, store: storeDatabase.url };
+        const written = await addRows(project, 3);
+        expect(runToEnd(project).code).toBe(0);
+        written.push(...(await addRows(project, 2)));
+        const refused = await runPausedAt(project, 'before-state-save', async () => {
+          await admin.query(`ALTER DATABASE ${storeName} SET default_transaction_read_only = on`);
+          await admin.query(
+            `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`,
+            [storeName],
+          );
+          return 'continue';
+        });
+        expect(refused.code).toBe(1);
+        expect(refused.stdout + refused.stderr).not.toMatch(/INTERNAL/);
+        const report = JSON.parse(refused.stdout) as {
+          status: string;
+          error?: { code: string; message: string; hint?: string };
+        };
+        expect(report.status).toBe('failed');
+        expect(report.error?.code).toBe('STORE_FAILED');
+        expect(report.error?.message).toMatch(/refuses writes/);
+        await admin.query(`ALTER DATABASE ${storeName} RESET default_transaction_read_only`);
+        written.push(...(await addRows(project, 1)));
+        expect(runToEnd(project).code).toBe(0);
+        expect(await pgIds(`appended_${tag}`)).toEqual([...written].sort((a, b) => a - b));
+        expect(await pgIds(`merged_${tag}`)).toEqual([...written].sort((a, b) => a - b));
+      } finally {
+        await admin.end();
+        await storeDatabase.drop();
+      }
+    },
+    120_000,
+  );
+
+  it.skipIf(pgSkip !== undefined)(
     'a store locked by the pipeline itself fails the run before anything is published (the reported symptom)',
     async () => {
       const table = `symptom_${randomHex(3)}`;

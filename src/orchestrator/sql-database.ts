@@ -276,6 +276,14 @@ async function guard<T>(location: string, call: () => Promise<T>): Promise<T> {
       /Connection terminated|connection timeout|Client has encountered a connection error/i.test(
         message,
       );
+    if (code === '25006' || code === '42501' || code === '53100')
+      throw new StoreError(location, `it refuses writes: ${message}`, {
+        cause,
+        hint:
+          code === '53100'
+            ? 'free disk space on the PostgreSQL server'
+            : 'connect as a role that may write the store, to a primary that is not read-only',
+      });
     if (lost)
       throw new StoreError(location, `lost the connection: ${message}`, {
         cause,
