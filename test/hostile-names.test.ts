@@ -494,3 +494,29 @@ describe('stream partitions with inherited names', () => {
     }
   });
 });
+
+describe('stream sources with inherited names', () => {
+  it('an eventTime record that leaves out the source constructor is a plan error', () => {
+    let error: unknown;
+    try {
+      planStream(
+        stream('named', {
+          source: {
+            bids: streamSource.files({ path: 'bids' }),
+            constructor: streamSource.files({ path: 'c' }),
+          },
+          eventTime: { bids: 'ts' },
+          steps: [],
+          sink: streamSink.files({ path: 'out' }),
+        }),
+        defaultStreamRegistry,
+      );
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toMatch(
+      /eventTime gives no event time for source "constructor"/,
+    );
+  });
+});

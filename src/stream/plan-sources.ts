@@ -62,7 +62,8 @@ export function planSeveralSources(
       hint: 'give one endpoint (streamSource.nats({...})) or a record of named ones ({ bids: streamSource.nats({...}), ... })',
     });
   const members: UnionMember[] = [];
-  const configs: Record<string, unknown> = {};
+  // Without a prototype: sources are named by users, and `__proto__` must stay an own key.
+  const configs = Object.create(null) as Record<string, unknown>;
   const perSource =
     typeof eventTime === 'object' && eventTime !== null
       ? (eventTime as Readonly<Record<string, unknown>>)
@@ -84,7 +85,12 @@ export function planSeveralSources(
           path,
         },
       );
-    const spec = perSource === undefined ? eventTime : perSource[name];
+    const spec =
+      perSource === undefined
+        ? eventTime
+        : Object.hasOwn(perSource, name)
+          ? perSource[name]
+          : undefined;
     if (perSource !== undefined && spec === undefined)
       problem('invalid-config', `eventTime gives no event time for source "${name}"`, {
         path: 'eventTime',
