@@ -183,6 +183,7 @@ describe('one retry vocabulary, bounded everywhere', () => {
           retries: { count: 3 } as never,
         }),
         api: source.rest({ url: 'https://api.example.com', retries: { count: 2, delay: '1s' } }),
+        described: source.rest({ url: 'https://api.example.com', description: 42 as never }),
       },
     });
     const result = planPipeline(p, { connectors: registry.lookup });
@@ -194,6 +195,7 @@ describe('one retry vocabulary, bounded everywhere', () => {
         'orders retries.delay invalid-retries',
         'fixed retries.count invalid-retries',
         'fixed retries.retries invalid-retries',
+        'described description invalid-config',
       ]),
     );
     // The REST source's { count } is its own request retries, valid.

@@ -175,6 +175,11 @@ export function planPipeline(
     if (def.kind === 'source' || def.kind === 'transform')
       for (const d of retryDiagnostics(def.retries, 'retries', id))
         diagnostics.push({ ...site, ...d });
+    const description: unknown = def.description;
+    if (description !== undefined && typeof description !== 'string')
+      problem('invalid-config', `description must be text, got ${typeof description}`, {
+        path: 'description',
+      });
 
     let config: unknown;
     switch (def.kind) {
