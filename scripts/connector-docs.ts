@@ -361,8 +361,9 @@ store). The server and the runs must share the state folder (one machine, or a s
 Without a state (the first run, or \`--full-refresh\`) a run reads every batch still in the
 inbox, claimed or not.
 
-An inbox feeds either pipelines (\`source.webhook\`) or one stream (\`streamSource.webhook\`, below),
-not both: each deletes the batches it consumed.
+An inbox has one reader: one \`source.webhook\` step (of one pipeline) or one stream
+(\`streamSource.webhook\`, below). Each takes the batches it reads out of the inbox and deletes
+them once consumed, so a second reader would miss what the first took.
 
 ## Streams: \`streamSource.webhook\`
 
