@@ -6,6 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { pipeline, ref, sink, source, sql } from '../src/index.js';
 import { runIn, stepOf, tempDir } from './helpers.js';
+import { silentLogger } from '../src/core/logger.js';
+import { filesStreamSink, filesStreamSource } from '../src/connectors/files/ndjson-stream.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
@@ -163,5 +165,46 @@ describe('staging left by a killed run', () => {
     expect(await read('in/_explicit/*.ndjson')).toEqual([6]);
     expect(await read('in/.b.ndjson')).toEqual([2]);
     expect(await read('in/_*.ndjson')).toEqual([3]);
+  });
+});
+
+describe('the files stream connectors and hidden files', () => {
+  it('the source tails no hidden file, and the sink writes its parts under hidden names until committed', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'a.ndjson'), '{"n": 1}\n');
+    await writeFile(join(dir, '.part-0000000001.ndjson'), '{"n": 2}\n');
+    await writeFile(join(dir, '_staging.ndjson'), '{"n": 3}\n');
+    await writeFile(join(dir, 'p=1.ndjson'), '{"n": 4}\n');
+    const reader = await filesStreamSource.open(
+      { path: dir, suffix: '.ndjson' },
+      {
+        stepId: 'in',
+        streamName: 'hidden',
+        consumer: 'hidden',
+        worker: 'w1',
+        start: { kind: 'beginning' },
+        logger: silentLogger,
+        signal: new AbortController().signal,
+      },
+    );
+    const records = await reader.pull(100, 0);
+    expect(records.map((r) => r.value)).toEqual([{ n: 1 }, { n: 4 }]);
+    await reader.close();
+
+    const out = join(dir, 'out');
+    const sink = await filesStreamSink.open(
+      { path: out },
+      {
+        stepId: 'out',
+        streamName: 'hidden',
+        logger: silentLogger,
+        signal: new AbortController().signal,
+      },
+    );
+    await sink.write([{ n: 1 }]);
+    await sink.commit({ checkpointId: 1, snapshot: {} });
+    expect((await readdir(out)).sort()).toEqual(['_checkpoints', 'part-0000000001.ndjson']);
+    expect(await readdir(join(out, '_checkpoints'))).toEqual(['0000000001.json']);
+    await sink.close();
   });
 });

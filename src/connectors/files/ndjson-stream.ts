@@ -42,7 +42,8 @@ interface Tail {
 export type FilesStreamSourceConfig = z.input<typeof filesStreamSourceConfig>;
 
 /**
- * Tails a folder of NDJSON files: every line of every file (in name order) is a record, and lines
+ * Tails a folder of NDJSON files: every line of every file (in name order; hidden names, starting
+ * with `.` or `_`, are skipped) is a record, and lines
  * appended later, or new files, are read as they appear. The partition is the file's name and
  * the position its line number, so a restart resumes after the last checkpointed line of each
  * file. Files are never changed or deleted. A line that is not a JSON object becomes an invalid
@@ -116,8 +117,18 @@ export const filesStreamSource = defineStreamSource({
   },
 });
 
+/**
+ * The files to tail, in name order: those ending with `suffix`, except hidden ones (a name
+ * starting with `.`, or with `_` and holding no `=`), which are temporary or staged files.
+ */
 async function listFiles(folder: string, suffix: string): Promise<string[]> {
-  return (await readdir(folder)).filter((name) => name.endsWith(suffix)).sort();
+  return (await readdir(folder))
+    .filter((name) => name.endsWith(suffix) && !isHiddenName(name))
+    .sort();
+}
+
+function isHiddenName(name: string): boolean {
+  return name.startsWith('.') || (name.startsWith('_') && !name.includes('='));
 }
 
 /** Reads complete lines after `tail.offset`, at most `max`, calling `onLine` with 1-based numbers. */
@@ -220,11 +231,14 @@ export const filesStreamSink = defineStreamSink({
         }
         const name = String(checkpointId).padStart(10, '0');
         const snapshotFile = join(checkpoints, `${name}.json`);
-        await writeFile(`${snapshotFile}.tmp`, JSON.stringify(snapshot ?? null));
-        await rename(`${snapshotFile}.tmp`, snapshotFile);
+        const snapshotTemp = join(checkpoints, `.${name}.json.tmp`);
+        await writeFile(snapshotTemp, JSON.stringify(snapshot ?? null));
+        await rename(snapshotTemp, snapshotFile);
         const part = join(folder, `part-${name}.ndjson`);
-        await writeFile(`${part}.tmp`, lines.length === 0 ? '' : `${lines.join('\n')}\n`);
-        await rename(`${part}.tmp`, part);
+        // Hidden until renamed, so that no glob or tailing reader sees a part being written.
+        const partTemp = join(folder, `.part-${name}.ndjson.tmp`);
+        await writeFile(partTemp, lines.length === 0 ? '' : `${lines.join('\n')}\n`);
+        await rename(partTemp, part);
         lines = [];
       },
       async recover() {
