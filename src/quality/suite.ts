@@ -1,6 +1,7 @@
 import { ConfigError } from '../core/errors.js';
 import type { Diagnostic } from '../core/errors.js';
-import { expectationDefinition } from './catalog.js';
+import { canonicalKwargs, expectationDefinition } from './catalog.js';
+import { expectationArgumentProblems } from './expectation-arguments.js';
 import type { ExpectationConfig, Severity, Suite } from './expectation.js';
 
 /** What every `expect.*` builder takes besides its own arguments. */
@@ -258,9 +259,10 @@ export function suiteFromGX(document: unknown, fallbackName = 'suite'): Suite {
 }
 
 /**
- * Problems with a suite as a pipeline gate: unknown expectation types, severities other than
- * error/warn/quarantine, and `quarantine` on expectations that judge the whole dataset (they
- * have no rows to set aside).
+ * Problems with a suite as a pipeline gate: unknown expectation types, every expectation's
+ * arguments (unknown ones, wrong types, missing required ones; dbt's names for dbt tests),
+ * severities other than error/warn/quarantine, and `quarantine` on expectations that judge the
+ * whole dataset (they have no rows to set aside).
  *
  * @example
  * ```ts
@@ -300,6 +302,14 @@ export function suiteProblems(
       });
       return;
     }
+    for (const argument of expectationArgumentProblems(e.type, e.kwargs ?? {})) {
+      problems.push({
+        code: 'invalid-expectation-argument',
+        message: `expectation "${e.id}" (${e.type}): ${argument.message}`,
+        path: `${path}.kwargs.${argument.argument}`,
+        ...(argument.hint === undefined ? {} : { hint: argument.hint }),
+      });
+    }
     if (!['error', 'warn', 'quarantine'].includes(e.severity)) {
       problems.push({
         code: 'invalid-suite',
@@ -328,6 +338,14 @@ export function suiteProblems(
  * ```
  */
 export function suiteDatasets(value: Suite): string[] {
-  const names = value.expectations.flatMap((e) => [e.kwargs['to'], e.kwargs['other_table_name']]);
+  const names = value.expectations.flatMap((e) => {
+    let kwargs = e.kwargs;
+    try {
+      kwargs = canonicalKwargs(e.type, e.kwargs);
+    } catch {
+      // suiteProblems reports the arguments; the names as given are the best guess here.
+    }
+    return [kwargs['to'], kwargs['other_table_name']];
+  });
   return [...new Set(names.filter((n): n is string => typeof n === 'string'))];
 }
