@@ -85,4 +85,29 @@ describe('incremental reads, property', () => {
         { numRuns: 100 },
       );
     });
+
+  it('identifies rows the same whatever the session time zone', async () => {
+    const settings = incrementalSettings('events', { cursor: 'at' }, undefined);
+    const read = async (zone: string, previous: string | undefined) => {
+      await connection.run(`SET TimeZone = '${zone}'`);
+      await connection.run('DROP TABLE IF EXISTS events');
+      await connection.run(
+        `CREATE TABLE events AS SELECT 1 AS id, TIMESTAMPTZ '2024-01-01 10:00:00+00' AS at`,
+      );
+      return keepNewRows({
+        connection,
+        stepId: 'events',
+        settings,
+        previous: parseIncrementalState(previous),
+        logger: silentLogger,
+      });
+    };
+    try {
+      const first = await read('UTC', undefined);
+      const second = await read('America/New_York', first.state);
+      expect(second.skipped).toBe(1);
+    } finally {
+      await connection.run(`SET TimeZone = 'UTC'`);
+    }
+  });
 });

@@ -271,7 +271,7 @@ export async function keepNewRows(request: IncrementalRequest): Promise<Incremen
   const names = new SQLNames(stepId);
   const cursor = quoteIdentifier(settings.cursor);
   const typed = (text: string): string => `CAST(${quoteLiteral(text)} AS ${cursorType})`;
-  const identity = identityExpression(settings, [...columns.keys()]);
+  const identity = identityExpression(settings, columns);
   if (previous !== undefined) await materialize(connection, stepId);
 
   const [high] = await connection.rows(
@@ -354,13 +354,25 @@ async function datasetColumns(
   return new Map(rows.map((r) => [String(r['column_name']), String(r['data_type'])]));
 }
 
-/** The md5 of the primary key and cursor, or of every column but run metadata without a key. */
-function identityExpression(settings: IncrementalSettings, columns: readonly string[]): string {
+/**
+ * The md5 of the primary key and cursor, or of every column but run metadata without a key.
+ * Instants enter as epoch microseconds, so the session's time zone (which may differ between the
+ * workers that run a pipeline) does not change a row's identity.
+ */
+function identityExpression(
+  settings: IncrementalSettings,
+  columns: ReadonlyMap<string, string>,
+): string {
   const parts =
     settings.primaryKey.length > 0
       ? [...settings.primaryKey, settings.cursor]
-      : columns.filter((c) => !RUN_METADATA_COLUMNS.has(c));
-  const fields = parts.map((c, i) => `k${i} := ${quoteIdentifier(c)}`).join(', ');
+      : [...columns.keys()].filter((c) => !RUN_METADATA_COLUMNS.has(c));
+  const fields = parts
+    .map((c, i) => {
+      const value = quoteIdentifier(c);
+      return `k${i} := ${columns.get(c) === 'TIMESTAMP WITH TIME ZONE' ? `epoch_us(${value})` : value}`;
+    })
+    .join(', ');
   return `md5(CAST(to_json(struct_pack(${fields})) AS VARCHAR))`;
 }
 
