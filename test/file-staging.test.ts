@@ -206,5 +206,23 @@ describe('the files stream connectors and hidden files', () => {
     expect((await readdir(out)).sort()).toEqual(['_checkpoints', 'part-0000000001.ndjson']);
     expect(await readdir(join(out, '_checkpoints'))).toEqual(['0000000001.json']);
     await sink.close();
+
+    // A checkpoint that died before its renames leaves hidden temporary files: the next open
+    // recovers from the last committed checkpoint and removes them.
+    await writeFile(join(out, '.part-0000000002.ndjson.tmp'), '{"n": 2}\n');
+    await writeFile(join(out, '_checkpoints/.0000000002.json.tmp'), '{}');
+    const reopened = await filesStreamSink.open(
+      { path: out },
+      {
+        stepId: 'out',
+        streamName: 'hidden',
+        logger: silentLogger,
+        signal: new AbortController().signal,
+      },
+    );
+    expect(await reopened.recover?.()).toEqual({ checkpointId: 1, snapshot: {} });
+    expect((await readdir(out)).sort()).toEqual(['_checkpoints', 'part-0000000001.ndjson']);
+    expect(await readdir(join(out, '_checkpoints'))).toEqual(['0000000001.json']);
+    await reopened.close();
   });
 });

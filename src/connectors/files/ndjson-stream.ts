@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { nonFiniteNumbers, toJSONValue } from '../../engine/json-values.js';
@@ -242,6 +242,14 @@ export const filesStreamSink = defineStreamSink({
         lines = [];
       },
       async recover() {
+        // Temporary files of a checkpoint that never committed: nothing reads them.
+        for (const [dir, pattern] of [
+          [folder, /^\.part-\d{10}\.ndjson\.tmp$/],
+          [checkpoints, /^\.\d{10}\.json\.tmp$/],
+        ] as const) {
+          for (const leftover of (await readdir(dir)).filter((n) => pattern.test(n)))
+            await rm(join(dir, leftover), { force: true });
+        }
         const parts = (await readdir(folder)).filter((n) => /^part-\d{10}\.ndjson$/.test(n)).sort();
         const newest = parts.at(-1);
         if (newest === undefined) return undefined;
