@@ -184,6 +184,8 @@ describe('one retry vocabulary, bounded everywhere', () => {
         }),
         api: source.rest({ url: 'https://api.example.com', retries: { count: 2, delay: '1s' } }),
         described: source.rest({ url: 'https://api.example.com', description: 42 as never }),
+        legacy: source.csv({ path: 'y.csv', schema: items, retries: { count: 2 } as never }),
+        out: sink.ndjson({ input: ref('fixed'), path: 'o.ndjson', retries: 2 } as never),
       },
     });
     const result = planPipeline(p, { connectors: registry.lookup });
@@ -198,6 +200,10 @@ describe('one retry vocabulary, bounded everywhere', () => {
         'described description invalid-config',
       ]),
     );
+    const hintAt = (stepId: string) =>
+      result.diagnostics.find((d) => d.stepId === stepId && d.path === 'retries')?.hint;
+    expect(hintAt('legacy')).toContain('`count` is not one of its fields');
+    expect(hintAt('out')).toContain('a sink step is not retried alone');
     // The REST source's { count } is its own request retries, valid.
     expect(result.diagnostics.filter((d) => d.stepId === 'api')).toEqual([]);
     expect(p.steps['api']).not.toHaveProperty('retries');

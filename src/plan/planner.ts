@@ -207,11 +207,13 @@ export function planPipeline(
                   {
                     path: [...issue.path.map(String), key].join('.'),
                     hint:
-                      key === 'retries'
-                        ? "a step's retries is a whole number or { retries, delay, maxDelay, jitter }; `count` is not one of its fields"
-                        : suggestion === undefined
-                          ? `known options: ${knownKeys.join(', ')}`
-                          : `did you mean "${suggestion}"?`,
+                      key === 'retries' && def.kind === 'sink'
+                        ? 'a sink step is not retried alone; give the pipeline retries to run it again'
+                        : key === 'retries'
+                          ? "a step's retries is a whole number or { retries, delay, maxDelay, jitter }; `count` is not one of its fields"
+                          : suggestion === undefined
+                            ? `known options: ${knownKeys.join(', ')}`
+                            : `did you mean "${suggestion}"?`,
                   },
                 );
               }
