@@ -124,26 +124,53 @@ column (\`1.5\` for \`int64\`) or with more decimals than a \`decimal\` column h
 quarantined. Each quarantined record goes to the run's quarantine file for the step with the
 file it came from and the reason (see [Quarantine](../concepts.md#quarantine)).
 
-- CSV and TSV: lines the reader rejects, with file and line number and the raw line as the record:
-  a value that does not convert to its column's type (\`CAST\`), too many or too few fields
-  (\`TOO MANY COLUMNS\`, \`MISSING COLUMNS\`), and other lines it cannot parse. Rows with no value in
-  a \`notNull()\` column are quarantined as parsed records, without a line number. When the reader
-  cannot work out a file's layout at all (for example an unterminated quote), the step fails.
-- NDJSON: every line is parsed on its own. A line that is not valid JSON, a line that holds
+- CSV and TSV: records the reader rejects, with file, line number and byte offset, and the
+  record's original bytes read back from the file (whole, whatever its length; base64 with
+  \`record_encoding: "base64"\` when they are not UTF-8): a value that does not convert to its
+  column's type (\`CAST\`), too many or too few fields (\`TOO MANY COLUMNS\`, \`MISSING COLUMNS\`), bytes
+  that are not text in the file's encoding (\`INVALID ENCODING\`), and other records it cannot parse.
+  Rows with no value in a \`notNull()\` column are quarantined as parsed records, without a line
+  number. The files' non-blank lines are counted by a scan of their own while DuckDB reads them,
+  and the records typed plus quarantined must account for all of them (see
+  [Row accounting](../concepts.md#row-accounting)). The step fails, loading nothing, when the
+  reader cannot work out a file's layout at all, and when a quoted value is never closed and takes
+  every later line with it (\`SOURCE_FAILED\`, naming the file and record). Limits: a rejected record
+  longer than 10,000 bytes that holds multi-byte characters fails the step (DuckDB's reader cannot
+  keep its copy of it); \`latin-1\` files keep the reader's decoded copy of a rejected record rather
+  than its bytes; \`utf-16\` files are not counted independently.
+- NDJSON: the files are split into records by their line feeds alone (a carriage return before
+  a line feed belongs to the line break; lines of spaces, tabs and carriage returns only are no
+  records), and every line is parsed on its own. A line that is not UTF-8, a line that is not
+  valid JSON (cut short, a bad escape, \`NaN\`, a raw control character), a line that holds
   something other than an object (an array, a number), a value that does not convert to its
-  declared type and a missing required value are quarantined with the original line and the file
-  name. Blank lines are skipped.
-- JSON documents: a file must parse as a whole (an array of records, one record, or records one
-  after another); a file with a syntax error fails the step and names the file. Records inside a
-  valid file are checked like NDJSON records.
+  declared type and a missing required value are quarantined. The quarantined \`record\` is the
+  line's original bytes without its line break, whole whatever its length (base64 with
+  \`record_encoding: "base64"\` when they are not UTF-8), with the file, the 1-based \`line\` and the
+  0-based byte \`offset\` (in the decompressed bytes of a compressed file). A raw carriage return or
+  control character inside a line keeps the line whole. The lines counted by the split are the
+  step's independent record count (see [Row accounting](../concepts.md#row-accounting)); a line
+  longer than 256 MB fails the step.
+- JSON documents: records are the elements of top-level arrays and the other top-level values (an
+  object alone, or objects one after another). They are found by brackets and string quotes
+  without parsing their contents, so an element that is not valid JSON (a bad escape, bytes that
+  are not UTF-8, \`NaN\`, a missing value) is quarantined like an NDJSON line, byte for byte from its
+  first to its last character, with its file, line and byte offset; empty array slots (a trailing
+  comma) hold nothing and are no records. DuckDB's JSON parser accepts a trailing comma inside an
+  object. A file whose brackets or quotes do not balance (a truncated file, a stray \`]\`) cannot be
+  split: the step fails with \`SOURCE_FAILED\` naming the file, and the line and byte where the
+  unfinished record (or array) starts. The elements found are the step's independent record count.
 - Parquet: with a declared schema, values that do not convert to the declared type and missing
-  required values are quarantined.
+  required values are quarantined as the row's values (a JSON object: Parquet is columnar, a row
+  has no bytes of its own). The row counts of the files' row groups, read from their footers
+  alone, are the step's independent record count. A file whose footer cannot be read (truncated,
+  extended, not Parquet) or whose data cannot be decoded fails the step with \`SOURCE_FAILED\`
+  naming that file.
 
 **\`onMalformed\`.** \`'quarantine'\` (the default) quarantines such records and goes on. \`'fail'\`
 fails the step with \`SOURCE_FAILED\` instead. For CSV and TSV it fails on lines the reader cannot
 split into the expected fields (wrong number of fields, bad quoting) and names the first of them;
 values that do not convert are still quarantined. For JSON and NDJSON it fails on records that are
-not JSON objects (and NDJSON lines the reader cannot read); values that do not convert are still
+not JSON objects, and on records that are not UTF-8; values that do not convert are still
 quarantined. In both cases the quarantine file is written first.
 
 **Metadata columns.** \`metadata\` appends columns after the data columns, never null:

@@ -85,6 +85,8 @@ const hugeNumber = fc
     '9223372036854775808',
     '-9223372036854775809',
     '1e400',
+    '1.5',
+    '-0.25',
   )
   .map((n) => record(text(`{"id":${n},"name":"big"}`), 'bad', 'huge number'));
 

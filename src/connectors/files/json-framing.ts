@@ -115,8 +115,13 @@ export interface RecordSplitter {
  * recordSplitter('documents'); // splits `[{...}, {...}]` and `{...} {...}` into records
  * ```
  */
-export function recordSplitter(layout: JSONLayout): RecordSplitter {
-  return layout === 'lines' ? new LineSplitter() : new DocumentSplitter();
+export function recordSplitter(
+  layout: JSONLayout,
+  maxRecordBytes: number = MAX_RECORD_BYTES,
+): RecordSplitter {
+  return layout === 'lines'
+    ? new LineSplitter(maxRecordBytes)
+    : new DocumentSplitter(maxRecordBytes);
 }
 
 const NEWLINE = 0x0a;
@@ -139,11 +144,16 @@ function isBlank(buffer: Buffer, start: number, end: number): boolean {
  * with a raw carriage return or control byte inside stays one record.
  */
 class LineSplitter implements RecordSplitter {
+  readonly #max: number;
   #pending: Buffer[] = [];
   #pendingBytes = 0;
   #lineStart = 0;
   #position = 0;
   #line = 0;
+
+  constructor(maxRecordBytes: number) {
+    this.#max = maxRecordBytes;
+  }
 
   *push(chunk: Buffer): Iterable<FramedRecord> {
     let from = 0;
@@ -171,8 +181,8 @@ class LineSplitter implements RecordSplitter {
     if (from < chunk.length) {
       this.#pending.push(chunk.subarray(from));
       this.#pendingBytes += chunk.length - from;
-      if (this.#pendingBytes > MAX_RECORD_BYTES)
-        throw new RecordFramingError(`a line is longer than ${MAX_RECORD_BYTES} bytes`, {
+      if (this.#pendingBytes > this.#max)
+        throw new RecordFramingError(`a line is longer than ${this.#max} bytes`, {
           line: this.#line + 1,
           offset: this.#lineStart,
         });
@@ -206,6 +216,7 @@ type OpenRecord = 'container' | 'string' | 'scalar' | 'element';
  * (`[1,,2]`, a trailing comma) hold no bytes and are no records.
  */
 class DocumentSplitter implements RecordSplitter {
+  readonly #max: number;
   #depth = 0;
   #unpacking = false;
   #inString = false;
@@ -220,6 +231,10 @@ class DocumentSplitter implements RecordSplitter {
   #position = 0;
   #newlines = 0;
   #arrayStart = { line: 1, offset: 0 };
+
+  constructor(maxRecordBytes: number) {
+    this.#max = maxRecordBytes;
+  }
 
   *push(chunk: Buffer): Iterable<FramedRecord> {
     const base = this.#position;
@@ -285,8 +300,8 @@ class DocumentSplitter implements RecordSplitter {
       const from = Math.max(0, this.#recordStart - base);
       this.#held.push(chunk.subarray(from));
       this.#heldBytes += chunk.length - from;
-      if (this.#heldBytes > MAX_RECORD_BYTES)
-        throw new RecordFramingError(`a record is longer than ${MAX_RECORD_BYTES} bytes`, {
+      if (this.#heldBytes > this.#max)
+        throw new RecordFramingError(`a record is longer than ${this.#max} bytes`, {
           line: this.#recordLine,
           offset: this.#recordStart,
         });
