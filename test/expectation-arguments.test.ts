@@ -15,6 +15,7 @@ import {
 import { defaultRegistry } from '../src/engine/default-registry.js';
 import { expectationArgumentProblems } from '../src/quality/expectation-arguments.js';
 import { expectationDefinition } from '../src/quality/catalog.js';
+import { compileRowCheck, ROW_FAIL, ROW_PASS } from '../src/quality/row-checks.js';
 import { DuckDBSession } from '../src/engine/duckdb-session.js';
 import { profileRelation } from '../src/quality/profile.js';
 import { suggestSuite } from '../src/quality/profile-suggest.js';
@@ -85,6 +86,14 @@ describe("dbt's argument names for its tests", () => {
     assert(results.map((r) => r.success)).toEqual([false, false, true, true, true]);
     assert(results[0]?.result.partial_unexpected_list).toEqual(['lost']);
     assert(results[1]?.result.partial_unexpected_list).toEqual(['c-404']);
+  });
+
+  it('accepted_values(values) is checked record by record in streams too', () => {
+    const rowCheck = compileRowCheck(
+      expect.gx('accepted_values', { column_name: 'status', values: ['paid'] }),
+    );
+    assert(rowCheck.evaluate({ status: 'paid' })).toBe(ROW_PASS);
+    assert(rowCheck.evaluate({ status: 'lost' })).toBe(ROW_FAIL);
   });
 
   it('relationships(to: ref(...)) orders the check after the dataset it names', () => {

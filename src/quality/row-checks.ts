@@ -1,5 +1,5 @@
 import { SluiceError } from '../core/errors.js';
-import { expectationDefinition } from './catalog.js';
+import { canonicalKwargs, expectationDefinition } from './catalog.js';
 import type { ExpectationConfig } from './expectation.js';
 import {
   codePoints,
@@ -367,7 +367,13 @@ export function compileRowCheck(expectation: ExpectationConfig): RowCheck {
       `${name} is not evaluated record by record in streams`,
       `streams check ${ROW_CHECK_TYPES.join(', ')}`,
     );
-  const { kwargs } = expectation;
+  let kwargs: Kwargs;
+  try {
+    // dbt's argument names (accepted_values' values, column_name) as the GX expectation's.
+    kwargs = canonicalKwargs(expectation.type, expectation.kwargs);
+  } catch (error) {
+    throw new RowCheckError(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+  }
   if (kwargs['row_condition'] !== undefined && kwargs['row_condition'] !== null)
     throw new RowCheckError(
       `${name} has a row_condition (where), a SQL predicate, which a stream does not evaluate`,
