@@ -58,7 +58,8 @@ const COMMITTED_AT = '_committed_at';
  * time). The position is the LSN; the slot is advanced (and the server frees the WAL) only when
  * a checkpoint covering the changes has committed, so a crash reads them again. The stream
  * starts with the changes made after the slot was created: load the table's current rows first
- * (a batch `source.postgres`, or `source.postgresCdc` with its snapshot).
+ * (a batch `source.postgres`, or `source.postgresCdc` with its snapshot). A TRUNCATE of the
+ * table stops the stream ({@link truncatedStreamError}): drop the slot and load the table again.
  *
  * @example
  * ```ts
