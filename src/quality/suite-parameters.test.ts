@@ -27,6 +27,7 @@ describe('suite parameter expressions', () => {
       '2026-03-11T14:33:04.000Z',
     );
     expect(at('timedelta(hours=1) + now()')).toBe('2026-03-10T13:30:00.000Z');
+    expect(at('now() - timedelta(milliseconds=250)')).toBe('2026-03-10T12:29:59.750Z');
     expect(at('now() - 2 * timedelta(days=1.5)')).toBe('2026-03-07T12:30:00.000Z');
     expect(at('now() - (timedelta(days=2) - timedelta(days=1))')).toBe('2026-03-09T12:30:00.000Z');
   });
