@@ -1,15 +1,17 @@
+import { isUtf8 } from 'node:buffer';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { nonFiniteNumbers, toJSONValue } from '../../engine/json-values.js';
-import { parseJSONObject } from '../../stream/payload.js';
+import { invalidRecord, parseJSONObject } from '../../stream/payload.js';
 import type { StreamRecord } from '../../stream/stream-connector.js';
 import { defineStreamSink, defineStreamSource } from '../../stream/stream-connector.js';
 
 /** How long `pull` sleeps between looks at a folder with nothing new. */
 const POLL_MS = 50;
 const CHUNK = 1 << 20;
+const BLANK_LINE = /^[ \t\r]*$/;
 
 /**
  * Config of the `files` stream source.
@@ -88,11 +90,17 @@ export const filesStreamSource = defineStreamSource({
           tail = { offset: 0, line: 0, rest: Buffer.alloc(0) };
           tails.set(name, tail);
         }
-        readLines(join(folder, name), tail, max - records.length, (text, line) => {
+        readLines(join(folder, name), tail, max - records.length, (text, line, bytes) => {
           const done = Object.hasOwn(skipThrough, name) ? skipThrough[name] : undefined;
           if (done !== undefined && line <= Number(done)) return;
           records.push({
-            value: parseJSONObject(text, 'the line'),
+            // Decoding bytes that are not UTF-8 would replace them and could still parse.
+            value: isUtf8(bytes)
+              ? parseJSONObject(text, 'the line')
+              : invalidRecord(
+                  'the line is not UTF-8 text (the payload is its bytes in base64)',
+                  bytes.toString('base64'),
+                ),
             partition: name,
             position: String(line),
           });
@@ -136,7 +144,7 @@ function readLines(
   file: string,
   tail: Tail,
   max: number,
-  onLine: (text: string, line: number) => void,
+  onLine: (text: string, line: number, bytes: Buffer) => void,
 ): void {
   const fd = openSync(file, 'r');
   try {
@@ -149,10 +157,12 @@ function readLines(
         nl >= 0 && taken < max;
         nl = tail.rest.indexOf(10, start)
       ) {
-        const text = tail.rest.toString('utf8', start, nl).replace(/\r$/, '');
+        const end = nl > start && tail.rest[nl - 1] === 13 ? nl - 1 : nl;
+        const text = tail.rest.toString('utf8', start, end);
         tail.line++;
-        if (text.trim() !== '') {
-          onLine(text, tail.line);
+        // Blank means JSON whitespace only: any other line is a record, valid or not.
+        if (!BLANK_LINE.test(text)) {
+          onLine(text, tail.line, tail.rest.subarray(start, end));
           taken++;
         }
         start = nl + 1;
