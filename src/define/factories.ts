@@ -189,7 +189,7 @@ function sinkStep(
   };
 }
 
-type Described<T> = Omit<T, 'retries'> & {
+type Described<T> = OmitEach<T, 'retries'> & {
   readonly description?: string;
   /** A suite gating the source's output (see `check`). */
   readonly expect?: Suite;
@@ -204,7 +204,10 @@ type Described<T> = Omit<T, 'retries'> & {
 };
 /** The type of a connector's own deprecated `retries` option, if it has one. */
 type ConnectorRetries<T> = T extends { readonly retries?: infer R } ? Exclude<R, undefined> : never;
-type SinkOf<T> = Described<T> & { readonly input: DatasetRef };
+/** A sink's config and options: a sink step is not retried alone, so it takes no `retries`. */
+type SinkOf<T> = OmitEach<Described<T>, 'retries'> & { readonly input: DatasetRef };
+/** `Omit` applied to each member of a union, so a union config keeps its members. */
+type OmitEach<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /**
  * Source steps: read datasets from outside the pipeline. Each takes its connector's config;
