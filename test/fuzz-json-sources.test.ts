@@ -134,6 +134,19 @@ describe('NDJSON source under generated malformed input', () => {
     expect(originalBytes(entry).equals(bad)).toBe(true);
   });
 
+  it("fails with onMalformed: 'fail' on a line that is not UTF-8, after quarantining it", async () => {
+    const bad = Buffer.from([0x7b, 0x7d, 0xc3]);
+    const path = await writeInput(Buffer.concat([Buffer.from('{"id":1}\n'), bad]), '.ndjson');
+    const read = await harness.read(
+      ndjsonSource,
+      { path, schema: fuzzSchema, onMalformed: 'fail' },
+      dir,
+    );
+    expect(read.error).toBeInstanceOf(SourceError);
+    expect((read.error as SourceError).message).toMatch(/1 record\(s\) are not UTF-8 text/);
+    expect(read.quarantined.map((q) => originalBytes(q).equals(bad))).toEqual([true]);
+  });
+
   it('keeps a line with a U+0001 inside as one record (a regression: it was split apart)', async () => {
     const path = await writeInput(Buffer.from('{"id":1,"name":"a\x01b"}\n{"id":2}'), '.ndjson');
     const read = await harness.read(ndjsonSource, { path, schema: fuzzSchema }, dir);
