@@ -135,4 +135,25 @@ describe('source.webhook tracks the batches it read by identity, not by number',
       /[/\\]inbox[/\\]orders[/\\]\.read[/\\]\d{13}-[0-9a-f-]{36}[/\\]\d{16}\.ndjson$/,
     );
   });
+
+  it('takes over a numeric state from an older version: batches up to it are set aside, later ones read', async () => {
+    const first = await postFromServer([{ id: 1 }]);
+    const second = await postFromServer([{ id: 2 }]);
+    await postFromServer([{ id: 3 }]);
+    const out = join(dir, 'upgrade.ndjson');
+    const p = pipeline('upgrade', {
+      steps: {
+        orders: source.webhook({ inbox: 'orders', schema: schema({ id: t.int64().notNull() }) }),
+        out: sink.ndjson({ input: ref('orders'), path: out }),
+      },
+    });
+    const report = await runIn(dir, p, { watermarks: { orders: second } });
+    expect(report.status).toBe('success');
+    expect((await readNDJSON(out)).map((r) => r['id'])).toEqual([3]);
+    const aside = join(stateDir, 'inbox', 'orders', '.read-before-upgrade');
+    expect((await readdir(aside)).sort()).toEqual([`${first}.ndjson`, `${second}.ndjson`]);
+    expect(JSON.parse(String(report.watermarks?.['orders']))).toEqual({
+      read: [expect.stringMatching(/^\d{13}-[0-9a-f-]{36}$/)],
+    });
+  });
 });
