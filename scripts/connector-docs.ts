@@ -140,7 +140,8 @@ file it came from and the reason (see [Quarantine](../concepts.md#quarantine)).
   than its bytes; \`utf-16\` files are not counted independently.
 - NDJSON: the files are split into records by their line feeds alone (a carriage return before
   a line feed belongs to the line break; lines of spaces, tabs and carriage returns only are no
-  records), and every line is parsed on its own. A line that is not UTF-8, a line that is not
+  records; a UTF-8 byte order mark starting a file is skipped), and every line is parsed on its
+  own. A line that is not UTF-8, a line that is not
   valid JSON (cut short, a bad escape, \`NaN\`, a raw control character), a line that holds
   something other than an object (an array, a number), a value that does not convert to its
   declared type and a missing required value are quarantined. The quarantined \`record\` is the

@@ -45,6 +45,20 @@ describe('recordSplitter', () => {
     ]);
   });
 
+  it('leaves a UTF-8 byte order mark at the start of a file out of the first record', () => {
+    const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+    expect(split('lines', Buffer.concat([bom, Buffer.from('{"a":1}\n{"b":2}')]))).toEqual([
+      ['{"a":1}', 1, 3],
+      ['{"b":2}', 2, 11],
+    ]);
+    expect(split('documents', Buffer.concat([bom, Buffer.from('[{"a":1}]')]))).toEqual([
+      ['{"a":1}', 1, 4],
+    ]);
+    expect(split('lines', Buffer.concat([bom, Buffer.from('\n{"a":1}')]))).toEqual([
+      ['{"a":1}', 2, 4],
+    ]);
+  });
+
   it('finds the same records whatever the chunk boundaries', () => {
     fc.assert(
       fc.property(

@@ -127,6 +127,15 @@ export function recordSplitter(
 const NEWLINE = 0x0a;
 const CR = 0x0d;
 
+/** The UTF-8 byte order mark some writers put first in a file; it is not part of a record. */
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+function startsWithBom(buffer: Buffer, start: number, end: number): boolean {
+  return (
+    end - start >= BOM.length && buffer.compare(BOM, 0, BOM.length, start, start + BOM.length) === 0
+  );
+}
+
 /** JSON whitespace: space, tab, line feed, carriage return. */
 function isWhitespace(byte: number): boolean {
   return byte === 0x20 || byte === 0x09 || byte === NEWLINE || byte === CR;
@@ -201,8 +210,16 @@ class LineSplitter implements RecordSplitter {
   #finish(buffer: Buffer, start: number, end: number, utf8: boolean): FramedRecord | undefined {
     this.#line++;
     const stop = end > start && buffer[end - 1] === CR ? end - 1 : end;
-    if (isBlank(buffer, start, stop)) return undefined;
-    return { buffer, start, end: stop, utf8, line: this.#line, offset: this.#lineStart };
+    const bom = this.#line === 1 && startsWithBom(buffer, start, stop) ? BOM.length : 0;
+    if (isBlank(buffer, start + bom, stop)) return undefined;
+    return {
+      buffer,
+      start: start + bom,
+      end: stop,
+      utf8,
+      line: this.#line,
+      offset: this.#lineStart + bom,
+    };
   }
 }
 
@@ -238,7 +255,8 @@ class DocumentSplitter implements RecordSplitter {
 
   *push(chunk: Buffer): Iterable<FramedRecord> {
     const base = this.#position;
-    for (let i = 0; i < chunk.length; i++) {
+    const bom = base === 0 && startsWithBom(chunk, 0, chunk.length) ? BOM.length : 0;
+    for (let i = bom; i < chunk.length; i++) {
       const byte = chunk[i] as number;
       if (byte === NEWLINE) this.#newlines++;
       if (this.#inString) {
