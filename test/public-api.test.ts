@@ -23,6 +23,7 @@ describe('public API', () => {
       'Project',
       'QualityGateError',
       'RetryableError',
+      'RowsUnaccountedError',
       'RunStore',
       'SQLStep',
       'Schema',
