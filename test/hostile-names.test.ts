@@ -1,6 +1,7 @@
-import { appendFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { parseParams } from '../src/cli/commands/run.js';
 import { main } from '../src/cli/main.js';
 import type { StepDefinition } from '../src/index.js';
@@ -24,9 +25,15 @@ import { silentLogger } from '../src/core/logger.js';
 import { DuckDBSession } from '../src/engine/duckdb-session.js';
 import { QuarantineStore } from '../src/engine/quarantine-store.js';
 import { StreamCheckpoints } from '../src/orchestrator/stream-checkpoints.js';
+import { eventTimeReader } from '../src/stream/event-time.js';
 import {
+  count,
   defaultStreamRegistry,
+  first,
+  max,
   planStream,
+  RowTemplate,
+  defineStreamSource,
   runStream,
   stream,
   streamSink,
@@ -441,54 +448,60 @@ describe('columns with inherited names', () => {
 });
 
 describe('stream partitions with inherited names', () => {
-  /** Tails `in/` (every file, any name) into `out/` until `records` were read and written. */
-  async function runUntil(dir: string, store: RunStore, records: number): Promise<void> {
-    const stop = new AbortController();
-    await runStream(
-      planStream(
-        stream('names', {
-          source: streamSource.files({ path: join(dir, 'in'), suffix: '' }),
-          eventTime: () => 0,
-          steps: [],
-          sink: streamSink.files({ path: join(dir, 'out') }),
-          checkpoint: { every: '50ms' },
-        }),
-        defaultStreamRegistry,
-      ),
-      {
-        checkpoints: new StreamCheckpoints(store),
-        quarantine: new QuarantineStore(join(dir, 'quarantine'), 'names'),
-        signal: stop.signal,
-        logger: silentLogger,
-        onCheckpoint: (progress) => {
-          if (progress.recordsIn >= records && progress.recordsOut >= records) stop.abort();
-        },
-      },
-    );
-  }
+  /** Redelivers the same records, one per partition, on every pull (at-least-once at its worst). */
+  const redelivering = defineStreamSource({
+    name: 'redelivering',
+    summary: 'test source: the same records again on every pull',
+    config: z.strictObject({ partitions: z.array(z.string()) }),
+    delivery: 'at-least-once',
+    comparePositions: (a, b) => Number(a) - Number(b),
+    open(config) {
+      return Promise.resolve({
+        pull: () =>
+          Promise.resolve(
+            config.partitions.map((partition) => ({
+              value: { id: partition },
+              partition,
+              position: '1',
+            })),
+          ),
+        ack: () => Promise.resolve(),
+        close: () => Promise.resolve(),
+      });
+    },
+  });
 
-  async function output(dir: string): Promise<unknown[]> {
-    const rows: unknown[] = [];
-    for (const name of (await readdir(join(dir, 'out'))).filter((n) => n.endsWith('.ndjson')))
-      for (const line of (await readFile(join(dir, 'out', name), 'utf8')).split('\n'))
-        if (line !== '') rows.push((JSON.parse(line) as { id: string }).id);
-    return rows.sort();
-  }
-
-  it('files named __proto__ and constructor resume after their checkpointed lines, once', async () => {
+  it('a record redelivered in partition __proto__ or constructor is dropped, not read again', async () => {
     const dir = await tempDir();
-    await mkdir(join(dir, 'in'), { recursive: true });
     const store = await RunStore.open(join(dir, 'sluice.db'));
+    const partitions = ['__proto__', 'constructor', 'plain'];
     try {
-      for (const name of ['__proto__', 'constructor', 'plain'])
-        await writeFile(join(dir, 'in', name), `{"id":"${name}-1"}\n{"id":"${name}-2"}\n`);
-      await runUntil(dir, store, 6);
-      for (const name of ['__proto__', 'constructor', 'plain'])
-        await appendFile(join(dir, 'in', name), `{"id":"${name}-3"}\n`);
-      await runUntil(dir, store, 3);
-      expect(await output(dir)).toEqual(
-        ['__proto__', 'constructor', 'plain'].flatMap((n) => [1, 2, 3].map((i) => `${n}-${i}`)),
+      const stop = new AbortController();
+      const progress = await runStream(
+        planStream(
+          stream('names', {
+            source: streamSource.custom('redelivering', { partitions }),
+            eventTime: () => 0,
+            steps: [],
+            sink: streamSink.files({ path: join(dir, 'out') }),
+            checkpoint: { every: '20ms' },
+          }),
+          defaultStreamRegistry.with(redelivering),
+        ),
+        {
+          checkpoints: new StreamCheckpoints(store),
+          quarantine: new QuarantineStore(join(dir, 'quarantine'), 'names'),
+          signal: stop.signal,
+          logger: silentLogger,
+          onCheckpoint: (p) => {
+            if (p.checkpointId >= 5) stop.abort();
+          },
+        },
       );
+      expect(progress).toMatchObject({ recordsIn: 3, recordsOut: 3 });
+      const checkpoint = await new StreamCheckpoints(store).last('names');
+      const snapshot = checkpoint?.snapshot as { positions?: Record<string, string> } | undefined;
+      expect(Object.keys(snapshot?.positions ?? {}).sort()).toEqual(partitions);
     } finally {
       await store.close();
     }
@@ -518,5 +531,29 @@ describe('stream sources with inherited names', () => {
     expect((error as ConfigError).message).toMatch(
       /eventTime gives no event time for source "constructor"/,
     );
+  });
+});
+
+describe('stream operators on columns with inherited names', () => {
+  it.each(INHERITED)('a record without %s has no value there', (name) => {
+    const record = { page: 'a' };
+    const counted = count(name);
+    const acc = counted.create();
+    counted.add(acc, record, 0);
+    expect(counted.result(acc)).toBe(0);
+    const highest = max(name);
+    const high = highest.create();
+    highest.add(high, record, 0);
+    expect(highest.result(high)).toBeNull();
+    const earliest = first(name);
+    const early = earliest.create();
+    earliest.add(early, record, 0);
+    expect(earliest.result(early)).toBeNull();
+    expect(eventTimeReader(name)(record)).toBeUndefined();
+    expect(RowTemplate.parse(`t:{${name}}`).render(record)).toEqual({
+      kind: 'missing',
+      column: name,
+    });
+    expect(RowTemplate.parse(`t:{${name}}`).render(Object.fromEntries([[name, 'x']]))).toBe('t:x');
   });
 });

@@ -13,3 +13,22 @@ export function ownKeysOnly<T>(record: Readonly<Record<string, T>>): Record<stri
   // Object.assign onto a prototype-less target keeps a `__proto__` key as a plain own key.
   return Object.assign(Object.create(null) as Record<string, T>, record);
 }
+
+/**
+ * The value `record` holds under `key` itself: undefined for a key it only inherits, such as
+ * `constructor` or `toString` on a record without that column. Inherited members of
+ * `Object.prototype` are functions or objects, so plain values skip the own-property check.
+ *
+ * @example
+ * ```ts
+ * ownValue({ page: 'a' }, 'constructor'); // undefined
+ * ownValue({ constructor: 'c' }, 'constructor'); // 'c'
+ * ```
+ */
+export function ownValue(record: Readonly<Record<string, unknown>>, key: string): unknown {
+  const value = record[key];
+  return (typeof value === 'function' || (typeof value === 'object' && value !== null)) &&
+    !Object.hasOwn(record, key)
+    ? undefined
+    : value;
+}

@@ -1,3 +1,4 @@
+import { ownValue } from '../core/own-keys.js';
 import { HyperLogLog } from './hyperloglog.js';
 import type { StreamRow } from './stream-connector.js';
 
@@ -30,7 +31,7 @@ export interface Aggregate<Acc = unknown, Out = unknown> {
 
 /** A column's value as a number, or undefined for NULL (SQL aggregates skip NULLs). */
 function numeric(row: StreamRow, column: string): number | undefined {
-  const value = row[column];
+  const value = ownValue(row, column);
   if (value === null || value === undefined) return undefined;
   return typeof value === 'number' ? value : Number(value);
 }
@@ -57,7 +58,7 @@ export function count(column?: string): Aggregate<{ n: number }, number> {
             acc.n++;
           }
         : (acc, row) => {
-            const value = row[column];
+            const value = ownValue(row, column);
             if (value !== null && value !== undefined) acc.n++;
           },
     merge: (into, from) => {
@@ -137,7 +138,7 @@ function extreme(
     name: `${name}(${column})`,
     create: () => ({ value: null, seen: false }),
     add: (acc, row) => {
-      const value = row[column];
+      const value = ownValue(row, column);
       if (value === null || value === undefined) return;
       if (!acc.seen || better(value, acc.value)) {
         acc.value = value;
@@ -193,7 +194,7 @@ function positional(
     create: () => ({ value: null, time: name === 'first' ? Infinity : -Infinity }),
     add: (acc, row, eventTime) => {
       if (wins(eventTime, acc.time)) {
-        acc.value = row[column] ?? null;
+        acc.value = ownValue(row, column) ?? null;
         acc.time = eventTime;
       }
     },
@@ -255,7 +256,7 @@ export function approxDistinct(column: string, precision = 14): Aggregate<HyperL
     name: `approxDistinct(${column})`,
     create: () => new HyperLogLog(precision),
     add: (acc, row) => {
-      const value = row[column];
+      const value = ownValue(row, column);
       if (value !== null && value !== undefined) acc.add(value);
     },
     merge: (into, from) => into.merge(from),

@@ -1,4 +1,5 @@
 import { parseDuration } from '../core/duration.js';
+import { ownValue } from '../core/own-keys.js';
 import type { OperatorSpec, SideOutput, StreamBatch, StreamOperator } from './operators.js';
 import type { StreamRow } from './stream-connector.js';
 
@@ -109,7 +110,8 @@ export class EnrichOperator implements StreamOperator {
         continue;
       }
       const enriched: StreamRow = { ...row };
-      for (const column of this.#columns) enriched[column] = match?.[column] ?? null;
+      for (const column of this.#columns)
+        enriched[column] = (match === undefined ? undefined : ownValue(match, column)) ?? null;
       out.rows.push(enriched);
       out.times.push(time);
     }

@@ -1,3 +1,4 @@
+import { ownValue } from '../core/own-keys.js';
 import type { StreamRow } from './stream-connector.js';
 
 /** How a stream finds a record's event time: a column, or a function of the record. */
@@ -36,7 +37,7 @@ export function eventTimeOf(value: unknown): number | undefined {
  * ```
  */
 export function eventTimeReader(spec: EventTimeSpec): (row: StreamRow) => unknown {
-  return typeof spec === 'string' ? (row) => row[spec] : spec;
+  return typeof spec === 'string' ? (row) => ownValue(row, spec) : spec;
 }
 
 /**

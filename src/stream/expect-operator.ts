@@ -2,6 +2,7 @@ import type { Diagnostic } from '../core/errors.js';
 import { ConfigError, SluiceError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { silentLogger } from '../core/logger.js';
+import { ownValue } from '../core/own-keys.js';
 import type { ExpectationConfig, Suite } from '../quality/expectation.js';
 import type { RowCheck } from '../quality/row-checks.js';
 import { compileRowCheck, ROW_MISSING, ROW_PASS, RowCheckError } from '../quality/row-checks.js';
@@ -170,7 +171,7 @@ export class ExpectOperator implements StreamOperator {
         const counts = window[j] as WindowCounts;
         if (outcome === ROW_MISSING) {
           counts.missing++;
-          if (check.columns.every((c) => row[c] === undefined)) counts.absent++;
+          if (check.columns.every((c) => ownValue(row, c) === undefined)) counts.absent++;
           continue;
         }
         counts.failed++;

@@ -1,6 +1,7 @@
 import { parseDuration } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { ownValue } from '../core/own-keys.js';
 import type { Suite } from '../quality/expectation.js';
 import type { StreamRow } from './stream-connector.js';
 import { ExpectOperator } from './expect-operator.js';
@@ -258,8 +259,8 @@ class DedupeOperator implements StreamOperator {
       const time = batch.times[i] as number;
       const key =
         single === undefined
-          ? JSON.stringify(this.key.map((k) => row[k] ?? null))
-          : String(row[single] ?? '\u0000null');
+          ? JSON.stringify(this.key.map((k) => ownValue(row, k) ?? null))
+          : String(ownValue(row, single) ?? '\u0000null');
       const seenAt = this.#seen.get(key);
       if (seenAt !== undefined && time - seenAt < this.ttlMs) continue;
       this.#seen.set(key, time);

@@ -1,3 +1,4 @@
+import { ownValue } from '../core/own-keys.js';
 import type { StreamRow } from './stream-connector.js';
 
 type TemplatePart = { readonly text: string } | { readonly column: string };
@@ -79,7 +80,7 @@ export class RowTemplate {
         out += part.text;
         continue;
       }
-      const value = row[part.column];
+      const value = ownValue(row, part.column);
       if (value === undefined || value === null) return { kind: 'missing', column: part.column };
       const text = value instanceof Date ? value.toISOString() : String(value);
       if (this.#forbidden(text)) return { kind: 'invalid', column: part.column, value: text };

@@ -1,4 +1,5 @@
 import { parseDuration } from '../core/duration.js';
+import { ownValue } from '../core/own-keys.js';
 import type { Aggregate } from './aggregates.js';
 import type { StreamRow } from './stream-connector.js';
 
@@ -262,13 +263,13 @@ export class WindowAggregation {
           ? value
           : String(value);
     }
-    return JSON.stringify(columns.map((c) => row[c] ?? null));
+    return JSON.stringify(columns.map((c) => ownValue(row, c) ?? null));
   }
 
   #newState(key: string, row: StreamRow, start: number, end: number): WindowState {
     return {
       key,
-      keyValues: this.#keyColumns.map((c) => row[c] ?? null),
+      keyValues: this.#keyColumns.map((c) => ownValue(row, c) ?? null),
       start,
       end,
       accs: this.#aggregates.map((a) => a.create()),
