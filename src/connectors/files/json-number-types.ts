@@ -3,8 +3,6 @@ import type { EngineConnection } from '../../engine/duckdb-session.js';
 
 /** The types `json_structure` gives numbers. */
 const NUMBER_TYPES = new Set(['UBIGINT', 'BIGINT', 'HUGEINT', 'UHUGEINT', 'DOUBLE']);
-const JSON_NUMBER = String.raw`-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`;
-const JSON_INTEGER = String.raw`-?[0-9]+`;
 
 /** A number leaf of a structure: where it is and the JSONPath of its values in a record. */
 interface NumberLeaf {
@@ -59,37 +57,62 @@ export async function exactJSONStructure(
   }
 }
 
-/** Per number leaf: whether its values hold fractions, and how large its integers get. */
+/**
+ * Per number leaf: whether its values hold fractions, and how large its integers get. Leaves
+ * outside arrays are read with one multi-path extract per record (one parse); each leaf inside
+ * an array needs its own wildcard extract.
+ */
 async function numberStats(
   connection: Pick<EngineConnection, 'rows'>,
   sample: string,
   leaves: readonly NumberLeaf[],
 ): Promise<Record<string, unknown>[]> {
-  const values = leaves.map((leaf, i) =>
+  const plain = leaves.flatMap((leaf, i) => (leaf.path.includes('[*]') ? [] : [{ leaf, i }]));
+  const selects = leaves.flatMap((leaf, i) =>
     leaf.path.includes('[*]')
-      ? `SELECT ${i} AS leaf, unnest(json_extract(r, ${quoteLiteral(leaf.path)})) AS v FROM ${sample}`
-      : `SELECT ${i} AS leaf, json_extract(r, ${quoteLiteral(leaf.path)}) AS v FROM ${sample}`,
+      ? [
+          `SELECT ${i} AS leaf, unnest(json_extract(r, ${quoteLiteral(leaf.path)})) AS v FROM ${sample}`,
+        ]
+      : [],
   );
-  const isInteger = `regexp_full_match(t, ${quoteLiteral(JSON_INTEGER)})`;
+  if (plain.length > 0) {
+    selects.push(
+      `SELECT unnest([${plain.map((p) => p.i).join(', ')}]) AS leaf,
+         unnest(json_extract(r, [${plain.map((p) => quoteLiteral(p.leaf.path)).join(', ')}])) AS v
+       FROM ${sample}`,
+    );
+  }
+  // json_extract gives a number as its text: a double always with `.` or an exponent, an
+  // integer (of any size) as digits only.
   return connection.rows(
     `SELECT leaf,
-       coalesce(bool_or(NOT ${isInteger}), false) AS fractions,
-       coalesce(bool_or(NOT ${isInteger} AND NOT coalesce(isfinite(TRY_CAST(t AS DOUBLE)), false)), false) AS beyond_double_range,
-       coalesce(bool_or(${isInteger} AND TRY_CAST(t AS BIGINT) IS NULL), false) AS beyond_int64,
-       coalesce(bool_or(${isInteger} AND length(ltrim(t, '-')) > 38), false) AS beyond_decimal,
-       coalesce(bool_or(${isInteger} AND coalesce(abs(TRY_CAST(t AS HUGEINT)) > 9007199254740992, true)), false) AS beyond_2_53
-     FROM (SELECT leaf, CAST(v AS VARCHAR) AS t FROM (${values.join(' UNION ALL ')}))
-     WHERE regexp_full_match(t, ${quoteLiteral(JSON_NUMBER)})
+       bool_or(NOT is_int) AS fractions,
+       coalesce(bool_or(NOT isfinite(TRY_CAST(t AS DOUBLE)))
+         FILTER (WHERE NOT is_int AND (contains(t, 'e') OR contains(t, 'E') OR length(t) > 300)), false) AS beyond_double_range,
+       max(length(t) - CASE WHEN starts_with(t, '-') THEN 1 ELSE 0 END) FILTER (WHERE is_int) AS int_digits,
+       max(abs(TRY_CAST(t AS HUGEINT))) FILTER (WHERE is_int) AS int_max
+     FROM (
+       SELECT leaf, t, NOT (contains(t, '.') OR contains(t, 'e') OR contains(t, 'E')) AS is_int
+       FROM (
+         SELECT leaf, CAST(v AS VARCHAR) AS t
+         FROM (${selects.join(' UNION ALL ')}))
+       WHERE left(t, 1) IN ('-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9'))
      GROUP BY leaf`,
   );
 }
 
+const INT64_MAX = 2n ** 63n - 1n;
+const DOUBLE_EXACT_MAX = 2n ** 53n;
+
 function exactType(stats: Record<string, unknown>): string {
+  const digits = Number(stats['int_digits'] ?? 0);
+  const max = typeof stats['int_max'] === 'bigint' ? stats['int_max'] : 0n;
   if (stats['fractions'] !== true) {
-    if (stats['beyond_int64'] !== true) return 'BIGINT';
-    return stats['beyond_decimal'] === true ? 'JSON' : 'DECIMAL(38,0)';
+    if (digits > 38) return 'JSON';
+    return max > INT64_MAX ? 'DECIMAL(38,0)' : 'BIGINT';
   }
-  return stats['beyond_2_53'] === true || stats['beyond_double_range'] === true ? 'JSON' : 'DOUBLE';
+  const exactInDouble = digits <= 38 && max <= DOUBLE_EXACT_MAX;
+  return exactInDouble && stats['beyond_double_range'] !== true ? 'DOUBLE' : 'JSON';
 }
 
 function numberLeaves(
