@@ -83,7 +83,10 @@ describe('recordSplitter', () => {
           expect(split(layout, bytes, sizes)).toEqual(split(layout, bytes));
         },
       ),
-      { seed: 20261207, numRuns: 500 },
+      {
+        seed: Number(process.env['SLUICE_FUZZ_SEED'] ?? 20261207),
+        numRuns: Number(process.env['SLUICE_FUZZ_RUNS'] ?? 0) || 500,
+      },
     );
   });
 
