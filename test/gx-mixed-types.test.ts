@@ -206,6 +206,121 @@ describe('expectations over a column of several types', () => {
   });
 });
 
+describe('pairs, sums, order and z-scores over a column of several types', () => {
+  const PAIRS = [
+    { id: 0, a: 2, b: 1 },
+    { id: 1, a: 'x', b: 'w' },
+    { id: 2, a: 1, b: 1.0 },
+    { id: 3, a: 'x', b: 'x' },
+    { id: 4, a: null, b: 3 },
+  ];
+
+  it('pair equality compares numbers as numbers and text as text; across types it is unequal', async () => {
+    const rows = [...PAIRS, { id: 5, a: '1', b: 1 }];
+    const r = answered(
+      await run({ column_A: 'a', column_B: 'b' }, 'expect_column_pair_values_to_be_equal', rows),
+    );
+    expect(ids(r)).toEqual([0, 1, 4, 5]);
+  });
+
+  it('pair ordering raises across types and orders within one', async () => {
+    const r = answered(
+      await run(
+        { column_A: 'a', column_B: 'b', or_equal: true, ignore_row_if: 'either_value_is_missing' },
+        'expect_column_pair_values_a_to_be_greater_than_b',
+        PAIRS,
+      ),
+    );
+    expect(r.success).toBe(true);
+    expect(
+      raised(
+        await run(
+          { column_A: 'a', column_B: 'b' },
+          'expect_column_pair_values_a_to_be_greater_than_b',
+          [...PAIRS, { id: 5, a: 'x', b: 1 }],
+        ),
+      ),
+    ).toMatch(/columns "a" and "b" hold "x" and 1, values of different types/);
+  });
+
+  it('pair in set matches each value by Python equality', async () => {
+    const r = answered(
+      await run(
+        {
+          column_A: 'a',
+          column_B: 'b',
+          value_pairs_set: [
+            [2, 1],
+            ['x', 'x'],
+          ],
+        },
+        'expect_column_pair_values_to_be_in_set',
+        PAIRS,
+      ),
+    );
+    expect(ids(r)).toEqual([1, 2, 4]);
+  });
+
+  it("a typed column paired with a mixed one compares by the mixed value's type", async () => {
+    const r = answered(
+      await run(
+        { column_A: 'n', column_B: 'v', ignore_row_if: 'either_value_is_missing' },
+        'expect_column_pair_values_to_be_equal',
+      ),
+    );
+    // n = 1..6 against v = 1, "abc", 2.5, true, null, 7: only row 0 (1 = 1) is equal.
+    expect(ids(r)).toEqual([1, 2, 3, 5]);
+  });
+
+  it('multicolumn sums raise on text and add numbers', async () => {
+    expect(
+      raised(
+        await run({ column_list: ['v', 'n'], sum_total: 2 }, 'expect_multicolumn_sum_to_equal'),
+      ),
+    ).toMatch(/column "v" holds the varchar value "abc"/);
+    const r = answered(
+      await run(
+        { column_list: ['a', 'b'], sum_total: 2 },
+        'expect_multicolumn_sum_to_equal',
+        [
+          { id: 0, a: 1, b: 1 },
+          { id: 1, a: true, b: 1.5 },
+          { id: 2, a: 'y', b: null },
+        ].slice(0, 2),
+      ),
+    );
+    expect(ids(r)).toEqual([1]);
+  });
+
+  it('increasing orders values of one type and raises across types', async () => {
+    const numbers = [1, 2.5, 2, 7].map((v, id) => ({ id, v: id === 3 ? 'z' : v }));
+    expect(
+      raised(await run({ column: 'v' }, 'expect_column_values_to_be_increasing', numbers)),
+    ).toMatch(/values of different types, which cannot be ordered/);
+    const text = ['a', 'c', 'b'].map((v, id) => ({ id, v: id === 2 ? 1 : v }));
+    expect(
+      raised(await run({ column: 'v' }, 'expect_column_values_to_be_increasing', text)),
+    ).toMatch(/cannot be ordered/);
+    const ok = [1, 'x'].map((v, id) => ({ id, v }));
+    expect(
+      raised(
+        await run({ column: 'v', strictly: true }, 'expect_column_values_to_be_decreasing', ok),
+      ),
+    ).toMatch(/cannot be ordered/);
+  });
+
+  it('z-scores and value lengths raise on values of the other type', async () => {
+    expect(
+      raised(
+        await run({ column: 'v', threshold: 3 }, 'expect_column_value_z_scores_to_be_less_than'),
+      ),
+    ).toMatch(/column "v" holds the varchar value "abc"/);
+    expect(
+      raised(await run({ column: 'v', value: 3 }, 'expect_column_value_lengths_to_equal')),
+    ).toMatch(/column "v" holds the ubigint value 1, which cannot be compared with text/);
+  });
+});
+
 describe('an expectation given a column of the wrong type raises, as GX does', () => {
   for (const type of [
     'expect_column_mean_to_be_between',

@@ -7,10 +7,12 @@ import type { AnomalyCheckResult } from './anomaly.js';
 import {
   comparedAs,
   isMixed,
+  mixedCompare,
   mixedInSet,
   orderedAs,
   pythonTypeName,
   textForMatching,
+  valueIfType,
 } from './mixed-values.js';
 import { relativeChangeCheck, robustZScoreCheck, toAnomalyExpectationResult } from './anomaly.js';
 
@@ -583,8 +585,41 @@ const unique: MapDefinition = {
   },
 };
 
+/** Comparisons between the two columns of a pair, by their types (see mixed-values.ts). */
+interface PairComparison {
+  compare(operator: '=' | '>' | '>='): string;
+  equals(side: 'A' | 'B', value: unknown): string;
+}
+
+function pairComparison(
+  a: { readonly sql: string; readonly name: string; readonly type: LogicalType },
+  b: { readonly sql: string; readonly name: string; readonly type: LogicalType },
+  ctx: CompileContext,
+): PairComparison {
+  const mixed = isMixed(a.type) || isMixed(b.type);
+  const asJSON = (side: typeof a): string =>
+    isMixed(side.type) ? side.sql : `to_json(${side.sql})`;
+  return {
+    compare: (operator) =>
+      mixed
+        ? mixedCompare(asJSON(a), asJSON(b), operator, a.name, b.name)
+        : `${a.sql} ${operator} ${b.sql}`,
+    equals: (side, value) => {
+      const column = side === 'A' ? a : b;
+      const sql = isMixed(column.type) ? valueIfType(column.sql, comparedAs(value)) : column.sql;
+      return `${sql} = ${ctx.literal(value)}`;
+    },
+  };
+}
+
 function pairMap(
-  unexpected: (a: string, b: string, kwargs: Kwargs, ctx: CompileContext) => string,
+  unexpected: (
+    a: string,
+    b: string,
+    kwargs: Kwargs,
+    ctx: CompileContext,
+    pair: PairComparison,
+  ) => string,
 ): MapDefinition {
   return {
     kind: 'map',
@@ -603,7 +638,7 @@ function pairMap(
             : `NOT (${a} IS NULL AND ${b} IS NULL)`;
       return {
         domain,
-        unexpected: `coalesce(NOT (${unexpected(a, b, kwargs, ctx)}), true)`,
+        unexpected: `coalesce(NOT (${unexpected(a, b, kwargs, ctx, pairComparison({ sql: a, name: nameA, type: ctx.typeOf(nameA) }, { sql: b, name: nameB, type: ctx.typeOf(nameB) }, ctx))}), true)`,
         value: `[${a}, ${b}]`,
         valueColumns: [nameA, nameB],
       };
@@ -870,18 +905,31 @@ const catalog: Readonly<Record<string, ExpectationDefinition>> = {
         ? undefined
         : valueTypeMap(kwargs, ctx, () => list(kwargs, 'type_list')),
   },
-  expect_column_value_z_scores_to_be_less_than: columnMap((column, kwargs, ctx) => {
+  expect_column_value_z_scores_to_be_less_than: columnMap((raw, kwargs, ctx, name) => {
     const threshold = optionalNumber(kwargs, 'threshold');
     if (threshold === undefined) throw new ExpectationArgumentError('"threshold" is required');
+    const column = isMixed(ctx.typeOf(name)) ? orderedAs(raw, name, 'number') : raw;
     const z = `(${column} - avg(${column}) OVER ()) / nullif(stddev_samp(${column}) OVER (), 0)`;
     return `coalesce(${kwargs['double_sided'] === false ? z : `abs(${z})`} >= ${ctx.literal(threshold)}, false)`;
   }, true),
   expect_column_values_to_be_increasing: columnMap(
-    (column, kwargs) => orderCheck(column, kwargs['strictly'] === true, '<'),
+    (column, kwargs, ctx, name) =>
+      orderCheck(
+        column,
+        kwargs['strictly'] === true,
+        '<',
+        isMixed(ctx.typeOf(name)) ? name : undefined,
+      ),
     true,
   ),
   expect_column_values_to_be_decreasing: columnMap(
-    (column, kwargs) => orderCheck(column, kwargs['strictly'] === true, '>'),
+    (column, kwargs, ctx, name) =>
+      orderCheck(
+        column,
+        kwargs['strictly'] === true,
+        '>',
+        isMixed(ctx.typeOf(name)) ? name : undefined,
+      ),
     true,
   ),
   expect_column_values_to_be_dateutil_parseable: columnMap(
@@ -925,7 +973,7 @@ const catalog: Readonly<Record<string, ExpectationDefinition>> = {
   },
   expect_column_value_lengths_to_equal: columnMap(
     (column, kwargs, ctx, name) =>
-      `length(${asText(column, ctx, name)}) <> ${ctx.literal(optionalNumber(kwargs, 'value'))}`,
+      `length(${isMixed(ctx.typeOf(name)) ? orderedAs(column, name, 'text') : asText(column, ctx, name)}) <> ${ctx.literal(optionalNumber(kwargs, 'value'))}`,
   ),
 
   // column aggregate
@@ -1073,15 +1121,17 @@ const catalog: Readonly<Record<string, ExpectationDefinition>> = {
   },
 
   // multi-column
-  expect_column_pair_values_to_be_equal: pairMap((a, b) => `${a} = ${b}`),
-  expect_column_pair_values_a_to_be_greater_than_b: pairMap(
-    (a, b, kwargs) => `${a} ${kwargs['or_equal'] === true ? '>=' : '>'} ${b}`,
+  expect_column_pair_values_to_be_equal: pairMap((_a, _b, _kwargs, _ctx, pair) =>
+    pair.compare('='),
   ),
-  expect_column_pair_values_to_be_in_set: pairMap((a, b, kwargs, ctx) => {
+  expect_column_pair_values_a_to_be_greater_than_b: pairMap((_a, _b, kwargs, _ctx, pair) =>
+    pair.compare(kwargs['or_equal'] === true ? '>=' : '>'),
+  ),
+  expect_column_pair_values_to_be_in_set: pairMap((_a, _b, kwargs, _ctx, pair) => {
     const pairs = list(kwargs, 'value_pairs_set').map((p) => {
       if (!Array.isArray(p) || p.length !== 2)
         throw new ExpectationArgumentError('value_pairs_set must hold pairs');
-      return `(${a} = ${ctx.literal(p[0])} AND ${b} = ${ctx.literal(p[1])})`;
+      return `(${pair.equals('A', p[0])} AND ${pair.equals('B', p[1])})`;
     });
     return pairs.length === 0 ? 'false' : pairs.join(' OR ');
   }),
@@ -1103,7 +1153,7 @@ const catalog: Readonly<Record<string, ExpectationDefinition>> = {
       const columns = names.map((n) => quoteIdentifier(n));
       return {
         domain: `NOT (${columns.map((c) => `${c} IS NULL`).join(' AND ')})`,
-        unexpected: `coalesce(${columns.map((c) => `coalesce(${c}, 0)`).join(' + ')} <> ${ctx.literal(kwargs['sum_total'])}, true)`,
+        unexpected: `coalesce(${columns.map((c, i) => `coalesce(${isMixed(ctx.typeOf(names[i] as string)) ? orderedAs(c, names[i] as string, 'number') : c}, 0)`).join(' + ')} <> ${ctx.literal(kwargs['sum_total'])}, true)`,
         value: `struct_pack(${names.map((n, i) => `${quoteIdentifier(n)} := ${columns[i]}`).join(', ')})`,
         valueColumns: names,
       };
@@ -1252,9 +1302,18 @@ function orderedRanges(ranges: readonly unknown[]): true {
   return true;
 }
 
-function orderCheck(column: string, strictly: boolean, operator: '<' | '>'): string {
+/** `mixedName`: the column's name when it holds values of several types. */
+function orderCheck(
+  column: string,
+  strictly: boolean,
+  operator: '<' | '>',
+  mixedName?: string,
+): string {
   const previous = `lag(${column}) OVER (PARTITION BY ${column} IS NULL ORDER BY __sluice_row)`;
-  return `coalesce(${column} ${operator}${strictly ? '=' : ''} ${previous}, false)`;
+  const op = strictly ? (`${operator}=` as const) : operator;
+  if (mixedName !== undefined)
+    return `coalesce(${mixedCompare(column, previous, op, mixedName, mixedName)}, false)`;
+  return `coalesce(${column} ${op} ${previous}, false)`;
 }
 
 /** dbt test names and short names mapped to GX expectation types. */

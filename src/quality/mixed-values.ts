@@ -142,3 +142,33 @@ export function mixedInSet(
 export function pythonTypeName(column: string): string {
   return `(CASE json_type(${column}) WHEN 'VARCHAR' THEN 'str' WHEN 'BIGINT' THEN 'int' WHEN 'UBIGINT' THEN 'int' WHEN 'DOUBLE' THEN 'float' WHEN 'BOOLEAN' THEN 'bool' WHEN 'ARRAY' THEN 'list' WHEN 'OBJECT' THEN 'dict' END)`;
 }
+
+/**
+ * A comparison of two values where at least one side is a mixed (JSON) value — a typed side is
+ * given as `to_json(...)` — with Python's rules: numbers (and booleans) compare as numbers, text
+ * as text; across types `=` and `<>` answer false and true, and an ordering raises naming the
+ * columns. Null when a side is null.
+ *
+ * @example
+ * ```ts
+ * mixedCompare('"a"', 'to_json("b")', '>', 'a', 'b');
+ * ```
+ */
+export function mixedCompare(
+  left: string,
+  right: string,
+  operator: '=' | '<>' | '<' | '<=' | '>' | '>=',
+  leftName: string,
+  rightName: string,
+): string {
+  const across =
+    operator === '='
+      ? 'false'
+      : operator === '<>'
+        ? 'true'
+        : `error(concat('columns ', ${quoteLiteral(JSON.stringify(leftName))}, ' and ', ${quoteLiteral(JSON.stringify(rightName))}, ' hold ', CAST(${left} AS VARCHAR), ' and ', CAST(${right} AS VARCHAR), ', values of different types, which cannot be ordered'))`;
+  return `(CASE WHEN NOT (${present(left)}) OR NOT (${present(right)}) THEN NULL
+    WHEN json_type(${left}) IN ${NUMBERISH} AND json_type(${right}) IN ${NUMBERISH} THEN CAST(${left} AS DOUBLE) ${operator} CAST(${right} AS DOUBLE)
+    WHEN json_type(${left}) = 'VARCHAR' AND json_type(${right}) = 'VARCHAR' THEN (${left} ->> '$') ${operator} (${right} ->> '$')
+    ELSE ${across} END)`;
+}
