@@ -18,6 +18,8 @@ describe('inferring JSON numbers never loses precision', () => {
     overflow: ['{"id": 1e400}', '{"id": 0.5}'],
     // nested in lists and objects
     nested: ['{"id": [9007199254740993, 0.5]}', '{"id": [18446744073709551616]}'],
+    // keys that look like JSONPath syntax
+    oddKeys: ['{"id": {"a[*]": 9223372036854775808, "b\\"c": 1}}', '{"id": {"a[*]": 1}}'],
   };
   const EXPECTED: Record<keyof typeof CASES, string[]> = {
     mixed: ['9007199254740993', '1.5'],
@@ -26,6 +28,7 @@ describe('inferring JSON numbers never loses precision', () => {
     huge: ['123456789012345678901234567890123456789012', '3'],
     overflow: ['1e400', '0.5'],
     nested: ['[9007199254740993,0.5]', '[18446744073709551616]'],
+    oddKeys: ["{'a[*]':9223372036854775808,'b\"c':1}", "{'a[*]':1,'b\"c':NULL}"],
   };
 
   for (const layout of ['ndjson', 'json'] as const) {

@@ -8,6 +8,8 @@ const NUMBER_TYPES = new Set(['UBIGINT', 'BIGINT', 'HUGEINT', 'UHUGEINT', 'DOUBL
 interface NumberLeaf {
   readonly at: readonly (string | number)[];
   readonly path: string;
+  /** Whether the path goes through an array (`[*]`), so it gives a list of values. */
+  readonly inArray: boolean;
 }
 
 let sampleCounter = 0;
@@ -67,9 +69,9 @@ async function numberStats(
   sample: string,
   leaves: readonly NumberLeaf[],
 ): Promise<Record<string, unknown>[]> {
-  const plain = leaves.flatMap((leaf, i) => (leaf.path.includes('[*]') ? [] : [{ leaf, i }]));
+  const plain = leaves.flatMap((leaf, i) => (leaf.inArray ? [] : [{ leaf, i }]));
   const selects = leaves.flatMap((leaf, i) =>
-    leaf.path.includes('[*]')
+    leaf.inArray
       ? [
           `SELECT ${i} AS leaf, unnest(json_extract(r, ${quoteLiteral(leaf.path)})) AS v FROM ${sample}`,
         ]
@@ -120,7 +122,10 @@ function numberLeaves(
   at: readonly (string | number)[],
   path: string,
 ): NumberLeaf[] {
-  if (typeof structure === 'string') return NUMBER_TYPES.has(structure) ? [{ at, path }] : [];
+  if (typeof structure === 'string')
+    return NUMBER_TYPES.has(structure)
+      ? [{ at, path, inArray: at.some((k) => typeof k === 'number') }]
+      : [];
   if (Array.isArray(structure)) {
     return structure.length === 0 ? [] : numberLeaves(structure[0], [...at, 0], `${path}[*]`);
   }
