@@ -118,7 +118,11 @@ integer of more digits, integers above 2^53 next to fractions, or a literal beyo
 double such as \`1e400\`. A later record whose value does not fit the inferred type is quarantined.
 Declared or inferred, a JSON number is never rounded to fit its column: a fraction in an integer
 column (\`1.5\` for \`int64\`) or with more decimals than a \`decimal\` column holds (\`1.555\` for
-\`decimal(10, 2)\`) does not convert, so its record is quarantined (\`6.0\` converts to \`6\`).
+\`decimal(10, 2)\`) does not convert, so its record is quarantined (\`6.0\` converts to \`6\`). A
+fraction itself is parsed as a double, as JSON parsers do, and keeps about 17 significant digits:
+\`12345678901234567890.12\` reads as \`12345678901234567741.44\` even into a declared
+\`decimal(38, 2)\`. Send such values as JSON strings (\`"12345678901234567890.12"\`), which convert
+to a declared decimal exactly.
 
 **What is quarantined.** Nothing is dropped silently: for every source, rows in = rows out + rows
 quarantined. Each quarantined record goes to the run's quarantine file for the step with the

@@ -120,6 +120,29 @@ describe('typing JSON numbers never rounds them', () => {
     ]);
   });
 
+  it('converts a decimal sent as a JSON string exactly, beyond the digits of a double', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'money.ndjson'), '{"amount": "12345678901234567890.12"}\n');
+    const report = await runIn(
+      dir,
+      pipeline('money', {
+        steps: {
+          input: source.ndjson({
+            path: 'money.ndjson',
+            schema: schema({ amount: t.decimal(38, 2) }),
+          }),
+          out: sink.parquet({ input: ref('input'), path: 'out/money.parquet' }),
+        },
+      }),
+    );
+    expect(report.status).toBe('success');
+    expect(
+      await query(
+        `SELECT CAST(amount AS VARCHAR) AS amount FROM '${join(dir, 'out/money.parquet')}'`,
+      ),
+    ).toEqual([{ amount: '12345678901234567890.12' }]);
+  });
+
   it('quarantines a fraction after the inference sample in a column inferred as int64', async () => {
     const dir = await tempDir();
     const lines = Array.from({ length: 10_000 }, (_, i) => `{"n": ${i}}`);
