@@ -10,7 +10,7 @@ import { fieldsFromColumns } from '../../engine/duckdb-types.js';
 import type { EnforcedColumn } from '../../engine/schema-enforcement.js';
 import { enforceSchema, typedFromJSON } from '../../engine/schema-enforcement.js';
 import { jsonSourceConfig } from './file-configs.js';
-import { exactJSONStructure } from './json-number-types.js';
+import { exactJSONStructure } from '../shared/json-number-types.js';
 import { metadataColumns } from './metadata-columns.js';
 import type { JSONLayout } from './json-framing.js';
 import type { StagedJSONRecords } from './json-record-stage.js';
