@@ -249,6 +249,52 @@ describe('expectation arguments are checked when the pipeline is planned', () =>
     ).toEqual([]);
   });
 
+  it('checks suite parameter expressions when planning', () => {
+    assert(
+      expectationArgumentProblems('expect_column_values_to_be_between', {
+        column: 'ts',
+        min_value: { $PARAMETER: 'now() - timedelta(fortnights=1)' },
+        max_value: { $PARAMETER: 3 },
+      }).map((p) => [p.argument, p.message]),
+    ).toEqual([
+      [
+        'min_value',
+        assert.stringContaining(
+          '"min_value": suite parameter "now() - timedelta(fortnights=1)": timedelta() has no argument "fortnights"',
+        ),
+      ],
+      ['max_value', '"max_value": $PARAMETER must be a string expression'],
+    ]);
+  });
+
+  it('a suite parameter bound quarantines the rows outside it in a check step', async () => {
+    const dir = await tempDir();
+    const report = await runIn(
+      dir,
+      pipeline('params', {
+        steps: {
+          events: sql`select * from (values (1, TIMESTAMP '1999-01-01 00:00:00'), (2, TIMESTAMP '2020-06-01 00:00:00'), (3, TIMESTAMP '2999-01-01 00:00:00')) v(id, seen)`,
+          checked: check({
+            input: ref('events'),
+            suite: suite('s', [
+              expect.gx(
+                'expect_column_values_to_be_between',
+                {
+                  column: 'seen',
+                  min_value: { $PARAMETER: 'datetime(2000, 1, 1)' },
+                  max_value: { $PARAMETER: 'now() + timedelta(days=1)' },
+                },
+                { severity: 'quarantine' },
+              ),
+            ]),
+          }),
+        },
+      }),
+    );
+    assert(report.error?.message).toBeUndefined();
+    assert(stepOf(report, 'checked')).toMatchObject({ rowsIn: 3, rowsOut: 1, rowsQuarantined: 2 });
+  });
+
   it('a run with a bad argument stops before any step runs', async () => {
     const dir = await tempDir();
     const report = await runIn(

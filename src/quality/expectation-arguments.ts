@@ -1,5 +1,5 @@
 import { closestName } from '../plan/closest-name.js';
-import { isSuiteParameter } from './suite-parameters.js';
+import { evaluateSuiteParameter, isSuiteParameter } from './suite-parameters.js';
 
 /** One problem with one argument of an expectation. */
 export interface ArgumentProblem {
@@ -293,8 +293,8 @@ function describeKind(kind: Kind): string {
 
 /**
  * Every problem with an expectation's arguments, before any data is read: an argument the
- * expectation does not take (with the closest known name), a value of the wrong type, a
- * required argument missing. dbt tests (`accepted_values`, `relationships`, `not_null`,
+ * expectation does not take (with the closest known name), a value of the wrong type (a suite
+ * parameter expression that does not parse or evaluate included), a required argument missing. dbt tests (`accepted_values`, `relationships`, `not_null`,
  * `unique`) are checked with dbt's argument names too. Unknown expectation types give no
  * problem here (the suite check reports them).
  *
@@ -384,6 +384,19 @@ export function expectationArgumentProblems(
         argument: name,
         message: `"${name}" must be ${describeKind(argument.kind)}, got ${JSON.stringify(value)}`,
       });
+    else if (isSuiteParameter(value)) {
+      const expression = value.$PARAMETER;
+      try {
+        if (typeof expression !== 'string')
+          throw new Error('$PARAMETER must be a string expression');
+        evaluateSuiteParameter(expression);
+      } catch (error) {
+        problems.push({
+          argument: name,
+          message: `"${name}": ${error instanceof Error ? error.message : String(error)}`,
+        });
+      }
+    }
   }
   for (const [name, argument] of Object.entries(spec.args)) {
     if (argument.required === true && !seen.has(name)) {
