@@ -96,6 +96,14 @@ describe("dbt's argument names for its tests", () => {
     assert(rowCheck.evaluate({ status: 'lost' })).toBe(ROW_FAIL);
   });
 
+  it('stream expectations report every argument problem of an expectation', () => {
+    assert(() =>
+      compileRowCheck(expect.gx('accepted_values', { column_name: 'status', vals: ['paid'] })),
+    ).toThrow(
+      'expectation "accepted_values" (accepted_values): unknown argument "vals"; missing required argument "values"',
+    );
+  });
+
   it('relationships(to: ref(...)) orders the check after the dataset it names', () => {
     const result = planPipeline(
       pipeline('order', {

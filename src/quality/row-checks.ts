@@ -1,5 +1,6 @@
 import { SluiceError } from '../core/errors.js';
 import { canonicalKwargs, expectationDefinition } from './catalog.js';
+import { expectationArgumentProblems } from './expectation-arguments.js';
 import type { ExpectationConfig } from './expectation.js';
 import {
   codePoints,
@@ -366,6 +367,12 @@ export function compileRowCheck(expectation: ExpectationConfig): RowCheck {
     throw new RowCheckError(
       `${name} is not evaluated record by record in streams`,
       `streams check ${ROW_CHECK_TYPES.join(', ')}`,
+    );
+  const argumentProblems = expectationArgumentProblems(expectation.type, expectation.kwargs);
+  if (argumentProblems.length > 0)
+    throw new RowCheckError(
+      `${name}: ${argumentProblems.map((p) => p.message).join('; ')}`,
+      argumentProblems.find((p) => p.hint !== undefined)?.hint,
     );
   let kwargs: Kwargs;
   try {
