@@ -499,6 +499,45 @@ function lockOnce(): void {
   );
 
   it.skipIf(pgSkip !== undefined)(
+    'a PostgreSQL role that may insert into the table but not create tables still loads (without the mark)',
+    async () => {
+      const tag = randomHex(3);
+      const role = `sluice_writer_${tag}`;
+      const table = `granted_${tag}`;
+      const admin = new pg.Client({ connectionString: pgDatabase?.url });
+      await admin.connect();
+      const schema = `restricted_${tag}`;
+      try {
+        await admin.query(`CREATE ROLE ${role} LOGIN`);
+        await admin.query(`CREATE SCHEMA ${schema}`);
+        await admin.query(`GRANT USAGE ON SCHEMA ${schema} TO ${role}`);
+        await admin.query(`CREATE TABLE ${schema}.${table} (id BIGINT, updated_at TIMESTAMP)`);
+        await admin.query(`GRANT SELECT, INSERT ON ${schema}.${table} TO ${role}`);
+        const url = new URL(pgDatabase?.url ?? '');
+        url.username = role;
+        url.searchParams.set('options', `-c search_path=${schema}`);
+        const project = await newProject(
+          `granted_${tag}`,
+          `    appended: sink.postgres({ input: ref('events'), url: '${url.toString()}', table: '${schema}.${table}', mode: 'append' }),`,
+        );
+        const written = await addRows(project, 3);
+        const run = runToEnd(project);
+        expect({ code: run.code, out: run.stdout.slice(0, 300) }).toEqual({
+          code: 0,
+          out: run.stdout.slice(0, 300),
+        });
+        expect(await pgIds(`${schema}.${table}`)).toEqual(written);
+      } finally {
+        await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+        await admin.query(`DROP OWNED BY ${role}`).catch(() => undefined);
+        await admin.query(`DROP ROLE IF EXISTS ${role}`);
+        await admin.end();
+      }
+    },
+    120_000,
+  );
+
+  it.skipIf(pgSkip !== undefined)(
     'a run killed between two transactional targets is refused with a clear error, not loaded twice',
     async () => {
       const table = `split_${randomHex(3)}`;

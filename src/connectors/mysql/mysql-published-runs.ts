@@ -1,4 +1,5 @@
 import type { Connection, RowDataPacket } from 'mysql2/promise';
+import type { Logger } from '../../core/logger.js';
 import type { MySQLRole } from './mysql-client.js';
 import type { MySQLConnectionConfig } from './mysql-configs.js';
 import {
@@ -29,24 +30,46 @@ export function publishedRunsTable(table: string): string {
 }
 
 /**
- * Creates the marker table when missing. MySQL commits DDL on its own, so this runs before the
- * transaction that moves the rows; {@link markPublishedRun} then writes inside it.
+ * Creates the marker table when missing, resolving to whether it exists. MySQL commits DDL on
+ * its own, so this runs before the transaction that moves the rows; {@link markPublishedRun}
+ * then writes inside it. A user that may not create it gets a warning (and no mark).
  *
  * @example
  * ```ts
- * await createPublishedRunsTable(connection, config.table);
+ * const marking = await createPublishedRunsTable(connection, config.table, logger);
  * ```
  */
 export async function createPublishedRunsTable(
   connection: Connection,
   table: string,
-): Promise<void> {
-  await connection.query(
-    `CREATE TABLE IF NOT EXISTS ${publishedRunsTable(table)} (
+  logger: Logger,
+): Promise<boolean> {
+  if (await publishedRunsTableExists(connection, table)) return true;
+  const ddl = `CREATE TABLE IF NOT EXISTS ${publishedRunsTable(table)} (
       run_id VARCHAR(191) NOT NULL, step_id VARCHAR(191) NOT NULL,
       published_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, PRIMARY KEY (run_id, step_id))
-     ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+     ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`;
+  try {
+    await connection.query(ddl);
+    return true;
+  } catch (cause) {
+    // A user that may write the table but not create one still loads; only crash recovery
+    // falls back to reading the run's rows again.
+    logger.warn(
+      { err: (cause as Error).message, ddl },
+      `cannot create ${PUBLISHED_RUNS_TABLE}: after a crash between publishing and saving the source state, this sink may receive the run's rows again; create the table once and grant SELECT, INSERT on it`,
+    );
+    return false;
+  }
+}
+
+async function publishedRunsTableExists(connection: Connection, table: string): Promise<boolean> {
+  const { schema } = splitMySQLTableName(table);
+  const [found] = await connection.query<RowDataPacket[]>(
+    `SELECT 1 FROM information_schema.tables WHERE table_schema = coalesce(?, database()) AND table_name = ?`,
+    [schema ?? null, PUBLISHED_RUNS_TABLE],
   );
+  return found.length > 0;
 }
 
 /**
@@ -87,12 +110,7 @@ export async function mysqlPublishedRun(
 ): Promise<boolean> {
   const connection = await openMySQL(config, role);
   try {
-    const { schema } = splitMySQLTableName(table);
-    const [found] = await connection.query<RowDataPacket[]>(
-      `SELECT 1 FROM information_schema.tables WHERE table_schema = coalesce(?, database()) AND table_name = ?`,
-      [schema ?? null, PUBLISHED_RUNS_TABLE],
-    );
-    if (found.length === 0) return false;
+    if (!(await publishedRunsTableExists(connection, table))) return false;
     const [rows] = await connection.query<RowDataPacket[]>(
       `SELECT 1 FROM ${publishedRunsTable(table)} WHERE run_id = ? AND step_id = ?`,
       [runId, role.stepId],

@@ -104,7 +104,7 @@ async function writeMySQL(config: SinkConfig, context: SinkWriteContext): Promis
   return {
     rowsWritten,
     outputs: [target],
-    publish: () => publish(config, role, endpoint, fields, stage, context.runId),
+    publish: () => publish(config, role, endpoint, fields, stage, context),
     discard: async () => {
       const cleanup = await openMySQL(config, role).catch(() => undefined);
       if (cleanup === undefined) return;
@@ -272,7 +272,7 @@ async function publish(
   endpoint: MySQLEndpoint,
   fields: readonly Field[],
   stage: string,
-  runId: string,
+  { runId, logger }: Pick<SinkWriteContext, 'runId' | 'logger'>,
 ): Promise<void> {
   const connection = await openMySQL(config, role);
   const target = quoteMySQLName(config.table);
@@ -283,7 +283,7 @@ async function publish(
   try {
     await prepareTarget(connection, config, fields);
     if (config.mode === 'merge') await requireUniqueKey(connection, config, role);
-    await createPublishedRunsTable(connection, config.table);
+    const marking = await createPublishedRunsTable(connection, config.table, logger);
     await connection.beginTransaction();
     inTransaction = true;
     if (config.mode === 'overwrite') await connection.query(`DELETE FROM ${target}`);
@@ -305,7 +305,7 @@ async function publish(
     } else {
       await connection.query(copy);
     }
-    await markPublishedRun(connection, config.table, runId, role.stepId);
+    if (marking) await markPublishedRun(connection, config.table, runId, role.stepId);
     await connection.commit();
     inTransaction = false;
   } catch (cause) {

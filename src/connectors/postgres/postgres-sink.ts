@@ -73,7 +73,9 @@ export const postgresSink = defineSink({
         await client.query(`DROP TABLE ${stage}`);
         return rows;
       });
-      await session.use((client) => markPublishedRun(client, context.runId, context.stepId));
+      await session.use((client) =>
+        markPublishedRun(client, context.runId, context.stepId, context.logger),
+      );
       return session.stagedOutput(rowsWritten, [`${describeServer(config.url)}/${config.table}`]);
     } catch (cause) {
       if (cause instanceof SluiceError) throw cause;
