@@ -279,9 +279,11 @@ run, in log order, as rows: the table's columns plus
 A delete carries the key columns (the table's replica identity) and nulls elsewhere. The run
 reads up to the log position at its start; that position is the step's state, kept only when the
 run succeeds. The replication slot is advanced to it (freeing the server's WAL) at the start of
-the next run, so a failed run reads the same changes again. Changes made while the first snapshot
-is read may appear both in the snapshot and as changes: applied as merges by key in \`_lsn\` order
-the result is the same. To apply a change stream to a table:
+the next run, so a failed run reads the same changes again. A run that reads a snapshot (the first
+run, or one without state) reads no changes: the snapshot starts after the run's position, so it
+already holds them. Changes committed while the snapshot is read appear in it and again in the
+next run: applied as merges by key in \`_lsn\` order the result is the same. To apply a change
+stream to a table:
 
 \`\`\`ts
 changes: source.postgresCdc({ url, table: 'public.accounts' }),
@@ -293,10 +295,24 @@ replica: sink.postgres({
 
 Limits: one table per step (each step has its own slot: a slot keeps WAL on the server until it
 is advanced, so drop the slots of pipelines you retire with \`SELECT pg_drop_replication_slot('...')\`);
-a \`TRUNCATE\` fails the step (reload by starting over with a new slot); an update that leaves a
-large (TOASTed) value unchanged does not carry it, so the step fails unless the table has
-\`REPLICA IDENTITY FULL\`; the position is kept in the run store by the orchestrator and by
-\`sluice run\` alike (\`--full-refresh\` starts over with a snapshot).
+an update that leaves a large (TOASTed) value unchanged does not carry it, so the step fails
+unless the table has \`REPLICA IDENTITY FULL\`; the position is kept in the run store by the
+orchestrator and by \`sluice run\` alike.
+
+**TRUNCATE.** A \`TRUNCATE\` removes rows without row changes, so it cannot be applied as one: a run
+whose changes hold a truncate of the table fails with \`SOURCE_FAILED\` ("\`<table>\` was truncated (at
+log position ...)"), keeps no state and does not move the slot past it, so every later run meets it
+again until you start over. \`sluice run <pipeline> --full-refresh\` (or clearing the step's state in
+the run store) starts over: the run reads the table as it is now as \`snapshot\` rows, reads none of
+the slot's older changes (the truncate among them), and its position becomes the step's state, to
+which the next run moves the slot. A failed full refresh moves nothing; a truncate committed while
+the full refresh reads its snapshot is met by the next run, so run the full refresh again. The snapshot is not a
+delete of the rows the truncate removed: a target merged by key keeps them, so clear the target
+(\`TRUNCATE\` the replica, or point the sink at a new table) before the full refresh; the replica
+then matches the table again. With \`snapshot: 'never'\` a full refresh has no snapshot to start
+from: drop the slot instead. The [stream source](../streaming.md) \`streamSource.postgresCdc\` stops
+the same way (\`SOURCE_FAILED\`) with a hint naming its slot: drop it, load the table again into a
+cleared target, and start the stream again.
 
 ## Writing: \`sink.postgres\`
 
