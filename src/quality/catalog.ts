@@ -177,8 +177,9 @@ function comparedWith(column: string, name: string, type: LogicalType): (bound: 
   return (bound) => {
     if (isMixed(type)) return orderedAs(column, name, comparedAs(bound));
     if (bound instanceof Date && type.kind === 'string') return `CAST(${column} AS TIMESTAMP)`;
+    // Suite parameters are UTC; an instant column is read in UTC whatever the session's zone.
     if (bound instanceof Date && type.kind === 'timestamp' && type.tz)
-      return `CAST(${column} AS TIMESTAMP)`;
+      return `timezone('UTC', ${column})`;
     return column;
   };
 }

@@ -1,5 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect as assert, it } from 'vitest';
+import { DuckDBSession } from '../engine/duckdb-session.js';
 import { evaluateSuiteParameter, resolveSuiteParameters } from './suite-parameters.js';
+import { expect, suite } from './suite.js';
+import { validateSuite } from './validate.js';
 
 const now = new Date('2026-03-10T12:30:00.000Z');
 const at = (text: string): string => {
@@ -9,37 +12,37 @@ const at = (text: string): string => {
 
 describe('suite parameter expressions', () => {
   it('now() is the given instant', () => {
-    expect(at('now()')).toBe('2026-03-10T12:30:00.000Z');
+    assert(at('now()')).toBe('2026-03-10T12:30:00.000Z');
   });
 
   it('datetime() takes year, month, day and optional time parts, positional or named', () => {
-    expect(at('datetime(2003, 1, 1)')).toBe('2003-01-01T00:00:00.000Z');
-    expect(at('datetime(1969, 12, 31, 23, 59, 58)')).toBe('1969-12-31T23:59:58.000Z');
-    expect(at('datetime(2024, 2, 29, hour=6)')).toBe('2024-02-29T06:00:00.000Z');
-    expect(at('datetime(year=99, month=1, day=1)')).toBe('0099-01-01T00:00:00.000Z');
+    assert(at('datetime(2003, 1, 1)')).toBe('2003-01-01T00:00:00.000Z');
+    assert(at('datetime(1969, 12, 31, 23, 59, 58)')).toBe('1969-12-31T23:59:58.000Z');
+    assert(at('datetime(2024, 2, 29, hour=6)')).toBe('2024-02-29T06:00:00.000Z');
+    assert(at('datetime(year=99, month=1, day=1)')).toBe('0099-01-01T00:00:00.000Z');
   });
 
   it('timedelta() in every unit, with arithmetic inside its arguments', () => {
-    expect(at('now() - timedelta(weeks=52*100)')).toBe(
+    assert(at('now() - timedelta(weeks=52*100)')).toBe(
       new Date(now.getTime() - 5200 * 7 * 86_400_000).toISOString(),
     );
-    expect(at('now() + timedelta(days=1, hours=2, minutes=3, seconds=4)')).toBe(
+    assert(at('now() + timedelta(days=1, hours=2, minutes=3, seconds=4)')).toBe(
       '2026-03-11T14:33:04.000Z',
     );
-    expect(at('timedelta(hours=1) + now()')).toBe('2026-03-10T13:30:00.000Z');
-    expect(at('now() - timedelta(milliseconds=250)')).toBe('2026-03-10T12:29:59.750Z');
-    expect(at('now() - 2 * timedelta(days=1.5)')).toBe('2026-03-07T12:30:00.000Z');
-    expect(at('now() - (timedelta(days=2) - timedelta(days=1))')).toBe('2026-03-09T12:30:00.000Z');
+    assert(at('timedelta(hours=1) + now()')).toBe('2026-03-10T13:30:00.000Z');
+    assert(at('now() - timedelta(milliseconds=250)')).toBe('2026-03-10T12:29:59.750Z');
+    assert(at('now() - 2 * timedelta(days=1.5)')).toBe('2026-03-07T12:30:00.000Z');
+    assert(at('now() - (timedelta(days=2) - timedelta(days=1))')).toBe('2026-03-09T12:30:00.000Z');
   });
 
   it('numbers follow precedence and unary minus', () => {
-    expect(evaluateSuiteParameter('1 + 2 * 3')).toBe(7);
-    expect(evaluateSuiteParameter('(1 + 2) * -3')).toBe(-9);
-    expect(evaluateSuiteParameter('10 / 4 - .5')).toBe(2);
+    assert(evaluateSuiteParameter('1 + 2 * 3')).toBe(7);
+    assert(evaluateSuiteParameter('(1 + 2) * -3')).toBe(-9);
+    assert(evaluateSuiteParameter('10 / 4 - .5')).toBe(2);
   });
 
   it('named parameters are looked up, never evaluated', () => {
-    expect(evaluateSuiteParameter('upstream_rows * 2', { parameters: { upstream_rows: 21 } })).toBe(
+    assert(evaluateSuiteParameter('upstream_rows * 2', { parameters: { upstream_rows: 21 } })).toBe(
       42,
     );
   });
@@ -63,7 +66,7 @@ describe('suite parameter expressions', () => {
     ['missing_name', /unknown name "missing_name"/],
     ['', /expected a value/],
   ])('%s is refused with a clear message', (text, message) => {
-    expect(() => evaluateSuiteParameter(text, { now })).toThrow(message);
+    assert(() => evaluateSuiteParameter(text, { now })).toThrow(message);
   });
 });
 
@@ -73,19 +76,55 @@ describe('resolveSuiteParameters', () => {
       { column: 'ts', min_value: { $PARAMETER: 'datetime(1969, 1, 1)' }, max_value: 3 },
       { now },
     );
-    expect(resolved['column']).toBe('ts');
-    expect(resolved['max_value']).toBe(3);
-    expect((resolved['min_value'] as Date).toISOString()).toBe('1969-01-01T00:00:00.000Z');
+    assert(resolved['column']).toBe('ts');
+    assert(resolved['max_value']).toBe(3);
+    assert((resolved['min_value'] as Date).toISOString()).toBe('1969-01-01T00:00:00.000Z');
   });
 
   it('returns the same object when there is no parameter', () => {
     const kwargs = { column: 'a', value_set: [{ $other: 1 }] };
-    expect(resolveSuiteParameters(kwargs)).toBe(kwargs);
+    assert(resolveSuiteParameters(kwargs)).toBe(kwargs);
   });
 
   it('refuses a $PARAMETER that is not text', () => {
-    expect(() => resolveSuiteParameters({ min_value: { $PARAMETER: 5 } })).toThrow(
+    assert(() => resolveSuiteParameters({ min_value: { $PARAMETER: 5 } })).toThrow(
       /"min_value": \$PARAMETER must be a string expression/,
     );
+  });
+});
+
+describe('suite parameters in a validation', () => {
+  it('compare datetimes in UTC with instant and text columns, whatever the session time zone', async () => {
+    const session = await DuckDBSession.create({ threads: 1 });
+    try {
+      const connection = await session.connect();
+      await connection.run(`SET TimeZone = 'America/New_York'`);
+      await connection.run(
+        `CREATE TABLE t AS SELECT TIMESTAMPTZ '2020-01-01 00:00:00+00' AS at_utc, '2020-01-01T00:00:00' AS at_text`,
+      );
+      const between = (column: string) =>
+        expect.gx('expect_column_values_to_be_between', {
+          column,
+          min_value: { $PARAMETER: 'datetime(2020, 1, 1)' },
+          max_value: { $PARAMETER: 'datetime(2020, 1, 1) + timedelta(seconds=1)' },
+        });
+      const result = await validateSuite(
+        {
+          connection,
+          relation: 't',
+          columns: [
+            { name: 'at_utc', type: { kind: 'timestamp', tz: true } },
+            { name: 'at_text', type: { kind: 'string' } },
+          ],
+        },
+        suite('s', [between('at_utc'), between('at_text')]),
+      );
+      assert(result.results.map((r) => [r.success, r.exception_info.exception_message])).toEqual([
+        [true, null],
+        [true, null],
+      ]);
+    } finally {
+      session.close();
+    }
   });
 });
