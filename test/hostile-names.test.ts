@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -420,6 +420,23 @@ describe('columns with inherited names', () => {
     } finally {
       session.close();
     }
+  });
+
+  it('an Avro sink writes a __proto__ column and a constructor column with their values', async () => {
+    const dir = await tempDir();
+    const report = await runIn(
+      dir,
+      pipeline('proto_avro', {
+        steps: {
+          one: sql`select 1 as id, 'p' as "__proto__", 'c' as "constructor"`,
+          out: sink.avro({ input: ref('one'), path: 'o.avro', codec: 'null' }),
+        },
+      }),
+    );
+    expect(report.status).toBe('success');
+    // The record's bytes: id 1, then union branch 1 (string) of length 1 for 'p' and for 'c'.
+    const record = Buffer.from([0x02, 0x02, 0x02, 0x70, 0x02, 0x02, 0x63]);
+    expect((await readFile(join(dir, 'o.avro'))).includes(record)).toBe(true);
   });
 
   it('a __proto__ key inside a json value is kept', async () => {

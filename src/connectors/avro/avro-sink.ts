@@ -65,7 +65,12 @@ async function writeAvro(
     const result = await context.connection.stream(
       `SELECT ${avroSelectList(context.inputFields)} FROM ${context.input}`,
     );
-    for await (const rows of result.yieldConvertedRowObjects(JSDuckDBValueConverter)) {
+    const names = result.deduplicatedColumnNames();
+    // DuckDB builds row objects by assignment, which would lose a column named `__proto__`.
+    const batches = names.includes('__proto__')
+      ? ownKeyRows(result.yieldConvertedRows(JSDuckDBValueConverter), names)
+      : result.yieldConvertedRowObjects(JSDuckDBValueConverter);
+    for await (const rows of batches) {
       signal.throwIfAborted();
       for (const row of rows) {
         writer.append(derived.encode(row));
@@ -93,4 +98,12 @@ async function writeAvro(
       },
     );
   }
+}
+
+async function* ownKeyRows(
+  batches: AsyncIterable<unknown[][]>,
+  names: readonly string[],
+): AsyncGenerator<Record<string, unknown>[]> {
+  for await (const rows of batches)
+    yield rows.map((values) => Object.fromEntries(names.map((name, i) => [name, values[i]])));
 }

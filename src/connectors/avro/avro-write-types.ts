@@ -1,3 +1,4 @@
+import { ownValue } from '../../core/own-keys.js';
 import type { Field, LogicalType, TypeMapping } from '../../core/types.js';
 import { formatType, mapType } from '../../core/types.js';
 
@@ -112,7 +113,13 @@ function recordEncoder(fields: readonly Field[], name: string, names: Set<string
     encode: (value) => {
       const row = value as Record<string, unknown>;
       const out: Record<string, unknown> = {};
-      for (const c of columns) out[c.name] = c.encoder.encode(row[c.name]);
+      for (const c of columns) {
+        const encoded = c.encoder.encode(ownValue(row, c.name));
+        // Assigning `__proto__` would set the prototype and lose the field.
+        if (c.name === '__proto__')
+          Object.defineProperty(out, c.name, { value: encoded, enumerable: true, writable: true });
+        else out[c.name] = encoded;
+      }
       return out;
     },
   };
