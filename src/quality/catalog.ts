@@ -198,6 +198,9 @@ function between(value: unknown, kwargs: Kwargs): boolean {
   const v = typeof value === 'bigint' ? Number(value) : value;
   const compare = (a: unknown, b: unknown): number => {
     if (typeof a === 'number' && typeof b === 'number') return a - b;
+    // A suite parameter's datetime against an observed timestamp (or its text).
+    if (b instanceof Date)
+      return new Date(a instanceof Date ? a : String(a)).getTime() - b.getTime();
     if (a instanceof Date) return a.getTime() - new Date(String(b)).getTime();
     return String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0;
   };

@@ -128,3 +128,43 @@ describe('suite parameters in a validation', () => {
     }
   });
 });
+
+describe('suite parameters in aggregate expectations', () => {
+  it('bound min and max of a timestamp column', async () => {
+    const session = await DuckDBSession.create({ threads: 1 });
+    try {
+      const connection = await session.connect();
+      await connection.run(
+        `CREATE TABLE t AS SELECT * FROM (VALUES (TIMESTAMP '2020-01-01 00:00:00.500'), (TIMESTAMP '2020-01-03 00:00:00')) v(seen)`,
+      );
+      const result = await validateSuite(
+        {
+          connection,
+          relation: 't',
+          columns: [{ name: 'seen', type: { kind: 'timestamp', tz: false } }],
+        },
+        suite('s', [
+          expect.gx('expect_column_min_to_be_between', {
+            column: 'seen',
+            min_value: { $PARAMETER: 'datetime(2020, 1, 1, 0, 0, 1)' },
+          }),
+          expect.gx('expect_column_max_to_be_between', {
+            column: 'seen',
+            max_value: { $PARAMETER: 'datetime(2020, 1, 3) + timedelta(days=1)' },
+          }),
+          expect.gx('expect_column_max_to_be_between', {
+            column: 'seen',
+            max_value: { $PARAMETER: 'datetime(2020, 1, 2)' },
+          }),
+        ]),
+      );
+      assert(result.results.map((r) => [r.success, r.exception_info.exception_message])).toEqual([
+        [false, null],
+        [true, null],
+        [false, null],
+      ]);
+    } finally {
+      session.close();
+    }
+  });
+});
