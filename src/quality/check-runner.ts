@@ -44,7 +44,9 @@ export interface CheckOutcome {
 export async function runCheck(options: CheckRun): Promise<CheckOutcome> {
   const { connection, stepId, fields } = options;
   const columns = fields.map((f) => quoteIdentifier(f.name)).join(', ');
-  const rules = quarantineRules(options.suite, fields, options.datasets);
+  // One instant for suite parameters (now()), so quarantine and results agree at the boundary.
+  const now = new Date();
+  const rules = quarantineRules(options.suite, fields, options.datasets, now);
   let relation = options.input;
   let rowsQuarantined = 0;
   if (rules.length === 0) {
@@ -81,6 +83,7 @@ export async function runCheck(options: CheckRun): Promise<CheckOutcome> {
       ...(options.history === undefined ? {} : { history: options.history }),
     },
     options.suite,
+    { now },
   );
   const failed = result.results.filter((r) => !r.success);
   for (const r of failed.filter((r) => r.expectation_config.severity === 'warn')) {
