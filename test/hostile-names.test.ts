@@ -40,6 +40,7 @@ import {
   streamSource,
 } from '../src/stream/index.js';
 import { resolveSecret } from '../src/engine/secrets.js';
+import { fieldsToJSONSchema } from '../src/core/type-mappings.js';
 import { compileRowCheck, ROW_FAIL, ROW_PASS } from '../src/quality/row-checks.js';
 import { Project } from '../src/orchestrator/project.js';
 import { RunStore } from '../src/orchestrator/run-store.js';
@@ -437,6 +438,16 @@ describe('columns with inherited names', () => {
     // The record's bytes: id 1, then union branch 1 (string) of length 1 for 'p' and for 'c'.
     const record = Buffer.from([0x02, 0x02, 0x02, 0x70, 0x02, 0x02, 0x63]);
     expect((await readFile(join(dir, 'o.avro'))).includes(record)).toBe(true);
+  });
+
+  it('the JSON Schema of columns named __proto__ and constructor lists both', () => {
+    const jsonSchema = fieldsToJSONSchema([
+      { name: '__proto__', type: { kind: 'string' }, nullable: false },
+      { name: 'constructor', type: { kind: 'int64' }, nullable: true },
+    ]) as { properties: object; required: string[] };
+    expect(Object.keys(jsonSchema.properties)).toEqual(['__proto__', 'constructor']);
+    expect(jsonSchema.required).toEqual(['__proto__']);
+    expect(JSON.parse(JSON.stringify(jsonSchema)).properties.__proto__).toEqual({ type: 'string' });
   });
 
   it('a __proto__ key inside a json value is kept', async () => {

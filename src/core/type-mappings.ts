@@ -199,11 +199,13 @@ export const jsonSchemaMapping: TypeMapping<JSONSchema> = {
  * ```
  */
 export function fieldsToJSONSchema(fields: readonly Field[]): JSONSchema {
-  const properties: Record<string, JSONSchema> = {};
-  for (const f of fields) {
-    const base = toJSONSchema(f.type);
-    properties[f.name] = f.nullable ? { anyOf: [base, { type: 'null' }] } : base;
-  }
+  // From entries, so a field named `__proto__` is a property, not a prototype change.
+  const properties: Record<string, JSONSchema> = Object.fromEntries(
+    fields.map((f) => {
+      const base = toJSONSchema(f.type);
+      return [f.name, f.nullable ? { anyOf: [base, { type: 'null' }] } : base];
+    }),
+  );
   const required = fields.filter((f) => !f.nullable).map((f) => f.name);
   return { type: 'object', properties, ...(required.length > 0 ? { required } : {}) };
 }
