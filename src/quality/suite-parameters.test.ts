@@ -70,6 +70,13 @@ describe('suite parameter expressions', () => {
   });
 });
 
+describe('suite parameter limits', () => {
+  it('refuses an expression longer than 1000 characters before parsing it', () => {
+    const deep = '('.repeat(5000) + '1' + ')'.repeat(5000);
+    assert(() => evaluateSuiteParameter(deep)).toThrow(/at most 1000 characters, got 10001/);
+  });
+});
+
 describe('resolveSuiteParameters', () => {
   it('replaces $PARAMETER kwargs and keeps the others', () => {
     const resolved = resolveSuiteParameters(

@@ -17,6 +17,9 @@ export interface SuiteParameterOptions {
   readonly parameters?: Readonly<Record<string, unknown>>;
 }
 
+/** Longer expressions are refused (they are typed by people; this bounds the parser's recursion). */
+const MAX_EXPRESSION_LENGTH = 1000;
+
 const TIMEDELTA_UNITS: Readonly<Record<string, number>> = {
   weeks: 7 * 86_400_000,
   days: 86_400_000,
@@ -303,6 +306,10 @@ export function evaluateSuiteParameter(
   expression: string,
   options: SuiteParameterOptions = {},
 ): number | Date {
+  if (expression.length > MAX_EXPRESSION_LENGTH)
+    throw new ExpectationArgumentError(
+      `a suite parameter expression is at most ${MAX_EXPRESSION_LENGTH} characters, got ${expression.length}`,
+    );
   const value = new Evaluator(expression, tokenize(expression), options).run();
   if (value.kind === 'number') return value.value;
   if (value.kind === 'datetime') {
