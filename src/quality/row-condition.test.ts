@@ -48,6 +48,11 @@ describe('translateRowCondition with the pandas grammar', () => {
     expect(translateRowCondition('x == "a" & y != 2', 'sql')).toBe(`x = 'a' AND y <> 2`);
   });
 
+  it('refuses a condition nested too deeply to read, with a clear error', () => {
+    const deep = '('.repeat(50_000) + 'n == 1' + ')'.repeat(50_000);
+    expect(() => pandas(deep)).toThrow(/row_condition nests too deeply to read/);
+  });
+
   it('refuses an unknown parser and an empty condition', () => {
     expect(() => translateRowCondition('n == 1', 'bad_parser')).toThrow(
       /not a valid enumeration member/,

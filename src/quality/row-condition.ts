@@ -322,6 +322,8 @@ function parsePandasCondition(condition: string, types: ColumnTypes): string | u
     return new ConditionParser(tokens, types).parse();
   } catch (error) {
     if (error instanceof NotInGrammar) return undefined;
+    if (error instanceof RangeError)
+      throw new ExpectationArgumentError('row_condition nests too deeply to read');
     throw error;
   }
 }
