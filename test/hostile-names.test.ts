@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { parseParams } from '../src/cli/commands/run.js';
 import { main } from '../src/cli/main.js';
 import type { StepDefinition } from '../src/index.js';
+import type { StreamStart } from '../src/stream/index.js';
 import {
   ConfigError,
   defaultRegistry,
@@ -476,6 +477,8 @@ describe('columns with inherited names', () => {
 });
 
 describe('stream partitions with inherited names', () => {
+  /** Where each opened reader was told to start. */
+  const starts: StreamStart[] = [];
   /** Redelivers the same records, one per partition, on every pull (at-least-once at its worst). */
   const redelivering = defineStreamSource({
     name: 'redelivering',
@@ -483,7 +486,8 @@ describe('stream partitions with inherited names', () => {
     config: z.strictObject({ partitions: z.array(z.string()) }),
     delivery: 'at-least-once',
     comparePositions: (a, b) => Number(a) - Number(b),
-    open(config) {
+    open(config, context) {
+      starts.push(context.start);
       return Promise.resolve({
         pull: () =>
           Promise.resolve(
@@ -530,6 +534,54 @@ describe('stream partitions with inherited names', () => {
       const checkpoint = await new StreamCheckpoints(store).last('names');
       const snapshot = checkpoint?.snapshot as { positions?: Record<string, string> } | undefined;
       expect(Object.keys(snapshot?.positions ?? {}).sort()).toEqual(partitions);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('members of a union resume with their own partitions __proto__ and constructor', async () => {
+    const dir = await tempDir();
+    const store = await RunStore.open(join(dir, 'sluice.db'));
+    const partitions = ['__proto__', 'constructor', 'plain'];
+    const run = () => {
+      const stop = new AbortController();
+      return runStream(
+        planStream(
+          stream('union_names', {
+            source: {
+              a: streamSource.custom('redelivering', { partitions }),
+              b: streamSource.custom('redelivering', { partitions }),
+            },
+            eventTime: () => 0,
+            steps: [],
+            sink: streamSink.files({ path: join(dir, 'out') }),
+            checkpoint: { every: '20ms' },
+          }),
+          defaultStreamRegistry.with(redelivering),
+        ),
+        {
+          checkpoints: new StreamCheckpoints(store),
+          quarantine: new QuarantineStore(join(dir, 'quarantine'), 'union_names'),
+          signal: stop.signal,
+          logger: silentLogger,
+          onCheckpoint: (p) => {
+            if (p.recordsIn >= 6) stop.abort();
+          },
+        },
+      );
+    };
+    try {
+      await run();
+      starts.length = 0;
+      await run();
+      expect(starts).toHaveLength(2);
+      for (const start of starts) {
+        expect(start.kind).toBe('checkpoint');
+        const positions = (start as { positions: Record<string, string> }).positions;
+        expect(Object.keys(positions).sort()).toEqual(partitions);
+        expect(Object.hasOwn(positions, '__proto__')).toBe(true);
+        expect(positions['__proto__']).toBe('1');
+      }
     } finally {
       await store.close();
     }

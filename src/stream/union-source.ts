@@ -312,7 +312,8 @@ class UnionReader implements StreamReader {
 function memberStart(start: StreamStart, member: UnionMember, logger: Logger): StreamStart {
   if (start.kind === 'checkpoint') {
     const prefix = member.name + SEPARATOR;
-    const positions: Record<string, string> = {};
+    // Without a prototype: a member's partition may be named `__proto__` or `constructor`.
+    const positions = Object.create(null) as Record<string, string>;
     for (const [partition, position] of Object.entries(start.positions))
       if (partition.startsWith(prefix))
         positions[partition.slice(prefix.length)] = split(position)[1];
