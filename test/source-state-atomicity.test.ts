@@ -325,6 +325,33 @@ describe('sluice run: source state advances atomically with the published data',
   }
 
   it.skipIf(pgSkip !== undefined)(
+    'a sink that wrote no rows (an empty Delta append commits nothing) does not make a killed run look half-published',
+    async () => {
+      const tag = randomHex(3);
+      const project = await newProject(
+        `state_empty_${tag}`,
+        `
+    nothing: sql\`SELECT * FROM \${ref('events')} WHERE id < 0\`,
+    lake: sink.delta({ input: ref('nothing'), path: 'lake/empty', mode: 'append' }),
+    appended: sink.postgres({ input: ref('events'), url: '${pgDatabase?.url}', table: 'appended_${tag}', mode: 'append' }),`,
+        "import { sql } from 'sluice';",
+      );
+      const written = await addRows(project, 3);
+      expect(runToEnd(project).code).toBe(0);
+      written.push(...(await addRows(project, 2)));
+      const killed = await runPausedAt(project, 'before-state-save', async () => 'kill');
+      expect(killed.signal).toBe('SIGKILL');
+      const next = runToEnd(project);
+      expect({ code: next.code, stderr: next.stderr.slice(0, 500) }).toEqual({
+        code: 0,
+        stderr: next.stderr.slice(0, 500),
+      });
+      expect(await pgIds(`appended_${tag}`)).toEqual(written);
+    },
+    300_000,
+  );
+
+  it.skipIf(pgSkip !== undefined)(
     'a store locked when the state is promoted fails the run with STORE_FAILED, and the next run loads nothing twice',
     async () => {
       const tag = randomHex(3);

@@ -320,7 +320,10 @@ export async function runPipeline(
       const change: SourceStateChange = {
         runId,
         watermarks: watermarksOf(outcomes).watermarks ?? {},
-        sinks: publishing.map((step) => step.id),
+        // A sink that wrote no rows may commit nothing to mark (an empty Delta append).
+        sinks: publishing
+          .filter((step) => (outcomes.get(step.id)?.staged?.rowsWritten ?? 0) > 0)
+          .map((step) => step.id),
       };
       failure = await prepareSourceState(options.sourceState, change);
       failure ??= await publishOutputs(publishing, outcomes, published, logger);
