@@ -29,11 +29,14 @@ import { StreamCheckpoints } from '../src/orchestrator/stream-checkpoints.js';
 import { eventTimeReader } from '../src/stream/event-time.js';
 import {
   count,
+  createOperator,
   defaultStreamRegistry,
   first,
   max,
   planStream,
   RowTemplate,
+  tumbling,
+  window,
   defineStreamSource,
   runStream,
   stream,
@@ -635,5 +638,32 @@ describe('stream operators on columns with inherited names', () => {
       column: name,
     });
     expect(RowTemplate.parse(`t:{${name}}`).render(Object.fromEntries([[name, 'x']]))).toBe('t:x');
+  });
+});
+
+describe('stream output columns with inherited names', () => {
+  it('a window keyed by __proto__ with an aggregate named constructor emits both', () => {
+    const operator = createOperator(
+      window({
+        key: '__proto__',
+        window: tumbling(10),
+        aggregate: Object.fromEntries([
+          ['constructor', count()],
+          ['__proto__x', count()],
+        ]) as Record<string, ReturnType<typeof count>>,
+      }),
+    );
+    const rows = ['k', 'k', 'j'].map((key) => JSON.parse(`{"__proto__": "${key}"}`) as object);
+    const side = { late: () => undefined, invalid: () => undefined } as never;
+    operator.process({ rows: rows as never, times: [1, 2, 3] }, 0, side);
+    const out = operator.advance(100);
+    expect(out.rows.map((r) => [r['__proto__'], r['constructor']]).sort()).toEqual([
+      ['j', 1],
+      ['k', 2],
+    ]);
+    for (const row of out.rows) {
+      expect(Object.hasOwn(row, '__proto__')).toBe(true);
+      expect(Object.getPrototypeOf(row)).toBe(Object.prototype);
+    }
   });
 });

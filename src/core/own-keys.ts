@@ -32,3 +32,24 @@ export function ownValue(record: Readonly<Record<string, unknown>>, key: string)
     ? undefined
     : value;
 }
+
+/**
+ * Sets `record[key] = value` as an own property, also for `__proto__`, which assignment would
+ * take as a change of prototype (the value lost).
+ *
+ * @example
+ * ```ts
+ * const row = {};
+ * setOwn(row, '__proto__', 'p'); // Object.keys(row) is ['__proto__']
+ * ```
+ */
+export function setOwn(record: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__')
+    Object.defineProperty(record, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  else record[key] = value;
+}

@@ -1,5 +1,5 @@
 import { parseDuration } from '../core/duration.js';
-import { ownValue } from '../core/own-keys.js';
+import { ownValue, setOwn } from '../core/own-keys.js';
 import type { Aggregate } from './aggregates.js';
 import type { StreamRow } from './stream-connector.js';
 
@@ -401,13 +401,13 @@ export class WindowAggregation {
   #emit(state: WindowState, out: WindowResults): void {
     const row: StreamRow = {};
     this.#keyColumns.forEach((column, i) => {
-      row[column] = state.keyValues[i];
+      setOwn(row, column, state.keyValues[i]);
     });
     row['window_start'] = new Date(state.start);
     row['window_end'] = new Date(state.end);
     const names = this.#names;
     for (let a = 0; a < names.length; a++)
-      row[names[a] as string] = (this.#aggregates[a] as Aggregate).result(state.accs[a]);
+      setOwn(row, names[a] as string, (this.#aggregates[a] as Aggregate).result(state.accs[a]));
     out.rows.push(row);
     out.times.push(state.end - 1);
   }
