@@ -128,14 +128,13 @@ export class QuarantineStore {
   }
 
   /** Appends records quarantined by TypeScript code (with the file they came from, if any). */
-  async append(
+  append(
     stepId: string,
     records: readonly { record: unknown; reason: string; column?: string; sourceFile?: string }[],
   ): Promise<void> {
-    if (records.length === 0) return;
-    await mkdir(this.directory, { recursive: true });
-    const lines = records.map((r) =>
-      JSON.stringify({
+    return this.#appendEntries(
+      stepId,
+      records.map((r) => ({
         run_id: this.runId,
         step: stepId,
         source_file: r.sourceFile ?? null,
@@ -143,18 +142,15 @@ export class QuarantineStore {
         column: r.column ?? null,
         reason: r.reason,
         record: toJSONValue(r.record),
-      } satisfies QuarantineEntry),
+      })),
     );
-    await appendFile(this.pathFor(stepId), `${lines.join('\n')}\n`);
-    this.#add(stepId, records.length);
   }
 
   /** Appends records kept as their original bytes, losslessly and whole. */
-  async appendRaw(stepId: string, records: readonly RawQuarantinedRecord[]): Promise<void> {
-    if (records.length === 0) return;
-    await mkdir(this.directory, { recursive: true });
-    const lines = records.map((r) =>
-      JSON.stringify({
+  appendRaw(stepId: string, records: readonly RawQuarantinedRecord[]): Promise<void> {
+    return this.#appendEntries(
+      stepId,
+      records.map((r) => ({
         run_id: this.runId,
         step: stepId,
         source_file: r.sourceFile ?? null,
@@ -163,10 +159,16 @@ export class QuarantineStore {
         column: r.column ?? null,
         reason: r.reason,
         ...rawRecordFields(r.bytes),
-      } satisfies QuarantineEntry),
+      })),
     );
+  }
+
+  async #appendEntries(stepId: string, entries: readonly QuarantineEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    await mkdir(this.directory, { recursive: true });
+    const lines = entries.map((entry) => JSON.stringify(entry));
     await appendFile(this.pathFor(stepId), `${lines.join('\n')}\n`);
-    this.#add(stepId, records.length);
+    this.#add(stepId, entries.length);
   }
 
   /** Forgets what `stepId` quarantined, before the step runs again (a step retry). */
