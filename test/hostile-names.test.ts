@@ -6,6 +6,7 @@ import { parseParams } from '../src/cli/commands/run.js';
 import { main } from '../src/cli/main.js';
 import type { StepDefinition } from '../src/index.js';
 import type { StreamStart } from '../src/stream/index.js';
+import { intervalJoin, markSource } from '../src/stream/index.js';
 import {
   ConfigError,
   defaultRegistry,
@@ -665,5 +666,25 @@ describe('stream output columns with inherited names', () => {
       expect(Object.hasOwn(row, '__proto__')).toBe(true);
       expect(Object.getPrototypeOf(row)).toBe(Object.prototype);
     }
+  });
+
+  it('an interval join keeps a left column __proto__ and a right column constructor', () => {
+    const operator = createOperator(
+      intervalJoin({ left: 'l', right: 'r', on: 'id', between: [0, 0] }),
+    );
+    const left = markSource(
+      JSON.parse('{"id": 1, "__proto__": "L"}') as Record<string, unknown>,
+      'l',
+    );
+    const right = markSource({ id: 1, constructor: 'R' } as Record<string, unknown>, 'r');
+    const side = { late: () => undefined, invalid: () => undefined } as never;
+    const out = operator.process({ rows: [left, right], times: [5, 5] }, 0, side);
+    expect(out.rows.map((r) => Object.entries(r))).toEqual([
+      [
+        ['id', 1],
+        ['__proto__', 'L'],
+        ['constructor', 'R'],
+      ],
+    ]);
   });
 });

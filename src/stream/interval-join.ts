@@ -1,6 +1,7 @@
 import { parseDuration } from '../core/duration.js';
 import type { Diagnostic } from '../core/errors.js';
 import { ConfigError } from '../core/errors.js';
+import { setOwn } from '../core/own-keys.js';
 import type { OperatorSpec, SideOutput, StreamBatch, StreamOperator } from './operators.js';
 import type { StreamRow } from './stream-connector.js';
 import { markSource, sourceOf } from './union-source.js';
@@ -409,17 +410,17 @@ export class IntervalJoinOperator implements StreamOperator {
   #combine(left: StreamRow, right: StreamRow | null): StreamRow {
     // Copied column by column: faster here than object spread.
     const row: StreamRow = {};
-    for (const column in left) row[column] = left[column];
+    for (const column in left) setOwn(row, column, left[column]);
     if (right === null) {
       for (const column of this.#rightColumns) {
         const as = this.#rightName(left, column);
-        if (as !== undefined) row[as] = null;
+        if (as !== undefined) setOwn(row, as, null);
       }
       return row;
     }
     for (const column in right) {
       const as = this.#rightName(left, column);
-      if (as !== undefined) row[as] = right[column];
+      if (as !== undefined) setOwn(row, as, right[column]);
     }
     return row;
   }
