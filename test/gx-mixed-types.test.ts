@@ -335,6 +335,16 @@ describe('an expectation given a column of the wrong type raises, as GX does', (
     });
   }
 
+  it('value lengths of a number column', async () => {
+    for (const type of [
+      'expect_column_value_lengths_to_equal',
+      'expect_column_value_lengths_to_be_between',
+    ])
+      expect(raised(await run({ column: 'n', value: 1, min_value: 1 }, type))).toMatch(
+        /column "n" holds int64 values, which have no length/,
+      );
+  });
+
   it('the mean of a text column without values is null, not an error', async () => {
     const r = answered(
       await run({ column: 't', min_value: 0 }, 'expect_column_mean_to_be_between', [

@@ -975,10 +975,15 @@ const catalog: Readonly<Record<string, ExpectationDefinition>> = {
       };
     },
   },
-  expect_column_value_lengths_to_equal: columnMap(
-    (column, kwargs, ctx, name) =>
-      `length(${isMixed(ctx.typeOf(name)) ? orderedAs(column, name, 'text') : asText(column, ctx, name)}) <> ${ctx.literal(optionalNumber(kwargs, 'value'))}`,
-  ),
+  expect_column_value_lengths_to_equal: columnMap((column, kwargs, ctx, name) => {
+    const type = ctx.typeOf(name);
+    if (type.kind !== 'string' && !isMixed(type))
+      throw new ExpectationArgumentError(
+        `column "${name}" holds ${type.kind} values, which have no length`,
+      );
+    const text = isMixed(type) ? orderedAs(column, name, 'text') : column;
+    return `length(${text}) <> ${ctx.literal(optionalNumber(kwargs, 'value'))}`;
+  }),
 
   // column aggregate
   expect_column_min_to_be_between: columnAggregateBetween((c) => `min(${c})`, {
