@@ -63,13 +63,18 @@ export async function quarantineRejected(
   context: SourceReadContext,
   config: Pick<CSVConfig, 'encoding' | 'compression'>,
   rejected: readonly RejectedRecord[],
+  scans: ReadonlyMap<string, LineScan> = new Map(),
 ): Promise<QuarantinedRejects> {
   const records: RawQuarantinedRecord[] = [];
   const byFile = new Map<string, RejectedRecord[]>();
-  for (const record of rejected)
-    byFile.set(record.file, [...(byFile.get(record.file) ?? []), record]);
+  for (const record of rejected) {
+    const inFile = byFile.get(record.file);
+    if (inFile === undefined) byFile.set(record.file, [record]);
+    else inFile.push(record);
+  }
   for (const [file, inFile] of byFile) {
     const fromFile = config.encoding === 'utf-8' && inFile.every((r) => r.offset !== undefined);
+    const scan = scans.get(file);
     const found = fromFile
       ? await readRecords(
           file,
@@ -78,6 +83,7 @@ export async function quarantineRejected(
             offset: r.offset as number,
             innerLineEnds: lineFeeds(r.readerText),
           })),
+          scan === undefined ? {} : { terminator: scan.terminator, marks: scan.marks },
         )
       : undefined;
     inFile.forEach((record, i) => {

@@ -103,14 +103,20 @@ async function readCSV(config: CSVConfig, context: SourceReadContext): Promise<S
     });
     const rejected = await rejectedRecords(connection, rejects);
     refuseSwallowedLines(stepId, rejected);
-    const quarantined = await quarantineRejected(context, config, rejected);
+    const scans = lineScans === undefined ? undefined : await lineScans;
+    const quarantined = await quarantineRejected(
+      context,
+      config,
+      rejected,
+      new Map(scans?.map((scan, i) => [files[i] as string, scan])),
+    );
     if (config.onMalformed === 'fail') await failOnMalformed(context, rejects);
     const rowsRead = result.rowsRead + rejected.length;
     const recordsInInput =
-      lineScans === undefined
+      scans === undefined
         ? undefined
         : await recordsInFiles({
-            scans: await lineScans,
+            scans,
             header: config.header,
             rowsRead,
             lineBreakRuns: async (terminator) =>

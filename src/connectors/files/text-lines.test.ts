@@ -82,7 +82,7 @@ describe('reading records back', () => {
             offset: k % 2 === 1 && offset > 0 ? offset - 1 : offset,
             innerLineEnds: 0,
           }));
-          const found = await readRecords(path, 'none', requests, 'lf', chunkSize);
+          const found = await readRecords(path, 'none', requests, { chunkSize });
           found.forEach((record, k) => {
             const i = wanted[k] as number;
             expect(record.bytes.toString()).toBe(lines[i]);
@@ -92,6 +92,28 @@ describe('reading records back', () => {
         },
       ),
       { numRuns: 300, seed: 11 },
+    );
+  });
+
+  it('reads records back from the nearest line mark of the scan, as a full pass does', async () => {
+    const lines = Array.from({ length: 20_000 }, (_, i) => `${i},${'x'.repeat(i % 37)}`);
+    const path = await fileWith(`${lines.join('\r\n')}\r\n`);
+    const scan = await scanLines(path, { compression: 'none' });
+    expect(scan.marks.length).toBeGreaterThan(20);
+    const wanted = [0, 1, 977, 5_000, 12_345, 19_999];
+    const requests = wanted.map((i) => ({
+      offset: Buffer.byteLength(
+        lines
+          .slice(0, i)
+          .map((l) => `${l}\r\n`)
+          .join(''),
+      ),
+      innerLineEnds: 0,
+    }));
+    const near = await readRecords(path, 'none', requests, { marks: scan.marks, chunkSize: 100 });
+    expect(near).toEqual(await readRecords(path, 'none', requests));
+    expect(near.map((r) => [r.line, r.bytes.toString()])).toEqual(
+      wanted.map((i) => [i + 1, lines[i]]),
     );
   });
 

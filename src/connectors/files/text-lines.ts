@@ -1,4 +1,6 @@
 import { createReadStream } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import { Decompress as ZstdDecompress } from 'fzstd';
 
@@ -16,7 +18,21 @@ export interface LineScan {
   readonly nonBlankSkipped: number;
   /** The byte that ends lines: `\n`, or `\r` in a file without any `\n`. */
   readonly terminator: 'lf' | 'cr';
+  /**
+   * Where lines start, about every {@link MARK_SPACING} bytes, with their 1-based line numbers:
+   * lets {@link readRecords} read a record back from near it instead of from the file's start.
+   */
+  readonly marks: readonly LineMark[];
 }
+
+/** A line's start in a file (decompressed bytes) and its 1-based line number. */
+export interface LineMark {
+  readonly offset: number;
+  readonly line: number;
+}
+
+/** Bytes between two {@link LineMark}s, at least. */
+const MARK_SPACING = 8192;
 
 /**
  * Counts the non-blank lines of a text file in one pass over its (decompressed) bytes, without
@@ -51,6 +67,7 @@ export async function scanLines(
     nonBlankLines: counted.nonBlank,
     nonBlankSkipped: counted.nonBlankSkipped,
     terminator: counter === lf ? 'lf' : 'cr',
+    marks: counter.marks,
   };
 }
 
@@ -63,6 +80,10 @@ class LineCounter {
   /** Bytes in the current line so far, capped at 2 (enough to tell a blank line). */
   #pending = 0;
   #pendingIsCR = false;
+  /** Bytes of the file before the current chunk. */
+  #position = 0;
+  #nextMark = MARK_SPACING;
+  readonly marks: LineMark[] = [{ offset: 0, line: 1 }];
 
   constructor(terminator: number, skipLines: number) {
     this.#terminator = terminator;
@@ -77,9 +98,14 @@ class LineCounter {
       this.#extend(buffer, start, end);
       this.#endLine();
       start = end + 1;
+      if (this.#position + start >= this.#nextMark) {
+        this.marks.push({ offset: this.#position + start, line: this.#lines + 1 });
+        this.#nextMark = this.#position + start + MARK_SPACING;
+      }
       end = buffer.indexOf(this.#terminator, start);
     }
     this.#extend(buffer, start, buffer.length);
+    this.#position += buffer.length;
   }
 
   finish(): { nonBlank: number; nonBlankSkipped: number } {
@@ -132,8 +158,68 @@ export async function readRecords(
   path: string,
   compression: TextCompression,
   requests: readonly RecordRequest[],
-  terminator: 'lf' | 'cr' = 'lf',
-  chunkSize?: number,
+  options: {
+    readonly terminator?: 'lf' | 'cr';
+    /** Bytes read at a time. */
+    readonly chunkSize?: number;
+    /** The line marks of {@link scanLines}: an uncompressed file is then read only near each record. */
+    readonly marks?: readonly LineMark[];
+  } = {},
+): Promise<FoundRecord[]> {
+  const end = options.terminator === 'cr' ? CR : LF;
+  const { marks } = options;
+  if (marks === undefined || marks.length === 0 || kindOf(path, compression) !== 'none')
+    return collectRecords(decodedBytes(path, compression, options.chunkSize), 0, 1, requests, end);
+  const handle = await open(path);
+  try {
+    const found: FoundRecord[] = [];
+    for (const request of requests) {
+      const mark = markBefore(marks, request.offset);
+      const chunks = bytesFrom(handle, mark.offset, options.chunkSize ?? 16_384);
+      const [record] = await collectRecords(chunks, mark.offset, mark.line, [request], end);
+      found.push(record as FoundRecord);
+    }
+    return found;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The last mark at or before `offset` (marks are in offset order and start at 0). */
+function markBefore(marks: readonly LineMark[], offset: number): LineMark {
+  let low = 0;
+  let high = marks.length - 1;
+  while (low < high) {
+    const middle = Math.ceil((low + high) / 2);
+    if ((marks[middle] as LineMark).offset <= offset) low = middle;
+    else high = middle - 1;
+  }
+  return marks[low] as LineMark;
+}
+
+async function* bytesFrom(
+  handle: FileHandle,
+  offset: number,
+  chunkSize: number,
+): AsyncGenerator<Uint8Array> {
+  for (let position = offset; ;) {
+    const buffer = Buffer.allocUnsafe(chunkSize);
+    const { bytesRead } = await handle.read(buffer, 0, chunkSize, position);
+    if (bytesRead === 0) return;
+    yield buffer.subarray(0, bytesRead);
+    position += bytesRead;
+  }
+}
+
+/**
+ * Takes `requests` out of `chunks`, which start at byte `start` of the file, on line `line`.
+ */
+async function collectRecords(
+  chunks: AsyncIterable<Uint8Array>,
+  start: number,
+  line: number,
+  requests: readonly RecordRequest[],
+  end: number,
 ): Promise<FoundRecord[]> {
   const order = requests
     .map((_, i) => i)
@@ -144,12 +230,11 @@ export async function readRecords(
     offset: r.offset,
   }));
   const lines = new Array<number>(requests.length).fill(0);
-  const end = terminator === 'lf' ? LF : CR;
   let next = 0;
-  let open: OpenRecord[] = [];
-  let position = 0;
-  let lineEndsBefore = 0;
-  for await (const chunk of decodedBytes(path, compression, chunkSize)) {
+  let reading: OpenRecord[] = [];
+  let position = start;
+  let lineEndsBefore = line - 1;
+  for await (const chunk of chunks) {
     const buffer = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const chunkEnd = position + buffer.length;
     let counted = 0;
@@ -161,7 +246,7 @@ export async function readRecords(
       countedEnds += countByte(buffer, end, counted, from);
       counted = from;
       lines[index] = lineEndsBefore + countedEnds + 1;
-      open.push({
+      reading.push({
         index,
         parts: [],
         endsLeft: request.innerLineEnds,
@@ -173,7 +258,7 @@ export async function readRecords(
     }
     lineEndsBefore += countedEnds + countByte(buffer, end, counted, buffer.length);
     const unfinished: OpenRecord[] = [];
-    for (const record of open) {
+    for (const record of reading) {
       let from = Math.max(0, record.from);
       record.from = 0;
       if (record.leading) {
@@ -197,11 +282,11 @@ export async function readRecords(
         results[record.index] = found(record, end, lines);
       }
     }
-    open = unfinished;
+    reading = unfinished;
     position = chunkEnd;
-    if (next === order.length && open.length === 0) break;
+    if (next === order.length && reading.length === 0) break;
   }
-  for (const record of open) results[record.index] = found(record, end, lines);
+  for (const record of reading) results[record.index] = found(record, end, lines);
   return results;
 }
 
@@ -272,7 +357,7 @@ async function* decodedBytes(
   compression: TextCompression,
   chunkSize = 1 << 20,
 ): AsyncGenerator<Uint8Array> {
-  const kind = compression === 'auto' ? compressionOf(path) : compression;
+  const kind = kindOf(path, compression);
   const file = createReadStream(path, { highWaterMark: chunkSize });
   if (kind === 'none') {
     for await (const chunk of file) yield chunk as Buffer;
@@ -292,6 +377,10 @@ async function* decodedBytes(
   }
   decoder.push(new Uint8Array(0), true);
   yield* out.splice(0);
+}
+
+function kindOf(path: string, compression: TextCompression): 'none' | 'gzip' | 'zstd' {
+  return compression === 'auto' ? compressionOf(path) : compression;
 }
 
 function compressionOf(path: string): 'none' | 'gzip' | 'zstd' {
