@@ -54,8 +54,8 @@ const badRecord = (delimiter: string) =>
     .oneof(
       // a value that is not an integer
       fc
-        .tuple(plainText, fc.integer())
-        .map(([name, n]) => `x${n}${delimiter}${name}${delimiter}1.5`),
+        .tuple(awkwardText, fc.integer())
+        .map(([name, n]) => `x${n}${delimiter}${quoteCell(name, delimiter).text}${delimiter}1.5`),
       // too many fields
       fc.integer().map((n) => `${n}${delimiter}a${delimiter}2${delimiter}extra`),
       // too few fields

@@ -63,18 +63,28 @@ export async function quarantineRejected(
   context: SourceReadContext,
   config: Pick<CSVConfig, 'encoding' | 'compression'>,
   rejected: readonly RejectedRecord[],
-  scans: ReadonlyMap<string, LineScan> = new Map(),
+  files: {
+    /** The line scans by file, when the files were counted. */
+    readonly scans?: ReadonlyMap<string, LineScan>;
+    /** Every record is one line of its file, so the reader's line numbers are the file's. */
+    readonly oneLinePerRecord?: boolean;
+  } = {},
 ): Promise<QuarantinedRejects> {
   const records: RawQuarantinedRecord[] = [];
-  const byFile = new Map<string, RejectedRecord[]>();
+  const toReadBack = new Map<string, RejectedRecord[]>();
   for (const record of rejected) {
-    const inFile = byFile.get(record.file);
-    if (inFile === undefined) byFile.set(record.file, [record]);
+    const copy = files.oneLinePerRecord === true ? exactReaderCopy(record) : undefined;
+    if (copy !== undefined) {
+      records.push({ ...quarantineFields(record), bytes: copy, line: record.readerLine });
+      continue;
+    }
+    const inFile = toReadBack.get(record.file);
+    if (inFile === undefined) toReadBack.set(record.file, [record]);
     else inFile.push(record);
   }
-  for (const [file, inFile] of byFile) {
+  for (const [file, inFile] of toReadBack) {
     const fromFile = config.encoding === 'utf-8' && inFile.every((r) => r.offset !== undefined);
-    const scan = scans.get(file);
+    const scan = files.scans?.get(file);
     const found = fromFile
       ? await readRecords(
           file,
@@ -89,11 +99,9 @@ export async function quarantineRejected(
     inFile.forEach((record, i) => {
       const original = found?.[i];
       records.push({
+        ...quarantineFields(record),
         bytes: original?.bytes ?? Buffer.from(record.readerText, 'utf8'),
-        reason: record.reason,
-        sourceFile: file,
         ...(original === undefined ? {} : { line: original.line, offset: original.offset }),
-        ...(record.column === null ? {} : { column: record.column }),
       });
     });
   }
@@ -102,6 +110,25 @@ export async function quarantineRejected(
     lineBreakRuns: (terminator) =>
       records.reduce((sum, r) => sum + lineBreakRuns(Buffer.from(r.bytes), terminator), 0),
   };
+}
+
+function quarantineFields(record: RejectedRecord): Omit<RawQuarantinedRecord, 'bytes'> {
+  return {
+    reason: record.reason,
+    sourceFile: record.file,
+    ...(record.column === null ? {} : { column: record.column }),
+  };
+}
+
+/**
+ * The reader's copy of a one-line record when it is the record's bytes: UTF-8 text it did not
+ * cut (it keeps 10,000 bytes) nor mend; undefined when the record must be read back from the file.
+ */
+function exactReaderCopy(record: RejectedRecord): Buffer | undefined {
+  const text = record.readerText.replace(/^[\r\n]+/, '');
+  if (/[\r\n\uFFFD]/.test(text) || record.reason.includes('INVALID ENCODING')) return undefined;
+  const bytes = Buffer.from(text, 'utf8');
+  return bytes.length < 9_000 ? bytes : undefined;
 }
 
 /** Line feeds inside a record, from the reader's copy (which may start with blank lines). */
@@ -115,6 +142,21 @@ function lineFeeds(readerText: string): number {
 function lineBreakRuns(bytes: Buffer, terminator: 'lf' | 'cr'): number {
   const pattern = terminator === 'lf' ? /[\r\n]*\n[\r\n]*/g : /[\r\n]*\r[\r\n]*/g;
   return bytes.toString('latin1').match(pattern)?.length ?? 0;
+}
+
+/**
+ * The non-blank lines of the files that hold records: all but skipped lines and headers.
+ *
+ * @example
+ * ```ts
+ * linesInFiles(await Promise.all(files.map((f) => scanLines(f, options))), true); // 9999
+ * ```
+ */
+export function linesInFiles(scans: readonly LineScan[], header: boolean): number {
+  return scans.reduce((sum, scan) => {
+    const afterSkip = scan.nonBlankLines - scan.nonBlankSkipped;
+    return sum + Math.max(0, afterSkip - (header && afterSkip > 0 ? 1 : 0));
+  }, 0);
 }
 
 /**
@@ -133,10 +175,7 @@ export async function recordsInFiles(options: {
   readonly rowsRead: number;
   readonly lineBreakRuns: (terminator: 'lf' | 'cr') => Promise<number>;
 }): Promise<number> {
-  const lines = options.scans.reduce((sum, scan) => {
-    const afterSkip = scan.nonBlankLines - scan.nonBlankSkipped;
-    return sum + Math.max(0, afterSkip - (options.header && afterSkip > 0 ? 1 : 0));
-  }, 0);
+  const lines = linesInFiles(options.scans, options.header);
   if (lines === options.rowsRead) return lines;
   const terminator = options.scans.every((scan) => scan.terminator === 'cr') ? 'cr' : 'lf';
   return lines - (await options.lineBreakRuns(terminator));

@@ -17,6 +17,7 @@ import type { RejectsTables } from './reader-rejects.js';
 import { rejectedRecords, rejectsTables, storeRejects } from './reader-rejects.js';
 import {
   countsLinesIndependently,
+  linesInFiles,
   quarantineRejected,
   recordsInFiles,
   refuseSwallowedLines,
@@ -104,14 +105,12 @@ async function readCSV(config: CSVConfig, context: SourceReadContext): Promise<S
     const rejected = await rejectedRecords(connection, rejects);
     refuseSwallowedLines(stepId, rejected);
     const scans = lineScans === undefined ? undefined : await lineScans;
-    const quarantined = await quarantineRejected(
-      context,
-      config,
-      rejected,
-      new Map(scans?.map((scan, i) => [files[i] as string, scan])),
-    );
-    if (config.onMalformed === 'fail') await failOnMalformed(context, rejects);
     const rowsRead = result.rowsRead + rejected.length;
+    const quarantined = await quarantineRejected(context, config, rejected, {
+      scans: new Map(scans?.map((scan, i) => [files[i] as string, scan])),
+      oneLinePerRecord: scans !== undefined && linesInFiles(scans, config.header) === rowsRead,
+    });
+    if (config.onMalformed === 'fail') await failOnMalformed(context, rejects);
     const recordsInInput =
       scans === undefined
         ? undefined
