@@ -128,8 +128,9 @@ to a declared decimal exactly.
 quarantined. Each quarantined record goes to the run's quarantine file for the step with the
 file it came from and the reason (see [Quarantine](../concepts.md#quarantine)).
 
-- CSV and TSV: records the reader rejects, with file, line number and byte offset, and the
-  record's original bytes read back from the file (whole, whatever its length; base64 with
+- CSV and TSV: records the reader rejects, with file and line number, and the record's original
+  bytes (read back from the file, with the byte offset, unless the reader's copy is the record
+  whole: one line of UTF-8 text under 9,000 bytes; any length; base64 with
   \`record_encoding: "base64"\` when they are not UTF-8): a value that does not convert to its
   column's type (\`CAST\`), too many or too few fields (\`TOO MANY COLUMNS\`, \`MISSING COLUMNS\`), bytes
   that are not text in the file's encoding (\`INVALID ENCODING\`), and other records it cannot parse.
