@@ -1,13 +1,9 @@
 import { isUtf8 } from 'node:buffer';
-import { createReadStream } from 'node:fs';
-import { createGunzip } from 'node:zlib';
-import { Decompress } from 'fzstd';
 
 /** How records are laid out in a JSON file: one per line, or as JSON documents. */
 export type JSONLayout = 'lines' | 'documents';
 
-/** Compression of an input file; `auto` decides from the extension (.gz, .zst). */
-export type InputCompression = 'auto' | 'none' | 'gzip' | 'zstd';
+export type { InputCompression } from './file-bytes.js';
 
 /** A record found in a file: where its original bytes are, and where they start in the file. */
 export interface FramedRecord {
@@ -44,52 +40,6 @@ export class RecordFramingError extends Error {
     this.line = where.line;
     this.offset = where.offset;
   }
-}
-
-/**
- * The decompressed bytes of a file, chunk by chunk.
- *
- * @example
- * ```ts
- * for await (const chunk of fileBytes('events.ndjson.gz', 'auto')) total += chunk.length;
- * ```
- */
-export async function* fileBytes(
-  path: string,
-  compression: InputCompression,
-): AsyncGenerator<Buffer> {
-  const codec = compression === 'auto' ? codecOf(path) : compression;
-  const input = createReadStream(path, { highWaterMark: 1 << 20 });
-  if (codec === 'none') {
-    yield* input as AsyncIterable<Buffer>;
-    return;
-  }
-  if (codec === 'gzip') {
-    const gunzip = createGunzip();
-    input.on('error', (error) => gunzip.destroy(error));
-    yield* input.pipe(gunzip) as AsyncIterable<Buffer>;
-    return;
-  }
-  const out: Buffer[] = [];
-  const zstd = new Decompress((chunk) => {
-    out.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-  });
-  try {
-    for await (const chunk of input as AsyncIterable<Buffer>) {
-      zstd.push(chunk);
-      yield* out.splice(0);
-    }
-    zstd.push(new Uint8Array(0), true);
-    yield* out.splice(0);
-  } finally {
-    input.destroy();
-  }
-}
-
-function codecOf(path: string): 'none' | 'gzip' | 'zstd' {
-  if (/\.(gz|gzip)$/i.test(path)) return 'gzip';
-  if (/\.(zst|zstd)$/i.test(path)) return 'zstd';
-  return 'none';
 }
 
 /**

@@ -6,7 +6,8 @@ import type { EngineConnection } from '../../engine/duckdb-session.js';
 import type { RawQuarantinedRecord } from '../../engine/quarantine-store.js';
 import { QuarantineStore } from '../../engine/quarantine-store.js';
 import type { FramedRecord, InputCompression, JSONLayout } from './json-framing.js';
-import { fileBytes, recordSplitter } from './json-framing.js';
+import { fileBytes } from './file-bytes.js';
+import { recordSplitter } from './json-framing.js';
 
 const CHUNK_ROWS = 2048;
 const QUARANTINE_FLUSH = 1000;

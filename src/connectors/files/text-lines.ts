@@ -1,14 +1,10 @@
-import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
-import { createGunzip } from 'node:zlib';
-import { Decompress as ZstdDecompress } from 'fzstd';
+import { codecOf, fileBytes } from './file-bytes.js';
+import type { InputCompression } from './file-bytes.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
-
-/** How a text file is compressed, as the file sources' `compression` option says. */
-export type TextCompression = 'auto' | 'none' | 'gzip' | 'zstd';
 
 /** What {@link scanLines} found in one text file. */
 export interface LineScan {
@@ -49,7 +45,7 @@ const MARK_SPACING = 8192;
 export async function scanLines(
   path: string,
   options: {
-    readonly compression: TextCompression;
+    readonly compression: InputCompression;
     readonly skipLines?: number;
     /** Bytes read at a time (tests use small ones to cross chunk boundaries). */
     readonly chunkSize?: number;
@@ -59,7 +55,7 @@ export async function scanLines(
   const lf = new LineCounter(LF, skipLines);
   const cr = new LineCounter(CR, skipLines);
   let sawLF = false;
-  for await (const chunk of decodedBytes(path, options.compression, options.chunkSize)) {
+  for await (const chunk of fileBytes(path, options.compression, options.chunkSize)) {
     if (!sawLF && chunk.indexOf(LF) !== -1) sawLF = true;
     lf.add(chunk);
     if (!sawLF) cr.add(chunk);
@@ -159,7 +155,7 @@ export interface RecordRequest {
  */
 export async function readRecords(
   path: string,
-  compression: TextCompression,
+  compression: InputCompression,
   requests: readonly RecordRequest[],
   options: {
     readonly terminator?: 'lf' | 'cr';
@@ -171,8 +167,8 @@ export async function readRecords(
 ): Promise<FoundRecord[]> {
   const end = options.terminator === 'cr' ? CR : LF;
   const { marks } = options;
-  if (marks === undefined || marks.length === 0 || kindOf(path, compression) !== 'none')
-    return collectRecords(decodedBytes(path, compression, options.chunkSize), 0, 1, requests, end);
+  if (marks === undefined || marks.length === 0 || codecOf(path, compression) !== 'none')
+    return collectRecords(fileBytes(path, compression, options.chunkSize), 0, 1, requests, end);
   const handle = await open(path);
   try {
     const readOne = async (request: RecordRequest): Promise<FoundRecord> => {
@@ -355,43 +351,4 @@ function recordBytes(record: OpenRecord, end: number): Buffer {
   return end === LF && bytes.length > 0 && bytes[bytes.length - 1] === CR
     ? bytes.subarray(0, -1)
     : bytes;
-}
-
-/** The bytes of a file, decompressed as `compression` (or its extension, for `auto`) says. */
-async function* decodedBytes(
-  path: string,
-  compression: TextCompression,
-  chunkSize = 1 << 20,
-): AsyncGenerator<Uint8Array> {
-  const kind = kindOf(path, compression);
-  const file = createReadStream(path, { highWaterMark: chunkSize });
-  if (kind === 'none') {
-    for await (const chunk of file) yield chunk as Buffer;
-    return;
-  }
-  if (kind === 'gzip') {
-    for await (const chunk of file.pipe(createGunzip())) yield chunk as Buffer;
-    return;
-  }
-  const out: Uint8Array[] = [];
-  const decoder = new ZstdDecompress((data) => {
-    out.push(data);
-  });
-  for await (const chunk of file) {
-    decoder.push(chunk as Buffer);
-    yield* out.splice(0);
-  }
-  decoder.push(new Uint8Array(0), true);
-  yield* out.splice(0);
-}
-
-function kindOf(path: string, compression: TextCompression): 'none' | 'gzip' | 'zstd' {
-  return compression === 'auto' ? compressionOf(path) : compression;
-}
-
-function compressionOf(path: string): 'none' | 'gzip' | 'zstd' {
-  const lower = path.toLowerCase();
-  if (lower.endsWith('.gz') || lower.endsWith('.gzip')) return 'gzip';
-  if (lower.endsWith('.zst') || lower.endsWith('.zstd')) return 'zstd';
-  return 'none';
 }
