@@ -141,7 +141,9 @@ file it came from and the reason (see [Quarantine](../concepts.md#quarantine)).
   reader cannot work out a file's layout at all, and when a quoted value is never closed and takes
   every later line with it (\`SOURCE_FAILED\`, naming the file and record). Limits: a rejected record
   longer than 10,000 bytes that holds multi-byte characters fails the step (DuckDB's reader cannot
-  keep its copy of it); \`latin-1\` files keep the reader's decoded copy of a rejected record rather
+  keep its copy of it), and so does one whose first 10,000 bytes hold no line break but which spans
+  lines (a quoted value with a line break past that point: \`ROWS_UNACCOUNTED\`, since its end
+  cannot be told from the reader's copy); \`latin-1\` files keep the reader's decoded copy of a rejected record rather
   than its bytes; \`utf-16\` files are not counted independently.
 - NDJSON: the files are split into records by their line feeds alone (a carriage return before
   a line feed belongs to the line break; lines of spaces, tabs and carriage returns only are no

@@ -55,6 +55,17 @@ describe('csv source accounting', () => {
     expect(stepOf(report, 'input').error?.message).toMatch(/multi-byte/);
   });
 
+  it('fails with ROWS_UNACCOUNTED, loading nothing, on a rejected record over 10,000 bytes whose value spans lines', async () => {
+    // The reader's copy ends before the line break, so the record's end cannot be found.
+    const dir = await tempDir();
+    const record = `q,"${'z'.repeat(12_000)}\n${'w'.repeat(50)}"`;
+    await csvFile(dir, 'wide.csv', `id,name\n1,a\n${record}\n3,c\n`);
+    const report = await runIn(dir, readAll(source.csv({ path: 'wide.csv', schema: items })));
+    expect(report.status).toBe('failed');
+    expect(stepOf(report, 'input').error?.code).toBe('ROWS_UNACCOUNTED');
+    expect(stepOf(report, 'out').status).not.toBe('success');
+  });
+
   it('keeps a rejected line that is not UTF-8 losslessly, as base64', async () => {
     const dir = await tempDir();
     const bad = Buffer.concat([
