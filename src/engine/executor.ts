@@ -1,5 +1,5 @@
 import { mkdir, rm } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { BackoffError } from '../core/errors.js';
 import { ownKeysOnly } from '../core/own-keys.js';
 import {
@@ -35,7 +35,7 @@ import { dropDataset, runStep, settleViewCounts, sumInputRows } from './step-run
 import type { TaskCacheOptions } from './task-cache.js';
 import { TaskCache } from './task-cache.js';
 import { faultPoint } from './fault-points.js';
-import { tellsPublishedRuns } from './published-runs.js';
+import { pipelineBaseDir, tellsPublishedRuns } from './published-runs.js';
 
 /** Progress events for displays: a step started, moved rows, or finished. */
 export type StepEvent =
@@ -149,7 +149,7 @@ export async function runPipeline(
   const startedAt = new Date();
   const runId = options.runId ?? newRunId(startedAt);
   const stateDir = resolve(options.stateDir ?? '.sluice');
-  const baseDir = resolve(options.baseDir ?? baseDirOf(pipeline));
+  const baseDir = resolve(options.baseDir ?? pipelineBaseDir(pipeline));
   const logger = (options.logger ?? silentLogger).child({ runId, pipeline: pipeline.name });
   const metricHistory =
     options.metricHistory ?? (await MetricHistoryStore.open(stateDir, { logger }));
@@ -506,11 +506,6 @@ function resolveParams(
     );
   }
   return { ...pipeline.params, ...given };
-}
-
-function baseDirOf(pipeline: Pipeline): string {
-  const file = pipeline.declaredAt.file;
-  return file === undefined ? process.cwd() : dirname(file);
 }
 
 function stepReport(

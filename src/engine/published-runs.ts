@@ -32,7 +32,7 @@ export async function publishedSinks(
 ): Promise<Record<string, boolean | undefined>> {
   const registry = options.registry ?? defaultRegistry;
   const plan = planOrThrow(pipeline, { connectors: registry.lookup });
-  const baseDir = resolve(options.baseDir ?? baseDirOf(pipeline));
+  const baseDir = resolve(options.baseDir ?? pipelineBaseDir(pipeline));
   const answers: Record<string, boolean | undefined> = {};
   const askable = stepIds.flatMap((stepId) => {
     const step = plan.steps.find((s) => s.id === stepId);
@@ -83,7 +83,15 @@ export function tellsPublishedRuns(registry: ConnectorRegistry, connector: strin
   return registry.sink(connector)?.publishedRun !== undefined;
 }
 
-function baseDirOf(pipeline: Pipeline): string {
+/**
+ * The folder a pipeline's relative paths resolve against: its file's, or the working directory.
+ *
+ * @example
+ * ```ts
+ * pipelineBaseDir(pipeline); // '/home/me/pipelines'
+ * ```
+ */
+export function pipelineBaseDir(pipeline: Pipeline): string {
   const file = pipeline.declaredAt.file;
   return file === undefined ? process.cwd() : dirname(file);
 }
