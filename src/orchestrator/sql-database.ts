@@ -66,21 +66,7 @@ export function isStoreUrl(location: string): boolean {
 }
 
 async function openSqlite(path: string): Promise<SqlDatabase> {
-  const { default: Database } = await import('better-sqlite3');
-  let db: BetterSqlite3.Database;
-  try {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    // Wait for another process's lock from the first statement on (journal_mode included).
-    db = new Database(path, { timeout: SQLITE_LOCK_WAIT_MS });
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.pragma('foreign_keys = ON');
-  } catch (cause) {
-    throw new StoreError(path, `cannot open the embedded store: ${(cause as Error).message}`, {
-      cause,
-      hint: 'check that the folder is writable, or pass --store postgres://...',
-    });
-  }
+  const db = await openSqliteFile(path);
   const statements = new Map<string, BetterSqlite3.Statement>();
   const prepare = (sql: string): BetterSqlite3.Statement => {
     let statement = statements.get(sql);
@@ -129,6 +115,43 @@ async function openSqlite(path: string): Promise<SqlDatabase> {
     },
   });
   return direct(false);
+}
+
+/**
+ * Opens the embedded file in WAL mode. Two processes creating one store at once can meet a lock
+ * that SQLite reports at once rather than through its busy wait (the switch to WAL takes the
+ * file's lock directly), so a locked open is tried again until the lock wait has passed.
+ */
+async function openSqliteFile(path: string): Promise<BetterSqlite3.Database> {
+  const { default: Database } = await import('better-sqlite3');
+  const deadline = Date.now() + SQLITE_LOCK_WAIT_MS;
+  for (let attempt = 1; ; attempt++) {
+    let db: BetterSqlite3.Database | undefined;
+    try {
+      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+      // Wait for another process's lock from the first statement on (journal_mode included).
+      db = new Database(path, { timeout: SQLITE_LOCK_WAIT_MS });
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('foreign_keys = ON');
+      return db;
+    } catch (cause) {
+      db?.close();
+      if (isSqliteBusy(cause) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, Math.min(500, 20 * 2 ** attempt)));
+        continue;
+      }
+      throw new StoreError(path, `cannot open the embedded store: ${(cause as Error).message}`, {
+        cause,
+        hint: 'check that the folder is writable, or pass --store postgres://...',
+      });
+    }
+  }
+}
+
+function isSqliteBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code === 'SQLITE_LOCKED');
 }
 
 /**
