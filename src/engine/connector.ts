@@ -147,6 +147,12 @@ export interface SinkWriteContext {
    * sinks and `sql` steps in that warehouse work in one transaction); closed when the run ends.
    */
   readonly shared: OpenShared;
+  /**
+   * True on a `--full-refresh` run: the sources read everything again, so a sink that adds to
+   * its target (`append`, `merge`) replaces the target's contents with this run's output
+   * instead, atomically at publish. Sinks that already replace (`overwrite`) are unchanged.
+   */
+  readonly fullRefresh?: boolean;
 }
 
 /**

@@ -69,7 +69,10 @@ export interface RunOptions {
    * `watermarks` has the new ones. The orchestrator keeps them in its store.
    */
   readonly watermarks?: Readonly<Record<string, string>>;
-  /** Rebuild incremental warehouse models from scratch instead of adding to them. */
+  /**
+   * Rebuild incremental warehouse models from scratch, and have append and merge sinks replace
+   * their targets' contents with the run's output, instead of adding to them.
+   */
   readonly fullRefresh?: boolean;
   /** Where datasets' metric history is read and appended (default: files under `stateDir`). */
   readonly metricHistory?: MetricHistoryStore;

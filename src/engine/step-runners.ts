@@ -78,7 +78,7 @@ export interface StepRunContext {
   readonly watermarks?: Readonly<Record<string, string>>;
   /** The run's shared resources (warehouse sessions). */
   readonly shared: OpenShared;
-  /** Rebuild incremental warehouse models instead of adding to them. */
+  /** Rebuild incremental warehouse models, and replace append and merge sinks' targets. */
   readonly fullRefresh?: boolean;
 }
 
@@ -347,6 +347,7 @@ async function runSink(
     logger: ctx.logger,
     signal: ctx.signal,
     shared: ctx.shared,
+    ...(ctx.fullRefresh === true ? { fullRefresh: true } : {}),
   });
   assertRowsArrived(step.id, def.input.stepId, input.rowsOut, staged.rowsWritten);
   return {
