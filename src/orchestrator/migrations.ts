@@ -172,6 +172,18 @@ export const MIGRATIONS: readonly Migration[] = [
         created_at BIGINT NOT NULL)`,
     ],
   },
+  {
+    version: 10,
+    description: 'API tokens of sluice serve: names, roles and sha256 digests, never the tokens',
+    statements: [
+      `CREATE TABLE api_tokens (
+        name TEXT PRIMARY KEY,
+        token_sha256 TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        last_used_at BIGINT)`,
+    ],
+  },
 ];
 
 /** The newest schema version this copy of Sluice knows. */

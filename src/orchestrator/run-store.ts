@@ -62,9 +62,26 @@ export interface RunQuery {
  */
 export class RunStore {
   readonly db: SqlDatabase;
+  /** Who the control events of this view record as `actor` (see {@link RunStore.withActor}). */
+  readonly actor: string | undefined;
 
-  private constructor(db: SqlDatabase) {
+  private constructor(db: SqlDatabase, actor?: string) {
     this.db = db;
+    this.actor = actor;
+  }
+
+  /**
+   * A view of the same store whose control events (runs queued, cancels, pauses, backfills)
+   * record `actor` in their data: the HTTP API passes the name of the token that asked. The
+   * view shares the connection; close the store, not the view.
+   *
+   * @example
+   * ```ts
+   * await store.withActor('deploy-bot').requestCancel(runId); // run.cancel_requested {actor: 'deploy-bot'}
+   * ```
+   */
+  withActor(actor: string): RunStore {
+    return new RunStore(this.db, actor);
   }
 
   /**
@@ -136,7 +153,10 @@ export class RunStore {
         name,
       ]);
     });
-    await this.appendEvent(paused ? 'pipeline.paused' : 'pipeline.unpaused', { pipeline: name });
+    await this.appendEvent(paused ? 'pipeline.paused' : 'pipeline.unpaused', {
+      pipeline: name,
+      data: actorData(this.actor),
+    });
     return changed > 0;
   }
 
@@ -149,7 +169,7 @@ export class RunStore {
    */
   async enqueueRuns(runs: readonly NewRun[]): Promise<RunRecord[]> {
     if (runs.length === 0) return [];
-    return this.db.transaction((tx) => insertRuns(tx, runs));
+    return this.db.transaction((tx) => insertRuns(tx, runs, this.actor));
   }
 
   /**
@@ -398,12 +418,15 @@ export class RunStore {
           Date.now(),
           runId,
         ]);
-        await insertEvent(tx, 'run.canceled', run.pipeline, runId, { while: run.state });
+        await insertEvent(tx, 'run.canceled', run.pipeline, runId, {
+          while: run.state,
+          ...actorData(this.actor),
+        });
         return 'canceled';
       }
       if (run.state === 'running') {
         await tx.run('UPDATE runs SET cancel_requested = 1 WHERE id = ?', [runId]);
-        await insertEvent(tx, 'run.cancel_requested', run.pipeline, runId, {});
+        await insertEvent(tx, 'run.cancel_requested', run.pipeline, runId, actorData(this.actor));
       }
       return run.state;
     });
@@ -721,10 +744,11 @@ export class RunStore {
           Date.now(),
         ],
       );
-      const created = await insertRuns(tx, runs);
+      const created = await insertRuns(tx, runs, this.actor);
       await insertEvent(tx, 'backfill.created', backfill.pipeline, undefined, {
         backfill: backfill.id,
         intervals: runs.length,
+        ...actorData(this.actor),
       });
       return created;
     });
@@ -787,7 +811,11 @@ export function intervalRunKey(interval: DataInterval): string {
   return `interval:${new Date(interval.start).toISOString()}`;
 }
 
-async function insertRuns(tx: SqlDatabase, runs: readonly NewRun[]): Promise<RunRecord[]> {
+async function insertRuns(
+  tx: SqlDatabase,
+  runs: readonly NewRun[],
+  actor?: string,
+): Promise<RunRecord[]> {
   const now = Date.now();
   const created: RunRecord[] = [];
   const conflict = 'ON CONFLICT (pipeline, run_key) DO NOTHING';
@@ -847,6 +875,7 @@ async function insertRuns(tx: SqlDatabase, runs: readonly NewRun[]): Promise<Run
     await insertEvent(tx, 'runs.queued', runs[0]?.pipeline, undefined, {
       runs: created.length,
       trigger: runs[0]?.trigger as RunTrigger,
+      ...actorData(actor),
     });
   return created;
 }
@@ -932,6 +961,11 @@ async function withinLimits(
     if (Number(row?.['n'] ?? 0) >= maxParallel) return false;
   }
   return true;
+}
+
+/** `{ actor }` for an event's data when a view has an actor, else nothing. */
+function actorData(actor: string | undefined): Record<string, unknown> {
+  return actor === undefined ? {} : { actor };
 }
 
 async function insertEvent(
