@@ -42,6 +42,11 @@ export interface OrchestrationOptions {
   readonly schedule?: ScheduleSpec;
   /** First data interval's start (ISO date); with `catchup`, missed intervals since then run. */
   readonly start?: string;
+  /**
+   * Last data interval's latest end (ISO date): no interval ending after it is scheduled, caught
+   * up or backfilled, as Airflow's `end_date`.
+   */
+  readonly end?: string;
   /** Run every missed interval since `start` or the last scheduled one (default false: only the latest). */
   readonly catchup?: boolean;
   /** Runs of this pipeline that may run at once (default unlimited). */
@@ -119,6 +124,7 @@ function orchestrationOf(options: PipelineOptions): OrchestrationOptions {
   const keys = [
     'schedule',
     'start',
+    'end',
     'catchup',
     'maxActiveRuns',
     'pool',

@@ -1,5 +1,6 @@
 import { ConfigError } from '../core/errors.js';
 import { newRunId } from '../core/ids.js';
+import type { OrchestrationOptions, Pipeline } from '../define/pipeline.js';
 import type { LoadedPipeline } from './project.js';
 import type { RunStore } from './run-store.js';
 import { intervalRunKey } from './run-store.js';
@@ -36,11 +37,77 @@ export interface PlannedInterval {
   readonly existing: RunState | undefined;
 }
 
+/**
+ * A part of the asked range that a backfill leaves out, and why: it lies before the pipeline's
+ * `start` or after its `end`.
+ */
+export interface BackfillCut {
+  /** Where the part left out begins (epoch milliseconds). */
+  readonly from: number;
+  /** Where it ends. */
+  readonly to: number;
+  /** `before-start`: the pipeline's `start` is later; `after-end`: its `end` is earlier. */
+  readonly reason: 'before-start' | 'after-end';
+  /** The pipeline's `start` or `end` that cut the range. */
+  readonly bound: number;
+  /** One line for people, e.g. `2023-12-01T00:00:00.000Z .. 2024-01-01T00:00:00.000Z: before the pipeline's start`. */
+  readonly message: string;
+}
+
 /** A backfill's plan, before anything is submitted. */
 export interface BackfillPlan {
   readonly pipeline: string;
   readonly options: BackfillOptions;
   readonly intervals: readonly PlannedInterval[];
+  /** Parts of `from`..`to` left out because they lie outside the pipeline's `start`..`end`. */
+  readonly cuts: readonly BackfillCut[];
+}
+
+/** The instants a pipeline's runs are bounded by; either may be missing. */
+export interface PipelineBounds {
+  /** No interval starts before this (the pipeline's `start`). */
+  readonly start: number | undefined;
+  /** No interval ends after this (the pipeline's `end`). */
+  readonly end: number | undefined;
+}
+
+/**
+ * The pipeline's `start` and `end` as instants: no scheduled, caught-up or backfilled interval
+ * starts before `start` or ends after `end`. A date that does not parse, or an `end` not after
+ * `start`, is a {@link ConfigError}.
+ *
+ * @example
+ * ```ts
+ * pipelineBounds(loaded.pipeline); // { start: 1704067200000, end: undefined }
+ * ```
+ */
+export function pipelineBounds(pipeline: Pipeline): PipelineBounds {
+  const { orchestration, name } = pipeline;
+  const parse = (key: 'start' | 'end'): number | undefined => {
+    const value = orchestration[key];
+    if (value === undefined) return undefined;
+    const instant = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+    if (!Number.isFinite(instant))
+      throw new ConfigError([
+        {
+          code: `invalid-${key}`,
+          message: `pipeline "${name}": ${key} ${JSON.stringify(value)} is not a date`,
+          hint: `give an ISO date or time, e.g. ${key}: '2024-01-01' or '2024-01-01T00:00:00Z'`,
+        },
+      ]);
+    return instant;
+  };
+  const start = parse('start');
+  const end = parse('end');
+  if (start !== undefined && end !== undefined && !(start < end))
+    throw new ConfigError([
+      {
+        code: 'invalid-end',
+        message: `pipeline "${name}": end ${String(orchestration.end)} is not after start ${String(orchestration.start)}`,
+        hint: 'end is the latest instant an interval may end at; make it later than start',
+      },
+    ]);
+  return { start, end };
 }
 
 const RERUN: Readonly<Record<Reprocess, readonly RunState[]>> = {
@@ -52,7 +119,8 @@ const RERUN: Readonly<Record<Reprocess, readonly RunState[]>> = {
 /**
  * Plans a backfill over the pipeline's schedule: each interval in the range gets a new run,
  * a rerun of its finished run (per `reprocess`), or nothing (its run exists, or is queued or
- * running). Nothing is written.
+ * running). The range is narrowed to the pipeline's `start` and `end` (see
+ * {@link pipelineBounds}); what that cuts off is listed in the plan's `cuts`. Nothing is written.
  *
  * @example
  * ```ts
@@ -83,9 +151,13 @@ export async function planBackfill(
       },
     ]);
   const clock = scheduleClock(schedule, pipeline.name);
-  const first =
-    clock.previous(options.from) === options.from ? options.from : clock.next(options.from);
-  const intervals = first === undefined ? [] : dueIntervals(clock, first, options.to);
+  const { from, to, cuts } = boundedRange(
+    pipeline.orchestration,
+    pipelineBounds(pipeline),
+    options,
+  );
+  const first = from >= to ? undefined : clock.previous(from) === from ? from : clock.next(from);
+  const intervals = first === undefined ? [] : dueIntervals(clock, first, to);
   const existing = await store.runStates(pipeline.name, intervals.map(intervalRunKey));
   const rerun = RERUN[options.reprocess ?? 'failed'];
   const planned = intervals.map((interval): PlannedInterval => {
@@ -94,7 +166,41 @@ export async function planBackfill(
     return { interval, action, existing: state };
   });
   if (options.reverse === true) planned.reverse();
-  return { pipeline: pipeline.name, options, intervals: planned };
+  return { pipeline: pipeline.name, options, intervals: planned, cuts };
+}
+
+/** The asked range narrowed to the pipeline's bounds, with what was cut off. */
+function boundedRange(
+  orchestration: OrchestrationOptions,
+  bounds: PipelineBounds,
+  options: BackfillOptions,
+): { from: number; to: number; cuts: BackfillCut[] } {
+  const iso = (t: number): string => new Date(t).toISOString();
+  const cuts: BackfillCut[] = [];
+  let { from, to } = options;
+  if (bounds.start !== undefined && from < bounds.start) {
+    const cutTo = Math.min(bounds.start, to);
+    cuts.push({
+      from,
+      to: cutTo,
+      reason: 'before-start',
+      bound: bounds.start,
+      message: `${iso(from)} .. ${iso(cutTo)}: before the pipeline's start (${String(orchestration.start)}); no interval starts before it`,
+    });
+    from = bounds.start;
+  }
+  if (bounds.end !== undefined && to > bounds.end) {
+    const cutFrom = Math.max(bounds.end, options.from);
+    cuts.push({
+      from: cutFrom,
+      to,
+      reason: 'after-end',
+      bound: bounds.end,
+      message: `${iso(cutFrom)} .. ${iso(to)}: after the pipeline's end (${String(orchestration.end)}); no interval ends after it`,
+    });
+    to = bounds.end;
+  }
+  return { from, to, cuts };
 }
 
 /**

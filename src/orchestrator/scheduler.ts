@@ -6,6 +6,7 @@ import type { RunStore } from './run-store.js';
 import type { DataInterval, RunRecord } from './run-types.js';
 import { dueIntervals, scheduleClock } from './schedule.js';
 import { fireSensors } from './sensors.js';
+import { pipelineBounds } from './backfill.js';
 import { pipelineRun } from './pipeline-run.js';
 import { sleep } from './worker.js';
 
@@ -16,7 +17,8 @@ export const MAX_INTERVALS_PER_TICK = 1_000;
  * The runs a pipeline's schedule owes at `now` that do not exist yet, created in one
  * transaction with the schedule's new position, so a scheduler restarted at any point (or two
  * schedulers at once) creates each interval's run exactly once. Without `catchup` only the
- * latest due interval runs. Resolves to the runs created.
+ * latest due interval runs. No interval starts before the pipeline's `start` or ends after its
+ * `end`. Resolves to the runs created.
  *
  * @example
  * ```ts
@@ -33,7 +35,7 @@ export async function scheduleDueRuns(
   const options = pipeline.orchestration;
   if (options.schedule === undefined) return [];
   const clock = scheduleClock(options.schedule, pipeline.name);
-  const start = options.start === undefined ? undefined : Date.parse(options.start);
+  const { start, end } = pipelineBounds(pipeline);
   const last = await store.lastScheduled(pipeline.name);
   let due: DataInterval[];
   if (last === undefined && options.catchup === true && start !== undefined) {
@@ -45,7 +47,9 @@ export async function scheduleDueRuns(
   } else {
     due = dueIntervals(clock, last, now, limit);
   }
+  // Never an interval before the pipeline's start or after its end, caught up or not.
   if (start !== undefined) due = due.filter((interval) => interval.start >= start);
+  if (end !== undefined) due = due.filter((interval) => interval.end <= end);
   if (due.length === 0) return [];
   const runs = due.map((interval) => pipelineRun(pipeline, codeHash, 'schedule', interval));
   const created = await store.advanceSchedule(

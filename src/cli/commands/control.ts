@@ -230,6 +230,13 @@ export const backfillCommand: Command = {
                 ...summary,
                 dryRun: submitted === undefined,
                 backfillId: submitted?.backfillId ?? null,
+                cut: plan.cuts.map((c) => ({
+                  from: new Date(c.from).toISOString(),
+                  to: new Date(c.to).toISOString(),
+                  reason: c.reason,
+                  bound: new Date(c.bound).toISOString(),
+                  message: c.message,
+                })),
                 plan: plan.intervals.map((p) => ({
                   logicalDate: new Date(p.interval.start).toISOString(),
                   intervalEnd: new Date(p.interval.end).toISOString(),
@@ -251,6 +258,7 @@ export const backfillCommand: Command = {
           io.stdout(
             [
               `backfill of ${plan.pipeline}: ${summary.intervals} intervals, ${summary.create} to create, ${summary.rerun} to rerun, ${summary.skip} skipped`,
+              ...plan.cuts.map((c) => `  cut ${c.message}`),
               ...shown,
               ...(plan.intervals.length > shown.length
                 ? [`  ... ${plan.intervals.length - shown.length} more`]
