@@ -3,6 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pipeline, ref, sink, source } from '../src/index.js';
 import { readNDJSON, runIn, tempDir } from './helpers.js';
+import { readDeltaTable, recordingLogger } from './support/full-refresh.js';
 import { createTestDatabase, postgresUnavailable } from './support/postgres.js';
 
 const unavailable = await postgresUnavailable();
@@ -27,7 +28,7 @@ describe.skipIf(unavailable !== undefined)('postgres_cdc source and TRUNCATE', (
     await drop?.();
   });
 
-  it('refuses a TRUNCATE clearly, and --full-refresh starts over with a new snapshot past it', async () => {
+  it('refuses a TRUNCATE clearly, and --full-refresh starts over with a new snapshot past it and replaces the merged replicas', async () => {
     await db.query('CREATE TABLE items (id int PRIMARY KEY, name text)');
     await db.query("INSERT INTO items VALUES (1, 'a'), (2, 'b')");
     const dir = await tempDir();
@@ -45,10 +46,24 @@ describe.skipIf(unavailable !== undefined)('postgres_cdc source and TRUNCATE', (
           deleteWhen: { column: '_op', equals: 'delete' },
           exclude: ['_op', '_lsn'],
         }),
+        lake: sink.delta({
+          input: ref('changes'),
+          path: 'lake/items',
+          mode: 'merge',
+          keys: ['id'],
+          latestBy: '_lsn',
+          deleteWhen: { column: '_op', equals: 'delete' },
+          exclude: ['_op', '_lsn'],
+        }),
       },
     });
     const replica = async (): Promise<unknown[]> =>
       (await db.query('SELECT id, name FROM items_replica ORDER BY id')).rows;
+    const lake = async (version?: number): Promise<unknown[]> =>
+      (await readDeltaTable(join(dir, 'lake', 'items'), version)).map((r) => ({
+        id: r['id'],
+        name: r['name'],
+      }));
     const table = async (): Promise<unknown[]> =>
       (await db.query('SELECT id, name FROM items ORDER BY id')).rows;
     const logged = async (): Promise<unknown[]> =>
@@ -75,21 +90,37 @@ describe.skipIf(unavailable !== undefined)('postgres_cdc source and TRUNCATE', (
     expect(refused.error?.hint).toMatch(/--full-refresh/);
     expect(refused.watermarks).toBeUndefined();
 
-    expect(await replica()).toEqual([
+    expect(refused.error?.hint).not.toMatch(/clear it first/);
+    const before = [
       { id: 1, name: 'a' },
       { id: 2, name: 'b' },
-    ]);
+    ];
+    expect(await replica()).toEqual(before);
+    expect(await lake()).toEqual(before);
 
     // --full-refresh (no state) reads the table as it is now, and none of the changes before;
-    // the replica, cleared first as the docs say, then matches the table.
-    await db.query('TRUNCATE items_replica');
-    const refreshed = await runIn(dir, p, { watermarks: {}, fullRefresh: true });
+    // the merged replicas are replaced by the snapshot (nothing cleared by hand), so the rows
+    // the truncate removed are gone from them too.
+    const logger = recordingLogger();
+    const refreshed = await runIn(dir, p, { watermarks: {}, fullRefresh: true, logger });
     expect(refreshed.error).toBeUndefined();
     expect(await logged()).toEqual([
       ['snapshot', 7, 'g'],
       ['snapshot', 8, 'h'],
     ]);
+    expect(await table()).toEqual([
+      { id: 7, name: 'g' },
+      { id: 8, name: 'h' },
+    ]);
     expect(await replica()).toEqual(await table());
+    expect(await lake()).toEqual(await table());
+    // The Delta replica changed in one commit: the version before it still reads the old rows.
+    expect(await lake(0)).toEqual(before);
+    expect(await lake(1)).toEqual(await table());
+    const replaced = logger.entries.filter((e) => /^full refresh: /.test(String(e['message'])));
+    expect(replaced.map((e) => e['table']).sort()).toEqual(
+      ['items_replica', join(dir, 'lake', 'items')].sort(),
+    );
     const refreshedAt = refreshed.watermarks?.['changes'];
     expect(refreshedAt).toBeDefined();
 
@@ -99,6 +130,7 @@ describe.skipIf(unavailable !== undefined)('postgres_cdc source and TRUNCATE', (
     expect(next.error).toBeUndefined();
     expect(await logged()).toEqual([['update', 7, 'G']]);
     expect(await replica()).toEqual(await table());
+    expect(await lake()).toEqual(await table());
     const slot = await db.query<{ lsn: string }>(
       "SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = 'sluice_test_truncate'",
     );

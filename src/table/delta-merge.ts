@@ -7,8 +7,8 @@ import type { DeltaSnapshot } from './delta-log.js';
 import { loadDeltaSnapshotIfExists } from './delta-log.js';
 import { deltaFilePath, deltaFilesScanSQL, fetchDeltaFiles } from './delta-scan.js';
 import { skipFiles } from './delta-skipping.js';
-import type { DeltaWriteResult } from './delta-writer.js';
-import { alignToTable, writeDelta } from './delta-writer.js';
+import type { DeltaWriteResult, PreparedDeltaWrite } from './delta-writer.js';
+import { alignToTable, prepareDeltaWrite, writeDelta } from './delta-writer.js';
 import type { TableLocation } from './table-store.js';
 import { openTableStore } from './table-store.js';
 
@@ -67,18 +67,7 @@ export async function mergeDelta(
     `CREATE TEMP TABLE ${staged} AS SELECT ${fields.map((f) => quoteIdentifier(f.name)).join(', ')}, ${deletes} AS ${DELETE_FLAG} FROM ${source}`,
   );
   try {
-    const [duplicate] = await connection.rows(
-      `SELECT ${keys.join(', ')} FROM ${staged} GROUP BY ALL HAVING count(*) > 1 LIMIT 1`,
-    );
-    if (duplicate !== undefined) {
-      throw new TableWriteError(
-        root,
-        `the merge source holds key ${JSON.stringify(duplicate, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))} more than once`,
-        {
-          hint: 'deduplicate the source by its key before merging',
-        },
-      );
-    }
+    await refuseRepeatedKeys(connection, root, staged, keys);
     const snapshot = await loadDeltaSnapshotIfExists(connection, store);
     const sourceColumns = fields.map((f) => quoteIdentifier(f.name)).join(', ');
     if (snapshot === undefined) {
@@ -131,6 +120,84 @@ export async function mergeDelta(
     };
   } finally {
     await connection.run(`DROP TABLE IF EXISTS ${staged}`);
+  }
+}
+
+/** Options of {@link prepareMergeReplace}. */
+export interface DeltaMergeReplaceOptions {
+  /** Columns that identify a row; the source must not repeat a key. */
+  readonly keys: readonly string[];
+  /** A SQL predicate over the source: rows for which it holds are left out. */
+  readonly deleteWhen?: string;
+  /** Partition columns of a new table (an existing table keeps its own). */
+  readonly partitionBy?: readonly string[];
+  readonly transaction?: { readonly appId: string; readonly version: number };
+}
+
+/**
+ * A merge that starts over (a full refresh): the table's rows become the source's, without the
+ * rows `deleteWhen` marks, in one overwrite commit, so readers see the old rows or the new ones
+ * and never an empty table. The source is checked as {@link mergeDelta} checks it (no key twice).
+ * The data files are written now; nothing is visible until `commit()`.
+ *
+ * @example
+ * ```ts
+ * const prepared = await prepareMergeReplace(connection, 'lake/orders', '"changes"', fields, { keys: ['order_id'] });
+ * await prepared.commit();
+ * ```
+ */
+export async function prepareMergeReplace(
+  connection: EngineConnection,
+  table: TableLocation,
+  source: string,
+  fields: readonly Field[],
+  options: DeltaMergeReplaceOptions,
+): Promise<PreparedDeltaWrite> {
+  const store = await openTableStore(table);
+  if (options.keys.length === 0) throw new TableWriteError(store.root, 'a merge needs key columns');
+  const staged = quoteIdentifier(`__sluice_merge_source_${++mergeCounter}`);
+  const columns = fields.map((f) => quoteIdentifier(f.name)).join(', ');
+  const deletes =
+    options.deleteWhen === undefined ? 'false' : `coalesce((${options.deleteWhen}), false)`;
+  await connection.run(
+    `CREATE TEMP TABLE ${staged} AS SELECT ${columns}, ${deletes} AS ${DELETE_FLAG} FROM ${source}`,
+  );
+  try {
+    await refuseRepeatedKeys(connection, store.root, staged, options.keys.map(quoteIdentifier));
+    return await prepareDeltaWrite(
+      connection,
+      store,
+      `(SELECT ${columns} FROM ${staged} WHERE NOT ${DELETE_FLAG})`,
+      fields,
+      {
+        mode: 'overwrite',
+        ...(options.partitionBy === undefined ? {} : { partitionBy: options.partitionBy }),
+        ...(options.transaction === undefined ? {} : { transaction: options.transaction }),
+      },
+    );
+  } finally {
+    await connection.run(`DROP TABLE IF EXISTS ${staged}`);
+  }
+}
+
+/** Fails when the staged merge source holds a key more than once. */
+async function refuseRepeatedKeys(
+  connection: EngineConnection,
+  root: string,
+  staged: string,
+  keys: readonly string[],
+): Promise<void> {
+  const [duplicate] = await connection.rows(
+    `SELECT ${keys.join(', ')} FROM ${staged} GROUP BY ALL HAVING count(*) > 1 LIMIT 1`,
+  );
+  if (duplicate !== undefined) {
+    throw new TableWriteError(
+      root,
+      `the merge source holds key ${JSON.stringify(duplicate, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))} more than once`,
+      {
+        hint: 'deduplicate the source by its key before merging',
+      },
+    );
   }
 }
 

@@ -14,9 +14,10 @@ import {
   ndjsonSinkConfig,
   parquetSinkConfig,
 } from './file-configs.js';
-import { mergeDelta } from '../../table/delta-merge.js';
+import { mergeDelta, prepareMergeReplace } from '../../table/delta-merge.js';
 import { checkRowsInside, replaceWhereDelta } from '../../table/delta-predicate.js';
 import { prepareDeltaWrite } from '../../table/delta-writer.js';
+import type { TableStore } from '../../table/table-store.js';
 import { openTableStore, resolveTableLocation } from '../../table/table-store.js';
 import { finiteFloatsExpression, nonFiniteCountExpression } from './finite-json.js';
 import { deltaPublishedRun, deltaRunTransaction } from './delta-published-runs.js';
@@ -139,6 +140,10 @@ export const deltaSink = defineSink({
     const target = store.root;
     const { replaceWhere } = config;
     const transaction = deltaRunTransaction(context.runId, context.stepId);
+    // A full refresh replaces what append and merge add to (overwrite, with or without
+    // replaceWhere, already replaces what it covers and stays as it is).
+    if (context.fullRefresh === true && config.mode !== 'overwrite')
+      return replaceDeltaTable(config, context, store, transaction);
     if (config.mode === 'merge' || replaceWhere !== undefined) {
       // A merge or replace-where rewrites files it has to read at commit time, so it runs when
       // the run publishes.
@@ -200,6 +205,69 @@ export const deltaSink = defineSink({
     };
   },
 });
+
+/**
+ * An append or merge sink's write on a full refresh: the table's rows become the run's output
+ * in one overwrite commit at publish (for a merge, the latest row per key, without the rows
+ * `deleteWhen` marks), so readers see the old table or the new one.
+ */
+async function replaceDeltaTable(
+  config: z.output<typeof deltaSinkConfig>,
+  context: SinkWriteContext,
+  store: TableStore,
+  transaction: { readonly appId: string; readonly version: number },
+): Promise<StagedOutput> {
+  const fields = context.inputFields.filter((f) => !config.exclude.includes(f.name));
+  const [row] = await context.connection.rows(`SELECT count(*) AS n FROM ${context.input}`);
+  const rowsIn = Number(row?.['n'] ?? 0);
+  const prepared =
+    config.mode === 'merge'
+      ? await prepareMergeReplace(
+          context.connection,
+          store,
+          `(SELECT * FROM ${context.input}${latestPerKey(config)})`,
+          fields,
+          {
+            keys: config.keys,
+            partitionBy: config.partitionBy,
+            transaction,
+            ...(config.deleteWhen === undefined
+              ? {}
+              : {
+                  deleteWhen: `${quoteIdentifier(config.deleteWhen.column)} = ${scalarLiteral(config.deleteWhen.equals)}`,
+                }),
+          },
+        )
+      : await prepareDeltaWrite(
+          context.connection,
+          store,
+          `(SELECT ${fields.map((f) => quoteIdentifier(f.name)).join(', ')} FROM ${context.input})`,
+          fields,
+          {
+            mode: 'overwrite',
+            partitionBy: config.partitionBy,
+            mergeSchema: config.mergeSchema,
+            transaction,
+          },
+        );
+  return {
+    rowsWritten: rowsIn,
+    outputs: [store.root],
+    publish: async () => {
+      const result = await prepared.commit();
+      context.logger.info(
+        {
+          table: store.root,
+          mode: config.mode,
+          version: result.version,
+          rows: prepared.rowsWritten,
+        },
+        "full refresh: the table's rows were replaced by the run's output (one overwrite commit)",
+      );
+    },
+    discard: () => prepared.discard(),
+  };
+}
 
 /** With `latestBy`, keeps one row per key: the one with the highest `latestBy`. */
 function latestPerKey(config: z.output<typeof deltaSinkConfig>): string {

@@ -34,7 +34,8 @@ const FETCH_SIZE = 5_000;
  * (`snapshot`, `insert`, `update`, `delete`) and `_lsn` (the change's log position, a number
  * that orders changes). A run without state (the first, or `--full-refresh`) reads the whole
  * table as `snapshot` rows instead, which hold every change before it. A TRUNCATE of the table
- * fails the run ({@link truncatedError}): start over with `--full-refresh`. The position is the
+ * fails the run ({@link truncatedError}): start over with `--full-refresh`, which also has the
+ * run's append and merge sinks replace their targets' rows with the snapshot. The position is the
  * step's state: it is confirmed to the server (the replication slot advances, freeing WAL) only
  * at the start of the run after the one that read it succeeded, so a failed run reads the same
  * changes again. Applied as a merge by key in `_lsn` order
@@ -300,7 +301,8 @@ async function readChanges(
 /**
  * The refusal of a TRUNCATE of the followed table: it removes rows without row changes, so
  * applying the changes after it cannot make a replica match. Starting over (`--full-refresh`)
- * reads a new snapshot instead.
+ * reads a new snapshot instead, and the run's append and merge sinks replace their targets with
+ * it.
  *
  * @example
  * ```ts
@@ -312,7 +314,7 @@ export function truncatedError(stepId: string, table: string, lsn: string): Sour
     stepId,
     `${table} was truncated (at log position ${lsn}); a TRUNCATE removes rows without row changes, so the changes after it cannot be applied`,
     {
-      hint: `start over with a new snapshot: \`sluice run <pipeline> --full-refresh\` (or clear the step's state) reads the whole table again and skips the changes before it; a replica merged by key keeps the truncated rows, so clear it first (TRUNCATE it, or point the sink at a new table)`,
+      hint: `start over with a new snapshot: \`sluice run <pipeline> --full-refresh\` reads the whole table again, skips the changes before it, and has the pipeline's append and merge sinks replace their targets' rows with the snapshot in one commit, so the truncated rows leave the replica too (clearing only the step's state in the run store reads the snapshot but merges it into the old replica, which then keeps the truncated rows)`,
     },
   );
 }

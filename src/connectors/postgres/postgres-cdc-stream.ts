@@ -247,7 +247,7 @@ export function truncatedStreamError(
     stepId,
     `${table} was truncated (at log position ${lsn}); a TRUNCATE removes rows without row changes, so the stream stops there`,
     {
-      hint: `start over: drop the slot (SELECT pg_drop_replication_slot('${slot}')), load the table's rows again (a batch source.postgresCdc run with --full-refresh, or source.postgres) into a cleared target, then start the stream again`,
+      hint: `start over: drop the slot (SELECT pg_drop_replication_slot('${slot}')), load the table's rows again (a batch pipeline reading it with source.postgresCdc or source.postgres, run with --full-refresh, replaces its append or merge target's rows in one commit), then start the stream again`,
     },
   );
 }

@@ -58,10 +58,13 @@ export const postgresSink = defineSink({
     try {
       const file = join(folder, 'rows.csv');
       await exportCSV(context, copied, file);
+      const replaces = replacesTarget(config, context);
       const rowsWritten = await session.use(async (client) => {
         await prepareTarget(client, config, written, target);
+        // DELETE rather than TRUNCATE: readers keep seeing the old rows (MVCC) until the run's
+        // transaction commits, instead of waiting on TRUNCATE's exclusive lock.
+        if (replaces) await client.query(`DELETE FROM ${target}`);
         if (direct) {
-          if (config.mode === 'overwrite') await client.query(`DELETE FROM ${target}`);
           return copyIn(client, target, copied, file, context.signal);
         }
         const stage = quoteIdentifier(`${STAGE}_${context.stepId}`);
@@ -76,7 +79,20 @@ export const postgresSink = defineSink({
       await session.use((client) =>
         markPublishedRun(client, context.runId, context.stepId, context.logger),
       );
-      return session.stagedOutput(rowsWritten, [`${describeServer(config.url)}/${config.table}`]);
+      const staged = session.stagedOutput(rowsWritten, [
+        `${describeServer(config.url)}/${config.table}`,
+      ]);
+      if (config.mode === 'overwrite' || !replaces) return staged;
+      return {
+        ...staged,
+        publish: async () => {
+          await staged.publish();
+          context.logger.info(
+            { table: config.table, mode: config.mode, rows: rowsWritten },
+            "full refresh: the target table was replaced by the run's rows",
+          );
+        },
+      };
     } catch (cause) {
       if (cause instanceof SluiceError) throw cause;
       throw postgresError(where, `cannot ${config.mode} into ${config.table}`, cause);
@@ -85,6 +101,15 @@ export const postgresSink = defineSink({
     }
   },
 });
+
+/**
+ * Whether the write empties the target before adding its rows: `overwrite` always, and on a
+ * full refresh every mode (append, merge and delete+insert add to the target, so after a source
+ * starts over they would keep rows it no longer has, or hold its rows twice).
+ */
+function replacesTarget(config: SinkConfig, context: SinkWriteContext): boolean {
+  return config.mode === 'overwrite' || context.fullRefresh === true;
+}
 
 /** Creates the target when missing and adds the input's columns it lacks (when allowed). */
 async function prepareTarget(
