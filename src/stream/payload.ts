@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { StreamRow } from './stream-connector.js';
 
 /** The column of a record that a source could not decode: why. */
@@ -8,7 +9,8 @@ export const INVALID_PAYLOAD_FIELD = '_sluice_payload';
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * The record a message payload holds: a UTF-8 JSON object's fields. Any other payload (not
+ * The record a message payload holds: a UTF-8 JSON object's fields, integers beyond 2^53 as
+ * exact bigints ({@link parseJSONExactIntegers}). Any other payload (not
  * UTF-8, not JSON, JSON that is not an object, empty) becomes a record of two columns,
  * `_sluice_invalid` (the reason) and `_sluice_payload`, so nothing is lost: the runtime
  * quarantines it and the message is acknowledged like any other.
@@ -32,6 +34,49 @@ export function decodePayload(data: Uint8Array): StreamRow {
   return parseJSONObject(text, 'the payload');
 }
 
+/** A text that may hold an integer a double rounds: one of 16 or more digits (2^53 has 16). */
+const MAY_HOLD_BIG_INTEGER = /\d{16}/;
+/** A JSON string (kept as it is) or a JSON number. */
+const STRING_OR_NUMBER = /"[^"\\]*(?:\\.[^"\\]*)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
+/** A JSON integer literal: digits only, no fraction or exponent. */
+const INTEGER = /^-?\d+$/;
+/**
+ * Marks an integer's digits inside a string during the parse: a NUL and a random nonce, so that no
+ * string of the payload (which cannot hold a raw NUL, and cannot guess the nonce) is taken for one.
+ */
+const BIG_INTEGER_MARK = `\u0000sluice-integer:${randomBytes(8).toString('hex')}:`;
+const BIG_INTEGER_MARK_IN_JSON = JSON.stringify(BIG_INTEGER_MARK).slice(1, -1);
+
+/**
+ * Parses JSON like `JSON.parse`, except that integers a double cannot hold exactly (beyond
+ * ±(2^53 - 1), such as `9007199254740993`) become bigints instead of rounded numbers, as the
+ * NDJSON file source reads them (`BIGINT`, or `DECIMAL(38,0)` past int64). Fractions and
+ * exponents are doubles, as `JSON.parse` makes them. Text without a run of 16 digits is parsed by
+ * `JSON.parse` alone. Throws `JSON.parse`'s SyntaxError on invalid JSON.
+ *
+ * @example
+ * ```ts
+ * parseJSONExactIntegers('{"id": 9007199254740993, "n": 1}'); // { id: 9007199254740993n, n: 1 }
+ * ```
+ */
+export function parseJSONExactIntegers(text: string): unknown {
+  if (!MAY_HOLD_BIG_INTEGER.test(text)) return JSON.parse(text) as unknown;
+  // Invalid JSON fails with the parser's own message, about the text as it was.
+  const plain = JSON.parse(text) as unknown;
+  let found = false;
+  const marked = text.replace(STRING_OR_NUMBER, (token) => {
+    if (!INTEGER.test(token) || Number.isSafeInteger(Number(token))) return token;
+    found = true;
+    return `"${BIG_INTEGER_MARK_IN_JSON}${token}"`;
+  });
+  if (!found) return plain;
+  return JSON.parse(marked, (_key, value: unknown) =>
+    typeof value === 'string' && value.startsWith(BIG_INTEGER_MARK)
+      ? BigInt(value.slice(BIG_INTEGER_MARK.length))
+      : value,
+  ) as unknown;
+}
+
 /**
  * The fields of a JSON object in `text`, or an invalid record saying why there are none
  * (`what` names the text in the reason: `the payload`, `the line`).
@@ -45,7 +90,7 @@ export function parseJSONObject(text: string, what: string): StreamRow {
   if (text.trim() === '') return invalidRecord(`${what} is empty`, text);
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parseJSONExactIntegers(text);
   } catch (error) {
     return invalidRecord(`${what} is not JSON: ${(error as Error).message}`, text);
   }

@@ -210,9 +210,7 @@ async function insertRows(
   rows: readonly StreamRow[],
 ): Promise<void> {
   const batch = config.mode === 'upsert' ? lastPerKey(rows, config.keys) : rows;
-  const json = JSON.stringify(batch, (_key, value: unknown) =>
-    typeof value === 'bigint' ? value.toString() : value,
-  );
+  const json = JSON.stringify(batch, exactText);
   const columns = Object.keys(batch[0] ?? {}).map(quoteIdentifier);
   const list = columns.join(', ');
   const conflict =
@@ -228,6 +226,18 @@ async function insertRows(
 /** Of several rows with the same keys in one batch, the last one (an upsert applies them in order). */
 function lastPerKey(rows: readonly StreamRow[], keys: readonly string[]): StreamRow[] {
   const byKey = new Map<string, StreamRow>();
-  for (const row of rows) byKey.set(JSON.stringify(keys.map((k) => row[k] ?? null)), row);
+  for (const row of rows)
+    byKey.set(
+      JSON.stringify(
+        keys.map((k) => row[k] ?? null),
+        exactText,
+      ),
+      row,
+    );
   return [...byKey.values()];
+}
+
+/** A JSON replacer writing bigints (integers beyond 2^53) as their exact text. */
+function exactText(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
 }
