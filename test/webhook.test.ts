@@ -134,23 +134,29 @@ describe('webhooks through sluice serve --http into a pipeline', () => {
     expect(await readdir(join(dir, '.sluice', 'inbox', 'orders'))).toEqual([]);
   });
 
-  it('refuses bad bodies, and requires the HMAC signature when a secret is set', async () => {
+  it('refuses bad bodies, and requires a timestamped HMAC signature when a secret is set', async () => {
     expect((await post('not json')).status).toBe(400);
     expect((await post('[1, 2]')).status).toBe(400);
     expect((await post('{"id": 1}', { authorization: 'Bearer wrong' })).status).toBe(401);
 
     process.env['SLUICE_WEBHOOK_SECRET_ORDERS'] = 'shh';
     const body = '{"id": 7}';
-    const signature = `sha256=${createHmac('sha256', 'shh').update(body).digest('hex')}`;
+    const t = Math.floor(Date.now() / 1000);
+    const v1 = createHmac('sha256', 'shh').update(`${t}.${body}`).digest('hex');
     const unsigned = await post(body, { authorization: '' });
     expect(unsigned.status).toBe(401);
-    expect(((await unsigned.json()) as { error: string }).error).toContain(
-      'X-Sluice-Signature-256',
+    expect(((await unsigned.json()) as { error: string }).error).toContain('Sluice-Signature');
+    expect((await post(body, { 'sluice-signature': `t=${t},v1=${'0'.repeat(64)}` })).status).toBe(
+      401,
     );
-    expect((await post(body, { 'x-sluice-signature-256': 'sha256=00' })).status).toBe(401);
-    expect((await post(body, { authorization: '', 'x-hub-signature-256': signature })).status).toBe(
-      202,
+    // The old header signed the body alone, so it could be replayed forever: no longer taken.
+    const bodyOnly = `sha256=${createHmac('sha256', 'shh').update(body).digest('hex')}`;
+    expect((await post(body, { authorization: '', 'x-hub-signature-256': bodyOnly })).status).toBe(
+      401,
     );
+    expect(
+      (await post(body, { authorization: '', 'sluice-signature': `t=${t},v1=${v1}` })).status,
+    ).toBe(202);
     expect((await fetch(`${api.url}/hooks/..%2Fx`, { method: 'POST', body })).status).toBe(404);
   });
 });

@@ -16,12 +16,16 @@ import { docsCommand } from './commands/docs.js';
 import { initCommand } from './commands/init.js';
 import { profileCommand } from './commands/profile.js';
 import { runCommand } from './commands/run.js';
+import { storeCommands } from './commands/store.js';
 import { streamCommand } from './commands/stream.js';
 import { tableCommands } from './commands/table.js';
+import { tokensCommands } from './commands/tokens.js';
 import { validateCommand } from './commands/validate.js';
 
 const GROUPS: Readonly<Record<string, string>> = {
   table: 'Read, write and inspect Delta Lake tables',
+  store: 'Back up and check the run store',
+  tokens: 'Create, list and revoke the API tokens of sluice serve --http',
 };
 
 /** Every CLI command, in the order `--help` lists them. */
@@ -42,6 +46,8 @@ export const commands: readonly Command[] = [
   cancelCommand,
   pauseCommand,
   unpauseCommand,
+  ...tokensCommands,
+  ...storeCommands,
   initCommand,
 ];
 

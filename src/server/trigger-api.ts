@@ -1,13 +1,39 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
+import { isIP } from 'node:net';
+import type { Server } from 'node:http';
+import { createAdaptorServer } from '@hono/node-server';
+import type { Context } from 'hono';
 import { Hono } from 'hono';
-import { ConfigError, SluiceError } from '../core/errors.js';
+import { ConfigError, SluiceError, UsageError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { silentLogger } from '../core/logger.js';
+import type { APITokenRole } from '../orchestrator/api-tokens.js';
+import { roleAllows } from '../orchestrator/api-tokens.js';
+import type { Reprocess } from '../orchestrator/backfill.js';
+import { planBackfill, submitBackfill } from '../orchestrator/backfill.js';
 import type { Project } from '../orchestrator/project.js';
 import type { RunStore } from '../orchestrator/run-store.js';
 import { runSummary } from '../orchestrator/run-summary.js';
+import type { RunState } from '../orchestrator/run-types.js';
 import { triggerRun } from '../orchestrator/trigger.js';
-import { mountWebhooks } from './webhook-route.js';
+import type { Principal } from './api-auth.js';
+import { APIAuth } from './api-auth.js';
+import { RateLimiter, readBodyWithin } from './request-limits.js';
+import { checkSecretsConfigured, mountWebhooks } from './webhook-route.js';
+
+/** Limits of the HTTP API; every field has a default. */
+export interface APILimits {
+  /** Largest JSON body of an `/api` request (default 1 MiB). */
+  readonly maxBodyBytes?: number;
+  /** Largest webhook body (default 10 MiB). */
+  readonly maxWebhookBytes?: number;
+  /** Requests a second each token (or signed inbox) may make, sustained (default 100). */
+  readonly requestsPerSecond?: number;
+  /** Requests a token may make at once before the sustained rate applies (default 1000). */
+  readonly burst?: number;
+  /** How far a webhook signature's timestamp may be from the server's clock (default 300 s). */
+  readonly webhookToleranceSeconds?: number;
+}
 
 /** Options of {@link startTriggerAPI}. */
 export interface TriggerAPIOptions {
@@ -17,16 +43,48 @@ export interface TriggerAPIOptions {
   readonly hostname?: string;
   /** Port (0 picks a free one). */
   readonly port: number;
-  /** When set, requests must carry `Authorization: Bearer <token>`. */
+  /**
+   * An `admin` token named `env` (what `$SLUICE_API_TOKEN` sets), besides the tokens of the run
+   * store (`sluice tokens create`). An empty string is refused.
+   */
   readonly token?: string;
+  /** Where webhook secrets are read, and checked at start (default `process.env`). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Listen beyond loopback although no token exists (default false: refused). */
+  readonly insecure?: boolean;
+  readonly limits?: APILimits;
+  /** Receives the start-up warnings (an insecure listener). */
+  readonly logger?: Logger;
 }
 
+/** A running API: its URL and how to stop it. */
+export interface TriggerAPI {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+const MIB = 1024 * 1024;
+
 /**
- * The HTTP API of `sluice serve --http`: `POST /api/pipelines/:name/runs` with an optional
- * JSON body `{ "params": {...}, "priority": n, "useCache": true }` queues a run (202 with the
- * run), `GET /api/runs/:id` reads one, `POST /hooks/:inbox` lands records for `source.webhook`
- * (see {@link mountWebhooks}), `GET /healthz` answers 200. Unknown pipelines and params
- * are 404 and 400 with the reason; a missing or wrong bearer token is 401.
+ * The HTTP API of `sluice serve --http`. Every request needs a token (`Authorization: Bearer
+ * <token>`) once any exists (`$SLUICE_API_TOKEN`, or `sluice tokens create`); each token has a
+ * role, checked before the body is read:
+ *
+ * - `read`: `GET /api/runs` (`?pipeline=&state=&limit=`), `GET /api/runs/:id`,
+ *   `GET /api/pipelines`;
+ * - `trigger`: also `POST /api/pipelines/:name/runs` with an optional JSON body
+ *   `{ "params": {...}, "priority": n, "useCache": true }` (202 with the run) and
+ *   `POST /hooks/:inbox` (see {@link mountWebhooks});
+ * - `admin`: also `POST /api/runs/:id/cancel`, `POST /api/pipelines/:name/pause` and
+ *   `/unpause`, and `POST /api/pipelines/:name/backfills` with `{ "from", "to", "reprocess",
+ *   "maxParallel", "useCache", "dryRun" }`.
+ *
+ * `GET /healthz` answers 200 to anyone. A missing or unknown token is 401, a weaker role 403
+ * naming the role needed, too many requests 429 with `Retry-After`, a body over the limit 413
+ * (counted as it arrives, so chunked uploads are bounded too). The token's name is recorded as
+ * the `actor` of every event a request causes. Without any token the API lets everyone in,
+ * and so refuses to listen beyond loopback unless `insecure` is set. A busy port is a
+ * UsageError naming it.
  *
  * @example
  * ```ts
@@ -35,79 +93,265 @@ export interface TriggerAPIOptions {
  * await api.close();
  * ```
  */
-export async function startTriggerAPI(
-  options: TriggerAPIOptions,
-): Promise<{ readonly url: string; close(): Promise<void> }> {
+export async function startTriggerAPI(options: TriggerAPIOptions): Promise<TriggerAPI> {
+  const env = options.env ?? process.env;
+  const logger = options.logger ?? silentLogger;
+  checkSecretsConfigured(env);
+  if (options.token !== undefined && options.token.trim() === '')
+    throw new ConfigError([
+      {
+        code: 'empty-secret',
+        message: 'the API token is empty; an empty token would let every request in',
+        hint: 'give SLUICE_API_TOKEN a long random value (e.g. openssl rand -hex 32), or unset it',
+      },
+    ]);
+  const limits = options.limits ?? {};
+  const maxBodyBytes = limits.maxBodyBytes ?? MIB;
+  const limiter = new RateLimiter({
+    perSecond: limits.requestsPerSecond ?? 100,
+    burst: limits.burst ?? 1_000,
+  });
+  // Failed authentications per client address: a token cannot be guessed at speed.
+  const failures = new RateLimiter({ perSecond: 1, burst: 20 });
+  const auth = new APIAuth(options.store, options.token);
+  const hostname = options.hostname ?? '127.0.0.1';
+
+  if (!isLoopback(hostname) && !(await auth.required())) {
+    if (options.insecure !== true)
+      throw new UsageError(
+        `refusing to listen on ${hostname}:${options.port} without authentication: anyone who can reach it could queue, cancel and backfill runs`,
+        {
+          hint: 'create a token first (sluice tokens create <name> --role admin) or set SLUICE_API_TOKEN; listen on 127.0.0.1; or pass --insecure to accept the risk',
+        },
+      );
+    logger.warn(
+      { address: `${hostname}:${options.port}` },
+      'INSECURE: the HTTP API listens beyond loopback with no token; anyone who can reach it can queue, cancel and backfill runs (create a token: sluice tokens create <name> --role admin)',
+    );
+  }
+
+  const tooMany = (c: Context, seconds: number): Response => {
+    c.header('Retry-After', String(seconds));
+    return c.json(
+      { error: `too many requests; try again in ${seconds} s`, code: 'rate_limited' },
+      429,
+    );
+  };
+  const limit = (c: Context, key: string): Response | undefined => {
+    const wait = limiter.take(key);
+    return wait === undefined ? undefined : tooMany(c, wait);
+  };
+  /** The principal of a request allowed `needed`, or the response refusing it. */
+  const authorize = async (c: Context, needed: APITokenRole): Promise<Principal | Response> => {
+    const address = clientAddress(c);
+    const header = c.req.header('authorization');
+    if (header !== undefined && header !== '') {
+      // Only clients that failed lately are counted, so a good token is never slowed by this.
+      const blocked = failures.peek(address);
+      if (blocked !== undefined) return tooMany(c, blocked);
+    }
+    const who = await auth.authenticate(header);
+    if (who === 'missing' || who === 'invalid') {
+      if (who === 'invalid') failures.take(address);
+      return c.json(
+        {
+          error:
+            who === 'missing'
+              ? 'a token is required: send "Authorization: Bearer <token>" (sluice tokens create)'
+              : 'the token is not valid (unknown, revoked, or not "Bearer <token>")',
+          code: 'unauthorized',
+        },
+        401,
+      );
+    }
+    if (!roleAllows(who.role, needed))
+      return c.json(
+        {
+          error: `this needs a token with the "${needed}" role (or a stronger one); token "${who.name}" has "${who.role}"`,
+          code: 'forbidden',
+        },
+        403,
+      );
+    const limited = limit(c, `token:${who.name}`);
+    return limited ?? who;
+  };
+  /** Reads an `/api` JSON body within the limit: the value, or the response refusing it. */
+  const jsonBody = async (c: Context): Promise<Record<string, unknown> | Response> => {
+    const body = await readBodyWithin(c.req.raw, maxBodyBytes);
+    if (body === undefined) {
+      c.header('Connection', 'close');
+      return c.json(
+        { error: `the body is larger than ${maxBodyBytes} bytes`, code: 'too_large' },
+        413,
+      );
+    }
+    const text = body.toString('utf8');
+    if (text.trim() === '') return {};
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return c.json({ error: 'the body must be JSON: {"params": {"name": "value"}}' }, 400);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      return c.json({ error: 'the body must be a JSON object' }, 400);
+    return parsed as Record<string, unknown>;
+  };
+
   const app = new Hono();
+  app.onError((error, c) => {
+    if (error instanceof ConfigError) {
+      const unknown = error.diagnostics.some((d) => d.code === 'unknown-pipeline');
+      return c.json({ error: error.message, code: error.code }, unknown ? 404 : 400);
+    }
+    if (error instanceof UsageError) return c.json({ error: error.message, code: error.code }, 400);
+    logger.error({ err: error, path: c.req.path }, 'the HTTP API failed to answer a request');
+    return c.json(
+      error instanceof SluiceError
+        ? { error: error.message, code: error.code }
+        : { error: 'internal error; see the server log', code: 'INTERNAL' },
+      500,
+    );
+  });
+  app.notFound((c) => c.json({ error: `no endpoint ${c.req.method} ${c.req.path}` }, 404));
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   mountWebhooks(app, {
     stateDir: options.project.stateDir,
-    authorized: (header) => options.token === undefined || sameToken(header, options.token),
+    authorize,
+    limit,
+    env,
+    maxBodyBytes: limits.maxWebhookBytes ?? 10 * MIB,
+    toleranceSeconds: limits.webhookToleranceSeconds ?? 300,
   });
-  app.use('/api/*', async (c, next) => {
-    if (options.token !== undefined && !sameToken(c.req.header('authorization'), options.token))
-      return c.json({ error: 'a valid "Authorization: Bearer <token>" header is required' }, 401);
-    return next();
+
+  app.get('/api/pipelines', async (c) => {
+    const who = await authorize(c, 'read');
+    if (who instanceof Response) return who;
+    return c.json(await options.store.listPipelines());
   });
-  app.post('/api/pipelines/:name/runs', async (c) => {
-    const body = await readBody(c.req.raw);
-    if (typeof body === 'string') return c.json({ error: body }, 400);
-    try {
-      const run = await triggerRun(options.store, options.project, c.req.param('name'), body);
-      return c.json(runSummary(run), 202);
-    } catch (error) {
-      if (error instanceof ConfigError) {
-        const unknown = error.diagnostics.some((d) => d.code === 'unknown-pipeline');
-        return c.json({ error: error.message }, unknown ? 404 : 400);
-      }
-      if (error instanceof SluiceError)
-        return c.json({ error: error.message, code: error.code }, 500);
-      throw error;
-    }
+  app.get('/api/runs', async (c) => {
+    const who = await authorize(c, 'read');
+    if (who instanceof Response) return who;
+    const limitText = c.req.query('limit');
+    const count = limitText === undefined ? 50 : Number(limitText);
+    if (!Number.isInteger(count) || count < 1 || count > 1_000)
+      return c.json({ error: '"limit" must be a whole number from 1 to 1000' }, 400);
+    const pipeline = c.req.query('pipeline');
+    const state = c.req.query('state');
+    const runs = await options.store.listRuns({
+      limit: count,
+      ...(pipeline === undefined ? {} : { pipeline }),
+      ...(state === undefined ? {} : { states: state.split(',') as RunState[] }),
+    });
+    return c.json(runs.map(runSummary));
   });
   app.get('/api/runs/:id', async (c) => {
+    const who = await authorize(c, 'read');
+    if (who instanceof Response) return who;
     const run = await options.store.getRun(c.req.param('id'));
     return run === undefined
-      ? c.json({ error: `no run "${c.req.param('id')}"` }, 404)
+      ? c.json({ error: `no run "${shorten(c.req.param('id'))}"` }, 404)
       : c.json(runSummary(run));
   });
-  const hostname = options.hostname ?? '127.0.0.1';
-  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const started = serve({ fetch: app.fetch, port: options.port, hostname }, () =>
-      resolve(started),
+  app.post('/api/pipelines/:name/runs', async (c) => {
+    const who = await authorize(c, 'trigger');
+    if (who instanceof Response) return who;
+    const body = await jsonBody(c);
+    if (body instanceof Response) return body;
+    const trigger = triggerOptions(body);
+    if (typeof trigger === 'string') return c.json({ error: trigger }, 400);
+    const run = await triggerRun(
+      options.store.withActor(who.name),
+      options.project,
+      checkedName(c.req.param('name')),
+      trigger,
+    );
+    return c.json(runSummary(run), 202);
+  });
+  app.post('/api/runs/:id/cancel', async (c) => {
+    const who = await authorize(c, 'admin');
+    if (who instanceof Response) return who;
+    const id = c.req.param('id');
+    const state = await options.store.withActor(who.name).requestCancel(id);
+    if (state === undefined) return c.json({ error: `no run "${shorten(id)}"` }, 404);
+    return c.json({ id, state, canceled: state === 'canceled' || state === 'running' });
+  });
+  for (const paused of [true, false])
+    app.post(`/api/pipelines/:name/${paused ? 'pause' : 'unpause'}`, async (c) => {
+      const who = await authorize(c, 'admin');
+      if (who instanceof Response) return who;
+      const name = checkedName(c.req.param('name'));
+      await options.project.load(name); // an unknown pipeline is 404, not a new row
+      await options.store.withActor(who.name).setPaused(name, paused);
+      return c.json({ pipeline: name, paused });
+    });
+  app.post('/api/pipelines/:name/backfills', async (c) => {
+    const who = await authorize(c, 'admin');
+    if (who instanceof Response) return who;
+    const body = await jsonBody(c);
+    if (body instanceof Response) return body;
+    const backfill = backfillOptions(body);
+    if (typeof backfill === 'string') return c.json({ error: backfill }, 400);
+    const store = options.store.withActor(who.name);
+    const loaded = await options.project.load(checkedName(c.req.param('name')));
+    const plan = await planBackfill(store, loaded, backfill);
+    const submitted =
+      body['dryRun'] === true ? undefined : await submitBackfill(store, loaded, plan);
+    const count = (action: string): number =>
+      plan.intervals.filter((p) => p.action === action).length;
+    return c.json(
+      {
+        pipeline: plan.pipeline,
+        intervals: plan.intervals.length,
+        create: count('create'),
+        rerun: count('rerun'),
+        skip: count('skip'),
+        dryRun: submitted === undefined,
+        backfillId: submitted?.backfillId ?? null,
+      },
+      submitted === undefined ? 200 : 202,
     );
   });
+
+  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  // A client that sends headers or a body slowly does not hold a connection for long.
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 120_000;
+  await new Promise<void>((resolve, reject) => {
+    const failed = (error: NodeJS.ErrnoException): void =>
+      reject(listenError(error, hostname, options.port));
+    server.once('error', failed);
+    server.listen(options.port, hostname, () => {
+      server.off('error', failed);
+      resolve();
+    });
+  });
+  server.on('error', (error) => logger.error({ err: error }, 'the HTTP API server failed'));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
   };
 }
 
-/** The body as trigger options, or the reason it is not acceptable. */
-async function readBody(request: Request): Promise<
+/** The trigger options of a body, or the reason it is not acceptable. */
+function triggerOptions(body: Record<string, unknown>):
   | {
       params?: Record<string, string>;
       priority?: number;
       useCache?: boolean;
     }
-  | string
-> {
-  const text = await request.text();
-  if (text.trim() === '') return {};
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    return 'the body must be JSON: {"params": {"name": "value"}}';
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body))
-    return 'the body must be a JSON object';
-  const { params, priority, useCache } = body as Record<string, unknown>;
+  | string {
+  const { params, priority, useCache } = body;
   if (
     params !== undefined &&
     (typeof params !== 'object' ||
       params === null ||
+      Array.isArray(params) ||
       Object.values(params).some((value) => typeof value !== 'string'))
   )
     return '"params" must be an object of string values';
@@ -121,8 +365,84 @@ async function readBody(request: Request): Promise<
   };
 }
 
-function sameToken(header: string | undefined, token: string): boolean {
-  const given = Buffer.from(header ?? '');
-  const expected = Buffer.from(`Bearer ${token}`);
-  return given.length === expected.length && timingSafeEqual(given, expected);
+const REPROCESS: readonly Reprocess[] = ['failed', 'all', 'none'];
+
+/** The backfill options of a body, or the reason it is not acceptable. */
+function backfillOptions(body: Record<string, unknown>):
+  | {
+      from: number;
+      to: number;
+      reprocess: Reprocess;
+      maxParallel?: number;
+      useCache: boolean;
+      reverse: boolean;
+    }
+  | string {
+  const from = typeof body['from'] === 'string' ? Date.parse(body['from']) : Number.NaN;
+  const to = typeof body['to'] === 'string' ? Date.parse(body['to']) : Number.NaN;
+  if (Number.isNaN(from) || Number.isNaN(to))
+    return '"from" and "to" must be ISO dates or timestamps, e.g. {"from": "2024-01-01", "to": "2024-02-01"}';
+  const reprocess = body['reprocess'] ?? 'failed';
+  if (!REPROCESS.includes(reprocess as Reprocess))
+    return '"reprocess" must be "failed", "all" or "none"';
+  const maxParallel = body['maxParallel'];
+  if (maxParallel !== undefined && (!Number.isInteger(maxParallel) || (maxParallel as number) < 1))
+    return '"maxParallel" must be a whole number above 0';
+  return {
+    from,
+    to,
+    reprocess: reprocess as Reprocess,
+    useCache: body['useCache'] === true,
+    reverse: body['reverse'] === true,
+    ...(maxParallel === undefined ? {} : { maxParallel: maxParallel as number }),
+  };
+}
+
+/** A pipeline name from a path, refused (404) unless it could be one. */
+function checkedName(name: string): string {
+  if (!/^[A-Za-z0-9_.-]{1,128}$/.test(name) || name.startsWith('.'))
+    throw new ConfigError([
+      {
+        code: 'unknown-pipeline',
+        message: `no pipeline "${shorten(name)}": a pipeline name has letters, digits, "_", "-" and "."`,
+      },
+    ]);
+  return name;
+}
+
+function shorten(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 80)}...` : text;
+}
+
+function clientAddress(c: Context): string {
+  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)
+    ?.incoming;
+  return incoming?.socket?.remoteAddress ?? 'unknown';
+}
+
+/** Whether `hostname` only accepts connections from this machine. */
+function isLoopback(hostname: string): boolean {
+  if (hostname === 'localhost' || hostname === '::1') return true;
+  return isIP(hostname) === 4 && hostname.startsWith('127.');
+}
+
+/** A listen failure as an error that says what to do (exit code 2). */
+function listenError(error: NodeJS.ErrnoException, hostname: string, port: number): Error {
+  const where = `${hostname}:${port}`;
+  if (error.code === 'EADDRINUSE')
+    return new UsageError(`cannot listen on ${where}: the port is in use by another process`, {
+      hint: `stop the other process (e.g. ss -ltnp 'sport = :${port}'), or choose another port with --http`,
+      cause: error,
+    });
+  if (error.code === 'EACCES')
+    return new UsageError(`cannot listen on ${where}: permission denied`, {
+      hint: 'ports below 1024 need privileges; choose a port above 1024 with --http',
+      cause: error,
+    });
+  if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND')
+    return new UsageError(`cannot listen on ${where}: no such address on this machine`, {
+      hint: 'use an address of one of its interfaces, 0.0.0.0 for all, or 127.0.0.1',
+      cause: error,
+    });
+  return new UsageError(`cannot listen on ${where}: ${error.message}`, { cause: error });
 }

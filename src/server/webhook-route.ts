@@ -1,77 +1,247 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { Hono } from 'hono';
-import { WebhookInbox } from '../connectors/http/webhook-inbox.js';
+import { createHash } from 'node:crypto';
+import type { Context, Hono } from 'hono';
+import { ConfigError } from '../core/errors.js';
+import {
+  WEBHOOK_SIGNATURE_HEADER,
+  WebhookInbox,
+  parseWebhookSignature,
+  verifyWebhookSignature,
+} from '../connectors/http/webhook-inbox.js';
+import type { Principal } from './api-auth.js';
+import { readBodyWithin } from './request-limits.js';
+import type { IdempotentAnswer } from './webhook-receipts.js';
+import { WebhookReceipts } from './webhook-receipts.js';
 
-/** Largest request body an inbox takes. */
-const MAX_BODY_BYTES = 10 * 1024 * 1024;
+/** Largest webhook body an inbox takes by default (10 MiB). */
+export const DEFAULT_MAX_WEBHOOK_BYTES = 10 * 1024 * 1024;
+/** How far a signature's timestamp may be from the server's clock by default (5 minutes). */
+export const DEFAULT_WEBHOOK_TOLERANCE_SECONDS = 300;
+
+const INBOX_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/** Options of {@link mountWebhooks}. */
+export interface WebhookRouteOptions {
+  readonly stateDir: string;
+  /**
+   * Checks the request's token for `role` (and its rate limit) before the body is read: the
+   * principal, or the response refusing the request.
+   */
+  readonly authorize: (c: Context, role: 'trigger') => Promise<Principal | Response>;
+  /** Checks the rate limit of a signed inbox: undefined, or the 429 response. */
+  readonly limit: (c: Context, key: string) => Response | undefined;
+  /** Environment holding `SLUICE_WEBHOOK_SECRET_<INBOX>` (default `process.env`). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Default {@link DEFAULT_MAX_WEBHOOK_BYTES}. */
+  readonly maxBodyBytes?: number;
+  /** Default {@link DEFAULT_WEBHOOK_TOLERANCE_SECONDS}. */
+  readonly toleranceSeconds?: number;
+}
+
+/**
+ * The environment variable holding an inbox's signing secret: `SLUICE_WEBHOOK_SECRET_<INBOX>`,
+ * the name upper-cased with `-` as `_`.
+ *
+ * @example
+ * ```ts
+ * webhookSecretVariable('shop-orders'); // "SLUICE_WEBHOOK_SECRET_SHOP_ORDERS"
+ * ```
+ */
+export function webhookSecretVariable(inbox: string): string {
+  return `SLUICE_WEBHOOK_SECRET_${inbox.toUpperCase().replaceAll('-', '_')}`;
+}
+
+/**
+ * Refuses an environment where a webhook secret or `SLUICE_API_TOKEN` is set but empty (an
+ * empty key would switch authentication off): a ConfigError naming every such variable.
+ *
+ * @example
+ * ```ts
+ * checkSecretsConfigured(process.env); // throws when SLUICE_WEBHOOK_SECRET_ORDERS= is set empty
+ * ```
+ */
+export function checkSecretsConfigured(env: NodeJS.ProcessEnv): void {
+  const empty = Object.entries(env)
+    .filter(
+      ([name, value]) =>
+        (name === 'SLUICE_API_TOKEN' || name.startsWith('SLUICE_WEBHOOK_SECRET_')) &&
+        (value === undefined || value.trim() === ''),
+    )
+    .map(([name]) => name)
+    .sort();
+  if (empty.length > 0)
+    throw new ConfigError(
+      empty.map((name) => ({
+        code: 'empty-secret',
+        message: `${name} is set but empty; an empty secret would let every request in`,
+        hint: `give ${name} a long random value (e.g. openssl rand -hex 32), or unset it`,
+      })),
+    );
+}
 
 /**
  * Mounts `POST /hooks/:inbox`: the body (one JSON object, an array of objects, or NDJSON with
  * `Content-Type: application/x-ndjson`) is written durably to the inbox as one batch before the
- * answer, 202 `{ inbox, batch, records }`. When `SLUICE_WEBHOOK_SECRET_<INBOX>` is set (the name
- * upper-cased, `-` as `_`), the request must carry `X-Sluice-Signature-256: sha256=<hex HMAC of
- * the body>` (GitHub's `X-Hub-Signature-256` is accepted too); otherwise the API's bearer token
- * applies when one is set.
+ * answer, 202 `{ inbox, batch, records }`.
+ *
+ * Checks come before the body is read, cheapest first: the inbox name, the token (or, for an
+ * inbox with a secret, the signature header and its timestamp), the rate limit, the declared
+ * length; the body is then read while its bytes are counted, and refused (413) at the limit.
+ *
+ * When `SLUICE_WEBHOOK_SECRET_<INBOX>` is set, requests must be signed as Stripe signs:
+ * `Sluice-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. A timestamp more
+ * than the tolerance (default 5 minutes) away is refused (401), and so is a signature accepted
+ * before (409: a replay), also after a restart. Otherwise a token with the `trigger` role is
+ * required (when the API requires tokens). An `Idempotency-Key` header makes a resent batch
+ * answer 200 with the first batch's number, appending nothing (422 when the key comes with a
+ * different body).
  *
  * @example
  * ```ts
- * mountWebhooks(app, { stateDir: project.stateDir, token: process.env.SLUICE_API_TOKEN });
- * // curl -X POST -H 'Content-Type: application/json' -d '[{"id":1}]' localhost:8080/hooks/orders
+ * mountWebhooks(app, { stateDir: project.stateDir, authorize, limit });
+ * // curl -X POST -H 'Authorization: Bearer ...' -H 'Content-Type: application/json' -d '[{"id":1}]' localhost:8080/hooks/orders
  * ```
  */
-export function mountWebhooks(
-  app: Hono,
-  options: {
-    readonly stateDir: string;
-    readonly authorized: (header: string | undefined) => boolean;
-  },
-): void {
-  const inboxes = new Map<string, WebhookInbox>();
+export function mountWebhooks(app: Hono, options: WebhookRouteOptions): void {
+  const env = options.env ?? process.env;
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_WEBHOOK_BYTES;
+  const toleranceSeconds = options.toleranceSeconds ?? DEFAULT_WEBHOOK_TOLERANCE_SECONDS;
+  const inboxes = new Map<string, { inbox: WebhookInbox; receipts: Promise<WebhookReceipts> }>();
+  const opened = (name: string) => {
+    let entry = inboxes.get(name);
+    if (entry === undefined) {
+      entry = {
+        inbox: WebhookInbox.open(options.stateDir, name),
+        receipts: WebhookReceipts.open(options.stateDir, name, toleranceSeconds),
+      };
+      entry.receipts.catch(() => inboxes.delete(name));
+      inboxes.set(name, entry);
+    }
+    return entry;
+  };
+
   app.post('/hooks/:inbox', async (c) => {
     const name = c.req.param('inbox');
-    let inbox = inboxes.get(name);
-    if (inbox === undefined) {
-      try {
-        inbox = WebhookInbox.open(options.stateDir, name);
-      } catch (error) {
-        return c.json({ error: (error as Error).message }, 404);
-      }
-      inboxes.set(name, inbox);
+    if (!INBOX_NAME.test(name))
+      return c.json(
+        {
+          error: `"${name.slice(0, 80)}${name.length > 80 ? '...' : ''}" is not a webhook inbox name: use letters, digits, "_" and "-" (at most 64)`,
+        },
+        404,
+      );
+    const variable = webhookSecretVariable(name);
+    const secret = env[variable];
+    let signed: { readonly timestamp: number } | undefined;
+    if (secret !== undefined) {
+      if (secret.trim() === '')
+        return c.json({ error: `${variable} is set but empty; the inbox takes nothing` }, 500);
+      const parsed = parseWebhookSignature(c.req.header(WEBHOOK_SIGNATURE_HEADER), {
+        toleranceSeconds,
+      });
+      if (!parsed.ok) return c.json({ error: parsed.reason, code: 'bad_signature' }, 401);
+      const limited = options.limit(c, `hook:${name}`);
+      if (limited !== undefined) return limited;
+      signed = parsed;
+    } else {
+      const who = await options.authorize(c, 'trigger');
+      if (who instanceof Response) return who;
     }
-    const tooLarge = () =>
-      c.json(
-        { error: `the body is larger than ${MAX_BODY_BYTES} bytes; send smaller batches` },
+    const key = c.req.header('idempotency-key');
+    if (key !== undefined && !IDEMPOTENCY_KEY.test(key))
+      return c.json(
+        { error: 'the Idempotency-Key header must be 1 to 255 printable ASCII characters' },
+        400,
+      );
+
+    const body = await readBodyWithin(c.req.raw, maxBodyBytes);
+    if (body === undefined) {
+      c.header('Connection', 'close');
+      return c.json(
+        {
+          error: `the body is larger than ${maxBodyBytes} bytes; send smaller batches`,
+          code: 'too_large',
+        },
         413,
       );
-    // The declared length refuses a large body before it is read; the read checks the real size.
-    if (Number(c.req.header('content-length') ?? 0) > MAX_BODY_BYTES) return tooLarge();
-    const body = Buffer.from(await c.req.arrayBuffer());
-    if (body.length > MAX_BODY_BYTES) return tooLarge();
-    const secret = process.env[`SLUICE_WEBHOOK_SECRET_${name.toUpperCase().replaceAll('-', '_')}`];
-    if (secret !== undefined) {
-      const signature =
-        c.req.header('x-sluice-signature-256') ?? c.req.header('x-hub-signature-256');
-      if (!validSignature(body, secret, signature))
-        return c.json(
-          { error: 'the X-Sluice-Signature-256 header is missing or does not match the body' },
-          401,
-        );
-    } else if (!options.authorized(c.req.header('authorization'))) {
-      return c.json({ error: 'a valid "Authorization: Bearer <token>" header is required' }, 401);
+    }
+    let signature: { readonly id: string; readonly timestamp: number } | undefined;
+    if (secret !== undefined && signed !== undefined) {
+      const checked = verifyWebhookSignature(secret, body, c.req.header(WEBHOOK_SIGNATURE_HEADER), {
+        toleranceSeconds,
+      });
+      if (!checked.ok) return c.json({ error: checked.reason, code: 'bad_signature' }, 401);
+      signature = { id: checked.signature, timestamp: checked.timestamp };
     }
     const records = parseRecords(body.toString('utf8'), c.req.header('content-type') ?? '');
     if (typeof records === 'string') return c.json({ error: records }, 400);
-    if (records.length === 0) return c.json({ inbox: name, records: 0 }, 202);
-    const batch = await inbox.append(records);
-    return c.json({ inbox: name, batch, records: records.length }, 202);
-  });
-}
 
-function validSignature(body: Buffer, secret: string, header: string | undefined): boolean {
-  if (header === undefined || !header.startsWith('sha256=')) return false;
-  const expected = Buffer.from(`sha256=${createHmac('sha256', secret).update(body).digest('hex')}`);
-  const given = Buffer.from(header);
-  return given.length === expected.length && timingSafeEqual(given, expected);
+    const { inbox, receipts: opening } = opened(name);
+    const receipts = await opening;
+    if (signature !== undefined && !receipts.reserveSignature(signature.id, signature.timestamp))
+      return c.json(
+        {
+          error:
+            'this signed request was accepted before (a replay); sign each new request with its own timestamp',
+          code: 'replayed',
+        },
+        409,
+      );
+    try {
+      const digest = createHash('sha256').update(body).digest('hex');
+      const append = async (): Promise<IdempotentAnswer> => {
+        const batch = records.length === 0 ? null : await inbox.append(records);
+        const answer = { digest, batch, records: records.length };
+        await receipts.record({
+          ...(signature === undefined ? {} : { signature }),
+          ...(key === undefined ? {} : { key: { key, answer } }),
+        });
+        return answer;
+      };
+      if (key === undefined) {
+        const answer = await append();
+        return c.json(
+          {
+            inbox: name,
+            ...(answer.batch === null ? {} : { batch: answer.batch }),
+            records: answer.records,
+          },
+          202,
+        );
+      }
+      const { answer, first } = await receipts.withKey(key, append);
+      if (first)
+        return c.json(
+          {
+            inbox: name,
+            ...(answer.batch === null ? {} : { batch: answer.batch }),
+            records: answer.records,
+          },
+          202,
+        );
+      if (signature !== undefined) receipts.release(signature.id);
+      if (answer.digest !== digest)
+        return c.json(
+          {
+            error:
+              'this Idempotency-Key came before with a different body; use a new key for a new batch',
+            code: 'idempotency_conflict',
+          },
+          422,
+        );
+      return c.json(
+        {
+          inbox: name,
+          ...(answer.batch === null ? {} : { batch: answer.batch }),
+          records: answer.records,
+          duplicate: true,
+        },
+        200,
+      );
+    } catch (error) {
+      if (signature !== undefined) receipts.release(signature.id);
+      throw error;
+    }
+  });
 }
 
 /** The records of a body, or why it is not acceptable. */

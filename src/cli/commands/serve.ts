@@ -39,7 +39,17 @@ export const serveCommand: Command = {
     {
       flags: '--http <[host:]port>',
       description:
-        'serve the webhook API (POST /api/pipelines/<name>/runs) here; $SLUICE_API_TOKEN sets a bearer token',
+        'serve the HTTP API and webhooks here (default host 127.0.0.1); tokens: sluice tokens create, or $SLUICE_API_TOKEN',
+    },
+    {
+      flags: '--insecure',
+      description:
+        'with --http beyond loopback: listen although no API token exists (anyone who reaches it may control runs)',
+    },
+    {
+      flags: '--webhook-tolerance <duration>',
+      description: "how far a webhook signature's timestamp may be from this clock",
+      defaultValue: '5m',
     },
   ],
   async run(_args, options, io) {
@@ -48,6 +58,9 @@ export const serveCommand: Command = {
       const http =
         options['http'] === undefined ? undefined : listenAddress(String(options['http']));
       const leaseMs = parseDuration(String(options['lease'] ?? '30s'));
+      const toleranceMs = parseDuration(String(options['webhookTolerance'] ?? '5m'));
+      if (toleranceMs < 1000)
+        throw new UsageError('--webhook-tolerance must be at least 1s', { hint: 'e.g. 5m' });
       return await untilSignalled(io, async (signal, logger) =>
         withProjectStore(options, io, async ({ project, store }) => {
           const token = process.env['SLUICE_API_TOKEN'];
@@ -58,7 +71,11 @@ export const serveCommand: Command = {
                   store,
                   project,
                   ...http,
-                  ...(token === undefined || token === '' ? {} : { token }),
+                  // An empty token is refused there, naming the variable.
+                  ...(token === undefined ? {} : { token }),
+                  insecure: options['insecure'] === true,
+                  logger,
+                  limits: { webhookToleranceSeconds: Math.floor(toleranceMs / 1000) },
                 });
           logger.info(
             { project: project.root, store: store.db.location, workers, api: api?.url },

@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { durationConfig } from '../../core/duration-config.js';
@@ -10,6 +10,7 @@ import type { ResolvedRetryPolicy } from '../../core/retry-policy.js';
 import { retryDelayMs, retryPolicy } from '../../core/retry-policy.js';
 import { toJSONValue } from '../../engine/json-values.js';
 import { resolveSecret, secretValue } from '../../engine/secrets.js';
+import { WEBHOOK_SIGNATURE_HEADER, signWebhook } from './webhook-inbox.js';
 import type {
   StreamCommit,
   StreamRow,
@@ -85,7 +86,7 @@ export const webhookStreamSinkConfig = z
     signingSecret: secretValue
       .optional()
       .describe(
-        'Signs each body: `X-Sluice-Signature-256: sha256=<hex HMAC-SHA256 of the body>`, as an inbox of `sluice serve --http` checks it.',
+        'Signs each request as an inbox of `sluice serve --http` checks it: `Sluice-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, with a fresh timestamp on every attempt.',
       ),
   })
   .superRefine((config, context) => {
@@ -307,8 +308,7 @@ class WebhookWriter implements StreamWriter {
       [this.#config.idempotencyHeader]: key,
     };
     if (this.#secret !== undefined)
-      headers['x-sluice-signature-256'] =
-        `sha256=${createHmac('sha256', this.#secret).update(body).digest('hex')}`;
+      headers[WEBHOOK_SIGNATURE_HEADER.toLowerCase()] = signWebhook(this.#secret, body);
     try {
       const response = await fetch(this.#config.url, {
         method: 'POST',
