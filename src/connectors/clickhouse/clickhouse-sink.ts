@@ -48,6 +48,11 @@ interface Write {
   readonly written: readonly Field[];
   /** The target's columns when the write started; undefined when it did not exist. */
   readonly target: readonly ClickHouseColumn[] | undefined;
+  /**
+   * A full refresh of an append, merge or delete+insert: the staging table gets only the run's
+   * rows and is swapped in like an overwrite, so the target's old rows are gone.
+   */
+  readonly fullRefresh: boolean;
 }
 
 /**
@@ -56,7 +61,9 @@ interface Write {
  * and engine) and, for `overwrite`, `merge` and `delete_insert`, builds the table's complete new
  * contents there. Nothing readers see changes until `publish`: `append` attaches the staged
  * partitions to the target, the other modes swap the staging table in with one multi-table
- * `RENAME` and drop the old table. `discard` drops the staging tables.
+ * `RENAME` and drop the old table. On a full refresh (`context.fullRefresh`) append, merge and
+ * delete+insert stage only the run's rows and swap them in like `overwrite`, so the target holds
+ * the run's output alone. `discard` drops the staging tables.
  *
  * @example
  * ```ts
@@ -101,6 +108,7 @@ async function writeClickHouse(
       features,
       written,
       target,
+      fullRefresh: context.fullRefresh === true && config.mode !== 'overwrite',
     };
     const rowsColumns = await createRowsTable(write);
     const rowsWritten =
@@ -252,7 +260,7 @@ async function stageChanges(
     ? `SELECT ${text}, CAST(CAST(${DELETE_FLAG} AS TINYINT) AS VARCHAR) AS ${DELETE_FLAG} FROM ${latest}`
     : `SELECT ${text} FROM ${context.input}`;
   await loadLanding(write, merge ? [{ name: DELETE_FLAG, type: 'UInt8' }] : [], select);
-  if (target !== undefined) {
+  if (target !== undefined && !write.fullRefresh) {
     const typeOf = new Map(target.map((c) => [c.name, c.type]));
     // Keys compare null-safely as (is null, value) pairs, both sides in the target's key types.
     const key = config.keys.flatMap((k) => {
@@ -374,7 +382,7 @@ function stagedOutput(
 function relationAfterPublish(write: Write, rowsColumns: readonly ClickHouseColumn[]): string {
   const { database, table, names, target } = write;
   const rows = quoteClickHouseName(database, names.rows);
-  if (write.config.mode !== 'append' || target === undefined) return rows;
+  if (write.config.mode !== 'append' || write.fullRefresh || target === undefined) return rows;
   const have = new Set(target.map((c) => c.name));
   const columns = rowsColumns.map((c) => quoteClickHouseIdentifier(c.name));
   const fromTarget = rowsColumns.map((c) => {
@@ -388,7 +396,8 @@ function relationAfterPublish(write: Write, rowsColumns: readonly ClickHouseColu
 /**
  * Makes the staged rows visible. A missing target is created by renaming the staging table.
  * Append adds the new columns to the target and attaches each staged partition (each attach is
- * atomic); the other modes swap the staging table in with one `RENAME` and drop the old table.
+ * atomic); the other modes, and every mode on a full refresh, swap the staging table in with one
+ * `RENAME` and drop the old table.
  */
 async function publish(write: Write, rowsColumns: readonly ClickHouseColumn[]): Promise<void> {
   const { connection, config, database, table, names, context } = write;
@@ -405,7 +414,7 @@ async function publish(write: Write, rowsColumns: readonly ClickHouseColumn[]): 
     await connection.command(`RENAME TABLE ${rows} TO ${target}`);
     return;
   }
-  if (config.mode === 'append') {
+  if (config.mode === 'append' && !write.fullRefresh) {
     const have = new Set(current.map((c) => c.name));
     const alter = addColumnsStatement(
       target,
@@ -422,6 +431,11 @@ async function publish(write: Write, rowsColumns: readonly ClickHouseColumn[]): 
   const old = quoteClickHouseName(database, names.old);
   await connection.command(`RENAME TABLE ${target} TO ${old}, ${rows} TO ${target}`);
   await dropAfterPublish(write, names.old);
+  if (write.fullRefresh)
+    context.logger.info(
+      { table: `${database}.${table}`, mode: config.mode },
+      "full refresh: the target table was replaced by the run's rows (swapped in with one RENAME)",
+    );
 }
 
 /** Drops a table the publish no longer needs; a failure only leaves it for the next run to drop. */

@@ -272,7 +272,7 @@ async function publish(
   endpoint: MySQLEndpoint,
   fields: readonly Field[],
   stage: string,
-  { runId, logger }: Pick<SinkWriteContext, 'runId' | 'logger'>,
+  { runId, logger, fullRefresh }: Pick<SinkWriteContext, 'runId' | 'logger' | 'fullRefresh'>,
 ): Promise<void> {
   const connection = await openMySQL(config, role);
   const target = quoteMySQLName(config.table);
@@ -286,7 +286,11 @@ async function publish(
     const marking = await createPublishedRunsTable(connection, config.table, logger);
     await connection.beginTransaction();
     inTransaction = true;
-    if (config.mode === 'overwrite') await connection.query(`DELETE FROM ${target}`);
+    // A full refresh replaces the contents in every mode: append, merge and delete+insert would
+    // otherwise keep rows the source no longer has, or hold its rows twice. DELETE (not
+    // TRUNCATE, which commits at once) keeps the old rows visible until the commit.
+    const replaces = config.mode === 'overwrite' || fullRefresh === true;
+    if (replaces) await connection.query(`DELETE FROM ${target}`);
     if (config.mode === 'delete_insert') {
       const on = config.keys
         .map((k) => `t.${quoteMySQLIdentifier(k)} <=> s.${quoteMySQLIdentifier(k)}`)
@@ -308,6 +312,11 @@ async function publish(
     if (marking) await markPublishedRun(connection, config.table, runId, role.stepId);
     await connection.commit();
     inTransaction = false;
+    if (replaces && config.mode !== 'overwrite')
+      logger.info(
+        { table: config.table, mode: config.mode },
+        "full refresh: the target table was replaced by the run's rows",
+      );
   } catch (cause) {
     if (inTransaction) await connection.rollback().catch(() => undefined);
     throw mysqlError(role, endpoint, cause, `cannot publish into ${config.table}`);

@@ -1,0 +1,271 @@
+import { join } from 'node:path';
+import mysql from 'mysql2/promise';
+import type { Connection, RowDataPacket } from 'mysql2/promise';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomHex } from '../src/core/ids.js';
+import type { RunReport, SinkStep } from '../src/index.js';
+import { pipeline, ref, sink } from '../src/index.js';
+import { runIn, sqlFromText, tempDir } from './helpers.js';
+import type { ClickHouseTestDatabase } from './support/clickhouse.js';
+import { clickhouseUnavailable, createClickHouseDatabase } from './support/clickhouse.js';
+import { readDeltaTable, recordingLogger } from './support/full-refresh.js';
+import { MYSQL_ADMIN_URL, mysqlUnavailable } from './support/mysql.js';
+import { createTestDatabase, postgresUnavailable } from './support/postgres.js';
+
+/**
+ * One target system a full-refresh test writes to: its sink step for a table, and the rows of a
+ * table as `{ id, name }` with text values, ordered by id.
+ */
+interface Target {
+  readonly name: string;
+  readonly unavailable: string | undefined;
+  /** Whether the sink takes `exclude` and `deleteWhen` (a change stream's options). */
+  readonly changeOptions: boolean;
+  setUp(): Promise<void>;
+  tearDown(): Promise<void>;
+  sink(table: string, mode: 'append' | 'merge', extra?: Record<string, unknown>): SinkStep;
+  rows(table: string): Promise<{ id: string; name: string | null }[]>;
+}
+
+const pgUnavailable = await postgresUnavailable();
+let pgDatabase: { url: string; drop: () => Promise<void> } | undefined;
+let pgClient: pg.Client | undefined;
+const postgresTarget: Target = {
+  name: 'postgres',
+  changeOptions: true,
+  unavailable: pgUnavailable,
+  async setUp() {
+    pgDatabase = await createTestDatabase();
+    pgClient = new pg.Client({ connectionString: pgDatabase.url });
+    await pgClient.connect();
+  },
+  async tearDown() {
+    await pgClient?.end();
+    await pgDatabase?.drop();
+  },
+  sink: (table, mode, extra = {}) =>
+    sink.postgres({
+      input: ref('rows'),
+      url: pgDatabase!.url,
+      table,
+      mode,
+      ...(mode === 'merge' ? { keys: ['id'] } : {}),
+      ...extra,
+    }),
+  async rows(table) {
+    const result = await pgClient!.query<{ id: string; name: string | null }>(
+      `SELECT id::text AS id, name FROM ${table} ORDER BY id`,
+    );
+    return result.rows;
+  },
+};
+
+const myUnavailable = await mysqlUnavailable();
+const myDatabase = `sluice_test_${randomHex(6)}`;
+let myClient: Connection | undefined;
+const mysqlURL = (): string => {
+  const url = new URL(MYSQL_ADMIN_URL);
+  url.pathname = `/${myDatabase}`;
+  return url.toString();
+};
+const mysqlTarget: Target = {
+  name: 'mysql',
+  changeOptions: false,
+  unavailable: myUnavailable,
+  async setUp() {
+    const admin = await mysql.createConnection({ uri: MYSQL_ADMIN_URL });
+    await admin.query(`CREATE DATABASE \`${myDatabase}\` CHARACTER SET utf8mb4`);
+    await admin.end();
+    myClient = await mysql.createConnection({ uri: mysqlURL() });
+  },
+  async tearDown() {
+    await myClient?.query(`DROP DATABASE IF EXISTS \`${myDatabase}\``);
+    await myClient?.end();
+  },
+  sink: (table, mode, extra = {}) =>
+    sink.mysql({
+      input: ref('rows'),
+      url: mysqlURL(),
+      table,
+      mode,
+      ...(mode === 'merge' ? { keys: ['id'] } : {}),
+      ...extra,
+    }),
+  async rows(table) {
+    const [result] = await myClient!.query<RowDataPacket[]>(
+      `SELECT CAST(id AS CHAR) AS id, name FROM \`${table}\` ORDER BY id`,
+    );
+    return result.map((r) => ({ id: String(r['id']), name: r['name'] as string | null }));
+  },
+};
+
+const chUnavailable = await clickhouseUnavailable();
+let chDatabase: ClickHouseTestDatabase | undefined;
+const clickhouseTarget: Target = {
+  name: 'clickhouse',
+  changeOptions: true,
+  unavailable: chUnavailable,
+  async setUp() {
+    chDatabase = await createClickHouseDatabase();
+  },
+  async tearDown() {
+    await chDatabase?.drop();
+  },
+  sink: (table, mode, extra = {}) =>
+    sink.clickhouse({
+      input: ref('rows'),
+      url: chDatabase!.url,
+      table,
+      mode,
+      ...(mode === 'merge' ? { keys: ['id'] } : {}),
+      ...extra,
+    }),
+  async rows(table) {
+    const rows = await chDatabase!.text(`SELECT id, name FROM ${table} ORDER BY id`);
+    return rows.map((r) => ({ id: String(r['id']), name: r['name'] ?? null }));
+  },
+};
+
+let lakeDir = '';
+const deltaTarget: Target = {
+  name: 'delta',
+  changeOptions: true,
+  unavailable: undefined,
+  async setUp() {
+    lakeDir = await tempDir('sluice-full-refresh-lake-');
+  },
+  async tearDown() {},
+  sink: (table, mode, extra = {}) =>
+    sink.delta({
+      input: ref('rows'),
+      path: join(lakeDir, table),
+      mode,
+      ...(mode === 'merge' ? { keys: ['id'] } : {}),
+      ...extra,
+    }),
+  async rows(table) {
+    return (await readDeltaTable(join(lakeDir, table))).map((r) => ({
+      id: String(r['id']),
+      name: (r['name'] as string | null) ?? null,
+    }));
+  },
+};
+
+for (const reason of [pgUnavailable, myUnavailable, chUnavailable])
+  if (reason !== undefined) console.warn(`full-refresh sink tests skipped for: ${reason}`);
+
+const TARGETS = [postgresTarget, mysqlTarget, clickhouseTarget, deltaTarget];
+
+/** `SELECT` of `(id, name)` rows, plus an `op` column for change rows when `withOp`. */
+const rowsSQL = (rows: readonly (readonly [number, string, string?])[], withOp: boolean): string =>
+  `SELECT CAST(id AS BIGINT) AS id, name${withOp ? ', op' : ''} FROM (VALUES ${rows
+    .map(([id, name, op]) => `(${id}, '${name}', '${op ?? 'upsert'}')`)
+    .join(', ')}) t(id, name, op)`;
+
+for (const target of TARGETS) {
+  describe.skipIf(target.unavailable !== undefined)(`--full-refresh into ${target.name}`, () => {
+    beforeAll(() => target.setUp());
+    afterAll(() => target.tearDown());
+
+    const run = async (
+      table: string,
+      mode: 'append' | 'merge',
+      rows: readonly (readonly [number, string, string?])[],
+      fullRefresh: boolean,
+      extra: Record<string, unknown> = {},
+    ): Promise<RunReport & { logged: Record<string, unknown>[] }> => {
+      const logger = recordingLogger();
+      const report = await runIn(
+        await tempDir(),
+        pipeline('full_refresh', {
+          steps: {
+            rows: sqlFromText(
+              rowsSQL(
+                target.changeOptions ? rows : rows.filter(([, , op]) => op !== 'delete'),
+                target.changeOptions,
+              ),
+            ),
+            out: target.sink(
+              table,
+              mode,
+              target.changeOptions ? { exclude: ['op'], ...extra } : {},
+            ),
+          },
+        }),
+        { logger, ...(fullRefresh ? { fullRefresh: true } : {}) },
+      );
+      expect(report.error).toBeUndefined();
+      return Object.assign(report, { logged: logger.entries });
+    };
+    const replacedMessages = (logged: readonly Record<string, unknown>[]): unknown[] =>
+      logged.filter((e) => /^full refresh: /.test(String(e['message'])));
+
+    it('append: a full refresh replaces the rows instead of adding them again (no duplicates)', async () => {
+      const table = `app_${randomHex(4)}`;
+      await run(table, 'append', [
+        [1, 'a'],
+        [2, 'b'],
+      ]);
+      await run(table, 'append', [[3, 'c']], false);
+      expect(await target.rows(table)).toEqual([
+        { id: '1', name: 'a' },
+        { id: '2', name: 'b' },
+        { id: '3', name: 'c' },
+      ]);
+      // The source read everything again: the target holds it once, and nothing else.
+      const refreshed = await run(
+        table,
+        'append',
+        [
+          [1, 'a'],
+          [2, 'b'],
+          [3, 'c'],
+        ],
+        true,
+      );
+      expect(await target.rows(table)).toEqual([
+        { id: '1', name: 'a' },
+        { id: '2', name: 'b' },
+        { id: '3', name: 'c' },
+      ]);
+      expect(replacedMessages(refreshed.logged)).toHaveLength(1);
+      // A run after the full refresh appends again.
+      const after = await run(table, 'append', [[4, 'd']], false);
+      expect(replacedMessages(after.logged)).toEqual([]);
+      expect((await target.rows(table)).map((r) => r.id)).toEqual(['1', '2', '3', '4']);
+    });
+
+    it('merge: a full refresh leaves exactly the run rows, without the keys the source lost', async () => {
+      const table = `mrg_${randomHex(4)}`;
+      await run(table, 'merge', [
+        [1, 'a'],
+        [2, 'b'],
+        [3, 'c'],
+      ]);
+      // A merge alone keeps key 1, which the source no longer has.
+      await run(table, 'merge', [[2, 'B']], false);
+      expect((await target.rows(table)).map((r) => r.id)).toEqual(['1', '2', '3']);
+      const refreshed = await run(
+        table,
+        'merge',
+        [
+          [2, 'B'],
+          [3, 'c'],
+          [4, 'd'],
+          [5, 'gone', 'delete'],
+        ],
+        true,
+        { deleteWhen: { column: 'op', equals: 'delete' } },
+      );
+      expect(await target.rows(table)).toEqual([
+        { id: '2', name: 'B' },
+        { id: '3', name: 'c' },
+        { id: '4', name: 'd' },
+      ]);
+      expect(replacedMessages(refreshed.logged)).toHaveLength(1);
+      await run(table, 'merge', [[1, 'new']], false);
+      expect((await target.rows(table)).map((r) => r.id)).toEqual(['1', '2', '3', '4']);
+    });
+  });
+}
