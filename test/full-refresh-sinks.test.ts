@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomHex } from '../src/core/ids.js';
 import type { RunReport, SinkStep } from '../src/index.js';
 import { pipeline, ref, sink } from '../src/index.js';
-import { runIn, sqlFromText, tempDir } from './helpers.js';
+import { query, runIn, sqlFromText, tempDir } from './helpers.js';
 import type { ClickHouseTestDatabase } from './support/clickhouse.js';
 import { clickhouseUnavailable, createClickHouseDatabase } from './support/clickhouse.js';
 import { readDeltaTable, recordingLogger } from './support/full-refresh.js';
@@ -269,3 +269,46 @@ for (const target of TARGETS) {
     });
   });
 }
+
+describe('--full-refresh into a DuckDB table', () => {
+  it('append: a full refresh replaces the table instead of adding the rows again', async () => {
+    const dir = await tempDir();
+    const write = (rows: readonly (readonly [number, string])[], fullRefresh: boolean) =>
+      runIn(
+        dir,
+        pipeline('full_refresh', {
+          steps: {
+            rows: sqlFromText(rowsSQL(rows, false)),
+            out: sink.duckdb({
+              input: ref('rows'),
+              path: 'w.duckdb',
+              table: 'items',
+              mode: 'append',
+            }),
+          },
+        }),
+        fullRefresh ? { fullRefresh: true } : {},
+      );
+    const ids = async (): Promise<number[]> =>
+      (
+        await query(
+          `ATTACH '${join(dir, 'w.duckdb')}' AS w (READ_ONLY); SELECT id FROM w.items ORDER BY id`,
+        )
+      ).map((r) => Number(r['id']));
+    expect((await write([[1, 'a']], false)).error).toBeUndefined();
+    expect((await write([[2, 'b']], false)).error).toBeUndefined();
+    expect(await ids()).toEqual([1, 2]);
+    expect(
+      (
+        await write(
+          [
+            [2, 'b'],
+            [3, 'c'],
+          ],
+          true,
+        )
+      ).error,
+    ).toBeUndefined();
+    expect(await ids()).toEqual([2, 3]);
+  });
+});

@@ -316,8 +316,9 @@ export const duckDBSink = defineSink({
           `CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(alias)}.${quoteIdentifier(schemaName)}`,
         );
       }
+      // A full refresh replaces an append target too: the sources read everything again.
       const rowsWritten =
-        config.mode === 'replace'
+        config.mode === 'replace' || context.fullRefresh === true
           ? await connection.run(
               `CREATE OR REPLACE TABLE ${table} AS SELECT * FROM ${context.input}`,
             )
