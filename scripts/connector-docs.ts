@@ -212,7 +212,8 @@ outputs stay as they were.
   folder back first.
 - **DuckDB** (\`sink.duckdb\`): the database file is attached and the table written inside one
   transaction, committed when the run is published and rolled back otherwise. \`mode: 'replace'\`
-  replaces the table; \`mode: 'append'\` creates it when missing and inserts by column name. DuckDB
+  replaces the table; \`mode: 'append'\` creates it when missing and inserts by column name (on a
+  full refresh, \`sluice run --full-refresh\`, it replaces the table like \`replace\`). DuckDB
   allows one writing process per database file.
 
 **NaN and infinities.** JSON has no literal for NaN, \`Infinity\` or \`-Infinity\`, so \`sink.ndjson\`
@@ -305,17 +306,20 @@ orchestrator and by \`sluice run\` alike.
 **TRUNCATE.** A \`TRUNCATE\` removes rows without row changes, so it cannot be applied as one: a run
 whose changes hold a truncate of the table fails with \`SOURCE_FAILED\` ("\`<table>\` was truncated (at
 log position ...)"), keeps no state and does not move the slot past it, so every later run meets it
-again until you start over. \`sluice run <pipeline> --full-refresh\` (or clearing the step's state in
-the run store) starts over: the run reads the table as it is now as \`snapshot\` rows, reads none of
-the slot's older changes (the truncate among them), and its position becomes the step's state, to
-which the next run moves the slot. A failed full refresh moves nothing; a truncate committed while
-the full refresh reads its snapshot is met by the next run, so run the full refresh again. The snapshot is not a
-delete of the rows the truncate removed: a target merged by key keeps them, so clear the target
-(\`TRUNCATE\` the replica, or point the sink at a new table) before the full refresh; the replica
-then matches the table again. With \`snapshot: 'never'\` a full refresh has no snapshot to start
-from: drop the slot instead. The [stream source](../streaming.md) \`streamSource.postgresCdc\` stops
-the same way (\`SOURCE_FAILED\`) with a hint naming its slot: drop it, load the table again into a
-cleared target, and start the stream again.
+again until you start over. \`sluice run <pipeline> --full-refresh\` starts over: the run reads the
+table as it is now as \`snapshot\` rows, reads none of the slot's older changes (the truncate among
+them), and its position becomes the step's state, to which the next run moves the slot. The
+pipeline's sinks that add to their targets replace them on a full refresh (see
+[Concepts](../concepts.md#full-refresh)): a replica merged by key becomes the snapshot, in one
+commit, so the rows the truncate removed leave it too and it matches the table again, with nothing
+to clear by hand. (Clearing only the step's state in the run store also reads a snapshot, but the
+sinks then merge it into the old replica, which keeps the truncated rows.) A failed full refresh
+changes nothing and moves nothing; a truncate committed while the full refresh reads its snapshot
+is met by the next run, so run the full refresh again. With \`snapshot: 'never'\` a full refresh
+has no snapshot to start from: drop the slot instead. The [stream source](../streaming.md)
+\`streamSource.postgresCdc\` stops the same way (\`SOURCE_FAILED\`) with a hint naming its slot:
+drop it, load the table again (a batch pipeline run with \`--full-refresh\` replaces its target),
+and start the stream again.
 
 ## Writing: \`sink.postgres\`
 
@@ -330,6 +334,10 @@ the transaction commits; a failed run rolls it back, and a killed process leaves
 (the server rolls back a transaction whose connection is gone, and drops its temporary tables).
 Readers see all of the run's rows or none. While the run goes on, rows the transaction deleted
 (\`overwrite\`, \`merge\`) stay visible to readers, and rows and tables it changed are locked.
+On a full refresh (\`sluice run --full-refresh\`, see [Concepts](../concepts.md#full-refresh))
+every mode deletes the table's rows first in that transaction, so \`append\`, \`merge\` and
+\`delete_insert\` leave exactly the run's rows (a merge: the latest per key, without the deleting
+rows), committed together with the run's mark in \`sluice_published_runs\`.
 
 {{MODES}}
 
@@ -360,8 +368,9 @@ export default pipeline('payments', {
 \`\`\`
 
 \`\`\`
-npx sluice serve --project . --http 0.0.0.0:8080
-curl -X POST -H 'Content-Type: application/json' \\
+npx sluice tokens create payments-sender --role trigger   # prints the token once: keep it as $TOKEN
+npx sluice serve --project . --http 0.0.0.0:8080            # beyond loopback: only once a token exists
+curl -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
      -d '[{"id": "pay_1", "amount": 12.5, "at": "2026-11-22T10:00:00Z"}]' \\
      http://127.0.0.1:8080/hooks/payments        # 202 {"inbox":"payments","batch":"…","records":1}
 \`\`\`
@@ -377,14 +386,70 @@ curl -X POST -H 'Content-Type: application/json' \\
 The server writes the records as one batch file under \`<state dir>/inbox/<inbox>/\` (written,
 fsynced, renamed into place, folder fsynced) and only then answers 202 with the batch number and
 the record count: a 202 means the records are on disk and will be read. A body that is not JSON,
-or holds something other than objects, is 400 and nothing is written; a body over 10 MB is 413.
-Inbox names are letters, digits, \`_\` and \`-\` (at most 64).
+or holds something other than objects, is 400 and nothing is written. A body over 10 MiB is 413:
+the server counts the bytes as they arrive (a chunked upload with no \`Content-Length\` too) and
+stops reading at the limit, so a large upload never grows its memory. Inbox names are letters,
+digits, \`_\` and \`-\` (at most 64); anything else is 404 and touches nothing on disk.
 
-**Authentication.** When \`SLUICE_WEBHOOK_SECRET_<INBOX>\` is set (the inbox name upper-cased, \`-\`
-as \`_\`), each request must carry \`X-Sluice-Signature-256: sha256=<hex HMAC-SHA256 of the raw
-body with the secret>\`; GitHub's \`X-Hub-Signature-256\` header is accepted too. Otherwise the
-API's bearer token applies when \`SLUICE_API_TOKEN\` is set, and nothing when it is not (the server
-listens on 127.0.0.1 unless told otherwise).
+**Idempotency.** A request with an \`Idempotency-Key\` header (1 to 255 printable ASCII characters)
+is taken once: the same key again, within 24 hours and across restarts, answers 200 with the first
+request's batch number and \`"duplicate": true\`, and appends nothing; the same key with a
+different body is 422. Senders that retry (the webhook stream sink below does) send the same key
+each time, so a retry after a lost answer never lands a batch twice.
+
+**Authentication.** An inbox without a secret takes requests with an API token of the
+\`trigger\` or \`admin\` role (\`Authorization: Bearer <token>\`; \`sluice tokens create\`, or
+\`SLUICE_API_TOKEN\`), checked before the body is read; with no token at all the server lets
+everyone in, and so refuses to listen beyond 127.0.0.1 unless started with \`--insecure\` (see
+[Operations](../operations.md#the-http-api-tokens-roles-and-limits)).
+
+**Signed inboxes.** When \`SLUICE_WEBHOOK_SECRET_<INBOX>\` is set (the inbox name upper-cased, \`-\`
+as \`_\`), the inbox takes signed requests only, signed as Stripe signs its webhooks:
+
+\`\`\`
+Sluice-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" keyed by the secret>
+\`\`\`
+
+A request is refused with 401 and the reason when the header is missing or malformed, when no
+\`v1\` matches (several may be given, to sign with an old and a new secret while rotating), or when
+\`t\` is more than the tolerance away from the server's clock (5 minutes; \`sluice serve
+--webhook-tolerance\`). A signature accepted once is refused with 409 when it comes again (a
+replay): the inbox remembers the signatures of its tolerance window on disk
+(\`<state dir>/inbox/.receipts/<inbox>.ndjson\`, fsynced before the answer), so a restart does not
+forget them. Sign each request when it is sent, with its own timestamp. An empty secret
+(\`SLUICE_WEBHOOK_SECRET_PAYMENTS=\`) stops \`sluice serve\` at start-up, naming the variable.
+
+With curl:
+
+\`\`\`sh
+body='[{"id": "pay_2", "amount": 3.5, "at": "2026-11-22T10:01:00Z"}]'
+t=$(date +%s)
+v1=$(printf '%s.%s' "$t" "$body" | openssl dgst -sha256 -hmac "$SLUICE_WEBHOOK_SECRET_PAYMENTS" -hex | sed 's/^.* //')
+curl -X POST -H 'Content-Type: application/json' -H "Sluice-Signature: t=$t,v1=$v1" \\
+     -H 'Idempotency-Key: pay_2' -d "$body" http://127.0.0.1:8080/hooks/payments
+\`\`\`
+
+With Node:
+
+\`\`\`ts
+import { createHmac } from 'node:crypto';
+
+const body = JSON.stringify([{ id: 'pay_3', amount: 7, at: new Date().toISOString() }]);
+const t = Math.floor(Date.now() / 1000);
+const v1 = createHmac('sha256', process.env.SLUICE_WEBHOOK_SECRET_PAYMENTS!)
+  .update(\`\${t}.\${body}\`)
+  .digest('hex');
+await fetch('http://127.0.0.1:8080/hooks/payments', {
+  method: 'POST',
+  headers: { 'content-type': 'application/json', 'sluice-signature': \`t=\${t},v1=\${v1}\` },
+  body,
+});
+\`\`\`
+
+Earlier versions took \`X-Sluice-Signature-256: sha256=<HMAC of the body>\` (and GitHub's
+\`X-Hub-Signature-256\`). Those sign the body alone, so a captured request could be sent again
+forever; they are no longer accepted (401). Senders sign the new way; the webhook stream sink
+below does.
 
 ## Reading: \`source.webhook\`
 
@@ -433,7 +498,7 @@ export default stream('payments', {
 \`\`\`
 
 \`\`\`
-npx sluice serve --project . --http 0.0.0.0:8080   # receives POST /hooks/payments
+npx sluice serve --project . --http 127.0.0.1:8080 # receives POST /hooks/payments
 npx sluice stream streams/payments.ts               # from the project folder: the same .sluice
 \`\`\`
 
@@ -494,9 +559,9 @@ or one row per line (\`format: 'ndjson'\`, \`application/x-ndjson\`), each row's
 sinks (bigints as numbers when they fit exactly, else text; dates ISO-8601; bytes base64). A
 checkpoint without rows posts nothing. Every request carries the \`headers\` (values inline or
 \`{ env: 'NAME' }\`, read when the stream starts), an idempotency key (below), and, with
-\`signingSecret\`, \`X-Sluice-Signature-256: sha256=<hex HMAC-SHA256 of the body>\`, the signature an
-inbox of \`sluice serve --http\` checks: a stream can post to another Sluice's
-\`/hooks/<inbox>\`.
+\`signingSecret\`, \`Sluice-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">\` with
+a fresh timestamp on every attempt, the signature an inbox of \`sluice serve --http\` checks: a
+stream can post to another Sluice's \`/hooks/<inbox>\`.
 
 | answer                                                          | what the sink does                                                                                                                                                                                                                   |
 | --------------------------------------------------------------- | ------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------ |
@@ -517,7 +582,8 @@ negative values are refused. \`retryDelay\` and \`maxRetryDelay\` are the deprec
 (requests that had succeeded are sent again), as does a crash after the commit and before the
 run store recorded the checkpoint. A replay that makes the same rows sends the same bodies under
 the same checkpoint id, so the same keys: a receiver that remembers the keys it processed (for
-longer than a restart and a checkpoint interval) drops the copies. A replay whose checkpoint
+longer than a restart and a checkpoint interval) drops the copies, as an inbox of
+\`sluice serve --http\` does for 24 hours. A replay whose checkpoint
 covers different input sends different bodies under new keys, so rows may arrive twice but are
 never dropped in place of others; upsert by a row key on the receiving side where exactness
 matters.

@@ -35,6 +35,7 @@ import { dropDataset, runStep, settleViewCounts, sumInputRows } from './step-run
 import type { TaskCacheOptions } from './task-cache.js';
 import { TaskCache } from './task-cache.js';
 import { faultPoint } from './fault-points.js';
+import { SecretRedactor, addConfigSecrets, redactingLogger } from './secrets.js';
 import { pipelineBaseDir, tellsPublishedRuns } from './published-runs.js';
 
 /** Progress events for displays: a step started, moved rows, or finished. */
@@ -153,7 +154,16 @@ export async function runPipeline(
   const runId = options.runId ?? newRunId(startedAt);
   const stateDir = resolve(options.stateDir ?? '.sluice');
   const baseDir = resolve(options.baseDir ?? pipelineBaseDir(pipeline));
-  const logger = (options.logger ?? silentLogger).child({ runId, pipeline: pipeline.name });
+  // Every secret of the steps' configs is redacted from what the run says: its log lines, its
+  // errors (and so the report, the CLI's output and the run store). Remote systems echo them.
+  const redactor = addConfigSecrets(new SecretRedactor(), [
+    plan.steps.map((step) => [step.config, step.definition]),
+    pipeline.engine,
+  ]);
+  const logger = redactingLogger(
+    (options.logger ?? silentLogger).child({ runId, pipeline: pipeline.name }),
+    redactor,
+  );
   const metricHistory =
     options.metricHistory ?? (await MetricHistoryStore.open(stateDir, { logger }));
   const quarantine = new QuarantineStore(join(stateDir, 'runs', runId, 'quarantine'), runId);
@@ -279,7 +289,7 @@ export async function runPipeline(
       );
       options.onEvent?.({ type: 'step-finished', step: done });
     } catch (error) {
-      const wrapped = asSluiceError(error, step.id);
+      const wrapped = redactor.redactError(asSluiceError(error, step.id));
       if (abort.signal.aborted && failure !== undefined) {
         finished.set(step.id, { status: 'canceled', durationMs: performance.now() - began });
       } else {
@@ -346,6 +356,7 @@ export async function runPipeline(
     await rm(tempDirectory, { recursive: true, force: true });
   }
 
+  if (failure !== undefined) redactor.redactError(failure);
   const steps = plan.steps.map(report);
   const endedAt = new Date();
   const runReport: RunReport = {

@@ -434,7 +434,7 @@ async function publish(write: Write, rowsColumns: readonly ClickHouseColumn[]): 
   if (write.fullRefresh)
     context.logger.info(
       { table: `${database}.${table}`, mode: config.mode },
-      "full refresh: the target table was replaced by the run's rows (swapped in with one RENAME)",
+      "full refresh: the target table was replaced by the run's rows",
     );
 }
 

@@ -262,7 +262,7 @@ async function replaceDeltaTable(
           version: result.version,
           rows: prepared.rowsWritten,
         },
-        "full refresh: the table's rows were replaced by the run's output (one overwrite commit)",
+        "full refresh: the target table was replaced by the run's rows",
       );
     },
     discard: () => prepared.discard(),
@@ -329,6 +329,11 @@ export const duckDBSink = defineSink({
         async publish() {
           await connection.run('COMMIT');
           await detach();
+          if (config.mode === 'append' && context.fullRefresh === true)
+            context.logger.info(
+              { table: `${target}#${config.table}`, mode: config.mode },
+              "full refresh: the target table was replaced by the run's rows",
+            );
         },
         async discard() {
           await connection.run('ROLLBACK').catch(() => 0);

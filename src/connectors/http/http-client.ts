@@ -114,9 +114,10 @@ export class HTTPClient {
     const signal = AbortSignal.any([this.#options.signal, timeout]);
     let response: Response | undefined;
     try {
-      response = await fetch(request.url, {
+      const { url, headers } = withoutURLCredentials(request);
+      response = await fetch(url, {
         method: request.method,
-        headers: request.headers,
+        headers,
         ...(request.body === undefined ? {} : { body: request.body }),
         signal,
       });
@@ -164,6 +165,31 @@ export class HTTPClient {
       hint: 'the run was cancelled; nothing of this step was kept',
     });
   }
+}
+
+/**
+ * The request with `user:password@` taken out of its URL (fetch refuses such URLs) and sent as
+ * HTTP Basic auth instead, unless the request already carries an `Authorization` header.
+ */
+function withoutURLCredentials(request: HTTPRequest): { url: string; headers: Headers } {
+  if (!request.url.includes('@')) return { url: request.url, headers: request.headers };
+  const url = new URL(request.url);
+  if (url.username === '' && url.password === '')
+    return { url: request.url, headers: request.headers };
+  const decode = (text: string): string => {
+    try {
+      return decodeURIComponent(text);
+    } catch {
+      return text;
+    }
+  };
+  const credentials = `${decode(url.username)}:${decode(url.password)}`;
+  url.username = '';
+  url.password = '';
+  const headers = new Headers(request.headers);
+  if (!headers.has('authorization'))
+    headers.set('authorization', `Basic ${Buffer.from(credentials).toString('base64')}`);
+  return { url: url.toString(), headers };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { PermanentError, SourceError } from '../../core/errors.js';
 import type { HTTPClient, HTTPResponse } from './http-client.js';
 import { recordsOf } from './json-path.js';
+import { parseExactJSON } from '../shared/exact-json.js';
 import type { Paginator } from './paginator.js';
 import type { RequestAuth } from './request-auth.js';
 
@@ -16,6 +17,11 @@ export interface PageReaderOptions {
   readonly auth: RequestAuth;
   readonly paginator: Paginator;
   readonly redact: (url: string) => string;
+  /**
+   * Masks the source's secrets in text the API sent back (error bodies often echo the request's
+   * headers); applied to a whole body before any part of it goes into a message.
+   */
+  readonly redactText: (text: string) => string;
 }
 
 /** One decoded page. */
@@ -30,7 +36,8 @@ export interface Page {
 const BODY_SNIPPET_CHARS = 200;
 
 /**
- * Fetches every page of a collection, in order, and yields its records. HTTP failures,
+ * Fetches every page of a collection, in order, and yields its records. Numbers a double would
+ * round (ids beyond 2^53, long decimals) are kept exact (see `parseExactJSON`). HTTP failures,
  * undecodable bodies and bodies without records where `recordsPath` points fail with a
  * {@link SourceError} naming the URL and the page.
  *
@@ -65,7 +72,7 @@ export async function* readPages(options: PageReaderOptions): AsyncGenerator<Pag
     requested.add(url);
     const response = await fetchPage(options, url, number);
     const label = `${options.method} ${options.redact(url)} (page ${number})`;
-    const body = decodeBody(stepId, response, label);
+    const body = decodeBody(options, response, label);
     const records = recordsOf(body, options.recordsPath);
     if (records === undefined) {
       throw new SourceError(
@@ -107,12 +114,15 @@ async function fetchPage(
   if (response.status === 401 && options.auth.renew()) response = await send();
   const label = `${options.method} ${options.redact(url)} (${what})`;
   if (response.status === 401 || response.status === 403) {
-    const problem = `HTTP ${response.status}${response.statusText === '' ? '' : ` ${response.statusText}`}`;
+    const problem = options.redactText(
+      `HTTP ${response.status}${response.statusText === '' ? '' : ` ${response.statusText}`}`,
+    );
+    const said = snippet(options.redactText(response.text));
     throw new SourceError(
       options.stepId,
-      `${label} was refused: ${problem}; the credentials were not accepted`,
+      `${label} was refused: ${problem}; the credentials were not accepted${said === '' ? '' : `: ${said}`}`,
       {
-        cause: new PermanentError(`${problem}: ${snippet(response.text)}`),
+        cause: new PermanentError(`${problem}: ${said}`),
         hint:
           response.status === 401
             ? 'check the auth settings of the source (token, username/password, API key or client credentials); an env secret may hold a stale value'
@@ -123,7 +133,10 @@ async function fetchPage(
   if (response.status < 200 || response.status >= 300) {
     throw new SourceError(
       options.stepId,
-      `${label} answered HTTP ${response.status} ${response.statusText}: ${snippet(response.text)}`.trim(),
+      (
+        options.redactText(`${label} answered HTTP ${response.status} ${response.statusText}: `) +
+        snippet(options.redactText(response.text))
+      ).trim(),
       {
         cause: new PermanentError(`HTTP ${response.status}`),
         hint: 'check the url, query and body of the source; client errors (4xx) are not retried',
@@ -133,12 +146,13 @@ async function fetchPage(
   return response;
 }
 
-function decodeBody(stepId: string, response: HTTPResponse, label: string): unknown {
+function decodeBody(options: PageReaderOptions, response: HTTPResponse, label: string): unknown {
+  const { stepId } = options;
   const type = response.headers.get('content-type');
   if (type !== null && !/[/+]json\b/i.test(type.split(';')[0] ?? '')) {
     throw new SourceError(
       stepId,
-      `${label} answered content type ${type}, not JSON: ${snippet(response.text)}`,
+      `${label} answered content type ${type}, not JSON: ${snippet(options.redactText(response.text))}`,
       {
         hint: 'check the url; an HTML answer often means a wrong path, a login page or a proxy error page',
       },
@@ -150,12 +164,13 @@ function decodeBody(stepId: string, response: HTTPResponse, label: string): unkn
     });
   }
   try {
-    return JSON.parse(response.text) as unknown;
+    return parseExactJSON(response.text);
   } catch (cause) {
     const length = response.text.length;
+    const reason = options.redactText(cause instanceof Error ? cause.message : String(cause));
     throw new SourceError(
       stepId,
-      `${label} answered invalid JSON (${cause instanceof Error ? cause.message : String(cause)}; ${length} characters, ending ${JSON.stringify(response.text.slice(-40))})`,
+      `${label} answered invalid JSON (${reason}; ${length} characters, ending ${JSON.stringify(options.redactText(response.text).slice(-40))})`,
       {
         cause,
         hint: 'the body is not valid JSON or was cut off; if it ends mid-record the server or a proxy truncated it, so run again, otherwise check the url',

@@ -1,6 +1,7 @@
 import { SourceError } from '../../core/errors.js';
 import type { HTTPClient } from './http-client.js';
 import type { AuthConfig } from './rest-config.js';
+import type { SecretRedactor } from '../../engine/secrets.js';
 import { resolveSecret } from '../../engine/secrets.js';
 
 /** Adds credentials to requests. */
@@ -22,10 +23,12 @@ const TOKEN_REFRESH_MARGIN_MS = 30_000;
 /**
  * The credentials of a `rest` source's `auth` config. Secrets are resolved once, when the
  * step runs; an OAuth2 token is fetched on first use and cached until shortly before it expires.
+ * Every credential (and every access token obtained) is added to `secrets`, so that text an
+ * API sends back can be cleared of it before it goes into a message.
  *
  * @example
  * ```ts
- * const auth = createRequestAuth({ type: 'bearer', token: { env: 'API_TOKEN' } }, 'orders', client);
+ * const auth = createRequestAuth({ type: 'bearer', token: { env: 'API_TOKEN' } }, 'orders', client, secrets);
  * await auth.apply(url, headers); // headers: Authorization: Bearer ...
  * ```
  */
@@ -33,6 +36,7 @@ export function createRequestAuth(
   config: AuthConfig | undefined,
   stepId: string,
   client: HTTPClient,
+  secrets: SecretRedactor,
 ): RequestAuth {
   const none = { secretQueryParams: [], renew: () => false };
   switch (config?.type) {
@@ -40,6 +44,7 @@ export function createRequestAuth(
       return { ...none, apply: async () => {} };
     case 'bearer': {
       const token = resolveSecret(config.token, stepId, 'auth.token');
+      secrets.add(token);
       return {
         ...none,
         apply: async (_url, headers) => headers.set('authorization', `Bearer ${token}`),
@@ -47,6 +52,7 @@ export function createRequestAuth(
     }
     case 'basic': {
       const password = resolveSecret(config.password, stepId, 'auth.password');
+      secrets.add(password, config.username);
       const encoded = Buffer.from(`${config.username}:${password}`).toString('base64');
       return {
         ...none,
@@ -55,6 +61,7 @@ export function createRequestAuth(
     }
     case 'api_key': {
       const value = resolveSecret(config.value, stepId, 'auth.value');
+      secrets.add(value);
       const { name } = config;
       return config.in === 'query'
         ? {
@@ -65,7 +72,7 @@ export function createRequestAuth(
         : { ...none, apply: async (_url, headers) => headers.set(name, value) };
     }
     case 'oauth2_client_credentials':
-      return new ClientCredentialsAuth(config, stepId, client);
+      return new ClientCredentialsAuth(config, stepId, client, secrets);
   }
 }
 
@@ -78,13 +85,15 @@ class ClientCredentialsAuth implements RequestAuth {
   readonly #stepId: string;
   readonly #client: HTTPClient;
   readonly #secret: string;
+  readonly #secrets: SecretRedactor;
   #token: { readonly value: string; readonly refreshAt: number } | undefined;
 
-  constructor(config: OAuth2Config, stepId: string, client: HTTPClient) {
+  constructor(config: OAuth2Config, stepId: string, client: HTTPClient, secrets: SecretRedactor) {
     this.#config = config;
     this.#stepId = stepId;
     this.#client = client;
     this.#secret = resolveSecret(config.clientSecret, stepId, 'auth.clientSecret');
+    this.#secrets = secrets.add(this.#secret, config.clientId);
   }
 
   async apply(_url: URL, headers: Headers): Promise<void> {
@@ -115,11 +124,15 @@ class ClientCredentialsAuth implements RequestAuth {
       'OAuth2 token request',
     );
     const refused = (detail: string): SourceError =>
-      new SourceError(this.#stepId, `OAuth2 token request to ${tokenUrl} failed: ${detail}`, {
-        hint: 'check auth.tokenUrl, auth.clientId, auth.clientSecret and auth.scope',
-      });
+      new SourceError(
+        this.#stepId,
+        this.#secrets.redact(`OAuth2 token request to ${tokenUrl} failed: ${detail}`),
+        { hint: 'check auth.tokenUrl, auth.clientId, auth.clientSecret and auth.scope' },
+      );
     if (response.status < 200 || response.status >= 300) {
-      throw refused(`HTTP ${response.status} ${oauthError(response.text)}`.trim());
+      throw refused(
+        `HTTP ${response.status} ${oauthError(this.#secrets.redact(response.text))}`.trim(),
+      );
     }
     let body: unknown;
     try {
@@ -129,6 +142,7 @@ class ClientCredentialsAuth implements RequestAuth {
     }
     const { access_token: token, expires_in: expiresIn } = (body ?? {}) as Record<string, unknown>;
     if (typeof token !== 'string' || token === '') throw refused('the answer has no access_token');
+    this.#secrets.add(token);
     const lifetimeMs = typeof expiresIn === 'number' && expiresIn > 0 ? expiresIn * 1000 : Infinity;
     const margin = Math.min(TOKEN_REFRESH_MARGIN_MS, lifetimeMs / 10);
     return { value: token, refreshAt: started + lifetimeMs - margin };

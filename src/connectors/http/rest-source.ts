@@ -13,6 +13,7 @@ import { RecordStage } from './record-stage.js';
 import { createRequestAuth } from './request-auth.js';
 import type { ResolvedRESTConfig } from './rest-config.js';
 import { requestRetryPolicy, restSourceConfig } from './rest-config.js';
+import { SecretRedactor, addConfigSecrets } from '../../engine/secrets.js';
 
 /**
  * Reads records from an HTTP JSON API into the step's dataset, following pagination, with
@@ -61,7 +62,11 @@ async function readREST(
   const { stepId, connection, logger } = context;
   const baseURL = firstPageURL(config, await readFrom(context));
   const secretParams = new Set<string>();
-  const redact = (url: string): string => redactURL(url, secretParams);
+  // The source's credentials (and the access tokens it obtains), masked in whatever an API
+  // answer puts into a message: error bodies often echo the request's headers.
+  const secrets = addConfigSecrets(new SecretRedactor(), config);
+  const redact = (url: string): string => secrets.redact(redactURL(url, secretParams));
+  const redactText = (text: string): string => secrets.redact(text);
   const client = new HTTPClient({
     stepId,
     retries: requestRetryPolicy(config),
@@ -73,10 +78,14 @@ async function readREST(
       ? {}
       : { limiter: new RateLimiter(config.rateLimit.requestsPerSecond) }),
   });
-  const auth = createRequestAuth(config.auth, stepId, client);
+  const auth = createRequestAuth(config.auth, stepId, client, secrets);
   for (const name of auth.secretQueryParams) secretParams.add(name);
 
-  const stage = await RecordStage.create(connection, stepId);
+  // With a declared schema, long fractions are staged as text so a decimal column gets every
+  // digit; without one they are typed as doubles, as the JSON file sources type them.
+  const stage = await RecordStage.create(connection, stepId, {
+    fractionsAsText: config.schema !== undefined,
+  });
   const source = redact(baseURL);
   try {
     let pages = 0;
@@ -92,6 +101,7 @@ async function readREST(
         auth,
         paginator: createPaginator(config.pagination, baseURL),
         redact,
+        redactText,
       })) {
         stage.add(page.records, page.url);
         pages = page.number;
