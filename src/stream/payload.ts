@@ -10,7 +10,7 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * The record a message payload holds: a UTF-8 JSON object's fields, integers beyond 2^53 as
- * exact bigints ({@link parseJSONExactIntegers}). Any other payload (not
+ * their exact text ({@link parseJSONExactIntegers}). Any other payload (not
  * UTF-8, not JSON, JSON that is not an object, empty) becomes a record of two columns,
  * `_sluice_invalid` (the reason) and `_sluice_payload`, so nothing is lost: the runtime
  * quarantines it and the message is acknowledged like any other.
@@ -49,14 +49,16 @@ const BIG_INTEGER_MARK_IN_JSON = JSON.stringify(BIG_INTEGER_MARK).slice(1, -1);
 
 /**
  * Parses JSON like `JSON.parse`, except that integers a double cannot hold exactly (beyond
- * ±(2^53 - 1), such as `9007199254740993`) become bigints instead of rounded numbers, as the
- * NDJSON file source reads them (`BIGINT`, or `DECIMAL(38,0)` past int64). Fractions and
- * exponents are doubles, as `JSON.parse` makes them. Text without a run of 16 digits is parsed by
- * `JSON.parse` alone. Throws `JSON.parse`'s SyntaxError on invalid JSON.
+ * ±(2^53 - 1), such as `9007199254740993`) become their exact decimal text instead of rounded
+ * numbers: the form the PostgreSQL CDC stream gives such int64 values, which every stream sink
+ * writes exactly into an integer or decimal column, and which stays exact through keys, windows
+ * and checkpoints (JSON cannot hold a bigint). Fractions and exponents are doubles, as
+ * `JSON.parse` makes them. Text without a run of 16 digits is parsed by `JSON.parse` alone.
+ * Throws `JSON.parse`'s SyntaxError on invalid JSON.
  *
  * @example
  * ```ts
- * parseJSONExactIntegers('{"id": 9007199254740993, "n": 1}'); // { id: 9007199254740993n, n: 1 }
+ * parseJSONExactIntegers('{"id": 9007199254740993, "n": 1}'); // { id: '9007199254740993', n: 1 }
  * ```
  */
 export function parseJSONExactIntegers(text: string): unknown {
@@ -72,7 +74,7 @@ export function parseJSONExactIntegers(text: string): unknown {
   if (!found) return plain;
   return JSON.parse(marked, (_key, value: unknown) =>
     typeof value === 'string' && value.startsWith(BIG_INTEGER_MARK)
-      ? BigInt(value.slice(BIG_INTEGER_MARK.length))
+      ? value.slice(BIG_INTEGER_MARK.length)
       : value,
   ) as unknown;
 }
