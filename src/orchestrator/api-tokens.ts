@@ -8,7 +8,14 @@ import type { RunStore } from './run-store.js';
  */
 export type APITokenRole = 'read' | 'trigger' | 'admin';
 
-/** The roles, weakest first: a role may do what every role before it may. */
+/**
+ * The roles, weakest first: a role may do what every role before it may.
+ *
+ * @example
+ * ```ts
+ * API_TOKEN_ROLES.join(', '); // "read, trigger, admin"
+ * ```
+ */
 export const API_TOKEN_ROLES: readonly APITokenRole[] = ['read', 'trigger', 'admin'];
 
 /** A stored API token: its name and role, never the token. */

@@ -9,7 +9,14 @@ export interface Principal {
   readonly role: APITokenRole;
 }
 
-/** The name a request is recorded under when the API requires no token (loopback, or --insecure). */
+/**
+ * The name a request is recorded under when the API requires no token (loopback, or --insecure).
+ *
+ * @example
+ * ```ts
+ * if (principal.name === ANONYMOUS) logger.warn({}, 'an unauthenticated request');
+ * ```
+ */
 export const ANONYMOUS = 'anonymous';
 
 /**

@@ -213,7 +213,7 @@ export async function startTriggerAPI(options: TriggerAPIOptions): Promise<Trigg
       500,
     );
   });
-  app.notFound((c) => c.json({ error: `no endpoint ${c.req.method} ${c.req.path}` }, 404));
+  app.notFound((c) => c.json({ error: `no endpoint ${c.req.method} ${shorten(c.req.path)}` }, 404));
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   mountWebhooks(app, {
     stateDir: options.project.stateDir,

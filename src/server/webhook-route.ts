@@ -12,9 +12,23 @@ import { readBodyWithin } from './request-limits.js';
 import type { IdempotentAnswer } from './webhook-receipts.js';
 import { WebhookReceipts } from './webhook-receipts.js';
 
-/** Largest webhook body an inbox takes by default (10 MiB). */
+/**
+ * Largest webhook body an inbox takes by default (10 MiB).
+ *
+ * @example
+ * ```ts
+ * mountWebhooks(app, { ...options, maxBodyBytes: DEFAULT_MAX_WEBHOOK_BYTES / 2 });
+ * ```
+ */
 export const DEFAULT_MAX_WEBHOOK_BYTES = 10 * 1024 * 1024;
-/** How far a signature's timestamp may be from the server's clock by default (5 minutes). */
+/**
+ * How far a signature's timestamp may be from the server's clock by default (5 minutes).
+ *
+ * @example
+ * ```ts
+ * parseWebhookSignature(header, { toleranceSeconds: DEFAULT_WEBHOOK_TOLERANCE_SECONDS });
+ * ```
+ */
 export const DEFAULT_WEBHOOK_TOLERANCE_SECONDS = 300;
 
 const INBOX_NAME = /^[A-Za-z0-9_-]{1,64}$/;

@@ -10,7 +10,14 @@ const CLAIM_NAME = /^\d{13}-[0-9a-f-]{36}$/;
 /** Where batches a pre-claims state said were consumed are kept (see `setAsideThrough`). */
 const SET_ASIDE = '.read-before-upgrade';
 
-/** The header a signed webhook request carries: `t=<unix seconds>,v1=<hex HMAC-SHA256>`. */
+/**
+ * The header a signed webhook request carries: `t=<unix seconds>,v1=<hex HMAC-SHA256>`.
+ *
+ * @example
+ * ```ts
+ * headers[WEBHOOK_SIGNATURE_HEADER] = signWebhook(secret, body); // Sluice-Signature: t=...,v1=...
+ * ```
+ */
 export const WEBHOOK_SIGNATURE_HEADER = 'Sluice-Signature';
 
 /**
