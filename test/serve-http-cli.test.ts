@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -123,6 +124,26 @@ describe('sluice serve --http refuses unsafe or impossible settings at start-up'
     });
     expect(stderr).toMatch(/"level":"?(warn|40)"?.*INSECURE: the HTTP API listens beyond loopback/);
     child.kill('SIGKILL');
+  });
+});
+
+describe('the docs', () => {
+  it('never show a listener beyond loopback without a token being created first', () => {
+    const files = [
+      ...readdirSync(join(ROOT, 'docs')).map((f) => join('docs', f)),
+      ...readdirSync(join(ROOT, 'docs', 'connectors')).map((f) => join('docs', 'connectors', f)),
+    ].filter((f) => f.endsWith('.md'));
+    for (const file of files) {
+      const lines = readFileSync(join(ROOT, file), 'utf8').split('\n');
+      for (const [i, line] of lines.entries()) {
+        if (!/--http (0\.0\.0\.0|\[::\]|:)\d*/.test(line) || line.includes('--insecure')) continue;
+        const before = lines.slice(Math.max(0, i - 3), i).join('\n');
+        expect(before, `${file}:${i + 1}`).toMatch(/sluice tokens create|SLUICE_API_TOKEN=/);
+      }
+      expect(readFileSync(join(ROOT, file), 'utf8'), file).not.toMatch(
+        /must carry `X-Sluice-Signature-256|X-Hub-Signature-256` header is accepted/,
+      );
+    }
   });
 });
 
