@@ -1,8 +1,9 @@
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pipeline, ref, sink, source } from '../src/index.js';
-import { readNDJSON, runIn, tempDir } from './helpers.js';
+import { readNDJSON, runIn, sluice, tempDir } from './helpers.js';
 import { readDeltaTable, recordingLogger } from './support/full-refresh.js';
 import { createTestDatabase, postgresUnavailable } from './support/postgres.js';
 
@@ -135,6 +136,62 @@ describe.skipIf(unavailable !== undefined)('postgres_cdc source and TRUNCATE', (
       "SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = 'sluice_test_truncate'",
     );
     expect(slot.rows[0]?.lsn).toBe(refreshedAt);
+  });
+
+  it('sluice run --full-refresh, after the run a TRUNCATE failed, leaves the replicas equal to the table', async () => {
+    await db.query('CREATE TABLE cli_items (id int PRIMARY KEY, name text)');
+    await db.query("INSERT INTO cli_items VALUES (1, 'a'), (2, 'b')");
+    const dir = await tempDir();
+    const file = join(dir, 'p.ts');
+    await writeFile(
+      file,
+      `import { pipeline, ref, sink, source } from 'sluice';
+const url = ${JSON.stringify(url)};
+const change = { mode: 'merge', keys: ['id'], latestBy: '_lsn', deleteWhen: { column: '_op', equals: 'delete' }, exclude: ['_op', '_lsn'] } as const;
+export default pipeline('cli_items_cdc', {
+  steps: {
+    changes: source.postgresCdc({ url, table: 'public.cli_items', slot: 'sluice_test_truncate_cli' }),
+    replica: sink.postgres({ input: ref('changes'), url, table: 'cli_items_replica', ...change }),
+    lake: sink.delta({ input: ref('changes'), path: 'lake/cli_items', ...change }),
+  },
+});
+`,
+    );
+    const run = (...extra: string[]) =>
+      sluice(['run', file, '--state-dir', join(dir, 'state'), ...extra], dir);
+    const table = async (name: string): Promise<unknown[]> =>
+      (await db.query(`SELECT id, name FROM ${name} ORDER BY id`)).rows;
+    const lake = async (): Promise<unknown[]> =>
+      (await readDeltaTable(join(dir, 'lake', 'cli_items'))).map((r) => ({
+        id: r['id'],
+        name: r['name'],
+      }));
+
+    const first = run();
+    expect(first.code, first.stderr).toBe(0);
+    await db.query('TRUNCATE cli_items');
+    await db.query("INSERT INTO cli_items VALUES (5, 'e')");
+    const refused = run();
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(/Error \[SOURCE_FAILED\]: .*public\.cli_items was truncated/);
+    expect(refused.stdout).toMatch(/hint: .*`sluice run <pipeline> --full-refresh`/);
+    expect(await table('cli_items_replica')).toEqual([
+      { id: 1, name: 'a' },
+      { id: 2, name: 'b' },
+    ]);
+
+    const refreshed = run('--full-refresh');
+    expect(refreshed.code, refreshed.stderr).toBe(0);
+    expect(await table('cli_items_replica')).toEqual([{ id: 5, name: 'e' }]);
+    expect(await lake()).toEqual([{ id: 5, name: 'e' }]);
+    expect(refreshed.stderr.match(/full refresh: the target table was replaced/g)).toHaveLength(2);
+
+    // The runs after it merge changes again.
+    await db.query("INSERT INTO cli_items VALUES (6, 'f')");
+    const next = run();
+    expect(next.code, next.stderr).toBe(0);
+    expect(await table('cli_items_replica')).toEqual(await table('cli_items'));
+    expect(await lake()).toEqual(await table('cli_items'));
   });
 
   it('a failed full refresh loses nothing: the run after it with the old state still refuses', async () => {
