@@ -1,5 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -125,6 +127,125 @@ describe('sluice serve --http refuses unsafe or impossible settings at start-up'
     expect(stderr).toMatch(/"level":"?(warn|40)"?.*INSECURE: the HTTP API listens beyond loopback/);
     child.kill('SIGKILL');
   });
+});
+
+/** The resident memory of a process, in MB (Linux). */
+async function rssMB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN) / 1024;
+}
+
+/** Streams up to `total` bytes as a chunked body until the server answers; resolves to the status. */
+function chunkedUpload(
+  url: string,
+  total: number,
+  headers: Record<string, string>,
+): Promise<number> {
+  const target = new URL(url);
+  const chunk = Buffer.alloc(1024 * 1024, 0x20);
+  return new Promise((resolve, reject) => {
+    let sent = 0;
+    let answered = false;
+    const request = httpRequest(
+      { host: target.hostname, port: target.port, path: target.pathname, method: 'POST', headers },
+      (response) => {
+        answered = true;
+        response.resume();
+        resolve(response.statusCode ?? 0);
+        request.destroy();
+      },
+    );
+    request.on('error', (error) => {
+      if (!answered) reject(error);
+    });
+    const pump = (): void => {
+      while (!answered && sent < total) {
+        sent += chunk.length;
+        if (!request.write(chunk)) {
+          request.once('drain', pump);
+          return;
+        }
+      }
+      if (!answered) request.end();
+    };
+    pump();
+  });
+}
+
+describe('a running sluice serve --http under a 300 MB chunked upload', () => {
+  it('answers 401 and 413 at the limit while its memory stays bounded', async () => {
+    const dir = await orchestratorProject();
+    const created = sluiceWith([
+      'tokens',
+      'create',
+      'bot',
+      '--role',
+      'trigger',
+      '--project',
+      dir,
+      '--json',
+    ]);
+    expect(created.code, created.stderr).toBe(0);
+    const { token } = JSON.parse(created.stdout) as { token: string };
+    const child = spawn(
+      process.execPath,
+      [
+        join(ROOT, 'bin', 'sluice.js'),
+        'serve',
+        '--project',
+        dir,
+        '--workers',
+        '0',
+        '--http',
+        '127.0.0.1:0',
+      ],
+      { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    children.push(child);
+    let stderr = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      const deadline = setTimeout(
+        () => reject(new Error(`not serving in 60 s: ${stderr}`)),
+        60_000,
+      );
+      child.stderr?.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        const found = /"api":"(http:\/\/[^"]+)"/.exec(stderr);
+        if (found !== null) {
+          clearTimeout(deadline);
+          resolve(found[1] as string);
+        }
+      });
+      child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
+    });
+    const pid = child.pid as number;
+    const baseline = await rssMB(pid);
+    let peak = baseline;
+    const sampler = setInterval(() => {
+      void rssMB(pid).then(
+        (mb) => (peak = Math.max(peak, mb)),
+        () => undefined,
+      );
+    }, 20);
+    try {
+      const total = 300 * 1024 * 1024;
+      const headers = { 'content-type': 'application/json' };
+      expect(await chunkedUpload(`${url}/hooks/orders`, total, headers)).toBe(401);
+      expect(
+        await chunkedUpload(`${url}/hooks/orders`, total, {
+          ...headers,
+          authorization: `Bearer ${token}`,
+        }),
+      ).toBe(413);
+    } finally {
+      clearInterval(sampler);
+    }
+    console.log(
+      `serve RSS: ${baseline.toFixed(0)} MB at rest, ${peak.toFixed(0)} MB at most under the uploads`,
+    );
+    expect(peak - baseline).toBeLessThan(100);
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+  }, 120_000);
 });
 
 describe('the docs', () => {
