@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import pg from 'pg';
@@ -234,6 +237,43 @@ for (const target of TARGETS) {
       const after = await run(table, 'append', [[4, 'd']], false);
       expect(replacedMessages(after.logged)).toEqual([]);
       expect((await target.rows(table)).map((r) => r.id)).toEqual(['1', '2', '3', '4']);
+    });
+
+    it('readers see the old rows while a full refresh is staged, never an empty table', async () => {
+      const table = `atomic_${randomHex(4)}`;
+      await run(table, 'merge', [
+        [1, 'a'],
+        [2, 'b'],
+      ]);
+      const pauseFile = join(await tempDir(), 'paused');
+      process.env['SLUICE_PAUSE_AT'] = 'before-publish';
+      process.env['SLUICE_PAUSE_FILE'] = pauseFile;
+      try {
+        const refresh = runIn(
+          await tempDir(),
+          pipeline('full_refresh', {
+            steps: {
+              rows: sqlFromText(rowsSQL([[3, 'c']], target.changeOptions)),
+              out: target.sink(table, 'merge', target.changeOptions ? { exclude: ['op'] } : {}),
+            },
+          }),
+          { fullRefresh: true, sourceState: { prepare: async () => undefined } },
+        );
+        const deadline = Date.now() + 30_000;
+        while (!existsSync(pauseFile) && Date.now() < deadline) await sleep(10);
+        expect(existsSync(pauseFile)).toBe(true);
+        // Every sink has written what it stages; none has published.
+        expect(await target.rows(table)).toEqual([
+          { id: '1', name: 'a' },
+          { id: '2', name: 'b' },
+        ]);
+        await rm(pauseFile);
+        expect((await refresh).error).toBeUndefined();
+      } finally {
+        delete process.env['SLUICE_PAUSE_AT'];
+        delete process.env['SLUICE_PAUSE_FILE'];
+      }
+      expect(await target.rows(table)).toEqual([{ id: '3', name: 'c' }]);
     });
 
     it('merge: a full refresh leaves exactly the run rows, without the keys the source lost', async () => {
