@@ -352,3 +352,39 @@ describe('--full-refresh into a DuckDB table', () => {
     expect(await ids()).toEqual([2, 3]);
   });
 });
+
+describe('--full-refresh into a Delta table written with replaceWhere', () => {
+  it('replaces only the rows of the predicate, as without a full refresh: the other partitions stay', async () => {
+    const dir = await tempDir();
+    const write = (day: string, ids: readonly number[], fullRefresh: boolean) =>
+      runIn(
+        dir,
+        pipeline('full_refresh', {
+          steps: {
+            rows: sqlFromText(
+              `SELECT CAST(id AS BIGINT) AS id, DATE '${day}' AS day FROM (VALUES ${ids.map((i) => `(${i})`).join(', ')}) t(id)`,
+            ),
+            out: sink.delta({
+              input: ref('rows'),
+              path: 'lake/days',
+              mode: 'overwrite',
+              partitionBy: ['day'],
+              replaceWhere: `day = DATE '${day}'`,
+            }),
+          },
+        }),
+        fullRefresh ? { fullRefresh: true } : {},
+      );
+    expect((await write('2026-03-01', [1, 2], false)).error).toBeUndefined();
+    expect((await write('2026-03-02', [3], false)).error).toBeUndefined();
+    expect((await write('2026-03-02', [4, 5], true)).error).toBeUndefined();
+    const rows = await readDeltaTable(join(dir, 'lake', 'days'));
+    const day = (value: unknown): string => (value as Date).toISOString().slice(0, 10);
+    expect(rows.map((r) => [Number(r['id']), day(r['day'])])).toEqual([
+      [1, '2026-03-01'],
+      [2, '2026-03-01'],
+      [4, '2026-03-02'],
+      [5, '2026-03-02'],
+    ]);
+  });
+});
