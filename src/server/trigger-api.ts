@@ -141,18 +141,22 @@ export async function startTriggerAPI(options: TriggerAPIOptions): Promise<Trigg
     const wait = limiter.take(key);
     return wait === undefined ? undefined : tooMany(c, wait);
   };
+  const blocked = (c: Context): Response | undefined => {
+    const wait = failures.peek(clientAddress(c));
+    return wait === undefined ? undefined : tooMany(c, wait);
+  };
+  const failed = (c: Context): void => void failures.take(clientAddress(c));
   /** The principal of a request allowed `needed`, or the response refusing it. */
   const authorize = async (c: Context, needed: APITokenRole): Promise<Principal | Response> => {
-    const address = clientAddress(c);
     const header = c.req.header('authorization');
     if (header !== undefined && header !== '') {
       // Only clients that failed lately are counted, so a good token is never slowed by this.
-      const blocked = failures.peek(address);
-      if (blocked !== undefined) return tooMany(c, blocked);
+      const refused = blocked(c);
+      if (refused !== undefined) return refused;
     }
     const who = await auth.authenticate(header);
     if (who === 'missing' || who === 'invalid') {
-      if (who === 'invalid') failures.take(address);
+      if (who === 'invalid') failed(c);
       return c.json(
         {
           error:
@@ -219,6 +223,8 @@ export async function startTriggerAPI(options: TriggerAPIOptions): Promise<Trigg
     stateDir: options.project.stateDir,
     authorize,
     limit,
+    blocked,
+    failed,
     env,
     maxBodyBytes: limits.maxWebhookBytes ?? 10 * MIB,
     toleranceSeconds: limits.webhookToleranceSeconds ?? 300,

@@ -44,6 +44,10 @@ export interface WebhookRouteOptions {
   readonly authorize: (c: Context, role: 'trigger') => Promise<Principal | Response>;
   /** Checks the rate limit of a signed inbox: undefined, or the 429 response. */
   readonly limit: (c: Context, key: string) => Response | undefined;
+  /** The 429 response when the client failed too often lately (bad signatures), else undefined. */
+  readonly blocked: (c: Context) => Response | undefined;
+  /** Notes a failed authentication of the client (a bad signature). */
+  readonly failed: (c: Context) => void;
   /** Environment holding `SLUICE_WEBHOOK_SECRET_<INBOX>` (default `process.env`). */
   readonly env?: NodeJS.ProcessEnv;
   /** Default {@link DEFAULT_MAX_WEBHOOK_BYTES}. */
@@ -100,7 +104,9 @@ export function checkSecretsConfigured(env: NodeJS.ProcessEnv): void {
  *
  * Checks come before the body is read, cheapest first: the inbox name, the token (or, for an
  * inbox with a secret, the signature header and its timestamp), the rate limit, the declared
- * length; the body is then read while its bytes are counted, and refused (413) at the limit.
+ * length; the body is then read while its bytes are counted, and refused (413) at the limit. A
+ * signed inbox's rate limit counts only requests whose signature matched; clients whose
+ * signatures keep failing are slowed (429) instead.
  *
  * When `SLUICE_WEBHOOK_SECRET_<INBOX>` is set, requests must be signed as Stripe signs:
  * `Sluice-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. A timestamp more
@@ -112,7 +118,7 @@ export function checkSecretsConfigured(env: NodeJS.ProcessEnv): void {
  *
  * @example
  * ```ts
- * mountWebhooks(app, { stateDir: project.stateDir, authorize, limit });
+ * mountWebhooks(app, { stateDir: project.stateDir, authorize, limit, blocked, failed });
  * // curl -X POST -H 'Authorization: Bearer ...' -H 'Content-Type: application/json' -d '[{"id":1}]' localhost:8080/hooks/orders
  * ```
  */
@@ -149,12 +155,15 @@ export function mountWebhooks(app: Hono, options: WebhookRouteOptions): void {
     if (secret !== undefined) {
       if (secret.trim() === '')
         return c.json({ error: `${variable} is set but empty; the inbox takes nothing` }, 500);
+      const blocked = options.blocked(c);
+      if (blocked !== undefined) return blocked;
       const parsed = parseWebhookSignature(c.req.header(WEBHOOK_SIGNATURE_HEADER), {
         toleranceSeconds,
       });
-      if (!parsed.ok) return c.json({ error: parsed.reason, code: 'bad_signature' }, 401);
-      const limited = options.limit(c, `hook:${name}`);
-      if (limited !== undefined) return limited;
+      if (!parsed.ok) {
+        options.failed(c);
+        return c.json({ error: parsed.reason, code: 'bad_signature' }, 401);
+      }
       signed = parsed;
     } else {
       const who = await options.authorize(c, 'trigger');
@@ -183,7 +192,13 @@ export function mountWebhooks(app: Hono, options: WebhookRouteOptions): void {
       const checked = verifyWebhookSignature(secret, body, c.req.header(WEBHOOK_SIGNATURE_HEADER), {
         toleranceSeconds,
       });
-      if (!checked.ok) return c.json({ error: checked.reason, code: 'bad_signature' }, 401);
+      if (!checked.ok) {
+        options.failed(c);
+        return c.json({ error: checked.reason, code: 'bad_signature' }, 401);
+      }
+      // Only verified requests count against the inbox's rate, so forged ones cannot exhaust it.
+      const limited = options.limit(c, `hook:${name}`);
+      if (limited !== undefined) return limited;
       signature = { id: checked.signature, timestamp: checked.timestamp };
     }
     const records = parseRecords(body.toString('utf8'), c.req.header('content-type') ?? '');
