@@ -49,6 +49,8 @@ export class WebhookReceipts {
   readonly #keys = new Map<string, KeyLine>();
   readonly #pendingKeys = new Map<string, Promise<IdempotentAnswer | undefined>>();
   #lines = 0;
+  /** The file ends in a line cut short (a crash mid-write): the next append starts a new line. */
+  #cutShort = false;
   /** The line count at which expired receipts are next looked for. */
   #nextCheck = 1_000;
   #queue: Promise<unknown> = Promise.resolve();
@@ -74,6 +76,7 @@ export class WebhookReceipts {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
+    receipts.#cutShort = text !== '' && !text.endsWith('\n');
     for (const line of text.split('\n')) {
       if (line === '') continue;
       let parsed: Partial<SignatureLine & KeyLine>;
@@ -182,8 +185,11 @@ export class WebhookReceipts {
     }
     const handle = await open(this.#file, 'a');
     try {
-      await handle.writeFile(lines.map((line) => `${line}\n`).join(''));
+      await handle.writeFile(
+        `${this.#cutShort ? '\n' : ''}${lines.map((line) => `${line}\n`).join('')}`,
+      );
       await handle.sync();
+      this.#cutShort = false;
     } finally {
       await handle.close();
     }
@@ -211,6 +217,7 @@ export class WebhookReceipts {
       await folder.close();
     }
     this.#lines = lines.length;
+    this.#cutShort = false;
   }
 
   #expire(now: number): void {
