@@ -416,7 +416,9 @@ A request is refused with 401 and the reason when the header is missing or malfo
 --webhook-tolerance\`). A signature accepted once is refused with 409 when it comes again (a
 replay): the inbox remembers the signatures of its tolerance window on disk
 (\`<state dir>/inbox/.receipts/<inbox>.ndjson\`, fsynced before the answer), so a restart does not
-forget them. Sign each request when it is sent, with its own timestamp. An empty secret
+forget them. Sign each request when it is sent, with its own timestamp. The batch is written
+before its receipt (a lost record is worse than a copy), so a server killed between the two can
+take one copy of that request again; an \`Idempotency-Key\` has the same window. An empty secret
 (\`SLUICE_WEBHOOK_SECRET_PAYMENTS=\`) stops \`sluice serve\` at start-up, naming the variable.
 
 With curl:
