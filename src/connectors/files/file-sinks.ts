@@ -122,7 +122,8 @@ export const ndjsonSink = defineSink({
 /**
  * Writes a Delta Lake table (a local folder or an `s3://bucket/prefix` URL). The step writes
  * the data files; the commit that makes them visible happens only when the whole run
- * succeeded, and a failed run removes them.
+ * succeeded, and a failed run removes them. On a full refresh (`context.fullRefresh`) `append`
+ * and `merge` replace the table's rows with the run's output in one overwrite commit.
  *
  * @example
  * ```ts

@@ -36,7 +36,9 @@ const SEQUENCE_COLUMN = '__sluice_seq';
  * Writes a MySQL/MariaDB table. `write` stages the rows in a side table (with
  * `LOAD DATA LOCAL INFILE` when the server allows it, else multi-row INSERTs);
  * `publish` creates or widens the target and applies the mode in one transaction, so readers
- * see all of a run's rows or none; `discard` drops the side table.
+ * see all of a run's rows or none; `discard` drops the side table. On a full refresh
+ * (`context.fullRefresh`) every mode deletes the table's rows in that transaction first, so the
+ * table holds exactly the run's rows.
  *
  * @example
  * ```ts

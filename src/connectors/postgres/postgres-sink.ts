@@ -33,7 +33,9 @@ const DELETE_FLAG = '__sluice_delete';
  * Append and overwrite copy the rows (`COPY FROM STDIN`) straight into the table; merge and
  * delete+insert copy them into a temporary table first and apply the mode from there (`MERGE`,
  * or `INSERT ... ON CONFLICT` before PostgreSQL 15). The target is created or widened as needed.
- * Readers see all of the run's rows or none; a failed run rolls everything back.
+ * Readers see all of the run's rows or none; a failed run rolls everything back. On a full
+ * refresh (`context.fullRefresh`) every mode first deletes the table's rows in that transaction,
+ * so append, merge and delete+insert leave exactly the run's rows.
  *
  * @example
  * ```ts
