@@ -571,6 +571,25 @@ describe('start-up checks', () => {
     }
   });
 
+  it('closes within seconds although a client holds an upload open', async () => {
+    const extra = await start();
+    const url = new URL(extra.url);
+    const request = httpRequest({
+      host: url.hostname,
+      port: url.port,
+      path: '/hooks/slow',
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.bot}`, 'content-type': 'application/json' },
+    });
+    request.on('error', () => undefined);
+    request.write('[{"id": 1}'); // and never the rest
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const started = Date.now();
+    await extra.close();
+    expect(Date.now() - started).toBeLessThan(15_000);
+    request.destroy();
+  });
+
   it('answers a busy port with a clear error', async () => {
     const port = Number(new URL(api.url).port);
     const busy = await startTriggerAPI({ store, project, port, env }).catch(

@@ -336,9 +336,15 @@ export async function startTriggerAPI(options: TriggerAPIOptions): Promise<Trigg
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}`,
+    // Requests in flight get a few seconds to be answered; then their connections are cut.
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        const cut = setTimeout(() => server.closeAllConnections(), 5_000);
+        cut.unref();
+        server.close(() => {
+          clearTimeout(cut);
+          resolve();
+        });
         server.closeIdleConnections();
       }),
   };
