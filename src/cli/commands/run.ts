@@ -43,7 +43,7 @@ export const runCommand: Command = {
     {
       flags: '--full-refresh',
       description:
-        "ignore the sources' saved state (watermarks, CDC positions) and read everything, and rebuild incremental warehouse models; the new state is saved",
+        "ignore the sources' saved state (watermarks, CDC positions) and read everything, rebuild incremental warehouse models, and have append and merge sinks replace their targets' rows; the new state is saved",
     },
     {
       flags: '--store <url>',
