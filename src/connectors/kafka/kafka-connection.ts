@@ -38,7 +38,7 @@ const NETWORK_CODES = new Set([
 /** Kafka error names with a hint of their own. */
 const HINTS: Readonly<Record<string, string>> = {
   ECONNREFUSED:
-    'check that a Kafka broker listens at that host and port (brokers); the step is retried',
+    'check that a Kafka broker listens at that host and port (brokers); the stream stops here: start it again once the broker is up (it resumes from its last checkpoint), or run it under a supervisor that restarts it',
   ENOTFOUND: 'the host name does not resolve: check brokers',
   EAI_AGAIN: 'the host name does not resolve: check brokers',
   PLT_KFK_AUTHENTICATION:

@@ -115,7 +115,7 @@ export class MQTTStreamWriter implements StreamWriter {
         `${this.#broker} did not acknowledge the published messages within ${this.#ackTimeoutMs} ms`,
         {
           cause: Object.assign(new Error('acknowledgement timeout'), { retryable: true }),
-          hint: 'check that the broker is running and reachable; the checkpoint is retried',
+          hint: 'check that the broker is running and reachable; the stream stops here: started again, it resumes from its last checkpoint and publishes the rows of this one again (at least once)',
         },
       );
     }

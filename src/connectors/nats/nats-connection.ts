@@ -94,7 +94,7 @@ export function natsError(
       : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
         ? 'the host name does not resolve: check the server URL'
         : code === 'ECONNREFUSED'
-          ? 'check that nats-server runs at that address and port; the step is retried'
+          ? 'check that nats-server runs at that address and port; the stream stops here: start it again once the server is up (it resumes from its last checkpoint), or run it under a supervisor that restarts it'
           : name === 'TimeoutError'
             ? 'the server did not answer in time: check the URL, the network and firewalls (connectTimeout sets the wait)'
             : name === 'JetStreamNotEnabled'

@@ -76,7 +76,7 @@ export function postgresError(
       : code === MISSING_DATABASE
         ? 'create the database, or fix its name in the url'
         : retryable
-          ? 'check that the server is running and reachable from here; the step is retried'
+          ? 'check that the server is running and reachable from here; the error is retryable: a source or transform with retries tries again, sluice serve and workers run a pipeline with retries again, and a stream started again resumes from its last checkpoint'
           : otherwise.hint;
   const wrapped = Object.assign(new Error(text), { retryable, code });
   const options = { cause: wrapped, ...(hint === undefined ? {} : { hint }) };
