@@ -17,6 +17,7 @@ export function presentError(error: unknown, io: CommandIO, options: { json: boo
   const exitCode =
     sluiceError instanceof ConfigError ||
     sluiceError instanceof UsageError ||
+    sluiceError?.code === 'USAGE' ||
     sluiceError?.code === 'PIPELINE_LOAD_FAILED' ||
     sluiceError?.code === 'CONFIG_INVALID'
       ? ExitCode.badUsage

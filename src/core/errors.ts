@@ -28,6 +28,8 @@ export type SluiceErrorCode =
   | 'ROWS_UNACCOUNTED'
   | 'STORE_FAILED'
   | 'RUN_FAILED'
+  | 'RUN_TIMEOUT'
+  | 'RUN_CANCELED'
   | 'RETRYABLE'
   | 'BACKOFF'
   | 'PERMANENT'

@@ -64,10 +64,20 @@ export class RunStore {
   readonly db: SqlDatabase;
   /** Who the control events of this view record as `actor` (see {@link RunStore.withActor}). */
   readonly actor: string | undefined;
+  readonly #location: string;
 
-  private constructor(db: SqlDatabase, actor?: string) {
+  private constructor(db: SqlDatabase, location: string, actor?: string) {
     this.db = db;
+    this.#location = location;
     this.actor = actor;
+  }
+
+  /**
+   * The location the store was opened with, credentials included, for opening it again from
+   * another process (a run's child process). Never log it: `db.location` is the printable one.
+   */
+  get location(): string {
+    return this.#location;
   }
 
   /**
@@ -81,7 +91,7 @@ export class RunStore {
    * ```
    */
   withActor(actor: string): RunStore {
-    return new RunStore(this.db, actor);
+    return new RunStore(this.db, this.#location, actor);
   }
 
   /**
@@ -100,7 +110,7 @@ export class RunStore {
       await db.close();
       throw error;
     }
-    return new RunStore(db);
+    return new RunStore(db, location);
   }
 
   close(): Promise<void> {
@@ -350,6 +360,20 @@ export class RunStore {
   }
 
   /**
+   * Whether a cancel was asked for the run: polled by workers between heartbeats, so a cancel
+   * stops a run within a second rather than a third of a lease.
+   *
+   * @example
+   * ```ts
+   * if (await store.cancelRequested(runId)) controller.abort();
+   * ```
+   */
+  async cancelRequested(runId: string): Promise<boolean> {
+    const [row] = await this.db.all('SELECT cancel_requested FROM runs WHERE id = ?', [runId]);
+    return Number(row?.['cancel_requested'] ?? 0) === 1;
+  }
+
+  /**
    * Records how an attempt ended, in one transaction with its cursors. A retryable failure with
    * attempts left becomes `up_for_retry` after `retryDelayMs`. Resolves to false, writing
    * nothing, when the fencing token is stale.
@@ -367,9 +391,14 @@ export class RunStore {
       if (row === undefined) return { recorded: false, state: undefined };
       const run = runRecord(row);
       const now = Date.now();
+      // A cancel is final: whatever the attempt said, a run asked to stop is not tried again.
+      const canceled = run.cancelRequested && outcome.state !== 'success';
       const retry =
-        outcome.state === 'failed' && outcome.retryable === true && run.attempt < run.maxAttempts;
-      const state: RunState = retry ? 'up_for_retry' : outcome.state;
+        !canceled &&
+        outcome.state === 'failed' &&
+        outcome.retryable === true &&
+        run.attempt < run.maxAttempts;
+      const state: RunState = canceled ? 'canceled' : retry ? 'up_for_retry' : outcome.state;
       await tx.run(
         `UPDATE runs SET state = ?, finished_at = ?, error = ?, lease_owner = NULL,
            lease_expires_at = NULL, not_before = ?, cache_key = ?
@@ -401,6 +430,52 @@ export class RunStore {
         for (const dataset of new Set(outcome.datasets ?? []))
           await insertEvent(tx, 'dataset.updated', run.pipeline, runId, { dataset });
       return { recorded: true, state };
+    });
+  }
+
+  /**
+   * Gives a running attempt back because its worker is shutting down: the run is queued again
+   * at once for another worker, the attempt not counted against its retries, or canceled when
+   * its cancel was asked for. Resolves to false, writing nothing, when the fencing token is stale.
+   *
+   * @example
+   * ```ts
+   * await store.releaseRun(claim.run.id, claim.fencingToken); // run.released {attempt, worker}
+   * ```
+   */
+  async releaseRun(runId: string, fencingToken: number): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.all(
+        `SELECT * FROM runs WHERE id = ? AND fencing_token = ? AND state = 'running' ${tx.dialect === 'postgres' ? 'FOR UPDATE' : ''}`,
+        [runId, fencingToken],
+      );
+      if (row === undefined) return false;
+      const run = runRecord(row);
+      const now = Date.now();
+      if (run.cancelRequested) {
+        await cancelStoppedRun(tx, run, now, 'released');
+        return true;
+      }
+      const error: RunError = {
+        code: 'WORKER_STOPPED',
+        message: `worker ${run.leaseOwner ?? '?'} shut down during attempt ${run.attempt}; the run was handed back`,
+      };
+      await tx.run(
+        `UPDATE runs SET state = 'up_for_retry', lease_owner = NULL, lease_expires_at = NULL,
+           error = ?, not_before = ?, max_attempts = max_attempts + 1
+         WHERE id = ?`,
+        [JSON.stringify(error), now, runId],
+      );
+      await tx.run(
+        `UPDATE tasks SET state = 'canceled', finished_at = ?, error = ?
+         WHERE run_id = ? AND attempt = ? AND state = 'running'`,
+        [now, JSON.stringify(error), runId, run.attempt],
+      );
+      await insertEvent(tx, 'run.released', run.pipeline, runId, {
+        attempt: run.attempt,
+        worker: run.leaseOwner,
+      });
+      return true;
     });
   }
 
@@ -887,6 +962,10 @@ async function requeueExpiredLeases(tx: SqlDatabase, now: number): Promise<void>
   );
   for (const row of expired) {
     const run = runRecord(row);
+    if (run.cancelRequested) {
+      await cancelStoppedRun(tx, run, now, 'lease_expired');
+      continue;
+    }
     const losses = Number(row['lease_losses'] ?? 0) + 1;
     const exhausted = losses > LEASE_LOSS_ALLOWANCE && run.attempt >= run.maxAttempts;
     const error: RunError = {
@@ -918,6 +997,35 @@ async function requeueExpiredLeases(tx: SqlDatabase, now: number): Promise<void>
       worker: run.leaseOwner,
     });
   }
+}
+
+/**
+ * A run whose cancel was asked for and whose worker stopped (its lease expired, or it shut down
+ * and released the run): canceled, never tried again.
+ */
+async function cancelStoppedRun(
+  tx: SqlDatabase,
+  run: RunRecord,
+  now: number,
+  how: 'lease_expired' | 'released',
+): Promise<void> {
+  const error: RunError = { code: 'RUN_CANCELED', message: 'the run was canceled' };
+  await tx.run(
+    `UPDATE runs SET state = 'canceled', lease_owner = NULL, lease_expires_at = NULL, error = ?,
+       finished_at = ?
+     WHERE id = ?`,
+    [JSON.stringify(error), now, run.id],
+  );
+  await tx.run(
+    `UPDATE tasks SET state = 'canceled', finished_at = ?, error = ?
+     WHERE run_id = ? AND attempt = ? AND state = 'running'`,
+    [now, JSON.stringify(error), run.id, run.attempt],
+  );
+  await insertEvent(tx, 'run.canceled', run.pipeline, run.id, {
+    attempt: run.attempt,
+    worker: run.leaseOwner,
+    while: how,
+  });
 }
 
 async function withinLimits(

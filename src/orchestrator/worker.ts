@@ -7,18 +7,12 @@ import type { Logger } from '../core/logger.js';
 import { silentLogger } from '../core/logger.js';
 import type { Pipeline } from '../define/pipeline.js';
 import type { StepEvent } from '../engine/executor.js';
-import { runPipeline } from '../engine/executor.js';
 import type { RunReport } from '../observe/run-report.js';
-import { MetricHistoryStore } from '../quality/metric-history.js';
 import type { Project } from './project.js';
 import { retryDelayMs, retryPolicy } from '../core/retry-policy.js';
 import { runCacheKey } from './run-cache.js';
-import {
-  readSourceState,
-  resolvePendingState,
-  sourceStateCursors,
-  sourceStateHooks,
-} from './source-state.js';
+import { runIsolated } from './isolated-run.js';
+import { sourceStateCursors } from './source-state.js';
 import { iso } from './run-summary.js';
 import type { RunStore } from './run-store.js';
 import type { AttemptOutcome, QualitySummary, RunClaim, RunRecord, RunState } from './run-types.js';
@@ -37,8 +31,13 @@ export interface WorkerOptions {
   readonly pollMs?: number;
   /** Only claim runs of these pipelines. */
   readonly pipelines?: readonly string[];
-  /** Stops claiming; runs in progress finish first. */
+  /**
+   * Stops claiming. Runs in progress may finish within `graceMs`; those still running then are
+   * stopped and handed back to the store for another worker (or canceled, when asked to be).
+   */
   readonly signal?: AbortSignal;
+  /** How long runs in progress may take to finish after `signal` aborts (default 30 s). */
+  readonly graceMs?: number;
   readonly logger?: Logger;
   /** Called after each attempt the store recorded. */
   readonly onAttempt?: (run: RunRecord, state: RunState) => void;
@@ -63,6 +62,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   const pollMs = options.pollMs ?? 200;
   const logger = (options.logger ?? silentLogger).child({ worker: id });
   const active = new Set<Promise<void>>();
+  const leases = new Set<LeaseKeeper>();
   let storeFailures = 0;
   logger.info({ concurrency, leaseMs }, 'worker started');
   const stopping = (): boolean => options.signal?.aborted === true;
@@ -79,7 +79,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
         storeFailures = 0;
         if (claim === undefined) break;
         claimed = true;
-        const work = executeClaim(claim, { ...options, id, leaseMs, logger }).finally(() =>
+        const work = executeClaim(claim, { ...options, id, leaseMs, logger, leases }).finally(() =>
           active.delete(work),
         );
         active.add(work);
@@ -92,14 +92,34 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     const wait = storeFailures === 0 ? pollMs : Math.min(5_000, pollMs * 2 ** storeFailures);
     await Promise.race([sleep(wait, options.signal), ...active]);
   }
-  await Promise.all(active);
+  if (active.size > 0) {
+    const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
+    logger.info({ running: active.size, graceMs }, 'worker stopping: waiting for runs in progress');
+    const settled = await Promise.race([
+      Promise.all(active).then(() => true),
+      sleep(graceMs).then(() => false),
+    ]);
+    if (!settled) {
+      logger.warn({ running: active.size }, 'grace period over: handing the runs back');
+      for (const lease of leases) lease.release();
+      await Promise.all(active);
+    }
+  }
   logger.info({}, 'worker stopped');
 }
+
+/** How often a running attempt looks for a cancel, between heartbeats. */
+const CANCEL_POLL_MS = 250;
+
+/** How long runs in progress may take to finish after the worker was asked to stop. */
+const DEFAULT_GRACE_MS = 30_000;
 
 interface ExecuteContext extends WorkerOptions {
   readonly id: string;
   readonly leaseMs: number;
   readonly logger: Logger;
+  /** The leases of the attempts in progress, released when the grace period is over. */
+  readonly leases: Set<LeaseKeeper>;
 }
 
 /** Runs one claimed attempt and records its outcome, unless the lease was lost. */
@@ -107,16 +127,26 @@ async function executeClaim(claim: RunClaim, context: ExecuteContext): Promise<v
   const { run, fencingToken } = claim;
   const logger = context.logger.child({ runId: run.id, pipeline: run.pipeline });
   const lease = new LeaseKeeper(context.store, claim, context.leaseMs, logger);
+  context.leases.add(lease);
   const tasks = new TaskRecorder(context.store, run, fencingToken, logger);
   let outcome: AttemptOutcome;
   try {
     outcome = await runAttempt(run, context, lease, tasks, logger);
   } finally {
     lease.stop();
+    context.leases.delete(lease);
   }
   await tasks.flushed();
   if (lease.lost) {
     logger.warn({}, 'lease lost: another worker owns this run now; nothing recorded');
+    return;
+  }
+  if (lease.released && outcome.state !== 'success') {
+    const released = await untilStored(
+      () => context.store.releaseRun(run.id, fencingToken),
+      logger,
+    );
+    if (released) logger.info({}, 'run handed back to the store for another worker');
     return;
   }
   const finished = await untilStored(
@@ -138,10 +168,12 @@ async function executeClaim(claim: RunClaim, context: ExecuteContext): Promise<v
 class LeaseKeeper {
   readonly #abort = new AbortController();
   readonly #timer: NodeJS.Timeout;
+  readonly #cancelPoll: NodeJS.Timeout;
   #timeout: NodeJS.Timeout | undefined;
   lost = false;
   canceled = false;
   timedOut = false;
+  released = false;
 
   constructor(store: RunStore, claim: RunClaim, leaseMs: number, logger: Logger) {
     let renewedAt = Date.now();
@@ -159,6 +191,11 @@ class LeaseKeeper {
       }
     };
     this.#timer = setInterval(() => void beat(), Math.max(50, Math.floor(leaseMs / 3)));
+    const lookForCancel = async (): Promise<void> => {
+      if (await store.cancelRequested(claim.run.id).catch(() => false))
+        this.#stop('canceled', 'the run was canceled');
+    };
+    this.#cancelPoll = setInterval(() => void lookForCancel(), CANCEL_POLL_MS);
   }
 
   get signal(): AbortSignal {
@@ -173,15 +210,23 @@ class LeaseKeeper {
     );
   }
 
+  /** Stops the attempt because the worker is shutting down; the run goes back to the store. */
+  release(): void {
+    this.#stop('released', 'the worker is shutting down');
+  }
+
   stop(): void {
     clearInterval(this.#timer);
+    clearInterval(this.#cancelPoll);
     clearTimeout(this.#timeout);
   }
 
-  #stop(why: 'lost' | 'canceled' | 'timedOut', message: string): void {
+  #stop(why: 'lost' | 'canceled' | 'timedOut' | 'released', message: string): void {
     if (this.#abort.signal.aborted) return;
     this[why] = true;
-    this.#abort.abort(new SluiceError('RUN_FAILED', message));
+    this.#abort.abort(
+      new SluiceError(why === 'timedOut' ? 'RUN_TIMEOUT' : 'RUN_CANCELED', message),
+    );
   }
 }
 
@@ -216,21 +261,23 @@ async function runAttempt(
       return { state: 'skipped', cachedFrom };
     }
     logger.info({ attempt: run.attempt, codeHash }, 'run started');
-    await resolvePendingState(context.store, pipeline, { baseDir: dirname(file), logger });
-    const report = await runPipeline(pipeline, {
-      params: runParams(pipeline, run),
-      watermarks: await readSourceState(context.store, pipeline),
-      // The pending state is promoted by finishAttempt, with the run's success.
-      sourceState: sourceStateHooks(context.store, pipeline.name, { commit: false }),
-      metricHistory: MetricHistoryStore.onLog(context.store.metricHistoryLog(), { logger }),
-      runId: run.id,
-      baseDir: dirname(file),
-      stateDir: context.project.stateDir,
-      logger,
-      signal: lease.signal,
-      onEvent: (event) => tasks.record(event),
-      ...(run.useCache ? { cache: { codeHash } } : {}),
-    });
+    // In a process of its own, so that a timeout or cancel stops it whatever its code does. The
+    // pending source state is promoted by finishAttempt, with the run's success.
+    const report = await runIsolated(
+      {
+        file,
+        pipeline: pipeline.name,
+        runId: run.id,
+        params: runParams(pipeline, run),
+        stateDir: context.project.stateDir,
+        baseDir: dirname(file),
+        store: context.store.location,
+        commitSourceState: false,
+        metricHistoryInStore: true,
+        ...(run.useCache ? { cache: { codeHash } } : {}),
+      },
+      { signal: lease.signal, logger, onEvent: (event) => tasks.record(event) },
+    );
     const outcome = {
       ...attemptOutcome(report, {
         cancelRequested: lease.canceled,

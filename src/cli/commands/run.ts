@@ -1,12 +1,8 @@
 import { join, resolve } from 'node:path';
-import { UsageError } from '../../core/errors.js';
-import { runPipeline } from '../../engine/executor.js';
-import { RunStore } from '../../orchestrator/run-store.js';
-import {
-  readSourceState,
-  resolvePendingState,
-  sourceStateHooks,
-} from '../../orchestrator/source-state.js';
+import { SluiceError, UsageError } from '../../core/errors.js';
+import { parseDuration } from '../../core/duration.js';
+import { newRunId } from '../../core/ids.js';
+import { runIsolated } from '../../orchestrator/isolated-run.js';
 import { isStoreUrl } from '../../orchestrator/sql-database.js';
 import { createLogger } from '../../observe/logger.js';
 import { formatRunReport } from '../../observe/run-report.js';
@@ -87,31 +83,44 @@ export const runCommand: Command = {
         typeof options['store'] === 'string'
           ? options['store']
           : process.env['SLUICE_STORE'] || join(stateDir, 'sluice.db');
-      const store = await RunStore.open(
-        isStoreUrl(location) ? location : resolve(io.cwd, location),
-      );
-      const abort = new AbortController();
-      const cancel = (): void => abort.abort(new Error('interrupted'));
+      const stop = new AbortController();
+      const cancel = (): void =>
+        stop.abort(new SluiceError('RUN_CANCELED', 'the run was interrupted'));
+      const timeout = pipeline.orchestration.timeout;
+      const timer =
+        timeout === undefined
+          ? undefined
+          : setTimeout(
+              () =>
+                stop.abort(
+                  new SluiceError('RUN_TIMEOUT', `the run took longer than ${String(timeout)}`),
+                ),
+              parseDuration(timeout),
+            );
       process.once('SIGINT', cancel);
       process.once('SIGTERM', cancel);
       let report;
       try {
-        // --full-refresh reads everything again, so a pending state it would settle is moot.
-        if (options['fullRefresh'] !== true) await resolvePendingState(store, pipeline, { logger });
-        const state = options['fullRefresh'] === true ? {} : await readSourceState(store, pipeline);
-        report = await runPipeline(pipeline, {
-          params,
-          watermarks: state,
-          ...(options['fullRefresh'] === true ? { fullRefresh: true } : {}),
-          stateDir,
-          logger,
-          signal: abort.signal,
-          ...(cache === undefined ? {} : { cache }),
-          ...(display === undefined ? {} : { onEvent: (event) => display.update(event) }),
-          sourceState: sourceStateHooks(store, pipeline.name),
-        });
+        report = await runIsolated(
+          {
+            file: path,
+            pipeline: pipeline.name,
+            runId: newRunId(new Date()),
+            params,
+            stateDir,
+            store: isStoreUrl(location) ? location : resolve(io.cwd, location),
+            commitSourceState: true,
+            ...(options['fullRefresh'] === true ? { fullRefresh: true } : {}),
+            ...(cache === undefined ? {} : { cache }),
+          },
+          {
+            signal: stop.signal,
+            logger,
+            ...(display === undefined ? {} : { onEvent: (event) => display.update(event) }),
+          },
+        );
       } finally {
-        await store.close();
+        clearTimeout(timer);
         display?.stop();
         process.off('SIGINT', cancel);
         process.off('SIGTERM', cancel);

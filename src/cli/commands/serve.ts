@@ -15,6 +15,13 @@ const LEASE_OPTION = {
   defaultValue: '30s',
 };
 
+const GRACE_OPTION = {
+  flags: '--grace <duration>',
+  description:
+    'on SIGTERM/SIGINT, how long runs in progress may take to finish before they are stopped and handed back to the store',
+  defaultValue: '30s',
+};
+
 /**
  * `sluice serve`: the scheduler, plus `--workers` in-process workers (0 for scheduler only,
  * with `sluice worker` processes elsewhere). Stops cleanly on SIGINT/SIGTERM.
@@ -36,6 +43,7 @@ export const serveCommand: Command = {
       defaultValue: '1',
     },
     LEASE_OPTION,
+    GRACE_OPTION,
     {
       flags: '--http <[host:]port>',
       description:
@@ -58,6 +66,7 @@ export const serveCommand: Command = {
       const http =
         options['http'] === undefined ? undefined : listenAddress(String(options['http']));
       const leaseMs = parseDuration(String(options['lease'] ?? '30s'));
+      const graceMs = parseDuration(String(options['grace'] ?? '30s'));
       const toleranceMs = parseDuration(String(options['webhookTolerance'] ?? '5m'));
       if (toleranceMs < 1000)
         throw new UsageError('--webhook-tolerance must be at least 1s', { hint: 'e.g. 5m' });
@@ -86,7 +95,15 @@ export const serveCommand: Command = {
               runScheduler({ store, project, signal, logger }),
               workers === 0
                 ? Promise.resolve()
-                : runWorker({ store, project, concurrency: workers, leaseMs, signal, logger }),
+                : runWorker({
+                    store,
+                    project,
+                    concurrency: workers,
+                    leaseMs,
+                    graceMs,
+                    signal,
+                    logger,
+                  }),
             ]);
           } finally {
             await api?.close();
@@ -116,6 +133,7 @@ export const workerCommand: Command = {
     ...PROJECT_OPTIONS,
     { flags: '--concurrency <n>', description: 'runs executed at once', defaultValue: '1' },
     LEASE_OPTION,
+    GRACE_OPTION,
     {
       flags: '--pipeline <name>',
       description: 'only run this pipeline (repeatable)',
@@ -126,6 +144,7 @@ export const workerCommand: Command = {
     try {
       const concurrency = positiveInteger('--concurrency', options['concurrency'] ?? '1');
       const leaseMs = parseDuration(String(options['lease'] ?? '30s'));
+      const graceMs = parseDuration(String(options['grace'] ?? '30s'));
       const pipelines = options['pipeline'] as string[] | undefined;
       return await untilSignalled(io, async (signal, logger) =>
         withProjectStore(options, io, async ({ project, store }) => {
@@ -134,6 +153,7 @@ export const workerCommand: Command = {
             project,
             concurrency,
             leaseMs,
+            graceMs,
             signal,
             logger,
             ...(pipelines === undefined ? {} : { pipelines }),

@@ -1,0 +1,282 @@
+import { fork } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Diagnostic, SluiceErrorCode } from '../core/errors.js';
+import { ConfigError, SluiceError, describeCause } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { silentLogger } from '../core/logger.js';
+import type { StepEvent } from '../engine/executor.js';
+import type { ReportedError, RunReport, StepReport } from '../observe/run-report.js';
+import { writeRunReport } from '../observe/run-report.js';
+
+/** What the child process of {@link runIsolated} runs. */
+export interface IsolatedRunRequest {
+  /** The pipeline file (its default export is the pipeline). */
+  readonly file: string;
+  /** The pipeline's name, for the report of a run that had to be killed. */
+  readonly pipeline: string;
+  readonly runId: string;
+  readonly params: Readonly<Record<string, string>>;
+  readonly stateDir: string;
+  readonly baseDir?: string;
+  /** The run store whose source state the run reads and saves (a path or postgres:// URL). */
+  readonly store?: string;
+  /** False: the new source state is left pending, for the orchestrator to promote. */
+  readonly commitSourceState: boolean;
+  /** Keep datasets' metric history in the run store rather than under the state folder. */
+  readonly metricHistoryInStore?: boolean;
+  readonly fullRefresh?: boolean;
+  readonly cache?: { readonly codeHash: string };
+}
+
+/** A message from the parent to the run's child process. */
+export type ParentMessage =
+  | { readonly type: 'start'; readonly request: IsolatedRunRequest }
+  | { readonly type: 'abort'; readonly code: SluiceErrorCode; readonly message: string };
+
+/** A message from the run's child process to its parent. */
+export type HostMessage =
+  | { readonly type: 'event'; readonly event: StepEvent }
+  | {
+      readonly type: 'log';
+      readonly level: 'debug' | 'info' | 'warn' | 'error';
+      readonly bindings: Record<string, unknown>;
+      readonly fields: object;
+      readonly message: string | undefined;
+    }
+  | { readonly type: 'report'; readonly report: RunReport }
+  | { readonly type: 'error'; readonly error: WireError };
+
+/** An error as it crosses from the child to the parent. */
+export interface WireError {
+  readonly code: SluiceErrorCode;
+  readonly message: string;
+  readonly hint?: string;
+  readonly retryable: boolean;
+  readonly diagnostics?: readonly Diagnostic[];
+}
+
+/** Options of {@link runIsolated}. */
+export interface IsolationOptions {
+  /**
+   * Stops the run. The abort reason should be a {@link SluiceError} with code `RUN_TIMEOUT` or
+   * `RUN_CANCELED`: a timed-out run reports `failed` with that error, any other `canceled`.
+   */
+  readonly signal?: AbortSignal;
+  readonly logger?: Logger;
+  readonly onEvent?: (event: StepEvent) => void;
+  /**
+   * How long a stopped run may take to wind down by itself (release its connections, discard
+   * its staged outputs) before its process is killed (default 500 ms).
+   */
+  readonly graceMs?: number;
+}
+
+const DEFAULT_GRACE_MS = 500;
+
+/**
+ * Runs a pipeline file in a child process of its own, so that a timeout or a cancel always
+ * wins: when `signal` aborts, the child is asked to stop and, if it has not ended within
+ * `graceMs`, killed. A killed run publishes nothing (outputs are staged until every step
+ * succeeded), its spill folder is removed, and its report says which steps had finished.
+ * Errors the child raises before it has a report (a file that does not load, an invalid plan)
+ * are thrown here with their code, message and hint.
+ *
+ * @example
+ * ```ts
+ * const report = await runIsolated(
+ *   { file: '/srv/pipelines/orders.ts', runId, params: {}, stateDir: '.sluice', commitSourceState: true },
+ *   { signal: AbortSignal.timeout(60_000) },
+ * );
+ * ```
+ */
+export async function runIsolated(
+  request: IsolatedRunRequest,
+  options: IsolationOptions = {},
+): Promise<RunReport> {
+  const logger = options.logger ?? silentLogger;
+  const startedAt = new Date();
+  const { entry, execArgv } = hostEntry();
+  const child = fork(entry, [], {
+    execArgv,
+    // User code's console output goes to stderr, so stdout stays the command's own (--json).
+    stdio: ['ignore', 2, 'inherit', 'ipc'],
+    serialization: 'advanced',
+  });
+  const finished = new Map<string, StepReport>();
+  const started = new Map<string, string>();
+  let report: RunReport | undefined;
+  let failure: WireError | undefined;
+  child.on('message', (message: HostMessage) => {
+    if (message.type === 'event') {
+      if (message.event.type === 'step-started')
+        started.set(message.event.stepId, message.event.kind);
+      if (message.event.type === 'step-finished')
+        finished.set(message.event.step.id, message.event.step);
+      options.onEvent?.(message.event);
+    } else if (message.type === 'log') {
+      const target =
+        Object.keys(message.bindings).length === 0 ? logger : logger.child(message.bindings);
+      target[message.level](message.fields, message.message);
+    } else if (message.type === 'report') report = message.report;
+    else failure = message.error;
+  });
+  // A message to a child that has just exited fails with EPIPE; its exit tells the story.
+  child.on('error', (error) => logger.debug({ err: error.message }, 'run process error'));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
+    (resolveExit) => child.once('exit', (code, signal) => resolveExit({ code, signal })),
+  );
+  let stopReason: SluiceError | undefined;
+  let killTimer: NodeJS.Timeout | undefined;
+  const stop = (): void => {
+    stopReason = stopError(options.signal?.reason);
+    if (child.connected)
+      child.send({ type: 'abort', code: stopReason.code, message: stopReason.message });
+    killTimer = setTimeout(() => child.kill('SIGKILL'), options.graceMs ?? DEFAULT_GRACE_MS);
+  };
+  if (options.signal?.aborted === true) stop();
+  else options.signal?.addEventListener('abort', stop, { once: true });
+  child.send({ type: 'start', request } satisfies ParentMessage);
+  const exit = await exited;
+  clearTimeout(killTimer);
+  options.signal?.removeEventListener('abort', stop);
+
+  if (report !== undefined)
+    return stopReason === undefined ? report : stoppedReport(report, stopReason);
+  if (failure !== undefined && stopReason === undefined) throw errorFromWire(failure);
+  // Killed, or ended without a word: the report is made here from what the child said.
+  await rm(join(resolve(request.stateDir), 'tmp', request.runId), { recursive: true, force: true });
+  const error: ReportedError =
+    stopReason !== undefined
+      ? { code: stopReason.code, message: stopReason.message }
+      : {
+          code: 'INTERNAL',
+          message: `the run's process ended unexpectedly (${exit.signal ?? `exit code ${String(exit.code)}`})`,
+          retryable: true,
+        };
+  const endedAt = new Date();
+  const steps: StepReport[] = [
+    ...finished.values(),
+    ...[...started]
+      .filter(([id]) => !finished.has(id))
+      .map(([id, kind]) =>
+        unfinishedStep(id, kind, stopReason === undefined ? 'failed' : 'canceled', error),
+      ),
+  ];
+  const synthesized: RunReport = {
+    pipeline: request.pipeline,
+    runId: request.runId,
+    status: stopReason?.code === 'RUN_CANCELED' ? 'canceled' : 'failed',
+    startedAt: startedAt.toISOString(),
+    endedAt: endedAt.toISOString(),
+    durationMs: endedAt.getTime() - startedAt.getTime(),
+    params: request.params,
+    steps,
+    rowsQuarantined: steps.reduce((sum, step) => sum + step.rowsQuarantined, 0),
+    quarantineDir: join(resolve(request.stateDir), 'runs', request.runId, 'quarantine'),
+    error,
+  };
+  await writeRunReport(synthesized, resolve(request.stateDir)).catch((cause: unknown) =>
+    logger.warn({ err: describeCause(cause) }, 'cannot write the run report'),
+  );
+  return synthesized;
+}
+
+/**
+ * The child's entry: the built module beside this one; from source (tests), the built one of
+ * the package when there is one, else the source under a TypeScript loader.
+ */
+function hostEntry(): { entry: string; execArgv: string[] } {
+  for (const built of ['./run-host.js', '../../dist/orchestrator/run-host.js']) {
+    const path = fileURLToPath(new URL(built, import.meta.url));
+    if (existsSync(path)) return { entry: path, execArgv: [] };
+  }
+  return {
+    entry: fileURLToPath(new URL('./run-host.ts', import.meta.url)),
+    execArgv: ['--import', import.meta.resolve('jiti/register')],
+  };
+}
+
+function stopError(reason: unknown): SluiceError {
+  if (
+    reason instanceof SluiceError &&
+    (reason.code === 'RUN_TIMEOUT' || reason.code === 'RUN_CANCELED')
+  )
+    return reason;
+  return new SluiceError(
+    'RUN_CANCELED',
+    reason instanceof Error ? reason.message : 'the run was canceled',
+  );
+}
+
+/** A report the child finished after being asked to stop: a timeout is a failure. */
+function stoppedReport(report: RunReport, reason: SluiceError): RunReport {
+  if (report.status === 'success') return report;
+  const error = { code: reason.code, message: reason.message };
+  return reason.code === 'RUN_TIMEOUT'
+    ? { ...report, status: 'failed', error }
+    : { ...report, status: 'canceled', error };
+}
+
+function unfinishedStep(
+  id: string,
+  kind: string,
+  status: 'failed' | 'canceled',
+  error: ReportedError,
+): StepReport {
+  return {
+    id,
+    kind: kind as StepReport['kind'],
+    status,
+    rowsIn: null,
+    rowsOut: null,
+    rowsQuarantined: 0,
+    durationMs: 0,
+    inputs: [],
+    outputs: [],
+    error,
+  };
+}
+
+/**
+ * An error as the child sends it: code, message, hint, retry meaning and a config error's
+ * diagnostics.
+ *
+ * @example
+ * ```ts
+ * process.send?.({ type: 'error', error: errorToWire(error) });
+ * ```
+ */
+export function errorToWire(error: unknown): WireError {
+  if (!(error instanceof SluiceError))
+    return { code: 'INTERNAL', message: describeCause(error), retryable: false };
+  return {
+    code: error.code,
+    message: error.message,
+    retryable: error.retryable,
+    ...(error.hint === undefined ? {} : { hint: error.hint }),
+    ...(error instanceof ConfigError ? { diagnostics: error.diagnostics } : {}),
+  };
+}
+
+/** A {@link SluiceError} raised in a run's child process, with its code, hint and retry meaning. */
+class CarriedError extends SluiceError {
+  readonly #retryable: boolean;
+
+  constructor(wire: WireError) {
+    super(wire.code, wire.message, wire.hint === undefined ? {} : { hint: wire.hint });
+    this.#retryable = wire.retryable;
+  }
+
+  override get retryable(): boolean {
+    return this.#retryable;
+  }
+}
+
+function errorFromWire(wire: WireError): SluiceError {
+  return wire.diagnostics === undefined
+    ? new CarriedError(wire)
+    : new ConfigError(wire.diagnostics, wire.hint === undefined ? {} : { hint: wire.hint });
+}

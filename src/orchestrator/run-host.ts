@@ -1,0 +1,98 @@
+/**
+ * The child process that executes one run for {@link runIsolated}: it loads the pipeline file,
+ * runs it with the run store's source state, and reports events, log lines and the report to
+ * its parent over IPC. The parent stops it (politely, then by SIGKILL) when the run times out or
+ * is canceled, so user code that never yields cannot hold a run past its limit.
+ */
+import { SluiceError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { runPipeline } from '../engine/executor.js';
+import { loadPipelineFile } from '../plan/load-pipeline-file.js';
+import { MetricHistoryStore } from '../quality/metric-history.js';
+import type { HostMessage, ParentMessage, IsolatedRunRequest } from './isolated-run.js';
+import { errorToWire } from './isolated-run.js';
+import { RunStore } from './run-store.js';
+import { readSourceState, resolvePendingState, sourceStateHooks } from './source-state.js';
+
+const abort = new AbortController();
+
+function send(message: HostMessage): Promise<void> {
+  return new Promise((resolve) => {
+    if (process.send === undefined || !process.connected) return resolve();
+    process.send(message, undefined, {}, () => resolve());
+  });
+}
+
+/** A logger whose lines are written by the parent's logger, with this child's bindings. */
+function parentLogger(bindings: Record<string, unknown>): Logger {
+  const line =
+    (level: 'debug' | 'info' | 'warn' | 'error') =>
+    (fields: object, message?: string): void =>
+      void send({ type: 'log', level, bindings, fields: { ...fields }, message });
+  return {
+    debug: line('debug'),
+    info: line('info'),
+    warn: line('warn'),
+    error: line('error'),
+    child: (more) => parentLogger({ ...bindings, ...more }),
+  };
+}
+
+async function execute(request: IsolatedRunRequest): Promise<void> {
+  const logger = parentLogger({});
+  const pipeline = await loadPipelineFile(request.file);
+  const store = request.store === undefined ? undefined : await RunStore.open(request.store);
+  try {
+    let watermarks: Readonly<Record<string, string>> = {};
+    if (store !== undefined && request.fullRefresh !== true) {
+      await resolvePendingState(store, pipeline, {
+        logger,
+        ...(request.baseDir === undefined ? {} : { baseDir: request.baseDir }),
+      });
+      watermarks = await readSourceState(store, pipeline);
+    }
+    const report = await runPipeline(pipeline, {
+      params: request.params,
+      watermarks,
+      runId: request.runId,
+      stateDir: request.stateDir,
+      logger,
+      signal: abort.signal,
+      onEvent: (event) => void send({ type: 'event', event }),
+      ...(request.baseDir === undefined ? {} : { baseDir: request.baseDir }),
+      ...(request.fullRefresh === true ? { fullRefresh: true } : {}),
+      ...(request.cache === undefined ? {} : { cache: request.cache }),
+      ...(store === undefined
+        ? {}
+        : {
+            sourceState: sourceStateHooks(store, pipeline.name, {
+              commit: request.commitSourceState,
+            }),
+            ...(request.metricHistoryInStore === true
+              ? {
+                  metricHistory: MetricHistoryStore.onLog(store.metricHistoryLog(), { logger }),
+                }
+              : {}),
+          }),
+    });
+    await send({ type: 'report', report });
+  } finally {
+    await store?.close();
+  }
+}
+
+process.on('message', (message: ParentMessage) => {
+  if (message.type === 'abort') {
+    abort.abort(new SluiceError(message.code, message.message));
+    return;
+  }
+  execute(message.request).then(
+    () => process.exit(0),
+    async (error: unknown) => {
+      await send({ type: 'error', error: errorToWire(error) });
+      process.exit(0);
+    },
+  );
+});
+// The parent going away ends the run: nothing is left to record it.
+process.on('disconnect', () => abort.abort(new SluiceError('RUN_CANCELED', 'the parent exited')));
