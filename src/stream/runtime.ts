@@ -3,6 +3,7 @@ import type { Logger } from '../core/logger.js';
 import { SluiceError } from '../core/errors.js';
 import { ownKeysOnly } from '../core/own-keys.js';
 import type { QuarantineStore } from '../engine/quarantine-store.js';
+import { SecretRedactor, addConfigSecrets, redactingLogger } from '../engine/secrets.js';
 import type { OperatorSpec, SideOutput, StreamBatch, StreamOperator } from './operators.js';
 import { createOperator } from './operators.js';
 import type {
@@ -132,6 +133,27 @@ export interface StreamRunOptions {
  * ```
  */
 export async function runStream(
+  plan: StreamPlan,
+  options: StreamRunOptions,
+): Promise<StreamProgress> {
+  // The endpoints' secrets are redacted from the stream's log lines and from its error.
+  const secrets = addConfigSecrets(new SecretRedactor(), [
+    plan.source.config,
+    plan.sink.config,
+    plan.lateData?.config,
+    plan.operators,
+  ]);
+  try {
+    return await runStreamUntilStopped(plan, {
+      ...options,
+      logger: redactingLogger(options.logger, secrets),
+    });
+  } catch (error) {
+    throw secrets.redactError(error);
+  }
+}
+
+async function runStreamUntilStopped(
   plan: StreamPlan,
   options: StreamRunOptions,
 ): Promise<StreamProgress> {

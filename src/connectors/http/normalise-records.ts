@@ -12,6 +12,7 @@ import type { ChildTable, RecordKey } from './child-tables.js';
 import { ROW_ID, publishChildTables, recordIdSQL, stageChildTables } from './child-tables.js';
 import type { NestedMode, PlannedColumn } from './record-columns.js';
 import { jsonPathLiteral, keysOfName, recordColumns } from './record-columns.js';
+import { exactJSONStructure } from '../shared/json-number-types.js';
 
 /** How staged records become the step's dataset. */
 export interface NormaliseOptions {
@@ -243,11 +244,11 @@ async function discoverStructure(
   context: SourceReadContext,
   options: NormaliseOptions,
 ): Promise<unknown> {
-  const [row] = await context.connection.rows(
-    `SELECT CAST(json_group_structure(CAST(__sluice_line AS JSON)) AS VARCHAR) AS structure
-     FROM ${options.table}
-     WHERE json_valid(__sluice_line) AND json_type(__sluice_line) = 'OBJECT'`,
+  // Numbers typed so that they hold every value exactly (int64, decimal(38,0) or JSON text for
+  // integers beyond int64), as the JSON file sources type them.
+  return exactJSONStructure(
+    context.connection,
+    `(SELECT __sluice_line AS __sluice_record FROM ${options.table}
+      WHERE json_valid(__sluice_line) AND json_type(__sluice_line) = 'OBJECT')`,
   );
-  const structure = row?.['structure'];
-  return typeof structure === 'string' ? (JSON.parse(structure) as unknown) : undefined;
 }

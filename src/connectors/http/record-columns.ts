@@ -21,6 +21,8 @@ const SCALAR_TYPES: Readonly<Record<string, LogicalType>> = {
   UBIGINT: { kind: 'int64' },
   DOUBLE: { kind: 'float64' },
   BOOLEAN: { kind: 'bool' },
+  // What `exactJSONStructure` types integers beyond int64 as.
+  'DECIMAL(38,0)': { kind: 'decimal', precision: 38, scale: 0 },
 };
 
 const JSON_TYPE: LogicalType = { kind: 'json' };
