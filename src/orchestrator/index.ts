@@ -13,3 +13,4 @@ export * from './trigger.js';
 export * from './run-summary.js';
 export { isStoreUrl, openDatabase } from './sql-database.js';
 export type { SqlDatabase } from './sql-database.js';
+export * from './store-maintenance.js';

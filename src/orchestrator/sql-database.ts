@@ -141,12 +141,43 @@ async function openSqliteFile(path: string): Promise<BetterSqlite3.Database> {
         await new Promise((resolve) => setTimeout(resolve, Math.min(500, 20 * 2 ** attempt)));
         continue;
       }
+      if (isSqliteDamaged(cause))
+        throw new StoreError(path, `the store file is damaged: ${(cause as Error).message}`, {
+          cause,
+          hint: damagedStoreHint(path),
+        });
       throw new StoreError(path, `cannot open the embedded store: ${(cause as Error).message}`, {
         cause,
         hint: 'check that the folder is writable, or pass --store postgres://...',
       });
     }
   }
+}
+
+/** Whether SQLite found the file damaged (`SQLITE_CORRUPT*`) or not a database at all. */
+function isSqliteDamaged(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return (
+    typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB')
+  );
+}
+
+/**
+ * What to do about a damaged embedded store: confirm with `sluice store check`, then restore the
+ * last backup (or start afresh without one).
+ *
+ * @example
+ * ```ts
+ * throw new StoreError(path, 'the store file is damaged', { hint: damagedStoreHint(path) });
+ * ```
+ */
+export function damagedStoreHint(
+  path: string,
+  options: { readonly checked?: boolean } = {},
+): string {
+  const confirm =
+    options.checked === true ? '' : `confirm with: sluice store check --store ${path}; then `;
+  return `${confirm}restore the last backup (made with sluice store backup <file>): stop every sluice process using the store, move ${path} and its -wal and -shm files aside, copy the backup to ${path} and start again; without a backup, moving the files aside starts an empty store (run history is lost, outputs are not)`;
 }
 
 function isSqliteBusy(error: unknown): boolean {
@@ -175,6 +206,11 @@ async function sqliteGuard<T>(path: string, call: () => T | Promise<T>): Promise
           hint: 'another sluice process (a run, a worker, the server) or a tool holding the file open is writing to it; run again when it is done, or keep the store on PostgreSQL (--store postgres://...) for many writers',
         },
       );
+    if (isSqliteDamaged(cause))
+      throw new StoreError(path, `the store file is damaged: ${message} (${code})`, {
+        cause,
+        hint: damagedStoreHint(path),
+      });
     if (code.startsWith('SQLITE_READONLY'))
       throw new StoreError(path, `it refuses writes: ${message}`, {
         cause,
@@ -185,7 +221,7 @@ async function sqliteGuard<T>(path: string, call: () => T | Promise<T>): Promise
       hint:
         code === 'SQLITE_FULL'
           ? 'free disk space where the store lives'
-          : 'check the store file; a damaged file can be moved away (run history is lost, outputs are not)',
+          : `check the store file with: sluice store check --store ${path}`,
     });
   }
 }
@@ -311,10 +347,22 @@ async function guard<T>(location: string, call: () => Promise<T>): Promise<T> {
       throw new StoreError(location, `lost the connection: ${message}`, {
         cause,
         retryable: true,
-        hint: 'Sluice retries by itself; check that PostgreSQL is running and reachable',
+        hint: 'check that PostgreSQL is running and reachable; sluice serve and workers keep trying by themselves, other commands can be run again',
       });
     throw cause;
   }
+}
+
+/**
+ * A store URL without its password, for messages.
+ *
+ * @example
+ * ```ts
+ * redactStoreUrl('postgres://sluice:secret@db/sluice'); // "postgres://sluice:***@db/sluice"
+ * ```
+ */
+export function redactStoreUrl(url: string): string {
+  return redact(url);
 }
 
 function redact(url: string): string {
