@@ -59,36 +59,97 @@ export class RateLimiter {
 }
 
 /**
- * Reads a request body while counting its bytes as they arrive, so a chunked upload with no
- * `Content-Length` cannot grow the server's memory past `maxBytes`: at the limit the read stops
- * and resolves to `undefined` (answer 413). A declared length over the limit is refused without
- * reading.
+ * The bytes of request bodies the server holds at once, across requests: a body is counted as
+ * it arrives and until its request is answered, so many large uploads at once (each within its
+ * own limit) cannot add up past this; a request that would is answered 503 with `Retry-After`.
  *
  * @example
  * ```ts
- * const body = await readBodyWithin(c.req.raw, 10 * 1024 * 1024);
- * if (body === undefined) return c.json({ error: 'too large' }, 413);
+ * const budget = new BodyBudget(128 * 1024 * 1024);
+ * const read = await readBodyWithin(c.req.raw, 10 * 1024 * 1024, budget);
+ * ```
+ */
+export class BodyBudget {
+  readonly bytes: number;
+  #used = 0;
+
+  constructor(bytes: number) {
+    this.bytes = bytes;
+  }
+
+  /** The bytes held now. */
+  get used(): number {
+    return this.#used;
+  }
+
+  /** Holds `n` more bytes: false (and nothing held) when that would pass the budget. */
+  take(n: number): boolean {
+    if (this.#used + n > this.bytes) return false;
+    this.#used += n;
+    return true;
+  }
+
+  release(n: number): void {
+    this.#used = Math.max(0, this.#used - n);
+  }
+}
+
+/** A body read within its limits; `release()` gives its bytes back to the budget. */
+export interface ReadBody {
+  readonly body: Buffer;
+  release(): void;
+}
+
+/**
+ * Reads a request body while counting its bytes as they arrive, so a chunked upload with no
+ * `Content-Length` cannot grow the server's memory past `maxBytes`: at the limit the read stops
+ * and resolves to `too-large` (answer 413). A declared length over the limit is refused without
+ * reading. With a {@link BodyBudget}, the bytes are held in it until `release()`, and the read
+ * stops with `busy` (answer 503) when the budget is spent.
+ *
+ * @example
+ * ```ts
+ * const read = await readBodyWithin(c.req.raw, 10 * 1024 * 1024, budget);
+ * if (read === 'too-large') return c.json({ error: 'too large' }, 413);
+ * try { use(read.body); } finally { read.release(); }
  * ```
  */
 export async function readBodyWithin(
   request: Request,
   maxBytes: number,
-): Promise<Buffer | undefined> {
+  budget?: BodyBudget,
+): Promise<ReadBody | 'too-large' | 'busy'> {
   const declared = request.headers.get('content-length');
-  if (declared !== null && Number(declared) > maxBytes) return undefined;
-  if (request.body === null) return Buffer.alloc(0);
+  if (declared !== null && Number(declared) > maxBytes) return 'too-large';
+  if (request.body === null) return { body: Buffer.alloc(0), release: () => undefined };
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
+  const stop = async (): Promise<void> => {
+    budget?.release(size);
+    await reader.cancel().catch(() => undefined);
+  };
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      return undefined;
+    if (size + value.byteLength > maxBytes) {
+      await stop();
+      return 'too-large';
     }
+    if (budget !== undefined && !budget.take(value.byteLength)) {
+      await stop();
+      return 'busy';
+    }
+    size += value.byteLength;
     chunks.push(value);
   }
-  return Buffer.concat(chunks, size);
+  let released = false;
+  return {
+    body: Buffer.concat(chunks, size),
+    release: () => {
+      if (released) return;
+      released = true;
+      budget?.release(size);
+    },
+  };
 }

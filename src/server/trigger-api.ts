@@ -18,7 +18,7 @@ import type { RunState } from '../orchestrator/run-types.js';
 import { triggerRun } from '../orchestrator/trigger.js';
 import type { Principal } from './api-auth.js';
 import { APIAuth } from './api-auth.js';
-import { RateLimiter, readBodyWithin } from './request-limits.js';
+import { BodyBudget, RateLimiter, readBodyWithin } from './request-limits.js';
 import { checkSecretsConfigured, mountWebhooks } from './webhook-route.js';
 
 /** Limits of the HTTP API; every field has a default. */
@@ -33,6 +33,11 @@ export interface APILimits {
   readonly burst?: number;
   /** How far a webhook signature's timestamp may be from the server's clock (default 300 s). */
   readonly webhookToleranceSeconds?: number;
+  /**
+   * Body bytes all requests may hold at once (default 128 MiB): past it, a request is answered
+   * 503 with `Retry-After`, so many large uploads at once cannot exhaust memory.
+   */
+  readonly inFlightBodyBytes?: number;
 }
 
 /** Options of {@link startTriggerAPI}. */
@@ -111,6 +116,7 @@ export async function startTriggerAPI(options: TriggerAPIOptions): Promise<Trigg
     perSecond: limits.requestsPerSecond ?? 100,
     burst: limits.burst ?? 1_000,
   });
+  const budget = new BodyBudget(limits.inFlightBodyBytes ?? 128 * MIB);
   // Failed authentications per client address: a token cannot be guessed at speed.
   const failures = new RateLimiter({ perSecond: 1, burst: 20 });
   const auth = new APIAuth(options.store, options.token);
@@ -181,15 +187,23 @@ export async function startTriggerAPI(options: TriggerAPIOptions): Promise<Trigg
   };
   /** Reads an `/api` JSON body within the limit: the value, or the response refusing it. */
   const jsonBody = async (c: Context): Promise<Record<string, unknown> | Response> => {
-    const body = await readBodyWithin(c.req.raw, maxBodyBytes);
-    if (body === undefined) {
+    const read = await readBodyWithin(c.req.raw, maxBodyBytes, budget);
+    if (read === 'too-large' || read === 'busy') {
       c.header('Connection', 'close');
+      if (read === 'busy') {
+        c.header('Retry-After', '1');
+        return c.json(
+          { error: 'the server is busy reading other bodies; try again', code: 'busy' },
+          503,
+        );
+      }
       return c.json(
         { error: `the body is larger than ${maxBodyBytes} bytes`, code: 'too_large' },
         413,
       );
     }
-    const text = body.toString('utf8');
+    const text = read.body.toString('utf8');
+    read.release();
     if (text.trim() === '') return {};
     let parsed: unknown;
     try {
@@ -225,6 +239,7 @@ export async function startTriggerAPI(options: TriggerAPIOptions): Promise<Trigg
     limit,
     blocked,
     failed,
+    budget,
     env,
     maxBodyBytes: limits.maxWebhookBytes ?? 10 * MIB,
     toleranceSeconds: limits.webhookToleranceSeconds ?? 300,

@@ -8,6 +8,7 @@ import {
   verifyWebhookSignature,
 } from '../connectors/http/webhook-inbox.js';
 import type { Principal } from './api-auth.js';
+import type { BodyBudget } from './request-limits.js';
 import { readBodyWithin } from './request-limits.js';
 import type { IdempotentAnswer } from './webhook-receipts.js';
 import { WebhookReceipts } from './webhook-receipts.js';
@@ -54,6 +55,8 @@ export interface WebhookRouteOptions {
   readonly maxBodyBytes?: number;
   /** Default {@link DEFAULT_WEBHOOK_TOLERANCE_SECONDS}. */
   readonly toleranceSeconds?: number;
+  /** The body bytes all requests may hold at once (503 past it); unbounded when absent. */
+  readonly budget?: BodyBudget;
 }
 
 /**
@@ -176,9 +179,16 @@ export function mountWebhooks(app: Hono, options: WebhookRouteOptions): void {
         400,
       );
 
-    const body = await readBodyWithin(c.req.raw, maxBodyBytes);
-    if (body === undefined) {
+    const read = await readBodyWithin(c.req.raw, maxBodyBytes, options.budget);
+    if (read === 'too-large' || read === 'busy') {
       c.header('Connection', 'close');
+      if (read === 'busy') {
+        c.header('Retry-After', '1');
+        return c.json(
+          { error: 'the server is busy reading other bodies; try again', code: 'busy' },
+          503,
+        );
+      }
       return c.json(
         {
           error: `the body is larger than ${maxBodyBytes} bytes; send smaller batches`,
@@ -187,6 +197,22 @@ export function mountWebhooks(app: Hono, options: WebhookRouteOptions): void {
         413,
       );
     }
+    try {
+      return await accept(c, name, read.body, secret, signed, key);
+    } finally {
+      read.release();
+    }
+  });
+
+  /** Verifies, parses and appends a body read within the limits. */
+  async function accept(
+    c: Context,
+    name: string,
+    body: Buffer,
+    secret: string | undefined,
+    signed: { readonly timestamp: number } | undefined,
+    key: string | undefined,
+  ): Promise<Response> {
     let signature: { readonly id: string; readonly timestamp: number } | undefined;
     if (secret !== undefined && signed !== undefined) {
       const checked = verifyWebhookSignature(secret, body, c.req.header(WEBHOOK_SIGNATURE_HEADER), {
@@ -218,8 +244,8 @@ export function mountWebhooks(app: Hono, options: WebhookRouteOptions): void {
     try {
       const digest = createHash('sha256').update(body).digest('hex');
       const append = async (): Promise<IdempotentAnswer> => {
-        const batch = records.length === 0 ? null : await inbox.append(records);
-        const answer = { digest, batch, records: records.length };
+        const batch = records.count === 0 ? null : await inbox.appendNDJSON(records.ndjson);
+        const answer = { digest, batch, records: records.count };
         await receipts.record({
           ...(signature === undefined ? {} : { signature }),
           ...(key === undefined ? {} : { key: { key, answer } }),
@@ -270,29 +296,108 @@ export function mountWebhooks(app: Hono, options: WebhookRouteOptions): void {
       if (signature !== undefined) receipts.release(signature.id);
       throw error;
     }
-  });
+  }
 }
 
-/** The records of a body, or why it is not acceptable. */
-function parseRecords(text: string, contentType: string): Record<string, unknown>[] | string {
-  const lines = contentType.includes('ndjson')
-    ? text.split('\n').filter((line) => line.trim() !== '')
-    : [text];
-  const records: Record<string, unknown>[] = [];
-  for (const [index, line] of lines.entries()) {
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch {
-      return lines.length > 1
+/** The records of a body as NDJSON lines and their count, or why the body is not acceptable. */
+function parseRecords(
+  text: string,
+  contentType: string,
+): { readonly ndjson: string; readonly count: number } | string {
+  const pieces: string[] = [];
+  let lines: string[] = [];
+  let count = 0;
+  const take = (record: unknown): string | undefined => {
+    if (typeof record !== 'object' || record === null || Array.isArray(record))
+      return 'every record must be a JSON object';
+    lines.push(`${JSON.stringify(record)}\n`);
+    count += 1;
+    if (lines.length === 10_000) {
+      pieces.push(lines.join(''));
+      lines = [];
+    }
+    return undefined;
+  };
+  const ndjson = contentType.includes('ndjson');
+  const values = ndjson ? text.split('\n').filter((line) => line.trim() !== '') : [text];
+  for (const [index, value] of values.entries()) {
+    const problem = eachRecord(value, take);
+    if (problem === 'malformed')
+      return ndjson && values.length > 1
         ? `line ${index + 1} is not valid JSON`
         : 'the body must be JSON: an object, an array of objects, or NDJSON lines (Content-Type: application/x-ndjson)';
-    }
-    for (const record of Array.isArray(value) ? value : [value]) {
-      if (typeof record !== 'object' || record === null || Array.isArray(record))
-        return 'every record must be a JSON object';
-      records.push(record as Record<string, unknown>);
-    }
+    if (problem !== undefined) return problem;
   }
-  return records;
+  pieces.push(lines.join(''));
+  return { ndjson: pieces.join(''), count };
+}
+
+/**
+ * Calls `take` with each record of one JSON value: the value itself, or each element of an
+ * array. An array is split into its elements by a scan of the text and each is parsed alone, so
+ * a large array of small objects never exists as objects all at once (a 10 MB body of `{}` would
+ * take some 400 MB that way). Resolves to `malformed`, to what `take` refused, or undefined.
+ */
+function eachRecord(
+  text: string,
+  take: (record: unknown) => string | undefined,
+): string | 'malformed' | undefined {
+  const start = skipSpace(text, 0);
+  if (text.charCodeAt(start) !== 0x5b /* [ */) {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return 'malformed';
+    }
+    return take(value);
+  }
+  let i = skipSpace(text, start + 1);
+  if (text.charCodeAt(i) === 0x5d /* ] */)
+    return skipSpace(text, i + 1) === text.length ? undefined : 'malformed';
+  for (;;) {
+    const from = i;
+    let depth = 0;
+    let inString = false;
+    for (; i < text.length; i++) {
+      const ch = text.charCodeAt(i);
+      if (inString) {
+        if (ch === 0x5c /* \ */) i++;
+        else if (ch === 0x22 /* " */) inString = false;
+        continue;
+      }
+      if (ch === 0x22) inString = true;
+      else if (ch === 0x7b /* { */ || ch === 0x5b /* [ */) depth++;
+      else if (ch === 0x7d /* } */ || ch === 0x5d /* ] */) {
+        if (depth === 0) break;
+        depth--;
+      } else if (ch === 0x2c /* , */ && depth === 0) break;
+    }
+    if (i >= text.length) return 'malformed';
+    let value: unknown;
+    try {
+      value = JSON.parse(text.slice(from, i));
+    } catch {
+      return 'malformed';
+    }
+    const refused = take(value);
+    if (refused !== undefined) return refused;
+    const ch = text.charCodeAt(i);
+    if (ch === 0x2c) {
+      i++;
+      continue;
+    }
+    if (ch !== 0x5d) return 'malformed';
+    return skipSpace(text, i + 1) === text.length ? undefined : 'malformed';
+  }
+}
+
+/** The index of the first character at or after `i` that is not JSON whitespace. */
+function skipSpace(text: string, i: number): number {
+  let at = i;
+  for (; at < text.length; at++) {
+    const ch = text.charCodeAt(at);
+    if (ch !== 0x20 && ch !== 0x09 && ch !== 0x0a && ch !== 0x0d) break;
+  }
+  return at;
 }

@@ -174,11 +174,20 @@ export class WebhookInbox {
 
   /** Writes one batch of records durably; returns its sequence number. */
   async append(records: readonly unknown[]): Promise<string> {
+    return this.appendNDJSON(records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+  }
+
+  /**
+   * Writes one batch given as NDJSON text (one JSON object per line, each line ending in `\n`)
+   * durably; returns its sequence number. For callers that built the lines already, so the
+   * records need not be held as objects.
+   */
+  async appendNDJSON(text: string): Promise<string> {
     await (this.#ready ??= this.#init());
     const staging = join(this.folder, `.${randomUUID()}.tmp`);
     const handle = await open(staging, 'wx');
     try {
-      await handle.writeFile(records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+      await handle.writeFile(text);
       await handle.sync();
     } finally {
       await handle.close();
