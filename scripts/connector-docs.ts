@@ -388,7 +388,9 @@ fsynced, renamed into place, folder fsynced) and only then answers 202 with the 
 the record count: a 202 means the records are on disk and will be read. A body that is not JSON,
 or holds something other than objects, is 400 and nothing is written. A body over 10 MiB is 413:
 the server counts the bytes as they arrive (a chunked upload with no \`Content-Length\` too) and
-stops reading at the limit, so a large upload never grows its memory. Inbox names are letters,
+stops reading at the limit, so a large upload never grows its memory; when many large bodies
+arrive at once, the ones past the server's shared budget are answered 503 with \`Retry-After\`
+(send them again). Inbox names are letters,
 digits, \`_\` and \`-\` (at most 64); anything else is 404 and touches nothing on disk.
 
 **Idempotency.** A request with an \`Idempotency-Key\` header (1 to 255 printable ASCII characters)
