@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { randomHex } from '../src/core/ids.js';
 import { tempDir } from './helpers.js';
+import { CLICKHOUSE_URL, clickhouseUnavailable } from './support/clickhouse.js';
+import { motoServerCommand, startMoto } from './support/moto.js';
 import { MQTT_URL, mqttUnavailable } from './support/mqtt.js';
 import { mysqlUnavailable } from './support/mysql.js';
 import { NATS_URL, createTestStream, natsUnavailable } from './support/nats.js';
@@ -380,6 +382,73 @@ export default pipeline('secrets_mysql', {
           );
           expect(leaks).toEqual([]);
         }
+      },
+    );
+  });
+
+  describe('ClickHouse', async () => {
+    const missing = await clickhouseUnavailable();
+    it.skipIf(missing !== undefined)('a password the server refuses, in the URL', async () => {
+      const secret = newSecret();
+      const origin = new URL(CLICKHOUSE_URL);
+      const url = `${origin.protocol}//default:${encodeURIComponent(secret)}@${origin.host}/default`;
+      const dir = await project(
+        'pipeline.ts',
+        `
+import { pipeline, ref, sink, source } from 'sluice';
+export default pipeline('secrets_clickhouse', {
+  steps: {
+    rows: source.clickhouse(${JSON.stringify({ url, table: 'system.one' })}),
+    out: sink.parquet({ input: ref('rows'), path: 'out/rows.parquet' }),
+  },
+});
+`,
+      );
+      const runs = await failingRuns(dir);
+      const leaks = await leaksOf(
+        runs,
+        [join(dir, '.sluice'), join(dir, 'out')],
+        [{ value: secret, user: 'default' }],
+      );
+      expect(leaks).toEqual([]);
+      expect(runs.map((r) => r.stdout + r.stderr).join('\n')).toMatch(/password|authenticat/i);
+    });
+  });
+
+  describe('S3 (Delta table on moto)', () => {
+    const moto = motoServerCommand();
+    it.skipIf(moto === undefined)(
+      'a secret access key from the environment, writing to a bucket that does not exist',
+      async () => {
+        const server = await startMoto(moto as string);
+        cleanups.push(() => server.stop());
+        const secret = newSecret();
+        const dir = await project(
+          'pipeline.ts',
+          `
+import { pipeline, ref, sink, sql } from 'sluice';
+export default pipeline('secrets_s3', {
+  steps: {
+    one: sql\`SELECT 1 AS x\`,
+    out: sink.delta({ input: ref('one'), path: 's3://sluice-missing-${randomHex(6)}/t' }),
+  },
+});
+`,
+        );
+        const runs = await failingRuns(dir, {
+          AWS_ENDPOINT_URL: server.endpoint,
+          AWS_ACCESS_KEY_ID: 'sluice-test-id',
+          AWS_SECRET_ACCESS_KEY: secret,
+          AWS_REGION: 'us-east-1',
+          SLUICE_CACHE_DIR: join(dir, 'cache'),
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        });
+        const leaks = await leaksOf(
+          runs,
+          [join(dir, '.sluice'), join(dir, 'out'), join(dir, 'cache')],
+          [{ value: secret, user: 'sluice-test-id' }],
+        );
+        expect(leaks).toEqual([]);
       },
     );
   });

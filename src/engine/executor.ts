@@ -35,7 +35,12 @@ import { dropDataset, runStep, settleViewCounts, sumInputRows } from './step-run
 import type { TaskCacheOptions } from './task-cache.js';
 import { TaskCache } from './task-cache.js';
 import { faultPoint } from './fault-points.js';
-import { SecretRedactor, addConfigSecrets, redactingLogger } from './secrets.js';
+import {
+  SecretRedactor,
+  addConfigSecrets,
+  addEnvironmentSecrets,
+  redactingLogger,
+} from './secrets.js';
 import { pipelineBaseDir, tellsPublishedRuns } from './published-runs.js';
 
 /** Progress events for displays: a step started, moved rows, or finished. */
@@ -156,7 +161,7 @@ export async function runPipeline(
   const baseDir = resolve(options.baseDir ?? pipelineBaseDir(pipeline));
   // Every secret of the steps' configs is redacted from what the run says: its log lines, its
   // errors (and so the report, the CLI's output and the run store). Remote systems echo them.
-  const redactor = addConfigSecrets(new SecretRedactor(), [
+  const redactor = addConfigSecrets(addEnvironmentSecrets(new SecretRedactor()), [
     plan.steps.map((step) => [step.config, step.definition]),
     pipeline.engine,
   ]);

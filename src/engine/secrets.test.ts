@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { SecretRedactor, addConfigSecrets, redactingLogger } from './secrets.js';
+import {
+  SecretRedactor,
+  addConfigSecrets,
+  addEnvironmentSecrets,
+  redactingLogger,
+} from './secrets.js';
 
 describe('SecretRedactor', () => {
   const secret = 'Zq0123456789+K/x!';
@@ -58,6 +63,21 @@ describe('addConfigSecrets', () => {
       'url-pass+1 url-pass%2B1 query-pass api-key-value header-token header-key from-the-env orders https://auth.example.com/token',
     );
     expect(said).toBe('*** *** *** *** *** *** *** orders https://auth.example.com/token');
+  });
+});
+
+describe('addEnvironmentSecrets', () => {
+  it('takes the values of variables named as credentials, long enough to find safely', () => {
+    const redactor = addEnvironmentSecrets(new SecretRedactor(), {
+      PGPASSWORD: 'pg-pass-123',
+      AWS_SECRET_ACCESS_KEY: 'aws/secret+key',
+      SLUICE_WEBHOOK_SECRET_ORDERS: 'hook-secret-1',
+      TOKEN_TYPE: 'jwt',
+      HOME: '/root/home-folder',
+    });
+    expect(redactor.redact('pg-pass-123 aws/secret+key hook-secret-1 jwt /root/home-folder')).toBe(
+      '*** *** *** jwt /root/home-folder',
+    );
   });
 });
 

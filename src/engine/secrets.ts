@@ -333,6 +333,36 @@ function safeDecode(text: string): string {
   }
 }
 
+/** Environment variable names that hold credentials (`PGPASSWORD`, `AWS_SECRET_ACCESS_KEY`, ...). */
+const SECRET_VARIABLE =
+  /(?:PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_KEY|CREDENTIALS?)(?:_|$)/i;
+
+/** Values of such variables shorter than this are not taken for secrets (`TOKEN_TYPE=jwt`). */
+const MIN_VARIABLE_SECRET_LENGTH = 8;
+
+/**
+ * Adds the values of environment variables whose names say they hold a credential
+ * (`PGPASSWORD`, `MYSQL_PWD`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`,
+ * `SLUICE_API_TOKEN`, `SLUICE_WEBHOOK_SECRET_<INBOX>`, ...): drivers read some of them without
+ * the pipeline naming them, so they are secrets of the run too. Values under 8 characters are
+ * left out.
+ *
+ * @example
+ * ```ts
+ * addEnvironmentSecrets(redactor, { PGPASSWORD: 'pw-123456' }).redact('pw-123456'); // '***'
+ * ```
+ */
+export function addEnvironmentSecrets(
+  redactor: SecretRedactor,
+  env: NodeJS.ProcessEnv = process.env,
+): SecretRedactor {
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined || value.length < MIN_VARIABLE_SECRET_LENGTH) continue;
+    if (SECRET_VARIABLE.test(name) || name === 'MYSQL_PWD') redactor.add(value);
+  }
+  return redactor;
+}
+
 /**
  * A logger that redacts `redactor`'s secrets from every message, field and child binding before
  * they reach `logger`. Returns `logger` itself when there is nothing to redact.

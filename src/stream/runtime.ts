@@ -3,7 +3,12 @@ import type { Logger } from '../core/logger.js';
 import { SluiceError } from '../core/errors.js';
 import { ownKeysOnly } from '../core/own-keys.js';
 import type { QuarantineStore } from '../engine/quarantine-store.js';
-import { SecretRedactor, addConfigSecrets, redactingLogger } from '../engine/secrets.js';
+import {
+  SecretRedactor,
+  addConfigSecrets,
+  addEnvironmentSecrets,
+  redactingLogger,
+} from '../engine/secrets.js';
 import type { OperatorSpec, SideOutput, StreamBatch, StreamOperator } from './operators.js';
 import { createOperator } from './operators.js';
 import type {
@@ -137,7 +142,7 @@ export async function runStream(
   options: StreamRunOptions,
 ): Promise<StreamProgress> {
   // The endpoints' secrets are redacted from the stream's log lines and from its error.
-  const secrets = addConfigSecrets(new SecretRedactor(), [
+  const secrets = addConfigSecrets(addEnvironmentSecrets(new SecretRedactor()), [
     plan.source.config,
     plan.sink.config,
     plan.lateData?.config,
