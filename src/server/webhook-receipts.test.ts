@@ -78,3 +78,22 @@ describe('webhook receipts', () => {
     expect(new Set(results.map((r) => r.answer.batch))).toEqual(new Set(['0000000000000007']));
   });
 });
+
+describe('webhook receipts, bounded', () => {
+  it('remember at most maxKeys idempotency keys, the newest, across a reopen', async () => {
+    const dir = await stateDir();
+    const receipts = await WebhookReceipts.open(dir, 'orders', 300, { maxKeys: 3 });
+    for (const key of ['k1', 'k2', 'k3', 'k4'])
+      await receipts.withKey(key, async () => {
+        const answer = { digest: key, batch: null, records: 0 };
+        await receipts.record({ key: { key, answer } });
+        return answer;
+      });
+    const reopened = await WebhookReceipts.open(dir, 'orders', 300, { maxKeys: 3 });
+    const first = async (r: WebhookReceipts, key: string) =>
+      (await r.withKey(key, async () => ({ digest: 'new', batch: null, records: 0 }))).first;
+    expect(await first(receipts, 'k1')).toBe(true); // forgotten: taken as new
+    expect(await first(reopened, 'k4')).toBe(false);
+    expect(await first(reopened, 'k2')).toBe(false);
+  });
+});

@@ -11,6 +11,17 @@ export interface IdempotentAnswer {
 
 /** How long an idempotency key is remembered. */
 const KEY_RETENTION_MS = 24 * 60 * 60 * 1000;
+/**
+ * The most idempotency keys an inbox remembers by default (the oldest go first), bounding its
+ * memory: a resend is recognised within 24 hours or 100,000 newer keys, whichever comes first
+ * (some 17 minutes for a sender posting 100 requests a second, each with a new key).
+ *
+ * @example
+ * ```ts
+ * await WebhookReceipts.open('.sluice', 'orders', 300, { maxKeys: MAX_IDEMPOTENCY_KEYS });
+ * ```
+ */
+export const MAX_IDEMPOTENCY_KEYS = 100_000;
 
 interface SignatureLine {
   readonly s: string;
@@ -30,7 +41,7 @@ interface KeyLine {
  * What an inbox remembers of the requests it took, so a replay is refused after a restart too:
  * the signatures accepted within the tolerance window (a signed request sent again is refused
  * while its timestamp is still accepted) and the `Idempotency-Key`s of the last 24 hours with
- * the batch each produced. Kept in `<stateDir>/inbox/.receipts/<inbox>.ndjson`, appended and
+ * the batch each produced (at most {@link MAX_IDEMPOTENCY_KEYS}, the oldest forgotten first). Kept in `<stateDir>/inbox/.receipts/<inbox>.ndjson`, appended and
  * fsynced before the request is answered, compacted when it holds mostly expired lines.
  *
  * A request is reserved in memory while it is written, so two copies arriving at once are told
@@ -45,6 +56,7 @@ interface KeyLine {
 export class WebhookReceipts {
   readonly #file: string;
   readonly #toleranceSeconds: number;
+  readonly #maxKeys: number;
   readonly #signatures = new Map<string, number>();
   readonly #keys = new Map<string, KeyLine>();
   readonly #pendingKeys = new Map<string, Promise<IdempotentAnswer | undefined>>();
@@ -55,9 +67,10 @@ export class WebhookReceipts {
   #nextCheck = 1_000;
   #queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(file: string, toleranceSeconds: number) {
+  private constructor(file: string, toleranceSeconds: number, maxKeys: number) {
     this.#file = file;
     this.#toleranceSeconds = toleranceSeconds;
+    this.#maxKeys = maxKeys;
   }
 
   /** Loads an inbox's receipts (none when the file does not exist yet). */
@@ -65,10 +78,12 @@ export class WebhookReceipts {
     stateDir: string,
     inbox: string,
     toleranceSeconds: number,
+    options: { readonly maxKeys?: number } = {},
   ): Promise<WebhookReceipts> {
     const receipts = new WebhookReceipts(
       join(stateDir, 'inbox', '.receipts', `${inbox}.ndjson`),
       toleranceSeconds,
+      options.maxKeys ?? MAX_IDEMPOTENCY_KEYS,
     );
     let text = '';
     try {
@@ -88,8 +103,12 @@ export class WebhookReceipts {
       receipts.#lines += 1;
       if (typeof parsed.s === 'string' && typeof parsed.t === 'number')
         receipts.#signatures.set(parsed.s, parsed.t);
-      else if (typeof parsed.k === 'string') receipts.#keys.set(parsed.k, parsed as KeyLine);
+      else if (typeof parsed.k === 'string') {
+        receipts.#keys.delete(parsed.k);
+        receipts.#keys.set(parsed.k, parsed as KeyLine);
+      }
     }
+    receipts.#trimKeys();
     receipts.#expire(Date.now());
     return receipts;
   }
@@ -163,7 +182,9 @@ export class WebhookReceipts {
         n: entry.key.answer.records,
         at: now,
       };
+      this.#keys.delete(line.k);
       this.#keys.set(line.k, line);
+      this.#trimKeys();
       lines.push(JSON.stringify(line));
     }
     if (lines.length === 0) return;
@@ -218,6 +239,13 @@ export class WebhookReceipts {
     }
     this.#lines = lines.length;
     this.#cutShort = false;
+  }
+
+  #trimKeys(): void {
+    for (const oldest of this.#keys.keys()) {
+      if (this.#keys.size <= this.#maxKeys) break;
+      this.#keys.delete(oldest);
+    }
   }
 
   #expire(now: number): void {
