@@ -1,7 +1,10 @@
 import { DuckDBInstance, JSDuckDBValueConverter } from '@duckdb/node-api';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Row } from '../src/index.js';
 import { pipeline, ref, runPipeline, schema, sink, source, t, transform } from '../src/index.js';
+import { newRunId } from '../src/core/ids.js';
+import { runIsolated } from '../src/orchestrator/isolated-run.js';
 import type { BenchResult } from './common.js';
 import {
   alternate,
@@ -46,15 +49,21 @@ export async function runTSStepGroup(): Promise<BenchResult[]> {
   const input = await generatePayments();
   const runs = await alternate('tsstep', rounds, {
     sluice: (dir) => runSluice(input, dir),
+    isolated: (dir) => runSluiceIsolated(input, dir),
     node: (dir) => runNodeLoop(input, dir),
   });
   try {
     const sluice = fastest(runs.sluice);
+    const isolated = fastest(runs.isolated);
     const node = fastest(runs.node);
-    const [sluiceOut, nodeOut] = [await totals(sluice.value), await totals(node.value)];
+    const [sluiceOut, isolatedOut, nodeOut] = [
+      await totals(sluice.value),
+      await totals(isolated.value),
+      await totals(node.value),
+    ];
     assert(
-      sluiceOut.rows === ROWS && nodeOut.rows === ROWS,
-      `rows written: Sluice ${sluiceOut.rows}, Node ${nodeOut.rows}, expected ${ROWS}`,
+      sluiceOut.rows === ROWS && isolatedOut.rows === ROWS && nodeOut.rows === ROWS,
+      `rows written: Sluice ${sluiceOut.rows}, isolated ${isolatedOut.rows}, Node ${nodeOut.rows}, expected ${ROWS}`,
     );
     assert(
       Math.abs(sluiceOut.amountEUR - nodeOut.amountEUR) <= 1e-9 * Math.abs(nodeOut.amountEUR),
@@ -66,6 +75,18 @@ export async function runTSStepGroup(): Promise<BenchResult[]> {
         value: sluice.seconds / node.seconds,
         unit: 'ratio',
         note: `best of ${rounds} each; ${ROWS.toLocaleString('en')} rows, Parquet in and out`,
+      },
+      {
+        id: 'tsstep.isolated_over_node',
+        value: isolated.seconds / node.seconds,
+        unit: 'ratio',
+        note: `as sluice run and the workers run it: in a process of its own (start, pipeline load); best of ${rounds}`,
+      },
+      {
+        id: 'tsstep.isolation_overhead_s',
+        value: isolated.seconds - sluice.seconds,
+        unit: 's',
+        note: `best isolated run minus best in-process run (${isolated.seconds.toFixed(2)} s - ${sluice.seconds.toFixed(2)} s)`,
       },
       {
         id: 'tsstep.sluice_rows_per_s',
@@ -81,7 +102,7 @@ export async function runTSStepGroup(): Promise<BenchResult[]> {
       },
     ];
   } finally {
-    await removeRunDirs([...runs.sluice, ...runs.node]);
+    await removeRunDirs([...runs.sluice, ...runs.isolated, ...runs.node]);
   }
 }
 
@@ -128,6 +149,43 @@ async function runSluice(input: string, dir: string): Promise<TSStepOutcome> {
   assert(
     step?.rowsIn === ROWS && step.rowsOut === ROWS,
     `transform rows in ${step?.rowsIn}, out ${step?.rowsOut}, expected ${ROWS}`,
+  );
+  return { output, stepMs: stepTimes(report) };
+}
+
+/** The same pipeline as a file, run the way `sluice run` and the workers run it: in a child process. */
+async function runSluiceIsolated(input: string, dir: string): Promise<TSStepOutcome> {
+  const output = join(dir, 'payments_eur.parquet');
+  const file = join(dir, 'bench_tsstep.ts');
+  await writeFile(
+    file,
+    `import { pipeline, ref, schema, sink, source, t, transform } from 'sluice';
+const EUR_PER_UNIT = ${JSON.stringify(EUR_PER_UNIT)};
+export default pipeline('bench_tsstep', {
+  steps: {
+    payments: source.parquet({ path: ${JSON.stringify(input)} }),
+    in_eur: transform({
+      input: ref('payments'),
+      schema: schema({ id: t.int64().notNull(), customer: t.string(), amount: t.float64(), currency: t.string(), amount_eur: t.float64() }),
+      map: (row) => ({ ...row, amount_eur: row.amount * (EUR_PER_UNIT[row.currency] ?? NaN) }),
+    }),
+    out: sink.parquet({ input: ref('in_eur'), path: ${JSON.stringify(output)} }),
+  },
+});
+`,
+  );
+  const report = await runIsolated({
+    file,
+    pipeline: 'bench_tsstep',
+    runId: newRunId(),
+    params: {},
+    stateDir: join(dir, 'state'),
+    baseDir: dir,
+    commitSourceState: true,
+  });
+  assert(
+    report.status === 'success',
+    `isolated Sluice run ended ${report.status}: ${report.error?.message ?? ''}`,
   );
   return { output, stepMs: stepTimes(report) };
 }
