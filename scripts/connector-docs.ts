@@ -394,9 +394,9 @@ arrive at once, the ones past the server's shared budget are answered 503 with \
 digits, \`_\` and \`-\` (at most 64); anything else is 404 and touches nothing on disk.
 
 **Idempotency.** A request with an \`Idempotency-Key\` header (1 to 255 printable ASCII characters)
-is taken once: the same key again, within 24 hours and across restarts, answers 200 with the first
-request's batch number and \`"duplicate": true\`, and appends nothing; the same key with a
-different body is 422. Senders that retry (the webhook stream sink below does) send the same key
+is taken once: the same key again, within 24 hours and among the inbox's last 100,000 keys, also
+after a restart, answers 200 with the first request's batch number and \`"duplicate": true\`, and
+appends nothing; the same key with a different body is 422. Senders that retry (the webhook stream sink below does) send the same key
 each time, so a retry after a lost answer never lands a batch twice.
 
 **Authentication.** An inbox without a secret takes requests with an API token of the
