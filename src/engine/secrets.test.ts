@@ -96,7 +96,10 @@ describe('redactingLogger', () => {
       { err: new Error('s3cret-value'), deep: { list: ['a s3cret-value'] } },
       'x s3cret-value',
     );
-    logger.child({ url: 'http://h/?k=s3cret-value' }).info({});
+    logger
+      .child({ url: 'http://h/?k=s3cret-value' })
+      .info({ at: new URL('http://h/s3cret-value') });
     expect(JSON.stringify(lines)).not.toContain('s3cret-value');
+    expect(JSON.stringify(lines)).toContain('http://h/***');
   });
 });

@@ -139,6 +139,9 @@ export class SecretRedactor {
     }
     if (Array.isArray(value)) return value.map((item) => this.redactValue(item, depth + 1));
     if (value instanceof Date || ArrayBuffer.isView(value)) return value;
+    const toJSON = (value as { toJSON?: unknown }).toJSON;
+    if (typeof toJSON === 'function')
+      return this.redactValue((toJSON as () => unknown).call(value), depth + 1);
     const copy: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(value))
       Object.defineProperty(copy, key, {
