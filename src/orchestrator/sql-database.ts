@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import type pg from 'pg';
 import { StoreError } from '../core/errors.js';
+import { writeDenied } from '../engine/write-access.js';
 
 /** How long the embedded store waits for another process's write lock before giving up. */
 const SQLITE_LOCK_WAIT_MS = 10_000;
@@ -145,6 +146,12 @@ async function openSqliteFile(path: string): Promise<BetterSqlite3.Database> {
         throw new StoreError(path, `the store file is damaged: ${(cause as Error).message}`, {
           cause,
           hint: damagedStoreHint(path),
+        });
+      const denied = await writeDenied(cause, dirname(path));
+      if (denied !== undefined)
+        throw new StoreError(path, denied.message, {
+          cause,
+          hint: `${denied.hint} (--store <file>, $SLUICE_STORE or --store postgres://...)`,
         });
       throw new StoreError(path, `cannot open the embedded store: ${(cause as Error).message}`, {
         cause,

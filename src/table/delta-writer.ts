@@ -7,6 +7,7 @@ import { formatType } from '../core/types.js';
 import { quoteIdentifier, quoteLiteral, toDuckDBType } from '../core/type-mappings.js';
 import { isWidening } from '../core/schema-evolution.js';
 import type { EngineConnection } from '../engine/duckdb-session.js';
+import { writeDenied } from '../engine/write-access.js';
 import type {
   AddAction,
   DeltaAction,
@@ -493,10 +494,12 @@ async function writeDataFiles(
     returned = reader.convertRowObjects(JSDuckDBValueConverter) as unknown as ReturnedFile[];
   } catch (cause) {
     await store.discardStaged(folder, writeId);
+    const denied = await writeDenied(cause, folder);
     throw new TableWriteError(
       root,
-      `cannot write data files: ${(cause as Error).message.split('\n')[0] ?? ''}`,
-      { cause },
+      denied?.message ??
+        `cannot write data files: ${(cause as Error).message.split('\n')[0] ?? ''}`,
+      denied === undefined ? { cause } : { cause, hint: denied.hint },
     );
   }
   const written = returned.filter((file) => Number(file.count) > 0);

@@ -11,6 +11,7 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
+import { writeDenied } from '../engine/write-access.js';
 import { TableError, TableWriteError } from '../core/errors.js';
 import type { StoredFile, TableStore } from './table-store.js';
 
@@ -108,7 +109,12 @@ export class LocalTableStore implements TableStore {
       await rename(localFile, this.url(path));
     } catch (cause) {
       await rm(localFile, { force: true });
-      throw new TableWriteError(this.root, `cannot write ${this.url(path)}`, { cause });
+      const denied = await writeDenied(cause, dirname(this.url(path)));
+      throw new TableWriteError(
+        this.root,
+        denied?.message ?? `cannot write ${this.url(path)}`,
+        denied === undefined ? { cause } : { cause, hint: denied.hint },
+      );
     }
   }
 
@@ -118,7 +124,7 @@ export class LocalTableStore implements TableStore {
 
   async scratchFolder(): Promise<string> {
     const folder = join(this.root, TMP);
-    await mkdir(folder, { recursive: true });
+    await this.#makeFolder(folder);
     return folder;
   }
 
@@ -133,8 +139,19 @@ export class LocalTableStore implements TableStore {
   }
 
   async stagingFolder(_writeId: string): Promise<string> {
-    await mkdir(this.root, { recursive: true });
+    await this.#makeFolder(this.root);
     return this.root;
+  }
+
+  /** Creates a folder of the table; a folder that refuses it is named, with what to do. */
+  async #makeFolder(folder: string): Promise<void> {
+    try {
+      await mkdir(folder, { recursive: true });
+    } catch (cause) {
+      const denied = await writeDenied(cause, folder);
+      if (denied === undefined) throw cause;
+      throw new TableWriteError(this.root, denied.message, { cause, hint: denied.hint });
+    }
   }
 
   async publishStaged(_folder: string, _paths: readonly string[]): Promise<void> {}

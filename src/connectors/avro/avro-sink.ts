@@ -1,9 +1,10 @@
-import { isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { JSDuckDBValueConverter } from '@duckdb/node-api';
 import type { z } from 'zod';
 import { SinkError } from '../../core/errors.js';
 import type { SinkWriteContext, StagedOutput } from '../../engine/connector.js';
 import { defineSink } from '../../engine/connector.js';
+import { writeDenied } from '../../engine/write-access.js';
 import { stagePath } from '../files/staged-path.js';
 import { avroSinkConfig } from './avro-configs.js';
 import { avroSelectList, avroWriteSchema } from './avro-write-types.js';
@@ -51,9 +52,10 @@ async function writeAvro(
   try {
     staged = await stagePath(target, context.runId, 'file');
   } catch (cause) {
-    throw new SinkError(stepId, `cannot prepare ${target}: ${String(cause)}`, {
+    const denied = await writeDenied(cause, dirname(target));
+    throw new SinkError(stepId, denied?.message ?? `cannot prepare ${target}: ${String(cause)}`, {
       cause,
-      hint: 'check that the output folder is writable',
+      hint: denied?.hint ?? 'check that the output folder is writable',
     });
   }
   let writer: ContainerWriter | undefined;
@@ -90,6 +92,9 @@ async function writeAvro(
     await writer?.abort();
     await staged.discard();
     if (signal.aborted) throw cause;
+    const denied = await writeDenied(cause, dirname(target));
+    if (denied !== undefined)
+      throw new SinkError(stepId, denied.message, { cause, hint: denied.hint });
     throw new SinkError(
       stepId,
       `cannot write Avro file ${target}: ${String((cause as Error).message ?? cause)}`,

@@ -7,6 +7,7 @@ import { quoteIdentifier, quoteLiteral, scalarLiteral } from '../../core/type-ma
 import type { SinkWriteContext, StagedOutput } from '../../engine/connector.js';
 import { defineSink } from '../../engine/connector.js';
 import { firstLine } from '../../engine/duckdb-session.js';
+import { writeDenied } from '../../engine/write-access.js';
 import {
   csvSinkConfig,
   deltaSinkConfig,
@@ -301,6 +302,9 @@ export const duckDBSink = defineSink({
       await mkdir(dirname(target), { recursive: true });
       await connection.run(`ATTACH ${quoteLiteral(target)} AS ${quoteIdentifier(alias)}`);
     } catch (cause) {
+      const denied = await writeDenied(cause, target);
+      if (denied !== undefined)
+        throw new SinkError(stepId, denied.message, { cause, hint: denied.hint });
       const locked = /lock/i.test(String(cause));
       throw new SinkError(stepId, `cannot open DuckDB database ${target}: ${firstLine(cause)}`, {
         cause,
@@ -436,10 +440,15 @@ async function copyToStaged(
   try {
     staged = await stagePath(target, context.runId, kind);
   } catch (cause) {
-    throw new SinkError(context.stepId, `cannot prepare ${target}: ${String(cause)}`, {
-      cause,
-      hint: 'check that the output folder is writable',
-    });
+    const denied = await writeDenied(cause, dirname(target));
+    throw new SinkError(
+      context.stepId,
+      denied?.message ?? `cannot prepare ${target}: ${String(cause)}`,
+      {
+        cause,
+        hint: denied?.hint ?? 'check that the output folder is writable',
+      },
+    );
   }
   try {
     const rowsWritten = await context.connection.run(
@@ -455,6 +464,11 @@ async function copyToStaged(
     };
   } catch (cause) {
     await staged.discard();
-    throw new SinkError(context.stepId, `cannot write ${target}: ${firstLine(cause)}`, { cause });
+    const denied = await writeDenied(cause, dirname(target));
+    throw new SinkError(
+      context.stepId,
+      denied?.message ?? `cannot write ${target}: ${firstLine(cause)}`,
+      denied === undefined ? { cause } : { cause, hint: denied.hint },
+    );
   }
 }
