@@ -21,6 +21,10 @@ describe('SecretRedactor', () => {
       Buffer.from(`someone-else:${secret}`).toString('base64'),
       Buffer.from(`x:${secret}`).toString('base64'),
       Buffer.from(`xy:${secret}`).toString('base64'),
+      // lower-case and double percent-encoding, PHP's escaped slash, HTML
+      encodeURIComponent(secret).replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase()),
+      encodeURIComponent(encodeURIComponent(secret)),
+      JSON.stringify(secret).replaceAll('/', '\\/'),
     ];
     for (const text of texts) {
       const redacted = redactor.redact(`before ${text} after`);
@@ -29,6 +33,8 @@ describe('SecretRedactor', () => {
         expect(redacted, text).not.toContain(form);
     }
     expect(redactor.redact('nothing to hide')).toBe('nothing to hide');
+    const markup = new SecretRedactor().add('a<b>&"c\'d-secret');
+    expect(markup.redact('<p>a&lt;b&gt;&amp;&quot;c&#39;d-secret</p>')).toBe('<p>***</p>');
   });
 
   it('ignores secrets too short to find safely', () => {

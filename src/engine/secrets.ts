@@ -72,7 +72,8 @@ const MIN_BASE64_CORE_LENGTH = 8;
 
 /**
  * Finds secrets in text and replaces them with `***`: each secret as given, percent-encoded
- * (as in URLs and forms), JSON-escaped and base64-encoded (alone, as `user:secret` the way HTTP
+ * (as in URLs and forms, in either hex case, and twice), JSON-escaped (also with `\/`),
+ * HTML-escaped and base64-encoded (alone, as `user:secret` the way HTTP
  * Basic auth sends it, and inside any longer base64 text), so an API that echoes a request's
  * `Authorization` header in its error body does not put the credential into a message.
  *
@@ -190,9 +191,23 @@ export class SecretRedactor {
 /** The forms in which `secret` may show up in text a remote system sends back. */
 function secretForms(secret: string, username: string | undefined): string[] {
   const forms = new Set<string>([secret]);
-  forms.add(encodeURIComponent(secret));
+  const percent = encodeURIComponent(secret);
+  forms.add(percent);
+  forms.add(percent.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase()));
+  forms.add(encodeURIComponent(percent));
   forms.add(new URLSearchParams({ s: secret }).toString().slice(2));
-  forms.add(JSON.stringify(secret).slice(1, -1));
+  const json = JSON.stringify(secret).slice(1, -1);
+  forms.add(json);
+  // PHP's json_encode writes `/` as `\/`; HTML error pages escape markup characters.
+  forms.add(json.replaceAll('/', '\\/'));
+  forms.add(
+    secret
+      .replaceAll('&', '&amp;')
+      .replaceAll('<', '&lt;')
+      .replaceAll('>', '&gt;')
+      .replaceAll('"', '&quot;')
+      .replaceAll("'", '&#39;'),
+  );
   const bytes = Buffer.from(secret);
   forms.add(bytes.toString('base64'));
   forms.add(bytes.toString('base64url'));
