@@ -133,7 +133,8 @@ async function echo(req: IncomingMessage): Promise<Record<string, unknown>> {
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
 
-describe('secrets never leave', () => {
+// Each test runs the CLI two to four times; on a busy machine that takes a while.
+describe('secrets never leave', { timeout: 180_000 }, () => {
   const cleanups: (() => Promise<unknown>)[] = [];
   afterAll(async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
