@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { planBackfill } from '../src/orchestrator/backfill.js';
 import { Project } from '../src/orchestrator/project.js';
 import { RunStore } from '../src/orchestrator/run-store.js';
-import { scheduleDueRuns } from '../src/orchestrator/scheduler.js';
+import type { Logger } from '../src/core/logger.js';
+import { runScheduler, scheduleDueRuns } from '../src/orchestrator/scheduler.js';
+import { sleep } from '../src/orchestrator/worker.js';
 import { sluice, tempDir } from './helpers.js';
 
 const DAY = 86_400_000;
@@ -127,6 +129,50 @@ describe('backfill and catchup keep to the pipeline start and end', () => {
       await store.close();
     }
   });
+
+  it('a pipeline with an end that is not a date is reported once and the others are still scheduled', async () => {
+    const dir = await projectWith('a_bad', `schedule: { every: '1m' }, end: 'soon'`);
+    await writeFile(
+      join(dir, 'pipelines', 'b_good.ts'),
+      `import { pipeline, sql } from 'sluice';
+export default pipeline('b_good', { schedule: { every: '1m' }, steps: { one: sql\`select 1 as x\` } });
+`,
+    );
+    const errors: string[] = [];
+    const logger: Logger = {
+      debug: () => undefined,
+      info: () => undefined,
+      warn: () => undefined,
+      error: (fields, message) => errors.push(`${message ?? ''} ${JSON.stringify(fields)}`),
+      child: () => logger,
+    };
+    const store = await RunStore.open(join(dir, '.sluice', 'sluice.db'));
+    const stop = new AbortController();
+    try {
+      const scheduler = runScheduler({
+        store,
+        project: await Project.open(dir),
+        tickMs: 50,
+        signal: stop.signal,
+        logger,
+      });
+      const deadline = Date.now() + 60_000;
+      let ticks = 0;
+      while (Date.now() < deadline) {
+        if ((await store.listRuns({ pipeline: 'b_good' })).length > 0 && ++ticks > 5) break;
+        await sleep(50);
+      }
+      stop.abort();
+      await scheduler;
+      expect(await store.listRuns({ pipeline: 'b_good' })).toHaveLength(1);
+      expect(await store.listRuns({ pipeline: 'a_bad' })).toEqual([]);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatch(/cannot schedule pipeline.*end \\"soon\\" is not a date/);
+    } finally {
+      stop.abort();
+      await store.close();
+    }
+  }, 90_000);
 
   it('sluice backfill --dry-run says which part of the range was cut and why (text and --json)', async () => {
     const dir = await projectWith('bounded', BOUNDED);

@@ -1,4 +1,5 @@
 import { parseDuration } from '../core/duration.js';
+import { ConfigError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { silentLogger } from '../core/logger.js';
 import type { LoadedPipeline, Project } from './project.js';
@@ -87,6 +88,7 @@ export async function runScheduler(options: SchedulerOptions): Promise<void> {
   const logger = (options.logger ?? silentLogger).child({ component: 'scheduler' });
   const registered = new Map<string, string>();
   const failedLoads = new Map<string, string>();
+  const unschedulable = new Map<string, string>();
   while (options.signal?.aborted !== true) {
     try {
       for (const name of (await options.project.pipelineFiles()).keys()) {
@@ -113,12 +115,23 @@ export async function runScheduler(options: SchedulerOptions): Promise<void> {
           registered.set(name, loaded.codeHash);
         }
         if ((await options.store.getPipeline(name))?.paused === true) continue;
-        const created = await scheduleDueRuns(
-          options.store,
-          loaded,
-          Date.now(),
-          options.maxIntervalsPerTick,
-        );
+        let created: RunRecord[];
+        try {
+          created = await scheduleDueRuns(
+            options.store,
+            loaded,
+            Date.now(),
+            options.maxIntervalsPerTick,
+          );
+        } catch (error) {
+          // A bad start or end stops this pipeline's schedule only, reported once.
+          if (!(error instanceof ConfigError)) throw error;
+          if (unschedulable.get(name) !== error.message)
+            logger.error({ pipeline: name, err: error.message }, 'cannot schedule pipeline');
+          unschedulable.set(name, error.message);
+          continue;
+        }
+        unschedulable.delete(name);
         const sla = loaded.pipeline.orchestration.sla;
         if (sla !== undefined) {
           const missed = await options.store.flagSlaMisses(name, parseDuration(sla), Date.now());
