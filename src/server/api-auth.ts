@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { APITokenRole } from '../orchestrator/api-tokens.js';
 import { APITokens } from '../orchestrator/api-tokens.js';
 import type { RunStore } from '../orchestrator/run-store.js';
@@ -33,16 +33,17 @@ export const ANONYMOUS = 'anonymous';
  */
 export class APIAuth {
   readonly tokens: APITokens;
-  readonly #envToken: Buffer | undefined;
+  /** sha256 of `$SLUICE_API_TOKEN`: digests compare in constant time whatever the lengths. */
+  readonly #envDigest: Buffer | undefined;
 
   constructor(store: RunStore, envToken: string | undefined) {
     this.tokens = new APITokens(store);
-    this.#envToken = envToken === undefined ? undefined : Buffer.from(envToken);
+    this.#envDigest = envToken === undefined ? undefined : sha256(envToken);
   }
 
   /** Whether any token exists, so requests must carry one. */
   async required(): Promise<boolean> {
-    return this.#envToken !== undefined || (await this.tokens.any());
+    return this.#envDigest !== undefined || (await this.tokens.any());
   }
 
   /**
@@ -55,12 +56,13 @@ export class APIAuth {
     const match = /^Bearer +(\S{1,512})\s*$/i.exec(header);
     if (match === null) return 'invalid';
     const token = match[1] as string;
-    if (this.#envToken !== undefined) {
-      const given = Buffer.from(token);
-      if (given.length === this.#envToken.length && timingSafeEqual(given, this.#envToken))
-        return { name: 'env', role: 'admin' };
-    }
+    if (this.#envDigest !== undefined && timingSafeEqual(sha256(token), this.#envDigest))
+      return { name: 'env', role: 'admin' };
     const record = await this.tokens.authenticate(token);
     return record === undefined ? 'invalid' : { name: record.name, role: record.role };
   }
+}
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
 }
