@@ -379,9 +379,12 @@ export async function runPipeline(
     ...(failure === undefined ? {} : { error: reportError(failure) }),
     ...(failure === undefined ? watermarksOf(outcomes) : {}),
   };
-  await writeRunReport(runReport, stateDir);
-  logger.info({ status: runReport.status, durationMs: runReport.durationMs }, 'run finished');
-  return runReport;
+  // Errors were redacted where they were caught; the rest of the report (inputs, outputs,
+  // schema changes, quality results) passes the same filter before it is written or returned.
+  const redacted = redactor.redactValue(runReport) as RunReport;
+  await writeRunReport(redacted, stateDir);
+  logger.info({ status: redacted.status, durationMs: redacted.durationMs }, 'run finished');
+  return redacted;
 }
 
 /**
