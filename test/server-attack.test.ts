@@ -592,6 +592,25 @@ describe('start-up checks', () => {
     expect((await refused({ env: {}, token: '' }))?.message).toMatch(/the API token is empty/);
   });
 
+  it('warns of secrets short enough to guess', async () => {
+    const warnings: string[] = [];
+    const logger: Logger = {
+      ...silentLogger,
+      warn: (_fields, message) => warnings.push(String(message)),
+    };
+    const started = await startTriggerAPI({
+      store,
+      project,
+      port: 0,
+      env: { SLUICE_WEBHOOK_SECRET_X: 'short', SLUICE_WEBHOOK_SECRET_Y: SECRET },
+      logger,
+    });
+    await started.close();
+    expect(warnings).toEqual([
+      'SLUICE_WEBHOOK_SECRET_X: shorter than 16 characters, easy to guess; use at least 32 random ones (openssl rand -hex 32)',
+    ]);
+  });
+
   it('refuses to listen beyond loopback with no token unless insecure, and says so loudly', async () => {
     const bare = await orchestratorProject();
     const bareStore = await RunStore.open(join(bare, '.sluice', 'sluice.db'));

@@ -110,6 +110,16 @@ export async function startTriggerAPI(options: TriggerAPIOptions): Promise<Trigg
         hint: 'give SLUICE_API_TOKEN a long random value (e.g. openssl rand -hex 32), or unset it',
       },
     ]);
+  const short = Object.entries(env)
+    .filter(([name]) => name === 'SLUICE_API_TOKEN' || name.startsWith('SLUICE_WEBHOOK_SECRET_'))
+    .filter(([, value]) => value !== undefined && value.trim().length < 16)
+    .map(([name]) => name)
+    .sort();
+  if (short.length > 0)
+    logger.warn(
+      { variables: short },
+      `${short.join(', ')}: shorter than 16 characters, easy to guess; use at least 32 random ones (openssl rand -hex 32)`,
+    );
   const limits = options.limits ?? {};
   const maxBodyBytes = limits.maxBodyBytes ?? MIB;
   const limiter = new RateLimiter({
