@@ -73,4 +73,21 @@ describe.skipIf(skip !== undefined)('a read-only output folder', () => {
       await chmod(dir, 0o777);
     }
   }, 60_000);
+
+  it('sluice docs and sluice init name the folder too', async () => {
+    const dir = await project(`s: sink.csv({ input: ref('rows'), path: 'ok/a.csv' })`);
+    await mkdir(join(dir, 'ok'));
+    await chmod(join(dir, 'ok'), 0o777);
+    const run = sluiceAs(['run', 'pipeline.ts'], dir);
+    expect(run.code, run.out).toBe(0);
+    const docs = sluiceAs(['docs', '--out', 'out/docs'], dir);
+    expect(docs.code, docs.out).toBe(2);
+    expect(docs.out).toContain(`cannot write to ${join(dir, 'out')}: permission denied`);
+    const init = sluiceAs(['init', 'out/project'], dir);
+    expect(init.code, init.out).toBe(2);
+    expect(init.out).toContain(
+      `cannot write to ${join(dir, 'out')}: permission denied\n  hint: make it writable or choose another path`,
+    );
+    for (const output of [docs.out, init.out]) expect(output).not.toMatch(/ENOENT|EACCES|INTERNAL/);
+  }, 90_000);
 });

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ConfigError } from '../core/errors.js';
+import { writeDenied } from '../engine/write-access.js';
 import type { Logger } from '../core/logger.js';
 import { silentLogger } from '../core/logger.js';
 import type { MetricHistoryEntry } from '../quality/metric-history.js';
@@ -295,9 +296,25 @@ async function replaceDirectory(
   const parent = dirname(target);
   const name = basename(target);
   const token = `${process.pid}-${randomBytes(4).toString('hex')}`;
-  await mkdir(parent, { recursive: true });
   const staging = join(parent, `.${name}.staging-${token}`);
-  await mkdir(staging);
+  try {
+    await mkdir(parent, { recursive: true });
+    await mkdir(staging);
+  } catch (cause) {
+    const denied = await writeDenied(cause, parent);
+    if (denied === undefined) throw cause;
+    throw new ConfigError(
+      [
+        {
+          code: 'docs-out-not-writable',
+          path: 'outDir',
+          message: denied.message,
+          hint: denied.hint,
+        },
+      ],
+      { cause },
+    );
+  }
   try {
     await build(staging);
   } catch (error) {

@@ -1,6 +1,7 @@
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { UsageError } from '../../core/errors.js';
+import { writeDenied } from '../../engine/write-access.js';
 import type { Command } from '../command.js';
 import { ExitCode } from '../command.js';
 import { presentError } from '../present-error.js';
@@ -103,8 +104,14 @@ export const initCommand: Command = {
       }
       for (const [name, content] of Object.entries(FILES)) {
         const path = join(dir, name);
-        await mkdir(join(path, '..'), { recursive: true });
-        await writeFile(path, content);
+        try {
+          await mkdir(join(path, '..'), { recursive: true });
+          await writeFile(path, content);
+        } catch (cause) {
+          const denied = await writeDenied(cause, dirname(path));
+          if (denied === undefined) throw cause;
+          throw new UsageError(denied.message, { cause, hint: denied.hint });
+        }
       }
       const shown = relative(io.cwd, dir) || '.';
       io.stdout(
