@@ -101,5 +101,12 @@ export const storeCheckCommand: Command = {
   },
 };
 
-/** The `sluice store` commands. */
+/**
+ * The `sluice store` commands, registered as the group `store`.
+ *
+ * @example
+ * ```ts
+ * const commands: readonly Command[] = [...tableCommands, ...storeCommands];
+ * ```
+ */
 export const storeCommands: readonly Command[] = [storeBackupCommand, storeCheckCommand];
