@@ -28,7 +28,8 @@ const STUCK: Record<string, string> = {
   deaf: `async (row) => { await new Promise((resolve) => setTimeout(resolve, 20_000)); return row; }`,
 };
 
-async function stuckProject(): Promise<string> {
+/** A project whose pipelines run the {@link STUCK} transforms with a timeout of `timeoutMs`. */
+async function stuckProject(timeoutMs = TIMEOUT_MS): Promise<string> {
   const dir = await tempDir('sluice-run-control-');
   await mkdir(join(dir, 'pipelines'), { recursive: true });
   await writeFile(join(dir, 'sluice.config.ts'), `export default { pipelines: 'pipelines' };\n`);
@@ -37,7 +38,7 @@ async function stuckProject(): Promise<string> {
       join(dir, 'pipelines', `${name}.ts`),
       `import { pipeline, ref, sink, sql, transform } from 'sluice';
 export default pipeline('${name}', {
-  timeout: '${TIMEOUT_MS}ms',
+  timeout: '${timeoutMs}ms',
   steps: {
     one: sql\`select 1 as x\`,
     stuck: transform({ input: ref('one'), map: ${map} }),
@@ -128,7 +129,9 @@ async function stopDelayMs(store: RunStore, run: RunRecord, from?: number): Prom
 
 describe.skipIf(postgresSkip !== undefined)('a worker on a PostgreSQL store', () => {
   it('fails stuck runs at their timeout and cancels a stuck run within a second; neither comes back', async () => {
-    const dir = await stuckProject();
+    // Long enough for each run's process to reach its stuck step on a busy machine.
+    const timeoutMs = 8_000;
+    const dir = await stuckProject(timeoutMs);
     const database = await createTestDatabase();
     const store = await RunStore.open(database.url);
     try {
@@ -154,7 +157,7 @@ describe.skipIf(postgresSkip !== undefined)('a worker on a PostgreSQL store', ()
         expect(run.state, run.pipeline).toBe('failed');
         expect(run.error?.code).toBe('RUN_TIMEOUT');
         // The timer starts before the run's process does, so this is an upper bound.
-        expect(await stopDelayMs(store, run)).toBeLessThanOrEqual(TIMEOUT_MS + 1_000);
+        expect(await stopDelayMs(store, run)).toBeLessThanOrEqual(timeoutMs + 1_000);
       }
       const canceled = done.at(-1) as RunRecord;
       expect(canceled.state).toBe('canceled');
@@ -178,9 +181,12 @@ describe('a cancel is final', () => {
       const claim = await store.claimRun('gone-worker', 1);
       expect(claim?.run.id).toBe(run?.id);
       expect(await store.requestCancel(run?.id ?? '')).toBe('running');
+      // Another worker's claim settles expired leases first.
       await waitFor(
-        () => 'the lease to expire',
-        async () => (await store.claimRun('other-worker', 30_000)) === undefined,
+        () => 'the expired lease to be settled',
+        async () =>
+          (await store.claimRun('other-worker', 30_000)) === undefined &&
+          (await store.getRun(run?.id ?? ''))?.state !== 'running',
         10_000,
       );
       const after = await store.getRun(run?.id ?? '');

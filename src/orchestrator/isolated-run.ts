@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -76,18 +77,21 @@ export interface IsolationOptions {
 
 const DEFAULT_GRACE_MS = 500;
 
+/** Runs a process executes before it is replaced, so that what user code leaks stays bounded. */
+const RUNS_PER_PROCESS = 50;
+
 /**
  * Runs a pipeline file in a child process of its own, so that a timeout or a cancel always
  * wins: when `signal` aborts, the child is asked to stop and, if it has not ended within
  * `graceMs`, killed. A killed run publishes nothing (outputs are staged until every step
  * succeeded), its spill folder is removed, and its report says which steps had finished.
  * Errors the child raises before it has a report (a file that does not load, an invalid plan)
- * are thrown here with their code, message and hint.
+ * are thrown here with their code, message and hint. Workers use a {@link RunProcessPool}.
  *
  * @example
  * ```ts
  * const report = await runIsolated(
- *   { file: '/srv/pipelines/orders.ts', runId, params: {}, stateDir: '.sluice', commitSourceState: true },
+ *   { file: '/srv/pipelines/orders.ts', pipeline: 'orders', runId, params: {}, stateDir: '.sluice', commitSourceState: true },
  *   { signal: AbortSignal.timeout(60_000) },
  * );
  * ```
@@ -96,92 +100,208 @@ export async function runIsolated(
   request: IsolatedRunRequest,
   options: IsolationOptions = {},
 ): Promise<RunReport> {
-  const logger = options.logger ?? silentLogger;
-  const startedAt = new Date();
-  const { entry, execArgv } = hostEntry();
-  const child = fork(entry, [], {
-    execArgv,
-    // User code's console output goes to stderr, so stdout stays the command's own (--json).
-    stdio: ['ignore', 2, 'inherit', 'ipc'],
-    serialization: 'advanced',
-  });
-  const finished = new Map<string, StepReport>();
-  const started = new Map<string, string>();
-  let report: RunReport | undefined;
-  let failure: WireError | undefined;
-  child.on('message', (message: HostMessage) => {
-    if (message.type === 'event') {
-      if (message.event.type === 'step-started')
-        started.set(message.event.stepId, message.event.kind);
-      if (message.event.type === 'step-finished')
-        finished.set(message.event.step.id, message.event.step);
-      options.onEvent?.(message.event);
-    } else if (message.type === 'log') {
-      const target =
-        Object.keys(message.bindings).length === 0 ? logger : logger.child(message.bindings);
-      target[message.level](message.fields, message.message);
-    } else if (message.type === 'report') report = message.report;
-    else failure = message.error;
-  });
-  // A message to a child that has just exited fails with EPIPE; its exit tells the story.
-  child.on('error', (error) => logger.debug({ err: error.message }, 'run process error'));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
-    (resolveExit) => child.once('exit', (code, signal) => resolveExit({ code, signal })),
-  );
-  let stopReason: SluiceError | undefined;
-  let killTimer: NodeJS.Timeout | undefined;
-  const stop = (): void => {
-    stopReason = stopError(options.signal?.reason);
-    if (child.connected)
-      child.send({ type: 'abort', code: stopReason.code, message: stopReason.message });
-    killTimer = setTimeout(() => child.kill('SIGKILL'), options.graceMs ?? DEFAULT_GRACE_MS);
-  };
-  if (options.signal?.aborted === true) stop();
-  else options.signal?.addEventListener('abort', stop, { once: true });
-  child.send({ type: 'start', request } satisfies ParentMessage);
-  const exit = await exited;
-  clearTimeout(killTimer);
-  options.signal?.removeEventListener('abort', stop);
+  const pool = new RunProcessPool({ size: 0 });
+  try {
+    return await pool.run(request, options);
+  } finally {
+    await pool.close();
+  }
+}
 
-  if (report !== undefined)
-    return stopReason === undefined ? report : stoppedReport(report, stopReason);
-  if (failure !== undefined && stopReason === undefined) throw errorFromWire(failure);
-  // Killed, or ended without a word: the report is made here from what the child said.
-  await rm(join(resolve(request.stateDir), 'tmp', request.runId), { recursive: true, force: true });
-  const error: ReportedError =
-    stopReason !== undefined
-      ? { code: stopReason.code, message: stopReason.message }
-      : {
-          code: 'INTERNAL',
-          message: `the run's process ended unexpectedly (${exit.signal ?? `exit code ${String(exit.code)}`})`,
-          retryable: true,
-        };
-  const endedAt = new Date();
-  const steps: StepReport[] = [
-    ...finished.values(),
-    ...[...started]
-      .filter(([id]) => !finished.has(id))
-      .map(([id, kind]) =>
-        unfinishedStep(id, kind, stopReason === undefined ? 'failed' : 'canceled', error),
-      ),
-  ];
-  const synthesized: RunReport = {
-    pipeline: request.pipeline,
-    runId: request.runId,
-    status: stopReason?.code === 'RUN_CANCELED' ? 'canceled' : 'failed',
-    startedAt: startedAt.toISOString(),
-    endedAt: endedAt.toISOString(),
-    durationMs: endedAt.getTime() - startedAt.getTime(),
-    params: request.params,
-    steps,
-    rowsQuarantined: steps.reduce((sum, step) => sum + step.rowsQuarantined, 0),
-    quarantineDir: join(resolve(request.stateDir), 'runs', request.runId, 'quarantine'),
-    error,
-  };
-  await writeRunReport(synthesized, resolve(request.stateDir)).catch((cause: unknown) =>
-    logger.warn({ err: describeCause(cause) }, 'cannot write the run report'),
-  );
-  return synthesized;
+/**
+ * Processes that execute runs (see {@link runIsolated}), one run at a time each. A process whose
+ * run ended by itself goes back to the pool for the next run, already started and with the
+ * engine loaded; one whose run had to be stopped is killed and replaced.
+ *
+ * @example
+ * ```ts
+ * const pool = new RunProcessPool({ size: 2 });
+ * pool.prewarm(2);
+ * const report = await pool.run(request, { signal });
+ * await pool.close();
+ * ```
+ */
+export class RunProcessPool {
+  readonly #size: number;
+  readonly #idle: RunProcess[] = [];
+  readonly #all = new Set<RunProcess>();
+  #closed = false;
+
+  /** `size`: processes kept idle between runs (0: each run gets a new one). */
+  constructor(options: { readonly size: number }) {
+    this.#size = options.size;
+  }
+
+  /** Starts processes ahead of the first runs, up to the pool's size. */
+  prewarm(count: number): void {
+    while (!this.#closed && this.#idle.length < Math.min(count, this.#size))
+      this.#idle.push(this.#spawn());
+  }
+
+  /** Executes one run in an idle process, or a new one. */
+  async run(request: IsolatedRunRequest, options: IsolationOptions = {}): Promise<RunReport> {
+    const host = this.#idle.shift() ?? this.#spawn();
+    const outcome = await host.execute(request, options);
+    if (
+      outcome.reusable &&
+      !this.#closed &&
+      host.runs < RUNS_PER_PROCESS &&
+      this.#idle.length < this.#size
+    )
+      this.#idle.push(host);
+    else host.dispose();
+    if ('error' in outcome) throw outcome.error;
+    return outcome.report;
+  }
+
+  /** Ends the idle processes and waits for every process to exit. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const host of this.#idle.splice(0)) host.dispose();
+    await Promise.all([...this.#all].map((host) => host.exited));
+  }
+
+  #spawn(): RunProcess {
+    const host = new RunProcess();
+    this.#all.add(host);
+    void host.exited.then(() => {
+      this.#all.delete(host);
+      const at = this.#idle.indexOf(host);
+      if (at >= 0) this.#idle.splice(at, 1);
+    });
+    return host;
+  }
+}
+
+/** How a run in a {@link RunProcess} ended, and whether the process may take another. */
+type RunOutcome = { readonly reusable: boolean } & (
+  { readonly report: RunReport } | { readonly error: SluiceError }
+);
+
+/** One child process of a {@link RunProcessPool}. */
+class RunProcess {
+  readonly #child: ChildProcess;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  runs = 0;
+  #exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+
+  constructor() {
+    const { entry, execArgv } = hostEntry();
+    this.#child = fork(entry, [], {
+      execArgv,
+      // User code's console output goes to stderr, so stdout stays the command's own (--json).
+      stdio: ['ignore', 2, 'inherit', 'ipc'],
+      serialization: 'advanced',
+    });
+    // A message to a child that has just exited fails with EPIPE; its exit tells the story.
+    this.#child.on('error', () => undefined);
+    this.exited = new Promise((resolveExit) =>
+      this.#child.once('exit', (code, signal) => {
+        this.#exit = { code, signal };
+        resolveExit(this.#exit);
+      }),
+    );
+  }
+
+  /** Ends the process: at once when it is idle (it exits when its channel closes). */
+  dispose(): void {
+    if (this.#child.connected) this.#child.disconnect();
+    else if (this.#exit === undefined) this.#child.kill('SIGKILL');
+  }
+
+  async execute(request: IsolatedRunRequest, options: IsolationOptions): Promise<RunOutcome> {
+    this.runs += 1;
+    const logger = options.logger ?? silentLogger;
+    const startedAt = new Date();
+    const child = this.#child;
+    const finished = new Map<string, StepReport>();
+    const started = new Map<string, string>();
+    let settle: (message: 'ended' | HostMessage) => void = () => undefined;
+    const settled = new Promise<'ended' | HostMessage>(
+      (resolveSettled) => (settle = resolveSettled),
+    );
+    const onMessage = (message: HostMessage): void => {
+      if (message.type === 'event') {
+        if (message.event.type === 'step-started')
+          started.set(message.event.stepId, message.event.kind);
+        if (message.event.type === 'step-finished')
+          finished.set(message.event.step.id, message.event.step);
+        options.onEvent?.(message.event);
+      } else if (message.type === 'log') {
+        const target =
+          Object.keys(message.bindings).length === 0 ? logger : logger.child(message.bindings);
+        target[message.level](message.fields, message.message);
+      } else settle(message);
+    };
+    child.on('message', onMessage);
+    void this.exited.then(() => settle('ended'));
+    let stopReason: SluiceError | undefined;
+    let killTimer: NodeJS.Timeout | undefined;
+    const stop = (): void => {
+      stopReason = stopError(options.signal?.reason);
+      if (child.connected)
+        child.send({ type: 'abort', code: stopReason.code, message: stopReason.message });
+      killTimer = setTimeout(() => child.kill('SIGKILL'), options.graceMs ?? DEFAULT_GRACE_MS);
+    };
+    if (options.signal?.aborted === true) stop();
+    else options.signal?.addEventListener('abort', stop, { once: true });
+    if (child.connected) child.send({ type: 'start', request } satisfies ParentMessage);
+    const end = await settled;
+    clearTimeout(killTimer);
+    options.signal?.removeEventListener('abort', stop);
+    child.off('message', onMessage);
+
+    // A process whose run was stopped may still hold the code that would not stop: not reused.
+    const reusable = stopReason === undefined && this.#exit === undefined;
+    if (end !== 'ended' && end.type === 'report')
+      return {
+        reusable,
+        report: stopReason === undefined ? end.report : stoppedReport(end.report, stopReason),
+      };
+    if (end !== 'ended' && end.type === 'error' && stopReason === undefined)
+      return { reusable, error: errorFromWire(end.error) };
+    // Killed, or ended without a word: the report is made here from what the child said.
+    if (end !== 'ended') child.kill('SIGKILL');
+    const exit = await this.exited;
+    await rm(join(resolve(request.stateDir), 'tmp', request.runId), {
+      recursive: true,
+      force: true,
+    });
+    const error: ReportedError =
+      stopReason !== undefined
+        ? { code: stopReason.code, message: stopReason.message }
+        : {
+            code: 'INTERNAL',
+            message: `the run's process ended unexpectedly (${exit.signal ?? `exit code ${String(exit.code)}`})`,
+            retryable: true,
+          };
+    const endedAt = new Date();
+    const steps: StepReport[] = [
+      ...finished.values(),
+      ...[...started]
+        .filter(([id]) => !finished.has(id))
+        .map(([id, kind]) =>
+          unfinishedStep(id, kind, stopReason === undefined ? 'failed' : 'canceled', error),
+        ),
+    ];
+    const report: RunReport = {
+      pipeline: request.pipeline,
+      runId: request.runId,
+      status: stopReason?.code === 'RUN_CANCELED' ? 'canceled' : 'failed',
+      startedAt: startedAt.toISOString(),
+      endedAt: endedAt.toISOString(),
+      durationMs: endedAt.getTime() - startedAt.getTime(),
+      params: request.params,
+      steps,
+      rowsQuarantined: steps.reduce((sum, step) => sum + step.rowsQuarantined, 0),
+      quarantineDir: join(resolve(request.stateDir), 'runs', request.runId, 'quarantine'),
+      error,
+    };
+    await writeRunReport(report, resolve(request.stateDir)).catch((cause: unknown) =>
+      logger.warn({ err: describeCause(cause) }, 'cannot write the run report'),
+    );
+    return { reusable: false, report };
+  }
 }
 
 /**

@@ -1,20 +1,22 @@
 /**
- * The child process that executes one run for {@link runIsolated}: it loads the pipeline file,
- * runs it with the run store's source state, and reports events, log lines and the report to
- * its parent over IPC. The parent stops it (politely, then by SIGKILL) when the run times out or
- * is canceled, so user code that never yields cannot hold a run past its limit.
+ * A child process that executes runs for a `RunProcessPool` (isolated-run.ts), one at a time: for each it
+ * loads the pipeline file, runs it with the run store's source state, and reports events, log
+ * lines and the report to its parent over IPC. The parent stops a run (politely, then by
+ * SIGKILL of this process) when it times out or is canceled, so user code that never yields
+ * cannot hold a run past its limit.
  */
 import { SluiceError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { runPipeline } from '../engine/executor.js';
 import { loadPipelineFile } from '../plan/load-pipeline-file.js';
 import { MetricHistoryStore } from '../quality/metric-history.js';
-import type { HostMessage, ParentMessage, IsolatedRunRequest } from './isolated-run.js';
+import type { HostMessage, IsolatedRunRequest, ParentMessage } from './isolated-run.js';
 import { errorToWire } from './isolated-run.js';
 import { RunStore } from './run-store.js';
 import { readSourceState, resolvePendingState, sourceStateHooks } from './source-state.js';
 
-const abort = new AbortController();
+/** The run in progress, if any. */
+let current: AbortController | undefined;
 
 function send(message: HostMessage): Promise<void> {
   return new Promise((resolve) => {
@@ -38,7 +40,7 @@ function parentLogger(bindings: Record<string, unknown>): Logger {
   };
 }
 
-async function execute(request: IsolatedRunRequest): Promise<void> {
+async function execute(request: IsolatedRunRequest, abort: AbortController): Promise<void> {
   const logger = parentLogger({});
   const pipeline = await loadPipelineFile(request.file);
   const store = request.store === undefined ? undefined : await RunStore.open(request.store);
@@ -83,16 +85,20 @@ async function execute(request: IsolatedRunRequest): Promise<void> {
 
 process.on('message', (message: ParentMessage) => {
   if (message.type === 'abort') {
-    abort.abort(new SluiceError(message.code, message.message));
+    current?.abort(new SluiceError(message.code, message.message));
     return;
   }
-  execute(message.request).then(
-    () => process.exit(0),
-    async (error: unknown) => {
-      await send({ type: 'error', error: errorToWire(error) });
-      process.exit(0);
-    },
-  );
+  const abort = new AbortController();
+  current = abort;
+  execute(message.request, abort)
+    .catch((error: unknown) => send({ type: 'error', error: errorToWire(error) }))
+    .finally(() => {
+      if (current === abort) current = undefined;
+    });
 });
-// The parent going away ends the run: nothing is left to record it.
-process.on('disconnect', () => abort.abort(new SluiceError('RUN_CANCELED', 'the parent exited')));
+// The run dies with its parent (killed, or crashed): as when both were one process, it stops
+// where it is, and what it staged is never published. Idle, the process just ends.
+process.on('disconnect', () => {
+  if (current === undefined) process.exit(0);
+  process.kill(process.pid, 'SIGKILL');
+});

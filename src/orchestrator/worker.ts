@@ -11,7 +11,7 @@ import type { RunReport } from '../observe/run-report.js';
 import type { Project } from './project.js';
 import { retryDelayMs, retryPolicy } from '../core/retry-policy.js';
 import { runCacheKey } from './run-cache.js';
-import { runIsolated } from './isolated-run.js';
+import { RunProcessPool } from './isolated-run.js';
 import { sourceStateCursors } from './source-state.js';
 import { iso } from './run-summary.js';
 import type { RunStore } from './run-store.js';
@@ -63,6 +63,9 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   const logger = (options.logger ?? silentLogger).child({ worker: id });
   const active = new Set<Promise<void>>();
   const leases = new Set<LeaseKeeper>();
+  // Runs execute in processes of their own, started ahead and reused while their runs end well.
+  const processes = new RunProcessPool({ size: concurrency });
+  processes.prewarm(concurrency);
   let storeFailures = 0;
   logger.info({ concurrency, leaseMs }, 'worker started');
   const stopping = (): boolean => options.signal?.aborted === true;
@@ -79,9 +82,14 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
         storeFailures = 0;
         if (claim === undefined) break;
         claimed = true;
-        const work = executeClaim(claim, { ...options, id, leaseMs, logger, leases }).finally(() =>
-          active.delete(work),
-        );
+        const work = executeClaim(claim, {
+          ...options,
+          id,
+          leaseMs,
+          logger,
+          leases,
+          processes,
+        }).finally(() => active.delete(work));
         active.add(work);
       }
     } catch (error) {
@@ -105,6 +113,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
       await Promise.all(active);
     }
   }
+  await processes.close();
   logger.info({}, 'worker stopped');
 }
 
@@ -120,6 +129,7 @@ interface ExecuteContext extends WorkerOptions {
   readonly logger: Logger;
   /** The leases of the attempts in progress, released when the grace period is over. */
   readonly leases: Set<LeaseKeeper>;
+  readonly processes: RunProcessPool;
 }
 
 /** Runs one claimed attempt and records its outcome, unless the lease was lost. */
@@ -263,7 +273,7 @@ async function runAttempt(
     logger.info({ attempt: run.attempt, codeHash }, 'run started');
     // In a process of its own, so that a timeout or cancel stops it whatever its code does. The
     // pending source state is promoted by finishAttempt, with the run's success.
-    const report = await runIsolated(
+    const report = await context.processes.run(
       {
         file,
         pipeline: pipeline.name,
