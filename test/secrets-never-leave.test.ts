@@ -312,6 +312,43 @@ describe('secrets never leave', { timeout: 180_000 }, () => {
     expect(said).toContain('Bearer ***');
   });
 
+  it('webhook stream sink: a receiver that echoes the headers and the signature in a 400', async () => {
+    const secret = newSecret();
+    const signing = newSecret();
+    const receiver = await serve(async (req, res) => {
+      const seen = await echo(req);
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ refused: req.headers['authorization'], seen }));
+    });
+    const dir = await project(
+      'stream.ts',
+      `
+import { stream, streamSink, streamSource } from 'sluice/stream';
+export default stream('secrets_webhook', {
+  source: streamSource.files({ path: 'in' }),
+  eventTime: () => Date.now(),
+  sink: streamSink.webhook(${JSON.stringify({
+    url: `${receiver}/hook`,
+    headers: { Authorization: { env: 'SECRETS_TEST_HOOK_TOKEN' } },
+    signingSecret: signing,
+  })}),
+  checkpoint: { every: '200ms' },
+});
+`,
+    );
+    await mkdir(join(dir, 'in'));
+    await writeFile(join(dir, 'in', 'a.ndjson'), '{"id": 1}\n{"id": 2}\n');
+    const run = await failingStream(dir, { SECRETS_TEST_HOOK_TOKEN: `Bearer ${secret}` });
+    const leaks = await leaksOf(
+      [run],
+      [join(dir, '.sluice'), join(dir, 'out')],
+      [{ value: secret }, { value: signing }],
+    );
+    expect(leaks).toEqual([]);
+    expect(run.stderr).toMatch(/HTTP 400/);
+    expect(run.stderr).toContain('***');
+  });
+
   describe('PostgreSQL', async () => {
     const missing = await postgresUnavailable();
     it.skipIf(missing !== undefined)(

@@ -9,7 +9,12 @@ import { retryPolicyConfig } from '../../core/retry-config.js';
 import type { ResolvedRetryPolicy } from '../../core/retry-policy.js';
 import { retryDelayMs, retryPolicy } from '../../core/retry-policy.js';
 import { toJSONValue } from '../../engine/json-values.js';
-import { resolveSecret, secretValue } from '../../engine/secrets.js';
+import {
+  SecretRedactor,
+  addConfigSecrets,
+  resolveSecret,
+  secretValue,
+} from '../../engine/secrets.js';
 import { WEBHOOK_SIGNATURE_HEADER, signWebhook } from './webhook-inbox.js';
 import type {
   StreamCommit,
@@ -174,6 +179,8 @@ class WebhookWriter implements StreamWriter {
   readonly #config: WebhookStreamSinkConfig;
   readonly #headers: Readonly<Record<string, string>>;
   readonly #secret: string | undefined;
+  /** The sink's credentials, masked in answers before they are quoted. */
+  readonly #secrets: SecretRedactor;
   readonly #policy: ResolvedRetryPolicy;
   readonly #timeoutMs: number;
   readonly #streamName: string;
@@ -197,6 +204,8 @@ class WebhookWriter implements StreamWriter {
       config.signingSecret === undefined
         ? undefined
         : resolveSecret(config.signingSecret, context.stepId, 'signingSecret');
+    this.#secrets = addConfigSecrets(new SecretRedactor(), config);
+    if (this.#secret !== undefined) this.#secrets.add(this.#secret);
     this.#policy = sinkRetryPolicy(config);
     this.#timeoutMs = parseDuration(config.timeout);
     this.#streamName = context.streamName;
@@ -257,7 +266,7 @@ class WebhookWriter implements StreamWriter {
       let askedMs: number | undefined;
       if ('status' in outcome) {
         if (outcome.status >= 200 && outcome.status < 300) return;
-        problem = `HTTP ${outcome.status}${excerpt(outcome.text)}`;
+        problem = `HTTP ${outcome.status}${excerpt(this.#secrets.redact(outcome.text))}`;
         if (!isRetryableStatus(outcome.status))
           throw new SinkError(this.#stepId, `${label} was refused: ${problem}`, {
             hint:
