@@ -1,6 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { defaultRegistry, pipeline, sql } from '../src/index.js';
+import { planPipeline } from '../src/plan/planner.js';
 import { planBackfill } from '../src/orchestrator/backfill.js';
 import { Project } from '../src/orchestrator/project.js';
 import { RunStore } from '../src/orchestrator/run-store.js';
@@ -93,6 +95,23 @@ describe('backfill and catchup keep to the pipeline start and end', () => {
     } finally {
       await store.close();
     }
+  });
+
+  it('sluice check reports a start or end that is not a date, and an end not after start', () => {
+    const plan = (p: ReturnType<typeof pipeline>) =>
+      planPipeline(p, { connectors: defaultRegistry.lookup });
+    const steps = { one: sql`select 1 as x` };
+    const bad = plan(pipeline('bad_bounds', { start: 'yesterday', end: 'soon', steps }));
+    expect(bad.ok).toBe(false);
+    expect(bad.diagnostics.map((d) => [d.code, d.path])).toEqual([
+      ['invalid-start', 'start'],
+      ['invalid-end', 'end'],
+    ]);
+    const reversed = plan(pipeline('reversed', { start: '2024-02-01', end: '2024-01-01', steps }));
+    expect(reversed.diagnostics.map((d) => d.message)).toEqual([
+      'end 2024-01-01 is not after start 2024-02-01',
+    ]);
+    expect(plan(pipeline('fine', { start: '2024-01-01', end: '2024-02-01', steps })).ok).toBe(true);
   });
 
   it('catchup creates the intervals between start and end only', async () => {

@@ -85,6 +85,30 @@ export function planPipeline(
       ...atPipeline,
     })),
   );
+  // start and end bound every scheduled, caught-up and backfilled interval (see pipelineBounds).
+  const bounds: Partial<Record<'start' | 'end', number>> = {};
+  for (const key of ['start', 'end'] as const) {
+    const value: unknown = pipeline.orchestration?.[key];
+    if (value === undefined) continue;
+    const instant = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+    if (Number.isFinite(instant)) bounds[key] = instant;
+    else
+      diagnostics.push({
+        code: `invalid-${key}`,
+        message: `${key} ${JSON.stringify(value)} is not a date`,
+        path: key,
+        hint: `give an ISO date or time, e.g. ${key}: '2024-01-01' or '2024-01-01T00:00:00Z'`,
+        ...atPipeline,
+      });
+  }
+  if (bounds.start !== undefined && bounds.end !== undefined && !(bounds.start < bounds.end))
+    diagnostics.push({
+      code: 'invalid-end',
+      message: `end ${String(pipeline.orchestration.end)} is not after start ${String(pipeline.orchestration.start)}`,
+      path: 'end',
+      hint: 'end is the latest instant an interval may end at; make it later than start',
+      ...atPipeline,
+    });
   const entries = Object.entries(pipeline.steps ?? {});
   if (entries.length === 0) {
     diagnostics.push({
