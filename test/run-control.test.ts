@@ -221,37 +221,71 @@ describe('a cancel is final', () => {
 });
 
 describe('sluice serve', () => {
-  it('on SIGTERM stops claiming, hands a stuck run back after the grace period and exits 0', async () => {
-    const dir = await stuckProject();
-    // Without a timeout, the stuck run would hold the worker forever.
+  it('fails a spinning run at its timeout, cancels a deaf one within a second, and on SIGTERM hands a stuck run back after the grace period', async () => {
+    const timeoutMs = 8_000;
+    const dir = await stuckProject(timeoutMs);
+    // Without a timeout, the stuck run would hold its worker forever.
     const file = join(dir, 'pipelines', 'never.ts');
     await writeFile(file, (await readFile(file, 'utf8')).replace(/ {2}timeout: .*\n/, ''));
-    const serve = startSluice(['serve', '--project', dir, '--grace', '1s'], { cwd: dir });
+    const serve = startSluice(['serve', '--project', dir, '--workers', '3', '--grace', '1s'], {
+      cwd: dir,
+    });
     serves.push(serve);
-    const trigger = await runSluice(['trigger', 'never', '--project', dir, '--json'], { cwd: dir });
-    expect(trigger.code, trigger.stderr).toBe(0);
-    const runId = (JSON.parse(trigger.stdout) as { id: string }).id;
+    const trigger = async (pipeline: string): Promise<string> => {
+      const queued = await runSluice(['trigger', pipeline, '--project', dir, '--json'], {
+        cwd: dir,
+      });
+      expect(queued.code, queued.stderr).toBe(0);
+      return (JSON.parse(queued.stdout) as { id: string }).id;
+    };
+    const [spin, deaf, never] = [
+      await trigger('spin'),
+      await trigger('deaf'),
+      await trigger('never'),
+    ];
     const store = await RunStore.open(join(dir, '.sluice', 'sluice.db'));
     try {
+      const stuckStarted = (runId: string) => async () =>
+        (await store.listTasks(runId)).some((task) => task.step === 'stuck');
       await waitFor(
-        () => `the stuck step to start (${serve.stderr().slice(-1000)})`,
-        async () => (await store.listTasks(runId)).some((task) => task.step === 'stuck'),
+        () => `deaf's stuck step to start (${serve.stderr().slice(-1000)})`,
+        stuckStarted(deaf),
       );
+      const cancelAt = Date.now();
+      const cancel = await runSluice(['cancel', deaf, '--project', dir], { cwd: dir });
+      expect(cancel.code, cancel.stderr).toBe(0);
+      await waitFor(
+        () => `the spinning run to time out (${serve.stderr().slice(-1000)})`,
+        async () => (await store.getRun(spin))?.state === 'failed',
+      );
+      const spun = await store.getRun(spin);
+      expect(spun?.error?.code).toBe('RUN_TIMEOUT');
+      expect(await stopDelayMs(store, spun as RunRecord)).toBeLessThanOrEqual(timeoutMs + 1_000);
+      await waitFor(
+        () => 'the deaf run to end',
+        async () => FINISHED_STATES.includes((await store.getRun(deaf))?.state ?? 'running'),
+      );
+      const canceled = await store.getRun(deaf);
+      expect(canceled?.state, serve.stderr().slice(-3000)).toBe('canceled');
+      // From the cancel command's start: its own process start is in this second too.
+      expect((canceled?.finishedAt ?? 0) - cancelAt).toBeLessThanOrEqual(1_000 + 2_000);
+
+      await waitFor(() => `never's stuck step to start`, stuckStarted(never));
       const stopping = Date.now();
       const exit = await serve.stop('SIGTERM');
       expect(exit.code, exit.stderr.slice(-2000)).toBe(0);
       // One second of grace, then the run is stopped and handed back.
       expect(Date.now() - stopping).toBeLessThan(10_000);
-      const run = await store.getRun(runId);
+      const run = await store.getRun(never);
       expect(run?.state).toBe('up_for_retry');
       expect(run?.leaseOwner).toBeUndefined();
-      const kinds = (await store.listEvents({ runId })).map((e) => e.kind);
+      const kinds = (await store.listEvents({ runId: never })).map((e) => e.kind);
       expect(kinds).toContain('run.released');
       // Another worker can take it at once.
       const claim = await store.claimRun('next-worker', 30_000);
-      expect(claim?.run.id).toBe(runId);
+      expect(claim?.run.id).toBe(never);
     } finally {
       await store.close();
     }
-  }, 120_000);
+  }, 180_000);
 });
