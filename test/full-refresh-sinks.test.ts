@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import fc from 'fast-check';
 import mysql from 'mysql2/promise';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import pg from 'pg';
@@ -290,6 +291,41 @@ for (const target of TARGETS) {
         ]);
         await run(table, 'delete_insert', [[2, 'B']], true);
         expect(await target.rows(table)).toEqual([{ id: '2', name: 'B' }]);
+      },
+    );
+
+    it.skipIf(target.name !== 'postgres' && target.name !== 'delta')(
+      'any sequence of runs and full refreshes leaves what a model of the modes says (property)',
+      async () => {
+        const runRows = fc.uniqueArray(
+          fc.tuple(fc.integer({ min: 1, max: 6 }), fc.constantFrom('a', 'b', 'c')),
+          { minLength: 1, maxLength: 4, selector: ([id]) => id },
+        );
+        const step = fc.record({ rows: runRows, fullRefresh: fc.boolean() });
+        await fc.assert(
+          fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 4 }), async (steps) => {
+            for (const mode of ['append', 'merge'] as const) {
+              const table = `prop_${mode}_${randomHex(4)}`;
+              let model: (readonly [number, string])[] = [];
+              for (const { rows, fullRefresh } of steps) {
+                await run(table, mode, rows, fullRefresh);
+                const kept = fullRefresh ? [] : model;
+                model =
+                  mode === 'append'
+                    ? [...kept, ...rows]
+                    : [...kept.filter(([id]) => !rows.some(([k]) => k === id)), ...rows];
+              }
+              const expected = model
+                .map(([id, name]) => ({ id: String(id), name }))
+                .sort((a, b) => Number(a.id) - Number(b.id) || a.name.localeCompare(b.name));
+              const actual = (await target.rows(table)).sort(
+                (a, b) => Number(a.id) - Number(b.id) || (a.name ?? '').localeCompare(b.name ?? ''),
+              );
+              expect(actual).toEqual(expected);
+            }
+          }),
+          { numRuns: 10, seed: 14 },
+        );
       },
     );
 
