@@ -80,6 +80,11 @@ for (const kind of STORES)
         await store.withActor('ops').requestCancel(run?.id ?? '');
         await store.withActor('ops').setPaused('p', true);
         const events = (await store.listEvents()).map((e) => [e.kind, e.data['actor']]).reverse();
+        // A single queued run carries the event, so run-show says who queued it.
+        expect((await store.listEvents({ runId: run?.id ?? '' })).map((e) => e.kind)).toEqual([
+          'run.canceled',
+          'runs.queued',
+        ]);
         expect(events).toEqual([
           ['runs.queued', 'ops'],
           ['runs.queued', undefined],

@@ -946,12 +946,19 @@ async function insertRuns(
       }),
     );
   }
+  // One run (a trigger) gets the event under its id, so `sluice run-show` says who queued it.
   if (created.length > 0)
-    await insertEvent(tx, 'runs.queued', runs[0]?.pipeline, undefined, {
-      runs: created.length,
-      trigger: runs[0]?.trigger as RunTrigger,
-      ...actorData(actor),
-    });
+    await insertEvent(
+      tx,
+      'runs.queued',
+      runs[0]?.pipeline,
+      created.length === 1 ? created[0]?.id : undefined,
+      {
+        runs: created.length,
+        trigger: runs[0]?.trigger as RunTrigger,
+        ...actorData(actor),
+      },
+    );
   return created;
 }
 
