@@ -16,6 +16,9 @@ const PAGES: Readonly<Record<string, string>> = {
     {"id": -9223372036854775808, "amount": 0.1, "qty": 2, "note": "x"},
     {"id": 42, "amount": 99999999999999999999999999999.999999999, "qty": 3, "note": "y"}
   ], "next": 18014398509481985}`,
+  '/nested': `[
+    {"id": 1, "items": [{"sku": 9007199254740993, "units": 18446744073709551616}, {"sku": 2, "units": 1}]}
+  ]`,
   '/wide': `[
     {"id": 9007199254740993, "big": 123456789012345678901234567890, "ratio": 0.30000000000000004},
     {"id": 18014398509481985, "big": 1, "ratio": 1e-7}
@@ -114,6 +117,34 @@ describe('REST source: numbers arrive exactly', () => {
         id_type: 'BIGINT',
         big_type: 'DECIMAL(38,0)',
       },
+    ]);
+  });
+
+  it('in child tables made from arrays', async () => {
+    const dir = await tempDir();
+    const out = join(dir, 'items.parquet');
+    const report = await runIn(
+      dir,
+      pipeline('rest_exact_children', {
+        steps: {
+          orders: source.rest({
+            url: `${base}/nested`,
+            nested: 'child_tables',
+            childTables: ['items'],
+            primaryKey: 'id',
+          }),
+          out: sink.parquet({ input: ref('orders__items'), path: out }),
+        },
+      }),
+    );
+    expect(report.error).toBeUndefined();
+    const rows = await query(
+      `SELECT CAST(sku AS VARCHAR) AS sku, CAST(units AS VARCHAR) AS units
+       FROM read_parquet('${out}') ORDER BY sku DESC`,
+    );
+    expect(rows).toEqual([
+      { sku: '9007199254740993', units: '18446744073709551616' },
+      { sku: '2', units: '1' },
     ]);
   });
 });

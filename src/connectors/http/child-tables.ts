@@ -6,6 +6,7 @@ import type { EngineConnection } from '../../engine/duckdb-session.js';
 import { typedFromJSON } from '../../engine/schema-enforcement.js';
 import type { RecordColumn } from './record-columns.js';
 import { jsonPathLiteral, jsonPathText, recordColumns, scalarType } from './record-columns.js';
+import { exactJSONStructure } from '../shared/json-number-types.js';
 
 /** One array of the records that becomes a child dataset. */
 export interface ChildTable {
@@ -298,12 +299,9 @@ function elementColumns(shape: unknown, exclude: readonly (readonly string[])[])
   return [{ name: 'value', keys: [], type: scalarType(shape) }];
 }
 
+/** The merged shape of a child table's elements, numbers typed to hold every value exactly. */
 async function elementShape(connection: EngineConnection, nodes: string): Promise<unknown> {
-  const [row] = await connection.rows(
-    `SELECT CAST(json_group_structure(CAST(__sluice_json AS JSON)) AS VARCHAR) AS structure FROM ${nodes}`,
-  );
-  const structure = row?.['structure'];
-  return typeof structure === 'string' ? (JSON.parse(structure) as unknown) : undefined;
+  return exactJSONStructure(connection, `(SELECT __sluice_json AS __sluice_record FROM ${nodes})`);
 }
 
 function rootKeyName(key: RecordKey): string {
