@@ -1,5 +1,6 @@
-import { copyFile, cp, mkdir, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { copyFile, cp, link, mkdir, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { RunStore } from '../src/orchestrator/run-store.js';
@@ -120,6 +121,38 @@ describe('sluice store backup', () => {
       await store.close();
     }
   }, 120_000);
+
+  it('never writes over the store or its -wal, and removes what a killed backup left', async () => {
+    const dir = await tempDir('sluice-backup-guard-');
+    const location = join(dir, 'sluice.db');
+    const store = await RunStore.open(location);
+    try {
+      await store.registerPipeline({ name: 'kept' });
+      for (const target of [location, `${location}-wal`, `${location}-shm`]) {
+        await expect(backupStore(location, target, { force: true })).rejects.toMatchObject({
+          code: 'USAGE',
+          message: expect.stringMatching(/is the store itself, or one of its files/),
+        });
+      }
+      await link(location, join(dir, 'alias.db'));
+      await expect(
+        backupStore(location, join(dir, 'alias.db'), { force: true }),
+      ).rejects.toMatchObject({ code: 'USAGE' });
+
+      const backups = join(dir, 'backups');
+      await mkdir(backups);
+      const dead = spawnSync(process.execPath, ['-e', 'process.exit(0)']).pid;
+      const abandoned = join(backups, `.b.db.sluice-backup-${dead}-0000aaaa`);
+      const running = join(backups, `.b.db.sluice-backup-${process.ppid}-0000bbbb`);
+      await writeFile(abandoned, 'half a backup');
+      await writeFile(running, 'a backup in progress');
+      await backupStore(location, join(backups, 'b.db'));
+      expect((await readdir(backups)).sort()).toEqual([basename(running), 'b.db'].sort());
+      expect((await checkStore(join(backups, 'b.db'))).ok).toBe(true);
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
 
   it('a damaged store is not backed up, and the previous backup is kept', async () => {
     const { dir, db } = await projectWithRuns();

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, open, rename, rm, stat } from 'node:fs/promises';
+import { access, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { StoreError, UsageError } from '../core/errors.js';
@@ -52,8 +52,8 @@ export async function backupStore(
   const started = Date.now();
   const target = resolve(file);
   const folder = dirname(target);
-  if (resolve(location) === target)
-    throw new UsageError(`the backup file ${target} is the store itself`, {
+  if (await isStoreFile(location, target))
+    throw new UsageError(`the backup file ${target} is the store itself, or one of its files`, {
       hint: 'write the backup to another file, ideally on another disk',
     });
   const folderInfo = await stat(folder).catch(() => undefined);
@@ -80,9 +80,10 @@ export async function backupStore(
     });
   });
   const db = await openExisting(location);
+  await removeAbandonedBackups(folder, basename(target));
   const temporary = join(
     folder,
-    `.${basename(target)}.sluice-backup-${randomBytes(4).toString('hex')}`,
+    `.${basename(target)}${BACKUP_INFIX}${process.pid}-${randomBytes(4).toString('hex')}`,
   );
   try {
     try {
@@ -334,6 +335,51 @@ function storeFailure(location: string, what: string, cause: unknown): StoreErro
     cause,
     hint: damaged ? damagedStoreHint(location) : 'check that the file and its folder are readable',
   });
+}
+
+/** Infix of a backup's temporary name: `.<name>.sluice-backup-<pid>-<random>`. */
+const BACKUP_INFIX = '.sluice-backup-';
+
+/**
+ * Whether `target` is the store file or one of its companions (`-wal`, `-shm`, `-journal`), by
+ * path or, when it exists, as the same file under another name (a link).
+ */
+async function isStoreFile(location: string, target: string): Promise<boolean> {
+  const store = resolve(location);
+  const companions = ['', '-wal', '-shm', '-journal'].map((suffix) => `${store}${suffix}`);
+  if (companions.includes(target)) return true;
+  const targetInfo = await stat(target).catch(() => undefined);
+  if (targetInfo === undefined) return false;
+  for (const companion of companions) {
+    const info = await stat(companion).catch(() => undefined);
+    if (info !== undefined && info.dev === targetInfo.dev && info.ino === targetInfo.ino)
+      return true;
+  }
+  return false;
+}
+
+/**
+ * Removes temporary files of backups to the same name whose process is gone (a backup killed
+ * before its rename); those of a backup still running are left alone.
+ */
+async function removeAbandonedBackups(folder: string, name: string): Promise<void> {
+  const prefix = `.${name}${BACKUP_INFIX}`;
+  for (const entry of await readdir(folder).catch(() => [] as string[])) {
+    if (!entry.startsWith(prefix)) continue;
+    const pid = Number(/^(\d+)-/.exec(entry.slice(prefix.length))?.[1]);
+    if (Number.isInteger(pid) && (pid === process.pid || processAlive(pid))) continue;
+    await rm(join(folder, entry), { force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (cause) {
+    // EPERM: it runs, under another user.
+    return (cause as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 async function syncFile(path: string): Promise<void> {
