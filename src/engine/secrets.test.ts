@@ -72,6 +72,20 @@ describe('addConfigSecrets', () => {
   });
 });
 
+describe('addConfigSecrets on odd configs', () => {
+  it('follows cycles once and skips accessors that throw', () => {
+    const config: Record<string, unknown> = { password: 'cyclic-pass' };
+    config['self'] = config;
+    Object.defineProperty(config, 'broken', {
+      enumerable: true,
+      get: () => {
+        throw new Error('no');
+      },
+    });
+    expect(addConfigSecrets(new SecretRedactor(), config).redact('cyclic-pass')).toBe('***');
+  });
+});
+
 describe('addEnvironmentSecrets', () => {
   it('takes the values of variables named as credentials, long enough to find safely', () => {
     const redactor = addEnvironmentSecrets(new SecretRedactor(), {

@@ -298,7 +298,15 @@ export function addConfigSecrets(
       if (secret !== undefined) redactor.add(secret, username);
     }
     if (record['type'] === 'api_key') visitSecret(record['value']);
-    for (const name of keys) visit(record[name], name, depth + 1);
+    for (const name of keys) {
+      let item: unknown;
+      try {
+        item = record[name];
+      } catch {
+        continue; // an accessor that throws holds nothing to find
+      }
+      visit(item, name, depth + 1);
+    }
   };
   const visitSecret = (value: unknown): void => {
     if (typeof value === 'string') redactor.add(value);
