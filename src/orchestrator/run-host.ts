@@ -8,7 +8,8 @@
 import { SluiceError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { runPipeline } from '../engine/executor.js';
-import { loadPipelineFile } from '../plan/load-pipeline-file.js';
+import type { Pipeline } from '../define/pipeline.js';
+import { loadPipelineFile, pipelineCodeHash } from '../plan/load-pipeline-file.js';
 import { MetricHistoryStore } from '../quality/metric-history.js';
 import type { HostMessage, IsolatedRunRequest, ParentMessage } from './isolated-run.js';
 import { errorToWire } from './isolated-run.js';
@@ -40,47 +41,68 @@ function parentLogger(bindings: Record<string, unknown>): Logger {
   };
 }
 
+/** Pipelines loaded by an earlier run of this process, by file and code hash. */
+const pipelines = new Map<string, Pipeline>();
+/** Stores opened by an earlier run of this process, kept open for the next. */
+const stores = new Map<string, Promise<RunStore>>();
+
+async function pipelineOf(file: string): Promise<Pipeline> {
+  const key = `${file}\0${await pipelineCodeHash(file)}`;
+  let pipeline = pipelines.get(key);
+  if (pipeline === undefined) {
+    pipeline = await loadPipelineFile(file);
+    pipelines.set(key, pipeline);
+  }
+  return pipeline;
+}
+
+function storeAt(location: string): Promise<RunStore> {
+  let store = stores.get(location);
+  if (store === undefined) {
+    store = RunStore.open(location);
+    stores.set(location, store);
+    store.catch(() => stores.delete(location));
+  }
+  return store;
+}
+
 async function execute(request: IsolatedRunRequest, abort: AbortController): Promise<void> {
   const logger = parentLogger({});
-  const pipeline = await loadPipelineFile(request.file);
-  const store = request.store === undefined ? undefined : await RunStore.open(request.store);
-  try {
-    let watermarks: Readonly<Record<string, string>> = {};
-    if (store !== undefined && request.fullRefresh !== true) {
-      await resolvePendingState(store, pipeline, {
-        logger,
-        ...(request.baseDir === undefined ? {} : { baseDir: request.baseDir }),
-      });
-      watermarks = await readSourceState(store, pipeline);
-    }
-    const report = await runPipeline(pipeline, {
-      params: request.params,
-      watermarks,
-      runId: request.runId,
-      stateDir: request.stateDir,
+  const pipeline = await pipelineOf(request.file);
+  const store = request.store === undefined ? undefined : await storeAt(request.store);
+  let watermarks: Readonly<Record<string, string>> = {};
+  if (store !== undefined && request.fullRefresh !== true) {
+    await resolvePendingState(store, pipeline, {
       logger,
-      signal: abort.signal,
-      onEvent: (event) => void send({ type: 'event', event }),
       ...(request.baseDir === undefined ? {} : { baseDir: request.baseDir }),
-      ...(request.fullRefresh === true ? { fullRefresh: true } : {}),
-      ...(request.cache === undefined ? {} : { cache: request.cache }),
-      ...(store === undefined
-        ? {}
-        : {
-            sourceState: sourceStateHooks(store, pipeline.name, {
-              commit: request.commitSourceState,
-            }),
-            ...(request.metricHistoryInStore === true
-              ? {
-                  metricHistory: MetricHistoryStore.onLog(store.metricHistoryLog(), { logger }),
-                }
-              : {}),
-          }),
     });
-    await send({ type: 'report', report });
-  } finally {
-    await store?.close();
+    watermarks = await readSourceState(store, pipeline);
   }
+  const report = await runPipeline(pipeline, {
+    params: request.params,
+    watermarks,
+    runId: request.runId,
+    stateDir: request.stateDir,
+    logger,
+    signal: abort.signal,
+    onEvent: (event) => void send({ type: 'event', event }),
+    ...(request.baseDir === undefined ? {} : { baseDir: request.baseDir }),
+    ...(request.fullRefresh === true ? { fullRefresh: true } : {}),
+    ...(request.cache === undefined ? {} : { cache: request.cache }),
+    ...(store === undefined
+      ? {}
+      : {
+          sourceState: sourceStateHooks(store, pipeline.name, {
+            commit: request.commitSourceState,
+          }),
+          ...(request.metricHistoryInStore === true
+            ? {
+                metricHistory: MetricHistoryStore.onLog(store.metricHistoryLog(), { logger }),
+              }
+            : {}),
+        }),
+  });
+  await send({ type: 'report', report });
 }
 
 process.on('message', (message: ParentMessage) => {
