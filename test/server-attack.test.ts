@@ -155,6 +155,22 @@ describe('authentication and roles', () => {
     });
     expect(backfill.status, await backfill.clone().text()).toBe(202);
     expect(await backfill.json()).toMatchObject({ create: 3, dryRun: false });
+    // The pipeline starts 2024-01-01: the API says what of the asked range it left out.
+    const bounded = await call('POST', '/api/pipelines/hourly/backfills', {
+      token: tokens.ops,
+      body: '{"from": "2023-12-31T22:00:00Z", "to": "2024-01-01T01:00:00Z", "dryRun": true}',
+    });
+    expect(await bounded.json()).toMatchObject({
+      dryRun: true,
+      intervals: 1,
+      cut: [
+        {
+          from: '2023-12-31T22:00:00.000Z',
+          to: '2024-01-01T00:00:00.000Z',
+          reason: 'before-start',
+        },
+      ],
+    });
 
     const actors = (await store.listEvents({ limit: 50 }))
       .filter((e) =>

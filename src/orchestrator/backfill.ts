@@ -54,6 +54,24 @@ export interface BackfillCut {
   readonly message: string;
 }
 
+/**
+ * The cuts of a plan as JSON for `--json` and the HTTP API: instants as ISO timestamps.
+ *
+ * @example
+ * ```ts
+ * cutsJSON(plan.cuts); // [{ from: '2023-12-01T00:00:00.000Z', to: '2024-01-01T00:00:00.000Z', reason: 'before-start', ... }]
+ * ```
+ */
+export function cutsJSON(cuts: readonly BackfillCut[]): Record<string, string>[] {
+  return cuts.map((cut) => ({
+    from: new Date(cut.from).toISOString(),
+    to: new Date(cut.to).toISOString(),
+    reason: cut.reason,
+    bound: new Date(cut.bound).toISOString(),
+    message: cut.message,
+  }));
+}
+
 /** A backfill's plan, before anything is submitted. */
 export interface BackfillPlan {
   readonly pipeline: string;

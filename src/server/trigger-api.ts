@@ -10,7 +10,7 @@ import { silentLogger } from '../core/logger.js';
 import type { APITokenRole } from '../orchestrator/api-tokens.js';
 import { roleAllows } from '../orchestrator/api-tokens.js';
 import type { Reprocess } from '../orchestrator/backfill.js';
-import { planBackfill, submitBackfill } from '../orchestrator/backfill.js';
+import { cutsJSON, planBackfill, submitBackfill } from '../orchestrator/backfill.js';
 import type { Project } from '../orchestrator/project.js';
 import type { RunStore } from '../orchestrator/run-store.js';
 import { runSummary } from '../orchestrator/run-summary.js';
@@ -343,6 +343,7 @@ export async function startTriggerAPI(options: TriggerAPIOptions): Promise<Trigg
         skip: count('skip'),
         dryRun: submitted === undefined,
         backfillId: submitted?.backfillId ?? null,
+        cut: cutsJSON(plan.cuts),
       },
       submitted === undefined ? 200 : 202,
     );

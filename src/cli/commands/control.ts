@@ -1,6 +1,6 @@
 import { UsageError } from '../../core/errors.js';
 import type { Reprocess } from '../../orchestrator/backfill.js';
-import { planBackfill, submitBackfill } from '../../orchestrator/backfill.js';
+import { cutsJSON, planBackfill, submitBackfill } from '../../orchestrator/backfill.js';
 import { FINISHED_STATES } from '../../orchestrator/run-types.js';
 import { triggerRun } from '../../orchestrator/trigger.js';
 import { sleep } from '../../orchestrator/worker.js';
@@ -230,13 +230,7 @@ export const backfillCommand: Command = {
                 ...summary,
                 dryRun: submitted === undefined,
                 backfillId: submitted?.backfillId ?? null,
-                cut: plan.cuts.map((c) => ({
-                  from: new Date(c.from).toISOString(),
-                  to: new Date(c.to).toISOString(),
-                  reason: c.reason,
-                  bound: new Date(c.bound).toISOString(),
-                  message: c.message,
-                })),
+                cut: cutsJSON(plan.cuts),
                 plan: plan.intervals.map((p) => ({
                   logicalDate: new Date(p.interval.start).toISOString(),
                   intervalEnd: new Date(p.interval.end).toISOString(),
