@@ -1,3 +1,4 @@
+import type { Context } from 'hono';
 /**
  * A token bucket per key (an API token's name, an inbox, a client address): each key may make
  * `burst` requests at once and `perSecond` a second after that. The map of buckets is bounded;
@@ -152,4 +153,37 @@ export async function readBodyWithin(
       budget?.release(size);
     },
   };
+}
+
+/**
+ * The answer to a body {@link readBodyWithin} refused: 413 when it is over `maxBytes` (with
+ * `advice` after the reason), 503 with `Retry-After` when the server's body budget is spent.
+ * The connection is closed, so the rest of the upload is not read.
+ *
+ * @example
+ * ```ts
+ * if (read === 'too-large' || read === 'busy') return refusedBody(c, read, maxBytes, 'send smaller batches');
+ * ```
+ */
+export function refusedBody(
+  c: Context,
+  refusal: 'too-large' | 'busy',
+  maxBytes: number,
+  advice?: string,
+): Response {
+  c.header('Connection', 'close');
+  if (refusal === 'busy') {
+    c.header('Retry-After', '1');
+    return c.json(
+      { error: 'the server is busy reading other bodies; try again', code: 'busy' },
+      503,
+    );
+  }
+  return c.json(
+    {
+      error: `the body is larger than ${maxBytes} bytes${advice === undefined ? '' : `; ${advice}`}`,
+      code: 'too_large',
+    },
+    413,
+  );
 }

@@ -18,7 +18,7 @@ import type { RunState } from '../orchestrator/run-types.js';
 import { triggerRun } from '../orchestrator/trigger.js';
 import type { Principal } from './api-auth.js';
 import { ANONYMOUS, APIAuth } from './api-auth.js';
-import { BodyBudget, RateLimiter, readBodyWithin } from './request-limits.js';
+import { BodyBudget, RateLimiter, readBodyWithin, refusedBody } from './request-limits.js';
 import { checkSecretsConfigured, mountWebhooks } from './webhook-route.js';
 
 /** Limits of the HTTP API; every field has a default. */
@@ -202,20 +202,7 @@ export async function startTriggerAPI(options: TriggerAPIOptions): Promise<Trigg
   /** Reads an `/api` JSON body within the limit: the value, or the response refusing it. */
   const jsonBody = async (c: Context): Promise<Record<string, unknown> | Response> => {
     const read = await readBodyWithin(c.req.raw, maxBodyBytes, budget);
-    if (read === 'too-large' || read === 'busy') {
-      c.header('Connection', 'close');
-      if (read === 'busy') {
-        c.header('Retry-After', '1');
-        return c.json(
-          { error: 'the server is busy reading other bodies; try again', code: 'busy' },
-          503,
-        );
-      }
-      return c.json(
-        { error: `the body is larger than ${maxBodyBytes} bytes`, code: 'too_large' },
-        413,
-      );
-    }
+    if (read === 'too-large' || read === 'busy') return refusedBody(c, read, maxBodyBytes);
     const text = read.body.toString('utf8');
     read.release();
     if (text.trim() === '') return {};

@@ -9,7 +9,7 @@ import {
 } from '../connectors/http/webhook-inbox.js';
 import type { Principal } from './api-auth.js';
 import type { BodyBudget } from './request-limits.js';
-import { readBodyWithin } from './request-limits.js';
+import { readBodyWithin, refusedBody } from './request-limits.js';
 import type { IdempotentAnswer } from './webhook-receipts.js';
 import { WebhookReceipts } from './webhook-receipts.js';
 
@@ -180,23 +180,8 @@ export function mountWebhooks(app: Hono, options: WebhookRouteOptions): void {
       );
 
     const read = await readBodyWithin(c.req.raw, maxBodyBytes, options.budget);
-    if (read === 'too-large' || read === 'busy') {
-      c.header('Connection', 'close');
-      if (read === 'busy') {
-        c.header('Retry-After', '1');
-        return c.json(
-          { error: 'the server is busy reading other bodies; try again', code: 'busy' },
-          503,
-        );
-      }
-      return c.json(
-        {
-          error: `the body is larger than ${maxBodyBytes} bytes; send smaller batches`,
-          code: 'too_large',
-        },
-        413,
-      );
-    }
+    if (read === 'too-large' || read === 'busy')
+      return refusedBody(c, read, maxBodyBytes, 'send smaller batches');
     try {
       return await accept(c, name, read.body, secret, signed, key);
     } finally {
