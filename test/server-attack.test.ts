@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger } from '../src/core/logger.js';
 import { silentLogger } from '../src/core/logger.js';
+import { UsageError } from '../src/core/errors.js';
 import { APITokens } from '../src/orchestrator/api-tokens.js';
 import { Project } from '../src/orchestrator/project.js';
 import { RunStore } from '../src/orchestrator/run-store.js';
@@ -695,15 +696,18 @@ describe('start-up checks', () => {
 
   it('answers a busy port with a clear error', async () => {
     const port = Number(new URL(api.url).port);
-    const busy = await startTriggerAPI({ store, project, port, env }).catch(
-      (error: unknown) => error as Error & { hint?: string },
+    const busy: unknown = await startTriggerAPI({ store, project, port, env }).then(
+      async (started) => {
+        await started.close();
+        return undefined;
+      },
+      (error: unknown) => error,
     );
-    expect(busy).toBeInstanceOf(Error);
-    expect(busy?.name).toBe('UsageError');
-    expect(busy?.message).toBe(
+    expect(busy).toBeInstanceOf(UsageError);
+    expect((busy as UsageError).message).toBe(
       `cannot listen on 127.0.0.1:${port}: the port is in use by another process`,
     );
-    expect(busy?.hint).toMatch(/choose another port with --http/);
+    expect((busy as UsageError).hint).toMatch(/choose another port with --http/);
     expect((await call('GET', '/healthz')).status).toBe(200);
   });
 });
