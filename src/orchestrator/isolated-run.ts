@@ -48,7 +48,9 @@ export type HostMessage =
       readonly message: string | undefined;
     }
   | { readonly type: 'report'; readonly report: RunReport }
-  | { readonly type: 'error'; readonly error: WireError };
+  | { readonly type: 'error'; readonly error: WireError }
+  /** An exception nothing caught; the process ends after it. */
+  | { readonly type: 'crashed'; readonly message: string };
 
 /** An error as it crosses from the child to the parent. */
 export interface WireError {
@@ -189,6 +191,9 @@ class RunProcess {
     const { entry, execArgv } = hostEntry();
     this.#child = fork(entry, [], {
       execArgv,
+      // The leader of a process group of its own, so that a stop kills whatever processes the
+      // run's code started along with it (and a terminal's Ctrl-C reaches only the parent).
+      detached: true,
       // User code's console output goes to stderr, so stdout stays the command's own (--json).
       stdio: ['ignore', 2, 'inherit', 'ipc'],
       serialization: 'advanced',
@@ -206,7 +211,18 @@ class RunProcess {
   /** Ends the process: at once when it is idle (it exits when its channel closes). */
   dispose(): void {
     if (this.#child.connected) this.#child.disconnect();
-    else if (this.#exit === undefined) this.#child.kill('SIGKILL');
+    else if (this.#exit === undefined) this.kill();
+  }
+
+  /** Kills the process and the processes its run started (its process group). */
+  kill(): void {
+    const pid = this.#child.pid;
+    try {
+      if (pid === undefined) throw new Error('not started');
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      this.#child.kill('SIGKILL');
+    }
   }
 
   async execute(request: IsolatedRunRequest, options: IsolationOptions): Promise<RunOutcome> {
@@ -216,6 +232,7 @@ class RunProcess {
     const child = this.#child;
     const finished = new Map<string, StepReport>();
     const started = new Map<string, string>();
+    let crashed: string | undefined;
     let settle: (message: 'ended' | HostMessage) => void = () => undefined;
     const settled = new Promise<'ended' | HostMessage>(
       (resolveSettled) => (settle = resolveSettled),
@@ -231,7 +248,8 @@ class RunProcess {
         const target =
           Object.keys(message.bindings).length === 0 ? logger : logger.child(message.bindings);
         target[message.level](message.fields, message.message);
-      } else settle(message);
+      } else if (message.type === 'crashed') crashed = message.message;
+      else settle(message);
     };
     child.on('message', onMessage);
     void this.exited.then(() => settle('ended'));
@@ -241,7 +259,7 @@ class RunProcess {
       stopReason = stopError(options.signal?.reason);
       if (child.connected)
         child.send({ type: 'abort', code: stopReason.code, message: stopReason.message });
-      killTimer = setTimeout(() => child.kill('SIGKILL'), options.graceMs ?? DEFAULT_GRACE_MS);
+      killTimer = setTimeout(() => this.kill(), options.graceMs ?? DEFAULT_GRACE_MS);
     };
     if (options.signal?.aborted === true) stop();
     else options.signal?.addEventListener('abort', stop, { once: true });
@@ -261,8 +279,21 @@ class RunProcess {
     if (end !== 'ended' && end.type === 'error' && stopReason === undefined)
       return { reusable, error: errorFromWire(end.error) };
     // Killed, or ended without a word: the report is made here from what the child said.
-    if (end !== 'ended') child.kill('SIGKILL');
+    if (end !== 'ended') this.kill();
     const exit = await this.exited;
+    // What the run started dies with it, also when its process ended by itself.
+    if (exit.signal !== 'SIGKILL') this.kill();
+    // Messages sent just before the exit (what was thrown) may still be on their way.
+    if (child.connected)
+      await new Promise((resolveClosed) => {
+        const timer = setTimeout(resolveClosed, 1_000);
+        child.once('disconnect', () => resolveClosed(clearTimeout(timer)));
+      });
+    const running = [...started.keys()].filter((id) => !finished.has(id));
+    const during =
+      running.length === 0
+        ? ''
+        : ` while step${running.length === 1 ? '' : 's'} ${running.map((id) => `"${id}"`).join(', ')} ran`;
     await rm(join(resolve(request.stateDir), 'tmp', request.runId), {
       recursive: true,
       force: true,
@@ -272,7 +303,7 @@ class RunProcess {
         ? { code: stopReason.code, message: stopReason.message }
         : {
             code: 'INTERNAL',
-            message: `the run's process ended unexpectedly (${exit.signal ?? `exit code ${String(exit.code)}`})`,
+            message: `the run's process ended unexpectedly (${exit.signal ?? `exit code ${String(exit.code)}`})${during}${crashed === undefined ? '' : `: ${crashed}`}`,
             retryable: true,
           };
     const endedAt = new Date();

@@ -5,7 +5,8 @@
  * SIGKILL of this process) when it times out or is canceled, so user code that never yields
  * cannot hold a run past its limit.
  */
-import { SluiceError } from '../core/errors.js';
+import { Worker } from 'node:worker_threads';
+import { SluiceError, describeCause } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { runPipeline } from '../engine/executor.js';
 import type { Pipeline } from '../define/pipeline.js';
@@ -118,9 +119,47 @@ process.on('message', (message: ParentMessage) => {
       if (current === abort) current = undefined;
     });
 });
+/**
+ * Kills this process and every process its user code started (the parent starts it as the
+ * leader of a process group of its own), so that nothing the run started outlives it.
+ */
+function killRunGroup(): void {
+  try {
+    process.kill(-process.pid, 'SIGKILL');
+  } catch {
+    process.kill(process.pid, 'SIGKILL');
+  }
+}
+
+/** Exits once what user code wrote to stdout and stderr (pipes, often) has been written. */
+function exitAfterOutput(code: number): void {
+  // A parent's pipe is non-blocking, so console output may still be queued here.
+  setTimeout(() => process.exit(code), 5_000);
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
 // The run dies with its parent (killed, or crashed): as when both were one process, it stops
 // where it is, and what it staged is never published. Idle, the process just ends.
 process.on('disconnect', () => {
-  if (current === undefined) process.exit(0);
-  process.kill(process.pid, 'SIGKILL');
+  if (current === undefined) exitAfterOutput(0);
+  else killRunGroup();
+});
+// A parent killed while user code spins never reaches the 'disconnect' above (the event loop
+// does not turn): a thread of its own notices that the parent is gone and ends the run.
+const watchdog = new Worker(
+  `const { workerData } = require('node:worker_threads');
+  setInterval(() => {
+    if (process.ppid === workerData) return;
+    try { process.kill(-process.pid, 'SIGKILL'); } catch { process.kill(process.pid, 'SIGKILL'); }
+  }, 250);`,
+  { eval: true, workerData: process.ppid, resourceLimits: { maxOldGenerationSizeMb: 8 } },
+);
+watchdog.unref();
+// An exception nothing caught (a throw in a user's timer, a rejection nobody awaited): the
+// process is in an unknown state and ends, but its parent learns what was thrown.
+process.on('uncaughtException', (error) => {
+  process.stderr.write(
+    `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  void send({ type: 'crashed', message: describeCause(error) }).finally(() => exitAfterOutput(1));
 });
