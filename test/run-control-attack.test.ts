@@ -299,6 +299,21 @@ export default pipeline('publisher', {
     expect(error).toContain('user_code');
   }, 60_000);
 
+  it('user code that signals its parent (process.kill(process.ppid)) ends the run canceled, nothing hangs', async () => {
+    const dir = await tempDir();
+    await writeFile(
+      join(dir, 'p.ts'),
+      transformPipeline(
+        'parricide',
+        `process.kill(process.ppid);
+        await new Promise(() => undefined);`,
+      ),
+    );
+    const { code, stdout, log } = await start(['run', 'p.ts', '--json'], dir).exited;
+    expect(code, log).toBe(1);
+    expect(report(stdout)).toMatchObject({ status: 'canceled', error: { code: 'RUN_CANCELED' } });
+  }, 60_000);
+
   it('100,000 console lines from a transform go to stderr; --json stdout is the report alone', async () => {
     const dir = await tempDir();
     await writeFile(
