@@ -181,6 +181,27 @@ describe('sluice run against user code that will not stop', () => {
     );
   }, 60_000);
 
+  it('a run that succeeds but leaves a process of its own running: the process ends with `sluice run`', async () => {
+    const dir = await tempDir();
+    const pidFile = join(dir, 'pids');
+    await writeFile(
+      join(dir, 'p.ts'),
+      transformPipeline(
+        'leaky',
+        `const child = spawn('sleep', ['300'], { stdio: 'ignore' });
+        appendFileSync(process.env.PID_FILE, child.pid + '\\n');`,
+      ),
+    );
+    const { code, log } = await start(['run', 'p.ts'], dir, { PID_FILE: pidFile }).exited;
+    expect(code, log).toBe(0);
+    const [left] = await pidsIn(pidFile);
+    await waitFor(
+      () => `process ${left} left by the run to end`,
+      async () => !running(left as number),
+      5_000,
+    );
+  }, 60_000);
+
   it('the run process ends within seconds when `sluice run` is SIGKILLed while a transform spins', async () => {
     const dir = await tempDir();
     const pidFile = join(dir, 'pids');

@@ -131,17 +131,18 @@ function killRunGroup(): void {
   }
 }
 
-/** Exits once what user code wrote to stdout and stderr (pipes, often) has been written. */
-function exitAfterOutput(code: number): void {
+/** Calls `then` once what user code wrote to stdout and stderr (pipes, often) has been written. */
+function afterOutput(then: () => void): void {
   // A parent's pipe is non-blocking, so console output may still be queued here.
-  setTimeout(() => process.exit(code), 5_000);
-  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+  setTimeout(then, 5_000);
+  process.stdout.write('', () => process.stderr.write('', then));
 }
 
 // The run dies with its parent (killed, or crashed): as when both were one process, it stops
-// where it is, and what it staged is never published. Idle, the process just ends.
+// where it is, and what it staged is never published. Idle, it ends once its output is out,
+// and so does any process an earlier run's code started and left running.
 process.on('disconnect', () => {
-  if (current === undefined) exitAfterOutput(0);
+  if (current === undefined) afterOutput(killRunGroup);
   else killRunGroup();
 });
 // A parent killed while user code spins never reaches the 'disconnect' above (the event loop
@@ -161,5 +162,7 @@ process.on('uncaughtException', (error) => {
   process.stderr.write(
     `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
   );
-  void send({ type: 'crashed', message: describeCause(error) }).finally(() => exitAfterOutput(1));
+  void send({ type: 'crashed', message: describeCause(error) }).finally(() =>
+    afterOutput(() => process.exit(1)),
+  );
 });
