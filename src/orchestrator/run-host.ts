@@ -162,7 +162,7 @@ process.on('uncaughtException', (error) => {
   process.stderr.write(
     `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
   );
-  void send({ type: 'crashed', message: describeCause(error) }).finally(() =>
-    afterOutput(() => process.exit(1)),
-  );
+  // Soon: the run's other code goes on meanwhile, so this waits for the message alone.
+  setTimeout(() => process.exit(1), 200);
+  void send({ type: 'crashed', message: describeCause(error) }).finally(() => process.exit(1));
 });
