@@ -543,6 +543,31 @@ describe('workers against runs that will not stop', () => {
     180_000,
   );
 
+  it('a worker reusing its run processes: what a successful run left running ends with that run', async () => {
+    const dir = await project({
+      leaky: transformPipeline(
+        'leaky',
+        `const child = spawn('sleep', ['300'], { stdio: 'ignore' });
+        appendFileSync(process.env.PID_FILE, child.pid + '\\n');`,
+      ),
+    });
+    const pidFile = join(dir, 'pids');
+    const at = ['--project', dir];
+    const worker = start(['worker', ...at, '--grace', '1s'], dir, { PID_FILE: pidFile });
+    for (let i = 1; i <= 2; i++) {
+      const done = sluice(['trigger', 'leaky', ...at, '--wait', '--json'], dir);
+      expect(report(done.stdout)).toMatchObject({ state: 'success' });
+      const pids = await pidsIn(pidFile, i);
+      await waitFor(
+        () => `processes ${pids.filter(running).join(', ')} left by run ${i} to end`,
+        async () => pids.every((pid) => !running(pid)),
+        5_000,
+      );
+    }
+    worker.child.kill('SIGTERM');
+    expect((await worker.exited).code).toBe(0);
+  }, 60_000);
+
   it('cancel is final: a signal-deaf run is canceled within seconds and stays canceled past its lease; finished runs ignore cancels; trigger starts anew', async () => {
     const dir = await project({
       fast: FAST,

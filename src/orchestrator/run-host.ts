@@ -5,6 +5,7 @@
  * SIGKILL of this process) when it times out or is canceled, so user code that never yields
  * cannot hold a run past its limit.
  */
+import { readFileSync, readdirSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { SluiceError, describeCause } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -117,8 +118,35 @@ process.on('message', (message: ParentMessage) => {
     .catch((error: unknown) => send({ type: 'error', error: errorToWire(error) }))
     .finally(() => {
       if (current === abort) current = undefined;
+      // This process may take the next run: what this run's code started and left goes now.
+      killOthersInGroup();
     });
 });
+
+/**
+ * Kills the processes of this process's group other than itself (processes the run's code
+ * started and left running), read from /proc; where there is no /proc, nothing.
+ */
+function killOthersInGroup(): void {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return;
+  }
+  for (const name of pids) {
+    const pid = Number(name);
+    if (pid === process.pid) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses.
+      const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      if (pgrp === process.pid) process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile, or not ours to see
+    }
+  }
+}
 /**
  * Kills this process and every process its user code started (the parent starts it as the
  * leader of a process group of its own), so that nothing the run started outlives it.
