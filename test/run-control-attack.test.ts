@@ -164,7 +164,10 @@ describe('sluice run against user code that will not stop', () => {
     const [grandchild] = await pidsIn(pidFile);
     const { code, stdout, log } = await run.exited;
     expect(code, log).toBe(1);
-    expect(report(stdout)).toMatchObject({ status: 'failed', error: { code: 'RUN_TIMEOUT' } });
+    const ended = report(stdout);
+    expect(ended).toMatchObject({ status: 'failed', error: { code: 'RUN_TIMEOUT' } });
+    // Within a second of the 2 s timeout (counted from the attempt's start).
+    expect(ended['durationMs']).toBeLessThan(3_000);
     expect(Date.now() - started).toBeLessThan(30_000);
     const port = Number(readFileSync(portFile, 'utf8'));
     const refused = await new Promise<boolean>((resolve) => {
