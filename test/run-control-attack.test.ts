@@ -224,6 +224,57 @@ describe('sluice run against user code that will not stop', () => {
     );
   }, 60_000);
 
+  it('SIGKILL of `sluice run` at several moments: no run process outlives it, the output stays whole', async () => {
+    const dir = await tempDir();
+    const pipeline = (
+      tag: string,
+    ): string => `import { pipeline, ref, sink, sql, transform } from 'sluice';
+export default pipeline('killed', {
+  steps: {
+    rows: sql\`select range as n, '${tag}' as tag from range(1000)\`,
+    slow: transform({
+      input: ref('rows'),
+      run: async function* (batches) {
+        for await (const batch of batches) {
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          yield batch;
+        }
+      },
+    }),
+    a: sink.csv({ input: ref('slow'), path: 'out/a.csv' }),
+    b: sink.parquet({ input: ref('slow'), path: 'out/b.parquet' }),
+  },
+});
+`;
+    await writeFile(join(dir, 'p.ts'), pipeline('old'));
+    expect(sluice(['run', 'p.ts', '--log-level', 'silent'], dir).code).toBe(0);
+    await writeFile(join(dir, 'p.ts'), pipeline('new'));
+    for (const delay of [100, 500, 900, 1_300, 1_700]) {
+      const run = start(['run', 'p.ts', '--log-level', 'silent'], dir);
+      const hosts = new Set<number>();
+      const until = Date.now() + delay;
+      // Samples its run process until the moment of the kill (the moment is what varies).
+      await waitFor(
+        () => 'the moment to kill',
+        async () => {
+          for (const pid of childrenOf(run.pid)) hosts.add(pid);
+          return Date.now() >= until || run.child.exitCode !== null;
+        },
+      );
+      run.child.kill('SIGKILL');
+      leftovers.push(...hosts);
+      await waitFor(
+        () =>
+          `run process(es) ${[...hosts].filter(running).join(', ')} to end (kill at ${delay} ms)`,
+        async () => [...hosts].every((pid) => !running(pid)),
+        5_000,
+      );
+      const outputs = await tags(dir);
+      expect(outputs.a.length, `a after a kill at ${delay} ms`).toBe(1);
+      expect(outputs.b.length, `b after a kill at ${delay} ms`).toBe(1);
+    }
+  }, 90_000);
+
   it('SIGKILL of `sluice run` paused before its sinks publish: nothing is published afterwards', async () => {
     const dir = await tempDir();
     const pause = join(dir, 'paused');
