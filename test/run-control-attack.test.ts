@@ -345,6 +345,36 @@ export default pipeline('publisher', {
     if (outputs.a[0] === 'new') expect(steps.find((s) => s.id === 'a')?.status).toBe('success');
   }, 60_000);
 
+  // BUG: a timeout that falls between two sinks' publishing (here after sink a published, before
+  // sink b did) fails the run with RUN_TIMEOUT, yet a's target holds the failed run's rows and the
+  // report calls b `success` although b's target still holds the old rows. docs/operations.md
+  // says a stopped run "leaves every target as it was"; each target is whole, but not all as
+  // they were, and the report does not say which were published (executor.ts publish phase).
+  it.skip('a timeout between two sinks publishing: the report says which sinks published and which did not', async () => {
+    const dir = await tempDir();
+    const pause = join(dir, 'paused');
+    const pipeline = (tag: string): string => `import { pipeline, ref, sink, sql } from 'sluice';
+export default pipeline('publisher', {
+  timeout: '3s',
+  steps: {
+    rows: sql\`select range as n, '${tag}' as tag from range(1000)\`,
+    a: sink.csv({ input: ref('rows'), path: 'out/a.csv' }),
+    b: sink.parquet({ input: ref('rows'), path: 'out/b.parquet' }),
+  },
+});
+`;
+    await writeFile(join(dir, 'p.ts'), pipeline('old'));
+    expect(sluice(['run', 'p.ts', '--log-level', 'silent'], dir).code).toBe(0);
+    await writeFile(join(dir, 'p.ts'), pipeline('new'));
+    const { stdout } = await start(['run', 'p.ts', '--json', '--log-level', 'silent'], dir, {
+      SLUICE_PAUSE_AT: 'published:a',
+      SLUICE_PAUSE_FILE: pause,
+    }).exited;
+    const steps = report(stdout)['steps'] as { id: string; status: string }[];
+    expect(await tags(dir)).toEqual({ a: ['new'], b: ['old'] });
+    expect(steps.find((s) => s.id === 'b')?.status).not.toBe('success');
+  }, 60_000);
+
   it('user code that calls process.exit(0) fails the run (never success) and the error names the step', async () => {
     const dir = await tempDir();
     await writeFile(join(dir, 'p.ts'), transformPipeline('exiter', `process.exit(0);`));
