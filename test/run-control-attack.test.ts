@@ -336,43 +336,14 @@ export default pipeline('publisher', {
     expect(code).toBe(1);
     const ended = report(stdout);
     expect(ended).toMatchObject({ status: 'failed', error: { code: 'RUN_TIMEOUT' } });
-    const outputs = await tags(dir);
-    // Each output whole: one tag, 1000 rows (tags() checks the count).
-    expect(outputs.a.length).toBe(1);
-    expect(outputs.b).toEqual(['old']);
-    const steps = ended['steps'] as { id: string; status: string }[];
-    // Sink a published its new output before the timeout: the report must not call it canceled.
-    if (outputs.a[0] === 'new') expect(steps.find((s) => s.id === 'a')?.status).toBe('success');
-  }, 60_000);
-
-  // BUG: a timeout that falls between two sinks' publishing (here after sink a published, before
-  // sink b did) fails the run with RUN_TIMEOUT, yet a's target holds the failed run's rows and the
-  // report calls b `success` although b's target still holds the old rows. docs/operations.md
-  // says a stopped run "leaves every target as it was"; each target is whole, but not all as
-  // they were, and the report does not say which were published (executor.ts publish phase).
-  it.skip('a timeout between two sinks publishing: the report says which sinks published and which did not', async () => {
-    const dir = await tempDir();
-    const pause = join(dir, 'paused');
-    const pipeline = (tag: string): string => `import { pipeline, ref, sink, sql } from 'sluice';
-export default pipeline('publisher', {
-  timeout: '3s',
-  steps: {
-    rows: sql\`select range as n, '${tag}' as tag from range(1000)\`,
-    a: sink.csv({ input: ref('rows'), path: 'out/a.csv' }),
-    b: sink.parquet({ input: ref('rows'), path: 'out/b.parquet' }),
-  },
-});
-`;
-    await writeFile(join(dir, 'p.ts'), pipeline('old'));
-    expect(sluice(['run', 'p.ts', '--log-level', 'silent'], dir).code).toBe(0);
-    await writeFile(join(dir, 'p.ts'), pipeline('new'));
-    const { stdout } = await start(['run', 'p.ts', '--json', '--log-level', 'silent'], dir, {
-      SLUICE_PAUSE_AT: 'published:a',
-      SLUICE_PAUSE_FILE: pause,
-    }).exited;
-    const steps = report(stdout)['steps'] as { id: string; status: string }[];
+    // Each output whole (one tag, 1000 rows: tags() checks the count); a published, b did not.
     expect(await tags(dir)).toEqual({ a: ['new'], b: ['old'] });
-    expect(steps.find((s) => s.id === 'b')?.status).not.toBe('success');
+    const steps = ended['steps'] as { id: string; status: string; error?: { message: string } }[];
+    expect(steps.find((s) => s.id === 'a')?.status).toBe('success');
+    expect(steps.find((s) => s.id === 'b')).toMatchObject({
+      status: 'canceled',
+      error: { message: expect.stringContaining('not published') as unknown },
+    });
   }, 60_000);
 
   it('user code that calls process.exit(0) fails the run (never success) and the error names the step', async () => {
@@ -671,14 +642,24 @@ describe('workers against runs that will not stop', () => {
       () => `run ${id} to run`,
       async () => state()?.state === 'running',
     );
-    const asked = Date.now();
     expect(sluice(['cancel', id, ...at], dir).code).toBe(0);
     await waitFor(
       () => `run ${id} to be canceled: ${JSON.stringify(state())}`,
       async () => state()?.state === 'canceled',
       10_000,
     );
-    expect(Date.now() - asked).toBeLessThan(5_000);
+    // Timed in the store, from the cancel's record to the run's end (the polling here spawns
+    // a CLI per look, seconds apart on a busy machine).
+    const store = await RunStore.open(join(dir, '.sluice', 'sluice.db'));
+    try {
+      const events = await store.listEvents({ runId: id });
+      const asked = events.find((event) => event.kind === 'run.cancel_requested')?.at;
+      const ended = (await store.getRun(id))?.finishedAt;
+      expect(asked, JSON.stringify(events)).toBeDefined();
+      expect((ended ?? Infinity) - (asked ?? 0)).toBeLessThanOrEqual(2_000);
+    } finally {
+      await store.close();
+    }
     // Three leases later, no expiry or retry has brought it back.
     const until = Date.now() + 6_000;
     await waitFor(

@@ -45,7 +45,7 @@ export class ProgressDisplay {
             ? `(${Math.round(event.rowsIn / seconds).toLocaleString('en-US')} rows/s)`
             : '',
       });
-    } else {
+    } else if (event.type === 'step-finished') {
       const entry = this.#running.get(event.step.id);
       if (entry === undefined) return;
       this.#bars.remove(entry.bar);

@@ -19,7 +19,7 @@ import type { Logger } from '../core/logger.js';
 import { silentLogger } from '../core/logger.js';
 import type { EngineOptions, Pipeline } from '../define/pipeline.js';
 import type { ReportedError, RunReport, StepReport, StepStatus } from '../observe/run-report.js';
-import { writeRunReport } from '../observe/run-report.js';
+import { unpublishedMessage, writeRunReport } from '../observe/run-report.js';
 import type { Plan, PlannedStep } from '../plan/planner.js';
 import { planOrThrow } from '../plan/planner.js';
 import type { ConnectorRegistry } from './connector.js';
@@ -43,7 +43,11 @@ import {
 } from './secrets.js';
 import { pipelineBaseDir, tellsPublishedRuns } from './published-runs.js';
 
-/** Progress events for displays: a step started, moved rows, or finished. */
+/**
+ * Progress events for displays: a step started, moved rows, or finished; a sink's output was
+ * published. A sink finishes when its output is staged; a sink that finished `success` and was
+ * not published when the run fails finishes again, `canceled`.
+ */
 export type StepEvent =
   | { readonly type: 'step-started'; readonly stepId: string; readonly kind: string }
   | {
@@ -52,7 +56,8 @@ export type StepEvent =
       readonly rowsIn: number;
       readonly rowsOut: number;
     }
-  | { readonly type: 'step-finished'; readonly step: StepReport };
+  | { readonly type: 'step-finished'; readonly step: StepReport }
+  | { readonly type: 'step-published'; readonly stepId: string };
 
 /** Options of {@link runPipeline}. */
 export interface RunOptions {
@@ -344,7 +349,7 @@ export async function runPipeline(
           .map((step) => step.id),
       };
       failure = await prepareSourceState(options.sourceState, change);
-      failure ??= await publishOutputs(publishing, outcomes, published, logger);
+      failure ??= await publishOutputs(publishing, outcomes, published, logger, options.onEvent);
       if (failure === undefined) {
         await recordMetrics(metricHistory, outcomes, runId);
         if (taskCache !== undefined)
@@ -354,7 +359,21 @@ export async function runPipeline(
       }
     }
   } finally {
-    if (failure !== undefined) await discardOutputs(outcomes, published);
+    if (failure !== undefined) {
+      await discardOutputs(outcomes, published);
+      for (const step of plan.steps) {
+        if (published.has(step.id) || outcomes.get(step.id)?.staged === undefined) continue;
+        const end = finished.get(step.id);
+        if (end?.status !== 'success') continue;
+        const own = failure instanceof SinkError && failure.stepId === step.id;
+        finished.set(step.id, {
+          ...end,
+          status: own ? 'failed' : 'canceled',
+          error: own ? failure : new SluiceError(failure.code, unpublishedMessage(failure.message)),
+        });
+        options.onEvent?.({ type: 'step-finished', step: report(step) });
+      }
+    }
     await shared.closeAll();
     session.close();
     options.signal?.removeEventListener('abort', onOuterAbort);
@@ -441,6 +460,7 @@ async function publishOutputs(
   outcomes: ReadonlyMap<string, StepOutcome>,
   published: Set<string>,
   logger: Logger,
+  onEvent: ((event: StepEvent) => void) | undefined,
 ): Promise<SluiceError | undefined> {
   for (const step of publishing) {
     const staged = outcomes.get(step.id)?.staged;
@@ -448,6 +468,7 @@ async function publishOutputs(
     try {
       await staged.publish();
       published.add(step.id);
+      onEvent?.({ type: 'step-published', stepId: step.id });
       logger.info({ stepId: step.id, outputs: staged.outputs }, 'output published');
       await faultPoint(`published:${step.id}`);
     } catch (cause) {

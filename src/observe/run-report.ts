@@ -187,3 +187,15 @@ function formatCount(n: number | null): string {
 function formatMs(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(2)}s`;
 }
+
+/**
+ * Why a sink whose output was staged is not `success`: the run ended before publishing it.
+ *
+ * @example
+ * ```ts
+ * unpublishedMessage('the run timed out after 3s');
+ * ```
+ */
+export function unpublishedMessage(why: string): string {
+  return `its output was staged but not published, so its target holds what it held before: ${why}`;
+}

@@ -10,7 +10,7 @@ import type { Logger } from '../core/logger.js';
 import { silentLogger } from '../core/logger.js';
 import type { StepEvent } from '../engine/executor.js';
 import type { ReportedError, RunReport, StepReport } from '../observe/run-report.js';
-import { writeRunReport } from '../observe/run-report.js';
+import { unpublishedMessage, writeRunReport } from '../observe/run-report.js';
 
 /** What the child process of {@link runIsolated} runs. */
 export interface IsolatedRunRequest {
@@ -232,6 +232,7 @@ class RunProcess {
     const child = this.#child;
     const finished = new Map<string, StepReport>();
     const started = new Map<string, string>();
+    const published = new Set<string>();
     let crashed: string | undefined;
     let settle: (message: 'ended' | HostMessage) => void = () => undefined;
     const settled = new Promise<'ended' | HostMessage>(
@@ -243,6 +244,7 @@ class RunProcess {
           started.set(message.event.stepId, message.event.kind);
         if (message.event.type === 'step-finished')
           finished.set(message.event.step.id, message.event.step);
+        if (message.event.type === 'step-published') published.add(message.event.stepId);
         options.onEvent?.(message.event);
       } else if (message.type === 'log') {
         const target =
@@ -307,14 +309,27 @@ class RunProcess {
             retryable: true,
           };
     const endedAt = new Date();
+    const ended = stopReason === undefined ? 'failed' : 'canceled';
     const steps: StepReport[] = [
-      ...finished.values(),
+      ...[...finished.values()].map((step) =>
+        step.status === 'success' &&
+        step.cached !== true &&
+        step.outputs.length > 0 &&
+        !published.has(step.id)
+          ? {
+              ...step,
+              status: 'canceled' as const,
+              error: { code: error.code, message: unpublishedMessage(error.message) },
+            }
+          : step,
+      ),
       ...[...started]
         .filter(([id]) => !finished.has(id))
-        .map(([id, kind]) =>
-          unfinishedStep(id, kind, stopReason === undefined ? 'failed' : 'canceled', error),
-        ),
+        .map(([id, kind]) => unfinishedStep(id, kind, ended, error)),
     ];
+    // Those who followed the run's steps learn how each ended.
+    for (const step of steps)
+      if (finished.get(step.id) !== step) options.onEvent?.({ type: 'step-finished', step });
     const report: RunReport = {
       pipeline: request.pipeline,
       runId: request.runId,

@@ -391,7 +391,7 @@ class TaskRecorder {
   ) {}
 
   record(event: StepEvent): void {
-    if (event.type === 'step-rows') return;
+    if (event.type === 'step-rows' || event.type === 'step-published') return;
     const now = Date.now();
     const stepId = event.type === 'step-started' ? event.stepId : event.step.id;
     if (event.type === 'step-started') this.#started.set(stepId, now);
