@@ -693,12 +693,7 @@ describe('workers against runs that will not stop', () => {
     expect((await worker.exited).code).toBe(0);
   }, 120_000);
 
-  // BUG: the worker loads a pipeline file in its own process (project.load in runAttempt,
-  // before the run process and before the timeout is armed), so a file whose top level never
-  // finishes holds the claim forever: the run stays `running` with its lease renewed,
-  // `sluice cancel` sets cancel_requested but nothing stops the load, and SIGTERM does not end
-  // the worker (its grace passes, the lease is released, `await Promise.all(active)` waits on).
-  it.skip('a run whose pipeline file never finishes loading is canceled within seconds, and SIGTERM ends its worker', async () => {
+  it('a run whose pipeline file never finishes loading is canceled within seconds, and SIGTERM ends its worker', async () => {
     const loads = `import { pipeline, sql } from 'sluice';
 export default pipeline('hangs', { timeout: '2s', steps: { rows: sql\`select 1 as n\` } });
 `;
@@ -727,18 +722,13 @@ export default pipeline('hangs', { timeout: '2s', steps: { rows: sql\`select 1 a
     );
     worker.child.kill('SIGTERM');
     const ended = await Promise.race([
-      worker.exited.then(() => true),
-      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 10_000)),
+      worker.exited.then(({ code }) => code),
+      new Promise<string>((resolve) => setTimeout(() => resolve('still running'), 10_000)),
     ]);
-    expect(ended, 'worker still alive 10 s after SIGTERM with --grace 1s').toBe(true);
+    expect(ended, 'worker 10 s after SIGTERM with --grace 1s').toBe(0);
   }, 60_000);
 
-  // BUG: the scheduler of `sluice serve` loads every pipeline file in its own process, one after
-  // the other (runScheduler -> project.load); a file whose top level never finishes stops all
-  // scheduling (pipelines after it get no runs), and SIGTERM no longer ends serve (runScheduler
-  // never returns to look at its signal). docs/operations.md promises a pipeline that does not
-  // load is logged and the others keep their schedules.
-  it.skip('serve keeps scheduling the other pipelines and stops on SIGTERM when one file never finishes loading', async () => {
+  it('serve keeps scheduling the other pipelines and stops on SIGTERM when one file never finishes loading', async () => {
     const dir = await project({
       a_hangs: `import { pipeline, sql } from 'sluice';
 await new Promise(() => setInterval(() => undefined, 1000));
@@ -757,9 +747,9 @@ export default pipeline('b_hourly', { schedule: { every: '1h' }, steps: { rows: 
     );
     serve.child.kill('SIGTERM');
     const ended = await Promise.race([
-      serve.exited.then(() => true),
-      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 10_000)),
+      serve.exited.then(({ code }) => code),
+      new Promise<string>((resolve) => setTimeout(() => resolve('still running'), 10_000)),
     ]);
-    expect(ended, 'serve still alive 10 s after SIGTERM with --grace 1s').toBe(true);
+    expect(ended, 'serve 10 s after SIGTERM with --grace 1s').toBe(0);
   }, 60_000);
 });

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { ConfigError, PipelineLoadError, describeCause } from '../core/errors.js';
+import { formatDuration } from '../core/duration.js';
 import { retryDiagnostics } from '../core/retry-policy.js';
 import type { Pipeline } from '../define/pipeline.js';
 import {
@@ -43,6 +44,25 @@ export interface LoadedPipeline {
   readonly codeHash: string;
 }
 
+/** How long a pipeline file's top level may take to load before its load fails. */
+export const PIPELINE_LOAD_TIMEOUT_MS = 30_000;
+
+/** Options of {@link Project.load}. */
+export interface LoadOptions {
+  /** Stops waiting (the call rejects with the signal's reason); the load itself goes on. */
+  readonly signal?: AbortSignal;
+  /** Fails the load after this long (default {@link PIPELINE_LOAD_TIMEOUT_MS}). */
+  readonly timeoutMs?: number;
+}
+
+/** A load in progress: later callers join it and wait no longer than its deadline. */
+interface PendingLoad {
+  readonly codeHash: string;
+  readonly limitMs: number;
+  readonly deadline: number;
+  readonly loading: Promise<LoadedPipeline>;
+}
+
 export const CONFIG_FILES = ['sluice.config.ts', 'sluice.config.js', 'sluice.config.mjs'];
 const PIPELINE_EXTENSIONS = new Set(['.ts', '.js', '.mjs', '.mts']);
 
@@ -60,6 +80,7 @@ export class Project {
   readonly root: string;
   readonly config: ProjectConfig;
   readonly #loaded = new Map<string, LoadedPipeline>();
+  readonly #pending = new Map<string, PendingLoad>();
 
   private constructor(root: string, config: ProjectConfig) {
     this.root = root;
@@ -128,12 +149,32 @@ export class Project {
     return file;
   }
 
-  /** Loads one pipeline (again only when its file changed) and checks its name. */
-  async load(name: string): Promise<LoadedPipeline> {
+  /**
+   * Loads one pipeline (again only when its file changed) and checks its name. A file whose
+   * top level does not finish within `timeoutMs` fails to load, and goes on failing at once
+   * while that load is still pending, so a stuck file never holds up its caller for long.
+   */
+  async load(name: string, options: LoadOptions = {}): Promise<LoadedPipeline> {
     const file = await this.pipelineFile(name);
     const codeHash = await pipelineCodeHash(file);
     const cached = this.#loaded.get(name);
     if (cached?.codeHash === codeHash) return cached;
+    let pending = this.#pending.get(name);
+    if (pending?.codeHash !== codeHash) {
+      const limitMs = options.timeoutMs ?? PIPELINE_LOAD_TIMEOUT_MS;
+      const loading = this.#loadFile(name, file, codeHash);
+      pending = { codeHash, limitMs, deadline: Date.now() + limitMs, loading };
+      const settled = pending;
+      this.#pending.set(name, settled);
+      const forget = (): void => {
+        if (this.#pending.get(name) === settled) this.#pending.delete(name);
+      };
+      loading.then(forget, forget);
+    }
+    return waitForLoad(pending, file, options.signal);
+  }
+
+  async #loadFile(name: string, file: string, codeHash: string): Promise<LoadedPipeline> {
     const pipeline = await loadPipelineFile(file);
     if (pipeline.name !== name)
       throw new PipelineLoadError(
@@ -149,5 +190,39 @@ export class Project {
     const loaded = { pipeline, file, codeHash };
     this.#loaded.set(name, loaded);
     return loaded;
+  }
+}
+
+/** The pending load's result, or its deadline's or the signal's error, whichever comes first. */
+async function waitForLoad(
+  pending: PendingLoad,
+  file: string,
+  signal: AbortSignal | undefined,
+): Promise<LoadedPipeline> {
+  const late = (): PipelineLoadError =>
+    new PipelineLoadError(
+      file,
+      `its top level did not finish within ${formatDuration(pending.limitMs)}`,
+      {
+        hint: 'a pipeline file should only define the pipeline: move waiting and network calls into its steps',
+      },
+    );
+  if (signal?.aborted === true) throw signal.reason;
+  const left = pending.deadline - Date.now();
+  if (left <= 0) throw late();
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  try {
+    return await Promise.race([
+      pending.loading,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(late()), left);
+        onAbort = () => reject(signal?.reason);
+        signal?.addEventListener('abort', onAbort, { once: true });
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
   }
 }

@@ -77,7 +77,8 @@ export interface SchedulerOptions {
 /**
  * Registers the project's pipelines in the store and creates scheduled runs as their
  * intervals come due, until `signal` aborts. A pipeline file is loaded again only when its code
- * changed; a pipeline that fails to load is reported and the others go on.
+ * changed; a pipeline that fails to load (or whose file's top level does not finish) is
+ * reported and the others go on: each tick looks at every pipeline at once.
  *
  * @example
  * ```ts
@@ -86,73 +87,97 @@ export interface SchedulerOptions {
  */
 export async function runScheduler(options: SchedulerOptions): Promise<void> {
   const logger = (options.logger ?? silentLogger).child({ component: 'scheduler' });
-  const registered = new Map<string, string>();
-  const failedLoads = new Map<string, string>();
-  const unschedulable = new Map<string, string>();
+  const seen: SchedulerMemory = {
+    registered: new Map(),
+    failedLoads: new Map(),
+    unschedulable: new Map(),
+  };
   while (options.signal?.aborted !== true) {
     try {
-      for (const name of (await options.project.pipelineFiles()).keys()) {
-        let loaded: LoadedPipeline;
-        try {
-          loaded = await options.project.load(name);
-          failedLoads.delete(name);
-        } catch (error) {
-          const message = (error as Error).message;
-          if (failedLoads.get(name) !== message)
-            logger.error({ pipeline: name, err: message }, 'cannot load pipeline');
-          failedLoads.set(name, message);
-          continue;
-        }
-        if (registered.get(name) !== loaded.codeHash) {
-          await options.store.registerPipeline({
-            name,
-            codeHash: loaded.codeHash,
-            file: loaded.file,
-            ...(loaded.pipeline.orchestration.maxActiveRuns === undefined
-              ? {}
-              : { maxActiveRuns: loaded.pipeline.orchestration.maxActiveRuns }),
-          });
-          registered.set(name, loaded.codeHash);
-        }
-        if ((await options.store.getPipeline(name))?.paused === true) continue;
-        let created: RunRecord[];
-        try {
-          created = await scheduleDueRuns(
-            options.store,
-            loaded,
-            Date.now(),
-            options.maxIntervalsPerTick,
+      const names = [...(await options.project.pipelineFiles()).keys()];
+      const ticks = await Promise.allSettled(
+        names.map((name) => schedulePipeline(name, options, seen, logger)),
+      );
+      ticks.forEach((tick, i) => {
+        if (tick.status === 'rejected')
+          logger.warn(
+            { pipeline: names[i], err: (tick.reason as Error).message },
+            'scheduler tick failed; retrying',
           );
-        } catch (error) {
-          // A bad start or end stops this pipeline's schedule only, reported once.
-          if (!(error instanceof ConfigError)) throw error;
-          if (unschedulable.get(name) !== error.message)
-            logger.error({ pipeline: name, err: error.message }, 'cannot schedule pipeline');
-          unschedulable.set(name, error.message);
-          continue;
-        }
-        unschedulable.delete(name);
-        const sla = loaded.pipeline.orchestration.sla;
-        if (sla !== undefined) {
-          const missed = await options.store.flagSlaMisses(name, parseDuration(sla), Date.now());
-          if (missed.length > 0) logger.warn({ pipeline: name, runs: missed }, 'SLA missed');
-        }
-        const sensed = await fireSensors(options.store, loaded);
-        if (sensed.length > 0)
-          logger.info({ pipeline: name, runs: sensed.length }, 'sensors started runs');
-        if (created.length > 0)
-          logger.info(
-            {
-              pipeline: name,
-              runs: created.length,
-              first: new Date(created[0]?.interval?.start ?? 0).toISOString(),
-            },
-            'scheduled runs',
-          );
-      }
+      });
     } catch (error) {
       logger.warn({ err: (error as Error).message }, 'scheduler tick failed; retrying');
     }
     await sleep(options.tickMs ?? 1_000, options.signal);
   }
+}
+
+/** What the scheduler remembers between ticks, so each problem is reported once. */
+interface SchedulerMemory {
+  /** Code hash registered in the store, per pipeline. */
+  readonly registered: Map<string, string>;
+  readonly failedLoads: Map<string, string>;
+  readonly unschedulable: Map<string, string>;
+}
+
+/** One tick of one pipeline: load, register, schedule due intervals, check its SLA and sensors. */
+async function schedulePipeline(
+  name: string,
+  options: SchedulerOptions,
+  seen: SchedulerMemory,
+  logger: Logger,
+): Promise<void> {
+  let loaded: LoadedPipeline;
+  try {
+    loaded = await options.project.load(name, options.signal ? { signal: options.signal } : {});
+    seen.failedLoads.delete(name);
+  } catch (error) {
+    if (options.signal?.aborted === true) return;
+    const message = (error as Error).message;
+    if (seen.failedLoads.get(name) !== message)
+      logger.error({ pipeline: name, err: message }, 'cannot load pipeline');
+    seen.failedLoads.set(name, message);
+    return;
+  }
+  if (seen.registered.get(name) !== loaded.codeHash) {
+    await options.store.registerPipeline({
+      name,
+      codeHash: loaded.codeHash,
+      file: loaded.file,
+      ...(loaded.pipeline.orchestration.maxActiveRuns === undefined
+        ? {}
+        : { maxActiveRuns: loaded.pipeline.orchestration.maxActiveRuns }),
+    });
+    seen.registered.set(name, loaded.codeHash);
+  }
+  if ((await options.store.getPipeline(name))?.paused === true) return;
+  let created: RunRecord[];
+  try {
+    created = await scheduleDueRuns(options.store, loaded, Date.now(), options.maxIntervalsPerTick);
+  } catch (error) {
+    // A bad start or end stops this pipeline's schedule only, reported once.
+    if (!(error instanceof ConfigError)) throw error;
+    if (seen.unschedulable.get(name) !== error.message)
+      logger.error({ pipeline: name, err: error.message }, 'cannot schedule pipeline');
+    seen.unschedulable.set(name, error.message);
+    return;
+  }
+  seen.unschedulable.delete(name);
+  const sla = loaded.pipeline.orchestration.sla;
+  if (sla !== undefined) {
+    const missed = await options.store.flagSlaMisses(name, parseDuration(sla), Date.now());
+    if (missed.length > 0) logger.warn({ pipeline: name, runs: missed }, 'SLA missed');
+  }
+  const sensed = await fireSensors(options.store, loaded);
+  if (sensed.length > 0)
+    logger.info({ pipeline: name, runs: sensed.length }, 'sensors started runs');
+  if (created.length > 0)
+    logger.info(
+      {
+        pipeline: name,
+        runs: created.length,
+        first: new Date(created[0]?.interval?.start ?? 0).toISOString(),
+      },
+      'scheduled runs',
+    );
 }

@@ -250,7 +250,10 @@ async function runAttempt(
 ): Promise<AttemptOutcome> {
   let policy = retryPolicy(0);
   try {
-    const { pipeline, file, codeHash } = await context.project.load(run.pipeline);
+    // A cancel, a shutdown or a lost lease also ends a load whose file's top level hangs.
+    const { pipeline, file, codeHash } = await context.project.load(run.pipeline, {
+      signal: lease.signal,
+    });
     policy = retryPolicy(pipeline.orchestration.retries);
     if (pipeline.orchestration.timeout !== undefined) lease.limit(pipeline.orchestration.timeout);
     const cacheKey = await runCacheKey(pipeline, run, codeHash, dirname(file)).catch(

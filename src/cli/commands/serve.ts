@@ -210,5 +210,8 @@ async function untilSignalled(
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    // Stopped and cleaned up: timers of a pipeline file whose top level never finished
+    // loading must not keep the process alive (the exit code is set by then).
+    if (stop.signal.aborted) setTimeout(() => process.exit(), 1_000).unref();
   }
 }
