@@ -77,6 +77,42 @@ describe('the webhook API of sluice serve', () => {
     expect(await store.listRuns()).toEqual([]);
   });
 
+  it('queues one run per Idempotency-Key: a resent trigger answers that run, other params are refused', async () => {
+    const trigger = (key: string, body = '{"params": {"n": "1"}}'): Promise<Response> =>
+      fetch(`${api.url}/api/pipelines/work/runs`, {
+        method: 'POST',
+        headers: {
+          authorization: 'Bearer secret',
+          'content-type': 'application/json',
+          'idempotency-key': key,
+        },
+        body,
+      });
+    const first = await trigger('import-2026-03-01');
+    expect(first.status).toBe(202);
+    const run = (await first.json()) as { id: string };
+    // Resent at once, ten times concurrently: all name the same run.
+    const again = await Promise.all(Array.from({ length: 10 }, () => trigger('import-2026-03-01')));
+    for (const response of again) {
+      expect(response.status).toBe(200);
+      expect(response.headers.get('idempotent-replayed')).toBe('true');
+      expect(((await response.json()) as { id: string }).id).toBe(run.id);
+    }
+    const concurrent = await Promise.all(
+      Array.from({ length: 10 }, () => trigger('import-2026-03-02')),
+    );
+    const ids = new Set(
+      await Promise.all(concurrent.map(async (r) => ((await r.json()) as { id: string }).id)),
+    );
+    expect(ids.size).toBe(1);
+    const conflict = await trigger('import-2026-03-01', '{"params": {"n": "2"}}');
+    expect(conflict.status).toBe(422);
+    expect(await conflict.json()).toMatchObject({ code: 'idempotency_conflict' });
+    expect((await trigger('')).status).toBe(400);
+    expect((await trigger('x'.repeat(256))).status).toBe(400);
+    expect((await store.listRuns()).length).toBe(2);
+  });
+
   it('parses --http addresses', () => {
     expect(listenAddress('8080')).toEqual({ hostname: '127.0.0.1', port: 8080 });
     expect(listenAddress(':8080')).toEqual({ hostname: '127.0.0.1', port: 8080 });

@@ -35,6 +35,7 @@ export type SluiceErrorCode =
   | 'PERMANENT'
   | 'BATCH_FAILED'
   | 'STREAM_STATE_LIMIT'
+  | 'IDEMPOTENCY_CONFLICT'
   | 'USAGE'
   | 'INTERNAL';
 

@@ -242,6 +242,15 @@ export class RunStore {
     return row === undefined ? undefined : runRecord(row);
   }
 
+  /** The run of a pipeline with a given run key (an interval's, a sensor's, a trigger's key). */
+  async getRunByKey(pipeline: string, runKey: string): Promise<RunRecord | undefined> {
+    const [row] = await this.db.all('SELECT * FROM runs WHERE pipeline = ? AND run_key = ?', [
+      pipeline,
+      runKey,
+    ]);
+    return row === undefined ? undefined : runRecord(row);
+  }
+
   async listRuns(query: RunQuery = {}): Promise<RunRecord[]> {
     const where: string[] = [];
     const params: SqlValue[] = [];

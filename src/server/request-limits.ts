@@ -187,3 +187,6 @@ export function refusedBody(
     413,
   );
 }
+
+/** What an `Idempotency-Key` header may hold: 1 to 255 printable ASCII characters. */
+export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;

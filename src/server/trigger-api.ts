@@ -15,10 +15,16 @@ import type { Project } from '../orchestrator/project.js';
 import type { RunStore } from '../orchestrator/run-store.js';
 import { runSummary } from '../orchestrator/run-summary.js';
 import type { RunState } from '../orchestrator/run-types.js';
-import { triggerRun } from '../orchestrator/trigger.js';
+import { triggerRunOnce } from '../orchestrator/trigger.js';
 import type { Principal } from './api-auth.js';
 import { ANONYMOUS, APIAuth } from './api-auth.js';
-import { BodyBudget, RateLimiter, readBodyWithin, refusedBody } from './request-limits.js';
+import {
+  BodyBudget,
+  IDEMPOTENCY_KEY,
+  RateLimiter,
+  readBodyWithin,
+  refusedBody,
+} from './request-limits.js';
 import { checkSecretsConfigured, mountWebhooks } from './webhook-route.js';
 
 /** Limits of the HTTP API; every field has a default. */
@@ -282,13 +288,26 @@ export async function startTriggerAPI(options: TriggerAPIOptions): Promise<Trigg
     if (body instanceof Response) return body;
     const trigger = triggerOptions(body);
     if (typeof trigger === 'string') return c.json({ error: trigger }, 400);
-    const run = await triggerRun(
-      options.store.withActor(who.name),
-      options.project,
-      checkedName(c.req.param('name')),
-      trigger,
-    );
-    return c.json(runSummary(run), 202);
+    const key = c.req.header('idempotency-key');
+    if (key !== undefined && !IDEMPOTENCY_KEY.test(key))
+      return c.json(
+        { error: 'the Idempotency-Key header must be 1 to 255 printable ASCII characters' },
+        400,
+      );
+    try {
+      const { run, replayed } = await triggerRunOnce(
+        options.store.withActor(who.name),
+        options.project,
+        checkedName(c.req.param('name')),
+        key === undefined ? trigger : { ...trigger, idempotencyKey: key },
+      );
+      if (replayed) c.header('Idempotent-Replayed', 'true');
+      return c.json(runSummary(run), replayed ? 200 : 202);
+    } catch (error) {
+      if (error instanceof SluiceError && error.code === 'IDEMPOTENCY_CONFLICT')
+        return c.json({ error: error.message, code: 'idempotency_conflict' }, 422);
+      throw error;
+    }
   });
   app.post('/api/runs/:id/cancel', async (c) => {
     const who = await authorize(c, 'admin');

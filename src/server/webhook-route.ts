@@ -9,7 +9,7 @@ import {
 } from '../connectors/http/webhook-inbox.js';
 import type { Principal } from './api-auth.js';
 import type { BodyBudget } from './request-limits.js';
-import { readBodyWithin, refusedBody } from './request-limits.js';
+import { IDEMPOTENCY_KEY, readBodyWithin, refusedBody } from './request-limits.js';
 import type { IdempotentAnswer } from './webhook-receipts.js';
 import { WebhookReceipts } from './webhook-receipts.js';
 
@@ -33,7 +33,6 @@ export const DEFAULT_MAX_WEBHOOK_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_WEBHOOK_TOLERANCE_SECONDS = 300;
 
 const INBOX_NAME = /^[A-Za-z0-9_-]{1,64}$/;
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /** Options of {@link mountWebhooks}. */
 export interface WebhookRouteOptions {
