@@ -14,3 +14,4 @@ export * from './run-summary.js';
 export { isStoreUrl, openDatabase } from './sql-database.js';
 export type { SqlDatabase } from './sql-database.js';
 export * from './store-maintenance.js';
+export * from './api-tokens.js';
