@@ -267,8 +267,13 @@ describe('sluice serve', () => {
       );
       const canceled = await store.getRun(deaf);
       expect(canceled?.state, serve.stderr().slice(-3000)).toBe('canceled');
-      // From the cancel command's start: its own process start is in this second too.
-      expect((canceled?.finishedAt ?? 0) - cancelAt).toBeLessThanOrEqual(1_000 + 2_000);
+      // From the cancel's record in the store (the cancel command's own start, seconds on a
+      // busy machine, is not the run's to answer for).
+      const asked = (await store.listEvents({ runId: deaf })).find(
+        (event) => event.kind === 'run.cancel_requested',
+      )?.at;
+      expect(asked).toBeGreaterThanOrEqual(cancelAt);
+      expect((canceled?.finishedAt ?? 0) - (asked ?? 0)).toBeLessThanOrEqual(1_000 + 1_000);
 
       await waitFor(() => `never's stuck step to start`, stuckStarted(never));
       const stopping = Date.now();
