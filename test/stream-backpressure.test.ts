@@ -1,5 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { silentLogger } from '../src/core/logger.js';
@@ -48,6 +50,16 @@ const slowSink = defineStreamSink({
   },
 });
 
+/** A function that collects garbage and answers the heap still in use. */
+function liveHeap(): () => number {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  return () => {
+    gc();
+    return process.memoryUsage().heapUsed;
+  };
+}
+
 describe('stream backpressure', () => {
   it('keeps memory flat when the sink is much slower than the source: the source waits', async () => {
     const dir = await tempDir();
@@ -56,9 +68,11 @@ describe('stream backpressure', () => {
     const store = await RunStore.open(join(dir, 'sluice.db'));
     const stop = new AbortController();
     const heap: number[] = [];
-    global.gc?.();
-    const baseline = process.memoryUsage().heapUsed;
-    const sampler = setInterval(() => heap.push(process.memoryUsage().heapUsed - baseline), 50);
+    // What the run holds on to, not garbage the collector has yet to reclaim (whose amount
+    // depends on the V8 version's young-generation size): each sample follows a collection.
+    const collect = liveHeap();
+    const baseline = collect();
+    const sampler = setInterval(() => heap.push(collect() - baseline), 100);
     try {
       const plan = planStream(
         stream('slow', {
@@ -86,9 +100,10 @@ describe('stream backpressure', () => {
       await store.close();
     }
     // 200,000 records of ~450 bytes are ~90 MB as text and more as objects; with at most 1,000
-    // in flight the heap must stay far below that.
+    // in flight the live heap must stay far below that.
     const peak = Math.max(...heap);
     expect(heap.length).toBeGreaterThan(10);
-    expect(peak).toBeLessThan(40 * 1024 * 1024);
+    // Measured: about 1 MB on Node 20 and 24; 114 MB when the source does not wait.
+    expect(peak, `live heap grew by ${(peak / 2 ** 20).toFixed(1)} MB`).toBeLessThan(16 * 2 ** 20);
   }, 120_000);
 });
