@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import type pg from 'pg';
@@ -7,6 +8,26 @@ import { writeDenied } from '../engine/write-access.js';
 
 /** How long the embedded store waits for another process's write lock before giving up. */
 const SQLITE_LOCK_WAIT_MS = 10_000;
+
+/**
+ * The compiled addon of better-sqlite3, named outright. Left to itself, better-sqlite3 finds it
+ * through the `bindings` package, which reads its caller's file from a stack trace; with source
+ * maps on (Node 24) that file is mapped elsewhere and the addon is not found.
+ *
+ * @example
+ * ```ts
+ * new Database(path, { nativeBinding: sqliteAddon() });
+ * ```
+ */
+export function sqliteAddon(): string | undefined {
+  try {
+    return createRequire(import.meta.url).resolve(
+      'better-sqlite3/build/Release/better_sqlite3.node',
+    );
+  } catch {
+    return undefined; // an addon somewhere else: let `bindings` look for it
+  }
+}
 
 /** A value bound to a `?` placeholder. */
 export type SqlValue = string | number | null;
@@ -131,7 +152,7 @@ async function openSqliteFile(path: string): Promise<BetterSqlite3.Database> {
     try {
       if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
       // Wait for another process's lock from the first statement on (journal_mode included).
-      db = new Database(path, { timeout: SQLITE_LOCK_WAIT_MS });
+      db = new Database(path, { timeout: SQLITE_LOCK_WAIT_MS, nativeBinding: sqliteAddon() });
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');

@@ -5,7 +5,13 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { StoreError, UsageError } from '../core/errors.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
-import { damagedStoreHint, isStoreUrl, openDatabase, redactStoreUrl } from './sql-database.js';
+import {
+  damagedStoreHint,
+  isStoreUrl,
+  openDatabase,
+  redactStoreUrl,
+  sqliteAddon,
+} from './sql-database.js';
 
 /** Options of {@link backupStore}. */
 export interface StoreBackupOptions {
@@ -317,7 +323,11 @@ function schemaTables(version = SCHEMA_VERSION): string[] {
 async function openExisting(path: string): Promise<BetterSqlite3.Database> {
   const { default: Database } = await import('better-sqlite3');
   try {
-    return new Database(path, { fileMustExist: true, timeout: 10_000 });
+    return new Database(path, {
+      fileMustExist: true,
+      timeout: 10_000,
+      nativeBinding: sqliteAddon(),
+    });
   } catch (cause) {
     if ((cause as { code?: unknown }).code === 'SQLITE_CANTOPEN')
       throw new UsageError(`there is no run store at ${path}`, {
