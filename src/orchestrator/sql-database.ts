@@ -29,6 +29,41 @@ export function sqliteAddon(): string | undefined {
   }
 }
 
+/**
+ * Whether the garbage collector freeing a better-sqlite3 object aborts the process on this
+ * Node.js: from 24.19 on the 24 line and 26.4 on, `node::ObjectWrap`'s destructor removes an
+ * environment cleanup hook, and aborts ("Assertion failed: (env) != nullptr") when the
+ * collection runs with no JavaScript context entered (nodejs/node#65446).
+ *
+ * @example
+ * ```ts
+ * collectingWrapsAborts('24.21.0'); // true
+ * ```
+ */
+export function collectingWrapsAborts(version: string): boolean {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  return (major === 24 && minor >= 19) || (major === 26 && minor >= 4) || major > 26;
+}
+
+const keptAlive: unknown[] | undefined = collectingWrapsAborts(process.versions.node)
+  ? []
+  : undefined;
+
+/**
+ * Keeps a better-sqlite3 database, statement or other native object reachable for the rest of
+ * the process where {@link collectingWrapsAborts}: Node then deletes it at exit, where that is
+ * safe, instead of the garbage collector. Elsewhere it does nothing.
+ *
+ * @example
+ * ```ts
+ * const statement = keepAlive(db.prepare('PRAGMA quick_check'));
+ * ```
+ */
+export function keepAlive<T>(value: T): T {
+  keptAlive?.push(value);
+  return value;
+}
+
 /** A value bound to a `?` placeholder. */
 export type SqlValue = string | number | null;
 
@@ -93,7 +128,7 @@ async function openSqlite(path: string): Promise<SqlDatabase> {
   const prepare = (sql: string): BetterSqlite3.Statement => {
     let statement = statements.get(sql);
     if (statement === undefined) {
-      statement = db.prepare(sql);
+      statement = keepAlive(db.prepare(sql));
       statements.set(sql, statement);
     }
     return statement;
@@ -152,10 +187,11 @@ async function openSqliteFile(path: string): Promise<BetterSqlite3.Database> {
     try {
       if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
       // Wait for another process's lock from the first statement on (journal_mode included).
-      db = new Database(path, { timeout: SQLITE_LOCK_WAIT_MS, nativeBinding: sqliteAddon() });
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
-      db.pragma('foreign_keys = ON');
+      db = keepAlive(
+        new Database(path, { timeout: SQLITE_LOCK_WAIT_MS, nativeBinding: sqliteAddon() }),
+      );
+      // exec, not pragma(): no statement object is left for the garbage collector.
+      db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON');
       return db;
     } catch (cause) {
       db?.close();

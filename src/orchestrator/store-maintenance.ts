@@ -10,6 +10,7 @@ import {
   isStoreUrl,
   openDatabase,
   redactStoreUrl,
+  keepAlive,
   sqliteAddon,
 } from './sql-database.js';
 
@@ -104,9 +105,9 @@ export async function backupStore(
     const copy = await openExisting(temporary);
     let verdict: string[];
     try {
-      verdict = (copy.pragma('quick_check', { simple: false }) as { quick_check: string }[]).map(
-        (row) => row.quick_check,
-      );
+      verdict = (
+        keepAlive(copy.prepare('PRAGMA quick_check')).all() as { quick_check: string }[]
+      ).map((row) => row.quick_check);
     } catch (cause) {
       verdict = [(cause as Error).message];
     } finally {
@@ -188,7 +189,7 @@ async function checkSqliteStore(location: string): Promise<StoreCheckResult> {
     let problems: string[];
     try {
       problems = (
-        db.pragma(`integrity_check(${MAX_PROBLEMS})`, { simple: false }) as {
+        keepAlive(db.prepare(`PRAGMA integrity_check(${MAX_PROBLEMS})`)).all() as {
           integrity_check: string;
         }[]
       )
@@ -198,7 +199,7 @@ async function checkSqliteStore(location: string): Promise<StoreCheckResult> {
       return damaged([(cause as Error).message]);
     }
     try {
-      const orphans = db.pragma('foreign_key_check', { simple: false }) as {
+      const orphans = keepAlive(db.prepare('PRAGMA foreign_key_check')).all() as {
         table: string;
         rowid: number | null;
         parent: string;
@@ -216,14 +217,14 @@ async function checkSqliteStore(location: string): Promise<StoreCheckResult> {
     try {
       present = new Set(
         (
-          db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as {
+          keepAlive(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'")).all() as {
             name: string;
           }[]
         ).map((row) => row.name),
       );
       version = present.has('sluice_migrations')
         ? ((
-            db.prepare('SELECT max(version) AS v FROM sluice_migrations').get() as {
+            keepAlive(db.prepare('SELECT max(version) AS v FROM sluice_migrations')).get() as {
               v: number | null;
             }
           ).v ?? undefined)
@@ -323,11 +324,13 @@ function schemaTables(version = SCHEMA_VERSION): string[] {
 async function openExisting(path: string): Promise<BetterSqlite3.Database> {
   const { default: Database } = await import('better-sqlite3');
   try {
-    return new Database(path, {
-      fileMustExist: true,
-      timeout: 10_000,
-      nativeBinding: sqliteAddon(),
-    });
+    return keepAlive(
+      new Database(path, {
+        fileMustExist: true,
+        timeout: 10_000,
+        nativeBinding: sqliteAddon(),
+      }),
+    );
   } catch (cause) {
     if ((cause as { code?: unknown }).code === 'SQLITE_CANTOPEN')
       throw new UsageError(`there is no run store at ${path}`, {
