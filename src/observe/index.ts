@@ -1,3 +1,4 @@
 export * from './logger.js';
 export * from './run-report.js';
 export * from './data-docs.js';
+export * from './metrics/index.js';
