@@ -146,6 +146,30 @@ export class RunStore {
     return row === undefined ? undefined : pipelineRecord(row);
   }
 
+  /**
+   * Runs waiting for a worker (queued or up for retry) and running, per pipeline that has any:
+   * what `sluice_queued_runs` and `sluice_running_runs` report when scraped.
+   *
+   * @example
+   * ```ts
+   * for (const { pipeline, queued, running } of await store.countActiveRuns()) console.log(pipeline, queued, running);
+   * ```
+   */
+  async countActiveRuns(): Promise<{ pipeline: string; queued: number; running: number }[]> {
+    const rows = await this.db.all(
+      `SELECT pipeline,
+         sum(CASE WHEN state = 'running' THEN 0 ELSE 1 END) AS queued,
+         sum(CASE WHEN state = 'running' THEN 1 ELSE 0 END) AS running
+       FROM runs WHERE state IN ('queued', 'up_for_retry', 'running')
+       GROUP BY pipeline ORDER BY pipeline`,
+    );
+    return rows.map((row) => ({
+      pipeline: String(row['pipeline']),
+      queued: Number(row['queued']),
+      running: Number(row['running']),
+    }));
+  }
+
   async listPipelines(): Promise<PipelineRecord[]> {
     return (await this.db.all('SELECT * FROM pipelines ORDER BY name')).map(pipelineRecord);
   }

@@ -1,6 +1,7 @@
 import { parseDuration } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import type { SluiceMetrics } from '../observe/metrics/recorder.js';
 import { silentLogger } from '../core/logger.js';
 import type { LoadedPipeline, Project } from './project.js';
 import type { RunStore } from './run-store.js';
@@ -72,6 +73,8 @@ export interface SchedulerOptions {
   readonly maxIntervalsPerTick?: number;
   readonly signal?: AbortSignal;
   readonly logger?: Logger;
+  /** Where each pass's duration and each scheduled run's lag are recorded (default: nowhere). */
+  readonly metrics?: SluiceMetrics;
 }
 
 /**
@@ -93,6 +96,7 @@ export async function runScheduler(options: SchedulerOptions): Promise<void> {
     unschedulable: new Map(),
   };
   while (options.signal?.aborted !== true) {
+    const passStarted = performance.now();
     try {
       const names = [...(await options.project.pipelineFiles()).keys()];
       const ticks = await Promise.allSettled(
@@ -108,6 +112,7 @@ export async function runScheduler(options: SchedulerOptions): Promise<void> {
     } catch (error) {
       logger.warn({ err: (error as Error).message }, 'scheduler tick failed; retrying');
     }
+    options.metrics?.schedulerLoop({ seconds: (performance.now() - passStarted) / 1000 });
     await sleep(options.tickMs ?? 1_000, options.signal);
   }
 }
@@ -163,6 +168,13 @@ async function schedulePipeline(
     return;
   }
   seen.unschedulable.delete(name);
+  const createdAt = Date.now();
+  for (const run of created)
+    if (run.interval !== undefined)
+      options.metrics?.scheduleLag({
+        pipeline: name,
+        seconds: (createdAt - run.interval.end) / 1000,
+      });
   const sla = loaded.pipeline.orchestration.sla;
   if (sla !== undefined) {
     const missed = await options.store.flagSlaMisses(name, parseDuration(sla), Date.now());

@@ -7,7 +7,10 @@ import type { Logger } from '../core/logger.js';
 import { silentLogger } from '../core/logger.js';
 import type { Pipeline } from '../define/pipeline.js';
 import type { StepEvent } from '../engine/executor.js';
+import type { SluiceMetrics } from '../observe/metrics/recorder.js';
+import { noMetrics } from '../observe/metrics/recorder.js';
 import type { RunReport } from '../observe/run-report.js';
+import { recordAttempt } from './attempt-metrics.js';
 import type { Project } from './project.js';
 import { retryDelayMs, retryPolicy } from '../core/retry-policy.js';
 import { runCacheKey } from './run-cache.js';
@@ -39,6 +42,8 @@ export interface WorkerOptions {
   /** How long runs in progress may take to finish after `signal` aborts (default 30 s). */
   readonly graceMs?: number;
   readonly logger?: Logger;
+  /** Where each attempt the store recorded is counted (default: nowhere). */
+  readonly metrics?: SluiceMetrics;
   /** Called after each attempt the store recorded. */
   readonly onAttempt?: (run: RunRecord, state: RunState) => void;
 }
@@ -139,15 +144,19 @@ async function executeClaim(claim: RunClaim, context: ExecuteContext): Promise<v
   const lease = new LeaseKeeper(context.store, claim, context.leaseMs, logger);
   context.leases.add(lease);
   const tasks = new TaskRecorder(context.store, run, fencingToken, logger);
+  const startedAt = Date.now();
+  const ran: { report?: RunReport } = {};
   let outcome: AttemptOutcome;
   try {
-    outcome = await runAttempt(run, context, lease, tasks, logger);
+    outcome = await runAttempt(run, context, lease, tasks, logger, ran);
   } finally {
     lease.stop();
     context.leases.delete(lease);
   }
   await tasks.flushed();
+  const metrics = context.metrics ?? noMetrics;
   if (lease.lost) {
+    metrics.leaseTakenOver({ pipeline: run.pipeline, runId: run.id });
     logger.warn({}, 'lease lost: another worker owns this run now; nothing recorded');
     return;
   }
@@ -168,6 +177,15 @@ async function executeClaim(claim: RunClaim, context: ExecuteContext): Promise<v
     return;
   }
   logger.info({ state: finished.state, error: outcome.error?.message }, 'run finished');
+  recordAttempt(metrics, {
+    pipeline: run.pipeline,
+    runId: run.id,
+    outcome,
+    state: finished.state ?? outcome.state,
+    report: ran.report,
+    seconds: (Date.now() - startedAt) / 1000,
+    at: Date.now(),
+  });
   context.onAttempt?.(run, finished.state ?? outcome.state);
 }
 
@@ -247,6 +265,7 @@ async function runAttempt(
   lease: LeaseKeeper,
   tasks: TaskRecorder,
   logger: Logger,
+  ran: { report?: RunReport },
 ): Promise<AttemptOutcome> {
   let policy = retryPolicy(0);
   try {
@@ -291,6 +310,7 @@ async function runAttempt(
       },
       { signal: lease.signal, logger, onEvent: (event) => tasks.record(event) },
     );
+    ran.report = report;
     const outcome = {
       ...attemptOutcome(report, {
         cancelRequested: lease.canceled,

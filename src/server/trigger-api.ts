@@ -5,6 +5,8 @@ import { createAdaptorServer } from '@hono/node-server';
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { ConfigError, SluiceError, UsageError } from '../core/errors.js';
+import type { PrometheusMetrics } from '../observe/metrics/prometheus-metrics.js';
+import { createPrometheusMetrics } from '../observe/metrics/prometheus-metrics.js';
 import type { Logger } from '../core/logger.js';
 import { silentLogger } from '../core/logger.js';
 import type { APITokenRole } from '../orchestrator/api-tokens.js';
@@ -18,6 +20,7 @@ import type { RunState } from '../orchestrator/run-types.js';
 import { triggerRunOnce } from '../orchestrator/trigger.js';
 import type { Principal } from './api-auth.js';
 import { ANONYMOUS, APIAuth } from './api-auth.js';
+import { mountMetrics } from './metrics-route.js';
 import {
   BodyBudget,
   IDEMPOTENCY_KEY,
@@ -66,11 +69,15 @@ export interface TriggerAPIOptions {
   readonly limits?: APILimits;
   /** Receives the start-up warnings (an insecure listener). */
   readonly logger?: Logger;
+  /** What `GET /metrics` exports (default: a new registry, see `createPrometheusMetrics`). */
+  readonly metrics?: PrometheusMetrics;
 }
 
 /** A running API: its URL and how to stop it. */
 export interface TriggerAPI {
   readonly url: string;
+  /** What `GET /metrics` exports: give it to the workers and scheduler of this process. */
+  readonly metrics: PrometheusMetrics;
   close(): Promise<void>;
 }
 
@@ -82,7 +89,7 @@ const MIB = 1024 * 1024;
  * role, checked before the body is read:
  *
  * - `read`: `GET /api/runs` (`?pipeline=&state=&limit=`), `GET /api/runs/:id`,
- *   `GET /api/pipelines`;
+ *   `GET /api/pipelines`, `GET /metrics` (see {@link mountMetrics});
  * - `trigger`: also `POST /api/pipelines/:name/runs` with an optional JSON body
  *   `{ "params": {...}, "priority": n, "useCache": true }` (202 with the run) and
  *   `POST /hooks/:inbox` (see {@link mountWebhooks});
@@ -240,6 +247,9 @@ export async function startTriggerAPI(options: TriggerAPIOptions): Promise<Trigg
   });
   app.notFound((c) => c.json({ error: `no endpoint ${c.req.method} ${shorten(c.req.path)}` }, 404));
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  const metrics = options.metrics ?? (await createPrometheusMetrics({ logger }));
+  metrics.observeRunQueue(() => options.store.countActiveRuns());
+  mountMetrics(app, { metrics, authorize });
   mountWebhooks(app, {
     stateDir: options.project.stateDir,
     authorize,
@@ -371,6 +381,7 @@ export async function startTriggerAPI(options: TriggerAPIOptions): Promise<Trigg
   server.on('error', (error) => logger.error({ err: error }, 'the HTTP API server failed'));
   const { port } = server.address() as AddressInfo;
   return {
+    metrics,
     url: `http://${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}`,
     // Requests in flight get a few seconds to be answered; then their connections are cut.
     close: () =>

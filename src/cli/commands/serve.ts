@@ -92,7 +92,7 @@ export const serveCommand: Command = {
           );
           try {
             await Promise.all([
-              runScheduler({ store, project, signal, logger }),
+              runScheduler({ store, project, signal, logger, metrics: api?.metrics }),
               workers === 0
                 ? Promise.resolve()
                 : runWorker({
@@ -103,6 +103,7 @@ export const serveCommand: Command = {
                     graceMs,
                     signal,
                     logger,
+                    metrics: api?.metrics,
                   }),
             ]);
           } finally {
