@@ -148,8 +148,10 @@ export async function workUntilFinished(
     store,
     project,
     concurrency: options.concurrency ?? 2,
-    // Loading a pipeline file blocks the event loop (and heartbeats) for a moment.
-    leaseMs: 10_000,
+    // Loading a pipeline file blocks the event loop (and heartbeats) for a moment, for many
+    // seconds on a loaded 2-core machine: a lost lease would start an attempt these tests do
+    // not expect. No test here takes a run over from another worker.
+    leaseMs: 30_000,
     pollMs: 20,
     signal: stop.signal,
   });
