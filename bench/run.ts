@@ -9,6 +9,7 @@ import { arch, availableParallelism, cpus, loadavg, release, totalmem, type } fr
 import { fileURLToPath } from 'node:url';
 import { version as duckdbVersion } from '@duckdb/node-api';
 import { runBatchGroup } from './batch.js';
+import { runCliGroup } from './cli.js';
 import { runConnectorsGroup } from './connectors.js';
 import type { BenchResult } from './common.js';
 import { log } from './common.js';
@@ -26,6 +27,7 @@ const GROUPS: Readonly<Record<string, () => Promise<BenchResult[]>>> = {
   orchestrator: runOrchestratorGroup,
   connectors: runConnectorsGroup,
   stream: runStreamGroup,
+  cli: runCliGroup,
 };
 
 /** Budgets from DESIGN.md, by result id. */
@@ -45,6 +47,9 @@ const BUDGETS: Readonly<Record<string, { readonly op: '<=' | '>='; readonly limi
   'orchestrator.dag10k_plan_schedule_s': { op: '<=', limit: 5 },
   'stream.window_events_per_s_per_core': { op: '>=', limit: 500000 },
   'stream.nats_latency_p99_ms': { op: '<=', limit: 1000 },
+  'cli.help_ms': { op: '<=', limit: 150 },
+  'cli.check_ms': { op: '<=', limit: 400 },
+  'cli.quickstart_s': { op: '<=', limit: 1.0 },
 };
 
 const RESULTS_FILE = fileURLToPath(new URL('./results.json', import.meta.url));
