@@ -19,19 +19,33 @@ export interface CommandOption {
 }
 
 /**
- * A CLI command as data: its name, arguments, options and a `run` over a library call.
+ * What a command takes and how `--help` shows it: its name (`"table read"` for the sub-command
+ * read of the group table), summary, arguments and options, as data. The CLI builds its help and
+ * parses arguments from specs alone, so a command's implementation loads only when it runs.
  *
  * @example
  * ```ts
- * const hello: Command = { name: 'hello', summary: 'say hi', arguments: [], options: [],
- *   run: async (_args, _opts, io) => { io.stdout('hi\n'); return ExitCode.success; } };
+ * const helloSpec: CommandSpec = { name: 'hello', summary: 'say hi', arguments: [],
+ *   options: [{ flags: '--loud', description: 'shout' }] };
  * ```
  */
-export interface Command {
+export interface CommandSpec {
   readonly name: string;
   readonly summary: string;
   readonly arguments: readonly { readonly name: string; readonly description: string }[];
   readonly options: readonly CommandOption[];
+}
+
+/**
+ * A CLI command as data: its spec and a `run` over a library call.
+ *
+ * @example
+ * ```ts
+ * const hello: Command = { ...helloSpec,
+ *   run: async (_args, _opts, io) => { io.stdout('hi\n'); return ExitCode.success; } };
+ * ```
+ */
+export interface Command extends CommandSpec {
   run(
     args: readonly string[],
     options: Readonly<Record<string, unknown>>,

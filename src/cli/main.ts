@@ -1,55 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { Command as CommanderProgram, CommanderError } from 'commander';
-import type { Command, CommandIO } from './command.js';
+import type { CommandIO } from './command.js';
 import { ExitCode } from './command.js';
-import { checkCommand } from './commands/check.js';
-import {
-  backfillCommand,
-  cancelCommand,
-  pauseCommand,
-  triggerCommand,
-  unpauseCommand,
-} from './commands/control.js';
-import { runShowCommand, runsCommand } from './commands/runs.js';
-import { serveCommand, workerCommand } from './commands/serve.js';
-import { docsCommand } from './commands/docs.js';
-import { initCommand } from './commands/init.js';
-import { profileCommand } from './commands/profile.js';
-import { runCommand } from './commands/run.js';
-import { storeCommands } from './commands/store.js';
-import { streamCommand } from './commands/stream.js';
-import { tableCommands } from './commands/table.js';
-import { tokensCommands } from './commands/tokens.js';
-import { validateCommand } from './commands/validate.js';
+import { GROUPS, commands } from './catalog.js';
 
-const GROUPS: Readonly<Record<string, string>> = {
-  table: 'Read, write and inspect Delta Lake tables',
-  store: 'Back up and check the run store',
-  tokens: 'Create, list and revoke the API tokens of sluice serve --http',
-};
-
-/** Every CLI command, in the order `--help` lists them. */
-export const commands: readonly Command[] = [
-  runCommand,
-  streamCommand,
-  checkCommand,
-  validateCommand,
-  profileCommand,
-  docsCommand,
-  ...tableCommands,
-  serveCommand,
-  workerCommand,
-  triggerCommand,
-  backfillCommand,
-  runsCommand,
-  runShowCommand,
-  cancelCommand,
-  pauseCommand,
-  unpauseCommand,
-  ...tokensCommands,
-  ...storeCommands,
-  initCommand,
-];
+export { commands };
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {

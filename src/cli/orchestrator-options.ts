@@ -3,21 +3,7 @@ import { UsageError } from '../core/errors.js';
 import { Project } from '../orchestrator/project.js';
 import { RunStore, resolveStoreLocation } from '../orchestrator/run-store.js';
 import { isStoreUrl } from '../orchestrator/sql-database.js';
-import type { CommandIO, CommandOption } from './command.js';
-
-/** `--project` and `--store`, shared by the orchestrator's commands. */
-export const PROJECT_OPTIONS: readonly CommandOption[] = [
-  {
-    flags: '--project <dir>',
-    description: 'project folder (with sluice.config.ts or a pipelines/ folder)',
-    defaultValue: '.',
-  },
-  {
-    flags: '--store <url>',
-    description:
-      'run store: postgres://... or a SQLite file (default: $SLUICE_STORE, else <project>/.sluice/sluice.db)',
-  },
-];
+import type { CommandIO } from './command.js';
 
 /**
  * Opens the project and its run store from `--project` and `--store`, runs `work`, and closes

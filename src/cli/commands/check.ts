@@ -7,6 +7,7 @@ import type { Plan } from '../../plan/planner.js';
 import type { Command } from '../command.js';
 import { ExitCode } from '../command.js';
 import { presentError } from '../present-error.js';
+import { checkSpec } from '../specs/check.js';
 
 /**
  * `sluice check <file>`: plans without running; prints the DAG, or every problem at once.
@@ -17,10 +18,7 @@ import { presentError } from '../present-error.js';
  * ```
  */
 export const checkCommand: Command = {
-  name: 'check',
-  summary: 'Validate a pipeline file without running it; print its DAG and every problem',
-  arguments: [{ name: 'file', description: 'pipeline file (.ts or .js)' }],
-  options: [{ flags: '--json', description: 'print the plan or the problems as JSON on stdout' }],
+  ...checkSpec,
   async run(args, options, io) {
     const json = options['json'] === true;
     try {

@@ -6,13 +6,9 @@ import { triggerRun } from '../../orchestrator/trigger.js';
 import { sleep } from '../../orchestrator/worker.js';
 import type { Command } from '../command.js';
 import { ExitCode } from '../command.js';
-import {
-  PROJECT_OPTIONS,
-  instant,
-  positiveInteger,
-  withProjectStore,
-} from '../orchestrator-options.js';
+import { instant, positiveInteger, withProjectStore } from '../orchestrator-options.js';
 import { presentError } from '../present-error.js';
+import { backfillSpec, cancelSpec, pauseSpec, triggerSpec, unpauseSpec } from '../specs/control.js';
 import { parseParams } from './run.js';
 
 /**
@@ -25,24 +21,7 @@ import { parseParams } from './run.js';
  * ```
  */
 export const triggerCommand: Command = {
-  name: 'trigger',
-  summary: 'Queue a run of a pipeline now (a worker or sluice serve executes it)',
-  arguments: [{ name: 'pipeline', description: 'pipeline name in the project' }],
-  options: [
-    ...PROJECT_OPTIONS,
-    {
-      flags: '-p, --param <key=value>',
-      description: 'set a run parameter (repeatable)',
-      repeatable: true,
-    },
-    { flags: '--priority <n>', description: 'higher runs first when workers are busy' },
-    {
-      flags: '--use-cache',
-      description: 'skip the run if a successful run had the same code, params and inputs',
-    },
-    { flags: '--wait', description: 'wait until the run finished; exit 1 unless it succeeded' },
-    { flags: '--json', description: 'print the run as JSON' },
-  ],
+  ...triggerSpec,
   async run(args, options, io) {
     const json = options['json'] === true;
     try {
@@ -88,10 +67,7 @@ export const triggerCommand: Command = {
  * ```
  */
 export const cancelCommand: Command = {
-  name: 'cancel',
-  summary: 'Cancel a queued or running run',
-  arguments: [{ name: 'runId', description: 'the run id (from sluice runs)' }],
-  options: PROJECT_OPTIONS,
+  ...cancelSpec,
   async run(args, options, io) {
     try {
       return await withProjectStore(options, io, async ({ store }) => {
@@ -115,12 +91,7 @@ export const cancelCommand: Command = {
 
 function pausingCommand(paused: boolean): Command {
   return {
-    name: paused ? 'pause' : 'unpause',
-    summary: paused
-      ? 'Stop scheduling and starting runs of a pipeline'
-      : 'Resume scheduling and starting runs of a pipeline',
-    arguments: [{ name: 'pipeline', description: 'pipeline name' }],
-    options: PROJECT_OPTIONS,
+    ...(paused ? pauseSpec : unpauseSpec),
     async run(args, options, io) {
       try {
         return await withProjectStore(options, io, async ({ store }) => {
@@ -167,28 +138,7 @@ const REPROCESS: readonly Reprocess[] = ['failed', 'all', 'none'];
  * ```
  */
 export const backfillCommand: Command = {
-  name: 'backfill',
-  summary: "Queue a pipeline's runs for every interval in a date range",
-  arguments: [{ name: 'pipeline', description: 'pipeline name in the project' }],
-  options: [
-    ...PROJECT_OPTIONS,
-    { flags: '--from <date>', description: 'first interval starts at or after this (ISO)' },
-    { flags: '--to <date>', description: 'last interval ends at or before this (ISO)' },
-    {
-      flags: '--reprocess <which>',
-      description: 'rerun intervals whose run already finished: failed, all or none',
-      defaultValue: 'failed',
-    },
-    { flags: '--dry-run', description: 'print the plan, submit nothing' },
-    { flags: '--reverse', description: 'newest interval first' },
-    { flags: '--max-parallel <n>', description: 'runs of this backfill at once' },
-    {
-      flags: '--use-cache',
-      description:
-        'skip intervals whose code, params and inputs are unchanged since a successful run',
-    },
-    { flags: '--json', description: 'print the plan and result as JSON' },
-  ],
+  ...backfillSpec,
   async run(args, options, io) {
     const json = options['json'] === true;
     try {

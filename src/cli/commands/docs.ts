@@ -4,6 +4,7 @@ import { buildDataDocs } from '../../observe/data-docs.js';
 import type { Command } from '../command.js';
 import { ExitCode } from '../command.js';
 import { presentError } from '../present-error.js';
+import { docsSpec } from '../specs/docs.js';
 
 /**
  * `sluice docs`: writes the data docs, a static HTML site of every checked dataset's quality
@@ -18,26 +19,7 @@ import { presentError } from '../present-error.js';
  * ```
  */
 export const docsCommand: Command = {
-  name: 'docs',
-  summary: 'Write the data docs: a static HTML site of dataset quality, failed samples and history',
-  arguments: [],
-  options: [
-    {
-      flags: '--state-dir <dir>',
-      description: 'the state folder runs wrote their reports and metrics to',
-      defaultValue: '.sluice',
-    },
-    {
-      flags: '--out <dir>',
-      description: 'where the site goes, replacing a previous one (default: <state-dir>/docs)',
-    },
-    {
-      flags: '--runs-per-dataset <n>',
-      description: 'newest runs listed on each dataset page (charts cover all runs)',
-      defaultValue: '200',
-    },
-    { flags: '--json', description: 'print what was written as JSON on stdout' },
-  ],
+  ...docsSpec,
   async run(_args, options, io) {
     const json = options['json'] === true;
     try {

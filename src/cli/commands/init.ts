@@ -5,6 +5,7 @@ import { writeDenied } from '../../engine/write-access.js';
 import type { Command } from '../command.js';
 import { ExitCode } from '../command.js';
 import { presentError } from '../present-error.js';
+import { initSpec } from '../specs/init.js';
 
 const PIPELINE = `import { pipeline, ref, schema, sink, source, sql, t, transform } from 'sluice';
 
@@ -84,15 +85,7 @@ export default defineProject({ pipelines: { orders: './pipeline.ts' } });
  * ```
  */
 export const initCommand: Command = {
-  name: 'init',
-  summary: 'Create a project with a runnable example pipeline',
-  arguments: [{ name: 'dir', description: 'folder to create (must be empty or missing)' }],
-  options: [
-    {
-      flags: '--force',
-      description: 'write into a folder that is not empty (existing files are overwritten)',
-    },
-  ],
+  ...initSpec,
   async run(args, options, io) {
     try {
       const dir = resolve(io.cwd, args[0] as string);

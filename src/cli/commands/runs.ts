@@ -8,18 +8,9 @@ import { StreamLeases } from '../../orchestrator/stream-leases.js';
 import { partitionInstance } from '../../stream/scale-out.js';
 import type { Command } from '../command.js';
 import { ExitCode } from '../command.js';
-import { PROJECT_OPTIONS, positiveInteger, withProjectStore } from '../orchestrator-options.js';
+import { positiveInteger, withProjectStore } from '../orchestrator-options.js';
 import { presentError } from '../present-error.js';
-
-const STATES: readonly RunState[] = [
-  'queued',
-  'running',
-  'success',
-  'failed',
-  'canceled',
-  'skipped',
-  'up_for_retry',
-];
+import { RUN_STATES, runShowSpec, runsSpec } from '../specs/runs.js';
 
 /**
  * `sluice runs`: the newest runs in the store, as a table or `--json`.
@@ -30,21 +21,7 @@ const STATES: readonly RunState[] = [
  * ```
  */
 export const runsCommand: Command = {
-  name: 'runs',
-  summary: 'List runs from the run store, newest first',
-  arguments: [],
-  options: [
-    ...PROJECT_OPTIONS,
-    { flags: '--pipeline <name>', description: 'only runs of this pipeline' },
-    { flags: '--state <state>', description: `only runs in this state (${STATES.join(', ')})` },
-    { flags: '--limit <n>', description: 'how many runs', defaultValue: '50' },
-    {
-      flags: '--streams',
-      description:
-        "list the streams instead: last checkpoint, its age, records in and out, throughput, source lag, watermark, state size and (with scaleOut) each partition's worker",
-    },
-    { flags: '--json', description: 'print the runs as JSON' },
-  ],
+  ...runsSpec,
   async run(_args, options, io) {
     const json = options['json'] === true;
     try {
@@ -63,8 +40,8 @@ export const runsCommand: Command = {
           return ExitCode.success;
         });
       const state = options['state'] as string | undefined;
-      if (state !== undefined && !STATES.includes(state as RunState))
-        throw new UsageError(`--state must be one of ${STATES.join(', ')}, got "${state}"`);
+      if (state !== undefined && !RUN_STATES.includes(state as RunState))
+        throw new UsageError(`--state must be one of ${RUN_STATES.join(', ')}, got "${state}"`);
       const limit = positiveInteger('--limit', options['limit'] ?? '50');
       return await withProjectStore(options, io, async ({ store }) => {
         const runs = await store.listRuns({
@@ -90,10 +67,7 @@ export const runsCommand: Command = {
  * ```
  */
 export const runShowCommand: Command = {
-  name: 'run-show',
-  summary: 'Show one run: state, attempts, tasks and events',
-  arguments: [{ name: 'runId', description: 'the run id (from sluice runs)' }],
-  options: [...PROJECT_OPTIONS, { flags: '--json', description: 'print the run as JSON' }],
+  ...runShowSpec,
   async run(args, options, io) {
     const json = options['json'] === true;
     try {

@@ -6,21 +6,9 @@ import { startTriggerAPI } from '../../server/trigger-api.js';
 import { UsageError } from '../../core/errors.js';
 import type { Command, CommandIO } from '../command.js';
 import { ExitCode } from '../command.js';
-import { PROJECT_OPTIONS, positiveInteger, withProjectStore } from '../orchestrator-options.js';
+import { positiveInteger, withProjectStore } from '../orchestrator-options.js';
 import { presentError } from '../present-error.js';
-
-const LEASE_OPTION = {
-  flags: '--lease <duration>',
-  description: 'how long a claimed run stays claimed without a heartbeat',
-  defaultValue: '30s',
-};
-
-const GRACE_OPTION = {
-  flags: '--grace <duration>',
-  description:
-    'on SIGTERM/SIGINT, how long runs in progress may take to finish before they are stopped and handed back to the store',
-  defaultValue: '30s',
-};
+import { serveSpec, workerSpec } from '../specs/serve.js';
 
 /**
  * `sluice serve`: the scheduler, plus `--workers` in-process workers (0 for scheduler only,
@@ -32,34 +20,7 @@ const GRACE_OPTION = {
  * ```
  */
 export const serveCommand: Command = {
-  name: 'serve',
-  summary: 'Run the scheduler (and workers) for a project until stopped',
-  arguments: [],
-  options: [
-    ...PROJECT_OPTIONS,
-    {
-      flags: '--workers <n>',
-      description: 'runs executed at once in this process (0: schedule only)',
-      defaultValue: '1',
-    },
-    LEASE_OPTION,
-    GRACE_OPTION,
-    {
-      flags: '--http <[host:]port>',
-      description:
-        'serve the HTTP API and webhooks here (default host 127.0.0.1); tokens: sluice tokens create, or $SLUICE_API_TOKEN',
-    },
-    {
-      flags: '--insecure',
-      description:
-        'with --http beyond loopback: listen although no API token exists (anyone who reaches it may control runs)',
-    },
-    {
-      flags: '--webhook-tolerance <duration>',
-      description: "how far a webhook signature's timestamp may be from this clock",
-      defaultValue: '5m',
-    },
-  ],
+  ...serveSpec,
   async run(_args, options, io) {
     try {
       const workers = positiveInteger('--workers', options['workers'] ?? '1', true);
@@ -127,20 +88,7 @@ export const serveCommand: Command = {
  * ```
  */
 export const workerCommand: Command = {
-  name: 'worker',
-  summary: 'Claim and execute queued runs from the run store until stopped',
-  arguments: [],
-  options: [
-    ...PROJECT_OPTIONS,
-    { flags: '--concurrency <n>', description: 'runs executed at once', defaultValue: '1' },
-    LEASE_OPTION,
-    GRACE_OPTION,
-    {
-      flags: '--pipeline <name>',
-      description: 'only run this pipeline (repeatable)',
-      repeatable: true,
-    },
-  ],
+  ...workerSpec,
   async run(_args, options, io) {
     try {
       const concurrency = positiveInteger('--concurrency', options['concurrency'] ?? '1');

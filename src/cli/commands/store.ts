@@ -2,12 +2,10 @@ import { resolve } from 'node:path';
 import { resolveStoreLocation } from '../../orchestrator/run-store.js';
 import { isStoreUrl } from '../../orchestrator/sql-database.js';
 import { backupStore, checkStore } from '../../orchestrator/store-maintenance.js';
-import type { Command, CommandIO, CommandOption } from '../command.js';
+import type { Command, CommandIO } from '../command.js';
 import { ExitCode } from '../command.js';
-import { PROJECT_OPTIONS } from '../orchestrator-options.js';
 import { presentError } from '../present-error.js';
-
-const JSON_OPTION: CommandOption = { flags: '--json', description: 'print the result as JSON' };
+import { storeBackupSpec, storeCheckSpec } from '../specs/store.js';
 
 /** The store `--store`, `$SLUICE_STORE` or `--project` names, without opening it. */
 function storeLocation(options: Readonly<Record<string, unknown>>, io: CommandIO): string {
@@ -30,14 +28,7 @@ function storeLocation(options: Readonly<Record<string, unknown>>, io: CommandIO
  * ```
  */
 export const storeBackupCommand: Command = {
-  name: 'store backup',
-  summary: 'Copy the embedded run store to a file while it is in use',
-  arguments: [{ name: 'file', description: 'the backup file to write (its folder must exist)' }],
-  options: [
-    ...PROJECT_OPTIONS,
-    { flags: '--force', description: 'replace the file when it exists' },
-    JSON_OPTION,
-  ],
+  ...storeBackupSpec,
   async run(args, options, io) {
     const json = options['json'] === true;
     try {
@@ -69,10 +60,7 @@ export const storeBackupCommand: Command = {
  * ```
  */
 export const storeCheckCommand: Command = {
-  name: 'store check',
-  summary: 'Check the run store for damage and say what to do',
-  arguments: [],
-  options: [...PROJECT_OPTIONS, JSON_OPTION],
+  ...storeCheckSpec,
   async run(_args, options, io) {
     const json = options['json'] === true;
     try {

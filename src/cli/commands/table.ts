@@ -23,11 +23,15 @@ import { resolveTableLocation } from '../../table/table-store.js';
 import type { Command, CommandIO } from '../command.js';
 import { ExitCode } from '../command.js';
 import { presentError } from '../present-error.js';
-
-const TABLE_ARGUMENT = {
-  name: 'path',
-  description: 'the table: a folder, a file:// URL, or s3://bucket/prefix',
-};
+import {
+  tableDeleteSpec,
+  tableDescribeSpec,
+  tableHistorySpec,
+  tableOptimizeSpec,
+  tableReadSpec,
+  tableVacuumSpec,
+  tableWriteSpec,
+} from '../specs/table.js';
 
 /** Runs `work` with a fresh engine session; errors are presented (exit 1, or 2 for usage). */
 async function withSession(
@@ -77,19 +81,7 @@ function snapshotOptions(options: Readonly<Record<string, unknown>>): {
  * ```
  */
 export const tableReadCommand: Command = {
-  name: 'table read',
-  summary: 'Print the rows of a Delta table (at the latest version, a version, or a time)',
-  arguments: [TABLE_ARGUMENT],
-  options: [
-    { flags: '--version <n>', description: 'read this version' },
-    {
-      flags: '--timestamp <iso>',
-      description: 'read the latest version committed at or before this time',
-    },
-    { flags: '--columns <list>', description: 'comma-separated columns to print' },
-    { flags: '--where <sql>', description: 'a SQL predicate rows must meet' },
-    { flags: '--format <format>', description: 'ndjson or csv', defaultValue: 'ndjson' },
-  ],
+  ...tableReadSpec,
   run: (args, options, io) =>
     withSession(io, false, async (connection) => {
       const format = String(options['format']);
@@ -136,30 +128,7 @@ export const tableReadCommand: Command = {
  * ```
  */
 export const tableWriteCommand: Command = {
-  name: 'table write',
-  summary: 'Write the rows of a data file into a Delta table (created on first write)',
-  arguments: [TABLE_ARGUMENT],
-  options: [
-    { flags: '--from <file>', description: 'CSV, TSV, NDJSON, JSON or Parquet file (required)' },
-    {
-      flags: '--mode <mode>',
-      description: 'append, overwrite or merge (upsert by --key)',
-      defaultValue: 'append',
-    },
-    { flags: '--key <columns>', description: 'key columns for merge' },
-    {
-      flags: '--partition-by <columns>',
-      description: 'partition columns of a new table, comma-separated',
-    },
-    {
-      flags: '--where <sql>',
-      description: 'with --mode overwrite: replace only the rows matching this predicate',
-    },
-    {
-      flags: '--merge-schema',
-      description: 'add columns the table lacks (append and overwrite)',
-    },
-  ],
+  ...tableWriteSpec,
   run: (args, options, io) =>
     withSession(io, false, async (connection, session) => {
       const mode = String(options['mode']);
@@ -232,10 +201,7 @@ export const tableWriteCommand: Command = {
  * ```
  */
 export const tableDescribeCommand: Command = {
-  name: 'table describe',
-  summary: 'Show a Delta table: schema, partition columns, version, files, size, protocol',
-  arguments: [TABLE_ARGUMENT],
-  options: [{ flags: '--json', description: 'print as JSON' }],
+  ...tableDescribeSpec,
   run: (args, options, io) =>
     withSession(io, options['json'] === true, async (connection) => {
       const snapshot = await loadDeltaSnapshot(connection, tableArgument(io, args));
@@ -292,10 +258,7 @@ function describe(snapshot: DeltaSnapshot) {
  * ```
  */
 export const tableHistoryCommand: Command = {
-  name: 'table history',
-  summary: 'List the commits of a Delta table',
-  arguments: [TABLE_ARGUMENT],
-  options: [{ flags: '--json', description: 'print as JSON' }],
+  ...tableHistorySpec,
   run: (args, options, io) =>
     withSession(io, options['json'] === true, async () => {
       const history = await readCommitHistory(tableArgument(io, args));
@@ -321,10 +284,7 @@ export const tableHistoryCommand: Command = {
  * ```
  */
 export const tableDeleteCommand: Command = {
-  name: 'table delete',
-  summary: 'Delete the rows of a Delta table that match a predicate',
-  arguments: [TABLE_ARGUMENT],
-  options: [{ flags: '--where <sql>', description: 'a SQL predicate (required)' }],
+  ...tableDeleteSpec,
   run: (args, options, io) =>
     withSession(io, false, async (connection) => {
       if (typeof options['where'] !== 'string')
@@ -350,16 +310,7 @@ export const tableDeleteCommand: Command = {
  * ```
  */
 export const tableOptimizeCommand: Command = {
-  name: 'table optimize',
-  summary: 'Compact the small files of a Delta table (rows and time travel unchanged)',
-  arguments: [TABLE_ARGUMENT],
-  options: [
-    {
-      flags: '--target-size-mb <n>',
-      description: 'files smaller than this are compacted',
-      defaultValue: '128',
-    },
-  ],
+  ...tableOptimizeSpec,
   run: (args, options, io) =>
     withSession(io, false, async (connection) => {
       const megabytes = Number(options['targetSizeMb']);
@@ -388,18 +339,7 @@ export const tableOptimizeCommand: Command = {
  * ```
  */
 export const tableVacuumCommand: Command = {
-  name: 'table vacuum',
-  summary: 'Delete data files the current version does not use and that are past the retention',
-  arguments: [TABLE_ARGUMENT],
-  options: [
-    {
-      flags: '--retention-hours <n>',
-      description: 'keep files removed less than this long ago',
-      defaultValue: '168',
-    },
-    { flags: '--force', description: 'allow a retention below 168 hours' },
-    { flags: '--dry-run', description: 'list the files without deleting them' },
-  ],
+  ...tableVacuumSpec,
   run: (args, options, io) =>
     withSession(io, false, async (connection) => {
       const hours = Number(options['retentionHours']);

@@ -1,11 +1,10 @@
 import { UsageError } from '../../core/errors.js';
-import { API_TOKEN_ROLES, APITokens, parseRole } from '../../orchestrator/api-tokens.js';
+import { APITokens, parseRole } from '../../orchestrator/api-tokens.js';
 import type { Command } from '../command.js';
 import { ExitCode } from '../command.js';
-import { PROJECT_OPTIONS, withProjectStore } from '../orchestrator-options.js';
+import { withProjectStore } from '../orchestrator-options.js';
 import { presentError } from '../present-error.js';
-
-const JSON_OPTION = { flags: '--json', description: 'print JSON' };
+import { tokensCreateSpec, tokensListSpec, tokensRevokeSpec } from '../specs/tokens.js';
 
 /**
  * `sluice tokens create <name> --role <role>`: creates an API token of `sluice serve --http`
@@ -17,16 +16,7 @@ const JSON_OPTION = { flags: '--json', description: 'print JSON' };
  * ```
  */
 export const tokensCreateCommand: Command = {
-  name: 'tokens create',
-  summary: 'Create an API token with a role (printed once, stored hashed)',
-  arguments: [
-    { name: 'name', description: 'the token name, recorded as the actor of its actions' },
-  ],
-  options: [
-    ...PROJECT_OPTIONS,
-    { flags: '--role <role>', description: `what it may do: ${API_TOKEN_ROLES.join(', ')}` },
-    JSON_OPTION,
-  ],
+  ...tokensCreateSpec,
   async run(args, options, io) {
     const json = options['json'] === true;
     try {
@@ -66,10 +56,7 @@ export const tokensCreateCommand: Command = {
  * ```
  */
 export const tokensListCommand: Command = {
-  name: 'tokens list',
-  summary: 'List the API tokens: names, roles, created, last used (never the tokens)',
-  arguments: [],
-  options: [...PROJECT_OPTIONS, JSON_OPTION],
+  ...tokensListSpec,
   async run(_args, options, io) {
     const json = options['json'] === true;
     try {
@@ -127,10 +114,7 @@ export const tokensListCommand: Command = {
  * ```
  */
 export const tokensRevokeCommand: Command = {
-  name: 'tokens revoke',
-  summary: 'Revoke an API token (its requests are refused at once)',
-  arguments: [{ name: 'name', description: 'the token name' }],
-  options: [...PROJECT_OPTIONS, JSON_OPTION],
+  ...tokensRevokeSpec,
   async run(args, options, io) {
     const json = options['json'] === true;
     try {

@@ -7,6 +7,7 @@ import { validateDataFile } from '../../quality/validate-data-file.js';
 import type { Command } from '../command.js';
 import { ExitCode } from '../command.js';
 import { presentError } from '../present-error.js';
+import { validateSpec } from '../specs/validate.js';
 
 const RESULT_FORMATS: readonly ResultFormat[] = ['BOOLEAN_ONLY', 'BASIC', 'SUMMARY', 'COMPLETE'];
 
@@ -21,25 +22,7 @@ const RESULT_FORMATS: readonly ResultFormat[] = ['BOOLEAN_ONLY', 'BASIC', 'SUMMA
  * ```
  */
 export const validateCommand: Command = {
-  name: 'validate',
-  summary: 'Validate a data file (CSV, TSV, NDJSON, JSON, Parquet) against an expectation suite',
-  arguments: [
-    { name: 'data-file', description: 'the data to check; the format comes from the extension' },
-  ],
-  options: [
-    { flags: '--suite <file>', description: 'Great Expectations ExpectationSuite JSON (required)' },
-    { flags: '--format <format>', description: 'json or text', defaultValue: 'text' },
-    {
-      flags: '--result-format <level>',
-      description: 'BOOLEAN_ONLY, BASIC, SUMMARY or COMPLETE',
-      defaultValue: 'BASIC',
-    },
-    {
-      flags: '--state-dir <dir>',
-      description: 'where quarantine files of unreadable records go',
-      defaultValue: '.sluice',
-    },
-  ],
+  ...validateSpec,
   async run(args, options, io) {
     const format = String(options['format'] ?? 'text');
     const json = format === 'json';

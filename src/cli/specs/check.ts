@@ -1,0 +1,9 @@
+import type { CommandSpec } from '../command.js';
+
+/** `sluice check`: its name, summary, arguments and options. */
+export const checkSpec: CommandSpec = {
+  name: 'check',
+  summary: 'Validate a pipeline file without running it; print its DAG and every problem',
+  arguments: [{ name: 'file', description: 'pipeline file (.ts or .js)' }],
+  options: [{ flags: '--json', description: 'print the plan or the problems as JSON on stdout' }],
+};
