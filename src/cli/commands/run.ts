@@ -2,16 +2,13 @@ import { join, resolve } from 'node:path';
 import { SluiceError, UsageError } from '../../core/errors.js';
 import { parseDuration } from '../../core/duration.js';
 import { newRunId } from '../../core/ids.js';
-import { runIsolated } from '../../orchestrator/isolated-run.js';
+import { RunProcessPool } from '../../orchestrator/isolated-run.js';
 import { isStoreUrl } from '../../orchestrator/sql-database.js';
-import { createLogger } from '../../observe/logger.js';
 import { formatRunReport } from '../../observe/run-report.js';
-import { loadPipelineFile, pipelineCodeHash } from '../../plan/load-pipeline-file.js';
 import type { Command } from '../command.js';
 import { ExitCode } from '../command.js';
 import { presentError } from '../present-error.js';
 import { runSpec } from '../specs/run.js';
-import { ProgressDisplay } from '../progress-display.js';
 
 /**
  * `sluice run <file>`: loads a pipeline file, runs it, prints the run report.
@@ -25,9 +22,19 @@ export const runCommand: Command = {
   ...runSpec,
   async run(args, options, io) {
     const json = options['json'] === true;
+    // The run's own process (see runIsolated) starts first and loads the engine while this one
+    // loads the pipeline file; the modules that loading needs are imported after it started.
+    const runProcess = new RunProcessPool({ size: 1 });
     try {
       const file = args[0] as string;
       const params = parseParams((options['param'] as string[] | undefined) ?? []);
+      runProcess.prewarm(1);
+      const [{ loadPipelineFile, pipelineCodeHash }, { createLogger }, { ProgressDisplay }] =
+        await Promise.all([
+          import('../../plan/load-pipeline-file.js'),
+          import('../../observe/logger.js'),
+          import('../progress-display.js'),
+        ]);
       const path = resolve(io.cwd, file);
       const pipeline = await loadPipelineFile(path);
       const cache =
@@ -62,7 +69,7 @@ export const runCommand: Command = {
       process.once('SIGTERM', cancel);
       let report;
       try {
-        report = await runIsolated(
+        report = await runProcess.run(
           {
             file: path,
             pipeline: pipeline.name,
@@ -85,11 +92,14 @@ export const runCommand: Command = {
         display?.stop();
         process.off('SIGINT', cancel);
         process.off('SIGTERM', cancel);
+        await runProcess.close();
       }
       io.stdout(json ? `${JSON.stringify(report, null, 2)}\n` : formatRunReport(report));
       return report.status === 'success' ? ExitCode.success : ExitCode.runFailed;
     } catch (error) {
       return presentError(error, io, { json });
+    } finally {
+      await runProcess.close();
     }
   },
 };
