@@ -1,5 +1,5 @@
 import type { DuckDBConnection, DuckDBResult, DuckDBValue } from '@duckdb/node-api';
-import { DuckDBInstance, JSDuckDBValueConverter } from '@duckdb/node-api';
+import { DuckDBInstance, JSDuckDBValueConverter } from './duckdb-api.js';
 import { EngineError } from '../core/errors.js';
 import { quoteLiteral } from '../core/type-mappings.js';
 

@@ -1,5 +1,5 @@
 import type { DuckDBAppender } from '@duckdb/node-api';
-import { DuckDBDateValue, DuckDBTimestampTZValue, DuckDBTimestampValue } from '@duckdb/node-api';
+import { DuckDBDateValue, DuckDBTimestampTZValue, DuckDBTimestampValue } from './duckdb-api.js';
 import type { Field, LogicalType, TypeMapping } from '../core/types.js';
 import { formatType, mapType } from '../core/types.js';
 import { quoteIdentifier, toDuckDBType } from '../core/type-mappings.js';

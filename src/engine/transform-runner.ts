@@ -1,5 +1,5 @@
 import type { DuckDBAppender, DuckDBResult, DuckDBType } from '@duckdb/node-api';
-import { JSDuckDBValueConverter } from '@duckdb/node-api';
+import { JSDuckDBValueConverter } from './duckdb-api.js';
 import { RowsUnaccountedError, SluiceError, UserCodeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Field } from '../core/types.js';

@@ -1,4 +1,4 @@
-import { JSDuckDBValueConverter } from '@duckdb/node-api';
+import { JSDuckDBValueConverter } from '../engine/duckdb-api.js';
 import { TableError } from '../core/errors.js';
 import type { Field } from '../core/types.js';
 import { quoteLiteral } from '../core/type-mappings.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { join, relative, sep } from 'node:path';
-import { JSDuckDBValueConverter } from '@duckdb/node-api';
+import { JSDuckDBValueConverter } from '../engine/duckdb-api.js';
 import { SluiceError, TableError, TableWriteError } from '../core/errors.js';
 import type { Field } from '../core/types.js';
 import { formatType } from '../core/types.js';

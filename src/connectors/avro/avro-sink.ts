@@ -1,5 +1,5 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { JSDuckDBValueConverter } from '@duckdb/node-api';
+import { JSDuckDBValueConverter } from '../shared/duckdb-api.js';
 import type { z } from 'zod';
 import { SinkError } from '../../core/errors.js';
 import type { SinkWriteContext, StagedOutput } from '../../engine/connector.js';

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { JSDuckDBValueConverter } from '@duckdb/node-api';
+import { JSDuckDBValueConverter } from '../shared/duckdb-api.js';
 import { DuckDBSession } from '../../engine/duckdb-session.js';
 import type { LookupTable } from '../../stream/enrich.js';
 import type { StreamRow } from '../../stream/stream-connector.js';
