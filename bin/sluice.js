@@ -1,6 +1,15 @@
 #!/usr/bin/env node
 import { existsSync } from 'node:fs';
 
+const [major] = process.versions.node.split('.').map(Number);
+if (major < 20) {
+  process.stderr.write(
+    `sluice needs Node.js 20 or later (24 recommended); this is Node.js ${process.versions.node}.\n` +
+      'Install a current Node.js LTS from https://nodejs.org or your package manager.\n',
+  );
+  process.exit(2);
+}
+
 const entry = new URL('../dist/cli/main.js', import.meta.url);
 if (!existsSync(entry)) {
   process.stderr.write(
