@@ -1,5 +1,5 @@
 import { DuckDBInstance } from '@duckdb/node-api';
-import { EngineConnection } from '../src/engine/duckdb-session.js';
+import { EngineConnection } from '../src/contracts/engine-connection.js';
 import { pandasAvailable } from './batch-variants.js';
 import type { BenchResult, Timed } from './common.js';
 import { alternate, assert, benchRounds, fastest, log, removeRunDirs } from './common.js';

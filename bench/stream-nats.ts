@@ -10,7 +10,7 @@ import { connect } from '@nats-io/transport-node';
 import { natsSink, natsSource } from '../src/connectors/nats/index.js';
 import { randomHex } from '../src/core/ids.js';
 import { silentLogger } from '../src/core/logger.js';
-import { QuarantineStore } from '../src/engine/quarantine-store.js';
+import { QuarantineStore } from '../src/contracts/quarantine-store.js';
 import { RunStore } from '../src/orchestrator/run-store.js';
 import { StreamCheckpoints } from '../src/orchestrator/stream-checkpoints.js';
 import type {

@@ -17,8 +17,11 @@ import {
   webhookStreamSource,
 } from '../src/connectors/http/index.js';
 import { postgresConnectors } from '../src/connectors/postgres/index.js';
-import type { BatchConnector } from '../src/engine/connector.js';
-import type { StreamSinkConnector, StreamSourceConnector } from '../src/stream/stream-connector.js';
+import type { BatchConnector } from '../src/contracts/batch-connector.js';
+import type {
+  StreamSinkConnector,
+  StreamSourceConnector,
+} from '../src/contracts/stream-connector.js';
 
 /** A connector a page documents: a batch source or sink, or a stream source or sink. */
 type DocumentedConnector = BatchConnector | StreamSourceConnector | StreamSinkConnector;

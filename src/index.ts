@@ -86,7 +86,12 @@ export { runPipeline } from './engine/executor.js';
 export type { RunOptions, StepEvent } from './engine/executor.js';
 export { planPipeline, planOrThrow } from './plan/planner.js';
 export type { Plan, PlannedStep, PlanResult } from './plan/planner.js';
-export { createRegistry, defineSource, defineSink, ConnectorRegistry } from './engine/connector.js';
+export {
+  createRegistry,
+  defineSource,
+  defineSink,
+  ConnectorRegistry,
+} from './contracts/batch-connector.js';
 export { defaultRegistry } from './engine/default-registry.js';
 export type {
   BatchSourceConnector,
@@ -94,8 +99,8 @@ export type {
   SourceReadContext,
   SourceReadResult,
   SinkWriteContext,
-  StagedOutput,
-} from './engine/connector.js';
+} from './contracts/batch-connector.js';
+export type { StagedOutput } from './contracts/staged-output.js';
 export type { RunReport, StepReport, RunStatus, StepStatus } from './observe/run-report.js';
 export { formatRunReport } from './observe/run-report.js';
 export { loadPipelineFile } from './plan/load-pipeline-file.js';

@@ -16,7 +16,7 @@ import { newRunId } from '../src/core/ids.js';
 import { silentLogger } from '../src/core/logger.js';
 import type { LogicalType, TypeKind } from '../src/core/types.js';
 import { formatType, mapType } from '../src/core/types.js';
-import type { StagedOutput } from '../src/engine/connector.js';
+import type { StagedOutput } from '../src/contracts/staged-output.js';
 import { DuckDBSession } from '../src/engine/duckdb-session.js';
 import { fieldsFromColumns } from '../src/engine/duckdb-types.js';
 import { SharedResources } from '../src/engine/shared-resources.js';

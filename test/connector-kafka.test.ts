@@ -30,7 +30,7 @@ import {
 import { randomHex } from '../src/core/ids.js';
 import { SluiceError } from '../src/core/errors.js';
 import { silentLogger } from '../src/core/logger.js';
-import { QuarantineStore } from '../src/engine/quarantine-store.js';
+import { QuarantineStore } from '../src/contracts/quarantine-store.js';
 import { RunStore } from '../src/orchestrator/run-store.js';
 import { StreamCheckpoints } from '../src/orchestrator/stream-checkpoints.js';
 import type {

@@ -18,7 +18,7 @@ import type {
   StreamSinkContext,
   StreamSourceContext,
   StreamStart,
-} from '../src/stream/stream-connector.js';
+} from '../src/contracts/stream-connector.js';
 import {
   MQTT_URL,
   connectTestClient,

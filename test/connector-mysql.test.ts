@@ -18,7 +18,7 @@ import { formatType } from '../src/core/types.js';
 import type { Field, LogicalType } from '../src/core/types.js';
 import { DuckDBSession } from '../src/engine/duckdb-session.js';
 import { incrementalWatermark } from '../src/engine/incremental.js';
-import { QuarantineStore } from '../src/engine/quarantine-store.js';
+import { QuarantineStore } from '../src/contracts/quarantine-store.js';
 import type { RunReport, SourceError } from '../src/index.js';
 import {
   ConfigError,

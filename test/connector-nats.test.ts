@@ -12,7 +12,7 @@ import {
 } from '../src/connectors/nats/index.js';
 import { randomHex } from '../src/core/ids.js';
 import type { Logger } from '../src/core/logger.js';
-import { toJSONValue } from '../src/engine/json-values.js';
+import { toJSONValue } from '../src/contracts/json-values.js';
 import { ConfigError, SinkError, SourceError } from '../src/core/errors.js';
 import type {
   StreamReader,
@@ -20,7 +20,7 @@ import type {
   StreamSinkContext,
   StreamSourceContext,
   StreamStart,
-} from '../src/stream/stream-connector.js';
+} from '../src/contracts/stream-connector.js';
 import { tempDir } from './helpers.js';
 import type { TestStream } from './support/nats.js';
 import {

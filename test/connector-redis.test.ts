@@ -16,7 +16,7 @@ import type {
   StreamRecord,
   StreamSourceContext,
   StreamStart,
-} from '../src/stream/stream-connector.js';
+} from '../src/contracts/stream-connector.js';
 import type { RedisTestClient } from './support/redis.js';
 import {
   REDIS_URL,

@@ -14,9 +14,9 @@ import { recordColumns } from '../src/connectors/http/record-columns.js';
 import { RateLimiter } from '../src/connectors/http/rate-limiter.js';
 import { silentLogger } from '../src/core/logger.js';
 import { SluiceError } from '../src/core/errors.js';
-import type { SourceReadContext } from '../src/engine/connector.js';
+import type { SourceReadContext } from '../src/contracts/batch-connector.js';
 import { DuckDBSession } from '../src/engine/duckdb-session.js';
-import { QuarantineStore } from '../src/engine/quarantine-store.js';
+import { QuarantineStore } from '../src/contracts/quarantine-store.js';
 import {
   check,
   defaultRegistry,

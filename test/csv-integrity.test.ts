@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { pipeline, ref, schema, sink, source, t } from '../src/index.js';
-import { originalBytes } from '../src/engine/quarantine-store.js';
+import { originalBytes } from '../src/contracts/quarantine-store.js';
 import { readNDJSON, runIn, stepOf, tempDir } from './helpers.js';
 
 const items = schema({ id: t.int64().notNull(), name: t.string() });

@@ -4,7 +4,7 @@ import { JSDuckDBValueConverter } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Field } from '../src/core/types.js';
 import { DuckDBSession } from '../src/engine/duckdb-session.js';
-import type { EngineConnection } from '../src/engine/duckdb-session.js';
+import type { EngineConnection } from '../src/contracts/engine-connection.js';
 import { main } from '../src/cli/main.js';
 import { pipeline, ref, sink, source } from '../src/index.js';
 import { deltaScanSQL, loadDeltaSnapshot, mergeDelta, writeDelta } from '../src/table/index.js';

@@ -4,7 +4,7 @@ import { JSDuckDBValueConverter } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TableError } from '../src/core/errors.js';
 import { DuckDBSession } from '../src/engine/duckdb-session.js';
-import type { EngineConnection } from '../src/engine/duckdb-session.js';
+import type { EngineConnection } from '../src/contracts/engine-connection.js';
 import { deltaScanSQL, loadDeltaSnapshot } from '../src/table/index.js';
 import { fixtureFolder } from './fixtures.js';
 import { tempDir } from './helpers.js';

@@ -13,7 +13,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Field } from '../src/core/types.js';
 import { DuckDBSession } from '../src/engine/duckdb-session.js';
-import type { EngineConnection } from '../src/engine/duckdb-session.js';
+import type { EngineConnection } from '../src/contracts/engine-connection.js';
 import type { SnapshotOptions, TableLocation } from '../src/table/index.js';
 import {
   CommitConflictError,

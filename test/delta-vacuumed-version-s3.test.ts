@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SluiceError } from '../src/core/errors.js';
 import type { Field } from '../src/core/types.js';
 import { DuckDBSession } from '../src/engine/duckdb-session.js';
-import type { EngineConnection } from '../src/engine/duckdb-session.js';
+import type { EngineConnection } from '../src/contracts/engine-connection.js';
 import {
   fetchDeltaFiles,
   loadDeltaSnapshot,

@@ -9,7 +9,7 @@ import { ContainerWriter } from '../src/connectors/avro/container-writer.js';
 import { parquetSource } from '../src/connectors/files/parquet-source.js';
 import { SourceError } from '../src/core/errors.js';
 import { quoteLiteral } from '../src/core/type-mappings.js';
-import { originalBytes } from '../src/engine/quarantine-store.js';
+import { originalBytes } from '../src/contracts/quarantine-store.js';
 import { schema, t } from '../src/index.js';
 import type { HarnessRead } from './support/source-harness.js';
 import { SourceHarness } from './support/source-harness.js';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { pipeline, ref, schema, sink, source, t } from '../src/index.js';
-import { originalBytes } from '../src/engine/quarantine-store.js';
+import { originalBytes } from '../src/contracts/quarantine-store.js';
 import { readNDJSON, runIn, stepOf, tempDir } from './helpers.js';
 
 /**

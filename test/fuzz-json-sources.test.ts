@@ -6,8 +6,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonSource, ndjsonSource } from '../src/connectors/files/json-source.js';
 import { SourceError } from '../src/core/errors.js';
-import type { QuarantineEntry } from '../src/engine/quarantine-store.js';
-import { originalBytes } from '../src/engine/quarantine-store.js';
+import type { QuarantineEntry } from '../src/contracts/quarantine-store.js';
+import { originalBytes } from '../src/contracts/quarantine-store.js';
 import { schema, t } from '../src/index.js';
 import type { PlacedRecord } from './support/json-fuzz.js';
 import {

@@ -25,7 +25,7 @@ import {
 } from '../src/index.js';
 import { silentLogger } from '../src/core/logger.js';
 import { DuckDBSession } from '../src/engine/duckdb-session.js';
-import { QuarantineStore } from '../src/engine/quarantine-store.js';
+import { QuarantineStore } from '../src/contracts/quarantine-store.js';
 import { StreamCheckpoints } from '../src/orchestrator/stream-checkpoints.js';
 import { eventTimeReader } from '../src/stream/event-time.js';
 import {

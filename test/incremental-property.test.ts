@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../src/core/logger.js';
-import type { EngineConnection } from '../src/engine/duckdb-session.js';
+import type { EngineConnection } from '../src/contracts/engine-connection.js';
 import { DuckDBSession } from '../src/engine/duckdb-session.js';
 import {
   incrementalSettings,

@@ -5,7 +5,7 @@ import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { silentLogger } from '../src/core/logger.js';
-import { QuarantineStore } from '../src/engine/quarantine-store.js';
+import { QuarantineStore } from '../src/contracts/quarantine-store.js';
 import { RunStore } from '../src/orchestrator/run-store.js';
 import { StreamCheckpoints } from '../src/orchestrator/stream-checkpoints.js';
 import {

@@ -11,7 +11,7 @@ import { schema, t } from '../src/core/schema.js';
 import { sink, source } from '../src/define/factories.js';
 import { pipeline } from '../src/define/pipeline.js';
 import { ref } from '../src/define/ref.js';
-import { QuarantineStore } from '../src/engine/quarantine-store.js';
+import { QuarantineStore } from '../src/contracts/quarantine-store.js';
 import { RunStore } from '../src/orchestrator/run-store.js';
 import { StreamCheckpoints } from '../src/orchestrator/stream-checkpoints.js';
 import {

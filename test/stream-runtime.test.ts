@@ -2,7 +2,7 @@ import { appendFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../src/core/logger.js';
-import { QuarantineStore } from '../src/engine/quarantine-store.js';
+import { QuarantineStore } from '../src/contracts/quarantine-store.js';
 import {
   count,
   defaultStreamRegistry,

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SluiceError } from '../src/core/errors.js';
 import { silentLogger } from '../src/core/logger.js';
-import { QuarantineStore } from '../src/engine/quarantine-store.js';
+import { QuarantineStore } from '../src/contracts/quarantine-store.js';
 import { RunStore } from '../src/orchestrator/run-store.js';
 import { StreamCheckpoints } from '../src/orchestrator/stream-checkpoints.js';
 import { StreamLeases } from '../src/orchestrator/stream-leases.js';

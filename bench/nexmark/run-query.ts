@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { silentLogger } from '../../src/core/logger.js';
-import { QuarantineStore } from '../../src/engine/quarantine-store.js';
+import { QuarantineStore } from '../../src/contracts/quarantine-store.js';
 import { RunStore } from '../../src/orchestrator/run-store.js';
 import { StreamCheckpoints } from '../../src/orchestrator/stream-checkpoints.js';
 import type { StreamProgress, StreamRow } from '../../src/stream/index.js';

@@ -54,3 +54,10 @@ export interface SnapshotOptions {
    */
   readonly hardDeletes?: 'ignore' | 'invalidate' | 'new_record';
 }
+
+/**
+ * How a SQL step's result is kept. In DuckDB: `view` or `table`. In a warehouse (`warehouse`
+ * set) also `incremental` (only new rows are added to the table each run) and `snapshot` (a
+ * type-2 history of the query's rows).
+ */
+export type Materialization = 'view' | 'table' | 'incremental' | 'snapshot';

@@ -1,5 +1,6 @@
 import type {
   IncrementalModelOptions,
+  Materialization,
   SnapshotOptions,
   Warehouse,
 } from '../core/warehouse-options.js';
@@ -76,19 +77,13 @@ export interface IncrementalOptions {
 
 export type {
   IncrementalModelOptions,
+  Materialization,
   SnapshotOptions,
   Warehouse,
 } from '../core/warehouse-options.js';
 
 /** A value spliced into a `sql` template. */
 export type SQLTemplateValue = DatasetRef | ParamRef | string | number | bigint | boolean | null;
-
-/**
- * How a SQL step's result is kept. In DuckDB: `view` or `table`. In a warehouse (`warehouse`
- * set) also `incremental` (only new rows are added to the table each run) and `snapshot` (a
- * type-2 history of the query's rows).
- */
-export type Materialization = 'view' | 'table' | 'incremental' | 'snapshot';
 
 /** Options of a SQL step; see {@link SQLStep.options}. */
 export interface SQLStepOptions {

@@ -18,7 +18,7 @@ import type { PostgresCdcStreamConfig } from '../connectors/postgres/postgres-cd
 import type { PostgresStreamSinkConfig } from '../connectors/postgres/postgres-stream-sink.js';
 import { batchStreamSinkEndpoint } from '../stream/batch-sink-endpoint.js';
 import type { OperatorSpec } from '../stream/operators.js';
-import type { StreamRow } from '../stream/stream-connector.js';
+import type { StreamRow } from '../contracts/stream-connector.js';
 import type { DeclarationSite } from './origin.js';
 import { captureDeclarationSite } from './origin.js';
 

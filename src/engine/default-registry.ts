@@ -5,7 +5,7 @@ import { fileConnectors } from '../connectors/files/index.js';
 import { restSource, webhookSource } from '../connectors/http/index.js';
 import { mysqlConnectors } from '../connectors/mysql/index.js';
 import { postgresConnectors, postgresWarehouse } from '../connectors/postgres/index.js';
-import { createRegistry } from './connector.js';
+import { createRegistry } from '../contracts/batch-connector.js';
 
 /**
  * The registry runs use unless given another: the file, Avro, PostgreSQL, MySQL, REST API and

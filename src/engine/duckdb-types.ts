@@ -1,5 +1,5 @@
 import type { DuckDBType } from '@duckdb/node-api';
-import { DuckDBTypeId } from './duckdb-api.js';
+import { DuckDBTypeId } from '../contracts/duckdb-api.js';
 import type { Field, LogicalType } from '../core/types.js';
 
 /**

@@ -22,12 +22,13 @@ import type { ReportedError, RunReport, StepReport, StepStatus } from '../observ
 import { unpublishedMessage, writeRunReport } from '../observe/run-report.js';
 import type { Plan, PlannedStep } from '../plan/planner.js';
 import { planOrThrow } from '../plan/planner.js';
-import type { ConnectorRegistry } from './connector.js';
+import type { ConnectorRegistry } from '../contracts/batch-connector.js';
 import { defaultRegistry } from './default-registry.js';
-import type { EngineConnection } from './duckdb-session.js';
+import type { EngineConnection } from '../contracts/engine-connection.js';
 import { SharedResources } from './shared-resources.js';
-import { DuckDBSession, firstLine } from './duckdb-session.js';
-import { QuarantineStore } from './quarantine-store.js';
+import { DuckDBSession } from './duckdb-session.js';
+import { firstLine } from '../contracts/engine-connection.js';
+import { QuarantineStore } from '../contracts/quarantine-store.js';
 import { MetricHistoryStore } from '../quality/metric-history.js';
 import { scheduleSteps } from './scheduler.js';
 import type { StepOutcome } from './step-runners.js';

@@ -2,7 +2,8 @@ import { ConfigError, SluiceError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { quoteIdentifier, quoteLiteral } from '../core/type-mappings.js';
 import type { IncrementalOptions } from '../define/steps.js';
-import type { EngineConnection } from './duckdb-session.js';
+import type { EngineConnection } from '../contracts/engine-connection.js';
+import type { IncrementalDefaults } from '../contracts/incremental-defaults.js';
 
 /** Rows of the boundary window an incremental source remembers by default. */
 export const DEFAULT_MAX_BOUNDARY_ROWS = 10_000;
@@ -97,20 +98,6 @@ function isStateDocument(
     Array.isArray(doc['seen']) &&
     doc['seen'].every((h) => typeof h === 'string')
   );
-}
-
-/**
- * What a source connector may declare for its incremental reads in its own config (a primary
- * key, a lag window); the step's `incremental` options take precedence.
- *
- * @example
- * ```ts
- * const defaults: IncrementalDefaults = { primaryKey: ['id'], lagWindow: '5m' };
- * ```
- */
-export interface IncrementalDefaults {
-  readonly primaryKey?: readonly string[] | undefined;
-  readonly lagWindow?: string | number | undefined;
 }
 
 /**

@@ -2,7 +2,7 @@ import { dirname, resolve } from 'node:path';
 import { SinkError, SluiceError, describeCause } from '../core/errors.js';
 import type { Pipeline } from '../define/pipeline.js';
 import { planOrThrow } from '../plan/planner.js';
-import type { ConnectorRegistry } from './connector.js';
+import type { ConnectorRegistry } from '../contracts/batch-connector.js';
 import { defaultRegistry } from './default-registry.js';
 import { DuckDBSession } from './duckdb-session.js';
 

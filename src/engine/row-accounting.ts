@@ -1,5 +1,5 @@
 import { RowsUnaccountedError } from '../core/errors.js';
-import type { SourceReadResult } from './connector.js';
+import type { SourceReadResult } from '../contracts/batch-connector.js';
 
 /**
  * Fails a source step whose parser typed or quarantined fewer (or more) records than the input

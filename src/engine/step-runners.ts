@@ -18,14 +18,15 @@ import type {
   BatchSourceConnector,
   ConnectorRegistry,
   SourceReadResult,
-  StagedOutput,
-} from './connector.js';
-import type { DuckDBSession, EngineConnection } from './duckdb-session.js';
-import { firstLine } from './duckdb-session.js';
+} from '../contracts/batch-connector.js';
+import type { StagedOutput } from '../contracts/staged-output.js';
+import type { DuckDBSession } from './duckdb-session.js';
+import type { EngineConnection } from '../contracts/engine-connection.js';
+import { firstLine } from '../contracts/engine-connection.js';
 import { fieldsFromColumns } from './duckdb-types.js';
 import type { StepEvent } from './executor.js';
-import type { QuarantineStore } from './quarantine-store.js';
-import type { OpenShared } from './shared-resources.js';
+import type { QuarantineStore } from '../contracts/quarantine-store.js';
+import type { OpenShared } from '../contracts/shared-resource.js';
 import { IncrementalRead, incrementalSettings, parseIncrementalState } from './incremental.js';
 import { compileSQL } from './sql-compiler.js';
 import { runTransform } from './transform-runner.js';

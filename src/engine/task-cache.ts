@@ -3,8 +3,8 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { quoteIdentifier, quoteLiteral } from '../core/type-mappings.js';
 import type { Plan, PlannedStep } from '../plan/planner.js';
-import type { ConnectorRegistry } from './connector.js';
-import type { EngineConnection } from './duckdb-session.js';
+import type { ConnectorRegistry } from '../contracts/batch-connector.js';
+import type { EngineConnection } from '../contracts/engine-connection.js';
 import type { StepOutcome } from './step-runners.js';
 import { dropDataset } from './step-runners.js';
 

@@ -1,14 +1,15 @@
 import type { DuckDBAppender, DuckDBResult, DuckDBType } from '@duckdb/node-api';
-import { JSDuckDBValueConverter } from './duckdb-api.js';
+import { JSDuckDBValueConverter } from '../contracts/duckdb-api.js';
 import { RowsUnaccountedError, SluiceError, UserCodeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Field } from '../core/types.js';
 import { quoteIdentifier, toDuckDBType } from '../core/type-mappings.js';
 import type { Row, TransformContext, TransformStep } from '../define/steps.js';
 import { ColumnInference } from './column-inference.js';
-import type { DuckDBSession, EngineConnection } from './duckdb-session.js';
+import type { DuckDBSession } from './duckdb-session.js';
+import type { EngineConnection } from '../contracts/engine-connection.js';
 import { fromDuckDBType, isExactLogicalType } from './duckdb-types.js';
-import type { QuarantineStore } from './quarantine-store.js';
+import type { QuarantineStore } from '../contracts/quarantine-store.js';
 import { RowWriter } from './row-writer.js';
 import { enforceSchema } from './schema-enforcement.js';
 

@@ -3,7 +3,7 @@ import type { SinkStep, SQLStep, Warehouse } from '../define/steps.js';
 import type { PlannedStep } from '../plan/planner.js';
 import { compileSQL } from './sql-compiler.js';
 import type { StepOutcome, StepRunContext } from './step-runners.js';
-import type { WarehouseAdapter } from './warehouse.js';
+import type { WarehouseAdapter } from '../contracts/warehouse.js';
 
 /**
  * Runs a `sql` step in its warehouse: compiles the query with refs pointing at warehouse

@@ -3,7 +3,7 @@ import { SluiceError, StoreError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { silentLogger } from '../core/logger.js';
 import type { Pipeline } from '../define/pipeline.js';
-import type { ConnectorRegistry } from '../engine/connector.js';
+import type { ConnectorRegistry } from '../contracts/batch-connector.js';
 import type { SourceStateChange, SourceStateHooks } from '../engine/executor.js';
 import { publishedSinks } from '../engine/published-runs.js';
 import type { RunReport } from '../observe/run-report.js';

@@ -5,7 +5,7 @@ import { ConfigError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { silentLogger } from '../core/logger.js';
 import { quoteIdentifier } from '../core/type-mappings.js';
-import type { EngineConnection } from '../engine/duckdb-session.js';
+import type { EngineConnection } from '../contracts/engine-connection.js';
 
 /**
  * Metrics of one column of a dataset in one run, with snake_case names as stored on disk.

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { newRunId } from '../core/ids.js';
 import { readDataFile } from '../connectors/files/read-data-file.js';
 import { DuckDBSession } from '../engine/duckdb-session.js';
-import { QuarantineStore } from '../engine/quarantine-store.js';
+import { QuarantineStore } from '../contracts/quarantine-store.js';
 import type { ResultFormat, Suite, SuiteResult } from './expectation.js';
 import { validateSuite } from './validate.js';
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect as assert, it } from 'vitest';
-import type { EngineConnection } from '../engine/duckdb-session.js';
+import type { EngineConnection } from '../contracts/engine-connection.js';
 import { DuckDBSession } from '../engine/duckdb-session.js';
 import type { ExpectationResult } from './expectation.js';
 import { expect, suite } from './suite.js';

@@ -1,8 +1,8 @@
 import { describeCause } from '../core/errors.js';
 import type { LogicalType } from '../core/types.js';
 import { quoteIdentifier } from '../core/type-mappings.js';
-import type { EngineConnection } from '../engine/duckdb-session.js';
-import { firstLine } from '../engine/duckdb-session.js';
+import type { EngineConnection } from '../contracts/engine-connection.js';
+import { firstLine } from '../contracts/engine-connection.js';
 import type { AggregateDefinition, MapCompilation, MapDefinition } from './catalog.js';
 import { anomalyMetric, canonicalKwargs, expectationDefinition } from './catalog.js';
 import type { CompileContext } from './compile-context.js';

@@ -1,6 +1,6 @@
 import { ownValue } from '../core/own-keys.js';
 import { HyperLogLog } from './hyperloglog.js';
-import type { StreamRow } from './stream-connector.js';
+import type { StreamRow } from '../contracts/stream-connector.js';
 
 /**
  * How a window aggregates its records into one value: an accumulator created per window (and

@@ -8,14 +8,16 @@ import type { Schema } from '../core/schema.js';
 import { isSchema, validateSchema } from '../core/schema.js';
 import type { Field } from '../core/types.js';
 import { quoteIdentifier, quoteLiteral, toDuckDBType } from '../core/type-mappings.js';
-import type { BatchSinkConnector, ConnectorRegistry, StagedOutput } from '../engine/connector.js';
-import type { EngineConnection } from '../engine/duckdb-session.js';
-import { DuckDBSession, firstLine } from '../engine/duckdb-session.js';
+import type { BatchSinkConnector, ConnectorRegistry } from '../contracts/batch-connector.js';
+import type { StagedOutput } from '../contracts/staged-output.js';
+import type { EngineConnection } from '../contracts/engine-connection.js';
+import { DuckDBSession } from '../engine/duckdb-session.js';
+import { firstLine } from '../contracts/engine-connection.js';
 import { fieldsFromColumns, isExactLogicalType } from '../engine/duckdb-types.js';
 import { SharedResources } from '../engine/shared-resources.js';
 import { BATCH_STREAM_SINK } from './batch-sink-endpoint.js';
-import type { StreamRow, StreamSinkConnector } from './stream-connector.js';
-import { defineStreamSink } from './stream-connector.js';
+import type { StreamRow, StreamSinkConnector } from '../contracts/stream-connector.js';
+import { defineStreamSink } from '../contracts/stream-connector.js';
 
 /**
  * The `batch` stream sink's config as `streamSink.batch` writes it: the batch sink's name, its

@@ -1,22 +1,10 @@
 import { parseDuration } from '../core/duration.js';
 import { ownValue } from '../core/own-keys.js';
 import type { OperatorSpec, SideOutput, StreamBatch, StreamOperator } from './operators.js';
-import type { StreamRow } from './stream-connector.js';
+import type { LookupTable } from '../contracts/lookup-table.js';
+import type { StreamRow } from '../contracts/stream-connector.js';
 
-/**
- * A table streams look records up in: `load` reads all of its rows (kept in memory by the
- * operator and read again every `refresh`). Made by `lookup.postgres(...)` or `lookup.delta(...)`.
- *
- * @example
- * ```ts
- * const customers: LookupTable = { describe: 'customers', load: async () => [{ id: 1, tier: 'gold' }] };
- * ```
- */
-export interface LookupTable {
-  /** What is read, for messages: `postgres://db/public.customers`. */
-  readonly describe: string;
-  load(): Promise<readonly StreamRow[]>;
-}
+export type { LookupTable } from '../contracts/lookup-table.js';
 
 /** Options of {@link enrich}. */
 export interface EnrichOptions {

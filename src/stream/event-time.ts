@@ -1,5 +1,5 @@
 import { ownValue } from '../core/own-keys.js';
-import type { StreamRow } from './stream-connector.js';
+import type { StreamRow } from '../contracts/stream-connector.js';
 
 /** How a stream finds a record's event time: a column, or a function of the record. */
 export type EventTimeSpec = string | ((row: StreamRow) => unknown);

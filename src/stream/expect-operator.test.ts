@@ -5,7 +5,7 @@ import { expect as gx, suite, suiteFromGX } from '../quality/suite.js';
 import { ExpectOperator, expectRows } from './expect-operator.js';
 import type { SideOutput, StreamBatch } from './operators.js';
 import { createOperator } from './operators.js';
-import type { StreamRow } from './stream-connector.js';
+import type { StreamRow } from '../contracts/stream-connector.js';
 
 interface SetAside {
   readonly row: StreamRow;

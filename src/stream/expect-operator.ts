@@ -13,7 +13,7 @@ import type {
   StreamBatch,
   StreamOperator,
 } from './operators.js';
-import type { StreamRow } from './stream-connector.js';
+import type { StreamRow } from '../contracts/stream-connector.js';
 
 /**
  * Checks every record against the row-level expectations of a suite, the same `expect.*`

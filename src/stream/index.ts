@@ -4,7 +4,7 @@ export * from './hyperloglog.js';
 export * from './operators.js';
 export * from './plan-stream.js';
 export * from './runtime.js';
-export * from './stream-connector.js';
+export * from '../contracts/stream-connector.js';
 export * from './stream-registry.js';
 export * from './watermarks.js';
 export * from './windows.js';

@@ -4,7 +4,7 @@ import type { IntervalJoinOptions } from './interval-join.js';
 import { IntervalJoinOperator, intervalJoin, intervalJoinSpec } from './interval-join.js';
 import { createOperator } from './operators.js';
 import type { StreamBatch, StreamOperator } from './operators.js';
-import type { StreamRow } from './stream-connector.js';
+import type { StreamRow } from '../contracts/stream-connector.js';
 import { markSource, sourceOf } from './union-source.js';
 
 const T0 = Date.parse('2024-01-01T00:00:00Z');

@@ -3,7 +3,7 @@ import type { Diagnostic } from '../core/errors.js';
 import { ConfigError } from '../core/errors.js';
 import { setOwn } from '../core/own-keys.js';
 import type { OperatorSpec, SideOutput, StreamBatch, StreamOperator } from './operators.js';
-import type { StreamRow } from './stream-connector.js';
+import type { StreamRow } from '../contracts/stream-connector.js';
 import { markSource, sourceOf } from './union-source.js';
 
 /** Options of {@link intervalJoin}. */

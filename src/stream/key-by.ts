@@ -1,5 +1,5 @@
 import type { OperatorSpec } from './operators.js';
-import type { StreamRow } from './stream-connector.js';
+import type { StreamRow } from '../contracts/stream-connector.js';
 
 /**
  * Sets the key of the keyed steps after it (`window`, `dedupe`) that do not name their own: a

@@ -3,7 +3,7 @@ import { ConfigError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { ownValue } from '../core/own-keys.js';
 import type { Suite } from '../quality/expectation.js';
-import type { StreamRow } from './stream-connector.js';
+import type { StreamRow } from '../contracts/stream-connector.js';
 import { ExpectOperator } from './expect-operator.js';
 import type { EnrichOptions } from './enrich.js';
 import { EnrichOperator } from './enrich.js';

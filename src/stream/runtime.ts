@@ -2,7 +2,7 @@ import { getHeapStatistics } from 'node:v8';
 import type { Logger } from '../core/logger.js';
 import { SluiceError } from '../core/errors.js';
 import { ownKeysOnly } from '../core/own-keys.js';
-import type { QuarantineStore } from '../engine/quarantine-store.js';
+import type { QuarantineStore } from '../contracts/quarantine-store.js';
 import {
   SecretRedactor,
   addConfigSecrets,
@@ -19,7 +19,7 @@ import type {
   StreamSourceConnector,
   StreamStart,
   StreamWriter,
-} from './stream-connector.js';
+} from '../contracts/stream-connector.js';
 import type { EventTimeSpec } from './event-time.js';
 import { describeEventTime, eventTimeOf, eventTimeReader } from './event-time.js';
 import { INVALID_REASON_FIELD, isInvalidRecord } from './payload.js';

@@ -1,8 +1,8 @@
 import { SluiceError } from '../core/errors.js';
-import type { QuarantineStore } from '../engine/quarantine-store.js';
+import type { QuarantineStore } from '../contracts/quarantine-store.js';
 import type { StreamPlan, StreamProgress, StreamRunOptions } from './runtime.js';
 import { runStream } from './runtime.js';
-import type { StreamPartition } from './stream-connector.js';
+import type { StreamPartition } from '../contracts/stream-connector.js';
 
 /** A partition's lease as the run store keeps it. */
 export interface PartitionLease {

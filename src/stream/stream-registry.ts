@@ -1,4 +1,4 @@
-import type { StreamSinkConnector, StreamSourceConnector } from './stream-connector.js';
+import type { StreamSinkConnector, StreamSourceConnector } from '../contracts/stream-connector.js';
 
 /** Any stream connector. */
 // Each connector's config type is its own; a registry holds them side by side.

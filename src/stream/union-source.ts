@@ -10,8 +10,8 @@ import type {
   StreamSourceConnector,
   StreamSourceContext,
   StreamStart,
-} from './stream-connector.js';
-import { defineStreamSource } from './stream-connector.js';
+} from '../contracts/stream-connector.js';
+import { defineStreamSource } from '../contracts/stream-connector.js';
 
 /**
  * The property under which a record of a stream with several sources carries the name of the

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { approxDistinct, avg, count, first, last, max, min, reduce, sum } from './aggregates.js';
-import type { StreamRow } from './stream-connector.js';
+import type { StreamRow } from '../contracts/stream-connector.js';
 import { WatermarkTracker } from './watermarks.js';
 import type { WindowOptions } from './windows.js';
 import { session, sliding, tumbling, WindowAggregation } from './windows.js';

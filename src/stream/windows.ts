@@ -1,7 +1,7 @@
 import { parseDuration } from '../core/duration.js';
 import { ownValue, setOwn } from '../core/own-keys.js';
 import type { Aggregate } from './aggregates.js';
-import type { StreamRow } from './stream-connector.js';
+import type { StreamRow } from '../contracts/stream-connector.js';
 
 /** How records are grouped in time. Sizes are milliseconds of event time. */
 export type WindowSpec =

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { quoteLiteral } from '../core/type-mappings.js';
-import type { EngineConnection } from '../engine/duckdb-session.js';
+import type { EngineConnection } from '../contracts/engine-connection.js';
 import type { DeltaAction } from './delta-actions.js';
 import type { DeltaSnapshot } from './delta-log.js';
 

@@ -1,8 +1,8 @@
-import { JSDuckDBValueConverter } from '../engine/duckdb-api.js';
+import { JSDuckDBValueConverter } from '../contracts/duckdb-api.js';
 import { TableError } from '../core/errors.js';
 import type { Field } from '../core/types.js';
 import { quoteLiteral } from '../core/type-mappings.js';
-import type { EngineConnection } from '../engine/duckdb-session.js';
+import type { EngineConnection } from '../contracts/engine-connection.js';
 import type {
   AddAction,
   DeltaAction,

@@ -1,5 +1,5 @@
 import { TableWriteError } from '../core/errors.js';
-import type { EngineConnection } from '../engine/duckdb-session.js';
+import type { EngineConnection } from '../contracts/engine-connection.js';
 import type { AddAction } from './delta-actions.js';
 import { loadDeltaSnapshot } from './delta-log.js';
 import { deltaScanSQL, fetchDeltaFiles } from './delta-scan.js';

@@ -1,7 +1,7 @@
 import { TableWriteError } from '../core/errors.js';
 import type { Field } from '../core/types.js';
 import { quoteIdentifier, quoteLiteral, toDuckDBType } from '../core/type-mappings.js';
-import type { EngineConnection } from '../engine/duckdb-session.js';
+import type { EngineConnection } from '../contracts/engine-connection.js';
 import type { AddAction } from './delta-actions.js';
 import type { DeltaSnapshot } from './delta-log.js';
 import { loadDeltaSnapshotIfExists } from './delta-log.js';

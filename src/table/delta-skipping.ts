@@ -1,6 +1,6 @@
 import type { Field } from '../core/types.js';
 import { quoteLiteral, toDuckDBType } from '../core/type-mappings.js';
-import type { EngineConnection } from '../engine/duckdb-session.js';
+import type { EngineConnection } from '../contracts/engine-connection.js';
 import type { AddAction } from './delta-actions.js';
 import { fileStats } from './delta-actions.js';
 import type { DeltaSnapshot } from './delta-log.js';

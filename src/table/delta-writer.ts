@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { join, relative, sep } from 'node:path';
-import { JSDuckDBValueConverter } from '../engine/duckdb-api.js';
+import { JSDuckDBValueConverter } from '../contracts/duckdb-api.js';
 import { SluiceError, TableError, TableWriteError } from '../core/errors.js';
 import type { Field } from '../core/types.js';
 import { formatType } from '../core/types.js';
 import { quoteIdentifier, quoteLiteral, toDuckDBType } from '../core/type-mappings.js';
 import { isWidening } from '../core/schema-evolution.js';
-import type { EngineConnection } from '../engine/duckdb-session.js';
+import type { EngineConnection } from '../contracts/engine-connection.js';
 import { writeDenied } from '../engine/write-access.js';
 import type {
   AddAction,

@@ -2,10 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { silentLogger } from '../../src/core/logger.js';
-import type { BatchSourceConnector, SourceReadResult } from '../../src/engine/connector.js';
-import { EngineConnection } from '../../src/engine/duckdb-session.js';
-import type { QuarantineEntry } from '../../src/engine/quarantine-store.js';
-import { QuarantineStore } from '../../src/engine/quarantine-store.js';
+import type {
+  BatchSourceConnector,
+  SourceReadResult,
+} from '../../src/contracts/batch-connector.js';
+import { EngineConnection } from '../../src/contracts/engine-connection.js';
+import type { QuarantineEntry } from '../../src/contracts/quarantine-store.js';
+import { QuarantineStore } from '../../src/contracts/quarantine-store.js';
 
 /** What one direct source read gave: its result or error, rows out and the quarantine file. */
 export interface HarnessRead {

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../../core/errors.js';
-import { QuarantineStore } from '../../engine/quarantine-store.js';
+import { QuarantineStore } from '../../contracts/quarantine-store.js';
 import { RunStore } from '../../orchestrator/run-store.js';
 import { isStoreUrl } from '../../orchestrator/sql-database.js';
 import { StreamCheckpoints } from '../../orchestrator/stream-checkpoints.js';
@@ -13,7 +13,7 @@ import { planStream } from '../../stream/plan-stream.js';
 import type { StreamProgress } from '../../stream/runtime.js';
 import { runStream } from '../../stream/runtime.js';
 import { partitionInstance, runScaledStream } from '../../stream/scale-out.js';
-import type { StreamStart } from '../../stream/stream-connector.js';
+import type { StreamStart } from '../../contracts/stream-connector.js';
 import type { Command } from '../command.js';
 import { ExitCode } from '../command.js';
 import { presentError } from '../present-error.js';

@@ -1,5 +1,5 @@
 import type { Field, LogicalType } from '../../core/types.js';
-import { toJSONValue } from '../../engine/json-values.js';
+import { toJSONValue } from '../../contracts/json-values.js';
 import type { AvroSchemaJSON } from './avro-type.js';
 import { AVRO_PRIMITIVES } from './avro-type.js';
 

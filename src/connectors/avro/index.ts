@@ -1,4 +1,4 @@
-import type { BatchConnector } from '../../engine/connector.js';
+import type { BatchConnector } from '../../contracts/batch-connector.js';
 import { avroSink } from './avro-sink.js';
 import { avroSource } from './avro-source.js';
 

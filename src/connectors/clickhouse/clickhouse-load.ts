@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { SinkError } from '../../core/errors.js';
 import type { Field } from '../../core/types.js';
 import { quoteIdentifier, quoteLiteral } from '../../core/type-mappings.js';
-import type { SinkWriteContext } from '../../engine/connector.js';
+import type { SinkWriteContext } from '../../contracts/batch-connector.js';
 import type { ClickHouseColumn, ClickHouseConnection } from './clickhouse-client.js';
 import { quoteClickHouseIdentifier, quoteClickHouseName } from './clickhouse-client.js';
 import type { ClickHouseFeatures } from './clickhouse-types.js';

@@ -3,8 +3,9 @@ import { SinkError } from '../../core/errors.js';
 import type { Field } from '../../core/types.js';
 import { mapType } from '../../core/types.js';
 import { quoteIdentifier, scalarLiteral } from '../../core/type-mappings.js';
-import type { SinkWriteContext, StagedOutput } from '../../engine/connector.js';
-import { defineSink } from '../../engine/connector.js';
+import type { SinkWriteContext } from '../../contracts/batch-connector.js';
+import type { StagedOutput } from '../../contracts/staged-output.js';
+import { defineSink } from '../../contracts/batch-connector.js';
 import type { ClickHouseCaller, ClickHouseColumn } from './clickhouse-client.js';
 import {
   ClickHouseConnection,

@@ -7,8 +7,8 @@ import type { z } from 'zod';
 import { SourceError } from '../../core/errors.js';
 import type { Field } from '../../core/types.js';
 import { columnDefinitions, quoteIdentifier, quoteLiteral } from '../../core/type-mappings.js';
-import type { SourceReadContext } from '../../engine/connector.js';
-import { defineSource } from '../../engine/connector.js';
+import type { SourceReadContext } from '../../contracts/batch-connector.js';
+import { defineSource } from '../../contracts/batch-connector.js';
 import type { ClickHouseCaller } from './clickhouse-client.js';
 import {
   ClickHouseConnection,

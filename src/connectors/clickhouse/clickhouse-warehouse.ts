@@ -1,7 +1,7 @@
 import type { Logger } from '../../core/logger.js';
 import type { Field } from '../../core/types.js';
-import type { StagedOutput } from '../../engine/connector.js';
-import type { WarehouseAdapter, WarehouseModel } from '../../engine/warehouse.js';
+import type { StagedOutput } from '../../contracts/staged-output.js';
+import type { WarehouseAdapter, WarehouseModel } from '../../contracts/warehouse.js';
 import type { ClickHouseCaller, ClickHouseColumn } from './clickhouse-client.js';
 import {
   ClickHouseConnection,

@@ -1,4 +1,4 @@
-import type { BatchConnector } from '../../engine/connector.js';
+import type { BatchConnector } from '../../contracts/batch-connector.js';
 import { clickhouseSink } from './clickhouse-sink.js';
 import { clickhouseSource } from './clickhouse-source.js';
 

@@ -4,9 +4,9 @@ import { SchemaMismatchError, SluiceError, SourceError } from '../../core/errors
 import type { Schema } from '../../core/schema.js';
 import type { Field } from '../../core/types.js';
 import { quoteIdentifier, quoteLiteral, toDuckDBType } from '../../core/type-mappings.js';
-import type { SourceReadContext, SourceReadResult } from '../../engine/connector.js';
-import { defineSource } from '../../engine/connector.js';
-import { firstLine } from '../../engine/duckdb-session.js';
+import type { SourceReadContext, SourceReadResult } from '../../contracts/batch-connector.js';
+import { defineSource } from '../../contracts/batch-connector.js';
+import { firstLine } from '../../contracts/engine-connection.js';
 import { fieldsFromColumns, isExactLogicalType } from '../../engine/duckdb-types.js';
 import type { EnforcedColumn } from '../../engine/schema-enforcement.js';
 import { enforceSchema, lineBreakRunsInValues } from '../../engine/schema-enforcement.js';

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import { JSDuckDBValueConverter } from '../shared/duckdb-api.js';
 import { DuckDBSession } from '../../engine/duckdb-session.js';
-import type { LookupTable } from '../../stream/enrich.js';
-import type { StreamRow } from '../../stream/stream-connector.js';
+import type { LookupTable } from '../../contracts/lookup-table.js';
+import type { StreamRow } from '../../contracts/stream-connector.js';
 import { loadDeltaSnapshot } from '../../table/delta-log.js';
 import { deltaScanSQL, fetchDeltaFiles } from '../../table/delta-scan.js';
 

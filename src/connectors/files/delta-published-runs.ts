@@ -1,4 +1,4 @@
-import type { SinkPublishedContext } from '../../engine/connector.js';
+import type { SinkPublishedContext } from '../../contracts/batch-connector.js';
 import { loadDeltaSnapshotIfExists } from '../../table/delta-log.js';
 import { openTableStore, resolveTableLocation } from '../../table/table-store.js';
 

@@ -1,6 +1,6 @@
 import { EngineError, SourceError } from '../../core/errors.js';
 import { quoteIdentifier } from '../../core/type-mappings.js';
-import { defineSource } from '../../engine/connector.js';
+import { defineSource } from '../../contracts/batch-connector.js';
 import { loadDeltaSnapshot } from '../../table/delta-log.js';
 import { deltaScanSQL, fetchDeltaFiles } from '../../table/delta-scan.js';
 import { skipFiles } from '../../table/delta-skipping.js';

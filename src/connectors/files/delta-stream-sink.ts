@@ -10,8 +10,8 @@ import {
 import { quoteIdentifier, quoteLiteral, scalarLiteral } from '../../core/type-mappings.js';
 import { DuckDBSession } from '../../engine/duckdb-session.js';
 import { fieldsFromColumns } from '../../engine/duckdb-types.js';
-import type { StreamRow } from '../../stream/stream-connector.js';
-import { defineStreamSink } from '../../stream/stream-connector.js';
+import type { StreamRow } from '../../contracts/stream-connector.js';
+import { defineStreamSink } from '../../contracts/stream-connector.js';
 import { loadDeltaSnapshotIfExists } from '../../table/delta-log.js';
 import { mergeDelta } from '../../table/delta-merge.js';
 import { writeDelta } from '../../table/delta-writer.js';

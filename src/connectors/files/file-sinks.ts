@@ -4,9 +4,10 @@ import type { z } from 'zod';
 import { SinkError } from '../../core/errors.js';
 import type { Field } from '../../core/types.js';
 import { quoteIdentifier, quoteLiteral, scalarLiteral } from '../../core/type-mappings.js';
-import type { SinkWriteContext, StagedOutput } from '../../engine/connector.js';
-import { defineSink } from '../../engine/connector.js';
-import { firstLine } from '../../engine/duckdb-session.js';
+import type { SinkWriteContext } from '../../contracts/batch-connector.js';
+import type { StagedOutput } from '../../contracts/staged-output.js';
+import { defineSink } from '../../contracts/batch-connector.js';
+import { firstLine } from '../../contracts/engine-connection.js';
 import { writeDenied } from '../../engine/write-access.js';
 import {
   csvSinkConfig,

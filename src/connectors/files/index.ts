@@ -1,4 +1,4 @@
-import type { BatchConnector } from '../../engine/connector.js';
+import type { BatchConnector } from '../../contracts/batch-connector.js';
 import { csvSource, tsvSource } from './csv-source.js';
 import { csvSink, deltaSink, duckDBSink, ndjsonSink, parquetSink } from './file-sinks.js';
 import { jsonSource, ndjsonSource } from './json-source.js';

@@ -1,5 +1,5 @@
 import { quoteLiteral } from '../../core/type-mappings.js';
-import type { SourceReadContext } from '../../engine/connector.js';
+import type { SourceReadContext } from '../../contracts/batch-connector.js';
 import type { MetadataColumn } from '../../engine/schema-enforcement.js';
 
 /** The metadata columns a file source can add. */

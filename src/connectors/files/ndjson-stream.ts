@@ -3,10 +3,10 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { nonFiniteNumbers, toJSONValue } from '../../engine/json-values.js';
+import { nonFiniteNumbers, toJSONValue } from '../../contracts/json-values.js';
 import { invalidRecord, parseJSONObject } from '../../stream/payload.js';
-import type { StreamRecord } from '../../stream/stream-connector.js';
-import { defineStreamSink, defineStreamSource } from '../../stream/stream-connector.js';
+import type { StreamRecord } from '../../contracts/stream-connector.js';
+import { defineStreamSink, defineStreamSource } from '../../contracts/stream-connector.js';
 
 /** How long `pull` sleeps between looks at a folder with nothing new. */
 const POLL_MS = 50;

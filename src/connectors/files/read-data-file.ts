@@ -1,9 +1,9 @@
 import { basename, dirname } from 'node:path';
 import { UsageError } from '../../core/errors.js';
 import type { Field } from '../../core/types.js';
-import type { BatchSourceConnector } from '../../engine/connector.js';
+import type { BatchSourceConnector } from '../../contracts/batch-connector.js';
 import type { DuckDBSession } from '../../engine/duckdb-session.js';
-import type { QuarantineStore } from '../../engine/quarantine-store.js';
+import type { QuarantineStore } from '../../contracts/quarantine-store.js';
 import { silentLogger } from '../../core/logger.js';
 import { csvSource, tsvSource } from './csv-source.js';
 import { jsonSource, ndjsonSource } from './json-source.js';

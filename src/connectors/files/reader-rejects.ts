@@ -1,5 +1,5 @@
 import { quoteIdentifier, quoteLiteral } from '../../core/type-mappings.js';
-import type { EngineConnection } from '../../engine/duckdb-session.js';
+import type { EngineConnection } from '../../contracts/engine-connection.js';
 
 /** Names of the tables where DuckDB's CSV reader keeps the lines it rejected. */
 export interface RejectsTables {

@@ -3,7 +3,10 @@ import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { glob } from 'tinyglobby';
 import { SourceError } from '../../core/errors.js';
 import { quoteLiteral } from '../../core/type-mappings.js';
-import type { SourceFingerprintContext, SourceReadContext } from '../../engine/connector.js';
+import type {
+  SourceFingerprintContext,
+  SourceReadContext,
+} from '../../contracts/batch-connector.js';
 
 const GLOB_CHARS = /[*?[{]/;
 

@@ -2,7 +2,7 @@ import { SourceError } from '../../core/errors.js';
 import type { Field } from '../../core/types.js';
 import { formatType } from '../../core/types.js';
 import { quoteIdentifier, quoteLiteral } from '../../core/type-mappings.js';
-import type { EngineConnection } from '../../engine/duckdb-session.js';
+import type { EngineConnection } from '../../contracts/engine-connection.js';
 import { typedFromJSON } from '../../engine/schema-enforcement.js';
 import type { RecordColumn } from './record-columns.js';
 import { jsonPathLiteral, jsonPathText, recordColumns, scalarType } from './record-columns.js';

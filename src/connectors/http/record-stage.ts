@@ -1,6 +1,6 @@
 import type { DuckDBAppender } from '@duckdb/node-api';
 import { quoteIdentifier } from '../../core/type-mappings.js';
-import type { EngineConnection } from '../../engine/duckdb-session.js';
+import type { EngineConnection } from '../../contracts/engine-connection.js';
 import { stringifyExactJSON } from '../shared/exact-json.js';
 
 /**

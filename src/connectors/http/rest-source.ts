@@ -1,8 +1,8 @@
 import { parseDuration } from '../../core/duration.js';
 import { ConfigError } from '../../core/errors.js';
 import { quoteLiteral } from '../../core/type-mappings.js';
-import type { SourceReadContext, SourceReadResult } from '../../engine/connector.js';
-import { defineSource } from '../../engine/connector.js';
+import type { SourceReadContext, SourceReadResult } from '../../contracts/batch-connector.js';
+import { defineSource } from '../../contracts/batch-connector.js';
 import { childTableSuffixes, planChildTables } from './child-tables.js';
 import { HTTPClient } from './http-client.js';
 import { readPages } from './page-reader.js';

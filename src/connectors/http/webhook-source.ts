@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { columnDefinitions, quoteIdentifier } from '../../core/type-mappings.js';
 import { SourceError } from '../../core/errors.js';
-import type { SourceReadContext } from '../../engine/connector.js';
-import { defineSource } from '../../engine/connector.js';
+import type { SourceReadContext } from '../../contracts/batch-connector.js';
+import { defineSource } from '../../contracts/batch-connector.js';
 import { jsonSourceConfig } from '../files/file-configs.js';
 import { ndjsonSource } from '../files/json-source.js';
 import { metadataColumns } from '../files/metadata-columns.js';

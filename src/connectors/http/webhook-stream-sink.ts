@@ -8,7 +8,7 @@ import type { Logger } from '../../core/logger.js';
 import { retryPolicyConfig } from '../../core/retry-config.js';
 import type { ResolvedRetryPolicy } from '../../core/retry-policy.js';
 import { retryDelayMs, retryPolicy } from '../../core/retry-policy.js';
-import { toJSONValue } from '../../engine/json-values.js';
+import { toJSONValue } from '../../contracts/json-values.js';
 import {
   SecretRedactor,
   addConfigSecrets,
@@ -21,8 +21,8 @@ import type {
   StreamRow,
   StreamSinkContext,
   StreamWriter,
-} from '../../stream/stream-connector.js';
-import { defineStreamSink } from '../../stream/stream-connector.js';
+} from '../../contracts/stream-connector.js';
+import { defineStreamSink } from '../../contracts/stream-connector.js';
 import { retryAfterMs } from './retry-after.js';
 import { networkReason } from './http-client.js';
 

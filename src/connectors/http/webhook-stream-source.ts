@@ -8,8 +8,8 @@ import type {
   StreamRecord,
   StreamSourceContext,
   StreamStart,
-} from '../../stream/stream-connector.js';
-import { defineStreamSource } from '../../stream/stream-connector.js';
+} from '../../contracts/stream-connector.js';
+import { defineStreamSource } from '../../contracts/stream-connector.js';
 import { WebhookInbox } from './webhook-inbox.js';
 
 /** How long `pull` sleeps between looks at an inbox with nothing new. */

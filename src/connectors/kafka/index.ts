@@ -1,4 +1,7 @@
-import type { StreamSinkConnector, StreamSourceConnector } from '../../stream/stream-connector.js';
+import type {
+  StreamSinkConnector,
+  StreamSourceConnector,
+} from '../../contracts/stream-connector.js';
 import { kafkaSink } from './kafka-sink.js';
 import { kafkaSource } from './kafka-source.js';
 

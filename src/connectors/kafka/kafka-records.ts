@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { toJSONValue } from '../../engine/json-values.js';
+import { toJSONValue } from '../../contracts/json-values.js';
 import { decodePayload, invalidRecord } from '../../stream/payload.js';
-import type { StreamRecord, StreamRow } from '../../stream/stream-connector.js';
+import type { StreamRecord, StreamRow } from '../../contracts/stream-connector.js';
 import { partitionName } from './kafka-positions.js';
 
 /** The parts of a consumed Kafka message a record is made of. */

@@ -7,8 +7,8 @@ import type {
   StreamRow,
   StreamSinkContext,
   StreamWriter,
-} from '../../stream/stream-connector.js';
-import { defineStreamSink } from '../../stream/stream-connector.js';
+} from '../../contracts/stream-connector.js';
+import { defineStreamSink } from '../../contracts/stream-connector.js';
 import type { KafkaSinkConfig } from './kafka-configs.js';
 import { isTopicName, kafkaSinkConfig, topicTemplate } from './kafka-configs.js';
 import type { KafkaRole } from './kafka-connection.js';

@@ -6,8 +6,8 @@ import type {
   StreamReader,
   StreamRecord,
   StreamSourceContext,
-} from '../../stream/stream-connector.js';
-import { defineStreamSource } from '../../stream/stream-connector.js';
+} from '../../contracts/stream-connector.js';
+import { defineStreamSource } from '../../contracts/stream-connector.js';
 import type { KafkaSourceConfig } from './kafka-configs.js';
 import { kafkaSourceConfig } from './kafka-configs.js';
 import type { KafkaRole } from './kafka-connection.js';

@@ -1,4 +1,4 @@
-import type { StreamStart } from '../../stream/stream-connector.js';
+import type { StreamStart } from '../../contracts/stream-connector.js';
 import type { TopicPartition } from './kafka-positions.js';
 import { isOffset, partitionName } from './kafka-positions.js';
 

@@ -1,4 +1,7 @@
-import type { StreamSinkConnector, StreamSourceConnector } from '../../stream/stream-connector.js';
+import type {
+  StreamSinkConnector,
+  StreamSourceConnector,
+} from '../../contracts/stream-connector.js';
 import { mqttSink } from './mqtt-sink.js';
 import { mqttSource } from './mqtt-source.js';
 

@@ -7,7 +7,7 @@ import type {
   StreamReader,
   StreamRecord,
   StreamSourceContext,
-} from '../../stream/stream-connector.js';
+} from '../../contracts/stream-connector.js';
 import type { mqttSourceConfig } from './mqtt-configs.js';
 import { closeMQTT, connectMQTT, describeBroker, mqttError } from './mqtt-connection.js';
 import { decodePayload } from '../../stream/payload.js';

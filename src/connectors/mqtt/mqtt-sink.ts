@@ -3,9 +3,13 @@ import type { z } from 'zod';
 import { parseDuration } from '../../core/duration.js';
 import { randomHex } from '../../core/ids.js';
 import { SinkError } from '../../core/errors.js';
-import { toJSONValue } from '../../engine/json-values.js';
-import type { StreamRow, StreamSinkContext, StreamWriter } from '../../stream/stream-connector.js';
-import { defineStreamSink } from '../../stream/stream-connector.js';
+import { toJSONValue } from '../../contracts/json-values.js';
+import type {
+  StreamRow,
+  StreamSinkContext,
+  StreamWriter,
+} from '../../contracts/stream-connector.js';
+import { defineStreamSink } from '../../contracts/stream-connector.js';
 import { mqttSinkConfig } from './mqtt-configs.js';
 import { closeMQTT, connectMQTT, describeBroker, mqttError } from './mqtt-connection.js';
 import { RowTemplate } from '../../stream/row-template.js';

@@ -1,4 +1,4 @@
-import { defineStreamSource } from '../../stream/stream-connector.js';
+import { defineStreamSource } from '../../contracts/stream-connector.js';
 import { mqttSourceConfig } from './mqtt-configs.js';
 import { MQTTStreamReader } from './mqtt-reader.js';
 

@@ -1,4 +1,4 @@
-import type { BatchConnector } from '../../engine/connector.js';
+import type { BatchConnector } from '../../contracts/batch-connector.js';
 import { mysqlSink } from './mysql-sink.js';
 import { mysqlSource } from './mysql-source.js';
 

@@ -3,7 +3,7 @@ import type { Connection, ResultSetHeader, RowDataPacket } from 'mysql2/promise'
 import { SinkError } from '../../core/errors.js';
 import type { Field } from '../../core/types.js';
 import { quoteIdentifier, quoteLiteral } from '../../core/type-mappings.js';
-import type { SinkWriteContext } from '../../engine/connector.js';
+import type { SinkWriteContext } from '../../contracts/batch-connector.js';
 import { quoteMySQLIdentifier, quoteMySQLName } from './mysql-client.js';
 
 /** Server error numbers meaning "LOAD DATA LOCAL is disabled here" (MySQL and MariaDB). */

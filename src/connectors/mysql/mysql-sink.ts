@@ -5,8 +5,9 @@ import type { z } from 'zod';
 import { SinkError } from '../../core/errors.js';
 import type { Field } from '../../core/types.js';
 import { quoteIdentifier } from '../../core/type-mappings.js';
-import type { SinkWriteContext, StagedOutput } from '../../engine/connector.js';
-import { defineSink } from '../../engine/connector.js';
+import type { SinkWriteContext } from '../../contracts/batch-connector.js';
+import type { StagedOutput } from '../../contracts/staged-output.js';
+import { defineSink } from '../../contracts/batch-connector.js';
 import type { MySQLEndpoint, MySQLRole } from './mysql-client.js';
 import {
   closeMySQL,

@@ -2,8 +2,8 @@ import type { z } from 'zod';
 import { ConfigError } from '../../core/errors.js';
 import type { Field } from '../../core/types.js';
 import { quoteIdentifier } from '../../core/type-mappings.js';
-import type { SourceReadContext, SourceReadResult } from '../../engine/connector.js';
-import { defineSource } from '../../engine/connector.js';
+import type { SourceReadContext, SourceReadResult } from '../../contracts/batch-connector.js';
+import { defineSource } from '../../contracts/batch-connector.js';
 import { RowWriter } from '../../engine/row-writer.js';
 import type { MySQLEndpoint } from './mysql-client.js';
 import {

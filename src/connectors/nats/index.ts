@@ -1,4 +1,7 @@
-import type { StreamSinkConnector, StreamSourceConnector } from '../../stream/stream-connector.js';
+import type {
+  StreamSinkConnector,
+  StreamSourceConnector,
+} from '../../contracts/stream-connector.js';
 import { natsSink } from './nats-sink.js';
 import { natsSource } from './nats-source.js';
 

@@ -5,7 +5,7 @@ import type {
   StreamInfo,
 } from '@nats-io/jetstream';
 import type { Logger } from '../../core/logger.js';
-import type { StreamStart } from '../../stream/stream-connector.js';
+import type { StreamStart } from '../../contracts/stream-connector.js';
 import type { NATSRole } from './nats-connection.js';
 import { natsError, stepError } from './nats-connection.js';
 import { compareSequences, isSequence } from './nats-records.js';

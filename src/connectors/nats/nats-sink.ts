@@ -3,14 +3,14 @@ import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { parseDuration } from '../../core/duration.js';
 import type { Logger } from '../../core/logger.js';
-import { toJSONValue } from '../../engine/json-values.js';
+import { toJSONValue } from '../../contracts/json-values.js';
 import type {
   StreamCommit,
   StreamRow,
   StreamSinkContext,
   StreamWriter,
-} from '../../stream/stream-connector.js';
-import { defineStreamSink } from '../../stream/stream-connector.js';
+} from '../../contracts/stream-connector.js';
+import { defineStreamSink } from '../../contracts/stream-connector.js';
 import type { NATSSinkConfig } from './nats-configs.js';
 import { natsSinkConfig } from './nats-configs.js';
 import type { NATSRole } from './nats-connection.js';

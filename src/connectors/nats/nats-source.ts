@@ -12,8 +12,8 @@ import type {
   StreamReader,
   StreamRecord,
   StreamSourceContext,
-} from '../../stream/stream-connector.js';
-import { defineStreamSource } from '../../stream/stream-connector.js';
+} from '../../contracts/stream-connector.js';
+import { defineStreamSource } from '../../contracts/stream-connector.js';
 import type { NATSSourceConfig } from './nats-configs.js';
 import { natsSourceConfig } from './nats-configs.js';
 import type { NATSRole } from './nats-connection.js';

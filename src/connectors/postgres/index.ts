@@ -1,4 +1,4 @@
-import type { BatchConnector } from '../../engine/connector.js';
+import type { BatchConnector } from '../../contracts/batch-connector.js';
 import { postgresCdcSource } from './postgres-cdc-source.js';
 import { postgresSink } from './postgres-sink.js';
 import { postgresSource } from './postgres-source.js';

@@ -4,7 +4,7 @@ import { pipeline as pipe } from 'node:stream/promises';
 import type { Client } from 'pg';
 import type { Field } from '../../core/types.js';
 import { columnDefinitions, quoteIdentifier, quoteLiteral } from '../../core/type-mappings.js';
-import type { SourceReadContext } from '../../engine/connector.js';
+import type { SourceReadContext } from '../../contracts/batch-connector.js';
 import { postgresError } from './pg-connection.js';
 import type { PostgresRole } from './pg-connection.js';
 import type { PostgresColumn } from './pg-types.js';

@@ -1,6 +1,6 @@
 import type { Client } from 'pg';
-import type { SharedResource, OpenShared } from '../../engine/shared-resources.js';
-import type { StagedOutput } from '../../engine/connector.js';
+import type { SharedResource, OpenShared } from '../../contracts/shared-resource.js';
+import type { StagedOutput } from '../../contracts/staged-output.js';
 import { connectPostgres, postgresError } from './pg-connection.js';
 import type { PostgresRole } from './pg-connection.js';
 

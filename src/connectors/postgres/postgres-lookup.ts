@@ -1,5 +1,5 @@
-import type { StreamRow } from '../../stream/stream-connector.js';
-import type { LookupTable } from '../../stream/enrich.js';
+import type { StreamRow } from '../../contracts/stream-connector.js';
+import type { LookupTable } from '../../contracts/lookup-table.js';
 import { connectPostgres, describeServer, postgresError } from './pg-connection.js';
 import { quoteTableName } from './pg-names.js';
 

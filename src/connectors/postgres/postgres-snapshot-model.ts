@@ -1,7 +1,7 @@
 import type { Client } from 'pg';
 import { quoteIdentifier, quoteLiteral } from '../../core/type-mappings.js';
 import type { Field } from '../../core/types.js';
-import type { WarehouseModel } from '../../engine/warehouse.js';
+import type { WarehouseModel } from '../../contracts/warehouse.js';
 import { describeColumns } from './pg-read.js';
 import { snapshotStatements, snapshotTargetColumnsQuery } from './pg-snapshot.js';
 import { logicalTypeOf } from './pg-types.js';

@@ -1,8 +1,8 @@
 import type { Client } from 'pg';
 import { z } from 'zod';
 import { quoteIdentifier } from '../../core/type-mappings.js';
-import type { StreamRow } from '../../stream/stream-connector.js';
-import { defineStreamSink } from '../../stream/stream-connector.js';
+import type { StreamRow } from '../../contracts/stream-connector.js';
+import { defineStreamSink } from '../../contracts/stream-connector.js';
 import { connectPostgres, postgresError } from './pg-connection.js';
 import { quoteTableName, splitTableName } from './pg-names.js';
 

@@ -3,7 +3,7 @@ import { SluiceError } from '../../core/errors.js';
 import { quoteIdentifier, quoteLiteral } from '../../core/type-mappings.js';
 import type { Field } from '../../core/types.js';
 import type { IncrementalModelOptions } from '../../core/warehouse-options.js';
-import type { WarehouseAdapter, WarehouseModel } from '../../engine/warehouse.js';
+import type { WarehouseAdapter, WarehouseModel } from '../../contracts/warehouse.js';
 import { describeServer, postgresError } from './pg-connection.js';
 import type { PostgresRole } from './pg-connection.js';
 import { describeColumns } from './pg-read.js';

@@ -1,4 +1,7 @@
-import type { StreamSinkConnector, StreamSourceConnector } from '../../stream/stream-connector.js';
+import type {
+  StreamSinkConnector,
+  StreamSourceConnector,
+} from '../../contracts/stream-connector.js';
 import { redisStreamSink } from './redis-stream-sink.js';
 import { redisStreamSource } from './redis-stream-source.js';
 

@@ -7,7 +7,7 @@ import type {
   StreamRecord,
   StreamSourceContext,
   StreamStart,
-} from '../../stream/stream-connector.js';
+} from '../../contracts/stream-connector.js';
 import type { redisStreamSourceConfig } from './redis-configs.js';
 import { RedisLink } from './redis-connection.js';
 import type { EntryDecoding, RawEntry } from './stream-entries.js';

@@ -1,8 +1,12 @@
 import type { z } from 'zod';
 import { SinkError } from '../../core/errors.js';
-import { toJSONValue } from '../../engine/json-values.js';
-import type { StreamRow, StreamSinkContext, StreamWriter } from '../../stream/stream-connector.js';
-import { defineStreamSink } from '../../stream/stream-connector.js';
+import { toJSONValue } from '../../contracts/json-values.js';
+import type {
+  StreamRow,
+  StreamSinkContext,
+  StreamWriter,
+} from '../../contracts/stream-connector.js';
+import { defineStreamSink } from '../../contracts/stream-connector.js';
 import { redisStreamSinkConfig } from './redis-configs.js';
 import { RedisLink } from './redis-connection.js';
 import { RowTemplate } from '../../stream/row-template.js';

@@ -1,4 +1,4 @@
-import { defineStreamSource } from '../../stream/stream-connector.js';
+import { defineStreamSource } from '../../contracts/stream-connector.js';
 import { redisStreamSourceConfig } from './redis-configs.js';
 import { RedisStreamReader } from './redis-stream-reader.js';
 import { compareEntryIds } from './stream-entries.js';

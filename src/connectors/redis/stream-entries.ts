@@ -1,5 +1,5 @@
 import { invalidRecord, parseJSONObject } from '../../stream/payload.js';
-import type { StreamRecord, StreamRow } from '../../stream/stream-connector.js';
+import type { StreamRecord, StreamRow } from '../../contracts/stream-connector.js';
 
 /** One stream entry as Redis returns it: its id and its fields (null once deleted). */
 export type RawEntry = readonly [id: string, fields: readonly string[] | null];

@@ -1,5 +1,5 @@
 import { quoteIdentifier, quoteLiteral } from '../../core/type-mappings.js';
-import type { EngineConnection } from '../../engine/duckdb-session.js';
+import type { EngineConnection } from '../../contracts/engine-connection.js';
 
 /** The types `json_structure` gives numbers. */
 const NUMBER_TYPES = new Set(['UBIGINT', 'BIGINT', 'HUGEINT', 'UHUGEINT', 'DOUBLE']);

@@ -1,11 +1,14 @@
 import type { ConnectorSpec } from '../core/connector-spec.js';
 import type { Logger } from '../core/logger.js';
 import type { Field } from '../core/types.js';
-import type { EngineConnection } from './duckdb-session.js';
-import type { IncrementalDefaults } from './incremental.js';
+import type { EngineConnection } from './engine-connection.js';
+import type { IncrementalDefaults } from './incremental-defaults.js';
 import type { QuarantineStore } from './quarantine-store.js';
-import type { OpenShared } from './shared-resources.js';
+import type { OpenShared } from './shared-resource.js';
+import type { StagedOutput } from './staged-output.js';
 import type { WarehouseAdapter } from './warehouse.js';
+
+export type { StagedOutput } from './staged-output.js';
 
 /** What a source's `read` gets from the executor. */
 export interface SourceReadContext {
@@ -153,33 +156,6 @@ export interface SinkWriteContext {
    * instead, atomically at publish. Sinks that already replace (`overwrite`) are unchanged.
    */
   readonly fullRefresh?: boolean;
-}
-
-/**
- * Output a sink has written but not yet made visible. The executor publishes every staged
- * output only when the whole run succeeded, and discards them otherwise, so a failed run leaves
- * previous outputs as they were.
- */
-export interface StagedOutput {
-  readonly rowsWritten: number;
-  /** Where the output will be visible once published. */
-  readonly outputs: readonly string[];
-  /** Makes the output visible atomically (a rename or a commit). */
-  publish(): Promise<void>;
-  /** Removes what was staged. Must not fail when called after a partial write. */
-  discard(): Promise<void>;
-  /**
-   * For a warehouse sink whose staged rows are not yet in its table: a SQL expression in the
-   * warehouse's dialect that reads the table as it will be once published (a staging table, or
-   * the table and the staged rows together). `sql` steps in that warehouse read this instead
-   * of the table during the run.
-   */
-  readonly warehouseRelation?: string;
-  /**
-   * Values the sink had to change because its format cannot hold them (NaN and infinities in
-   * JSON, written as null); reported in the step's `valuesDiscarded`.
-   */
-  readonly valuesDiscarded?: number;
 }
 
 /**

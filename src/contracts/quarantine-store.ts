@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { appendFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { quoteLiteral } from '../core/type-mappings.js';
-import type { EngineConnection } from './duckdb-session.js';
+import type { EngineConnection } from './engine-connection.js';
 import { toJSONValue } from './json-values.js';
 
 /** One quarantined record, as written to the quarantine file (one JSON object per line). */

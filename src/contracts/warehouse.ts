@@ -6,9 +6,9 @@ import type {
   Materialization,
   SnapshotOptions,
   Warehouse,
-} from '../define/steps.js';
-import type { StagedOutput } from './connector.js';
-import type { OpenShared } from './shared-resources.js';
+} from '../core/warehouse-options.js';
+import type { StagedOutput } from './staged-output.js';
+import type { OpenShared } from './shared-resource.js';
 
 /**
  * A `sql` step to run in a warehouse: its compiled query and what to make of it.
