@@ -7,7 +7,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { fieldsFromColumns } from '../src/engine/duckdb-types.js';
+import { fieldsFromColumns } from '../src/contracts/duckdb-types.js';
 import type { EngineConnection } from '../src/contracts/engine-connection.js';
 import type { ExpectationResult, Suite } from '../src/quality/index.js';
 import { expect, suite, validateSuite } from '../src/quality/index.js';

@@ -7,7 +7,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Field } from '../src/core/types.js';
-import { DuckDBSession } from '../src/engine/duckdb-session.js';
+import { DuckDBSession } from '../src/contracts/duckdb-session.js';
 import { deltaScanSQL, loadDeltaSnapshot, mergeDelta, writeDelta } from '../src/table/index.js';
 import type { BenchResult } from './common.js';
 import { assert, envInteger, log } from './common.js';

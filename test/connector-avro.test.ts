@@ -14,7 +14,7 @@ import { ContainerWriter } from '../src/connectors/avro/container-writer.js';
 import { createAvroType } from '../src/connectors/avro/avro-type.js';
 import { avroSink, avroSource } from '../src/connectors/avro/index.js';
 import type { SourceReadContext } from '../src/contracts/batch-connector.js';
-import { DuckDBSession } from '../src/engine/duckdb-session.js';
+import { DuckDBSession } from '../src/contracts/duckdb-session.js';
 import type { QuarantineEntry } from '../src/contracts/quarantine-store.js';
 import { originalBytes, QuarantineStore } from '../src/contracts/quarantine-store.js';
 import { defaultRegistry, pipeline, ref, schema, sink, source, sql, t } from '../src/index.js';

@@ -16,7 +16,7 @@ import { randomHex } from '../src/core/ids.js';
 import { silentLogger } from '../src/core/logger.js';
 import { formatType } from '../src/core/types.js';
 import type { Field, LogicalType } from '../src/core/types.js';
-import { DuckDBSession } from '../src/engine/duckdb-session.js';
+import { DuckDBSession } from '../src/contracts/duckdb-session.js';
 import { incrementalWatermark } from '../src/engine/incremental.js';
 import { QuarantineStore } from '../src/contracts/quarantine-store.js';
 import type { RunReport, SourceError } from '../src/index.js';

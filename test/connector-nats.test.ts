@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
-import { INVALID_PAYLOAD_FIELD, INVALID_REASON_FIELD } from '../src/stream/payload.js';
+import { INVALID_PAYLOAD_FIELD, INVALID_REASON_FIELD } from '../src/contracts/payload.js';
 import {
   natsSink,
   natsSinkConfig,

@@ -15,7 +15,7 @@ import { RateLimiter } from '../src/connectors/http/rate-limiter.js';
 import { silentLogger } from '../src/core/logger.js';
 import { SluiceError } from '../src/core/errors.js';
 import type { SourceReadContext } from '../src/contracts/batch-connector.js';
-import { DuckDBSession } from '../src/engine/duckdb-session.js';
+import { DuckDBSession } from '../src/contracts/duckdb-session.js';
 import { QuarantineStore } from '../src/contracts/quarantine-store.js';
 import {
   check,

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { JSDuckDBValueConverter } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Field } from '../src/core/types.js';
-import { DuckDBSession } from '../src/engine/duckdb-session.js';
+import { DuckDBSession } from '../src/contracts/duckdb-session.js';
 import type { EngineConnection } from '../src/contracts/engine-connection.js';
 import { main } from '../src/cli/main.js';
 import { pipeline, ref, sink, source } from '../src/index.js';

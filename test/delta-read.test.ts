@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { JSDuckDBValueConverter } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TableError } from '../src/core/errors.js';
-import { DuckDBSession } from '../src/engine/duckdb-session.js';
+import { DuckDBSession } from '../src/contracts/duckdb-session.js';
 import type { EngineConnection } from '../src/contracts/engine-connection.js';
 import { deltaScanSQL, loadDeltaSnapshot } from '../src/table/index.js';
 import { fixtureFolder } from './fixtures.js';

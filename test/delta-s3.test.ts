@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Field } from '../src/core/types.js';
-import { DuckDBSession } from '../src/engine/duckdb-session.js';
+import { DuckDBSession } from '../src/contracts/duckdb-session.js';
 import type { EngineConnection } from '../src/contracts/engine-connection.js';
 import type { SnapshotOptions, TableLocation } from '../src/table/index.js';
 import {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Field } from '../src/core/types.js';
-import { DuckDBSession } from '../src/engine/duckdb-session.js';
+import { DuckDBSession } from '../src/contracts/duckdb-session.js';
 import type { EngineConnection } from '../src/contracts/engine-connection.js';
 import { deltaScanSQL, loadDeltaSnapshot, skipFiles, writeDelta } from '../src/table/index.js';
 import { quoteIdentifier, quoteLiteral, toDuckDBType } from '../src/core/type-mappings.js';

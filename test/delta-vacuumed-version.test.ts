@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { SluiceError } from '../src/core/errors.js';
 import type { Field } from '../src/core/types.js';
-import { DuckDBSession } from '../src/engine/duckdb-session.js';
+import { DuckDBSession } from '../src/contracts/duckdb-session.js';
 import type { EngineConnection } from '../src/contracts/engine-connection.js';
 import { pipeline, ref, sink, source } from '../src/index.js';
 import {

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { JSDuckDBValueConverter } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Field } from '../src/core/types.js';
-import { DuckDBSession } from '../src/engine/duckdb-session.js';
+import { DuckDBSession } from '../src/contracts/duckdb-session.js';
 import type { EngineConnection } from '../src/contracts/engine-connection.js';
 import { deltaScanSQL, loadDeltaSnapshot, writeDelta } from '../src/table/index.js';
 import { tempDir } from './helpers.js';

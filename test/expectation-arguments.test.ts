@@ -16,7 +16,7 @@ import { defaultRegistry } from '../src/engine/default-registry.js';
 import { expectationArgumentProblems } from '../src/quality/expectation-arguments.js';
 import { expectationDefinition } from '../src/quality/catalog.js';
 import { compileRowCheck, ROW_FAIL, ROW_PASS } from '../src/quality/row-checks.js';
-import { DuckDBSession } from '../src/engine/duckdb-session.js';
+import { DuckDBSession } from '../src/contracts/duckdb-session.js';
 import { profileRelation } from '../src/quality/profile.js';
 import { suggestSuite } from '../src/quality/profile-suggest.js';
 import { fixtureFolder } from './fixtures.js';

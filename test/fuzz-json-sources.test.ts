@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonSource, ndjsonSource } from '../src/connectors/files/json-source.js';
+import { jsonSource, ndjsonSource } from '../src/connectors/shared/json-source.js';
 import { SourceError } from '../src/core/errors.js';
 import type { QuarantineEntry } from '../src/contracts/quarantine-store.js';
 import { originalBytes } from '../src/contracts/quarantine-store.js';

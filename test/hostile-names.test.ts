@@ -24,7 +24,7 @@ import {
   transform,
 } from '../src/index.js';
 import { silentLogger } from '../src/core/logger.js';
-import { DuckDBSession } from '../src/engine/duckdb-session.js';
+import { DuckDBSession } from '../src/contracts/duckdb-session.js';
 import { QuarantineStore } from '../src/contracts/quarantine-store.js';
 import { StreamCheckpoints } from '../src/orchestrator/stream-checkpoints.js';
 import { eventTimeReader } from '../src/stream/event-time.js';
@@ -44,7 +44,7 @@ import {
   streamSink,
   streamSource,
 } from '../src/stream/index.js';
-import { resolveSecret } from '../src/engine/secrets.js';
+import { resolveSecret } from '../src/contracts/secrets.js';
 import { fieldsToJSONSchema } from '../src/core/type-mappings.js';
 import { compileRowCheck, ROW_FAIL, ROW_PASS } from '../src/quality/row-checks.js';
 import { Project } from '../src/orchestrator/project.js';

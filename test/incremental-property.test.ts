@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../src/core/logger.js';
 import type { EngineConnection } from '../src/contracts/engine-connection.js';
-import { DuckDBSession } from '../src/engine/duckdb-session.js';
+import { DuckDBSession } from '../src/contracts/duckdb-session.js';
 import {
   incrementalSettings,
   keepNewRows,

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { filesStreamSource } from '../src/connectors/files/ndjson-stream.js';
 import { silentLogger } from '../src/core/logger.js';
-import { isInvalidRecord } from '../src/stream/payload.js';
+import { isInvalidRecord } from '../src/contracts/payload.js';
 import { tempDir } from './helpers.js';
 
 async function pullAll(folder: string) {

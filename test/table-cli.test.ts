@@ -3,7 +3,7 @@ import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { DuckDBSession } from '../src/engine/duckdb-session.js';
+import { DuckDBSession } from '../src/contracts/duckdb-session.js';
 import { deltaScanSQL, loadDeltaSnapshot } from '../src/table/index.js';
 import { fixtureFolder } from './fixtures.js';
 import { sluice, tempDir } from './helpers.js';

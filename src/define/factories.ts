@@ -4,14 +4,13 @@ import type { Suite } from '../quality/expectation.js';
 import type {
   CSVSinkConfig,
   CSVSourceConfig,
-  DeltaSinkConfig,
-  DeltaSourceConfig,
   DuckDBSinkConfig,
   JSONSourceConfig,
   NDJSONSinkConfig,
   ParquetSinkConfig,
   ParquetSourceConfig,
-} from '../connectors/files/file-configs.js';
+} from '../connectors/shared/file-configs.js';
+import type { DeltaSinkConfig, DeltaSourceConfig } from '../connectors/delta/delta-configs.js';
 import type { AvroSinkConfig, AvroSourceConfig } from '../connectors/avro/avro-configs.js';
 import type {
   ClickHouseSinkConfig,

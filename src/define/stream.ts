@@ -2,8 +2,8 @@ import type {
   FilesStreamSinkConfig,
   FilesStreamSourceConfig,
 } from '../connectors/files/ndjson-stream.js';
-import { deltaLookup } from '../connectors/files/delta-lookup.js';
-import type { DeltaStreamSinkConfig } from '../connectors/files/delta-stream-sink.js';
+import { deltaLookup } from '../connectors/delta/delta-lookup.js';
+import type { DeltaStreamSinkConfig } from '../connectors/delta/delta-stream-sink.js';
 import { postgresLookup } from '../connectors/postgres/postgres-lookup.js';
 import type { MQTTSinkConfig, MQTTSourceConfig } from '../connectors/mqtt/mqtt-configs.js';
 import type { NATSSinkInput, NATSSourceInput } from '../connectors/nats/nats-configs.js';

@@ -26,7 +26,7 @@ import type { ConnectorRegistry } from '../contracts/batch-connector.js';
 import { defaultRegistry } from './default-registry.js';
 import type { EngineConnection } from '../contracts/engine-connection.js';
 import { SharedResources } from './shared-resources.js';
-import { DuckDBSession } from './duckdb-session.js';
+import { DuckDBSession } from '../contracts/duckdb-session.js';
 import { firstLine } from '../contracts/engine-connection.js';
 import { QuarantineStore } from '../contracts/quarantine-store.js';
 import { MetricHistoryStore } from '../quality/metric-history.js';
@@ -41,7 +41,7 @@ import {
   addConfigSecrets,
   addEnvironmentSecrets,
   redactingLogger,
-} from './secrets.js';
+} from '../contracts/secrets.js';
 import { pipelineBaseDir, tellsPublishedRuns } from './published-runs.js';
 
 /**

@@ -4,7 +4,7 @@ import type { Pipeline } from '../define/pipeline.js';
 import { planOrThrow } from '../plan/planner.js';
 import type { ConnectorRegistry } from '../contracts/batch-connector.js';
 import { defaultRegistry } from './default-registry.js';
-import { DuckDBSession } from './duckdb-session.js';
+import { DuckDBSession } from '../contracts/duckdb-session.js';
 
 /** Options of {@link publishedSinks}. */
 export interface PublishedSinksOptions {

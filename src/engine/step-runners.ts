@@ -20,10 +20,10 @@ import type {
   SourceReadResult,
 } from '../contracts/batch-connector.js';
 import type { StagedOutput } from '../contracts/staged-output.js';
-import type { DuckDBSession } from './duckdb-session.js';
+import type { DuckDBSession } from '../contracts/duckdb-session.js';
 import type { EngineConnection } from '../contracts/engine-connection.js';
 import { firstLine } from '../contracts/engine-connection.js';
-import { fieldsFromColumns } from './duckdb-types.js';
+import { fieldsFromColumns } from '../contracts/duckdb-types.js';
 import type { StepEvent } from './executor.js';
 import type { QuarantineStore } from '../contracts/quarantine-store.js';
 import type { OpenShared } from '../contracts/shared-resource.js';

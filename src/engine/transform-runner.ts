@@ -6,12 +6,12 @@ import type { Field } from '../core/types.js';
 import { quoteIdentifier, toDuckDBType } from '../core/type-mappings.js';
 import type { Row, TransformContext, TransformStep } from '../define/steps.js';
 import { ColumnInference } from './column-inference.js';
-import type { DuckDBSession } from './duckdb-session.js';
+import type { DuckDBSession } from '../contracts/duckdb-session.js';
 import type { EngineConnection } from '../contracts/engine-connection.js';
-import { fromDuckDBType, isExactLogicalType } from './duckdb-types.js';
+import { fromDuckDBType, isExactLogicalType } from '../contracts/duckdb-types.js';
 import type { QuarantineStore } from '../contracts/quarantine-store.js';
-import { RowWriter } from './row-writer.js';
-import { enforceSchema } from './schema-enforcement.js';
+import { RowWriter } from '../contracts/row-writer.js';
+import { enforceSchema } from '../contracts/schema-enforcement.js';
 
 /** Inputs of {@link runTransform}. */
 export interface TransformRun {

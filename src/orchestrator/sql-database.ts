@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import type pg from 'pg';
 import { StoreError } from '../core/errors.js';
-import { writeDenied } from '../engine/write-access.js';
+import { writeDenied } from '../contracts/write-access.js';
 
 /** How long the embedded store waits for another process's write lock before giving up. */
 const SQLITE_LOCK_WAIT_MS = 10_000;

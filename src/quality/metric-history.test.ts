@@ -5,7 +5,7 @@ import { tempDir } from '../../test/helpers.js';
 import { ConfigError, SluiceError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { EngineConnection } from '../contracts/engine-connection.js';
-import { DuckDBSession } from '../engine/duckdb-session.js';
+import { DuckDBSession } from '../contracts/duckdb-session.js';
 import type { DatasetMetrics, MetricHistoryEntry } from './metric-history.js';
 import {
   assertValidDatasetName,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { readDataFile } from '../connectors/files/read-data-file.js';
-import { DuckDBSession } from '../engine/duckdb-session.js';
+import { DuckDBSession } from '../contracts/duckdb-session.js';
 import { QuarantineStore } from '../contracts/quarantine-store.js';
 import type { DatasetProfile, ProfileOptions } from './profile.js';
 import { profileRelation } from './profile.js';

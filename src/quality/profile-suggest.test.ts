@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { createJiti } from 'jiti';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EngineConnection } from '../contracts/engine-connection.js';
-import { DuckDBSession } from '../engine/duckdb-session.js';
+import { DuckDBSession } from '../contracts/duckdb-session.js';
 import type { Suite } from './expectation.js';
 import type { DatasetProfile } from './profile.js';
 import { profileRelation } from './profile.js';

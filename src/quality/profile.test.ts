@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EngineConnection } from '../contracts/engine-connection.js';
-import { DuckDBSession } from '../engine/duckdb-session.js';
+import { DuckDBSession } from '../contracts/duckdb-session.js';
 import type { ColumnProfile, DatasetProfile } from './profile.js';
 import { TOP_VALUES_MAX_DISTINCT, parseValue, profileRelation } from './profile.js';
 import { SEMANTIC_KINDS } from './profile-semantic.js';

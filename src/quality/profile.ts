@@ -5,7 +5,7 @@ import { quoteIdentifier } from '../core/type-mappings.js';
 import { EngineError, UsageError } from '../core/errors.js';
 import type { EngineConnection } from '../contracts/engine-connection.js';
 import { firstLine } from '../contracts/engine-connection.js';
-import { fieldsFromColumns } from '../engine/duckdb-types.js';
+import { fieldsFromColumns } from '../contracts/duckdb-types.js';
 import type { SemanticKind } from './profile-semantic.js';
 import { SEMANTIC_KINDS, SEMANTIC_KIND_NAMES, semanticPredicate } from './profile-semantic.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect as assert, it } from 'vitest';
-import { DuckDBSession } from '../engine/duckdb-session.js';
+import { DuckDBSession } from '../contracts/duckdb-session.js';
 import { evaluateSuiteParameter, resolveSuiteParameters } from './suite-parameters.js';
 import { expect, suite } from './suite.js';
 import { validateSuite } from './validate.js';

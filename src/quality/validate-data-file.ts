@@ -2,7 +2,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { newRunId } from '../core/ids.js';
 import { readDataFile } from '../connectors/files/read-data-file.js';
-import { DuckDBSession } from '../engine/duckdb-session.js';
+import { DuckDBSession } from '../contracts/duckdb-session.js';
 import { QuarantineStore } from '../contracts/quarantine-store.js';
 import type { ResultFormat, Suite, SuiteResult } from './expectation.js';
 import { validateSuite } from './validate.js';

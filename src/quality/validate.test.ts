@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect as assert, it } from 'vitest';
 import type { EngineConnection } from '../contracts/engine-connection.js';
-import { DuckDBSession } from '../engine/duckdb-session.js';
+import { DuckDBSession } from '../contracts/duckdb-session.js';
 import type { ExpectationResult } from './expectation.js';
 import { expect, suite } from './suite.js';
 import { validateSuite } from './validate.js';

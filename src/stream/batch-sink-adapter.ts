@@ -11,9 +11,9 @@ import { quoteIdentifier, quoteLiteral, toDuckDBType } from '../core/type-mappin
 import type { BatchSinkConnector, ConnectorRegistry } from '../contracts/batch-connector.js';
 import type { StagedOutput } from '../contracts/staged-output.js';
 import type { EngineConnection } from '../contracts/engine-connection.js';
-import { DuckDBSession } from '../engine/duckdb-session.js';
+import { DuckDBSession } from '../contracts/duckdb-session.js';
 import { firstLine } from '../contracts/engine-connection.js';
-import { fieldsFromColumns, isExactLogicalType } from '../engine/duckdb-types.js';
+import { fieldsFromColumns, isExactLogicalType } from '../contracts/duckdb-types.js';
 import { SharedResources } from '../engine/shared-resources.js';
 import { BATCH_STREAM_SINK } from './batch-sink-endpoint.js';
 import type { StreamRow, StreamSinkConnector } from '../contracts/stream-connector.js';

@@ -1,4 +1,4 @@
-import { deltaStreamSink } from '../connectors/files/delta-stream-sink.js';
+import { deltaStreamSink } from '../connectors/delta/delta-stream-sink.js';
 import { filesStreamSink, filesStreamSource } from '../connectors/files/ndjson-stream.js';
 import { webhookStreamSink } from '../connectors/http/webhook-stream-sink.js';
 import { webhookStreamSource } from '../connectors/http/webhook-stream-source.js';

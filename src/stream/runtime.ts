@@ -8,7 +8,7 @@ import {
   addConfigSecrets,
   addEnvironmentSecrets,
   redactingLogger,
-} from '../engine/secrets.js';
+} from '../contracts/secrets.js';
 import type { OperatorSpec, SideOutput, StreamBatch, StreamOperator } from './operators.js';
 import { createOperator } from './operators.js';
 import type {
@@ -22,7 +22,7 @@ import type {
 } from '../contracts/stream-connector.js';
 import type { EventTimeSpec } from './event-time.js';
 import { describeEventTime, eventTimeOf, eventTimeReader } from './event-time.js';
-import { INVALID_REASON_FIELD, isInvalidRecord } from './payload.js';
+import { INVALID_REASON_FIELD, isInvalidRecord } from '../contracts/payload.js';
 import { WatermarkTracker } from './watermarks.js';
 
 /** A stream ready to run: connectors resolved, configs validated, durations in milliseconds. */

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Logger } from '../core/logger.js';
 import type { EventTimeSpec } from './event-time.js';
 import { describeEventTime, eventTimeOf, eventTimeReader } from './event-time.js';
-import { INVALID_REASON_FIELD, isInvalidRecord } from './payload.js';
+import { INVALID_REASON_FIELD, isInvalidRecord } from '../contracts/payload.js';
 import type {
   StreamReader,
   StreamRecord,

@@ -7,7 +7,7 @@ import { formatType } from '../core/types.js';
 import { quoteIdentifier, quoteLiteral, toDuckDBType } from '../core/type-mappings.js';
 import { isWidening } from '../core/schema-evolution.js';
 import type { EngineConnection } from '../contracts/engine-connection.js';
-import { writeDenied } from '../engine/write-access.js';
+import { writeDenied } from '../contracts/write-access.js';
 import type {
   AddAction,
   DeltaAction,

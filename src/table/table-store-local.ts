@@ -11,7 +11,7 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
-import { writeDenied } from '../engine/write-access.js';
+import { writeDenied } from '../contracts/write-access.js';
 import { TableError, TableWriteError } from '../core/errors.js';
 import type { StoredFile, TableStore } from './table-store.js';
 

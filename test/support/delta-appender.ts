@@ -1,6 +1,6 @@
 // Appends `count` one-row commits to a Delta table, each tagged with `writer`; used by the
 // concurrency and kill tests, which run it in separate processes.
-import { DuckDBSession } from '../../src/engine/duckdb-session.js';
+import { DuckDBSession } from '../../src/contracts/duckdb-session.js';
 import { writeDelta } from '../../src/table/index.js';
 
 const [table, writer, count, transactional] = process.argv.slice(2);

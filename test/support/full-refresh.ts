@@ -1,6 +1,6 @@
 import { JSDuckDBValueConverter } from '@duckdb/node-api';
 import type { Logger } from '../../src/core/logger.js';
-import { DuckDBSession } from '../../src/engine/duckdb-session.js';
+import { DuckDBSession } from '../../src/contracts/duckdb-session.js';
 import { deltaScanSQL, loadDeltaSnapshot } from '../../src/table/index.js';
 
 /**

@@ -6,7 +6,7 @@ import { UsageError } from '../../core/errors.js';
 import { newRunId } from '../../core/ids.js';
 import { formatType } from '../../core/types.js';
 import { quoteIdentifier, quoteLiteral } from '../../core/type-mappings.js';
-import { DuckDBSession } from '../../engine/duckdb-session.js';
+import { DuckDBSession } from '../../contracts/duckdb-session.js';
 import type { EngineConnection } from '../../contracts/engine-connection.js';
 import { QuarantineStore } from '../../contracts/quarantine-store.js';
 import { fileStats } from '../../table/delta-actions.js';

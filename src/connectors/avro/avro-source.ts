@@ -8,11 +8,11 @@ import type { SourceReadContext, SourceReadResult } from '../../contracts/batch-
 import { defineSource } from '../../contracts/batch-connector.js';
 import { toJSONValue } from '../../contracts/json-values.js';
 import type { RawQuarantinedRecord } from '../../contracts/quarantine-store.js';
-import { RowWriter } from '../../engine/row-writer.js';
-import type { EnforcedColumn } from '../../engine/schema-enforcement.js';
-import { enforceSchema } from '../../engine/schema-enforcement.js';
-import { metadataColumns } from '../files/metadata-columns.js';
-import { filesFingerprint, resolveInputFiles } from '../files/resolve-files.js';
+import { RowWriter } from '../../contracts/row-writer.js';
+import type { EnforcedColumn } from '../../contracts/schema-enforcement.js';
+import { enforceSchema } from '../../contracts/schema-enforcement.js';
+import { metadataColumns } from '../shared/metadata-columns.js';
+import { filesFingerprint, resolveInputFiles } from '../shared/resolve-files.js';
 import { avroSourceConfig } from './avro-configs.js';
 import type { AvroReadColumn } from './avro-read-types.js';
 import { avroReadColumns } from './avro-read-types.js';

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { SourceError } from '../../core/errors.js';
 import type { SourceReadContext } from '../../contracts/batch-connector.js';
 import type { RawQuarantinedRecord } from '../../contracts/quarantine-store.js';
-import type { csvSourceConfig } from './file-configs.js';
+import type { csvSourceConfig } from '../shared/file-configs.js';
 import type { RejectedRecord } from './reader-rejects.js';
 import type { LineScan } from './text-lines.js';
 import { readRecords } from './text-lines.js';

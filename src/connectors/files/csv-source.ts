@@ -7,12 +7,12 @@ import { quoteIdentifier, quoteLiteral, toDuckDBType } from '../../core/type-map
 import type { SourceReadContext, SourceReadResult } from '../../contracts/batch-connector.js';
 import { defineSource } from '../../contracts/batch-connector.js';
 import { firstLine } from '../../contracts/engine-connection.js';
-import { fieldsFromColumns, isExactLogicalType } from '../../engine/duckdb-types.js';
-import type { EnforcedColumn } from '../../engine/schema-enforcement.js';
-import { enforceSchema, lineBreakRunsInValues } from '../../engine/schema-enforcement.js';
+import { fieldsFromColumns, isExactLogicalType } from '../../contracts/duckdb-types.js';
+import type { EnforcedColumn } from '../../contracts/schema-enforcement.js';
+import { enforceSchema, lineBreakRunsInValues } from '../../contracts/schema-enforcement.js';
 import { resolveSchema } from '../../core/schema-evolution.js';
-import { csvSourceConfig } from './file-configs.js';
-import { metadataColumns } from './metadata-columns.js';
+import { csvSourceConfig } from '../shared/file-configs.js';
+import { metadataColumns } from '../shared/metadata-columns.js';
 import type { RejectsTables } from './reader-rejects.js';
 import { rejectedRecords, rejectsTables, storeRejects } from './reader-rejects.js';
 import {
@@ -23,7 +23,7 @@ import {
   refuseSwallowedLines,
 } from './csv-accounting.js';
 import { scanLines } from './text-lines.js';
-import { fileList, filesFingerprint, resolveInputFiles } from './resolve-files.js';
+import { fileList, filesFingerprint, resolveInputFiles } from '../shared/resolve-files.js';
 
 type CSVConfig = z.output<typeof csvSourceConfig>;
 

@@ -4,7 +4,7 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { nonFiniteNumbers, toJSONValue } from '../../contracts/json-values.js';
-import { invalidRecord, parseJSONObject } from '../../stream/payload.js';
+import { invalidRecord, parseJSONObject } from '../../contracts/payload.js';
 import type { StreamRecord } from '../../contracts/stream-connector.js';
 import { defineStreamSink, defineStreamSource } from '../../contracts/stream-connector.js';
 

@@ -8,12 +8,12 @@ import type { DuckDBType } from '@duckdb/node-api';
 import type { SourceReadContext, SourceReadResult } from '../../contracts/batch-connector.js';
 import { defineSource } from '../../contracts/batch-connector.js';
 import { firstLine } from '../../contracts/engine-connection.js';
-import { fieldsFromColumns, isExactLogicalType } from '../../engine/duckdb-types.js';
-import type { EnforcedColumn } from '../../engine/schema-enforcement.js';
-import { enforceSchema } from '../../engine/schema-enforcement.js';
-import { parquetSourceConfig } from './file-configs.js';
-import { metadataColumns } from './metadata-columns.js';
-import { fileList, filesFingerprint, resolveInputFiles } from './resolve-files.js';
+import { fieldsFromColumns, isExactLogicalType } from '../../contracts/duckdb-types.js';
+import type { EnforcedColumn } from '../../contracts/schema-enforcement.js';
+import { enforceSchema } from '../../contracts/schema-enforcement.js';
+import { parquetSourceConfig } from '../shared/file-configs.js';
+import { metadataColumns } from '../shared/metadata-columns.js';
+import { fileList, filesFingerprint, resolveInputFiles } from '../shared/resolve-files.js';
 
 type ParquetConfig = z.output<typeof parquetSourceConfig>;
 

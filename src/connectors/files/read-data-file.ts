@@ -2,11 +2,11 @@ import { basename, dirname } from 'node:path';
 import { UsageError } from '../../core/errors.js';
 import type { Field } from '../../core/types.js';
 import type { BatchSourceConnector } from '../../contracts/batch-connector.js';
-import type { DuckDBSession } from '../../engine/duckdb-session.js';
+import type { DuckDBSession } from '../../contracts/duckdb-session.js';
 import type { QuarantineStore } from '../../contracts/quarantine-store.js';
 import { silentLogger } from '../../core/logger.js';
 import { csvSource, tsvSource } from './csv-source.js';
-import { jsonSource, ndjsonSource } from './json-source.js';
+import { jsonSource, ndjsonSource } from '../shared/json-source.js';
 import { parquetSource } from './parquet-source.js';
 
 /** A data file loaded as a dataset of a session. */

@@ -1,7 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
-import { codecOf, fileBytes } from './file-bytes.js';
-import type { InputCompression } from './file-bytes.js';
+import { codecOf, fileBytes } from '../shared/file-bytes.js';
+import type { InputCompression } from '../shared/file-bytes.js';
 
 const LF = 0x0a;
 const CR = 0x0d;

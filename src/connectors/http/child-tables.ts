@@ -3,7 +3,7 @@ import type { Field } from '../../core/types.js';
 import { formatType } from '../../core/types.js';
 import { quoteIdentifier, quoteLiteral } from '../../core/type-mappings.js';
 import type { EngineConnection } from '../../contracts/engine-connection.js';
-import { typedFromJSON } from '../../engine/schema-enforcement.js';
+import { typedFromJSON } from '../../contracts/schema-enforcement.js';
 import type { RecordColumn } from './record-columns.js';
 import { jsonPathLiteral, jsonPathText, recordColumns, scalarType } from './record-columns.js';
 import { exactJSONStructure } from '../shared/json-number-types.js';

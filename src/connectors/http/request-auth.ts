@@ -1,8 +1,8 @@
 import { SourceError } from '../../core/errors.js';
 import type { HTTPClient } from './http-client.js';
 import type { AuthConfig } from './rest-config.js';
-import type { SecretRedactor } from '../../engine/secrets.js';
-import { resolveSecret } from '../../engine/secrets.js';
+import type { SecretRedactor } from '../../contracts/secrets.js';
+import { resolveSecret } from '../../contracts/secrets.js';
 
 /** Adds credentials to requests. */
 export interface RequestAuth {

@@ -3,7 +3,7 @@ import { durationConfig } from '../../core/duration-config.js';
 import { retryPolicyConfig } from '../../core/retry-config.js';
 import type { ResolvedRetryPolicy, RetryPolicy } from '../../core/retry-policy.js';
 import { retryPolicy } from '../../core/retry-policy.js';
-import { secretValue } from '../../engine/secrets.js';
+import { secretValue } from '../../contracts/secrets.js';
 import type { Schema } from '../../core/schema.js';
 import { isSchema } from '../../core/schema.js';
 

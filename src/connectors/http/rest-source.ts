@@ -13,7 +13,7 @@ import { RecordStage } from './record-stage.js';
 import { createRequestAuth } from './request-auth.js';
 import type { ResolvedRESTConfig } from './rest-config.js';
 import { requestRetryPolicy, restSourceConfig } from './rest-config.js';
-import { SecretRedactor, addConfigSecrets } from '../../engine/secrets.js';
+import { SecretRedactor, addConfigSecrets } from '../../contracts/secrets.js';
 
 /**
  * Reads records from an HTTP JSON API into the step's dataset, following pagination, with

@@ -3,9 +3,9 @@ import { columnDefinitions, quoteIdentifier } from '../../core/type-mappings.js'
 import { SourceError } from '../../core/errors.js';
 import type { SourceReadContext } from '../../contracts/batch-connector.js';
 import { defineSource } from '../../contracts/batch-connector.js';
-import { jsonSourceConfig } from '../files/file-configs.js';
-import { ndjsonSource } from '../files/json-source.js';
-import { metadataColumns } from '../files/metadata-columns.js';
+import { jsonSourceConfig } from '../shared/file-configs.js';
+import { ndjsonSource } from '../shared/json-source.js';
+import { metadataColumns } from '../shared/metadata-columns.js';
 import { WebhookInbox } from './webhook-inbox.js';
 
 /**

@@ -14,7 +14,7 @@ import {
   addConfigSecrets,
   resolveSecret,
   secretValue,
-} from '../../engine/secrets.js';
+} from '../../contracts/secrets.js';
 import { WEBHOOK_SIGNATURE_HEADER, signWebhook } from './webhook-inbox.js';
 import type {
   StreamCommit,

@@ -2,7 +2,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { SourceError } from '../../core/errors.js';
-import { parseJSONObject } from '../../stream/payload.js';
+import { parseJSONObject } from '../../contracts/payload.js';
 import type {
   StreamReader,
   StreamRecord,

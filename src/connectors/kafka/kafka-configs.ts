@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { positiveDurationConfig } from '../../core/duration-config.js';
-import { secretValue } from '../../engine/secrets.js';
-import { RowTemplate } from '../../stream/row-template.js';
+import { secretValue } from '../../contracts/secrets.js';
+import { RowTemplate } from '../../contracts/row-template.js';
 
 const broker = z
   .string()

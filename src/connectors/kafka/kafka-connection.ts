@@ -3,7 +3,7 @@ import type { BaseOptions } from '@platformatic/kafka';
 import { parseDuration } from '../../core/duration.js';
 import type { SinkError, SourceError } from '../../core/errors.js';
 import { connectorError } from '../../core/errors.js';
-import { resolveSecret } from '../../engine/secrets.js';
+import { resolveSecret } from '../../contracts/secrets.js';
 import type { KafkaConnectionConfig } from './kafka-configs.js';
 
 /** The step a client serves: its errors name it. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { toJSONValue } from '../../contracts/json-values.js';
-import { decodePayload, invalidRecord } from '../../stream/payload.js';
+import { decodePayload, invalidRecord } from '../../contracts/payload.js';
 import type { StreamRecord, StreamRow } from '../../contracts/stream-connector.js';
 import { partitionName } from './kafka-positions.js';
 

@@ -1,7 +1,7 @@
 import type { MessageToProduce, Producer } from '@platformatic/kafka';
 import { SinkError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import type { RowTemplate } from '../../stream/row-template.js';
+import type { RowTemplate } from '../../contracts/row-template.js';
 import type {
   StreamCommit,
   StreamRow,

@@ -2,8 +2,8 @@ import type * as MQTTDriver from 'mqtt';
 import type { IConnackPacket, IClientOptions, MqttClient } from 'mqtt';
 import type { SinkError, SourceError } from '../../core/errors.js';
 import { connectorError } from '../../core/errors.js';
-import type { SecretValue } from '../../engine/secrets.js';
-import { resolveSecret } from '../../engine/secrets.js';
+import type { SecretValue } from '../../contracts/secrets.js';
+import { resolveSecret } from '../../contracts/secrets.js';
 
 /** The step a connection serves: its errors name it. */
 export interface MQTTRole {

@@ -10,7 +10,7 @@ import type {
 } from '../../contracts/stream-connector.js';
 import type { mqttSourceConfig } from './mqtt-configs.js';
 import { closeMQTT, connectMQTT, describeBroker, mqttError } from './mqtt-connection.js';
-import { decodePayload } from '../../stream/payload.js';
+import { decodePayload } from '../../contracts/payload.js';
 
 type SourceConfig = z.output<typeof mqttSourceConfig>;
 

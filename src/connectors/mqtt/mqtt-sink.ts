@@ -12,7 +12,7 @@ import type {
 import { defineStreamSink } from '../../contracts/stream-connector.js';
 import { mqttSinkConfig } from './mqtt-configs.js';
 import { closeMQTT, connectMQTT, describeBroker, mqttError } from './mqtt-connection.js';
-import { RowTemplate } from '../../stream/row-template.js';
+import { RowTemplate } from '../../contracts/row-template.js';
 import { TOPIC_TEMPLATE } from './mqtt-configs.js';
 
 type SinkConfig = z.output<typeof mqttSinkConfig>;

@@ -4,7 +4,7 @@ import type { Field } from '../../core/types.js';
 import { quoteIdentifier } from '../../core/type-mappings.js';
 import type { SourceReadContext, SourceReadResult } from '../../contracts/batch-connector.js';
 import { defineSource } from '../../contracts/batch-connector.js';
-import { RowWriter } from '../../engine/row-writer.js';
+import { RowWriter } from '../../contracts/row-writer.js';
 import type { MySQLEndpoint } from './mysql-client.js';
 import {
   closeMySQL,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { positiveDurationConfig } from '../../core/duration-config.js';
-import { secretValue } from '../../engine/secrets.js';
-import type { SecretValue } from '../../engine/secrets.js';
+import { secretValue } from '../../contracts/secrets.js';
+import type { SecretValue } from '../../contracts/secrets.js';
 import { parseSubjectTemplate } from './nats-subject.js';
 
 const natsURL = z

@@ -5,7 +5,7 @@ import { parseDuration } from '../../core/duration.js';
 import type { SluiceErrorOptions } from '../../core/errors.js';
 import { SinkError, SourceError } from '../../core/errors.js';
 import type { NATSConnectionConfig } from './nats-configs.js';
-import { resolveSecret } from '../../engine/secrets.js';
+import { resolveSecret } from '../../contracts/secrets.js';
 
 /** The step a connection serves: its errors name it. */
 export interface NATSRole {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SluiceError } from '../../core/errors.js';
-import { decodePayload, isInvalidRecord } from '../../stream/payload.js';
+import { decodePayload, isInvalidRecord } from '../../contracts/payload.js';
 import { compareSequences } from './nats-records.js';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);

@@ -26,7 +26,7 @@ import {
 } from './nats-connection.js';
 import type { ConsumerSettings, DeliverFrom } from './nats-consumer.js';
 import { deliverFrom, durableName, placeConsumer } from './nats-consumer.js';
-import { decodePayload } from '../../stream/payload.js';
+import { decodePayload } from '../../contracts/payload.js';
 import { compareSequences, isSequence } from './nats-records.js';
 
 /** A message handed out and not yet acknowledged: what acknowledging it needs. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { durationConfig } from '../../core/duration-config.js';
-import { secretValue } from '../../engine/secrets.js';
-import { RowTemplate } from '../../stream/row-template.js';
+import { secretValue } from '../../contracts/secrets.js';
+import { RowTemplate } from '../../contracts/row-template.js';
 
 const duration = durationConfig;
 

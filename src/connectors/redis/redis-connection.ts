@@ -3,8 +3,8 @@ import type { RedisClientType } from 'redis';
 import type { SinkError, SourceError } from '../../core/errors.js';
 import { connectorError } from '../../core/errors.js';
 import { parseDuration } from '../../core/duration.js';
-import type { SecretValue } from '../../engine/secrets.js';
-import { resolveSecret } from '../../engine/secrets.js';
+import type { SecretValue } from '../../contracts/secrets.js';
+import { resolveSecret } from '../../contracts/secrets.js';
 
 /** The step a connection serves: its errors name it. */
 export interface RedisRole {

@@ -9,7 +9,7 @@ import type {
 import { defineStreamSink } from '../../contracts/stream-connector.js';
 import { redisStreamSinkConfig } from './redis-configs.js';
 import { RedisLink } from './redis-connection.js';
-import { RowTemplate } from '../../stream/row-template.js';
+import { RowTemplate } from '../../contracts/row-template.js';
 
 type SinkConfig = z.output<typeof redisStreamSinkConfig>;
 

@@ -1,4 +1,4 @@
-import { invalidRecord, parseJSONObject } from '../../stream/payload.js';
+import { invalidRecord, parseJSONObject } from '../../contracts/payload.js';
 import type { StreamRecord, StreamRow } from '../../contracts/stream-connector.js';
 
 /** One stream entry as Redis returns it: its id and its fields (null once deleted). */

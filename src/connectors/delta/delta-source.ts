@@ -5,7 +5,7 @@ import { loadDeltaSnapshot } from '../../table/delta-log.js';
 import { deltaScanSQL, fetchDeltaFiles } from '../../table/delta-scan.js';
 import { skipFiles } from '../../table/delta-skipping.js';
 import { openTableStore, resolveTableLocation } from '../../table/table-store.js';
-import { deltaSourceConfig } from './file-configs.js';
+import { deltaSourceConfig } from './delta-configs.js';
 
 /**
  * Reads a Delta Lake table (a local folder or an `s3://bucket/prefix` URL): the latest version,

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { JSDuckDBValueConverter } from '../shared/duckdb-api.js';
-import { DuckDBSession } from '../../engine/duckdb-session.js';
+import { DuckDBSession } from '../../contracts/duckdb-session.js';
 import type { LookupTable } from '../../contracts/lookup-table.js';
 import type { StreamRow } from '../../contracts/stream-connector.js';
 import { loadDeltaSnapshot } from '../../table/delta-log.js';

@@ -7,7 +7,7 @@ import {
 import type { Field, LogicalType, TypeMapping } from '../core/types.js';
 import { formatType, mapType } from '../core/types.js';
 import { quoteIdentifier, toDuckDBType } from '../core/type-mappings.js';
-import { toJSONValue } from '../contracts/json-values.js';
+import { toJSONValue } from './json-values.js';
 import type { EnforcedColumn } from './schema-enforcement.js';
 
 /** Checks one JS value against a column type and appends it once the whole row is checked. */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { StreamRow } from '../contracts/stream-connector.js';
+import type { StreamRow } from './stream-connector.js';
 
 /** The column of a record that a source could not decode: why. */
 export const INVALID_REASON_FIELD = '_sluice_invalid';

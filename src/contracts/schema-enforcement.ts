@@ -1,8 +1,8 @@
 import type { Field } from '../core/types.js';
 import { formatType } from '../core/types.js';
 import { quoteIdentifier, quoteLiteral, toDuckDBType } from '../core/type-mappings.js';
-import type { EngineConnection } from '../contracts/engine-connection.js';
-import type { QuarantineStore } from '../contracts/quarantine-store.js';
+import type { EngineConnection } from './engine-connection.js';
+import type { QuarantineStore } from './quarantine-store.js';
 
 /** How one declared column is computed from a raw scan. */
 export interface EnforcedColumn {

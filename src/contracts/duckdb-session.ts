@@ -1,8 +1,8 @@
-import { DuckDBInstance } from '../contracts/duckdb-api.js';
-import { EngineConnection, firstLine } from '../contracts/engine-connection.js';
+import { DuckDBInstance } from './duckdb-api.js';
+import { EngineConnection, firstLine } from './engine-connection.js';
 import { EngineError } from '../core/errors.js';
 
-export { EngineConnection, firstLine } from '../contracts/engine-connection.js';
+export { EngineConnection, firstLine } from './engine-connection.js';
 
 /** Settings of the DuckDB instance behind one run. */
 export interface DuckDBSessionOptions {

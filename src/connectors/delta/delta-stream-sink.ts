@@ -8,8 +8,8 @@ import {
   usesChangeOptionsInMergeOnly,
 } from '../../core/merge-options.js';
 import { quoteIdentifier, quoteLiteral, scalarLiteral } from '../../core/type-mappings.js';
-import { DuckDBSession } from '../../engine/duckdb-session.js';
-import { fieldsFromColumns } from '../../engine/duckdb-types.js';
+import { DuckDBSession } from '../../contracts/duckdb-session.js';
+import { fieldsFromColumns } from '../../contracts/duckdb-types.js';
 import type { StreamRow } from '../../contracts/stream-connector.js';
 import { defineStreamSink } from '../../contracts/stream-connector.js';
 import { loadDeltaSnapshotIfExists } from '../../table/delta-log.js';

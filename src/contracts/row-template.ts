@@ -1,5 +1,5 @@
 import { ownValue } from '../core/own-keys.js';
-import type { StreamRow } from '../contracts/stream-connector.js';
+import type { StreamRow } from './stream-connector.js';
 
 type TemplatePart = { readonly text: string } | { readonly column: string };
 

@@ -1,6 +1,6 @@
 import { quoteLiteral } from '../../core/type-mappings.js';
 import type { SourceReadContext } from '../../contracts/batch-connector.js';
-import type { MetadataColumn } from '../../engine/schema-enforcement.js';
+import type { MetadataColumn } from '../../contracts/schema-enforcement.js';
 
 /** The metadata columns a file source can add. */
 export type MetadataColumnName = '_source_file' | '_extracted_at' | '_run_id';
