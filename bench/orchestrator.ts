@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pipeline, ref, sql } from '../src/index.js';
 import type { StepDefinition } from '../src/define/steps.js';
-import { defaultRegistry } from '../src/engine/default-registry.js';
+import { defaultRegistry } from '../src/registry.js';
 import { scheduleSteps } from '../src/engine/scheduler.js';
 import { planOrThrow } from '../src/plan/planner.js';
 import { planBackfill, submitBackfill } from '../src/orchestrator/backfill.js';

@@ -92,7 +92,7 @@ export {
   defineSink,
   ConnectorRegistry,
 } from './contracts/batch-connector.js';
-export { defaultRegistry } from './engine/default-registry.js';
+export { defaultRegistry } from './registry.js';
 export type {
   BatchSourceConnector,
   BatchSinkConnector,

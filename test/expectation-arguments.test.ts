@@ -12,7 +12,7 @@ import {
   suite,
   suiteFromGX,
 } from '../src/index.js';
-import { defaultRegistry } from '../src/engine/default-registry.js';
+import { defaultRegistry } from '../src/registry.js';
 import { expectationArgumentProblems } from '../src/quality/expectation-arguments.js';
 import { expectationDefinition } from '../src/quality/catalog.js';
 import { compileRowCheck, ROW_FAIL, ROW_PASS } from '../src/quality/row-checks.js';

@@ -15,7 +15,7 @@ import {
   suite,
   suiteFromGX,
 } from '../src/index.js';
-import { defaultRegistry } from '../src/engine/default-registry.js';
+import { defaultRegistry } from '../src/registry.js';
 import { readNDJSON, runIn, stepOf, tempDir } from './helpers.js';
 
 const ORDERS = sql`

@@ -16,8 +16,8 @@ import type {
 } from '../connectors/redis/redis-configs.js';
 import type { PostgresCdcStreamConfig } from '../connectors/postgres/postgres-cdc-stream.js';
 import type { PostgresStreamSinkConfig } from '../connectors/postgres/postgres-stream-sink.js';
-import { batchStreamSinkEndpoint } from '../stream/batch-sink-endpoint.js';
-import type { OperatorSpec } from '../stream/operators.js';
+import { batchStreamSinkEndpoint } from './batch-sink-endpoint.js';
+import type { OperatorSpec } from '../stream/operator-spec.js';
 import type { StreamRow } from '../contracts/stream-connector.js';
 import type { DeclarationSite } from './origin.js';
 import { captureDeclarationSite } from './origin.js';

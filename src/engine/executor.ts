@@ -23,7 +23,7 @@ import { unpublishedMessage, writeRunReport } from '../observe/run-report.js';
 import type { Plan, PlannedStep } from '../plan/planner.js';
 import { planOrThrow } from '../plan/planner.js';
 import type { ConnectorRegistry } from '../contracts/batch-connector.js';
-import { defaultRegistry } from './default-registry.js';
+import { defaultRegistry } from '../registry.js';
 import type { EngineConnection } from '../contracts/engine-connection.js';
 import { SharedResources } from './shared-resources.js';
 import { DuckDBSession } from '../contracts/duckdb-session.js';

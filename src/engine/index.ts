@@ -1,5 +1,6 @@
 export * from '../contracts/batch-connector.js';
-export * from './default-registry.js';
+/** @deprecated Import `defaultRegistry` from `sluice`; the registries moved to src/registry.ts. */
+export { defaultRegistry } from '../registry.js';
 export * from '../contracts/duckdb-session.js';
 export * from '../contracts/duckdb-types.js';
 export * from './executor.js';

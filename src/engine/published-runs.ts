@@ -3,7 +3,7 @@ import { SinkError, SluiceError, describeCause } from '../core/errors.js';
 import type { Pipeline } from '../define/pipeline.js';
 import { planOrThrow } from '../plan/planner.js';
 import type { ConnectorRegistry } from '../contracts/batch-connector.js';
-import { defaultRegistry } from './default-registry.js';
+import { defaultRegistry } from '../registry.js';
 import { DuckDBSession } from '../contracts/duckdb-session.js';
 
 /** Options of {@link publishedSinks}. */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Pipeline } from '../define/pipeline.js';
 import type { ConnectorRegistry } from '../contracts/batch-connector.js';
-import { defaultRegistry } from '../engine/default-registry.js';
+import { defaultRegistry } from '../registry.js';
 import type { RunRecord } from './run-types.js';
 
 /**

@@ -7,7 +7,7 @@ import { sink, source, sql, transform } from '../define/factories.js';
 import { pipeline } from '../define/pipeline.js';
 import { param, ref } from '../define/ref.js';
 import type { StepDefinition } from '../define/steps.js';
-import { defaultRegistry } from '../engine/default-registry.js';
+import { defaultRegistry } from '../registry.js';
 import type { ConnectorLookup } from './planner.js';
 import { planOrThrow, planPipeline } from './planner.js';
 

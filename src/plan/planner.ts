@@ -9,7 +9,7 @@ import { isPipeline } from '../define/pipeline.js';
 import { isDatasetRef, isParamRef, ref } from '../define/ref.js';
 import type { StepDefinition, StepKind } from '../define/steps.js';
 import { suiteDatasets, suiteProblems } from '../quality/suite.js';
-import { closestName } from './closest-name.js';
+import { closestName } from '../core/closest-name.js';
 import { warehouseOptionProblems, warehouseRefProblems } from './warehouse-checks.js';
 
 /** One step of a validated plan. */

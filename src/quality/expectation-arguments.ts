@@ -1,4 +1,4 @@
-import { closestName } from '../plan/closest-name.js';
+import { closestName } from '../core/closest-name.js';
 import { evaluateSuiteParameter, isSuiteParameter } from './suite-parameters.js';
 
 /** One problem with one argument of an expectation. */

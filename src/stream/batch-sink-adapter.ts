@@ -15,7 +15,7 @@ import { DuckDBSession } from '../contracts/duckdb-session.js';
 import { firstLine } from '../contracts/engine-connection.js';
 import { fieldsFromColumns, isExactLogicalType } from '../contracts/duckdb-types.js';
 import { SharedResources } from '../engine/shared-resources.js';
-import { BATCH_STREAM_SINK } from './batch-sink-endpoint.js';
+import { BATCH_STREAM_SINK } from '../define/batch-sink-endpoint.js';
 import type { StreamRow, StreamSinkConnector } from '../contracts/stream-connector.js';
 import { defineStreamSink } from '../contracts/stream-connector.js';
 

@@ -1,28 +1,15 @@
 import { parseDuration } from '../core/duration.js';
 import { ownValue } from '../core/own-keys.js';
-import type { OperatorSpec, SideOutput, StreamBatch, StreamOperator } from './operators.js';
-import type { LookupTable } from '../contracts/lookup-table.js';
+import type {
+  EnrichOptions,
+  OperatorSpec,
+  SideOutput,
+  StreamBatch,
+  StreamOperator,
+} from './operator-spec.js';
 import type { StreamRow } from '../contracts/stream-connector.js';
 
 export type { LookupTable } from '../contracts/lookup-table.js';
-
-/** Options of {@link enrich}. */
-export interface EnrichOptions {
-  readonly lookup: LookupTable;
-  /** The record's column holding the key, and the lookup table's key column (default: the same name). */
-  readonly on: string | { readonly record: string; readonly table: string };
-  /** Columns of the lookup table added to the record (default: all but its key). */
-  readonly columns?: readonly string[];
-  /** How often the lookup table is read again (default `'5m'`). */
-  readonly refresh?: string | number;
-  /**
-   * A record whose key the table lacks: `keep` it with NULLs (default), `drop` it on purpose, or
-   * `quarantine` it with the reason.
-   */
-  readonly missing?: 'keep' | 'drop' | 'quarantine';
-  /** Most rows the lookup table may hold in memory (default 1,000,000). */
-  readonly maxRows?: number;
-}
 
 /**
  * Adds columns from a lookup table to each record, by key (a stream-table join). The table is

@@ -3,7 +3,7 @@ import { ConfigError, SluiceError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { expect as gx, suite, suiteFromGX } from '../quality/suite.js';
 import { ExpectOperator, expectRows } from './expect-operator.js';
-import type { SideOutput, StreamBatch } from './operators.js';
+import type { SideOutput, StreamBatch } from './operator-spec.js';
 import { createOperator } from './operators.js';
 import type { StreamRow } from '../contracts/stream-connector.js';
 

@@ -12,7 +12,7 @@ import type {
   SideOutput,
   StreamBatch,
   StreamOperator,
-} from './operators.js';
+} from './operator-spec.js';
 import type { StreamRow } from '../contracts/stream-connector.js';
 
 /**

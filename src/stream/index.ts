@@ -1,7 +1,9 @@
 export * from './aggregates.js';
-export * from './default-stream-registry.js';
+/** @deprecated Import `defaultStreamRegistry` from `sluice`; the registries moved to src/registry.ts. */
+export { defaultStreamRegistry } from '../registry.js';
 export * from './hyperloglog.js';
 export * from './operators.js';
+export * from './operator-spec.js';
 export * from './plan-stream.js';
 export * from './runtime.js';
 export * from '../contracts/stream-connector.js';
@@ -16,7 +18,7 @@ export * from './interval-join.js';
 export * from './union-source.js';
 export * from './event-time.js';
 export * from './batch-sink-adapter.js';
-export * from './batch-sink-endpoint.js';
+export * from '../define/batch-sink-endpoint.js';
 export * from './scale-out.js';
 export * from './expect-operator.js';
 export * from './key-by.js';

@@ -3,7 +3,7 @@ import { ConfigError } from '../core/errors.js';
 import type { IntervalJoinOptions } from './interval-join.js';
 import { IntervalJoinOperator, intervalJoin, intervalJoinSpec } from './interval-join.js';
 import { createOperator } from './operators.js';
-import type { StreamBatch, StreamOperator } from './operators.js';
+import type { StreamBatch, StreamOperator } from './operator-spec.js';
 import type { StreamRow } from '../contracts/stream-connector.js';
 import { markSource, sourceOf } from './union-source.js';
 

@@ -2,7 +2,13 @@ import { parseDuration } from '../core/duration.js';
 import type { Diagnostic } from '../core/errors.js';
 import { ConfigError } from '../core/errors.js';
 import { setOwn } from '../core/own-keys.js';
-import type { OperatorSpec, SideOutput, StreamBatch, StreamOperator } from './operators.js';
+import type {
+  IntervalJoinSpec,
+  OperatorSpec,
+  SideOutput,
+  StreamBatch,
+  StreamOperator,
+} from './operator-spec.js';
 import type { StreamRow } from '../contracts/stream-connector.js';
 import { markSource, sourceOf } from './union-source.js';
 
@@ -38,18 +44,6 @@ export interface IntervalJoinOptions {
    * watermark shows nothing can match it any more.
    */
   readonly type?: 'inner' | 'left';
-}
-
-/** An interval join as the runtime runs it: key columns resolved, bounds in milliseconds. */
-export interface IntervalJoinSpec {
-  readonly left: string;
-  readonly right: string;
-  readonly leftKey: readonly string[];
-  readonly rightKey: readonly string[];
-  readonly lowerMs: number;
-  readonly upperMs: number;
-  readonly select?: (left: StreamRow, right: StreamRow | null) => StreamRow;
-  readonly type: 'inner' | 'left';
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { OperatorSpec } from './operators.js';
+import type { OperatorSpec } from './operator-spec.js';
 import type { StreamRow } from '../contracts/stream-connector.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { Diagnostic } from '../core/errors.js';
 import type { StreamEndpoint, StreamOptions } from '../define/stream.js';
 import type { EventTimeSpec } from './event-time.js';
-import type { OperatorSpec } from './operators.js';
+import type { OperatorSpec } from './operator-spec.js';
 import type { StreamSourceConnector } from '../contracts/stream-connector.js';
 import type { StreamRegistry } from './stream-registry.js';
 import type { UnionMember } from './union-source.js';

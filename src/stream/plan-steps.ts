@@ -1,7 +1,7 @@
 import type { Diagnostic } from '../core/errors.js';
 import { expectRowsProblems } from './expect-operator.js';
 import { resolveKeys } from './key-by.js';
-import type { OperatorSpec } from './operators.js';
+import type { OperatorSpec } from './operator-spec.js';
 
 /**
  * Checks a stream's steps and resolves them for the runtime: keyed steps get the key of the

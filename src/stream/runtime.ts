@@ -9,7 +9,7 @@ import {
   addEnvironmentSecrets,
   redactingLogger,
 } from '../contracts/secrets.js';
-import type { OperatorSpec, SideOutput, StreamBatch, StreamOperator } from './operators.js';
+import type { OperatorSpec, SideOutput, StreamBatch, StreamOperator } from './operator-spec.js';
 import { createOperator } from './operators.js';
 import type {
   StreamReader,

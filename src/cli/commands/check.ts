@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { ConfigError } from '../../core/errors.js';
-import { defaultRegistry } from '../../engine/default-registry.js';
+import { defaultRegistry } from '../../registry.js';
 import { loadPipelineFile } from '../../plan/load-pipeline-file.js';
 import { planPipeline } from '../../plan/planner.js';
 import type { Plan } from '../../plan/planner.js';

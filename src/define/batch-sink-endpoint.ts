@@ -1,6 +1,6 @@
 import type { Schema } from '../core/schema.js';
-import { ref } from '../define/ref.js';
-import type { SinkStep } from '../define/steps.js';
+import { ref } from './ref.js';
+import type { SinkStep } from './steps.js';
 
 /** The name the batch-sink adapter is registered under among the stream sinks. */
 export const BATCH_STREAM_SINK = 'batch';
