@@ -31,8 +31,9 @@ import { firstLine } from '../contracts/engine-connection.js';
 import { QuarantineStore } from '../contracts/quarantine-store.js';
 import { MetricHistoryStore } from '../quality/metric-history.js';
 import { scheduleSteps } from './scheduler.js';
-import type { StepOutcome } from './step-runners.js';
-import { dropDataset, runStep, settleViewCounts, sumInputRows } from './step-runners.js';
+import type { StepOutcome } from './step-outcome.js';
+import { runStep, settleViewCounts, sumInputRows } from './step-runners.js';
+import { dropDataset } from './datasets.js';
 import type { TaskCacheOptions } from './task-cache.js';
 import { TaskCache } from './task-cache.js';
 import { faultPoint } from './fault-points.js';
@@ -43,22 +44,9 @@ import {
   redactingLogger,
 } from '../contracts/secrets.js';
 import { pipelineBaseDir, tellsPublishedRuns } from './published-runs.js';
+import type { StepEvent } from './step-event.js';
 
-/**
- * Progress events for displays: a step started, moved rows, or finished; a sink's output was
- * published. A sink finishes when its output is staged; a sink that finished `success` and was
- * not published when the run fails finishes again, `canceled`.
- */
-export type StepEvent =
-  | { readonly type: 'step-started'; readonly stepId: string; readonly kind: string }
-  | {
-      readonly type: 'step-rows';
-      readonly stepId: string;
-      readonly rowsIn: number;
-      readonly rowsOut: number;
-    }
-  | { readonly type: 'step-finished'; readonly step: StepReport }
-  | { readonly type: 'step-published'; readonly stepId: string };
+export type { StepEvent } from './step-event.js';
 
 /** Options of {@link runPipeline}. */
 export interface RunOptions {

@@ -5,8 +5,8 @@ import { quoteIdentifier, quoteLiteral } from '../core/type-mappings.js';
 import type { Plan, PlannedStep } from '../plan/planner.js';
 import type { ConnectorRegistry } from '../contracts/batch-connector.js';
 import type { EngineConnection } from '../contracts/engine-connection.js';
-import type { StepOutcome } from './step-runners.js';
-import { dropDataset } from './step-runners.js';
+import type { StepOutcome } from './step-outcome.js';
+import { dropDataset } from './datasets.js';
 
 /** Options of task caching in {@link runPipeline}: `runPipeline(p, { cache: { codeHash } })`. */
 export interface TaskCacheOptions {

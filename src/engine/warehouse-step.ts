@@ -2,7 +2,7 @@ import { ConfigError, SluiceError } from '../core/errors.js';
 import type { SinkStep, SQLStep, Warehouse } from '../define/steps.js';
 import type { PlannedStep } from '../plan/planner.js';
 import { compileSQL } from './sql-compiler.js';
-import type { StepOutcome, StepRunContext } from './step-runners.js';
+import type { StepOutcome, StepRunContext } from './step-outcome.js';
 import type { WarehouseAdapter } from '../contracts/warehouse.js';
 
 /**

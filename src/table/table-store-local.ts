@@ -13,7 +13,7 @@ import {
 import { dirname, join, sep } from 'node:path';
 import { writeDenied } from '../contracts/write-access.js';
 import { TableError, TableWriteError } from '../core/errors.js';
-import type { StoredFile, TableStore } from './table-store.js';
+import type { StoredFile, TableStore } from './table-store-interface.js';
 
 const TMP = join('_delta_log', '.tmp');
 

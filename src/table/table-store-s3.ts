@@ -7,7 +7,7 @@ import type * as S3 from '@aws-sdk/client-s3';
 import { TableError } from '../core/errors.js';
 import { s3ErrorName, s3Failure } from './s3-errors.js';
 import { cacheFile, forEachLimited } from './table-cache.js';
-import type { S3Settings, StoredFile, TableStore } from './table-store.js';
+import type { S3Settings, StoredFile, TableStore } from './table-store-interface.js';
 
 /** A bucket and a key prefix (without slashes at either end). */
 export interface S3Location {
