@@ -49,7 +49,7 @@ export default tseslint.config(
     },
   },
   {
-    // Connectors see core and the engine, never the authoring API, planner, CLI or each other.
+    // Connectors see contracts, core and connectors/shared; scripts/check-layers.ts checks every arrow.
     files: ['src/connectors/**/*.ts'],
     rules: {
       'no-restricted-imports': [
@@ -57,8 +57,15 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ['**/define/**', '**/plan/**', '**/cli/**', '**/observe/**'],
-              message: 'connectors import only core and engine.',
+              group: [
+                '**/define/**',
+                '**/plan/**',
+                '**/cli/**',
+                '**/observe/**',
+                '**/engine/**',
+                '**/stream/**',
+              ],
+              message: 'connectors import only contracts, core and connectors/shared.',
             },
           ],
         },
