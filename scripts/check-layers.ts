@@ -79,6 +79,10 @@ export const ROOM_RULES: Readonly<Record<string, RoomRule>> = {
   registry: {
     imports: ['core', 'contracts', 'connectors/shared', CONNECTOR, 'engine', 'stream'],
   },
+  // Apart from the batch registry, so commands without streams do not load the stream connectors.
+  'default-stream-registry': {
+    imports: ['core', 'contracts', 'connectors/shared', CONNECTOR, 'engine', 'stream', 'registry'],
+  },
   index: {
     imports: [
       'core',
@@ -92,6 +96,7 @@ export const ROOM_RULES: Readonly<Record<string, RoomRule>> = {
       'stream',
       'orchestrator',
       'registry',
+      'default-stream-registry',
     ],
   },
   server: {
@@ -107,6 +112,7 @@ export const ROOM_RULES: Readonly<Record<string, RoomRule>> = {
       'stream',
       'orchestrator',
       'registry',
+      'default-stream-registry',
       'connectors/shared',
       CONNECTOR,
     ],
@@ -124,6 +130,7 @@ export const ROOM_RULES: Readonly<Record<string, RoomRule>> = {
       'stream',
       'orchestrator',
       'registry',
+      'default-stream-registry',
       'server',
       'connectors/shared',
       CONNECTOR,
@@ -144,8 +151,8 @@ export const KNOWN_EXCEPTIONS: Readonly<Record<string, string>> = {
     'runCacheKey falls back to the default registry when none is passed',
   'src/engine/index.ts -> src/registry.ts':
     'deprecated re-export of defaultRegistry from sluice/engine',
-  'src/stream/index.ts -> src/registry.ts':
-    'deprecated re-export of defaultStreamRegistry from sluice/stream',
+  'src/stream/index.ts -> src/default-stream-registry.ts':
+    'sluice/stream is the public home of defaultStreamRegistry',
   'src/connectors/files/index.ts -> src/connectors/delta/index.ts':
     'deprecated re-export of the Delta connectors from sluice/connectors/files',
   'src/quality/validate-data-file.ts -> src/connectors/files/read-data-file.ts':

@@ -1,6 +1,7 @@
 export * from './aggregates.js';
-/** @deprecated Import `defaultStreamRegistry` from `sluice`; the registries moved to src/registry.ts. */
-export { defaultStreamRegistry } from '../registry.js';
+// The stream connectors' default registry is assembled at the top (src/default-stream-registry.ts);
+// sluice/stream stays its public home.
+export { defaultStreamRegistry } from '../default-stream-registry.js';
 export * from './hyperloglog.js';
 export * from './operators.js';
 export * from './operator-spec.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../core/errors.js';
 import { stream, streamSink, streamSource } from '../define/stream.js';
 import { count } from './aggregates.js';
-import { defaultStreamRegistry } from '../registry.js';
+import { defaultStreamRegistry } from '../default-stream-registry.js';
 import { keyBy, resolveKeys } from './key-by.js';
 import type { OperatorSpec, StreamBatch } from './operator-spec.js';
 import { createOperator, dedupe, map, window } from './operators.js';

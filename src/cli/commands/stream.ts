@@ -8,7 +8,7 @@ import { StreamCheckpoints } from '../../orchestrator/stream-checkpoints.js';
 import { StreamLeases } from '../../orchestrator/stream-leases.js';
 import { createLogger } from '../../observe/logger.js';
 import { loadStreamFile } from '../../plan/load-pipeline-file.js';
-import { defaultStreamRegistry } from '../../registry.js';
+import { defaultStreamRegistry } from '../../default-stream-registry.js';
 import { planStream } from '../../stream/plan-stream.js';
 import type { StreamProgress } from '../../stream/runtime.js';
 import { runStream } from '../../stream/runtime.js';
