@@ -22,6 +22,7 @@ import type {
   StreamSinkConnector,
   StreamSourceConnector,
 } from '../src/contracts/stream-connector.js';
+import { isMainModule, renderTable } from './markdown.js';
 
 /** A connector a page documents: a batch source or sink, or a stream source or sink. */
 type DocumentedConnector = BatchConnector | StreamSourceConnector | StreamSinkConnector;
@@ -817,22 +818,7 @@ function cell(text: string): string {
   return text.replaceAll('|', '\\|').replaceAll('\n', ' ');
 }
 
-/** A Markdown table padded the way Prettier formats it, so formatting leaves the page as is. */
-function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) =>
-    Math.max(3, h.length, ...rows.map((r) => (r[i] ?? '').length)),
-  );
-  const line = (cells: readonly string[]): string =>
-    `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
-}
-
-function isMain(): boolean {
-  const entry = process.argv[1];
-  return entry !== undefined && resolve(entry) === fileURLToPath(import.meta.url);
-}
-
-if (isMain()) {
+if (isMainModule(import.meta.url)) {
   for (const page of CONNECTOR_PAGES) {
     const target = fileURLToPath(new URL(`../${page.path}`, import.meta.url));
     mkdirSync(resolve(target, '..'), { recursive: true });

@@ -7,10 +7,10 @@
  * Run: `npm run docs:observability`
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MetricArea, MetricFamily } from '../src/observe/metrics/catalog.js';
 import { METRIC_FAMILIES } from '../src/observe/metrics/catalog.js';
+import { isMainModule, renderTable } from './markdown.js';
 
 /** The command that regenerates the catalog. */
 export const REGENERATE_COMMAND = 'npm run docs:observability';
@@ -52,7 +52,7 @@ export function renderMetricsCatalog(): string {
         meaning(family),
       ]);
     if (rows.length === 0) continue;
-    out.push(heading, '', table(['name', 'type', 'labels', 'unit', 'meaning'], rows), '');
+    out.push(heading, '', renderTable(['name', 'type', 'labels', 'unit', 'meaning'], rows), '');
   }
   out.push('### Label values', '');
   for (const family of families)
@@ -89,21 +89,7 @@ function meaning(family: MetricFamily): string {
   return notes.join(' ');
 }
 
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) =>
-    Math.max(3, h.length, ...rows.map((r) => (r[i] ?? '').length)),
-  );
-  const line = (cells: readonly string[]): string =>
-    `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
-}
-
-function isMain(): boolean {
-  const entry = process.argv[1];
-  return entry !== undefined && resolve(entry) === fileURLToPath(import.meta.url);
-}
-
-if (isMain()) {
+if (isMainModule(import.meta.url)) {
   const target = fileURLToPath(new URL(`../${OBSERVABILITY_PAGE}`, import.meta.url));
   writeFileSync(target, withCurrentCatalog(readFileSync(target, 'utf8')));
   process.stdout.write(`wrote the metrics catalog of ${OBSERVABILITY_PAGE}\n`);
