@@ -39,6 +39,19 @@ interface RoomRule {
 
 const CONNECTOR = 'connectors/*';
 const BELOW_CONNECTORS = ['core', 'contracts', 'connectors/shared'];
+/** The rooms of the library proper, up to the stream runtime. */
+const LIBRARY = [
+  'core',
+  'contracts',
+  'quality',
+  'define',
+  'plan',
+  'observe',
+  'table',
+  'engine',
+  'stream',
+];
+const REGISTRIES = ['registry', 'default-stream-registry'];
 
 /**
  * The allowed arrows, from the bottom up. `connectors/*` stands for every connector folder other
@@ -63,19 +76,7 @@ export const ROOM_RULES: Readonly<Record<string, RoomRule>> = {
   stream: {
     imports: ['core', 'contracts', 'quality', 'define', 'plan', 'observe', 'table', 'engine'],
   },
-  orchestrator: {
-    imports: [
-      'core',
-      'contracts',
-      'quality',
-      'define',
-      'plan',
-      'observe',
-      'table',
-      'engine',
-      'stream',
-    ],
-  },
+  orchestrator: { imports: LIBRARY },
   registry: {
     imports: ['core', 'contracts', 'connectors/shared', CONNECTOR, 'engine', 'stream'],
   },
@@ -83,58 +84,10 @@ export const ROOM_RULES: Readonly<Record<string, RoomRule>> = {
   'default-stream-registry': {
     imports: ['core', 'contracts', 'connectors/shared', CONNECTOR, 'engine', 'stream', 'registry'],
   },
-  index: {
-    imports: [
-      'core',
-      'contracts',
-      'quality',
-      'define',
-      'plan',
-      'observe',
-      'table',
-      'engine',
-      'stream',
-      'orchestrator',
-      'registry',
-      'default-stream-registry',
-    ],
-  },
-  server: {
-    imports: [
-      'core',
-      'contracts',
-      'quality',
-      'define',
-      'plan',
-      'observe',
-      'table',
-      'engine',
-      'stream',
-      'orchestrator',
-      'registry',
-      'default-stream-registry',
-      'connectors/shared',
-      CONNECTOR,
-    ],
-  },
+  index: { imports: [...LIBRARY, 'orchestrator', ...REGISTRIES] },
+  server: { imports: [...LIBRARY, 'orchestrator', ...REGISTRIES, 'connectors/shared', CONNECTOR] },
   cli: {
-    imports: [
-      'core',
-      'contracts',
-      'quality',
-      'define',
-      'plan',
-      'observe',
-      'table',
-      'engine',
-      'stream',
-      'orchestrator',
-      'registry',
-      'default-stream-registry',
-      'server',
-      'connectors/shared',
-      CONNECTOR,
-    ],
+    imports: [...LIBRARY, 'orchestrator', ...REGISTRIES, 'server', 'connectors/shared', CONNECTOR],
   },
 };
 

@@ -1,5 +1,5 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { JSDuckDBValueConverter } from '../shared/duckdb-api.js';
+import { JSDuckDBValueConverter } from '../../contracts/duckdb-api.js';
 import type { z } from 'zod';
 import { SinkError } from '../../core/errors.js';
 import type { SinkWriteContext } from '../../contracts/batch-connector.js';

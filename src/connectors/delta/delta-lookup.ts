@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { JSDuckDBValueConverter } from '../shared/duckdb-api.js';
+import { JSDuckDBValueConverter } from '../../contracts/duckdb-api.js';
 import { DuckDBSession } from '../../contracts/duckdb-session.js';
 import type { LookupTable } from '../../contracts/lookup-table.js';
 import type { StreamRow } from '../../contracts/stream-connector.js';

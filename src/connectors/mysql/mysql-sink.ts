@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
-import { JSDuckDBValueConverter } from '../shared/duckdb-api.js';
+import { JSDuckDBValueConverter } from '../../contracts/duckdb-api.js';
 import type { z } from 'zod';
 import { SinkError } from '../../core/errors.js';
 import type { Field } from '../../core/types.js';

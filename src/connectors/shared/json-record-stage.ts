@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { DuckDBAppender } from '@duckdb/node-api';
-import { DOUBLE, DuckDBDataChunk, INTEGER, VARCHAR } from './duckdb-api.js';
+import { DOUBLE, DuckDBDataChunk, INTEGER, VARCHAR } from '../../contracts/duckdb-api.js';
 import { quoteIdentifier, quoteLiteral } from '../../core/type-mappings.js';
 import type { EngineConnection } from '../../contracts/engine-connection.js';
 import type { RawQuarantinedRecord } from '../../contracts/quarantine-store.js';
