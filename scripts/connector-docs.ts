@@ -217,8 +217,11 @@ outputs stay as they were.
 - **DuckDB** (\`sink.duckdb\`): the database file is attached and the table written inside one
   transaction, committed when the run is published and rolled back otherwise. \`mode: 'replace'\`
   replaces the table; \`mode: 'append'\` creates it when missing and inserts by column name (on a
-  full refresh, \`sluice run --full-refresh\`, it replaces the table like \`replace\`). DuckDB
-  allows one writing process per database file.
+  full refresh, \`sluice run --full-refresh\`, it replaces the table like \`replace\`). An
+  \`append\` also records the run in the file's \`sluice_published_runs\` table in the same
+  transaction, so a run killed after the commit is never loaded twice (see
+  [Source state and atomicity](../concepts.md#source-state-and-atomicity)). DuckDB allows one
+  writing process per database file.
 
 **NaN and infinities.** JSON has no literal for NaN, \`Infinity\` or \`-Infinity\`, so \`sink.ndjson\`
 writes them as \`null\` (at any depth of lists, structs and map values), reports the number of

@@ -181,8 +181,9 @@ export interface BatchSinkConnector<Config = unknown> extends ConnectorSpec<Conf
    * that records the run id atomically with its data (a marker row in the same transaction, a
    * Delta `txn`) answers, so a run killed between publishing and saving its source state is
    * resolved without loading twice. Sinks without it are published before the ones with it.
+   * `undefined` says this configuration cannot tell (a mode that replaces its whole target).
    */
-  publishedRun?(config: Config, context: SinkPublishedContext): Promise<boolean>;
+  publishedRun?(config: Config, context: SinkPublishedContext): Promise<boolean | undefined>;
 }
 
 /**

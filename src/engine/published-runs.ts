@@ -15,7 +15,7 @@ export interface PublishedSinksOptions {
 
 /**
  * Asks each of the given sink steps whether run `runId` published its output: `true` or
- * `false` from sinks that record the run id with their data (PostgreSQL, MySQL, Delta),
+ * `false` from sinks that record the run id with their data (PostgreSQL, MySQL, Delta, DuckDB append),
  * `undefined` from sinks that cannot tell (and from steps the pipeline no longer has).
  *
  * @example

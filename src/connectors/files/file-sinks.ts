@@ -17,6 +17,7 @@ import {
 } from '../shared/file-configs.js';
 import { finiteFloatsExpression, nonFiniteCountExpression } from './finite-json.js';
 import { stagePath } from '../shared/staged-path.js';
+import { duckDBPublishedRun, markDuckDBPublishedRun } from './duckdb-published-runs.js';
 
 /**
  * Writes Parquet: one file when the path ends in `.parquet` and nothing asks for more, else a
@@ -129,6 +130,10 @@ export const duckDBSink = defineSink({
   name: 'duckdb',
   summary: 'A table in a DuckDB database file, written in one transaction.',
   config: duckDBSinkConfig,
+  publishedRun: (config, context) =>
+    config.mode === 'append'
+      ? duckDBPublishedRun(resolveTarget(context, config.path), context)
+      : Promise.resolve(undefined),
   async write(config: z.output<typeof duckDBSinkConfig>, context): Promise<StagedOutput> {
     const { connection, stepId } = context;
     const target = resolveTarget(context, config.path);
@@ -165,6 +170,7 @@ export const duckDBSink = defineSink({
               `CREATE OR REPLACE TABLE ${table} AS SELECT * FROM ${context.input}`,
             )
           : await appendRows(connection, table, context.input);
+      if (config.mode === 'append') await markDuckDBPublishedRun(connection, alias, context);
       return {
         rowsWritten,
         outputs: [`${target}#${config.table}`],
@@ -201,7 +207,7 @@ async function appendRows(
   return connection.run(`INSERT INTO ${table} BY NAME SELECT * FROM ${input}`);
 }
 
-function resolveTarget(context: SinkWriteContext, path: string): string {
+function resolveTarget(context: { readonly baseDir: string }, path: string): string {
   return isAbsolute(path) ? path : resolve(context.baseDir, path);
 }
 
