@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { cp, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { Agent, request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger } from '../src/core/logger.js';
@@ -12,6 +13,7 @@ import { Project } from '../src/orchestrator/project.js';
 import { RunStore } from '../src/orchestrator/run-store.js';
 import type { TriggerAPI } from '../src/server/trigger-api.js';
 import { startTriggerAPI } from '../src/server/trigger-api.js';
+import { LINGER_MS } from '../src/server/lingering-close.js';
 import { orchestratorProject } from './support/orchestrator-project.js';
 
 // Attacks on the HTTP API of `sluice serve --http`, in-process on 127.0.0.1 with port 0.
@@ -433,6 +435,52 @@ describe('limits', () => {
       pump();
     });
   }
+
+  it('a refused upload gets its answer and a clean close, not a reset, while the client keeps sending', async () => {
+    // Written at the socket level: the client sends the headers and then body bytes without
+    // pause until it has read the whole answer and seen the server close.
+    const url = new URL(api.url);
+    const outcome = await new Promise<{ head: string; error?: string; closedAfterMs: number }>(
+      (resolve) => {
+        const socket = connect(Number(url.port), url.hostname);
+        const chunk = Buffer.alloc(64 * 1024, 0x20);
+        let answer = '';
+        let answeredAt = 0;
+        let error: string | undefined;
+        const pump = (): void => {
+          while (!socket.destroyed && socket.write(`${chunk.length.toString(16)}\r\n`)) {
+            if (!socket.write(chunk) || !socket.write('\r\n')) break;
+          }
+        };
+        socket.on('connect', () => {
+          socket.write(
+            'POST /hooks/orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n',
+          );
+          pump();
+        });
+        socket.on('drain', pump);
+        socket.on('data', (data: Buffer) => {
+          answer += data.toString('latin1');
+          if (answeredAt === 0 && answer.includes('\r\n\r\n')) answeredAt = Date.now();
+        });
+        socket.on('error', (e: NodeJS.ErrnoException) => (error ??= e.code ?? e.message));
+        // The server's FIN: stop sending and close our side too.
+        socket.on('end', () => socket.end());
+        socket.on('close', () =>
+          resolve({
+            head: answer.split('\r\n\r\n')[0] ?? '',
+            ...(error === undefined ? {} : { error }),
+            closedAfterMs: answeredAt === 0 ? -1 : Date.now() - answeredAt,
+          }),
+        );
+      },
+    );
+    expect(outcome.error).toBeUndefined();
+    expect(outcome.head).toMatch(/^HTTP\/1\.1 401 /);
+    expect(outcome.head.toLowerCase()).toContain('connection: close');
+    expect(outcome.closedAfterMs).toBeGreaterThanOrEqual(0);
+    expect(outcome.closedAfterMs).toBeLessThan(LINGER_MS + 10_000);
+  });
 
   it('cuts a 300 MB chunked upload off at the limit with bounded memory, with or without a token', async () => {
     const total = 300 * 1024 * 1024;

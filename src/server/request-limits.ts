@@ -158,7 +158,7 @@ export async function readBodyWithin(
 /**
  * The answer to a body {@link readBodyWithin} refused: 413 when it is over `maxBytes` (with
  * `advice` after the reason), 503 with `Retry-After` when the server's body budget is spent.
- * The connection is closed, so the rest of the upload is not read.
+ * The connection is then closed (see `lingeringClose`), so the rest of the upload is not kept.
  *
  * @example
  * ```ts
@@ -171,7 +171,6 @@ export function refusedBody(
   maxBytes: number,
   advice?: string,
 ): Response {
-  c.header('Connection', 'close');
   if (refusal === 'busy') {
     c.header('Retry-After', '1');
     return c.json(

@@ -29,6 +29,7 @@ import {
   refusedBody,
 } from './request-limits.js';
 import { checkSecretsConfigured, mountWebhooks } from './webhook-route.js';
+import { lingeringClose } from './lingering-close.js';
 
 /** Limits of the HTTP API; every field has a default. */
 export interface APILimits {
@@ -231,6 +232,7 @@ export async function startTriggerAPI(options: TriggerAPIOptions): Promise<Trigg
   };
 
   const app = new Hono();
+  app.use(lingeringClose());
   app.onError((error, c) => {
     if (error instanceof ConfigError) {
       const unknown = error.diagnostics.some((d) => d.code === 'unknown-pipeline');
