@@ -1,0 +1,171 @@
+import type { SecretRedactor } from '../../../contracts/secrets.js';
+import { AlertDeliveryError, firstLine } from './delivery-error.js';
+
+/** The most of a receiver's answer that is read; the rest is dropped unread. */
+const MAX_ANSWER_BYTES = 64 * 1024;
+
+/** One HTTP receiver of a channel: where it is, how long it may take, what to mask. */
+export interface HTTPReceiver {
+  readonly channel: string;
+  readonly channelType: string;
+  readonly url: string;
+  readonly timeoutMs: number;
+  readonly redactor: SecretRedactor;
+}
+
+/**
+ * Posts `body` to the receiver and resolves to its answer's text (at most 64 KiB) when the
+ * status is 2xx. Otherwise throws an {@link AlertDeliveryError}: permanent for a 3xx (redirects
+ * are not followed: a moved webhook must be configured anew) and for a 4xx other than 408, 425
+ * and 429; retryable for those, for a 5xx, a timeout and a network error; `BACKOFF` when the
+ * answer carries `Retry-After`. Every message is masked with the receiver's redactor and names
+ * the receiver by scheme and host only, since a webhook's path is often its token.
+ *
+ * @example
+ * ```ts
+ * const answer = await postToReceiver(receiver, JSON.stringify({ text: 'hi' }), { 'content-type': 'application/json' }, signal);
+ * ```
+ */
+export async function postToReceiver(
+  receiver: HTTPReceiver,
+  body: string,
+  headers: Readonly<Record<string, string>>,
+  signal: AbortSignal,
+): Promise<string> {
+  const where = `POST ${originOf(receiver.url)}`;
+  const timeout = AbortSignal.timeout(receiver.timeoutMs);
+  const fail = (
+    message: string,
+    details: Omit<ConstructorParameters<typeof AlertDeliveryError>[1], 'channel' | 'channelType'>,
+  ) =>
+    receiver.redactor.redactError(
+      new AlertDeliveryError(receiver.redactor.redact(message), {
+        channel: receiver.channel,
+        channelType: receiver.channelType,
+        ...details,
+      }),
+    );
+  let response: Response;
+  let text: string;
+  try {
+    response = await fetch(receiver.url, {
+      method: 'POST',
+      headers,
+      body,
+      redirect: 'manual',
+      signal: AbortSignal.any([signal, timeout]),
+    });
+    text = await readCapped(response);
+  } catch (cause) {
+    if (signal.aborted)
+      throw fail(`${where} was cancelled`, {
+        retry: { kind: 'retryable' },
+        cause,
+        hint: 'the sender stopped before the receiver answered; the notifications were perhaps not delivered',
+      });
+    if (timeout.aborted)
+      throw fail(`${where}: no complete answer within ${receiver.timeoutMs} ms (timeout)`, {
+        retry: { kind: 'retryable' },
+        cause,
+      });
+    const network = cause instanceof Error && cause.message === 'fetch failed';
+    throw fail(`${where}: ${network ? 'network error: ' : ''}${reasonOf(cause)}`, {
+      retry: { kind: network ? 'retryable' : 'permanent' },
+      cause,
+      ...(network
+        ? {}
+        : {
+            hint: "the request could not be built (a header value with a line break?); fix the channel's configuration",
+          }),
+    });
+  }
+  if (response.status >= 200 && response.status < 300) return text;
+  const said = `${where} answered HTTP ${response.status}${firstLine(text)}`;
+  if (response.status >= 300 && response.status < 400)
+    throw fail(said, {
+      status: response.status,
+      retry: { kind: 'permanent' },
+      hint: 'the receiver redirects, and notifications are not sent on to another address: configure the address it redirects to',
+    });
+  if (!isRetryableStatus(response.status))
+    throw fail(said, { status: response.status, retry: { kind: 'permanent' } });
+  const waitMs = retryAfterMs(response.headers.get('retry-after'));
+  throw fail(said, {
+    status: response.status,
+    retry: waitMs === undefined ? { kind: 'retryable' } : { kind: 'backoff', waitMs },
+  });
+}
+
+/**
+ * Whether an HTTP status means the same request may succeed later: 408, 425, 429 and 5xx.
+ *
+ * @example
+ * ```ts
+ * isRetryableStatus(429); // true
+ * isRetryableStatus(400); // false
+ * ```
+ */
+export function isRetryableStatus(status: number): boolean {
+  return status >= 500 || status === 408 || status === 425 || status === 429;
+}
+
+/**
+ * The wait a `Retry-After` header asks for in milliseconds (delay-seconds or an HTTP date; a
+ * past date is 0), or undefined when it is absent or unreadable.
+ *
+ * @example
+ * ```ts
+ * retryAfterMs('3'); // 3000
+ * ```
+ */
+export function retryAfterMs(header: string | null, now: number = Date.now()): number | undefined {
+  const text = header?.trim() ?? '';
+  if (text === '') return undefined;
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** The scheme and host of a URL, for messages. */
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return 'the receiver';
+  }
+}
+
+/** The innermost reason of a fetch error (`ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:9`). */
+function reasonOf(cause: unknown): string {
+  let reason = cause instanceof Error ? cause.message : String(cause);
+  let inner: unknown = cause instanceof Error ? cause.cause : undefined;
+  for (let depth = 0; inner instanceof Error && depth < 8; depth++) {
+    const code = (inner as { code?: unknown }).code;
+    reason =
+      typeof code === 'string' && !inner.message.includes(code)
+        ? `${code}: ${inner.message}`
+        : inner.message;
+    inner = inner.cause;
+  }
+  return reason;
+}
+
+/** The answer's text, at most {@link MAX_ANSWER_BYTES}; a longer answer is cut and dropped. */
+async function readCapped(response: Response): Promise<string> {
+  if (response.body === null) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+      if (size >= MAX_ANSWER_BYTES) break;
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks).subarray(0, MAX_ANSWER_BYTES));
+}
