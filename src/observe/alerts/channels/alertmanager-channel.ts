@@ -143,7 +143,7 @@ export function createAlertmanagerChannel(
   base.pathname = `${base.pathname.replace(/\/+$/, '')}/api/v2/alerts`;
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(config.headers))
-    headers[name.toLowerCase()] = secrets.value(value, `headers.${name}`);
+    headers[name.toLowerCase()] = secrets.header(value, name);
   headers['content-type'] = 'application/json';
   const expireAfterMs = parseDuration(config.expireAfter);
   const { timeoutMs, retry } = channelLimits(config);

@@ -1,6 +1,6 @@
 import { ConfigError } from '../../../core/errors.js';
 import type { SecretValue } from '../../../contracts/secrets.js';
-import { SecretRedactor, resolveSecret } from '../../../contracts/secrets.js';
+import { SecretRedactor, addConfigSecrets, resolveSecret } from '../../../contracts/secrets.js';
 
 /**
  * The credentials of one channel: each read through the secret resolver (inline, or
@@ -44,8 +44,20 @@ export class ChannelSecrets {
   }
 
   /**
+   * The value of a header: masked whole and, when it is `<scheme> <credential>` (`Bearer x`,
+   * `Basic x`), by its credential alone and, for Basic, by the decoded password.
+   */
+  header(secret: SecretValue, name: string): string {
+    const value = this.value(secret, `headers.${name}`);
+    const credential = /^[A-Za-z][\w-]*\s+(\S.*)$/.exec(value)?.[1];
+    if (credential !== undefined) this.redactor.add(credential);
+    addConfigSecrets(this.redactor, { authorization: value }, {});
+    return value;
+  }
+
+  /**
    * A URL that is a secret (a Slack webhook's path is its token): checked to be http(s) without
-   * quoting it, and masked whole, by path, by each long path segment and by each query value.
+   * quoting it, and masked whole, by each path segment that looks like a token and by each query value.
    */
   url(secret: SecretValue, field: string): string {
     const value = this.value(secret, field);
@@ -67,11 +79,17 @@ export class ChannelSecrets {
               : `set ${secret.env} to the full URL the receiver issued`,
         },
       ]);
-    if (url.pathname.length > 1) this.redactor.add(url.pathname);
     for (const segment of url.pathname.split('/'))
-      if (segment.length >= 8) this.redactor.add(segment);
+      if (looksLikeToken(segment)) this.redactor.add(segment);
     for (const [, query] of url.searchParams) this.redactor.add(query);
     if (url.password !== '') this.redactor.add(decodeURIComponent(url.password), url.username);
     return value;
   }
+}
+
+/** A path segment that may be a credential: long and random-looking, not a word like `alerts`. */
+function looksLikeToken(segment: string): boolean {
+  return (
+    segment.length >= 16 || (segment.length >= 8 && /\d/.test(segment) && /[A-Za-z]/.test(segment))
+  );
 }

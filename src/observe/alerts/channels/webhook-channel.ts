@@ -154,7 +154,7 @@ export function createWebhookChannel(
       : secrets.value(config.signingSecret, 'signingSecret');
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(config.headers))
-    headers[name.toLowerCase()] = secrets.value(value, `headers.${name}`);
+    headers[name.toLowerCase()] = secrets.header(value, name);
   const { timeoutMs, retry } = channelLimits(config);
   const receiver = {
     channel: config.name,
