@@ -106,6 +106,8 @@ export type EmailChannelConfig = z.output<typeof emailChannelConfig>;
 /** nodemailer's error fields the channel reads. */
 interface MailerError extends Error {
   readonly code?: string;
+  /** The system error's code when nodemailer replaced it (`DEPTH_ZERO_SELF_SIGNED_CERT`). */
+  readonly originalCode?: string;
   readonly responseCode?: number;
   readonly response?: string;
   readonly permanent?: boolean;
@@ -120,6 +122,12 @@ const PERMANENT_CODES = new Set([
   'EENVELOPE',
   'ECONFIG',
 ]);
+
+/** A server that cannot do the TLS the config asks for, whatever its reply code says. */
+const TLS_REFUSED = new Set(['ETLS', 'EREQUIRETLS']);
+
+/** Node's codes for a server certificate that does not verify (a config problem, not an outage). */
+const CERTIFICATE_CODE = /CERT|SELF_SIGNED|UNABLE_TO_(?:GET|VERIFY)|HOSTNAME_MISMATCH/;
 
 /**
  * An email channel: one message per group over SMTP (nodemailer, loaded on the first send),
@@ -209,14 +217,17 @@ export function createEmailChannel(
         if (signal.aborted) throw fail(`${where}: sending was cancelled`, true, reply, cause);
         if (timeout.aborted)
           throw fail(`${where}: not sent within ${timeoutMs} ms (timeout)`, true, reply, cause);
+        const codes = [error.code, error.originalCode].filter((c) => c !== undefined);
         const said =
           reply === undefined
-            ? `${where}: ${error.code === undefined ? '' : `${error.code}: `}${error.message}`
+            ? `${where}: ${codes.length === 0 ? '' : `${codes.join(' ')}: `}${error.message}`
             : `${where} answered${firstLine(error.response ?? error.message)}`;
         const permanent =
-          reply === undefined
+          TLS_REFUSED.has(error.code ?? '') ||
+          CERTIFICATE_CODE.test(error.originalCode ?? '') ||
+          (reply === undefined
             ? PERMANENT_CODES.has(error.code ?? '')
-            : (error.permanent ?? (reply >= 500 && reply !== 503));
+            : (error.permanent ?? (reply >= 500 && reply !== 503)));
         throw fail(said, !permanent, reply, cause);
       } finally {
         transport.close();
