@@ -4,8 +4,8 @@ import { parseDuration } from '../../../core/duration.js';
 import { secretValue } from '../../../contracts/secrets.js';
 import type { AlertNotification } from '../notification.js';
 import type { ChannelOptions, ConfiguredAlertChannel } from './channel-config.js';
-import { channelBaseFields, channelLimits } from './channel-config.js';
-import { postToReceiver } from './channel-http.js';
+import { channelBaseFields } from './channel-config.js';
+import { createHTTPChannel } from './channel-http.js';
 import { ChannelSecrets } from './channel-secrets.js';
 
 /** A Prometheus label name. */
@@ -146,25 +146,12 @@ export function createAlertmanagerChannel(
     headers[name.toLowerCase()] = secrets.header(value, name);
   headers['content-type'] = 'application/json';
   const expireAfterMs = parseDuration(config.expireAfter);
-  const { timeoutMs, retry } = channelLimits(config);
-  const receiver = {
-    channel: config.name,
-    channelType: 'alertmanager',
-    url: base.toString(),
-    timeoutMs,
-    redactor: secrets.redactor,
-  };
-  return {
-    name: config.name,
-    type: 'alertmanager',
-    retry,
-    secrets: secrets.redactor,
-    async send(group, signal) {
-      if (group.length === 0) return;
-      const alerts = group.map((alert) =>
-        alertmanagerAlert(alert, { labels: config.labels, expireAfterMs }),
-      );
-      await postToReceiver(receiver, JSON.stringify(alerts), headers, signal);
+  return createHTTPChannel(config, 'alertmanager', secrets, base.toString(), (group) => [
+    {
+      body: JSON.stringify(
+        group.map((alert) => alertmanagerAlert(alert, { labels: config.labels, expireAfterMs })),
+      ),
+      headers,
     },
-  };
+  ]);
 }

@@ -1,4 +1,8 @@
 import type { SecretRedactor } from '../../../contracts/secrets.js';
+import type { AlertNotification } from '../notification.js';
+import type { ChannelBase, ConfiguredAlertChannel } from './channel-config.js';
+import { channelLimits } from './channel-config.js';
+import type { ChannelSecrets } from './channel-secrets.js';
 import { AlertDeliveryError, firstLine } from './delivery-error.js';
 
 /** The most of a receiver's answer that is read; the rest is dropped unread. */
@@ -11,6 +15,52 @@ export interface HTTPReceiver {
   readonly url: string;
   readonly timeoutMs: number;
   readonly redactor: SecretRedactor;
+}
+
+/** One HTTP request a channel makes of a group. */
+export interface ChannelRequest {
+  readonly body: string;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/**
+ * A channel that posts each group to one HTTP receiver as the requests `requests` makes of it
+ * (built again for every try, so signatures are fresh), one after another; an empty group sends
+ * nothing. Timeout and retry policy come from the channel's config.
+ *
+ * @example
+ * ```ts
+ * return createHTTPChannel(config, 'slack', secrets, url, (group) => [
+ *   { body: JSON.stringify({ text: groupTitle(group) }), headers: { 'content-type': 'application/json' } },
+ * ]);
+ * ```
+ */
+export function createHTTPChannel(
+  config: ChannelBase,
+  type: string,
+  secrets: ChannelSecrets,
+  url: string,
+  requests: (group: readonly AlertNotification[]) => Iterable<ChannelRequest>,
+): ConfiguredAlertChannel {
+  const { timeoutMs, retry } = channelLimits(config);
+  const receiver = {
+    channel: config.name,
+    channelType: type,
+    url,
+    timeoutMs,
+    redactor: secrets.redactor,
+  };
+  return {
+    name: config.name,
+    type,
+    retry,
+    secrets: secrets.redactor,
+    async send(group, signal) {
+      if (group.length === 0) return;
+      for (const request of requests(group))
+        await postToReceiver(receiver, request.body, request.headers, signal);
+    },
+  };
 }
 
 /**

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { secretValue } from '../../../contracts/secrets.js';
 import type { AlertNotification, AlertSeverity } from '../notification.js';
 import type { ChannelOptions, ConfiguredAlertChannel } from './channel-config.js';
-import { channelBaseFields, channelLimits } from './channel-config.js';
-import { postToReceiver } from './channel-http.js';
+import { channelBaseFields } from './channel-config.js';
+import { createHTTPChannel } from './channel-http.js';
 import { ChannelSecrets } from './channel-secrets.js';
 import { clip } from './render-text.js';
 
@@ -152,29 +152,10 @@ export function createPagerDutyChannel(
 ): ConfiguredAlertChannel {
   const secrets = new ChannelSecrets(config.name, options.env);
   const routingKey = secrets.value(config.routingKey, 'routingKey');
-  const { timeoutMs, retry } = channelLimits(config);
-  const receiver = {
-    channel: config.name,
-    channelType: 'pagerduty',
-    url: config.url,
-    timeoutMs,
-    redactor: secrets.redactor,
-  };
-  return {
-    name: config.name,
-    type: 'pagerduty',
-    retry,
-    secrets: secrets.redactor,
-    async send(group, signal) {
-      for (const alert of group) {
-        const event = pagerDutyEvent(alert, routingKey, config);
-        await postToReceiver(
-          receiver,
-          JSON.stringify(event),
-          { 'content-type': 'application/json' },
-          signal,
-        );
-      }
-    },
-  };
+  return createHTTPChannel(config, 'pagerduty', secrets, config.url, (group) =>
+    group.map((alert) => ({
+      body: JSON.stringify(pagerDutyEvent(alert, routingKey, config)),
+      headers: { 'content-type': 'application/json' },
+    })),
+  );
 }

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { secretValue } from '../../../contracts/secrets.js';
 import type { AlertNotification } from '../notification.js';
 import type { ChannelOptions, ConfiguredAlertChannel } from './channel-config.js';
-import { channelBaseFields, channelLimits } from './channel-config.js';
-import { postToReceiver } from './channel-http.js';
+import { channelBaseFields } from './channel-config.js';
+import { createHTTPChannel } from './channel-http.js';
 import { ChannelSecrets } from './channel-secrets.js';
 import { alertFacts, clip, groupText, groupTitle, oneLine, stateWord } from './render-text.js';
 
@@ -149,28 +149,10 @@ export function createSlackChannel(
 ): ConfiguredAlertChannel {
   const secrets = new ChannelSecrets(config.name, options.env);
   const url = secrets.url(config.url, 'url');
-  const { timeoutMs, retry } = channelLimits(config);
-  const receiver = {
-    channel: config.name,
-    channelType: 'slack',
-    url,
-    timeoutMs,
-    redactor: secrets.redactor,
-  };
-  return {
-    name: config.name,
-    type: 'slack',
-    retry,
-    secrets: secrets.redactor,
-    async send(group, signal) {
-      if (group.length === 0) return;
-      const body = JSON.stringify(slackMessage(group, config.format));
-      await postToReceiver(
-        receiver,
-        body,
-        { 'content-type': 'application/json; charset=utf-8' },
-        signal,
-      );
+  return createHTTPChannel(config, 'slack', secrets, url, (group) => [
+    {
+      body: JSON.stringify(slackMessage(group, config.format)),
+      headers: { 'content-type': 'application/json; charset=utf-8' },
     },
-  };
+  ]);
 }

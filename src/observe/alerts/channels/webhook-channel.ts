@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { secretValue } from '../../../contracts/secrets.js';
 import type { AlertNotification } from '../notification.js';
 import type { ChannelOptions, ConfiguredAlertChannel } from './channel-config.js';
-import { channelBaseFields, channelLimits } from './channel-config.js';
-import { postToReceiver } from './channel-http.js';
+import { channelBaseFields } from './channel-config.js';
+import { createHTTPChannel } from './channel-http.js';
 import { ChannelSecrets } from './channel-secrets.js';
 
 /** The header that carries a webhook body's signature (the scheme of Sluice's own inboxes). */
@@ -57,19 +57,10 @@ export type WebhookChannelInput = z.input<typeof webhookChannelConfig>;
 export type WebhookChannelConfig = z.output<typeof webhookChannelConfig>;
 
 /** One notification in a webhook body: the contract's fields, dates as ISO 8601 text. */
-export interface WebhookAlert {
-  readonly fingerprint: string;
-  readonly rule: string;
-  readonly state: 'firing' | 'resolved';
-  readonly severity: 'critical' | 'warning' | 'info';
-  readonly summary: string;
-  readonly description?: string;
-  readonly labels: Readonly<Record<string, string>>;
+export type WebhookAlert = Omit<AlertNotification, 'startsAt' | 'endsAt'> & {
   readonly startsAt: string;
   readonly endsAt?: string;
-  readonly url?: string;
-  readonly notification: 'first' | 'repeat' | 'escalation' | 'resolved';
-}
+};
 
 /** The body of a webhook request (version 1). */
 export interface WebhookBody {
@@ -155,29 +146,13 @@ export function createWebhookChannel(
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(config.headers))
     headers[name.toLowerCase()] = secrets.header(value, name);
-  const { timeoutMs, retry } = channelLimits(config);
-  const receiver = {
-    channel: config.name,
-    channelType: 'webhook',
-    url,
-    timeoutMs,
-    redactor: secrets.redactor,
-  };
-  return {
-    name: config.name,
-    type: 'webhook',
-    retry,
-    secrets: secrets.redactor,
-    async send(group, signal) {
-      if (group.length === 0) return;
-      const body = JSON.stringify(webhookBody(config.name, group));
-      const sent: Record<string, string> = {
-        ...headers,
-        'content-type': 'application/json; charset=utf-8',
-      };
-      if (signingSecret !== undefined)
-        sent['sluice-signature'] = signAlertBody(signingSecret, body);
-      await postToReceiver(receiver, body, sent, signal);
-    },
-  };
+  return createHTTPChannel(config, 'webhook', secrets, url, (group) => {
+    const body = JSON.stringify(webhookBody(config.name, group));
+    const sent: Record<string, string> = {
+      ...headers,
+      'content-type': 'application/json; charset=utf-8',
+    };
+    if (signingSecret !== undefined) sent['sluice-signature'] = signAlertBody(signingSecret, body);
+    return [{ body, headers: sent }];
+  });
 }
