@@ -440,6 +440,50 @@ describe('webhook channel', () => {
     expect(error.message).toContain('cancelled while waiting to try again');
     expect(receiver.requests).toHaveLength(1);
   });
+  it('sends the user and password of a URL as Basic auth, never in a message', async () => {
+    const password = 'am-pass-271828';
+    const basic = channel(
+      { type: 'alertmanager', name: 'am', url: { env: 'AM_URL' }, retries: 0 },
+      { AM_URL: `${receiver.origin.replace('//', `//sluice:${password}@`)}/prefix/` },
+    );
+    receiver.script({ status: 401, body: `bad credentials for sluice:${password}` });
+    const error = await rejection(basic.send([firingAlert], signal()));
+    const [request] = receiver.requests;
+    expect(request?.path).toBe('/prefix/api/v2/alerts');
+    expect(request?.headers['authorization']).toBe(
+      `Basic ${Buffer.from(`sluice:${password}`).toString('base64')}`,
+    );
+    expect(errorText(error)).toContain('bad credentials for sluice:***');
+    expect(errorText(error)).not.toContain(password);
+  });
+
+  it('refuses a header value with a line break for good, without quoting it', async () => {
+    const broken = channel(
+      {
+        type: 'webhook',
+        name: 'ops',
+        url: receiver.origin,
+        headers: { Authorization: { env: 'AUTH' } },
+        retries: 0,
+      },
+      { AUTH: `Bearer ${HOOK_TOKEN}\r\nX-Evil: 1` },
+    );
+    const error = (await rejection(broken.send([firingAlert], signal()))) as AlertDeliveryError;
+    expect(error.code).toBe('PERMANENT');
+    expect(receiver.requests).toHaveLength(0);
+    expect(errorText(error)).not.toContain(HOOK_TOKEN);
+  });
+
+  it('sends nothing for an empty group', async () => {
+    await hook().send([], signal());
+    await channel({
+      type: 'pagerduty',
+      name: 'p',
+      routingKey: ROUTING_KEY,
+      url: receiver.origin,
+    }).send([], signal());
+    expect(receiver.requests).toHaveLength(0);
+  });
 });
 
 describe('pagerduty channel', () => {

@@ -43,10 +43,11 @@ export function createHTTPChannel(
   requests: (group: readonly AlertNotification[]) => Iterable<ChannelRequest>,
 ): ConfiguredAlertChannel {
   const { timeoutMs, retry } = channelLimits(config);
+  const { url: target, authorization } = splitCredentials(url, secrets);
   const receiver = {
     channel: config.name,
     channelType: type,
-    url,
+    url: target,
     timeoutMs,
     redactor: secrets.redactor,
   };
@@ -57,10 +58,43 @@ export function createHTTPChannel(
     secrets: secrets.redactor,
     async send(group, signal) {
       if (group.length === 0) return;
-      for (const request of requests(group))
-        await postToReceiver(receiver, request.body, request.headers, signal);
+      for (const request of requests(group)) {
+        const headers =
+          authorization === undefined || 'authorization' in request.headers
+            ? request.headers
+            : { ...request.headers, authorization };
+        await postToReceiver(receiver, request.body, headers, signal);
+      }
     },
   };
+}
+
+/**
+ * A URL without `user:password@` (fetch refuses such URLs) and the Basic `Authorization` they
+ * stand for, whose credential is masked from then on.
+ */
+function splitCredentials(
+  url: string,
+  secrets: ChannelSecrets,
+): { url: string; authorization?: string } {
+  if (!URL.canParse(url)) return { url };
+  const parsed = new URL(url);
+  if (parsed.username === '' && parsed.password === '') return { url };
+  const credential = Buffer.from(
+    `${safeDecode(parsed.username)}:${safeDecode(parsed.password)}`,
+  ).toString('base64');
+  secrets.redactor.add(credential);
+  parsed.username = '';
+  parsed.password = '';
+  return { url: parsed.toString(), authorization: `Basic ${credential}` };
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 /**
