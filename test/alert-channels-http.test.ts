@@ -474,6 +474,30 @@ describe('webhook channel', () => {
     expect(errorText(error)).not.toContain(HOOK_TOKEN);
   });
 
+  it('takes a 2xx as delivered without waiting for the rest of a trickled answer', async () => {
+    const { createServer } = await import('node:http');
+    const trickle = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/plain' });
+      response.write('ok');
+    });
+    await new Promise<void>((ready) => trickle.listen(0, '127.0.0.1', ready));
+    const address = trickle.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    try {
+      const started = Date.now();
+      await channel({
+        type: 'webhook',
+        name: 'slow',
+        url: `http://127.0.0.1:${port}/`,
+        timeout: '5s',
+      }).send([firingAlert], signal());
+      expect(Date.now() - started).toBeLessThan(4_000);
+    } finally {
+      trickle.closeAllConnections();
+      await new Promise<void>((done) => trickle.close(() => done()));
+    }
+  });
+
   it('sends nothing for an empty group', async () => {
     await hook().send([], signal());
     await channel({

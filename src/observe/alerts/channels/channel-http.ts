@@ -98,8 +98,8 @@ function safeDecode(text: string): string {
 }
 
 /**
- * Posts `body` to the receiver and resolves to its answer's text (at most 64 KiB) when the
- * status is 2xx. Otherwise throws an {@link AlertDeliveryError}: permanent for a 3xx (redirects
+ * Posts `body` to the receiver and resolves when it answers 2xx (without waiting for the rest
+ * of that answer). Otherwise reads at most 64 KiB of the answer and throws an {@link AlertDeliveryError}: permanent for a 3xx (redirects
  * are not followed: a moved webhook must be configured anew) and for a 4xx other than 408, 425
  * and 429; retryable for those, for a 5xx, a timeout and a network error; `BACKOFF` when the
  * answer carries `Retry-After`. Every message is masked with the receiver's redactor and names
@@ -107,7 +107,7 @@ function safeDecode(text: string): string {
  *
  * @example
  * ```ts
- * const answer = await postToReceiver(receiver, JSON.stringify({ text: 'hi' }), { 'content-type': 'application/json' }, signal);
+ * await postToReceiver(receiver, JSON.stringify({ text: 'hi' }), { 'content-type': 'application/json' }, signal);
  * ```
  */
 export async function postToReceiver(
@@ -115,7 +115,7 @@ export async function postToReceiver(
   body: string,
   headers: Readonly<Record<string, string>>,
   signal: AbortSignal,
-): Promise<string> {
+): Promise<void> {
   const where = `POST ${originOf(receiver.url)}`;
   const timeout = AbortSignal.timeout(receiver.timeoutMs);
   const fail = (
@@ -130,7 +130,7 @@ export async function postToReceiver(
       }),
     );
   let response: Response;
-  let text: string;
+  let text = '';
   try {
     response = await fetch(receiver.url, {
       method: 'POST',
@@ -139,7 +139,9 @@ export async function postToReceiver(
       redirect: 'manual',
       signal: AbortSignal.any([signal, timeout]),
     });
-    text = await readCapped(response);
+    // A 2xx status means accepted: its body is not waited for (a receiver may trickle it).
+    if (response.ok) await response.body?.cancel();
+    else text = await readCapped(response);
   } catch (cause) {
     if (signal.aborted)
       throw fail(`${where} was cancelled`, {
@@ -163,7 +165,7 @@ export async function postToReceiver(
           }),
     });
   }
-  if (response.status >= 200 && response.status < 300) return text;
+  if (response.ok) return;
   const said = `${where} answered HTTP ${response.status}${firstLine(text)}`;
   if (response.status >= 300 && response.status < 400)
     throw fail(said, {
