@@ -138,6 +138,21 @@ describe.skipIf(unavailable !== undefined)('email channel over SMTP', () => {
     expect(message?.authenticated).toBe(true);
   });
 
+  it('with "starttls-if-offered", upgrades when offered and sends in clear when not', async () => {
+    const pem = await certificate();
+    const offering = await server({ mode: 'starttls', certificate: pem });
+    const clear = await server({});
+    for (const smtp of [offering, clear])
+      await mailChannel(smtp.port, {
+        security: 'starttls-if-offered',
+        tls: { caFile: pem.cert },
+        username: undefined,
+        password: undefined,
+      }).send([firingAlert], signal());
+    expect((await offering.messages()).map((m) => m.tls)).toEqual([true]);
+    expect((await clear.messages()).map((m) => m.tls)).toEqual([false]);
+  });
+
   it('speaks TLS from the first byte with security "tls"', async () => {
     const pem = await certificate();
     const smtp = await server({
