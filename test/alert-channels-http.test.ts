@@ -433,13 +433,41 @@ describe('webhook channel', () => {
     receiver.fallback = { status: 500 };
     const controller = new AbortController();
     const slow = hook({ retries: { retries: 5, delay: '30s' } });
-    const pending = rejection(sendWithRetry(slow, [firingAlert], { signal: controller.signal }));
+    const started = Date.now();
+    // Aborted once the first failure is reported, that is while waiting 30 s for the next try.
+    const error = (await rejection(
+      sendWithRetry(slow, [firingAlert], {
+        signal: controller.signal,
+        onFailure: (failure) => {
+          expect(failure.retryInMs).toBeGreaterThan(20_000);
+          controller.abort();
+        },
+      }),
+    )) as AlertDeliveryError;
+    expect(error.message).toContain('cancelled while waiting to try again');
+    expect(error.cause).toBeInstanceOf(AlertDeliveryError);
+    expect(receiver.requests).toHaveLength(1);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('stops a request in flight when the caller aborts, and does not try again', async () => {
+    receiver.fallback = { hang: true };
+    const controller = new AbortController();
+    const failures: ChannelFailure[] = [];
+    const pending = rejection(
+      sendWithRetry(hook({ timeout: '60s' }), [firingAlert], {
+        signal: controller.signal,
+        onFailure: (f) => failures.push(f),
+      }),
+    );
     await receiver.waitFor(1);
     controller.abort();
     const error = (await pending) as AlertDeliveryError;
-    expect(error.message).toContain('cancelled while waiting to try again');
+    expect(error.message).toContain(`POST ${receiver.origin} was cancelled`);
+    expect(failures.map((f) => f.retryInMs)).toEqual([undefined]);
     expect(receiver.requests).toHaveLength(1);
   });
+
   it('sends the user and password of a URL as Basic auth, never in a message', async () => {
     const password = 'am-pass-271828';
     const basic = channel(
