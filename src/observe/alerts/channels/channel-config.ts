@@ -57,7 +57,16 @@ export interface ChannelBase {
   readonly retries: z.output<typeof retryPolicyConfig>;
 }
 
-/** The timeout in milliseconds and the retry policy of a channel's config. */
+/**
+ * The timeout in milliseconds and the retry policy of a channel's config (the channel defaults
+ * `delay: '1s'`, `maxDelay: '5m'`, `jitter: 0.2` filled in).
+ *
+ * @example
+ * ```ts
+ * channelLimits({ name: 'ops', timeout: '10s', retries: 3 });
+ * // { timeoutMs: 10_000, retry: { retries: 3, delayMs: 1_000, maxDelayMs: 300_000, jitter: 0.2 } }
+ * ```
+ */
 export function channelLimits(config: ChannelBase): {
   timeoutMs: number;
   retry: ResolvedRetryPolicy;

@@ -7,10 +7,24 @@ import { channelBaseFields } from './channel-config.js';
 import { createHTTPChannel } from './channel-http.js';
 import { ChannelSecrets } from './channel-secrets.js';
 
-/** The header that carries a webhook body's signature (the scheme of Sluice's own inboxes). */
+/**
+ * The header that carries a webhook body's signature (the scheme of Sluice's own inboxes).
+ *
+ * @example
+ * ```ts
+ * const header = request.headers.get(ALERT_SIGNATURE_HEADER); // 't=1767225600,v1=5f3a...'
+ * ```
+ */
 export const ALERT_SIGNATURE_HEADER = 'Sluice-Signature';
 
-/** The version of the webhook body's shape; it changes only when a field changes meaning or goes. */
+/**
+ * The version of the webhook body's shape; it changes only when a field changes meaning or goes.
+ *
+ * @example
+ * ```ts
+ * if (body.version !== ALERT_WEBHOOK_VERSION) throw new Error(`unknown alert body version ${body.version}`);
+ * ```
+ */
 export const ALERT_WEBHOOK_VERSION = 1;
 
 /** Headers the channel sets itself; a config cannot override them. */
