@@ -133,11 +133,16 @@ describe.skipIf(!promtool)('GET /metrics of sluice serve --http', () => {
       expect(
         valueOf(all, 'sluice_run_duration_seconds_count', { pipeline, status: 'success' }),
       ).toBe(1);
+      expect(valueOf(all, 'sluice_step_duration_seconds_count', { pipeline })).toBe(
+        steps.filter((step) => step.status === 'success' || step.status === 'failed').length,
+      );
       for (const step of steps) {
         const labels = { pipeline, step: step.id };
-        expect(
-          valueOf(all, 'sluice_step_duration_seconds_count', { ...labels, status: step.status }),
-        ).toBe(1);
+        if (step.durationMs > 0)
+          expect(valueOf(all, 'sluice_step_seconds_total', labels)).toBeCloseTo(
+            step.durationMs / 1000,
+            6,
+          );
         for (const [direction, count] of [
           ['in', step.rowsIn],
           ['out', step.rowsOut],

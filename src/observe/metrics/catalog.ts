@@ -49,15 +49,15 @@ export interface MetricFamily {
   readonly exemplars?: boolean;
 }
 
-const RUN_SECONDS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600];
-const STEP_SECONDS = [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
+// Ten buckets each: a histogram series costs one per bucket, times pipelines and statuses.
+const RUN_SECONDS = [0.5, 1, 5, 15, 60, 300, 900, 1800, 3600, 10800];
+const STEP_SECONDS = [0.01, 0.05, 0.25, 1, 5, 15, 60, 300, 900, 3600];
 const LOOP_SECONDS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const LAG_SECONDS = [0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600, 21600];
 const COMMIT_SECONDS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 const FINAL_RUN_STATUSES = ['success', 'failed', 'canceled', 'skipped'];
 const ATTEMPT_STATUSES = ['success', 'failed', 'canceled'];
-const STEP_STATUSES = ['success', 'failed', 'skipped', 'canceled'];
 
 /**
  * Every metric family Sluice exports, keyed by the name the recording facade uses. The
@@ -96,10 +96,27 @@ export const METRIC_FAMILIES = {
     type: 'histogram',
     area: 'batch',
     unit: 'seconds',
-    help: 'Time each step of an attempt took, by how the step ended.',
-    labels: ['pipeline', 'step', 'status'],
-    labelValues: { status: STEP_STATUSES },
+    help: "Time each step that ran (succeeded or failed) took, over all of a pipeline's steps (per step: sluice_step_seconds_total; failures: sluice_step_failures_total).",
+    labels: ['pipeline'],
     buckets: STEP_SECONDS,
+    exemplars: true,
+  },
+  stepSeconds: {
+    name: 'sluice_step_seconds_total',
+    type: 'counter',
+    area: 'batch',
+    unit: 'seconds',
+    help: 'Time a step took, added up over the attempts that ran it (the share of each step in the time of its pipeline).',
+    labels: ['pipeline', 'step'],
+    exemplars: true,
+  },
+  stepFailures: {
+    name: 'sluice_step_failures_total',
+    type: 'counter',
+    area: 'batch',
+    unit: 'steps',
+    help: 'Attempts in which the step failed (the step that broke a run, retried or not).',
+    labels: ['pipeline', 'step'],
     exemplars: true,
   },
   stepRecords: {

@@ -158,7 +158,10 @@ export async function createPrometheusMetrics(
     },
     stepFinished(event) {
       const labels = { pipeline: event.pipeline, step: event.step };
-      observe('stepDuration', { ...labels, status: event.status }, event.seconds, event.runId);
+      if (event.status === 'success' || event.status === 'failed')
+        observe('stepDuration', { pipeline: event.pipeline }, event.seconds, event.runId);
+      inc('stepSeconds', labels, event.seconds, event.runId);
+      if (event.status === 'failed') inc('stepFailures', labels, 1, event.runId);
       if (event.recordsIn !== null)
         inc('stepRecords', { ...labels, direction: 'in' }, event.recordsIn, event.runId);
       if (event.recordsOut !== null)
