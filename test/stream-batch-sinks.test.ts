@@ -95,10 +95,10 @@ class CrashAfterPublish extends StreamCheckpoints {
     this.#recordsOut = recordsOut;
   }
 
-  override async save(checkpoint: SavedCheckpoint): Promise<void> {
+  override async save(checkpoint: SavedCheckpoint): Promise<number> {
     if (checkpoint.recordsOut > this.#recordsOut)
       throw new Error('simulated crash between the publish and the checkpoint save');
-    await super.save(checkpoint);
+    return await super.save(checkpoint);
   }
 }
 

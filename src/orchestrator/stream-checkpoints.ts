@@ -20,8 +20,9 @@ const KEPT = 10;
 export class StreamCheckpoints {
   constructor(private readonly store: RunStore) {}
 
-  /** Saves a checkpoint and forgets all but the newest ten of the stream. */
-  async save(checkpoint: StreamCheckpoint): Promise<void> {
+  /** Saves a checkpoint and forgets all but the newest ten of the stream; answers its size in bytes. */
+  async save(checkpoint: StreamCheckpoint): Promise<number> {
+    const snapshot = JSON.stringify(checkpoint.snapshot);
     await this.store.db.transaction(async (tx) => {
       await tx.run(
         `INSERT INTO stream_checkpoints
@@ -30,7 +31,7 @@ export class StreamCheckpoints {
         [
           checkpoint.stream,
           checkpoint.checkpointId,
-          JSON.stringify(checkpoint.snapshot),
+          snapshot,
           checkpoint.watermark ?? null,
           checkpoint.recordsIn,
           checkpoint.recordsOut,
@@ -44,6 +45,7 @@ export class StreamCheckpoints {
         checkpoint.checkpointId - KEPT,
       ]);
     });
+    return Buffer.byteLength(snapshot);
   }
 
   /** The stream's newest checkpoint, or undefined when it has none. */

@@ -1,7 +1,3 @@
-import type { AddressInfo } from 'node:net';
-import { isIP } from 'node:net';
-import type { Server } from 'node:http';
-import { createAdaptorServer } from '@hono/node-server';
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { ConfigError, SluiceError, UsageError } from '../core/errors.js';
@@ -9,8 +5,6 @@ import type { PrometheusMetrics } from '../observe/metrics/prometheus-metrics.js
 import { createPrometheusMetrics } from '../observe/metrics/prometheus-metrics.js';
 import type { Logger } from '../core/logger.js';
 import { silentLogger } from '../core/logger.js';
-import type { APITokenRole } from '../orchestrator/api-tokens.js';
-import { roleAllows } from '../orchestrator/api-tokens.js';
 import type { Reprocess } from '../orchestrator/backfill.js';
 import { cutsJSON, planBackfill, submitBackfill } from '../orchestrator/backfill.js';
 import type { Project } from '../orchestrator/project.js';
@@ -18,16 +12,10 @@ import type { RunStore } from '../orchestrator/run-store.js';
 import { runSummary } from '../orchestrator/run-summary.js';
 import type { RunState } from '../orchestrator/run-types.js';
 import { triggerRunOnce } from '../orchestrator/trigger.js';
-import type { Principal } from './api-auth.js';
-import { ANONYMOUS, APIAuth } from './api-auth.js';
+import { createAPIGate } from './api-gate.js';
+import { listenHTTP } from './http-listener.js';
 import { mountMetrics } from './metrics-route.js';
-import {
-  BodyBudget,
-  IDEMPOTENCY_KEY,
-  RateLimiter,
-  readBodyWithin,
-  refusedBody,
-} from './request-limits.js';
+import { BodyBudget, IDEMPOTENCY_KEY, readBodyWithin, refusedBody } from './request-limits.js';
 import { checkSecretsConfigured, mountWebhooks } from './webhook-route.js';
 import { lingeringClose } from './lingering-close.js';
 
@@ -116,14 +104,6 @@ export async function startTriggerAPI(options: TriggerAPIOptions): Promise<Trigg
   const env = options.env ?? process.env;
   const logger = options.logger ?? silentLogger;
   checkSecretsConfigured(env);
-  if (options.token !== undefined && options.token.trim() === '')
-    throw new ConfigError([
-      {
-        code: 'empty-secret',
-        message: 'the API token is empty; an empty token would let every request in',
-        hint: 'give SLUICE_API_TOKEN a long random value (e.g. openssl rand -hex 32), or unset it',
-      },
-    ]);
   const short = Object.entries(env)
     .filter(([name]) => name === 'SLUICE_API_TOKEN' || name.startsWith('SLUICE_WEBHOOK_SECRET_'))
     .filter(([, value]) => value !== undefined && value.trim().length < 16)
@@ -136,83 +116,17 @@ export async function startTriggerAPI(options: TriggerAPIOptions): Promise<Trigg
     );
   const limits = options.limits ?? {};
   const maxBodyBytes = limits.maxBodyBytes ?? MIB;
-  const limiter = new RateLimiter({
-    perSecond: limits.requestsPerSecond ?? 100,
-    burst: limits.burst ?? 1_000,
-  });
   const budget = new BodyBudget(limits.inFlightBodyBytes ?? 128 * MIB);
-  // Failed authentications per client address: a token cannot be guessed at speed.
-  const failures = new RateLimiter({ perSecond: 1, burst: 20 });
-  const auth = new APIAuth(options.store, options.token);
+  const gate = createAPIGate({
+    store: options.store,
+    ...(options.token === undefined ? {} : { token: options.token }),
+    ...(limits.requestsPerSecond === undefined
+      ? {}
+      : { requestsPerSecond: limits.requestsPerSecond }),
+    ...(limits.burst === undefined ? {} : { burst: limits.burst }),
+  });
+  const { authorize, limit, blocked, failed } = gate;
   const hostname = options.hostname ?? '127.0.0.1';
-
-  if (!isLoopback(hostname) && !(await auth.required())) {
-    if (options.insecure !== true)
-      throw new UsageError(
-        `refusing to listen on ${hostname}:${options.port} without authentication: anyone who can reach it could queue, cancel and backfill runs`,
-        {
-          hint: 'create a token first (sluice tokens create <name> --role admin) or set SLUICE_API_TOKEN; listen on 127.0.0.1; or pass --insecure to accept the risk',
-        },
-      );
-    logger.warn(
-      { address: `${hostname}:${options.port}` },
-      'INSECURE: the HTTP API listens beyond loopback with no token; anyone who can reach it can queue, cancel and backfill runs (create a token: sluice tokens create <name> --role admin)',
-    );
-  }
-
-  const tooMany = (c: Context, seconds: number): Response => {
-    c.header('Retry-After', String(seconds));
-    return c.json(
-      { error: `too many requests; try again in ${seconds} s`, code: 'rate_limited' },
-      429,
-    );
-  };
-  const limit = (c: Context, key: string): Response | undefined => {
-    const wait = limiter.take(key);
-    return wait === undefined ? undefined : tooMany(c, wait);
-  };
-  const blocked = (c: Context): Response | undefined => {
-    const wait = failures.peek(clientAddress(c));
-    return wait === undefined ? undefined : tooMany(c, wait);
-  };
-  const failed = (c: Context): void => void failures.take(clientAddress(c));
-  /** The principal of a request allowed `needed`, or the response refusing it. */
-  const authorize = async (c: Context, needed: APITokenRole): Promise<Principal | Response> => {
-    const header = c.req.header('authorization');
-    const who = await auth.authenticate(header);
-    // A client address that failed lately is slowed, unless it shows a stored token: those are
-    // 256 random bits (never guessed), so clients sharing an address with a guesser (behind one
-    // proxy) keep working. $SLUICE_API_TOKEN is chosen by a person, so it is slowed too: even a
-    // right guess is answered 429 then.
-    const storedToken = typeof who === 'object' && who.name !== 'env' && who.name !== ANONYMOUS;
-    if (header !== undefined && header !== '' && !storedToken) {
-      const refused = blocked(c);
-      if (refused !== undefined) return refused;
-    }
-    if (who === 'missing' || who === 'invalid') {
-      if (who === 'invalid') failed(c);
-      return c.json(
-        {
-          error:
-            who === 'missing'
-              ? 'a token is required: send "Authorization: Bearer <token>" (sluice tokens create)'
-              : 'the token is not valid (unknown, revoked, or not "Bearer <token>")',
-          code: 'unauthorized',
-        },
-        401,
-      );
-    }
-    if (!roleAllows(who.role, needed))
-      return c.json(
-        {
-          error: `this needs a token with the "${needed}" role (or a stronger one); token "${who.name}" has "${who.role}"`,
-          code: 'forbidden',
-        },
-        403,
-      );
-    const limited = limit(c, `token:${who.name}`);
-    return limited ?? who;
-  };
   /** Reads an `/api` JSON body within the limit: the value, or the response refusing it. */
   const jsonBody = async (c: Context): Promise<Record<string, unknown> | Response> => {
     const read = await readBodyWithin(c.req.raw, maxBodyBytes, budget);
@@ -367,36 +281,16 @@ export async function startTriggerAPI(options: TriggerAPIOptions): Promise<Trigg
     );
   });
 
-  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
-  // A client that sends headers or a body slowly does not hold a connection for long.
-  server.headersTimeout = 20_000;
-  server.requestTimeout = 120_000;
-  await new Promise<void>((resolve, reject) => {
-    const failed = (error: NodeJS.ErrnoException): void =>
-      reject(listenError(error, hostname, options.port));
-    server.once('error', failed);
-    server.listen(options.port, hostname, () => {
-      server.off('error', failed);
-      resolve();
-    });
+  const listener = await listenHTTP(app, gate.auth, {
+    hostname,
+    port: options.port,
+    flag: '--http',
+    subject: 'the HTTP API',
+    exposes: 'queue, cancel and backfill runs',
+    ...(options.insecure === undefined ? {} : { insecure: options.insecure }),
+    logger,
   });
-  server.on('error', (error) => logger.error({ err: error }, 'the HTTP API server failed'));
-  const { port } = server.address() as AddressInfo;
-  return {
-    metrics,
-    url: `http://${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}`,
-    // Requests in flight get a few seconds to be answered; then their connections are cut.
-    close: () =>
-      new Promise<void>((resolve) => {
-        const cut = setTimeout(() => server.closeAllConnections(), 5_000);
-        cut.unref();
-        server.close(() => {
-          clearTimeout(cut);
-          resolve();
-        });
-        server.closeIdleConnections();
-      }),
-  };
+  return { metrics, url: listener.url, close: () => listener.close() };
 }
 
 /** The trigger options of a body, or the reason it is not acceptable. */
@@ -473,37 +367,4 @@ function checkedName(name: string): string {
 
 function shorten(text: string): string {
   return text.length > 80 ? `${text.slice(0, 80)}...` : text;
-}
-
-function clientAddress(c: Context): string {
-  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)
-    ?.incoming;
-  return incoming?.socket?.remoteAddress ?? 'unknown';
-}
-
-/** Whether `hostname` only accepts connections from this machine. */
-function isLoopback(hostname: string): boolean {
-  if (hostname === 'localhost' || hostname === '::1') return true;
-  return isIP(hostname) === 4 && hostname.startsWith('127.');
-}
-
-/** A listen failure as an error that says what to do (exit code 2). */
-function listenError(error: NodeJS.ErrnoException, hostname: string, port: number): Error {
-  const where = `${hostname}:${port}`;
-  if (error.code === 'EADDRINUSE')
-    return new UsageError(`cannot listen on ${where}: the port is in use by another process`, {
-      hint: `stop the other process (e.g. ss -ltnp 'sport = :${port}'), or choose another port with --http`,
-      cause: error,
-    });
-  if (error.code === 'EACCES')
-    return new UsageError(`cannot listen on ${where}: permission denied`, {
-      hint: 'ports below 1024 need privileges; choose a port above 1024 with --http',
-      cause: error,
-    });
-  if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND')
-    return new UsageError(`cannot listen on ${where}: no such address on this machine`, {
-      hint: 'use an address of one of its interfaces, 0.0.0.0 for all, or 127.0.0.1',
-      cause: error,
-    });
-  return new UsageError(`cannot listen on ${where}: ${error.message}`, { cause: error });
 }

@@ -24,6 +24,9 @@ import type { EventTimeSpec } from './event-time.js';
 import { describeEventTime, eventTimeOf, eventTimeReader } from './event-time.js';
 import { INVALID_REASON_FIELD, isInvalidRecord } from '../contracts/payload.js';
 import { WatermarkTracker } from './watermarks.js';
+import type { SluiceMetrics } from '../observe/metrics/recorder.js';
+import { noMetrics } from '../observe/metrics/recorder.js';
+import { StreamMeter } from './stream-meter.js';
 
 /** A stream ready to run: connectors resolved, configs validated, durations in milliseconds. */
 export interface StreamPlan {
@@ -61,7 +64,8 @@ export interface StreamSnapshot {
 /** Where checkpoints are kept between runs (the run store). */
 export interface CheckpointStore {
   last(stream: string): Promise<SavedCheckpoint | undefined>;
-  save(checkpoint: SavedCheckpoint): Promise<void>;
+  /** Saves a checkpoint; may answer the bytes it stored (the checkpoint size metric). */
+  save(checkpoint: SavedCheckpoint): Promise<number | void>;
 }
 
 /** A committed checkpoint of a stream, as a {@link CheckpointStore} keeps it. */
@@ -120,6 +124,11 @@ export interface StreamRunOptions {
   /** The state folder sources keep local state in (webhook inboxes); default `.sluice`. */
   readonly stateDir?: string;
   readonly onCheckpoint?: (progress: StreamProgress) => void;
+  /**
+   * Where the stream's figures go as it runs (records in and out, invalid and late records,
+   * source lag, watermark, checkpoints, sink commits, state entries); default: nowhere.
+   */
+  readonly metrics?: SluiceMetrics;
 }
 
 /**
@@ -279,6 +288,7 @@ class StreamState {
   readonly #late: { record: unknown; reason: string }[] = [];
   readonly #invalid: { record: unknown; reason: string }[] = [];
   readonly #lateOutput: LateOutput | undefined;
+  readonly #meter: StreamMeter;
   #checkpointId: number;
   #recordsIn: number;
   #recordsOut: number;
@@ -296,6 +306,7 @@ class StreamState {
     this.#lateOutput = late;
     this.#options = options;
     this.#operators = plan.operators.map(createOperator);
+    this.#meter = new StreamMeter(options.metrics ?? noMetrics, plan.name, plan.operators);
     for (const operator of this.#operators)
       operator.open?.({ stream: plan.name, logger: options.logger });
     this.#watermarks = new WatermarkTracker({
@@ -330,19 +341,25 @@ class StreamState {
     for (const operator of this.#operators) await operator.prepare?.();
     const batch: StreamBatch = { rows: [], times: [] };
     const highest = new Map<string, number>();
+    const meter = this.#meter;
     for (const record of records) {
       const done = this.positions[record.partition];
       if (done !== undefined && this.#compare(record.position, done) <= 0) continue;
       this.positions[record.partition] = record.position;
       this.#recordsIn++;
+      meter.recordsIn++;
       const value = record.value;
       if (isInvalidRecord(value)) {
-        this.#reject(value, String(value[INVALID_REASON_FIELD]));
+        this.#reject(value, String(value[INVALID_REASON_FIELD]), meter.source);
         continue;
       }
       const time = eventTimeOf(this.#eventTime(value));
       if (time === undefined) {
-        this.#reject(value, `no valid event time in ${describeEventTime(this.#plan.eventTime)}`);
+        this.#reject(
+          value,
+          `no valid event time in ${describeEventTime(this.#plan.eventTime)}`,
+          meter.source,
+        );
         continue;
       }
       batch.rows.push(value);
@@ -351,16 +368,21 @@ class StreamState {
       if (high === undefined || time > high) highest.set(record.partition, time);
     }
     const watermark = this.#watermarks.current();
-    const late: SideOutput = (row, _time, reason, kind = 'late') => {
-      if (kind === 'invalid') {
-        this.#reject(row, reason);
-        return;
-      }
-      this.#recordsLate++;
-      this.#late.push({ record: row, reason });
+    const side = (step: number): SideOutput => {
+      return (row, _time, reason, kind = 'late') => {
+        if (kind === 'invalid') {
+          this.#reject(row, reason, step);
+          return;
+        }
+        this.#recordsLate++;
+        meter.late(step);
+        this.#late.push({ record: row, reason });
+      };
     };
     let current: StreamBatch = batch;
-    for (const operator of this.#operators) current = operator.process(current, watermark, late);
+    this.#operators.forEach((operator, i) => {
+      current = operator.process(current, watermark, side(i));
+    });
     for (const [partition, time] of highest) this.#watermarks.observe(partition, time);
     const moved = this.#watermarks.current();
     const out = [...current.rows];
@@ -370,14 +392,27 @@ class StreamState {
     for (let i = 0; i < this.#operators.length; i++) {
       let due = (this.#operators[i] as StreamOperator).advance(moved);
       for (let j = i + 1; j < this.#operators.length && due.rows.length > 0; j++)
-        due = (this.#operators[j] as StreamOperator).process(due, watermark, late);
+        due = (this.#operators[j] as StreamOperator).process(due, watermark, side(j));
       for (const row of due.rows) out.push(row);
     }
     this.#recordsOut += out.length;
+    meter.batchDone(out.length, highest.values(), moved);
     return out;
   }
 
   async checkpoint(writer: StreamWriter, reader: StreamReader): Promise<void> {
+    const started = performance.now();
+    try {
+      const bytes = await this.#checkpoint(writer, reader);
+      this.#meter.checkpointed((performance.now() - started) / 1000, bytes, this.#operators);
+    } catch (error) {
+      this.#meter.checkpointFailed((performance.now() - started) / 1000);
+      throw error;
+    }
+  }
+
+  /** Commits a checkpoint; answers its size when the checkpoint store tells it. */
+  async #checkpoint(writer: StreamWriter, reader: StreamReader): Promise<number | undefined> {
     const id = this.#checkpointId + 1;
     const snapshot: StreamSnapshot = {
       positions: { ...this.positions },
@@ -388,10 +423,13 @@ class StreamState {
     };
     await this.#commitLate(id, this.#late.splice(0));
     await this.#options.quarantine.append('invalid', this.#invalid.splice(0));
+    const committing = performance.now();
     await writer.commit({ checkpointId: id, snapshot });
+    this.#meter.sinkCommitted((performance.now() - committing) / 1000);
     const lag = await reader.lag?.().catch(() => undefined);
+    if (lag !== undefined) this.#meter.sourceLag(lag);
     const progress = { ...this.progress(), checkpointId: id, lag };
-    await this.#options.checkpoints.save({
+    const bytes = await this.#options.checkpoints.save({
       stream: this.#plan.name,
       checkpointId: id,
       snapshot,
@@ -405,6 +443,7 @@ class StreamState {
     this.#checkpointId = id;
     await reader.ack(snapshot.positions);
     this.#options.onCheckpoint?.(progress);
+    return typeof bytes === 'number' ? bytes : undefined;
   }
 
   progress(): StreamProgress {
@@ -461,8 +500,10 @@ class StreamState {
       );
   }
 
-  #reject(record: StreamRow, reason: string): void {
+  /** Sets an invalid record aside; `step` is the operator that rejected it (or the source). */
+  #reject(record: StreamRow, reason: string, step: number): void {
     this.#recordsInvalid++;
+    this.#meter.invalid(step);
     this.#invalid.push({ record, reason });
   }
 }

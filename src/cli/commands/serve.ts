@@ -5,7 +5,11 @@ import { runWorker } from '../../orchestrator/worker.js';
 import { startTriggerAPI } from '../../server/trigger-api.js';
 import { UsageError } from '../../core/errors.js';
 import type { Command, CommandIO } from '../command.js';
+
+export { listenAddress };
 import { ExitCode } from '../command.js';
+import { listenAddress } from '../listen-address.js';
+import { metricsAddress, serveMetrics } from '../metrics-listener.js';
 import { positiveInteger, withProjectStore } from '../orchestrator-options.js';
 import { presentError } from '../present-error.js';
 import { serveSpec, workerSpec } from '../specs/serve.js';
@@ -95,18 +99,26 @@ export const workerCommand: Command = {
       const leaseMs = parseDuration(String(options['lease'] ?? '30s'));
       const graceMs = parseDuration(String(options['grace'] ?? '30s'));
       const pipelines = options['pipeline'] as string[] | undefined;
+      const address = metricsAddress(options);
       return await untilSignalled(io, async (signal, logger) =>
         withProjectStore(options, io, async ({ project, store }) => {
-          await runWorker({
-            store,
-            project,
-            concurrency,
-            leaseMs,
-            graceMs,
-            signal,
-            logger,
-            ...(pipelines === undefined ? {} : { pipelines }),
-          });
+          const served = await serveMetrics(address, options, store, logger);
+          served?.metrics.observeRunQueue(() => store.countActiveRuns());
+          try {
+            await runWorker({
+              store,
+              project,
+              concurrency,
+              leaseMs,
+              graceMs,
+              signal,
+              logger,
+              ...(pipelines === undefined ? {} : { pipelines }),
+              ...(served === undefined ? {} : { metrics: served.metrics }),
+            });
+          } finally {
+            await served?.close();
+          }
           return ExitCode.success;
         }),
       );
@@ -115,27 +127,6 @@ export const workerCommand: Command = {
     }
   },
 };
-
-/**
- * Parses `--http`: `8080`, `:8080`, `0.0.0.0:8080` or `[::1]:8080`.
- *
- * @example
- * ```ts
- * listenAddress('0.0.0.0:8080'); // { hostname: '0.0.0.0', port: 8080 }
- * ```
- */
-export function listenAddress(text: string): { hostname: string; port: number } {
-  const trimmed = text.trim();
-  const colon = trimmed.lastIndexOf(':');
-  const host = colon < 0 ? '' : trimmed.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
-  const portText = colon < 0 ? trimmed : trimmed.slice(colon + 1);
-  const port = Number(portText);
-  if (!/^\d+$/.test(portText) || port > 65_535)
-    throw new UsageError(`--http expects [host:]port, got "${text}"`, {
-      hint: 'e.g. --http 127.0.0.1:8080',
-    });
-  return { hostname: host === '' ? '127.0.0.1' : host, port };
-}
 
 async function untilSignalled(
   io: CommandIO,

@@ -16,6 +16,8 @@ import { partitionInstance, runScaledStream } from '../../stream/scale-out.js';
 import type { StreamStart } from '../../contracts/stream-connector.js';
 import type { Command } from '../command.js';
 import { ExitCode } from '../command.js';
+import type { ServedMetrics } from '../metrics-listener.js';
+import { metricsAddress, serveMetrics } from '../metrics-listener.js';
 import { presentError } from '../present-error.js';
 import { streamSpec } from '../specs/stream.js';
 
@@ -35,6 +37,7 @@ export const streamCommand: Command = {
       const definition = await loadStreamFile(resolve(io.cwd, args[0] as string));
       const plan = planStream(definition, defaultStreamRegistry);
       const start = startOf(options);
+      const address = metricsAddress(options);
       const stateDir = resolve(io.cwd, String(options['stateDir'] ?? '.sluice'));
       const location =
         typeof options['store'] === 'string'
@@ -50,6 +53,14 @@ export const streamCommand: Command = {
       });
       const stop = new AbortController();
       const onSignal = (): void => stop.abort();
+      let served: ServedMetrics | undefined;
+      try {
+        served = await serveMetrics(address, options, store, logger);
+      } catch (error) {
+        await store.close();
+        throw error;
+      }
+      const metrics = served === undefined ? {} : { metrics: served.metrics };
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       const quarantine = (instance: string): QuarantineStore =>
@@ -67,6 +78,7 @@ export const streamCommand: Command = {
             stateDir,
             signal: stop.signal,
             logger,
+            ...metrics,
           });
           stopped = new Map([[plan.name, progress]]);
         } else {
@@ -85,6 +97,7 @@ export const streamCommand: Command = {
             stateDir,
             signal: stop.signal,
             logger,
+            ...metrics,
           });
           stopped = new Map(
             [...partitions].map(([name, progress]) => [
@@ -96,6 +109,7 @@ export const streamCommand: Command = {
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
+        await served?.close();
         await store.close();
       }
       if (stopped.size === 0) io.stdout(`stream ${plan.name} stopped holding no partition\n`);

@@ -14,6 +14,20 @@ const GRACE_OPTION: CommandOption = {
   defaultValue: '30s',
 };
 
+/** `--metrics-port`, for processes that serve no HTTP API (`sluice worker`, `sluice stream`). */
+export const METRICS_OPTIONS: readonly CommandOption[] = [
+  {
+    flags: '--metrics-port <[host:]port>',
+    description:
+      'serve GET /metrics here for Prometheus (default host 127.0.0.1); tokens as for serve --http',
+  },
+  {
+    flags: '--insecure',
+    description:
+      'with --metrics-port beyond loopback: listen although no API token exists (anyone who reaches it may read the metrics)',
+  },
+];
+
 /** `sluice serve`: its name, summary, arguments and options. */
 export const serveSpec: CommandSpec = {
   name: 'serve',
@@ -61,5 +75,6 @@ export const workerSpec: CommandSpec = {
       description: 'only run this pipeline (repeatable)',
       repeatable: true,
     },
+    ...METRICS_OPTIONS,
   ],
 };

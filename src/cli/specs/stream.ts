@@ -1,4 +1,5 @@
 import type { CommandSpec } from '../command.js';
+import { METRICS_OPTIONS } from './serve.js';
 
 /** `sluice stream`: its name, summary, arguments and options. */
 export const streamSpec: CommandSpec = {
@@ -37,5 +38,6 @@ export const streamSpec: CommandSpec = {
       description: 'debug, info, warn, error or silent',
       defaultValue: 'info',
     },
+    ...METRICS_OPTIONS,
   ],
 };
