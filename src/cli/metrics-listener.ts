@@ -23,7 +23,8 @@ export interface ServedMetrics {
 /**
  * Starts `GET /metrics` at `--metrics-port` for `sluice worker` and `sluice stream`, with the
  * tokens of `store` and `$SLUICE_API_TOKEN`; logs its URL. Nothing (and no metrics library)
- * without the option.
+ * without the option. With `adhocRuns` (workers) a scrape also exports the figures of ad-hoc
+ * runs waiting in the store.
  *
  * @example
  * ```ts
@@ -37,6 +38,7 @@ export async function serveMetrics(
   options: Readonly<Record<string, unknown>>,
   store: RunStore,
   logger: Logger,
+  adhocRuns = false,
 ): Promise<ServedMetrics | undefined> {
   if (address === undefined) return undefined;
   const metrics = await createPrometheusMetrics({ logger });
@@ -48,6 +50,7 @@ export async function serveMetrics(
     ...(token === undefined ? {} : { token }),
     insecure: options['insecure'] === true,
     logger,
+    adhocRuns,
   });
   logger.info({ metrics: `${server.url}/metrics` }, 'serving metrics');
   return { metrics, url: server.url, close: () => server.close() };

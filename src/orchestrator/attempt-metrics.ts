@@ -1,5 +1,7 @@
+import type { StepStatus } from '../observe/run-report.js';
 import type { SluiceMetrics } from '../observe/metrics/recorder.js';
 import type { RunReport } from '../observe/run-report.js';
+import type { Severity } from '../quality/expectation.js';
 import type { AttemptOutcome, RunState } from './run-types.js';
 
 /** One attempt the store recorded, as {@link recordAttempt} reads it. */
@@ -18,19 +20,54 @@ export interface RecordedAttempt {
 }
 
 /**
- * Records a finished attempt's figures, taken from its run report: the run by status, its
- * duration, each step's duration and records, rows written per sink, expectations and quality
- * score per checked dataset, and the publish time of each dataset a successful run wrote.
+ * What an attempt adds to the metrics, and nothing more: small and JSON-safe, so that an ad-hoc
+ * `sluice run` can leave it in the run store for a serving process to export.
+ */
+export interface AttemptFigures {
+  readonly pipeline: string;
+  readonly runId: string;
+  /** The run's final status, or `up_for_retry`. */
+  readonly status: 'success' | 'failed' | 'canceled' | 'skipped' | 'up_for_retry';
+  /** How the attempt itself ended and its time; absent when it did not run (a cached skip). */
+  readonly attempt?: {
+    readonly status: 'success' | 'failed' | 'canceled';
+    readonly seconds: number;
+  };
+  /** When it ended (epoch milliseconds): the publish time of its datasets. */
+  readonly at: number;
+  readonly steps: readonly StepFigures[];
+}
+
+/** One step's part of {@link AttemptFigures}. */
+export interface StepFigures {
+  readonly id: string;
+  readonly sink: boolean;
+  readonly status: StepStatus;
+  readonly seconds: number;
+  readonly recordsIn: number | null;
+  readonly recordsOut: number | null;
+  readonly recordsQuarantined: number;
+  /** The suite the step evaluated: each expectation's severity and result, and the score (0-1). */
+  readonly quality?: {
+    readonly results: readonly {
+      readonly severity: Severity;
+      readonly status: 'passed' | 'failed' | 'error';
+    }[];
+    readonly score?: number;
+  };
+}
+
+/**
+ * The figures of a finished attempt, taken from its run report.
  *
  * @example
  * ```ts
- * recordAttempt(metrics, { pipeline: run.pipeline, runId: run.id, outcome, state, report, seconds, at: Date.now() });
+ * const figures = attemptFigures({ pipeline, runId, outcome, state, report, seconds, at: Date.now() });
  * ```
  */
-export function recordAttempt(metrics: SluiceMetrics, attempt: RecordedAttempt): void {
+export function attemptFigures(attempt: RecordedAttempt): AttemptFigures {
   const { pipeline, runId, outcome, report, state } = attempt;
-  const published = state === 'success';
-  metrics.runFinished({
+  return {
     pipeline,
     runId,
     status: state === 'up_for_retry' ? 'up_for_retry' : finalStatus(state, outcome),
@@ -42,18 +79,66 @@ export function recordAttempt(metrics: SluiceMetrics, attempt: RecordedAttempt):
               ? { status: outcome.state, seconds: attempt.seconds }
               : { status: report.status, seconds: report.durationMs / 1000 },
         }),
-  });
-  for (const step of report?.steps ?? []) {
-    metrics.stepFinished({
-      pipeline,
-      runId,
-      step: step.id,
+    at: attempt.at,
+    steps: (report?.steps ?? []).map((step) => ({
+      id: step.id,
       sink: step.kind === 'sink',
       status: step.status,
       seconds: step.durationMs / 1000,
       recordsIn: step.rowsIn,
       recordsOut: step.rowsOut,
       recordsQuarantined: step.rowsQuarantined,
+      ...(step.quality === undefined
+        ? {}
+        : {
+            quality: {
+              results: step.quality.results.map((result) => ({
+                severity: result.expectation_config.severity,
+                status: result.exception_info.raised_exception
+                  ? ('error' as const)
+                  : result.success
+                    ? ('passed' as const)
+                    : ('failed' as const),
+              })),
+              ...(step.quality.quality_score === null
+                ? {}
+                : { score: step.quality.quality_score / 100 }),
+            },
+          }),
+    })),
+  };
+}
+
+/**
+ * Records an attempt's figures: the run by status, its duration, each step's duration and
+ * records, rows written per sink, expectations and quality score per checked dataset, and the
+ * publish time of each dataset a successful run wrote.
+ *
+ * @example
+ * ```ts
+ * recordFigures(metrics, figures);
+ * ```
+ */
+export function recordFigures(metrics: SluiceMetrics, figures: AttemptFigures): void {
+  const { pipeline, runId } = figures;
+  const published = figures.status === 'success';
+  metrics.runFinished({
+    pipeline,
+    runId,
+    status: figures.status,
+    ...(figures.attempt === undefined ? {} : { attempt: figures.attempt }),
+  });
+  for (const step of figures.steps) {
+    metrics.stepFinished({
+      pipeline,
+      runId,
+      step: step.id,
+      sink: step.sink,
+      status: step.status,
+      seconds: step.seconds,
+      recordsIn: step.recordsIn,
+      recordsOut: step.recordsOut,
+      recordsQuarantined: step.recordsQuarantined,
       published,
     });
     if (step.quality !== undefined)
@@ -61,19 +146,24 @@ export function recordAttempt(metrics: SluiceMetrics, attempt: RecordedAttempt):
         pipeline,
         runId,
         dataset: step.id,
-        results: step.quality.results.map((result) => ({
-          severity: result.expectation_config.severity,
-          status: result.exception_info.raised_exception
-            ? 'error'
-            : result.success
-              ? 'passed'
-              : 'failed',
-        })),
-        ...(step.quality.quality_score === null ? {} : { score: step.quality.quality_score / 100 }),
+        results: step.quality.results,
+        ...(step.quality.score === undefined ? {} : { score: step.quality.score }),
       });
-    if (published && step.kind === 'sink' && step.status === 'success')
-      metrics.datasetPublished({ pipeline, dataset: step.id, at: attempt.at });
+    if (published && step.sink && step.status === 'success')
+      metrics.datasetPublished({ pipeline, dataset: step.id, at: figures.at });
   }
+}
+
+/**
+ * Records a finished attempt's figures, taken from its run report (see {@link recordFigures}).
+ *
+ * @example
+ * ```ts
+ * recordAttempt(metrics, { pipeline: run.pipeline, runId: run.id, outcome, state, report, seconds, at: Date.now() });
+ * ```
+ */
+export function recordAttempt(metrics: SluiceMetrics, attempt: RecordedAttempt): void {
+  recordFigures(metrics, attemptFigures(attempt));
 }
 
 function finalStatus(

@@ -184,6 +184,22 @@ export const MIGRATIONS: readonly Migration[] = [
         last_used_at BIGINT)`,
     ],
   },
+  {
+    version: 11,
+    description:
+      'figures of ad-hoc runs (sluice run) waiting for a serving process to export them as metrics',
+    statements: [
+      `CREATE TABLE adhoc_run_figures (
+        id {{id}},
+        run_id TEXT NOT NULL UNIQUE,
+        figures TEXT NOT NULL,
+        recorded_at BIGINT NOT NULL,
+        exported_by TEXT,
+        exported_at BIGINT)`,
+      'CREATE INDEX adhoc_run_figures_waiting ON adhoc_run_figures (exported_by, id)',
+      'CREATE INDEX adhoc_run_figures_age ON adhoc_run_figures (recorded_at)',
+    ],
+  },
 ];
 
 /** The newest schema version this copy of Sluice knows. */

@@ -2,11 +2,12 @@ import { Hono } from 'hono';
 import type { Logger } from '../core/logger.js';
 import { silentLogger } from '../core/logger.js';
 import type { PrometheusMetrics } from '../observe/metrics/prometheus-metrics.js';
+import { adhocExporter } from '../orchestrator/adhoc-run-figures.js';
 import type { RunStore } from '../orchestrator/run-store.js';
 import { createAPIGate } from './api-gate.js';
 import type { HTTPListener } from './http-listener.js';
 import { listenHTTP } from './http-listener.js';
-import { mountMetrics } from './metrics-route.js';
+import { exporterName, mountMetrics } from './metrics-route.js';
 
 /** Options of {@link startMetricsServer}. */
 export interface MetricsServerOptions {
@@ -22,6 +23,8 @@ export interface MetricsServerOptions {
   /** Listen beyond loopback although no token exists (default false: refused). */
   readonly insecure?: boolean;
   readonly logger?: Logger;
+  /** Export the figures of ad-hoc runs (`sluice run`) left in the store (default false). */
+  readonly adhocRuns?: boolean;
 }
 
 /**
@@ -46,7 +49,13 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   });
   const app = new Hono();
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  mountMetrics(app, { metrics: options.metrics, authorize: gate.authorize });
+  mountMetrics(app, {
+    metrics: options.metrics,
+    authorize: gate.authorize,
+    ...(options.adhocRuns === true
+      ? { beforeScrape: adhocExporter(options.store, options.metrics, exporterName(), logger) }
+      : {}),
+  });
   app.notFound((c) =>
     c.json({ error: 'this listener only serves GET /metrics and /healthz' }, 404),
   );

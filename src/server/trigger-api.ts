@@ -12,9 +12,10 @@ import type { RunStore } from '../orchestrator/run-store.js';
 import { runSummary } from '../orchestrator/run-summary.js';
 import type { RunState } from '../orchestrator/run-types.js';
 import { triggerRunOnce } from '../orchestrator/trigger.js';
+import { adhocExporter } from '../orchestrator/adhoc-run-figures.js';
 import { createAPIGate } from './api-gate.js';
 import { listenHTTP } from './http-listener.js';
-import { mountMetrics } from './metrics-route.js';
+import { exporterName, mountMetrics } from './metrics-route.js';
 import { BodyBudget, IDEMPOTENCY_KEY, readBodyWithin, refusedBody } from './request-limits.js';
 import { checkSecretsConfigured, mountWebhooks } from './webhook-route.js';
 import { lingeringClose } from './lingering-close.js';
@@ -165,7 +166,11 @@ export async function startTriggerAPI(options: TriggerAPIOptions): Promise<Trigg
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   const metrics = options.metrics ?? (await createPrometheusMetrics({ logger }));
   metrics.observeRunQueue(() => options.store.countActiveRuns());
-  mountMetrics(app, { metrics, authorize });
+  mountMetrics(app, {
+    metrics,
+    authorize,
+    beforeScrape: adhocExporter(options.store, metrics, exporterName(), logger),
+  });
   mountWebhooks(app, {
     stateDir: options.project.stateDir,
     authorize,

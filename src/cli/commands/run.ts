@@ -4,6 +4,8 @@ import { parseDuration } from '../../core/duration.js';
 import { newRunId } from '../../core/ids.js';
 import { RunProcessPool } from '../../orchestrator/isolated-run.js';
 import { isStoreUrl } from '../../orchestrator/sql-database.js';
+import type { Logger } from '../../core/logger.js';
+import type { RunReport } from '../../observe/run-report.js';
 import { formatRunReport } from '../../observe/run-report.js';
 import type { Command } from '../command.js';
 import { ExitCode } from '../command.js';
@@ -94,6 +96,11 @@ export const runCommand: Command = {
         process.off('SIGTERM', cancel);
         await runProcess.close();
       }
+      await leaveFigures(
+        report,
+        isStoreUrl(location) ? location : resolve(io.cwd, location),
+        logger,
+      );
       io.stdout(json ? `${JSON.stringify(report, null, 2)}\n` : formatRunReport(report));
       return report.status === 'success' ? ExitCode.success : ExitCode.runFailed;
     } catch (error) {
@@ -103,6 +110,41 @@ export const runCommand: Command = {
     }
   },
 };
+
+/**
+ * Leaves an ad-hoc run's figures in the run store, for a serving process to export as metrics.
+ * A store that cannot take them is logged: the run itself is done.
+ */
+async function leaveFigures(report: RunReport, location: string, logger: Logger): Promise<void> {
+  const [{ RunStore }, { AdhocRunFigures }, { attemptFigures }] = await Promise.all([
+    import('../../orchestrator/run-store.js'),
+    import('../../orchestrator/adhoc-run-figures.js'),
+    import('../../orchestrator/attempt-metrics.js'),
+  ]);
+  try {
+    const store = await RunStore.open(location);
+    try {
+      await new AdhocRunFigures(store).record(
+        attemptFigures({
+          pipeline: report.pipeline,
+          runId: report.runId,
+          outcome: { state: report.status },
+          state: report.status,
+          report,
+          seconds: report.durationMs / 1000,
+          at: Date.now(),
+        }),
+      );
+    } finally {
+      await store.close();
+    }
+  } catch (error) {
+    logger.warn(
+      { err: error instanceof Error ? error.message : String(error) },
+      "the run's figures could not be left in the run store; serving processes will not export them",
+    );
+  }
+}
 
 /**
  * Parses repeated `key=value` flags into a record.

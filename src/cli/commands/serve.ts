@@ -102,7 +102,7 @@ export const workerCommand: Command = {
       const address = metricsAddress(options);
       return await untilSignalled(io, async (signal, logger) =>
         withProjectStore(options, io, async ({ project, store }) => {
-          const served = await serveMetrics(address, options, store, logger);
+          const served = await serveMetrics(address, options, store, logger, true);
           served?.metrics.observeRunQueue(() => store.countActiveRuns());
           try {
             await runWorker({

@@ -65,6 +65,7 @@ export async function createPrometheusMetrics(
   };
   const logger = options.logger ?? silentLogger;
   const warned = new Set<string>();
+  const lastPublished = new Map<string, number>();
   let readQueue: (() => Promise<readonly RunQueueCount[]>) | undefined;
   const queueGauge = (key: 'queuedRuns' | 'runningRuns') =>
     async function collect(this: Gauge): Promise<void> {
@@ -189,6 +190,10 @@ export async function createPrometheusMetrics(
         set('qualityScore', { pipeline: event.pipeline, dataset: event.dataset }, event.score);
     },
     datasetPublished(event) {
+      // Figures of ad-hoc runs can arrive after newer ones: the time only moves forward.
+      const key = `${event.pipeline}\u0000${event.dataset}`;
+      if ((lastPublished.get(key) ?? -Infinity) >= event.at) return;
+      lastPublished.set(key, event.at);
       set('lastSuccess', { pipeline: event.pipeline, dataset: event.dataset }, event.at / 1000);
     },
     leaseTakenOver(event) {
