@@ -8,6 +8,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { RunReport } from '../src/index.js';
 import { pipeline, ref, runPipeline, schema, sink, source, sql, t } from '../src/index.js';
 import { assert, runCount, sqlString, stepTimes } from './common.js';
 
@@ -35,8 +36,15 @@ const ORDERS = schema({
   quantity: t.int32(),
 });
 
-/** The job as a Sluice pipeline; the source quarantines bad rows by itself. */
-export async function runSluiceBatch(csvPath: string, dir: string): Promise<BatchOutcome> {
+/**
+ * The job as a Sluice pipeline; the source quarantines bad rows by itself. `onReport` sees the
+ * run's report before the outcome is checked (the observe group records metrics from it).
+ */
+export async function runSluiceBatch(
+  csvPath: string,
+  dir: string,
+  onReport?: (report: RunReport) => Promise<void>,
+): Promise<BatchOutcome> {
   const outputDir = join(dir, 'daily');
   const job = pipeline('bench_orders_daily', {
     steps: {
@@ -52,6 +60,7 @@ export async function runSluiceBatch(csvPath: string, dir: string): Promise<Batc
     },
   });
   const report = await runPipeline(job, { stateDir: join(dir, 'state'), baseDir: dir });
+  await onReport?.(report);
   assert(
     report.status === 'success',
     `Sluice run ended ${report.status}: ${report.error?.message ?? ''}`,

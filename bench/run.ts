@@ -13,6 +13,7 @@ import { runCliGroup } from './cli.js';
 import { runConnectorsGroup } from './connectors.js';
 import type { BenchResult } from './common.js';
 import { log } from './common.js';
+import { runObserveGroup } from './observe.js';
 import { runQualityGroup } from './quality.js';
 import { runOrchestratorGroup } from './orchestrator.js';
 import { runStreamGroup } from './stream.js';
@@ -28,6 +29,7 @@ const GROUPS: Readonly<Record<string, () => Promise<BenchResult[]>>> = {
   connectors: runConnectorsGroup,
   stream: runStreamGroup,
   cli: runCliGroup,
+  observe: runObserveGroup,
 };
 
 /** Budgets from DESIGN.md, by result id. */
@@ -50,6 +52,10 @@ const BUDGETS: Readonly<Record<string, { readonly op: '<=' | '>='; readonly limi
   'cli.help_ms': { op: '<=', limit: 150 },
   'cli.check_ms': { op: '<=', limit: 400 },
   'cli.quickstart_s': { op: '<=', limit: 1.0 },
+  'observe.overhead_ratio': { op: '<=', limit: 1.02 },
+  'observe.stream_overhead_ratio': { op: '<=', limit: 1.02 },
+  'observe.scrape_ms': { op: '<=', limit: 50 },
+  'observe.series': { op: '<=', limit: 5000 },
 };
 
 const RESULTS_FILE = fileURLToPath(new URL('./results.json', import.meta.url));

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { silentLogger } from '../../src/core/logger.js';
 import { QuarantineStore } from '../../src/contracts/quarantine-store.js';
+import type { SluiceMetrics } from '../../src/observe/metrics/recorder.js';
 import { RunStore } from '../../src/orchestrator/run-store.js';
 import { StreamCheckpoints } from '../../src/orchestrator/stream-checkpoints.js';
 import type { StreamProgress, StreamRow } from '../../src/stream/index.js';
@@ -75,7 +76,7 @@ export async function runNexmarkQuery(
   query: NexmarkQuery,
   numEvents: number,
   dir: string,
-  options: { readonly keepRows: boolean },
+  options: { readonly keepRows: boolean; readonly metrics?: SluiceMetrics },
 ): Promise<QueryRun> {
   const stop = new AbortController();
   const collector = new BlackholeCollector();
@@ -105,6 +106,7 @@ export async function runNexmarkQuery(
       quarantine: new QuarantineStore(join(dir, 'quarantine'), plan.name),
       signal: stop.signal,
       logger: silentLogger,
+      ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
     });
     const seconds = (performance.now() - began) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
