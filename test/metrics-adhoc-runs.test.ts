@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPrometheusMetrics } from '../src/observe/metrics/prometheus-metrics.js';
 import type { RunReport } from '../src/observe/run-report.js';
-import { AdhocRunFigures } from '../src/orchestrator/adhoc-run-figures.js';
+import { AdhocRunFigures, adhocExporter } from '../src/orchestrator/adhoc-run-figures.js';
+import { silentLogger } from '../src/core/logger.js';
 import type { AttemptFigures } from '../src/orchestrator/attempt-metrics.js';
 import { RunStore } from '../src/orchestrator/run-store.js';
 import { ROOT, tempDir } from './helpers.js';
@@ -118,6 +119,24 @@ for (const dialect of DIALECTS)
       }
     });
   });
+
+describe('the export before a scrape', () => {
+  it('logs a store it cannot read and lets the scrape answer', async () => {
+    const store = await RunStore.open(join(await tempDir(), 'sluice.db'));
+    await new AdhocRunFigures(store).record(figures('run-1'));
+    await store.close();
+    const warnings: string[] = [];
+    const logger = {
+      ...silentLogger,
+      warn: (_fields: object, message: string) => void warnings.push(message),
+    };
+    const metrics = await createPrometheusMetrics();
+    await adhocExporter(store, metrics, 'me', logger)();
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/could not be read from the run store/);
+    expect((await metrics.expose()).body).toContain('sluice_build_info');
+  });
+});
 
 const children: ChildProcess[] = [];
 afterEach(() => {

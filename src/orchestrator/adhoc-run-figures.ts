@@ -51,6 +51,11 @@ export class AdhocRunFigures {
     exporter: string,
     now = Date.now(),
   ): Promise<{ recorded: number; unreadable: number }> {
+    // A read first: most scrapes find nothing waiting, and need no write lock of the store.
+    const waiting = await this.#store.db.all(
+      'SELECT id FROM adhoc_run_figures WHERE exported_by IS NULL LIMIT 1',
+    );
+    if (waiting.length === 0) return { recorded: 0, unreadable: 0 };
     const rows = await this.#store.db.all(
       `UPDATE adhoc_run_figures SET exported_by = ?, exported_at = ?
        WHERE exported_by IS NULL AND id IN (
