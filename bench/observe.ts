@@ -14,7 +14,7 @@ import {
 } from './common.js';
 import { generateOrders, ordersRowCount } from './generate-orders.js';
 import { createPrometheusMetrics } from '../src/observe/metrics/prometheus-metrics.js';
-import { recordAttempt } from '../src/orchestrator/attempt-metrics.js';
+import { recordAttempt, singleAttempt } from '../src/orchestrator/attempt-metrics.js';
 import { recordWideHistory, seriesCount } from '../test/support/metrics-history.js';
 
 /**
@@ -43,15 +43,7 @@ export async function runObserveGroup(): Promise<BenchResult[]> {
     on: (dir) =>
       runSluiceBatch(csv, dir, async (report) => {
         const metrics = await createPrometheusMetrics();
-        recordAttempt(metrics, {
-          pipeline: report.pipeline,
-          runId: report.runId,
-          outcome: { state: report.status },
-          state: report.status,
-          report,
-          seconds: report.durationMs / 1000,
-          at: Date.now(),
-        });
+        recordAttempt(metrics, singleAttempt(report, Date.now()));
         const { body } = await metrics.expose();
         assert(body.includes('sluice_runs_total{'), 'the run was not recorded');
       }),

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import { ROOT, tempDir } from './helpers.js';
 import { samples, valueOf } from './support/exposition.js';
 import { orchestratorProject } from './support/orchestrator-project.js';
 import { createTestDatabase, postgresUnavailable } from './support/postgres.js';
+import { sluiceEnv, startListener, stopListener } from './support/sluice-listener.js';
 
 // Ad-hoc `sluice run` leaves its figures in the run store; exactly one serving process exports
 // each run's, so processes sharing a store never count a run twice.
@@ -139,38 +140,20 @@ describe('the export before a scrape', () => {
 });
 
 const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+// Stopped and gone before the test's folders are removed: a stopping serve still writes there.
+afterEach(async () => {
+  await Promise.all(children.splice(0).map((child) => stopListener(child)));
 });
 
-function env(): NodeJS.ProcessEnv {
-  const clean: NodeJS.ProcessEnv = { ...process.env, SLUICE_DEBUG: '' };
-  for (const name of Object.keys(clean))
-    if (name === 'SLUICE_API_TOKEN' || name.startsWith('SLUICE_WEBHOOK_SECRET_'))
-      delete clean[name];
-  return clean;
-}
-
 function serve(dir: string): Promise<string> {
-  const child = spawn(
-    process.execPath,
-    [join(ROOT, 'bin', 'sluice.js'), 'serve', '--project', dir, '--workers', '0', '--http', '0'],
-    { cwd: ROOT, env: env(), stdio: ['ignore', 'pipe', 'pipe'] },
+  const { child, url } = startListener(
+    ['serve', '--project', dir, '--workers', '0', '--http', '0'],
+    {
+      announces: 'api',
+    },
   );
   children.push(child);
-  let stderr = '';
-  return new Promise<string>((resolve, reject) => {
-    const deadline = setTimeout(() => reject(new Error(`not serving in 60 s: ${stderr}`)), 60_000);
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      const found = /"api":"(http:\/\/[^"]+)"/.exec(stderr);
-      if (found !== null) {
-        clearTimeout(deadline);
-        resolve(found[1] as string);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
-  });
+  return url;
 }
 
 describe('sluice run, then sluice serve --http', () => {
@@ -179,7 +162,7 @@ describe('sluice run, then sluice serve --http', () => {
     const run = spawnSync(
       process.execPath,
       [join(ROOT, 'bin', 'sluice.js'), 'run', 'pipelines/work.ts', '-p', 'n=4', '--json'],
-      { cwd: dir, env: env(), encoding: 'utf8', timeout: 120_000 },
+      { cwd: dir, env: sluiceEnv(), encoding: 'utf8', timeout: 120_000 },
     );
     expect(run.status, run.stderr).toBe(0);
     const report = JSON.parse(run.stdout) as RunReport;

@@ -1,4 +1,5 @@
-import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ import {
   valueOf,
 } from './support/exposition.js';
 import { orchestratorProject } from './support/orchestrator-project.js';
+import { sluiceEnv, startListener, stopListener } from './support/sluice-listener.js';
 
 // A real `sluice serve --http` runs pipelines; its /metrics is checked by Debian's promtool and
 // its counts against the runs' reports.
@@ -21,48 +23,19 @@ const CI = process.env['CI'] === 'true';
 const promtool = hasPromtool();
 if (CI && !promtool) throw new Error('promtool is missing (apt-get install prometheus)');
 
-const children: ReturnType<typeof spawn>[] = [];
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+const children: ChildProcess[] = [];
+// Stopped and gone before the test's folders are removed: a stopping serve still writes there.
+afterEach(async () => {
+  await Promise.all(children.splice(0).map((child) => stopListener(child)));
 });
 
-function env(): NodeJS.ProcessEnv {
-  const clean: NodeJS.ProcessEnv = { ...process.env, SLUICE_DEBUG: '' };
-  for (const name of Object.keys(clean))
-    if (name === 'SLUICE_API_TOKEN' || name.startsWith('SLUICE_WEBHOOK_SECRET_'))
-      delete clean[name];
-  return clean;
-}
-
-async function serve(dir: string): Promise<string> {
-  const child = spawn(
-    process.execPath,
-    [
-      join(ROOT, 'bin', 'sluice.js'),
-      'serve',
-      '--project',
-      dir,
-      '--workers',
-      '2',
-      '--http',
-      '127.0.0.1:0',
-    ],
-    { cwd: ROOT, env: env(), stdio: ['ignore', 'pipe', 'pipe'] },
+function serve(dir: string): Promise<string> {
+  const { child, url } = startListener(
+    ['serve', '--project', dir, '--workers', '2', '--http', '127.0.0.1:0'],
+    { announces: 'api' },
   );
   children.push(child);
-  let stderr = '';
-  return new Promise<string>((resolve, reject) => {
-    const deadline = setTimeout(() => reject(new Error(`not serving in 60 s: ${stderr}`)), 60_000);
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      const found = /"api":"(http:\/\/[^"]+)"/.exec(stderr);
-      if (found !== null) {
-        clearTimeout(deadline);
-        resolve(found[1] as string);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
-  });
+  return url;
 }
 
 describe.skipIf(!promtool)('GET /metrics of sluice serve --http', () => {
@@ -81,7 +54,7 @@ describe.skipIf(!promtool)('GET /metrics of sluice serve --http', () => {
         dir,
         '--json',
       ],
-      { cwd: ROOT, env: env(), encoding: 'utf8' },
+      { cwd: ROOT, env: sluiceEnv(), encoding: 'utf8' },
     );
     expect(created.status, created.stderr).toBe(0);
     const { token } = JSON.parse(created.stdout) as { token: string };

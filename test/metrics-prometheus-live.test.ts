@@ -1,5 +1,4 @@
 import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import { DASHBOARD_DIR, renderDashboards } from '../scripts/monitoring-dashboard
 import { ROOT } from './helpers.js';
 import { orchestratorProject } from './support/orchestrator-project.js';
 import type { TestPrometheus } from './support/prometheus.js';
+import { startListener, stopListener } from './support/sluice-listener.js';
 import { hasPrometheus, startPrometheus } from './support/prometheus.js';
 
 // Debian's Prometheus scrapes a real `sluice serve --http` that runs pipelines; PromQL over what
@@ -21,48 +21,18 @@ const RULES = join(ROOT, 'deploy', 'monitoring', 'prometheus', 'sluice-rules.yml
 const available = hasPrometheus();
 if (CI && !available) throw new Error('prometheus is missing (apt-get install prometheus)');
 
-function env(): NodeJS.ProcessEnv {
-  const clean: NodeJS.ProcessEnv = { ...process.env, SLUICE_DEBUG: '' };
-  for (const name of Object.keys(clean))
-    if (name === 'SLUICE_API_TOKEN' || name.startsWith('SLUICE_WEBHOOK_SECRET_'))
-      delete clean[name];
-  return clean;
-}
-
 let serveProcess: ChildProcess | undefined;
 let prometheus: TestPrometheus | undefined;
 let api = '';
 let dir = '';
 
-async function serve(project: string): Promise<string> {
-  const child = spawn(
-    process.execPath,
-    [
-      join(ROOT, 'bin', 'sluice.js'),
-      'serve',
-      '--project',
-      project,
-      '--workers',
-      '2',
-      '--http',
-      '0',
-    ],
-    { cwd: ROOT, env: env(), stdio: ['ignore', 'pipe', 'pipe'] },
+function serve(project: string): Promise<string> {
+  const { child, url } = startListener(
+    ['serve', '--project', project, '--workers', '2', '--http', '0'],
+    { announces: 'api' },
   );
   serveProcess = child;
-  let stderr = '';
-  return new Promise<string>((resolve, reject) => {
-    const deadline = setTimeout(() => reject(new Error(`not serving in 60 s: ${stderr}`)), 60_000);
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      const found = /"api":"(http:\/\/[^"]+)"/.exec(stderr);
-      if (found !== null) {
-        clearTimeout(deadline);
-        resolve(found[1] as string);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
-  });
+  return url;
 }
 
 /** Queues a run ahead of the scheduled ones and waits until it succeeded. */
@@ -115,12 +85,7 @@ describe.skipIf(!available)('live Prometheus scraping sluice serve --http', () =
 
   afterAll(async () => {
     await prometheus?.stop();
-    const child = serveProcess;
-    if (child !== undefined && child.exitCode === null)
-      await new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGKILL');
-      });
+    if (serveProcess !== undefined) await stopListener(serveProcess);
   });
 
   it('stores counters equal to the run reports, and increases equal to the runs in between', async () => {

@@ -1,11 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ROOT, tempDir } from './helpers.js';
 import { hasPromtool, promtoolCheckMetrics, samples, valueOf } from './support/exposition.js';
 import { orchestratorProject } from './support/orchestrator-project.js';
+import { sluiceEnv, startListener, stopListener } from './support/sluice-listener.js';
 
 // `sluice worker --metrics-port` and `sluice stream --metrics-port` as a user runs them (dist/):
 // the same token rules as `serve --http`, and the figures the process records as it works.
@@ -17,52 +18,32 @@ const TOKEN = 'metrics-test-token-0123456789abcdef';
 const auth = { authorization: `Bearer ${TOKEN}` };
 
 const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+// Stopped and gone before the test's folders are removed: a stopping serve still writes there.
+afterEach(async () => {
+  await Promise.all(children.splice(0).map((child) => stopListener(child)));
 });
-
-function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const clean: NodeJS.ProcessEnv = { ...process.env, SLUICE_DEBUG: '' };
-  for (const name of Object.keys(clean))
-    if (name === 'SLUICE_API_TOKEN' || name.startsWith('SLUICE_WEBHOOK_SECRET_'))
-      delete clean[name];
-  return { ...clean, ...extra };
-}
 
 function sluice(args: readonly string[], extra: Record<string, string> = {}, cwd = ROOT) {
   return spawnSync(process.execPath, [join(ROOT, 'bin', 'sluice.js'), ...args], {
     cwd,
-    env: env(extra),
+    env: sluiceEnv(extra),
     encoding: 'utf8',
     timeout: 60_000,
   });
 }
 
-/** Starts a long-running command and resolves with its metrics URL once it logs it. */
+/** Starts a long-running command with a token set; resolves with its metrics URL. */
 function start(
   args: readonly string[],
   cwd: string,
 ): { child: ChildProcess; url: Promise<string> } {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'sluice.js'), ...args], {
+  const started = startListener(args, {
     cwd,
-    env: env({ SLUICE_API_TOKEN: TOKEN }),
-    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { SLUICE_API_TOKEN: TOKEN },
+    announces: 'metrics',
   });
-  children.push(child);
-  let stderr = '';
-  const url = new Promise<string>((resolve, reject) => {
-    const deadline = setTimeout(() => reject(new Error(`no metrics in 60 s: ${stderr}`)), 60_000);
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      const found = /"metrics":"(http:\/\/[^"]+)"/.exec(stderr);
-      if (found !== null) {
-        clearTimeout(deadline);
-        resolve(found[1] as string);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${stderr}`)));
-  });
-  return { child, url };
+  children.push(started.child);
+  return started;
 }
 
 /** Scrapes until `done` says the figures are there; answers the last scrape. */
@@ -76,14 +57,6 @@ async function scrapeUntil(url: string, done: (text: string) => boolean): Promis
     if (Date.now() > deadline) throw new Error(`figures not there in 90 s:\n${text}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-}
-
-async function stopped(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null) return child.exitCode;
-  return new Promise((resolve) => {
-    child.once('exit', resolve);
-    child.kill('SIGTERM');
-  });
 }
 
 describe('--metrics-port refuses unsafe or impossible settings at start-up', () => {
@@ -131,7 +104,7 @@ describe.skipIf(!promtool)('GET /metrics of sluice worker --metrics-port', () =>
       }),
     ).toBe(1);
     expect(text).toMatch(/^sluice_build_info\{version="[^"]+",node_version="v\d+/m);
-    expect(await stopped(child)).toBe(0);
+    expect(await stopListener(child)).toBe(0);
   });
 });
 
@@ -181,6 +154,6 @@ export default stream('clicks', {
     expect(at('sluice_stream_checkpoint_duration_seconds_count')).toBeGreaterThan(0);
     expect(at('sluice_stream_checkpoint_size_bytes')).toBeGreaterThan(0);
     expect(at('sluice_stream_state_entries', { step: 'window_1' })).toBeGreaterThanOrEqual(0);
-    expect(await stopped(child)).toBe(0);
+    expect(await stopListener(child)).toBe(0);
   });
 });

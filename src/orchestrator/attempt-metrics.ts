@@ -110,6 +110,27 @@ export function attemptFigures(attempt: RecordedAttempt): AttemptFigures {
 }
 
 /**
+ * The attempt of a run that ran once, outside the orchestrator (`sluice run`): no retry, its
+ * state is its report's status.
+ *
+ * @example
+ * ```ts
+ * recordAttempt(metrics, singleAttempt(report, Date.now()));
+ * ```
+ */
+export function singleAttempt(report: RunReport, at: number): RecordedAttempt {
+  return {
+    pipeline: report.pipeline,
+    runId: report.runId,
+    outcome: { state: report.status },
+    state: report.status,
+    report,
+    seconds: report.durationMs / 1000,
+    at,
+  };
+}
+
+/**
  * Records an attempt's figures: the run by status, its duration, each step's duration and
  * records, rows written per sink, expectations and quality score per checked dataset, and the
  * publish time of each dataset a successful run wrote.

@@ -116,7 +116,7 @@ export const runCommand: Command = {
  * A store that cannot take them is logged: the run itself is done.
  */
 async function leaveFigures(report: RunReport, location: string, logger: Logger): Promise<void> {
-  const [{ RunStore }, { AdhocRunFigures }, { attemptFigures }] = await Promise.all([
+  const [{ RunStore }, { AdhocRunFigures }, { attemptFigures, singleAttempt }] = await Promise.all([
     import('../../orchestrator/run-store.js'),
     import('../../orchestrator/adhoc-run-figures.js'),
     import('../../orchestrator/attempt-metrics.js'),
@@ -124,17 +124,7 @@ async function leaveFigures(report: RunReport, location: string, logger: Logger)
   try {
     const store = await RunStore.open(location);
     try {
-      await new AdhocRunFigures(store).record(
-        attemptFigures({
-          pipeline: report.pipeline,
-          runId: report.runId,
-          outcome: { state: report.status },
-          state: report.status,
-          report,
-          seconds: report.durationMs / 1000,
-          at: Date.now(),
-        }),
-      );
+      await new AdhocRunFigures(store).record(attemptFigures(singleAttempt(report, Date.now())));
     } finally {
       await store.close();
     }
