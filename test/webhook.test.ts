@@ -132,7 +132,8 @@ describe('webhooks through sluice serve --http into a pipeline', () => {
     expect((await runOnce()).state).toBe('success');
     expect(await ids()).toEqual([1, 2, 3, 4, 6]);
     expect(await readdir(join(dir, '.sluice', 'inbox', 'orders'))).toEqual([]);
-  });
+    // Five runs, each in a run process of its own: about 30 s on an idle machine.
+  }, 180_000);
 
   it('refuses bad bodies, and requires a timestamped HMAC signature when a secret is set', async () => {
     expect((await post('not json')).status).toBe(400);
