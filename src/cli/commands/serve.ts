@@ -1,5 +1,6 @@
 import { parseDuration } from '../../core/duration.js';
 import { createLogger } from '../../observe/logger.js';
+import { AlertEngine, watchedPipelines } from '../../orchestrator/alert-engine.js';
 import { runScheduler } from '../../orchestrator/scheduler.js';
 import { runWorker } from '../../orchestrator/worker.js';
 import { startTriggerAPI } from '../../server/trigger-api.js';
@@ -56,8 +57,18 @@ export const serveCommand: Command = {
             'serving',
           );
           try {
+            const alerts = project.config.alerts;
             await Promise.all([
               runScheduler({ store, project, signal, logger, metrics: api?.metrics }),
+              alerts === undefined
+                ? Promise.resolve()
+                : new AlertEngine({
+                    store,
+                    config: alerts,
+                    pipelines: () => watchedPipelines(project),
+                    logger,
+                    heartbeat: true,
+                  }).run(signal),
               workers === 0
                 ? Promise.resolve()
                 : runWorker({
