@@ -321,7 +321,7 @@ async function freshness(
       summary:
         last === undefined
           ? `${dataset} has never been updated`
-          : `${dataset} is stale: last updated ${formatDuration(Math.max(0, now - last))} ago`,
+          : `${dataset} is stale: last updated ${seconds(now - last)} ago`,
       description: `it must be updated at least every ${formatDuration(limit)}${last === undefined ? '' : `; last update ${new Date(last).toISOString()}`}`,
       ...(last === undefined ? {} : { since: last + limit }),
     });
@@ -412,7 +412,7 @@ async function watermarkStall(
   if (now - since <= limit) return;
   observe(facts, bound, {
     dataset: stream,
-    summary: `stream ${stream}: watermark stuck at ${new Date(Number(row['watermark'])).toISOString()} for ${formatDuration(now - since)}`,
+    summary: `stream ${stream}: watermark stuck at ${new Date(Number(row['watermark'])).toISOString()} for ${seconds(now - since)}`,
     since: since + limit,
   });
 }
@@ -431,7 +431,7 @@ async function checkpointFailure(
   if (now - last <= limit) return;
   observe(facts, bound, {
     dataset: stream,
-    summary: `stream ${stream}: no checkpoint completed for ${formatDuration(now - last)}`,
+    summary: `stream ${stream}: no checkpoint completed for ${seconds(now - last)}`,
     description: `checkpoint ${String(row['checkpoint_id'])} at ${new Date(last).toISOString()} was the last`,
     since: last + limit,
   });
@@ -451,7 +451,7 @@ async function workerDown(
     observe(facts, bound, {
       dataset: String(row['stream']),
       partition: String(row['worker']),
-      summary: `stream worker ${String(row['worker'])} of ${String(row['stream'])} not seen for ${formatDuration(now - Number(row['seen_at']))}`,
+      summary: `stream worker ${String(row['worker'])} of ${String(row['stream'])} not seen for ${seconds(now - Number(row['seen_at']))}`,
       since: Number(row['seen_at']) + limit,
     });
 }
@@ -470,9 +470,14 @@ async function schedulerDown(
   for (const row of rows)
     observe(facts, bound, {
       partition: String(row['instance']),
-      summary: `scheduler ${String(row['instance'])} not seen for ${formatDuration(now - Number(row['seen_at']))}`,
+      summary: `scheduler ${String(row['instance'])} not seen for ${seconds(now - Number(row['seen_at']))}`,
       since: Number(row['seen_at']) + limit,
     });
+}
+
+/** A span for a message, to the second. */
+function seconds(ms: number): string {
+  return formatDuration(Math.max(0, Math.round(ms / 1000) * 1000));
 }
 
 function parseJSON(value: unknown): unknown {
