@@ -26,6 +26,18 @@ export interface BoundRule {
 
 const PIPELINE_KINDS = new Set(['run_failed', 'run_deadline', 'quality', 'volume']);
 
+/** Rules parsed before, by identity: a pipeline's rules stay the same objects between passes. */
+const parsedRules = new WeakMap<object, ParsedRule>();
+
+function parseRule(rule: AlertRule): ParsedRule {
+  let parsed = parsedRules.get(rule);
+  if (parsed === undefined) {
+    parsed = alertRuleSchema.parse(rule);
+    parsedRules.set(rule, parsed);
+  }
+  return parsed;
+}
+
 /**
  * Binds rules to what they watch: a pipeline's own rules to it, a project rule of a pipeline
  * kind to every pipeline (or those its `pipelines` names), other project rules to nothing.
@@ -42,11 +54,11 @@ export function bindAlertRules(
   const bound: BoundRule[] = [];
   for (const pipeline of pipelines)
     for (const rule of pipeline.rules ?? []) {
-      const parsed = alertRuleSchema.parse(rule);
+      const parsed = parseRule(rule);
       bound.push({ name: alertRuleName(parsed), rule: parsed, pipeline });
     }
   for (const rule of projectRules) {
-    const parsed = alertRuleSchema.parse(rule);
+    const parsed = parseRule(rule);
     const name = alertRuleName(parsed);
     const watched =
       parsed.pipelines === undefined
@@ -133,13 +145,27 @@ async function runFailed(
   facts: CollectedFacts,
 ): Promise<void> {
   if (rules.length === 0) return;
+  // The newest finished run of each pipeline (one index scan); where that was canceled, the
+  // newest that succeeded or failed (rare, one query each).
   const rows = await db.all(
-    newestPerPipeline(
-      "state IN ('success', 'failed', 'skipped') AND finished_at IS NOT NULL",
-      'finished_at DESC, id DESC',
-    ),
+    `SELECT r.pipeline, r.id, r.state, r.attempt, r.error, r.finished_at FROM runs r
+     JOIN (SELECT pipeline, max(finished_at) AS finished_at FROM runs GROUP BY pipeline) l
+       ON l.pipeline = r.pipeline AND l.finished_at = r.finished_at
+     ORDER BY r.id`,
   );
+  // Two runs finishing in the same millisecond: the later id wins.
   const latest = new Map(rows.map((row) => [String(row['pipeline']), row]));
+  for (const [pipeline, row] of latest) {
+    if (row['state'] !== 'canceled') continue;
+    const [before] = await db.all(
+      `SELECT pipeline, id, state, attempt, error, finished_at FROM runs
+       WHERE pipeline = ? AND state IN ('success', 'failed', 'skipped') AND finished_at IS NOT NULL
+       ORDER BY finished_at DESC, id DESC LIMIT 1`,
+      [pipeline],
+    );
+    if (before === undefined) latest.delete(pipeline);
+    else latest.set(pipeline, before);
+  }
   for (const bound of rules) {
     const row = latest.get(bound.pipeline?.name ?? '');
     if (row === undefined || row['state'] !== 'failed') continue;
@@ -164,11 +190,7 @@ async function runDeadline(
     `SELECT id, pipeline, run_key, queued_at, started_at, interval_end, state FROM runs
      WHERE state IN ('queued', 'running', 'up_for_retry')`,
   );
-  const byPipeline = new Map<string, typeof active>();
-  for (const row of active) {
-    const name = String(row['pipeline']);
-    byPipeline.set(name, [...(byPipeline.get(name) ?? []), row]);
-  }
+  const byPipeline = groupBy(active, (row) => String(row['pipeline']));
   const p95Of = await recentP95(
     db,
     Math.max(0, ...rules.map((b) => (b.rule.p95Factor === undefined ? 0 : (b.rule.p95Runs ?? 20)))),
@@ -219,14 +241,12 @@ async function recentP95(
       most,
     ),
   );
-  const durations = new Map<string, number[]>();
-  for (const row of rows) {
-    const name = String(row['pipeline']);
-    durations.set(name, [
-      ...(durations.get(name) ?? []),
-      Number(row['finished_at']) - Number(row['started_at']),
-    ]);
-  }
+  const durations = new Map(
+    [...groupBy(rows, (row) => String(row['pipeline']))].map(([name, list]) => [
+      name,
+      list.map((row) => Number(row['finished_at']) - Number(row['started_at'])),
+    ]),
+  );
   return (pipeline, n) => {
     const recent = (durations.get(pipeline) ?? []).slice(0, n).sort((a, b) => a - b);
     if (recent.length < 3) return undefined;
@@ -254,18 +274,16 @@ async function quality(
   facts: CollectedFacts,
 ): Promise<void> {
   if (rules.length === 0) return;
+  // The quality results of each pipeline's newest run that recorded any.
   const rows = await db.all(
-    `SELECT e.pipeline, e.run_id, e.data, e.at FROM events e
-     JOIN (SELECT pipeline, max(id) AS id FROM events WHERE kind = 'quality.result' GROUP BY pipeline) l
-       ON l.pipeline = e.pipeline
-     JOIN events le ON le.id = l.id
-     WHERE e.kind = 'quality.result' AND e.run_id = le.run_id`,
+    // `kind || ''` keeps SQLite on the run_id index rather than scanning every result.
+    `SELECT pipeline, run_id, data, at FROM events
+     WHERE run_id IN (
+       SELECT run_id FROM events WHERE id IN (
+         SELECT max(id) FROM events WHERE kind = 'quality.result' GROUP BY pipeline))
+       AND kind || '' = 'quality.result'`,
   );
-  const byPipeline = new Map<string, typeof rows>();
-  for (const row of rows) {
-    const name = String(row['pipeline']);
-    byPipeline.set(name, [...(byPipeline.get(name) ?? []), row]);
-  }
+  const byPipeline = groupBy(rows, (row) => String(row['pipeline']));
   for (const bound of rules) {
     for (const row of byPipeline.get(bound.pipeline?.name ?? '') ?? []) {
       const result = parseJSON(row['data']) as
@@ -303,18 +321,23 @@ async function freshness(
   const rows = await db.all(
     "SELECT data, max(at) AS at FROM events WHERE kind = 'dataset.updated' GROUP BY data",
   );
+  // Each recorded dataset (an output path) under every path suffix: a rule's dataset is the
+  // whole path or its end (`out/daily` is `/srv/lake/out/daily`).
   const updated = new Map<string, number>();
   for (const row of rows) {
     const dataset = (parseJSON(row['data']) as { dataset?: unknown } | undefined)?.dataset;
     if (typeof dataset !== 'string') continue;
-    updated.set(dataset, Math.max(updated.get(dataset) ?? 0, Number(row['at'])));
+    const at = Number(row['at']);
+    const parts = normalizeDataset(dataset).split('/');
+    for (let i = 0; i < parts.length; i++) {
+      const suffix = parts.slice(i).join('/');
+      if (suffix !== '') updated.set(suffix, Math.max(updated.get(suffix) ?? 0, at));
+    }
   }
   for (const bound of rules) {
     const { dataset, maxAge } = bound.rule;
     const limit = parseDuration(maxAge);
-    let last: number | undefined;
-    for (const [name, at] of updated)
-      if (datasetMatches(name, dataset)) last = Math.max(last ?? 0, at);
+    const last = updated.get(normalizeDataset(dataset));
     if (last !== undefined && now - last <= limit) continue;
     observe(facts, bound, {
       dataset,
@@ -328,11 +351,20 @@ async function freshness(
   }
 }
 
-/** A recorded dataset (an output path) is the rule's when equal or ending in `/<dataset>`. */
-function datasetMatches(recorded: string, wanted: string): boolean {
-  const a = recorded.replace(/\/+$/, '');
-  const b = wanted.replace(/^\.\//, '').replace(/\/+$/, '');
-  return a === b || a.endsWith(`/${b}`);
+function normalizeDataset(path: string): string {
+  return path.replace(/^\.\//, '').replace(/\/+$/, '');
+}
+
+/** Rows grouped by a key, in their order. */
+function groupBy<T>(rows: readonly T[], key: (row: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const row of rows) {
+    const k = key(row);
+    const list = groups.get(k);
+    if (list === undefined) groups.set(k, [row]);
+    else list.push(row);
+  }
+  return groups;
 }
 
 async function volume(

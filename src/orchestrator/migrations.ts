@@ -261,6 +261,7 @@ export const MIGRATIONS: readonly Migration[] = [
         seen_at BIGINT NOT NULL,
         PRIMARY KEY (component, instance))`,
       `CREATE INDEX events_kind ON events (kind, pipeline, id)`,
+      `CREATE INDEX runs_finished ON runs (pipeline, finished_at)`,
     ],
   },
 ];
