@@ -44,17 +44,25 @@ export async function runAlertsGroup(): Promise<BenchResult[]> {
     });
     const first = await timed(() => engine.evaluate());
     // Every 10th pipeline's last run failed, every 25th has a failed check, every 50th is stale.
-    assert(first.value.opened === 100 + 40 + 20, `opened ${first.value.opened} incidents, expected 160`);
+    assert(
+      first.value.opened === 100 + 40 + 20,
+      `opened ${first.value.opened} incidents, expected 160`,
+    );
     const passes = envInteger('BENCH_ALERT_PASSES', 15);
     const steady: number[] = [];
     for (let i = 0; i < passes; i++) {
       const pass = await timed(() => engine.evaluate());
-      assert(pass.value.opened === 0 && pass.value.observed === 160, 'a steady pass changed incidents');
+      assert(
+        pass.value.opened === 0 && pass.value.observed === 160,
+        'a steady pass changed incidents',
+      );
       steady.push(pass.ms);
     }
     steady.sort((a, b) => a - b);
     const median = steady[Math.floor(steady.length / 2)] as number;
-    log(`  first pass ${first.ms.toFixed(1)} ms (160 incidents opened); steady median ${median.toFixed(1)} ms`);
+    log(
+      `  first pass ${first.ms.toFixed(1)} ms (160 incidents opened); steady median ${median.toFixed(1)} ms`,
+    );
     return [
       {
         id: 'alerts.evaluate_1000_pipelines_ms',
@@ -107,7 +115,15 @@ async function fill(store: RunStore, now: number): Promise<void> {
             finished,
             pipeline,
             id,
-            JSON.stringify({ step: 'checked', suite: 's', success: score === 1, evaluated: 2, successful: score * 2, qualityScore: score, failed: [] }),
+            JSON.stringify({
+              step: 'checked',
+              suite: 's',
+              success: score === 1,
+              evaluated: 2,
+              successful: score * 2,
+              qualityScore: score,
+              failed: [],
+            }),
           ],
         );
         if (state === 'success' && !(p % 50 === 0))

@@ -25,7 +25,11 @@ afterAll(async () => {
   await Promise.all(drops.map((drop) => drop()));
 });
 
-async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+async function until(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -43,7 +47,10 @@ describe.skipIf(skip !== undefined)('alerts on one PostgreSQL store', () => {
     try {
       const [first] = stores as [RunStore, RunStore];
       const names = Array.from({ length: 40 }, (_, i) => `p${i}`);
-      const watched: WatchedPipeline[] = names.map((name) => ({ name, rules: [{ kind: 'run_failed' }] }));
+      const watched: WatchedPipeline[] = names.map((name) => ({
+        name,
+        rules: [{ kind: 'run_failed' }],
+      }));
       const finish = async (name: string, state: 'failed' | 'success'): Promise<void> => {
         const [run] = await first.enqueueRuns([{ pipeline: name, trigger: 'manual' }]);
         const claim = await first.claimRun('w', 30_000, [name]);
@@ -77,10 +84,15 @@ describe.skipIf(skip !== undefined)('alerts on one PostgreSQL store', () => {
       await race();
       const all = hook.received.flat();
       expect(all).toHaveLength(80);
-      expect(all.filter((n) => n.notification === 'resolved').map((n) => n.labels['pipeline']).sort()).toEqual(
-        [...names].sort(),
+      expect(
+        all
+          .filter((n) => n.notification === 'resolved')
+          .map((n) => n.labels['pipeline'])
+          .sort(),
+      ).toEqual([...names].sort());
+      const [outbox] = await first.db.all(
+        "SELECT count(*) AS n FROM alert_outbox WHERE state = 'sent'",
       );
-      const [outbox] = await first.db.all("SELECT count(*) AS n FROM alert_outbox WHERE state = 'sent'");
       expect(Number(outbox?.['n'])).toBe(hook.received.length);
     } finally {
       for (const store of stores) await store.close();
@@ -127,8 +139,21 @@ export default defineProject({
     const serve = (): ChildProcess => {
       const child = spawn(
         process.execPath,
-        [join(ROOT, 'bin', 'sluice.js'), 'serve', '--project', dir, '--store', url, '--workers', '1'],
-        { cwd: dir, env: { ...process.env, ALERT_HOOK: hook.url }, stdio: ['ignore', 'ignore', 'pipe'] },
+        [
+          join(ROOT, 'bin', 'sluice.js'),
+          'serve',
+          '--project',
+          dir,
+          '--store',
+          url,
+          '--workers',
+          '1',
+        ],
+        {
+          cwd: dir,
+          env: { ...process.env, ALERT_HOOK: hook.url },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
       );
       children.push(child);
       return child;
@@ -143,7 +168,9 @@ export default defineProject({
       // Both processes evaluate twice more after it: still one notification.
       await until(
         async () => {
-          const rows = await store.db.all("SELECT seen_at FROM heartbeats WHERE component = 'scheduler'");
+          const rows = await store.db.all(
+            "SELECT seen_at FROM heartbeats WHERE component = 'scheduler'",
+          );
           return rows.length === 2 && rows.every((r) => Number(r['seen_at']) > sentAt + 500);
         },
         30_000,

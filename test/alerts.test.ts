@@ -70,6 +70,15 @@ async function pass(e: AlertEngine): Promise<void> {
   await e.deliver();
 }
 
+/**
+ * Waits for the millisecond clock to move on, so runs finished one after the other have
+ * different finish times (the newest finished run is the one the rules read).
+ */
+async function nextMillisecond(): Promise<void> {
+  const now = Date.now();
+  while (Date.now() === now) await new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Enqueues, claims and finishes one run of `pipeline` with `outcome` (every attempt). */
 async function finishRun(
   pipeline: string,
@@ -81,6 +90,7 @@ async function finishRun(
     const claim = await store.claimRun('worker', 30_000, [pipeline]);
     if (claim === undefined) throw new Error(`no claimable run of ${pipeline}`);
     await store.finishAttempt(claim.run.id, claim.fencingToken, outcome);
+    await nextMillisecond();
   }
   return run?.id as string;
 }
@@ -100,7 +110,9 @@ describe('run_failed', () => {
   it('fires after the last retry only, once per incident, repeats, and resolves on the next success', async () => {
     const e = engine(watched);
     // The first attempt fails and is retried: not an incident.
-    const [run] = await store.enqueueRuns([{ pipeline: 'orders', trigger: 'manual', maxAttempts: 2 }]);
+    const [run] = await store.enqueueRuns([
+      { pipeline: 'orders', trigger: 'manual', maxAttempts: 2 },
+    ]);
     const first = await store.claimRun('worker', 30_000);
     await store.finishAttempt(run?.id as string, first?.fencingToken as number, {
       ...failed(true),
@@ -211,21 +223,32 @@ describe('run_deadline', () => {
   });
 
   it('computes "by 06:00 Europe/Berlin" across daylight saving time', () => {
-    expect(new Date(nextTimeOfDay('06:00', 'Europe/Berlin', Date.parse('2026-12-07T00:00:00Z')) ?? 0).toISOString()).toBe(
-      '2026-12-07T05:00:00.000Z',
-    );
-    expect(new Date(nextTimeOfDay('06:00', 'Europe/Berlin', Date.parse('2026-07-07T00:00:00Z')) ?? 0).toISOString()).toBe(
-      '2026-07-07T04:00:00.000Z',
-    );
+    expect(
+      new Date(
+        nextTimeOfDay('06:00', 'Europe/Berlin', Date.parse('2026-12-07T00:00:00Z')) ?? 0,
+      ).toISOString(),
+    ).toBe('2026-12-07T05:00:00.000Z');
+    expect(
+      new Date(
+        nextTimeOfDay('06:00', 'Europe/Berlin', Date.parse('2026-07-07T00:00:00Z')) ?? 0,
+      ).toISOString(),
+    ).toBe('2026-07-07T04:00:00.000Z');
     // After 06:00 local the deadline is the next day's.
-    expect(new Date(nextTimeOfDay('06:00', 'Europe/Berlin', Date.parse('2026-12-07T05:00:01Z')) ?? 0).toISOString()).toBe(
-      '2026-12-08T05:00:00.000Z',
-    );
+    expect(
+      new Date(
+        nextTimeOfDay('06:00', 'Europe/Berlin', Date.parse('2026-12-07T05:00:01Z')) ?? 0,
+      ).toISOString(),
+    ).toBe('2026-12-08T05:00:00.000Z');
   });
 
   it('fires for a run unfinished by its wall-clock deadline', async () => {
     const e = engine(
-      [{ name: 'orders', rules: [{ kind: 'run_deadline', finishBy: '06:00', timezone: 'Europe/Berlin' }] }],
+      [
+        {
+          name: 'orders',
+          rules: [{ kind: 'run_deadline', finishBy: '06:00', timezone: 'Europe/Berlin' }],
+        },
+      ],
       { routes: [{ name: 'default', channels: ['hook'], groupWait: 0 }] },
     );
     await store.enqueueRuns([{ pipeline: 'orders', trigger: 'manual' }]);
@@ -321,17 +344,27 @@ describe('volume', () => {
       const [run] = await store.enqueueRuns([{ pipeline: 'orders', trigger: 'manual' }]);
       const claim = await store.claimRun('worker', 30_000);
       await store.recordTask(
-        { runId: run?.id as string, step: 'out', attempt: 1, state: 'success', rowsOut: rows } as never,
+        {
+          runId: run?.id as string,
+          step: 'out',
+          attempt: 1,
+          state: 'success',
+          rowsOut: rows,
+        } as never,
         claim?.fencingToken as number,
       );
       await store.finishAttempt(run?.id as string, claim?.fencingToken as number, success);
+      await nextMillisecond();
     };
     for (const rows of [100, 110, 90, 105]) await runWithRows(rows);
     await pass(e);
     expect(hook.received).toHaveLength(0);
     await runWithRows(5);
     await pass(e);
-    const summaries = hook.received.flat().map((n) => `${n.rule}: ${n.summary}`).sort();
+    const summaries = hook.received
+      .flat()
+      .map((n) => `${n.rule}: ${n.summary}`)
+      .sort();
     expect(summaries).toEqual([
       'orders_drift: out: 5 rows, 95% off the median 105 of 4 runs',
       'orders_min: out: 5 rows, below 10',
@@ -372,11 +405,12 @@ describe('streams and processes', () => {
     await checkpoints.save(checkpoint(2, 1_000, 5_000, t0 + 1));
     offset = 11 * MINUTE;
     await pass(e);
-    expect(hook.received.flat().map((n) => n.rule).sort()).toEqual([
-      'checkpoint_failure',
-      'stream_lag',
-      'watermark_stall',
-    ]);
+    expect(
+      hook.received
+        .flat()
+        .map((n) => n.rule)
+        .sort(),
+    ).toEqual(['checkpoint_failure', 'stream_lag', 'watermark_stall']);
     await checkpoints.save(checkpoint(3, 2_000, 10, t0 + 11 * MINUTE));
     await pass(e);
     expect(hook.received.flat().filter((n) => n.state === 'resolved')).toHaveLength(3);
@@ -404,10 +438,12 @@ describe('streams and processes', () => {
     ]);
     offset = 5 * MINUTE;
     await pass(engine([], config, 'serve-2'));
-    expect(hook.received.flat().map((n) => n.summary).sort()).toEqual([
-      'scheduler serve-1 not seen for 5m',
-      'stream worker w-7 of clicks not seen for 5m',
-    ]);
+    expect(
+      hook.received
+        .flat()
+        .map((n) => n.summary)
+        .sort(),
+    ).toEqual(['scheduler serve-1 not seen for 5m', 'stream worker w-7 of clicks not seen for 5m']);
   });
 });
 
@@ -468,7 +504,10 @@ describe('incidents', () => {
       routes: [{ name: 'default', channels: ['hook'], groupWait: 0 }],
     });
     const alerts = new AlertStore(store.db);
-    const silence = await alerts.silence('pipeline=orders', '2h', { now: clock(), comment: 'migration' });
+    const silence = await alerts.silence('pipeline=orders', '2h', {
+      now: clock(),
+      comment: 'migration',
+    });
     await finishRun('orders', [failed()]);
     await finishRun('other', [failed()]);
     await pass(e);

@@ -95,7 +95,9 @@ const quality = z
       .min(0)
       .max(1)
       .optional()
-      .describe('fire when the quality score falls below this (default: on any failed expectation)'),
+      .describe(
+        'fire when the quality score falls below this (default: on any failed expectation)',
+      ),
   })
   .describe('the latest check of a dataset failed an expectation or scored too low');
 
@@ -138,7 +140,11 @@ const streamLag = z
     kind: z.literal('stream_lag'),
     ...common,
     stream: z.string().min(1).describe('the stream'),
-    maxLag: z.number().int().min(0).describe('fire when the source lag at the last checkpoint exceeds this many records'),
+    maxLag: z
+      .number()
+      .int()
+      .min(0)
+      .describe('fire when the source lag at the last checkpoint exceeds this many records'),
   })
   .describe('a stream fell behind its source');
 
@@ -315,7 +321,10 @@ export function zodDiagnostic(
   base: string,
   code = 'invalid-alert-rule',
 ): Diagnostic {
-  const path = [base, ...issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))]
+  const path = [
+    base,
+    ...issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)),
+  ]
     .join('')
     .replace(/^\./, '');
   const unknownKey = issue.code === 'unrecognized_keys';

@@ -140,7 +140,10 @@ export class AlertEngine {
       const resolved = result.history.filter((h) => h.event === 'resolved').length;
       for (const entry of result.history)
         if (entry.event === 'firing' || entry.event === 'resolved')
-          this.#logger.info({ fingerprint: entry.fingerprint, ...entry.data }, `incident ${entry.event}`);
+          this.#logger.info(
+            { fingerprint: entry.fingerprint, ...entry.data },
+            `incident ${entry.event}`,
+          );
         else if (entry.event === 'unrouted')
           this.#logger.warn({ fingerprint: entry.fingerprint }, 'incident matches no alert route');
       return { rules: bound.length, observed: facts.observations.length, opened, resolved, queued };
@@ -219,13 +222,18 @@ export class AlertEngine {
         }
         await this.deliver();
       } catch (error) {
-        this.#logger.warn({ err: redactSecrets((error as Error).message) }, 'alert pass failed; retrying');
+        this.#logger.warn(
+          { err: redactSecrets((error as Error).message) },
+          'alert pass failed; retrying',
+        );
       }
       await sleep(Math.min(1_000, everyMs), signal);
     }
     if (this.#options.heartbeat === true)
       await this.#options.store.db
-        .run("DELETE FROM heartbeats WHERE component = 'scheduler' AND instance = ?", [this.#instance])
+        .run("DELETE FROM heartbeats WHERE component = 'scheduler' AND instance = ?", [
+          this.#instance,
+        ])
         .catch(() => undefined);
   }
 }

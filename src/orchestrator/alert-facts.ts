@@ -262,7 +262,11 @@ async function recentP95(
  * nextTimeOfDay('06:00', 'Europe/Berlin', Date.parse('2026-12-07T00:00:00Z')); // 2026-12-07T05:00:00Z
  * ```
  */
-export function nextTimeOfDay(hhmm: string, timezone: string, reference: number): number | undefined {
+export function nextTimeOfDay(
+  hhmm: string,
+  timezone: string,
+  reference: number,
+): number | undefined {
   const [hours, minutes] = hhmm.split(':').map(Number);
   const cron = new Cron(`${minutes} ${hours} * * *`, { timezone, paused: true });
   return cron.nextRun(new Date(reference - 1))?.getTime();
@@ -287,7 +291,14 @@ async function quality(
   for (const bound of rules) {
     for (const row of byPipeline.get(bound.pipeline?.name ?? '') ?? []) {
       const result = parseJSON(row['data']) as
-        | { step: string; success: boolean; qualityScore: number | null; failed: string[]; evaluated: number; successful: number }
+        | {
+            step: string;
+            success: boolean;
+            qualityScore: number | null;
+            failed: string[];
+            evaluated: number;
+            successful: number;
+          }
         | undefined;
       if (result === undefined) continue;
       if (bound.rule.dataset !== undefined && result.step !== bound.rule.dataset) continue;
@@ -391,7 +402,9 @@ async function volume(
     const median = sorted[Math.floor(sorted.length / 2)] as number;
     const off = median === 0 ? (rowsOut === 0 ? 0 : Infinity) : Math.abs(rowsOut - median) / median;
     if (off > rule.deviation)
-      problems.push(`${Number.isFinite(off) ? `${Math.round(off * 100)}%` : 'far'} off the median ${median} of ${earlier.length} runs`);
+      problems.push(
+        `${Number.isFinite(off) ? `${Math.round(off * 100)}%` : 'far'} off the median ${median} of ${earlier.length} runs`,
+      );
   }
   if (problems.length === 0) return;
   observe(facts, bound, {
@@ -476,9 +489,10 @@ async function workerDown(
   facts: CollectedFacts,
 ): Promise<void> {
   const limit = parseDuration(bound.rule.after);
-  const rows = await db.all('SELECT stream, worker, seen_at FROM stream_workers WHERE seen_at < ?', [
-    now - limit,
-  ]);
+  const rows = await db.all(
+    'SELECT stream, worker, seen_at FROM stream_workers WHERE seen_at < ?',
+    [now - limit],
+  );
   for (const row of rows)
     observe(facts, bound, {
       dataset: String(row['stream']),

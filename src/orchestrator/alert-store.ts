@@ -1,11 +1,7 @@
 import { randomHex } from '../core/ids.js';
 import { UsageError } from '../core/errors.js';
 import { parseDuration } from '../core/duration.js';
-import type {
-  AlertMute,
-  Incident,
-  IncidentHistoryEntry,
-} from '../observe/alerts/incidents.js';
+import type { AlertMute, Incident, IncidentHistoryEntry } from '../observe/alerts/incidents.js';
 import type { LabelMatcher } from '../observe/alerts/matchers.js';
 import { formatMatchers, parseMatchers } from '../observe/alerts/matchers.js';
 import type { AlertSeverity, AlertState } from '../observe/alerts/notification.js';
@@ -53,7 +49,9 @@ export class AlertStore {
   }
 
   /** Incidents, firing first then the most recently changed; `firing` keeps only those. */
-  async incidents(query: { readonly firing?: boolean; readonly limit?: number } = {}): Promise<Incident[]> {
+  async incidents(
+    query: { readonly firing?: boolean; readonly limit?: number } = {},
+  ): Promise<Incident[]> {
     const rows = await this.#db.all(
       `SELECT * FROM alert_incidents ${query.firing === true ? "WHERE state = 'firing'" : ''}
        ORDER BY CASE WHEN state = 'firing' THEN 0 ELSE 1 END, updated_at DESC, fingerprint LIMIT ?`,
@@ -149,7 +147,10 @@ export class AlertStore {
     try {
       ms = parseDuration(duration);
     } catch (cause) {
-      throw new UsageError(`--for "${duration}" is not a duration`, { cause, hint: 'e.g. --for 2h' });
+      throw new UsageError(`--for "${duration}" is not a duration`, {
+        cause,
+        hint: 'e.g. --for 2h',
+      });
     }
     if (ms <= 0) throw new UsageError('--for must be longer than 0', { hint: 'e.g. --for 2h' });
     const record: SilenceRecord = {

@@ -10,19 +10,19 @@ export type ReceivedGroup = readonly (AlertNotification & { startsAt: string })[
  * records each accepted POST body, and answers 503 to the next `failNext` requests.
  */
 export interface AlertReceiver {
-  readonly url: string;
+  url: string;
   readonly received: ReceivedGroup[];
   /** Requests seen, accepted or not. */
   readonly requests: () => number;
   failNext: number;
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 export async function startAlertReceiver(): Promise<AlertReceiver> {
   let requests = 0;
-  const receiver = {
+  const receiver: AlertReceiver = {
     url: '',
-    received: [] as ReceivedGroup[],
+    received: [],
     requests: () => requests,
     failNext: 0,
     close: async () => undefined,

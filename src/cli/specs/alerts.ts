@@ -22,12 +22,17 @@ export const alertsSilenceSpec: CommandSpec = {
   arguments: [
     {
       name: 'matcher',
-      description: 'label matchers, e.g. pipeline=orders_daily or owner=data-eng,severity=~critical',
+      description:
+        'label matchers, e.g. pipeline=orders_daily or owner=data-eng,severity=~critical',
     },
   ],
   options: [
     ...PROJECT_OPTIONS,
-    { flags: '--for <duration>', description: 'how long, e.g. 2h (default 1h)', defaultValue: '1h' },
+    {
+      flags: '--for <duration>',
+      description: 'how long, e.g. 2h (default 1h)',
+      defaultValue: '1h',
+    },
     { flags: '--comment <text>', description: 'why, shown with the silence' },
     JSON_OPTION,
   ],
@@ -45,6 +50,8 @@ export const alertsUnsilenceSpec: CommandSpec = {
 export const alertsAckSpec: CommandSpec = {
   name: 'alerts ack',
   summary: 'Acknowledge a firing incident: no more repeats or escalation until it resolves',
-  arguments: [{ name: 'fingerprint', description: 'the incident fingerprint (or a unique prefix)' }],
+  arguments: [
+    { name: 'fingerprint', description: 'the incident fingerprint (or a unique prefix)' },
+  ],
   options: [...PROJECT_OPTIONS, JSON_OPTION],
 };

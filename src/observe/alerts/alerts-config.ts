@@ -6,31 +6,27 @@ import type { AlertRule } from '../../define/alert-rules.js';
 import type { AlertChannel } from './notification.js';
 import { parseMatchers } from './matchers.js';
 
-const duration = z
-  .union([z.string(), z.number()])
-  .refine(
-    (value) => {
-      try {
-        parseDuration(value);
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    { message: 'is not a duration (e.g. "30s", "15m", "4h")' },
-  );
+const duration = z.union([z.string(), z.number()]).refine(
+  (value) => {
+    try {
+      parseDuration(value);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'is not a duration (e.g. "30s", "15m", "4h")' },
+);
 
-const matcherList = z
-  .array(z.string())
-  .superRefine((list, ctx) => {
-    list.forEach((text, index) => {
-      try {
-        parseMatchers(text);
-      } catch (error) {
-        ctx.addIssue({ code: 'custom', path: [index], message: (error as Error).message });
-      }
-    });
+const matcherList = z.array(z.string()).superRefine((list, ctx) => {
+  list.forEach((text, index) => {
+    try {
+      parseMatchers(text);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', path: [index], message: (error as Error).message });
+    }
   });
+});
 
 const channel = z.custom<AlertChannel>(
   (value) =>
@@ -51,7 +47,9 @@ const route = z.strictObject({
   channels: z.array(z.string().min(1)).describe('names of the channels the route delivers to'),
   groupWait: duration
     .optional()
-    .describe('how long a new incident waits for others of the route to send them together (default 30s)'),
+    .describe(
+      'how long a new incident waits for others of the route to send them together (default 30s)',
+    ),
   repeatInterval: duration
     .optional()
     .describe('a still-firing, unacknowledged incident is sent again after this long (default 4h)'),
@@ -139,7 +137,9 @@ export function alertsConfigDiagnostics(config: unknown, file?: string): Diagnos
   const at = (d: Diagnostic): Diagnostic => (file === undefined ? d : { ...d, file });
   const parsed = alertsConfigSchema.safeParse(config);
   if (!parsed.success)
-    return parsed.error.issues.map((issue) => at(zodDiagnostic(issue, 'alerts', 'invalid-alerts-config')));
+    return parsed.error.issues.map((issue) =>
+      at(zodDiagnostic(issue, 'alerts', 'invalid-alerts-config')),
+    );
   const problems = alertRuleDiagnostics(parsed.data.rules, 'alerts.rules').map(at);
   const channels = new Set<string>();
   for (const [index, ch] of (parsed.data.channels ?? []).entries()) {

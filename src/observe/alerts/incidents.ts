@@ -228,11 +228,20 @@ function planNotifications(
   const routes = new Map(input.routes.map((r) => [r.name, r]));
   const changed: Incident[] = [];
   const outgoing = new Map<string, AlertNotification[]>();
-  const send = (route: string, incident: Incident, kind: AlertNotification['notification']): void => {
+  const send = (
+    route: string,
+    incident: Incident,
+    kind: AlertNotification['notification'],
+  ): void => {
     const list = outgoing.get(route) ?? [];
     list.push(toNotification(incident, kind));
     outgoing.set(route, list);
-    history.push({ fingerprint: incident.fingerprint, event: 'notified', at: now, data: { route, kind } });
+    history.push({
+      fingerprint: incident.fingerprint,
+      event: 'notified',
+      at: now,
+      data: { route, kind },
+    });
   };
   const waiting = new Map<string, Incident[]>();
   for (const incident of incidents) {
@@ -248,7 +257,11 @@ function planNotifications(
     }
     if (muted(incident, input.mutes, now)) continue;
     if (route === undefined) {
-      if (incident.route === undefined && incident.firstNotifiedAt === undefined && incident.openedAt === now)
+      if (
+        incident.route === undefined &&
+        incident.firstNotifiedAt === undefined &&
+        incident.openedAt === now
+      )
         history.push({ fingerprint: incident.fingerprint, event: 'unrouted', at: now, data: {} });
       continue;
     }
@@ -267,7 +280,12 @@ function planNotifications(
       now >= incident.firstNotifiedAt + escalate.afterMs
     ) {
       send(escalate.to, incident, 'escalation');
-      changed.push({ ...incident, escalatedAt: now, escalatedTo: escalate.to, lastNotifiedAt: now });
+      changed.push({
+        ...incident,
+        escalatedAt: now,
+        escalatedTo: escalate.to,
+        lastNotifiedAt: now,
+      });
       continue;
     }
     if (now >= (incident.lastNotifiedAt ?? incident.firstNotifiedAt) + route.repeatIntervalMs) {
@@ -361,7 +379,10 @@ function incidentLabels(observation: AlertObservation): Record<string, string> {
   return labels;
 }
 
-function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+function sameLabels(
+  a: Readonly<Record<string, string>>,
+  b: Readonly<Record<string, string>>,
+): boolean {
   const keys = Object.keys(a);
   return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
 }

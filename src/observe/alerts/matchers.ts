@@ -40,9 +40,12 @@ export function parseMatchers(text: string): LabelMatcher[] {
       try {
         new RegExp(`^(?:${value})$`);
       } catch (error) {
-        throw new UsageError(`"${value}" is not a regular expression: ${(error as Error).message}`, {
-          hint: 'e.g. pipeline=~orders_.*',
-        });
+        throw new UsageError(
+          `"${value}" is not a regular expression: ${(error as Error).message}`,
+          {
+            hint: 'e.g. pipeline=~orders_.*',
+          },
+        );
       }
     }
     return { name, op, value };
