@@ -2,7 +2,15 @@ import { z } from 'zod';
 import type { Diagnostic } from '../core/errors.js';
 import { parseDuration } from '../core/duration.js';
 
-const duration = z
+/**
+ * A duration setting: `"30s"`, `"15m"`, `"2h"`, `"1d"`, or a number of milliseconds.
+ *
+ * @example
+ * ```ts
+ * durationSchema.parse('15m'); // "15m"
+ * ```
+ */
+export const durationSchema = z
   .union([z.string(), z.number()])
   .refine(
     (value) => {
@@ -16,6 +24,8 @@ const duration = z
     { message: 'is not a duration (e.g. "30s", "15m", "2h", "1d")' },
   )
   .describe('a duration such as "30s", "15m", "2h" or "1d" (a number is milliseconds)');
+
+const duration = durationSchema;
 
 const NAME = /^[A-Za-z0-9_.:-]{1,128}$/;
 
@@ -327,16 +337,21 @@ export function zodDiagnostic(
   ]
     .join('')
     .replace(/^\./, '');
-  const unknownKey = issue.code === 'unrecognized_keys';
+  const atKind = issue.path.at(-1) === 'kind';
   return {
     code,
     path,
-    message: `${path}: ${issue.message}`,
-    hint: unknownKey
-      ? 'remove the key, or check its spelling against docs/observability.md#alerts'
-      : issue.code === 'invalid_union'
-        ? `kind must be one of ${ALERT_RULE_KINDS.join(', ')}`
-        : 'see docs/observability.md#alerts for the rule kinds and their settings',
+    // The only unions below a rule's kind are durations (a string or a number).
+    message:
+      issue.code === 'invalid_union' && !atKind
+        ? 'must be a duration such as "30s", "15m" or "2h" (it is missing or not one)'
+        : issue.message,
+    hint:
+      issue.code === 'unrecognized_keys'
+        ? 'remove the key, or check its spelling against docs/observability.md#alerts'
+        : atKind
+          ? `kind is one of ${ALERT_RULE_KINDS.join(', ')}`
+          : 'see docs/observability.md#alerts for the rule kinds and their settings',
   };
 }
 

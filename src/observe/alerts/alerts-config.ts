@@ -1,22 +1,11 @@
 import { z } from 'zod';
 import type { Diagnostic } from '../../core/errors.js';
-import { parseDuration } from '../../core/duration.js';
-import { alertRuleDiagnostics, zodDiagnostic } from '../../define/alert-rules.js';
+import { alertRuleDiagnostics, durationSchema, zodDiagnostic } from '../../define/alert-rules.js';
 import type { AlertRule } from '../../define/alert-rules.js';
 import type { AlertChannel } from './notification.js';
 import { parseMatchers } from './matchers.js';
 
-const duration = z.union([z.string(), z.number()]).refine(
-  (value) => {
-    try {
-      parseDuration(value);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: 'is not a duration (e.g. "30s", "15m", "4h")' },
-);
+const duration = durationSchema;
 
 const matcherList = z.array(z.string()).superRefine((list, ctx) => {
   list.forEach((text, index) => {
@@ -136,53 +125,71 @@ export function alertsConfigDiagnostics(config: unknown, file?: string): Diagnos
   if (config === undefined) return [];
   const at = (d: Diagnostic): Diagnostic => (file === undefined ? d : { ...d, file });
   const parsed = alertsConfigSchema.safeParse(config);
-  if (!parsed.success)
-    return parsed.error.issues.map((issue) =>
-      at(zodDiagnostic(issue, 'alerts', 'invalid-alerts-config')),
-    );
-  const problems = alertRuleDiagnostics(parsed.data.rules, 'alerts.rules').map(at);
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) =>
+        at(zodDiagnostic(issue, 'alerts', 'invalid-alerts-config')),
+      );
+  // The references are checked as far as the shapes allow, so every problem shows at once.
+  const raw = (typeof config === 'object' && config !== null ? config : {}) as {
+    rules?: unknown;
+    channels?: unknown;
+    routes?: unknown;
+    maintenance?: unknown;
+  };
+  problems.push(...alertRuleDiagnostics(raw.rules, 'alerts.rules').map(at));
+  const list = (value: unknown): Record<string, unknown>[] =>
+    Array.isArray(value)
+      ? value.filter((v): v is Record<string, unknown> => typeof v === 'object' && v !== null)
+      : [];
   const channels = new Set<string>();
-  for (const [index, ch] of (parsed.data.channels ?? []).entries()) {
-    if (channels.has(ch.name))
+  for (const [index, ch] of list(raw.channels).entries()) {
+    if (typeof ch['name'] !== 'string') continue;
+    if (channels.has(ch['name']))
       problems.push(
         at({
           code: 'duplicate-alert-channel',
           path: `alerts.channels[${index}]`,
-          message: `two channels are named "${ch.name}"`,
+          message: `two channels are named "${ch['name']}"`,
           hint: 'give each channel its own name',
         }),
       );
-    channels.add(ch.name);
+    channels.add(ch['name']);
   }
-  const routes = new Set((parsed.data.routes ?? []).map((r) => r.name));
-  for (const [index, r] of (parsed.data.routes ?? []).entries()) {
-    for (const name of r.channels)
-      if (!channels.has(name))
+  const routes = new Set(list(raw.routes).map((r) => r['name']));
+  for (const [index, r] of list(raw.routes).entries()) {
+    for (const name of Array.isArray(r['channels']) ? (r['channels'] as unknown[]) : [])
+      if (typeof name === 'string' && !channels.has(name))
         problems.push(
           at({
             code: 'unknown-alert-channel',
             path: `alerts.routes[${index}].channels`,
-            message: `route "${r.name}" names channel "${name}", which is not declared`,
+            message: `route "${String(r['name'])}" names channel "${name}", which is not declared`,
             hint: `declared channels: ${[...channels].join(', ') || '(none)'}`,
           }),
         );
-    if (r.escalate !== undefined && !routes.has(r.escalate.to))
+    const escalate = r['escalate'] as { to?: unknown } | undefined;
+    if (typeof escalate?.to === 'string' && !routes.has(escalate.to))
       problems.push(
         at({
           code: 'unknown-alert-route',
           path: `alerts.routes[${index}].escalate.to`,
-          message: `route "${r.name}" escalates to "${r.escalate.to}", which is not a route`,
-          hint: `routes: ${[...routes].join(', ')}`,
+          message: `route "${String(r['name'])}" escalates to "${escalate.to}", which is not a route`,
+          hint: `routes: ${[...routes].map(String).join(', ')}`,
         }),
       );
   }
-  for (const [index, w] of (parsed.data.maintenance ?? []).entries())
-    if (!(Date.parse(w.start) < Date.parse(w.end)))
+  for (const [index, w] of list(raw.maintenance).entries())
+    if (
+      typeof w['start'] === 'string' &&
+      typeof w['end'] === 'string' &&
+      !(Date.parse(w['start']) < Date.parse(w['end']))
+    )
       problems.push(
         at({
           code: 'invalid-maintenance-window',
           path: `alerts.maintenance[${index}]`,
-          message: `the window ends (${w.end}) before it starts (${w.start})`,
+          message: `the window ends (${w['end']}) before it starts (${w['start']})`,
           hint: 'make end later than start',
         }),
       );
