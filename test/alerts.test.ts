@@ -79,6 +79,14 @@ async function nextMillisecond(): Promise<void> {
   while (Date.now() === now) await new Promise((resolve) => setImmediate(resolve));
 }
 
+async function until(check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 /** Enqueues, claims and finishes one run of `pipeline` with `outcome` (every attempt). */
 async function finishRun(
   pipeline: string,
@@ -211,11 +219,13 @@ describe('run_deadline', () => {
       routes: [{ name: 'default', channels: ['hook'], groupWait: 0 }],
     });
     for (let i = 0; i < 5; i++) await finishRun('orders', [success]);
+    // Those runs took a minute each.
+    await store.db.run('UPDATE runs SET started_at = finished_at - 60000');
     const [run] = await store.enqueueRuns([{ pipeline: 'orders', trigger: 'manual' }]);
     await store.claimRun('worker', 3_600_000);
     await pass(e);
     expect(hook.received).toHaveLength(0);
-    offset = 10 * MINUTE; // the earlier runs took milliseconds
+    offset = 10 * MINUTE; // 2 x the p95 is 2 minutes
     await pass(e);
     expect(kinds(hook)).toEqual(['orders:first']);
     expect(hook.received[0]?.[0]?.labels['partition']).toBe(run?.runKey);
@@ -648,6 +658,37 @@ describe('incidents', () => {
     const text = JSON.stringify(logs);
     expect(text).toContain('answered 503');
     expect(text).not.toContain('s3cr3t');
+  });
+
+  it('a group whose engine died mid-send is sent by another engine once its lease expires', async () => {
+    const routes = [{ name: 'default', channels: ['hook'], groupWait: 0 }];
+    const dying = new AlertEngine({
+      store,
+      config: {
+        channels: [
+          { name: 'hook', type: 'webhook', send: () => new Promise<void>(() => undefined) },
+        ],
+        routes,
+      },
+      pipelines: async () => failing(['orders']),
+      now: clock,
+      instance: 'dying',
+      sendTimeoutMs: 3_600_000,
+    });
+    await finishRun('orders', [failed()]);
+    await dying.evaluate();
+    void dying.deliver(); // claims the group and never returns: as good as SIGKILLed
+    await until(async () => {
+      const [row] = await store.db.all('SELECT lease_owner FROM alert_outbox');
+      return row?.['lease_owner'] === 'dying';
+    });
+    const survivor = engine(failing(['orders']), { routes }, 'survivor');
+    await pass(survivor);
+    expect(hook.requests()).toBe(0); // the lease still holds
+    offset = 61_000;
+    await pass(survivor);
+    await pass(survivor);
+    expect(kinds(hook)).toEqual(['orders:first']);
   });
 
   it('a channel that never recovers is given up after maxAttempts, logged', async () => {
