@@ -144,7 +144,7 @@ export class AlertEngine {
             { fingerprint: entry.fingerprint, ...entry.data },
             `incident ${entry.event}`,
           );
-        else if (entry.event === 'unrouted')
+        else if (entry.event === 'unrouted' && this.#routes.length > 0)
           this.#logger.warn({ fingerprint: entry.fingerprint }, 'incident matches no alert route');
       return { rules: bound.length, observed: facts.observations.length, opened, resolved, queued };
     });
@@ -240,7 +240,7 @@ export class AlertEngine {
 
 /**
  * The routes of a config with their durations; without routes, one `default` route to every
- * channel.
+ * channel (none without channels: incidents are then kept, not sent).
  *
  * @example
  * ```ts
@@ -248,9 +248,8 @@ export class AlertEngine {
  * ```
  */
 export function alertRoutes(config: AlertsConfig): AlertRoute[] {
-  const routes = config.routes ?? [
-    { name: 'default', channels: (config.channels ?? []).map((c) => c.name) },
-  ];
+  const channels = (config.channels ?? []).map((c) => c.name);
+  const routes = config.routes ?? (channels.length === 0 ? [] : [{ name: 'default', channels }]);
   return routes.map((r) => ({
     name: r.name,
     matchers: (r.match ?? []).flatMap((m) => parseMatchers(m)),

@@ -57,18 +57,16 @@ export const serveCommand: Command = {
             'serving',
           );
           try {
-            const alerts = project.config.alerts;
             await Promise.all([
               runScheduler({ store, project, signal, logger, metrics: api?.metrics }),
-              alerts === undefined
-                ? Promise.resolve()
-                : new AlertEngine({
-                    store,
-                    config: alerts,
-                    pipelines: () => watchedPipelines(project),
-                    logger,
-                    heartbeat: true,
-                  }).run(signal),
+              // Without channels, incidents are still kept for `sluice alerts`.
+              new AlertEngine({
+                store,
+                config: project.config.alerts ?? {},
+                pipelines: () => watchedPipelines(project),
+                logger,
+                heartbeat: true,
+              }).run(signal),
               workers === 0
                 ? Promise.resolve()
                 : runWorker({
