@@ -57,6 +57,8 @@ export interface DeliveryReport {
 const backoffMs = (attempts: number): number => Math.min(300_000, 1_000 * 2 ** (attempts - 1));
 const LEASE_MS = 60_000;
 const ALERT_LOCK = 7_270_062;
+/** Sent and given-up notifications are kept this long (the incidents' history stays). */
+const OUTBOX_KEPT_MS = 7 * 86_400_000;
 
 /**
  * Evaluates alert rules against the run store and delivers notifications once per incident.
@@ -136,6 +138,10 @@ export class AlertEngine {
           );
           queued++;
         }
+      await tx.run(
+        "DELETE FROM alert_outbox WHERE state IN ('sent', 'failed') AND created_at < ?",
+        [now - OUTBOX_KEPT_MS],
+      );
       const opened = result.history.filter((h) => h.event === 'firing').length;
       const resolved = result.history.filter((h) => h.event === 'resolved').length;
       for (const entry of result.history)
