@@ -16,8 +16,11 @@ async function project(config: string, pipelines: Record<string, string> = {}): 
 
 const GOOD_CONFIG = `export default {
   alerts: {
-    channels: [{ name: 'hook', type: 'webhook', send: async () => undefined }],
-    routes: [{ name: 'all', channels: ['hook'], groupWait: 0 }],
+    channels: [
+      { name: 'hook', type: 'webhook', send: async () => undefined },
+      { type: 'pagerduty', name: 'pager', routingKey: { env: 'PD_ROUTING_KEY' } },
+    ],
+    routes: [{ name: 'all', channels: ['hook', 'pager'], groupWait: 0 }],
     rules: [{ kind: 'freshness', dataset: 'lake/orders', maxAge: '1d' }],
   },
 };
@@ -72,7 +75,7 @@ export default pipeline('orders', {
     });
     const ok = sluice(['check', 'sluice.config.ts'], dir);
     expect(ok.code, ok.stderr).toBe(0);
-    expect(ok.stdout).toContain('is valid: 1 alert rules, 1 routes, 1 channels');
+    expect(ok.stdout).toContain('is valid: 1 alert rules, 1 routes, 2 channels');
     const bad = sluice(['check', 'pipelines/orders.ts', '--json'], dir);
     expect(bad.code).toBe(2);
     const { error } = JSON.parse(bad.stdout) as {

@@ -11,6 +11,10 @@ import {
   advanceIncidents,
 } from '../observe/alerts/incidents.js';
 import { parseMatchers } from '../observe/alerts/matchers.js';
+import {
+  alertChannelConfig,
+  createAlertChannel,
+} from '../observe/alerts/channels/create-channel.js';
 import type { AlertChannel, AlertNotification } from '../observe/alerts/notification.js';
 import type { WatchedPipeline } from './alert-facts.js';
 import { bindAlertRules, collectAlertFacts } from './alert-facts.js';
@@ -90,7 +94,7 @@ export class AlertEngine {
     this.#logger = (options.logger ?? silentLogger).child({ component: 'alerts' });
     this.#now = options.now ?? Date.now;
     this.#instance = options.instance ?? `${hostname()}:${process.pid}:${randomHex(3)}`;
-    this.#channels = new Map((options.config.channels ?? []).map((c) => [c.name, c]));
+    this.#channels = alertChannels(options.config);
     this.#routes = alertRoutes(options.config);
     this.#windows = (options.config.maintenance ?? []).map((w, i) => ({
       id: `maintenance[${i}]`,
@@ -319,5 +323,25 @@ export async function watchedPipelines(project: Project): Promise<WatchedPipelin
           },
         ]
       : [],
+  );
+}
+
+/**
+ * The channels of a config by name: `AlertChannel` objects as they are, channel configs built
+ * (their `{ env }` secrets read now; a missing one is a ConfigError naming it).
+ *
+ * @example
+ * ```ts
+ * alertChannels({ channels: [{ type: 'slack', name: 'ops', url: { env: 'SLACK_URL' } }] }).get('ops');
+ * ```
+ */
+export function alertChannels(config: AlertsConfig): Map<string, AlertChannel> {
+  return new Map(
+    (config.channels ?? []).map((c) => [
+      c.name,
+      typeof (c as { send?: unknown }).send === 'function'
+        ? (c as AlertChannel)
+        : createAlertChannel(alertChannelConfig.parse(c)),
+    ]),
   );
 }

@@ -4,6 +4,8 @@ import { alertRuleDiagnostics, durationSchema, zodDiagnostic } from '../../defin
 import type { AlertRule } from '../../define/alert-rules.js';
 import type { AlertChannel } from './notification.js';
 import { parseMatchers } from './matchers.js';
+import type { AlertChannelInput } from './channels/create-channel.js';
+import { alertChannelConfig } from './channels/create-channel.js';
 
 const duration = durationSchema;
 
@@ -17,7 +19,7 @@ const matcherList = z.array(z.string()).superRefine((list, ctx) => {
   });
 });
 
-const channel = z.custom<AlertChannel>(
+const channelObject = z.custom<AlertChannel>(
   (value) =>
     typeof value === 'object' &&
     value !== null &&
@@ -25,6 +27,9 @@ const channel = z.custom<AlertChannel>(
     typeof (value as { send?: unknown }).send === 'function',
   { message: 'is not an alert channel (an object with a name and a send function)' },
 );
+
+/** A channel: its config (`{ type: 'slack', name, url }`...) or an `AlertChannel` object. */
+const channel = z.union([channelObject, alertChannelConfig]);
 
 const route = z.strictObject({
   name: z.string().min(1).describe('the route name, used by escalate.to'),
@@ -79,8 +84,11 @@ export const alertsConfigSchema = z.strictObject({
 
 /** `alerts` in `sluice.config.ts`: channels, routes, project-wide rules, maintenance windows. */
 export interface AlertsConfig {
-  /** Where notifications go (Slack, webhook, email, PagerDuty, Alertmanager channels). */
-  readonly channels?: readonly AlertChannel[];
+  /**
+   * Where notifications go: channel configs (Slack, webhook, email, PagerDuty, Alertmanager; see
+   * Channels in docs/observability.md) or `AlertChannel` objects of your own.
+   */
+  readonly channels?: readonly (AlertChannelInput | AlertChannel)[];
   /** The first route whose matchers hold takes an incident; without routes, every channel. */
   readonly routes?: readonly AlertRouteConfig[];
   /** Rules for every pipeline (or the ones each rule's `pipelines` names). */
