@@ -8,6 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { arch, availableParallelism, cpus, loadavg, release, totalmem, type } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { version as duckdbVersion } from '@duckdb/node-api';
+import { runAlertsGroup } from './alerts.js';
 import { runBatchGroup } from './batch.js';
 import { runCliGroup } from './cli.js';
 import { runConnectorsGroup } from './connectors.js';
@@ -30,6 +31,7 @@ const GROUPS: Readonly<Record<string, () => Promise<BenchResult[]>>> = {
   stream: runStreamGroup,
   cli: runCliGroup,
   observe: runObserveGroup,
+  alerts: runAlertsGroup,
 };
 
 /** Budgets from DESIGN.md, by result id. */
@@ -56,6 +58,7 @@ const BUDGETS: Readonly<Record<string, { readonly op: '<=' | '>='; readonly limi
   'observe.stream_overhead_ratio': { op: '<=', limit: 1.02 },
   'observe.scrape_ms': { op: '<=', limit: 50 },
   'observe.series': { op: '<=', limit: 5000 },
+  'alerts.evaluate_1000_pipelines_ms': { op: '<=', limit: 100 },
 };
 
 const RESULTS_FILE = fileURLToPath(new URL('./results.json', import.meta.url));

@@ -1,4 +1,10 @@
 import type { Command, CommandSpec } from './command.js';
+import {
+  alertsAckSpec,
+  alertsSilenceSpec,
+  alertsSpec,
+  alertsUnsilenceSpec,
+} from './specs/alerts.js';
 import { checkSpec } from './specs/check.js';
 import { backfillSpec, cancelSpec, pauseSpec, triggerSpec, unpauseSpec } from './specs/control.js';
 import { docsSpec } from './specs/docs.js';
@@ -90,6 +96,16 @@ export const commands: readonly Command[] = [
     tokensRevokeSpec,
     async () => (await import('./commands/tokens.js')).tokensRevokeCommand,
   ),
+  lazyCommand(alertsSpec, async () => (await import('./commands/alerts.js')).alertsCommand),
+  lazyCommand(
+    alertsSilenceSpec,
+    async () => (await import('./commands/alerts.js')).alertsSilenceCommand,
+  ),
+  lazyCommand(
+    alertsUnsilenceSpec,
+    async () => (await import('./commands/alerts.js')).alertsUnsilenceCommand,
+  ),
+  lazyCommand(alertsAckSpec, async () => (await import('./commands/alerts.js')).alertsAckCommand),
   lazyCommand(
     storeBackupSpec,
     async () => (await import('./commands/store.js')).storeBackupCommand,

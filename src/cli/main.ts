@@ -56,6 +56,8 @@ export async function main(
       .command(name as string)
       .description(command.summary)
       .exitOverride();
+    // A command may also be the group of later ones ("alerts" and "alerts silence").
+    if (group === undefined) groups.set(name as string, sub.enablePositionalOptions());
     for (const argument of command.arguments)
       sub.argument(`<${argument.name}>`, argument.description);
     for (const option of command.options) {

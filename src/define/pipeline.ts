@@ -1,4 +1,5 @@
 import type { RetryPolicy } from '../core/retry-policy.js';
+import type { AlertRule } from './alert-rules.js';
 import type { DeclarationSite } from './origin.js';
 import { captureDeclarationSite } from './origin.js';
 import type { Suite } from '../quality/expectation.js';
@@ -79,6 +80,12 @@ export interface PipelineOptions extends OrchestrationOptions {
   /** Steps by name. The name is the dataset's name in SQL and in reports. */
   readonly steps: Readonly<Record<string, StepDefinition>>;
   readonly engine?: EngineOptions;
+  /** Who owns the pipeline (teams or people); alert routes and silences match `owner=...`. */
+  readonly owners?: readonly string[];
+  /** Free tags; alert routes and silences match `tag=...`. */
+  readonly tags?: readonly string[];
+  /** Alert rules that watch this pipeline (see docs/observability.md#alerts). */
+  readonly alerts?: readonly AlertRule[];
 }
 
 /** A pipeline definition: the default export of a pipeline file. */
@@ -90,6 +97,9 @@ export interface Pipeline {
   readonly steps: Readonly<Record<string, StepDefinition>>;
   readonly engine: EngineOptions;
   readonly orchestration: OrchestrationOptions;
+  readonly owners: readonly string[];
+  readonly tags: readonly string[];
+  readonly alerts: readonly AlertRule[];
   readonly declaredAt: DeclarationSite;
 }
 
@@ -116,6 +126,9 @@ export function pipeline(name: string, options: PipelineOptions): Pipeline {
     steps: expandExpectations(options.steps),
     engine: options.engine ?? {},
     orchestration: orchestrationOf(options),
+    owners: options.owners ?? [],
+    tags: options.tags ?? [],
+    alerts: options.alerts ?? [],
     declaredAt: captureDeclarationSite(),
   };
 }

@@ -5,6 +5,8 @@ import { ConfigError, PipelineLoadError, describeCause } from '../core/errors.js
 import { formatDuration } from '../core/duration.js';
 import { retryDiagnostics } from '../core/retry-policy.js';
 import type { Pipeline } from '../define/pipeline.js';
+import type { AlertsConfig } from '../observe/alerts/alerts-config.js';
+import { alertsConfigDiagnostics } from '../observe/alerts/alerts-config.js';
 import {
   loadPipelineFile,
   pipelineCodeHash,
@@ -22,6 +24,11 @@ export interface ProjectConfig {
   readonly stateDir?: string;
   /** Concurrency pools: how many runs of the pipelines in each pool run at once. */
   readonly pools?: Readonly<Record<string, number>>;
+  /**
+   * Alerting: channels, routes, project-wide rules and maintenance windows; `sluice serve`
+   * evaluates the rules (see docs/observability.md#alerts).
+   */
+  readonly alerts?: AlertsConfig;
 }
 
 /**
@@ -110,6 +117,8 @@ export class Project {
           hint: "export default defineProject({ pipelines: 'pipelines' })",
         },
       ]);
+    const problems = alertsConfigDiagnostics(config.alerts, configFile);
+    if (problems.length > 0) throw new ConfigError(problems);
     return new Project(root, config);
   }
 

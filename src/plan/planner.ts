@@ -6,6 +6,7 @@ import { retryDiagnostics } from '../core/retry-policy.js';
 import { isSchema, validateSchema } from '../core/schema.js';
 import type { Pipeline } from '../define/pipeline.js';
 import { isPipeline } from '../define/pipeline.js';
+import { alertRuleDiagnostics, labelListDiagnostics } from '../define/alert-rules.js';
 import { isDatasetRef, isParamRef, ref } from '../define/ref.js';
 import type { StepDefinition, StepKind } from '../define/steps.js';
 import { suiteDatasets, suiteProblems } from '../quality/suite.js';
@@ -84,6 +85,11 @@ export function planPipeline(
       ...d,
       ...atPipeline,
     })),
+  );
+  diagnostics.push(
+    ...alertRuleDiagnostics(pipeline.alerts, 'alerts').map((d) => ({ ...d, ...atPipeline })),
+    ...labelListDiagnostics(pipeline.owners, 'owners').map((d) => ({ ...d, ...atPipeline })),
+    ...labelListDiagnostics(pipeline.tags, 'tags').map((d) => ({ ...d, ...atPipeline })),
   );
   // start and end bound every scheduled, caught-up and backfilled interval (see pipelineBounds).
   const bounds: Partial<Record<'start' | 'end', number>> = {};

@@ -1,7 +1,8 @@
-import { resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { ConfigError } from '../../core/errors.js';
 import { defaultRegistry } from '../../registry.js';
 import { loadPipelineFile } from '../../plan/load-pipeline-file.js';
+import { CONFIG_FILES, Project } from '../../orchestrator/project.js';
 import { planPipeline } from '../../plan/planner.js';
 import type { Plan } from '../../plan/planner.js';
 import type { Command } from '../command.js';
@@ -22,7 +23,28 @@ export const checkCommand: Command = {
   async run(args, options, io) {
     const json = options['json'] === true;
     try {
-      const pipeline = await loadPipelineFile(resolve(io.cwd, args[0] as string));
+      const file = resolve(io.cwd, args[0] as string);
+      if (CONFIG_FILES.includes(basename(file))) {
+        // Opening the project validates sluice.config.ts, its alerts included.
+        const { config } = await Project.open(dirname(file));
+        const summary = {
+          status: 'ok',
+          config: file,
+          alerts: {
+            rules: config.alerts?.rules?.length ?? 0,
+            routes: config.alerts?.routes?.length ?? 0,
+            channels: config.alerts?.channels?.length ?? 0,
+            maintenance: config.alerts?.maintenance?.length ?? 0,
+          },
+        };
+        io.stdout(
+          json
+            ? `${JSON.stringify(summary, null, 2)}\n`
+            : `Project config ${file} is valid: ${summary.alerts.rules} alert rules, ${summary.alerts.routes} routes, ${summary.alerts.channels} channels\n`,
+        );
+        return ExitCode.success;
+      }
+      const pipeline = await loadPipelineFile(file);
       const result = planPipeline(pipeline, { connectors: defaultRegistry.lookup });
       if (!result.ok) return presentError(new ConfigError(result.diagnostics), io, { json });
       io.stdout(

@@ -1,5 +1,6 @@
 import { parseDuration } from '../../core/duration.js';
 import { createLogger } from '../../observe/logger.js';
+import { AlertEngine, watchedPipelines } from '../../orchestrator/alert-engine.js';
 import { runScheduler } from '../../orchestrator/scheduler.js';
 import { runWorker } from '../../orchestrator/worker.js';
 import { startTriggerAPI } from '../../server/trigger-api.js';
@@ -58,6 +59,14 @@ export const serveCommand: Command = {
           try {
             await Promise.all([
               runScheduler({ store, project, signal, logger, metrics: api?.metrics }),
+              // Without channels, incidents are still kept for `sluice alerts`.
+              new AlertEngine({
+                store,
+                config: project.config.alerts ?? {},
+                pipelines: () => watchedPipelines(project),
+                logger,
+                heartbeat: true,
+              }).run(signal),
               workers === 0
                 ? Promise.resolve()
                 : runWorker({

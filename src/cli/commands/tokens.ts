@@ -4,6 +4,7 @@ import type { Command } from '../command.js';
 import { ExitCode } from '../command.js';
 import { withProjectStore } from '../orchestrator-options.js';
 import { presentError } from '../present-error.js';
+import { formatColumns } from '../text-table.js';
 import { tokensCreateSpec, tokensListSpec, tokensRevokeSpec } from '../specs/tokens.js';
 
 /**
@@ -90,12 +91,7 @@ export const tokensListCommand: Command = {
             iso(t.lastUsedAt) ?? 'never',
           ]),
         ];
-        const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-        io.stdout(
-          `${rows
-            .map((r) => r.map((cell, i) => (i < 3 ? cell.padEnd(widths[i] ?? 0) : cell)).join('  '))
-            .join('\n')}\n`,
-        );
+        io.stdout(formatColumns(rows));
         return ExitCode.success;
       });
     } catch (error) {
