@@ -1,4 +1,5 @@
-import { DuckDBInstance } from './duckdb-api.js';
+import { duckdb } from './duckdb-api.js';
+import type { DuckDBInstance } from './duckdb-api.js';
 import { EngineConnection, firstLine } from './engine-connection.js';
 import { EngineError } from '../core/errors.js';
 
@@ -40,7 +41,7 @@ export class DuckDBSession {
     if (options.tempDirectory !== undefined) settings['temp_directory'] = options.tempDirectory;
     let instance: DuckDBInstance;
     try {
-      instance = await DuckDBInstance.create(':memory:', settings);
+      instance = await duckdb().DuckDBInstance.create(':memory:', settings);
     } catch (cause) {
       throw new EngineError(undefined, `cannot start DuckDB: ${firstLine(cause)}`, {
         cause,

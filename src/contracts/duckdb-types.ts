@@ -1,5 +1,6 @@
 import type { DuckDBType } from '@duckdb/node-api';
-import { DuckDBTypeId } from '../contracts/duckdb-api.js';
+import { duckdb } from './duckdb-api.js';
+import type { DuckDBTypeId } from './duckdb-api.js';
 import type { Field, LogicalType } from '../core/types.js';
 
 /**
@@ -13,6 +14,7 @@ import type { Field, LogicalType } from '../core/types.js';
  * ```
  */
 export function fromDuckDBType(type: DuckDBType): LogicalType {
+  const { DuckDBTypeId } = duckdb();
   if (type.alias === 'JSON') return { kind: 'json' };
   switch (type.typeId) {
     case DuckDBTypeId.BOOLEAN:
@@ -92,21 +94,27 @@ export function fieldsFromColumns(names: readonly string[], types: readonly Duck
   }));
 }
 
-const EXACT_TYPE_IDS: ReadonlySet<DuckDBTypeId> = new Set([
-  DuckDBTypeId.BOOLEAN,
-  DuckDBTypeId.TINYINT,
-  DuckDBTypeId.SMALLINT,
-  DuckDBTypeId.INTEGER,
-  DuckDBTypeId.BIGINT,
-  DuckDBTypeId.FLOAT,
-  DuckDBTypeId.DOUBLE,
-  DuckDBTypeId.DECIMAL,
-  DuckDBTypeId.VARCHAR,
-  DuckDBTypeId.BLOB,
-  DuckDBTypeId.DATE,
-  DuckDBTypeId.TIMESTAMP,
-  DuckDBTypeId.TIMESTAMP_TZ,
-]);
+let exactTypeIds: ReadonlySet<DuckDBTypeId> | undefined;
+
+function exactTypeIDs(): ReadonlySet<DuckDBTypeId> {
+  const { DuckDBTypeId } = duckdb();
+  exactTypeIds ??= new Set([
+    DuckDBTypeId.BOOLEAN,
+    DuckDBTypeId.TINYINT,
+    DuckDBTypeId.SMALLINT,
+    DuckDBTypeId.INTEGER,
+    DuckDBTypeId.BIGINT,
+    DuckDBTypeId.FLOAT,
+    DuckDBTypeId.DOUBLE,
+    DuckDBTypeId.DECIMAL,
+    DuckDBTypeId.VARCHAR,
+    DuckDBTypeId.BLOB,
+    DuckDBTypeId.DATE,
+    DuckDBTypeId.TIMESTAMP,
+    DuckDBTypeId.TIMESTAMP_TZ,
+  ]);
+  return exactTypeIds;
+}
 
 /**
  * Whether a DuckDB type is exactly the physical form of its logical type. Columns of other
@@ -119,6 +127,7 @@ const EXACT_TYPE_IDS: ReadonlySet<DuckDBTypeId> = new Set([
  * ```
  */
 export function isExactLogicalType(type: DuckDBType): boolean {
+  const { DuckDBTypeId } = duckdb();
   switch (type.typeId) {
     case DuckDBTypeId.LIST:
       return isExactLogicalType(type.valueType);
@@ -127,6 +136,6 @@ export function isExactLogicalType(type: DuckDBType): boolean {
     case DuckDBTypeId.MAP:
       return isExactLogicalType(type.keyType) && isExactLogicalType(type.valueType);
     default:
-      return EXACT_TYPE_IDS.has(type.typeId);
+      return exactTypeIDs().has(type.typeId);
   }
 }

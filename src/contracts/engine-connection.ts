@@ -1,5 +1,5 @@
 import type { DuckDBConnection, DuckDBResult, DuckDBValue } from '@duckdb/node-api';
-import { JSDuckDBValueConverter } from './duckdb-api.js';
+import { duckdb } from './duckdb-api.js';
 import { EngineError } from '../core/errors.js';
 import { quoteLiteral } from '../core/type-mappings.js';
 
@@ -43,10 +43,11 @@ export class EngineConnection {
     try {
       const reader = await this.raw.runAndReadAll(sql, values);
       const names = reader.deduplicatedColumnNames();
-      if (!names.includes('__proto__')) return reader.convertRowObjects(JSDuckDBValueConverter);
+      if (!names.includes('__proto__'))
+        return reader.convertRowObjects(duckdb().JSDuckDBValueConverter);
       // Built from entries: assigning a `__proto__` column would set the prototype and lose it.
       return reader
-        .convertRows(JSDuckDBValueConverter)
+        .convertRows(duckdb().JSDuckDBValueConverter)
         .map((row) => Object.fromEntries(names.map((name, i) => [name, row[i]])));
     } catch (cause) {
       throw this.#wrap(cause);

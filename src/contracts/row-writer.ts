@@ -1,9 +1,5 @@
 import type { DuckDBAppender } from '@duckdb/node-api';
-import {
-  DuckDBDateValue,
-  DuckDBTimestampTZValue,
-  DuckDBTimestampValue,
-} from '../contracts/duckdb-api.js';
+import { duckdb } from './duckdb-api.js';
 import type { Field, LogicalType, TypeMapping } from '../core/types.js';
 import { formatType, mapType } from '../core/types.js';
 import { quoteIdentifier, toDuckDBType } from '../core/type-mappings.js';
@@ -216,7 +212,9 @@ const writers: TypeMapping<ColumnWriter> = {
     },
     append(appender, value) {
       if (value instanceof Date)
-        appender.appendDate(new DuckDBDateValue(Math.floor(value.getTime() / MS_PER_DAY)));
+        appender.appendDate(
+          new (duckdb().DuckDBDateValue)(Math.floor(value.getTime() / MS_PER_DAY)),
+        );
       else appender.appendVarchar(value as string);
     },
   }),
@@ -244,8 +242,8 @@ const writers: TypeMapping<ColumnWriter> = {
         return;
       }
       const micros = BigInt(instant.getTime()) * 1000n;
-      if (type.tz) appender.appendTimestampTZ(new DuckDBTimestampTZValue(micros));
-      else appender.appendTimestamp(new DuckDBTimestampValue(micros));
+      if (type.tz) appender.appendTimestampTZ(new (duckdb().DuckDBTimestampTZValue)(micros));
+      else appender.appendTimestamp(new (duckdb().DuckDBTimestampValue)(micros));
     },
   }),
   list: nestedWriter,

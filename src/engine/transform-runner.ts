@@ -1,5 +1,5 @@
 import type { DuckDBAppender, DuckDBResult, DuckDBType } from '@duckdb/node-api';
-import { JSDuckDBValueConverter } from '../contracts/duckdb-api.js';
+import { duckdb } from '../contracts/duckdb-api.js';
 import { RowsUnaccountedError, SluiceError, UserCodeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Field } from '../core/types.js';
@@ -223,9 +223,10 @@ export async function runTransform(options: TransformRun): Promise<TransformResu
  */
 function rowObjects(result: DuckDBResult): AsyncIterable<Row[]> {
   const names = result.deduplicatedColumnNames();
-  if (!names.includes('__proto__')) return result.yieldConvertedRowObjects(JSDuckDBValueConverter);
+  if (!names.includes('__proto__'))
+    return result.yieldConvertedRowObjects(duckdb().JSDuckDBValueConverter);
   return (async function* ownKeyRows() {
-    for await (const rows of result.yieldConvertedRows(JSDuckDBValueConverter))
+    for await (const rows of result.yieldConvertedRows(duckdb().JSDuckDBValueConverter))
       yield rows.map((values) => Object.fromEntries(names.map((name, i) => [name, values[i]])));
   })();
 }

@@ -1,4 +1,4 @@
-import { JSDuckDBValueConverter } from '../contracts/duckdb-api.js';
+import { duckdb } from '../contracts/duckdb-api.js';
 import { TableError } from '../core/errors.js';
 import type { Field } from '../core/types.js';
 import { quoteLiteral } from '../core/type-mappings.js';
@@ -279,7 +279,7 @@ async function readCheckpoint(
     const reader = await connection.raw.runAndReadAll(
       `SELECT * FROM read_parquet(${quoteLiteral(path)})`,
     );
-    rows = reader.convertRowObjects(JSDuckDBValueConverter) as Record<string, unknown>[];
+    rows = reader.convertRowObjects(duckdb().JSDuckDBValueConverter) as Record<string, unknown>[];
   } catch (cause) {
     throw new TableError(root, `cannot read checkpoint ${store.url(name)}`, { cause });
   }

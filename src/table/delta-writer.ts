@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { join, relative, sep } from 'node:path';
-import { JSDuckDBValueConverter } from '../contracts/duckdb-api.js';
+import { duckdb } from '../contracts/duckdb-api.js';
 import { SluiceError, TableError, TableWriteError } from '../core/errors.js';
 import type { Field } from '../core/types.js';
 import { formatType } from '../core/types.js';
@@ -491,7 +491,9 @@ async function writeDataFiles(
     const reader = await connection.raw.runAndReadAll(
       `COPY (SELECT ${select} FROM ${relation}) TO ${quoteLiteral(target)} (${options.join(', ')})`,
     );
-    returned = reader.convertRowObjects(JSDuckDBValueConverter) as unknown as ReturnedFile[];
+    returned = reader.convertRowObjects(
+      duckdb().JSDuckDBValueConverter,
+    ) as unknown as ReturnedFile[];
   } catch (cause) {
     await store.discardStaged(folder, writeId);
     const denied = await writeDenied(cause, folder);

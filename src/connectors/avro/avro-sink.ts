@@ -1,5 +1,5 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { JSDuckDBValueConverter } from '../../contracts/duckdb-api.js';
+import { duckdb } from '../../contracts/duckdb-api.js';
 import type { z } from 'zod';
 import { SinkError } from '../../core/errors.js';
 import type { SinkWriteContext } from '../../contracts/batch-connector.js';
@@ -71,8 +71,8 @@ async function writeAvro(
     const names = result.deduplicatedColumnNames();
     // DuckDB builds row objects by assignment, which would lose a column named `__proto__`.
     const batches = names.includes('__proto__')
-      ? ownKeyRows(result.yieldConvertedRows(JSDuckDBValueConverter), names)
-      : result.yieldConvertedRowObjects(JSDuckDBValueConverter);
+      ? ownKeyRows(result.yieldConvertedRows(duckdb().JSDuckDBValueConverter), names)
+      : result.yieldConvertedRowObjects(duckdb().JSDuckDBValueConverter);
     for await (const rows of batches) {
       signal.throwIfAborted();
       for (const row of rows) {

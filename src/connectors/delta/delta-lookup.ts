@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { JSDuckDBValueConverter } from '../../contracts/duckdb-api.js';
+import { duckdb } from '../../contracts/duckdb-api.js';
 import { DuckDBSession } from '../../contracts/duckdb-session.js';
 import type { LookupTable } from '../../contracts/lookup-table.js';
 import type { StreamRow } from '../../contracts/stream-connector.js';
@@ -28,7 +28,7 @@ export function deltaLookup(config: { readonly path: string }): LookupTable {
         const reader = await connection.raw.runAndReadAll(
           `SELECT * FROM ${deltaScanSQL(snapshot)}`,
         );
-        return reader.convertRowObjects(JSDuckDBValueConverter) as StreamRow[];
+        return reader.convertRowObjects(duckdb().JSDuckDBValueConverter) as StreamRow[];
       } finally {
         connection.close();
         session.close();

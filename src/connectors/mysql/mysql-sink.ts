@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
-import { JSDuckDBValueConverter } from '../../contracts/duckdb-api.js';
+import { duckdb } from '../../contracts/duckdb-api.js';
 import type { z } from 'zod';
 import { SinkError } from '../../core/errors.js';
 import type { Field } from '../../core/types.js';
@@ -259,7 +259,7 @@ async function insertStage(
     written += batch.length;
     batch = [];
   };
-  for await (const rows of result.yieldConvertedRows(JSDuckDBValueConverter)) {
+  for await (const rows of result.yieldConvertedRows(duckdb().JSDuckDBValueConverter)) {
     for (const row of rows) {
       batch.push(row.map((value, i) => driverValue(fields[i] as Field, value)));
       if (batch.length >= config.batchSize) await flush();

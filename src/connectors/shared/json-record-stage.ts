@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { DuckDBAppender } from '@duckdb/node-api';
-import { DOUBLE, DuckDBDataChunk, INTEGER, VARCHAR } from '../../contracts/duckdb-api.js';
+import { duckdb } from '../../contracts/duckdb-api.js';
 import { quoteIdentifier, quoteLiteral } from '../../core/type-mappings.js';
 import type { EngineConnection } from '../../contracts/engine-connection.js';
 import type { RawQuarantinedRecord } from '../../contracts/quarantine-store.js';
@@ -152,6 +152,7 @@ class StagedRows {
 
   flush(): void {
     if (this.#texts.length === 0) return;
+    const { DOUBLE, DuckDBDataChunk, INTEGER, VARCHAR } = duckdb();
     const chunk = DuckDBDataChunk.create([INTEGER, DOUBLE, DOUBLE, VARCHAR], this.#texts.length);
     chunk.setColumns([this.#files, this.#lines, this.#offsets, this.#texts]);
     this.#appender.appendDataChunk(chunk);
