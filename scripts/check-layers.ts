@@ -105,17 +105,13 @@ export const KNOWN_EXCEPTIONS: Readonly<Record<string, string>> = {
   'src/engine/index.ts -> src/registry.ts':
     'deprecated re-export of defaultRegistry from sluice/engine',
   'src/stream/index.ts -> src/default-stream-registry.ts':
-    'sluice/stream is the public home of defaultStreamRegistry',
+    'sluice/stream is the public home of defaultStreamRegistry and the lookup.* factories',
   'src/connectors/files/index.ts -> src/connectors/delta/index.ts':
     'deprecated re-export of the Delta connectors from sluice/connectors/files',
   'src/quality/validate-data-file.ts -> src/connectors/files/read-data-file.ts':
     'validateDataFile reads a file with the file sources its extension names',
   'src/quality/profile-file.ts -> src/connectors/files/read-data-file.ts':
     'profileFile reads a file with the file sources its extension names',
-  'src/define/stream.ts -> src/connectors/delta/delta-lookup.ts':
-    'lookup.delta() builds the Delta lookup table',
-  'src/define/stream.ts -> src/connectors/postgres/postgres-lookup.ts':
-    'lookup.postgres() builds the PostgreSQL lookup table',
   'src/define/stream.ts -> src/stream/operator-spec.ts':
     'stream definitions hold operator specs (types only)',
 };

@@ -1,9 +1,11 @@
+import { deltaLookup } from './connectors/delta/delta-lookup.js';
 import { deltaStreamSink } from './connectors/delta/index.js';
 import { filesStreamSink, filesStreamSource } from './connectors/files/ndjson-stream.js';
 import { webhookStreamSink, webhookStreamSource } from './connectors/http/index.js';
 import { kafkaStreamConnectors } from './connectors/kafka/index.js';
 import { mqttStreamConnectors } from './connectors/mqtt/index.js';
 import { natsStreamConnectors } from './connectors/nats/index.js';
+import { postgresLookup } from './connectors/postgres/postgres-lookup.js';
 import { postgresCdcStreamSource } from './connectors/postgres/postgres-cdc-stream.js';
 import { postgresStreamSink } from './connectors/postgres/postgres-stream-sink.js';
 import { redisStreamConnectors } from './connectors/redis/index.js';
@@ -36,3 +38,18 @@ export const defaultStreamRegistry = new StreamRegistry([
   ...kafkaStreamConnectors,
   batchStreamSink(defaultRegistry),
 ]);
+
+/**
+ * Lookup tables for `enrich`, by system.
+ *
+ * @example
+ * ```ts
+ * enrich({ lookup: lookup.postgres({ url, table: 'public.customers' }), on: { record: 'customer_id', table: 'id' } });
+ * ```
+ */
+export const lookup = {
+  /** A PostgreSQL table or query. */
+  postgres: postgresLookup,
+  /** A Delta table's latest version. */
+  delta: deltaLookup,
+};

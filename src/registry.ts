@@ -1,16 +1,19 @@
-import { avroConnectors } from './connectors/avro/index.js';
+import { avroConnectors } from './connectors/avro/avro-connectors.js';
+import { clickhouseConnectors } from './connectors/clickhouse/clickhouse-connectors.js';
 import { clickhouseWarehouse } from './connectors/clickhouse/clickhouse-warehouse.js';
-import { clickhouseConnectors } from './connectors/clickhouse/index.js';
-import { fileConnectors } from './connectors/files/index.js';
-import { restSource, webhookSource } from './connectors/http/index.js';
-import { mysqlConnectors } from './connectors/mysql/index.js';
-import { postgresConnectors, postgresWarehouse } from './connectors/postgres/index.js';
+import { deltaConnectors } from './connectors/delta/delta-connectors.js';
+import { fileFormatConnectors } from './connectors/files/file-connectors.js';
+import { httpConnectors } from './connectors/http/http-connectors.js';
+import { mysqlConnectors } from './connectors/mysql/mysql-connectors.js';
+import { postgresConnectors } from './connectors/postgres/postgres-connectors.js';
+import { postgresWarehouse } from './connectors/postgres/postgres-warehouse.js';
 import { createRegistry } from './contracts/batch-connector.js';
 
 /**
  * The registry runs use unless given another: the file (with Delta), Avro, PostgreSQL, MySQL,
  * ClickHouse, REST API and webhook connectors, and PostgreSQL and ClickHouse as warehouses for
- * `sql` steps. A new connector is added here, in one line.
+ * `sql` steps. A new connector is added here, in one line. Each entry is a spec (name, config
+ * schema, planner hooks); a connector's implementation and drivers load when a run first uses it.
  *
  * @example
  * ```ts
@@ -18,13 +21,13 @@ import { createRegistry } from './contracts/batch-connector.js';
  * ```
  */
 export const defaultRegistry = createRegistry([
-  ...fileConnectors,
+  ...fileFormatConnectors,
+  ...deltaConnectors,
   ...avroConnectors,
   ...postgresConnectors,
   postgresWarehouse,
   ...mysqlConnectors,
   ...clickhouseConnectors,
   clickhouseWarehouse,
-  restSource,
-  webhookSource,
+  ...httpConnectors,
 ]);

@@ -1,6 +1,7 @@
 export * from './batch-connector.js';
 export * from './engine-connection.js';
 export * from './incremental-defaults.js';
+export * from './lazy-implementation.js';
 export * from './lookup-table.js';
 export * from './quarantine-store.js';
 export * from './shared-resource.js';

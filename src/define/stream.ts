@@ -2,9 +2,7 @@ import type {
   FilesStreamSinkConfig,
   FilesStreamSourceConfig,
 } from '../connectors/files/ndjson-stream.js';
-import { deltaLookup } from '../connectors/delta/delta-lookup.js';
 import type { DeltaStreamSinkConfig } from '../connectors/delta/delta-stream-sink.js';
-import { postgresLookup } from '../connectors/postgres/postgres-lookup.js';
 import type { MQTTSinkConfig, MQTTSourceConfig } from '../connectors/mqtt/mqtt-configs.js';
 import type { NATSSinkInput, NATSSourceInput } from '../connectors/nats/nats-configs.js';
 import type { WebhookStreamSinkInput } from '../connectors/http/webhook-stream-sink.js';
@@ -169,21 +167,6 @@ export const streamSource = {
     connector,
     config,
   }),
-};
-
-/**
- * Lookup tables for `enrich`, by system.
- *
- * @example
- * ```ts
- * enrich({ lookup: lookup.postgres({ url, table: 'public.customers' }), on: { record: 'customer_id', table: 'id' } });
- * ```
- */
-export const lookup = {
-  /** A PostgreSQL table or query. */
-  postgres: postgresLookup,
-  /** A Delta table's latest version. */
-  delta: deltaLookup,
 };
 
 /**

@@ -1,7 +1,7 @@
 export * from './aggregates.js';
-// The stream connectors' default registry is assembled at the top (src/default-stream-registry.ts);
-// sluice/stream stays its public home.
-export { defaultStreamRegistry } from '../default-stream-registry.js';
+// The stream connectors' default registry and the lookup factories are assembled at the top
+// (src/default-stream-registry.ts); sluice/stream stays their public home.
+export { defaultStreamRegistry, lookup } from '../default-stream-registry.js';
 export * from './hyperloglog.js';
 export * from './operators.js';
 export * from './operator-spec.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Schema } from '../../core/schema.js';
 import { isSchema } from '../../core/schema.js';
-import { WRITABLE_CODECS } from './codecs.js';
+import { WRITABLE_CODECS } from './codec-names.js';
 
 /**
  * Config of the `avro` source.

@@ -2,35 +2,10 @@ import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { decompress as zstdDecompress } from 'fzstd';
 import { compress as snappyCompress, uncompress as snappyUncompress } from 'snappyjs';
 
-/**
- * Codecs an Avro container file can be read with.
- *
- * @example
- * ```ts
- * READABLE_CODECS.includes('zstandard'); // true
- * ```
- */
-export const READABLE_CODECS = ['null', 'deflate', 'snappy', 'zstandard'] as const;
-
-/**
- * Codecs the Avro sink writes.
- *
- * @example
- * ```ts
- * WRITABLE_CODECS.includes('snappy'); // true
- * ```
- */
-export const WRITABLE_CODECS = ['null', 'deflate', 'snappy'] as const;
-
-/**
- * A codec the Avro sink writes.
- *
- * @example
- * ```ts
- * const codec: WritableCodec = 'deflate';
- * ```
- */
-export type WritableCodec = (typeof WRITABLE_CODECS)[number];
+export { READABLE_CODECS, WRITABLE_CODECS } from './codec-names.js';
+export type { WritableCodec } from './codec-names.js';
+import { READABLE_CODECS } from './codec-names.js';
+import type { WritableCodec } from './codec-names.js';
 
 /**
  * Decompresses one block of an Avro container file. Snappy blocks end with the big-endian

@@ -1,7 +1,3 @@
-import type { BatchConnector } from '../../contracts/batch-connector.js';
-import { clickhouseSink } from './clickhouse-sink.js';
-import { clickhouseSource } from './clickhouse-source.js';
-
 export { clickhouseSink } from './clickhouse-sink.js';
 export { clickhouseSource } from './clickhouse-source.js';
 export { clickhouseSinkConfig, clickhouseSourceConfig } from './clickhouse-configs.js';
@@ -33,14 +29,4 @@ export {
   clickhouseTypeMapping,
 } from './clickhouse-types.js';
 export type { ClickHouseFeatures } from './clickhouse-types.js';
-
-/**
- * The ClickHouse connectors: `source.clickhouse` and `sink.clickhouse`. They load the `@clickhouse/client` package only
- * when a step uses them.
- *
- * @example
- * ```ts
- * const registry = createRegistry([...fileConnectors, ...clickhouseConnectors]);
- * ```
- */
-export const clickhouseConnectors: readonly BatchConnector[] = [clickhouseSource, clickhouseSink];
+export { clickhouseConnectors } from './clickhouse-connectors.js';

@@ -1,19 +1,6 @@
-import type { BatchConnector } from '../../contracts/batch-connector.js';
-import { deltaSink } from './delta-sink.js';
-import { deltaSource } from './delta-source.js';
-
 export { deltaSink } from './delta-sink.js';
 export { deltaSource } from './delta-source.js';
 export { deltaStreamSink } from './delta-stream-sink.js';
 export { deltaLookup } from './delta-lookup.js';
 export * from './delta-configs.js';
-
-/**
- * The Delta Lake batch connectors: the `delta` source and the `delta` sink, over `src/table/`.
- *
- * @example
- * ```ts
- * const registry = createRegistry(deltaConnectors);
- * ```
- */
-export const deltaConnectors: readonly BatchConnector[] = [deltaSource, deltaSink];
+export { deltaConnectors } from './delta-connectors.js';

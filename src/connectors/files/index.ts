@@ -40,3 +40,4 @@ export const fileConnectors: readonly BatchConnector[] = [
   duckDBSink,
   deltaSink,
 ];
+export { fileFormatConnectors } from './file-connectors.js';

@@ -19,3 +19,4 @@ export {
   webhookStreamSinkConfig,
 } from './webhook-stream-sink.js';
 export type { WebhookStreamSinkInput } from './webhook-stream-sink.js';
+export { httpConnectors } from './http-connectors.js';

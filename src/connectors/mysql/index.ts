@@ -1,19 +1,6 @@
-import type { BatchConnector } from '../../contracts/batch-connector.js';
-import { mysqlSink } from './mysql-sink.js';
-import { mysqlSource } from './mysql-source.js';
-
 export { mysqlSink } from './mysql-sink.js';
 export { mysqlSource } from './mysql-source.js';
 export { mysqlSinkConfig, mysqlSourceConfig } from './mysql-configs.js';
 export type { MySQLSinkConfig, MySQLSourceConfig } from './mysql-configs.js';
 export { mysqlColumnTypes, mysqlTypeReadings } from './mysql-types.js';
-
-/**
- * The MySQL/MariaDB source and sink, to add to a registry (they need the `mysql2` package).
- *
- * @example
- * ```ts
- * const registry = defaultRegistry.with(...mysqlConnectors);
- * ```
- */
-export const mysqlConnectors: readonly BatchConnector[] = [mysqlSource, mysqlSink];
+export { mysqlConnectors } from './mysql-connectors.js';

@@ -10,7 +10,7 @@ import { logicalTypeOf } from './pg-types.js';
 import { quoteTableName, splitTableName } from './pg-names.js';
 import type { ReplicatedRelation, TupleValue } from './pgoutput.js';
 import { PgOutputDecoder, lsnToBigInt, parsePostgresArray } from './pgoutput.js';
-import { ensureReplication, isTable, replicationNames } from './postgres-cdc-source.js';
+import { ensureReplication, isTable, replicationNames } from './postgres-cdc-reader.js';
 
 /**
  * Config of the `postgres_cdc` stream source.
