@@ -259,6 +259,41 @@ export default pipeline('params', {
     expect(sluice(['check', syntax]).code).toBe(2);
   });
 
+  it('loads the pipeline file once per run (in the run process), which still enforces its timeout', async () => {
+    const dir = await tempDir();
+    const loads = join(dir, 'loads.txt');
+    const counted = await pipelineFile(
+      dir,
+      'counted.ts',
+      `import { appendFileSync } from 'node:fs';
+appendFileSync(${JSON.stringify(loads)}, 'loaded\\n');
+export default pipeline('counted', { timeout: '1m', steps: { rows: sql\`select 1 as n\` } });`,
+    );
+    const ran = sluice(['run', counted, '--json'], dir);
+    expect(ran.code).toBe(0);
+    expect((JSON.parse(ran.stdout) as RunReport).pipeline).toBe('counted');
+    expect(readFileSync(loads, 'utf8')).toBe('loaded\n');
+
+    const slow = await pipelineFile(
+      dir,
+      'slow.ts',
+      `export default pipeline('slow', {
+  timeout: '1s',
+  steps: {
+    rows: sql\`select 1 as n\`,
+    wait: transform({ input: ref('rows'), map: (row) => new Promise((r) => setTimeout(() => r(row), 60_000)) }),
+  },
+});`,
+    );
+    const timedOut = sluice(['run', slow, '--json'], dir);
+    expect(timedOut.code).toBe(1);
+    expect(JSON.parse(timedOut.stdout)).toMatchObject({
+      pipeline: 'slow',
+      status: 'failed',
+      error: { code: 'RUN_TIMEOUT' },
+    });
+  });
+
   it('exits 1 when a step fails, naming the step', async () => {
     const dir = await tempDir();
     const file = await pipelineFile(

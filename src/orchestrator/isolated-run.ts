@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Diagnostic, SluiceErrorCode } from '../core/errors.js';
 import { ConfigError, SluiceError, describeCause } from '../core/errors.js';
@@ -16,8 +16,12 @@ import { unpublishedMessage, writeRunReport } from '../observe/run-report.js';
 export interface IsolatedRunRequest {
   /** The pipeline file (its default export is the pipeline). */
   readonly file: string;
-  /** The pipeline's name, for the report of a run that had to be killed. */
-  readonly pipeline: string;
+  /**
+   * The pipeline's name, for the report of a run that had to be killed. Without it the child
+   * names the pipeline once it has loaded the file (see {@link IsolationOptions.onLoaded}), so a
+   * caller need not load the file itself; a run killed before that is named after the file.
+   */
+  readonly pipeline?: string;
   readonly runId: string;
   readonly params: Readonly<Record<string, string>>;
   readonly stateDir: string;
@@ -39,6 +43,7 @@ export type ParentMessage =
 
 /** A message from the run's child process to its parent. */
 export type HostMessage =
+  | { readonly type: 'loaded'; readonly pipeline: LoadedPipeline }
   | { readonly type: 'event'; readonly event: StepEvent }
   | {
       readonly type: 'log';
@@ -51,6 +56,13 @@ export type HostMessage =
   | { readonly type: 'error'; readonly error: WireError }
   /** An exception nothing caught; the process ends after it. */
   | { readonly type: 'crashed'; readonly message: string };
+
+/** What the child learned by loading the pipeline file, sent before the run starts. */
+export interface LoadedPipeline {
+  readonly name: string;
+  /** The pipeline's `timeout` option, if it has one. */
+  readonly timeout?: string | number;
+}
 
 /** An error as it crosses from the child to the parent. */
 export interface WireError {
@@ -70,6 +82,8 @@ export interface IsolationOptions {
   readonly signal?: AbortSignal;
   readonly logger?: Logger;
   readonly onEvent?: (event: StepEvent) => void;
+  /** Called once the child has loaded the pipeline file, before the run starts. */
+  readonly onLoaded?: (pipeline: LoadedPipeline) => void;
   /**
    * How long a stopped run may take to wind down by itself (release its connections, discard
    * its staged outputs) before its process is killed (default 500 ms).
@@ -234,12 +248,16 @@ class RunProcess {
     const started = new Map<string, string>();
     const published = new Set<string>();
     let crashed: string | undefined;
+    let pipelineName = request.pipeline;
     let settle: (message: 'ended' | HostMessage) => void = () => undefined;
     const settled = new Promise<'ended' | HostMessage>(
       (resolveSettled) => (settle = resolveSettled),
     );
     const onMessage = (message: HostMessage): void => {
-      if (message.type === 'event') {
+      if (message.type === 'loaded') {
+        pipelineName = message.pipeline.name;
+        options.onLoaded?.(message.pipeline);
+      } else if (message.type === 'event') {
         if (message.event.type === 'step-started')
           started.set(message.event.stepId, message.event.kind);
         if (message.event.type === 'step-finished')
@@ -331,7 +349,7 @@ class RunProcess {
     for (const step of steps)
       if (finished.get(step.id) !== step) options.onEvent?.({ type: 'step-finished', step });
     const report: RunReport = {
-      pipeline: request.pipeline,
+      pipeline: pipelineName ?? basename(request.file).replace(/\.[^.]*$/, ''),
       runId: request.runId,
       status: stopReason?.code === 'RUN_CANCELED' ? 'canceled' : 'failed',
       startedAt: startedAt.toISOString(),

@@ -49,7 +49,10 @@ const pipelines = new Map<string, Pipeline>();
 const stores = new Map<string, Promise<RunStore>>();
 
 async function pipelineOf(file: string): Promise<Pipeline> {
-  const key = `${file}\0${await pipelineCodeHash(file)}`;
+  const hash = await pipelineCodeHash(file).catch(() => undefined);
+  // A file that cannot be read: loading it says why (PIPELINE_LOAD_FAILED with a hint).
+  if (hash === undefined) return loadPipelineFile(file);
+  const key = `${file}\0${hash}`;
   let pipeline = pipelines.get(key);
   if (pipeline === undefined) {
     pipeline = await loadPipelineFile(file);
@@ -71,6 +74,11 @@ function storeAt(location: string): Promise<RunStore> {
 async function execute(request: IsolatedRunRequest, abort: AbortController): Promise<void> {
   const logger = parentLogger({});
   const pipeline = await pipelineOf(request.file);
+  const { timeout } = pipeline.orchestration;
+  await send({
+    type: 'loaded',
+    pipeline: { name: pipeline.name, ...(timeout === undefined ? {} : { timeout }) },
+  });
   const store = request.store === undefined ? undefined : await storeAt(request.store);
   let watermarks: Readonly<Record<string, string>> = {};
   if (store !== undefined && request.fullRefresh !== true) {

@@ -3,6 +3,7 @@ import { SluiceError, UsageError } from '../../core/errors.js';
 import { parseDuration } from '../../core/duration.js';
 import { newRunId } from '../../core/ids.js';
 import { RunProcessPool } from '../../orchestrator/isolated-run.js';
+import type { LoadedPipeline } from '../../orchestrator/isolated-run.js';
 import { isStoreUrl } from '../../orchestrator/sql-database.js';
 import type { Logger } from '../../core/logger.js';
 import type { RunReport } from '../../observe/run-report.js';
@@ -24,23 +25,26 @@ export const runCommand: Command = {
   ...runSpec,
   async run(args, options, io) {
     const json = options['json'] === true;
-    // The run's own process (see runIsolated) starts first and loads the engine while this one
-    // loads the pipeline file; the modules that loading needs are imported after it started.
+    // The run's own process (see runIsolated) starts first and loads the engine and the pipeline
+    // file; this one never loads the file: the child reports the pipeline's timeout once loaded.
     const runProcess = new RunProcessPool({ size: 1 });
     try {
       const file = args[0] as string;
       const params = parseParams((options['param'] as string[] | undefined) ?? []);
       runProcess.prewarm(1);
-      const [{ loadPipelineFile, pipelineCodeHash }, { createLogger }, { ProgressDisplay }] =
-        await Promise.all([
-          import('../../plan/load-pipeline-file.js'),
-          import('../../observe/logger.js'),
-          import('../progress-display.js'),
-        ]);
+      const [{ createLogger }, { ProgressDisplay }] = await Promise.all([
+        import('../../observe/logger.js'),
+        import('../progress-display.js'),
+      ]);
       const path = resolve(io.cwd, file);
-      const pipeline = await loadPipelineFile(path);
       const cache =
-        options['useCache'] === true ? { codeHash: await pipelineCodeHash(path) } : undefined;
+        options['useCache'] === true
+          ? {
+              codeHash: await (
+                await import('../../plan/load-pipeline-file.js')
+              ).pipelineCodeHash(path),
+            }
+          : undefined;
       const logger = createLogger({
         format: io.stderrIsTTY ? 'pretty' : 'json',
         level: parseLogLevel(String(options['logLevel'] ?? 'info')),
@@ -56,17 +60,17 @@ export const runCommand: Command = {
       const stop = new AbortController();
       const cancel = (): void =>
         stop.abort(new SluiceError('RUN_CANCELED', 'the run was interrupted'));
-      const timeout = pipeline.orchestration.timeout;
-      const timer =
-        timeout === undefined
-          ? undefined
-          : setTimeout(
-              () =>
-                stop.abort(
-                  new SluiceError('RUN_TIMEOUT', `the run took longer than ${String(timeout)}`),
-                ),
-              parseDuration(timeout),
-            );
+      let timer: NodeJS.Timeout | undefined;
+      const startTimeout = ({ timeout }: LoadedPipeline): void => {
+        if (timeout === undefined) return;
+        timer = setTimeout(
+          () =>
+            stop.abort(
+              new SluiceError('RUN_TIMEOUT', `the run took longer than ${String(timeout)}`),
+            ),
+          parseDuration(timeout),
+        );
+      };
       process.once('SIGINT', cancel);
       process.once('SIGTERM', cancel);
       let report;
@@ -74,7 +78,6 @@ export const runCommand: Command = {
         report = await runProcess.run(
           {
             file: path,
-            pipeline: pipeline.name,
             runId: newRunId(new Date()),
             params,
             stateDir,
@@ -86,6 +89,7 @@ export const runCommand: Command = {
           {
             signal: stop.signal,
             logger,
+            onLoaded: startTimeout,
             ...(display === undefined ? {} : { onEvent: (event) => display.update(event) }),
           },
         );
