@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunReport } from '../src/index.js';
@@ -230,6 +231,33 @@ export default pipeline('params', {
     expect(json.code).toBe(2);
     const parsed = JSON.parse(json.stdout) as { error: { diagnostics: unknown[] } };
     expect(parsed.error.diagnostics).toHaveLength(3);
+  });
+
+  it('checks the quickstart without loading DuckDB or any connector implementation', async () => {
+    const out = join(await tempDir(), 'modules.json');
+    const check = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        join(ROOT, 'bench', 'cli', 'count-modules.js'),
+        join(ROOT, 'bin', 'sluice.js'),
+        'check',
+        'examples/quickstart/pipeline.ts',
+      ],
+      { cwd: ROOT, encoding: 'utf8', env: { ...process.env, SLUICE_BENCH_MODULES_OUT: out } },
+    );
+    expect(check.status).toBe(0);
+    const { files } = JSON.parse(readFileSync(out, 'utf8')) as { files: string[] };
+    // The counter itself sees the connector specs, so it is looking at the right process.
+    expect(files.some((file) => file.endsWith('/dist/connectors/files/csv-source.js'))).toBe(true);
+    expect(files.filter((file) => file.includes('/@duckdb/') || file.endsWith('.node'))).toEqual(
+      [],
+    );
+    expect(
+      files.filter((file) =>
+        /\/dist\/connectors\/.*-(reader|writer|writers|sink-writer|model-runner)\.js$/.test(file),
+      ),
+    ).toEqual([]);
   });
 
   it('exits 2 with a clear message for a missing file, a file that throws, and no default export', async () => {
