@@ -47,6 +47,8 @@ export interface SluiceErrorOptions {
   readonly hint?: string;
 }
 
+const SLUICE_ERROR: unique symbol = Symbol.for('sluice.error');
+
 /**
  * Root of every error Sluice raises.
  *
@@ -68,6 +70,28 @@ export class SluiceError extends Error {
 
   /** Whether retrying the same work may succeed. */
   get retryable(): boolean {
+    return false;
+  }
+
+  /** Marks the errors of every loaded copy of this module. */
+  get [SLUICE_ERROR](): true {
+    return true;
+  }
+
+  /**
+   * `instanceof` also knows the errors of another loaded copy of this module (a plugin with its
+   * own copy of Sluice, a connector implementation loaded again): by the mark and the class name.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    if (typeof value !== 'object' || value === null) return false;
+    if ((value as { readonly [SLUICE_ERROR]?: unknown })[SLUICE_ERROR] !== true) return false;
+    for (let proto: unknown = Object.getPrototypeOf(value); proto !== null;) {
+      const constructor = (proto as { readonly constructor?: { readonly name?: string } })
+        .constructor;
+      if (constructor?.name === this.name) return true;
+      proto = Object.getPrototypeOf(proto);
+    }
     return false;
   }
 }
