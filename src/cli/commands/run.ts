@@ -61,6 +61,8 @@ export const runCommand: Command = {
       const cancel = (): void =>
         stop.abort(new SluiceError('RUN_CANCELED', 'the run was interrupted'));
       let timer: NodeJS.Timeout | undefined;
+      let runStartedAt = Date.now();
+      // The timeout counts from the run's start (as its report does), the file's load included.
       const startTimeout = ({ timeout }: LoadedPipeline): void => {
         if (timeout === undefined) return;
         timer = setTimeout(
@@ -68,13 +70,14 @@ export const runCommand: Command = {
             stop.abort(
               new SluiceError('RUN_TIMEOUT', `the run took longer than ${String(timeout)}`),
             ),
-          parseDuration(timeout),
+          Math.max(0, parseDuration(timeout) - (Date.now() - runStartedAt)),
         );
       };
       process.once('SIGINT', cancel);
       process.once('SIGTERM', cancel);
       let report;
       try {
+        runStartedAt = Date.now();
         report = await runProcess.run(
           {
             file: path,
