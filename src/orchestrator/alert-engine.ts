@@ -28,7 +28,8 @@ export interface AlertEngineOptions {
   readonly store: RunStore;
   readonly config: AlertsConfig;
   /** The pipelines to watch, with their owners, tags and rules; asked once per pass. */
-  readonly pipelines: () => Promise<readonly WatchedPipeline[]>;
+  /** The pipelines to watch; `signal` aborts when the engine stops (stop waiting for loads). */
+  readonly pipelines: (signal?: AbortSignal) => Promise<readonly WatchedPipeline[]>;
   readonly logger?: Logger;
   /** The clock (default `Date.now`); tests move it. */
   readonly now?: () => number;
@@ -107,8 +108,8 @@ export class AlertEngine {
   /**
    * One evaluation pass: facts, incidents, queued notifications, in one transaction.
    */
-  async evaluate(): Promise<EvaluationReport> {
-    const pipelines = await this.#options.pipelines();
+  async evaluate(signal?: AbortSignal): Promise<EvaluationReport> {
+    const pipelines = await this.#options.pipelines(signal);
     const bound = bindAlertRules(this.#options.config.rules ?? [], pipelines);
     const db = this.#options.store.db;
     return db.transaction(async (tx) => {
@@ -228,10 +229,11 @@ export class AlertEngine {
       try {
         if (Date.now() >= nextEvaluation) {
           nextEvaluation = Date.now() + everyMs;
-          await this.evaluate();
+          await this.evaluate(signal);
         }
         await this.deliver();
       } catch (error) {
+        if (signal.aborted) break;
         this.#logger.warn(
           { err: redactSecrets((error as Error).message) },
           'alert pass failed; retrying',
@@ -306,12 +308,17 @@ export function redactSecrets(message: string): string {
  *
  * @example
  * ```ts
- * new AlertEngine({ store, config, pipelines: () => watchedPipelines(project) });
+ * new AlertEngine({ store, config, pipelines: (signal) => watchedPipelines(project, signal) });
  * ```
  */
-export async function watchedPipelines(project: Project): Promise<WatchedPipeline[]> {
+export async function watchedPipelines(
+  project: Project,
+  signal?: AbortSignal,
+): Promise<WatchedPipeline[]> {
   const names = [...(await project.pipelineFiles()).keys()];
-  const loaded = await Promise.allSettled(names.map((name) => project.load(name)));
+  const loaded = await Promise.allSettled(
+    names.map((name) => project.load(name, signal === undefined ? {} : { signal })),
+  );
   return loaded.flatMap((result) =>
     result.status === 'fulfilled'
       ? [

@@ -63,7 +63,7 @@ export const serveCommand: Command = {
               new AlertEngine({
                 store,
                 config: project.config.alerts ?? {},
-                pipelines: () => watchedPipelines(project),
+                pipelines: (stop) => watchedPipelines(project, stop),
                 logger,
                 heartbeat: true,
               }).run(signal),
