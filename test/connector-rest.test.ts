@@ -9,7 +9,7 @@ import { incrementalWatermark } from '../src/engine/incremental.js';
 import { restSourceConfig } from '../src/connectors/http/rest-config.js';
 import type { RESTSourceConfig } from '../src/connectors/http/rest-config.js';
 import { nextLink } from '../src/connectors/http/link-header.js';
-import { retryAfterMs } from '../src/connectors/http/retry-after.js';
+import { retryAfterMs } from '../src/contracts/retry-after.js';
 import { recordColumns } from '../src/connectors/http/record-columns.js';
 import { RateLimiter } from '../src/connectors/http/rate-limiter.js';
 import { silentLogger } from '../src/core/logger.js';

@@ -4,7 +4,7 @@ import { BackoffError, RetryableError, SourceError } from '../../core/errors.js'
 import type { Logger } from '../../core/logger.js';
 import { retryDelayMs } from '../../core/retry-policy.js';
 import type { RateLimiter } from './rate-limiter.js';
-import { retryAfterMs } from './retry-after.js';
+import { retryAfterMs } from '../../contracts/retry-after.js';
 
 /** One HTTP request as the client sends it. */
 export interface HTTPRequest {

@@ -1,6 +1,9 @@
-import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { link, mkdir, open, readdir, rename, rm, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { WEBHOOK_SIGNATURE_HEADER, webhookSignature } from '../../contracts/webhook-signature.js';
+
+export { WEBHOOK_SIGNATURE_HEADER, signWebhook } from '../../contracts/webhook-signature.js';
 
 const BATCH = /^(\d{16})\.ndjson$/;
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -9,40 +12,6 @@ const CLAIMS = '.read';
 const CLAIM_NAME = /^\d{13}-[0-9a-f-]{36}$/;
 /** Where batches a pre-claims state said were consumed are kept (see `setAsideThrough`). */
 const SET_ASIDE = '.read-before-upgrade';
-
-/**
- * The header a signed webhook request carries: `t=<unix seconds>,v1=<hex HMAC-SHA256>`.
- *
- * @example
- * ```ts
- * headers[WEBHOOK_SIGNATURE_HEADER] = signWebhook(secret, body); // Sluice-Signature: t=...,v1=...
- * ```
- */
-export const WEBHOOK_SIGNATURE_HEADER = 'Sluice-Signature';
-
-/**
- * The `Sluice-Signature` header value for a request body, as Stripe signs: `t=<unix
- * seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" keyed by the secret>`. The timestamp is part of
- * what is signed, so a receiver refuses old requests and remembers the signatures it took within
- * its tolerance window to refuse replays.
- *
- * @example
- * ```ts
- * const body = JSON.stringify([{ id: 1 }]);
- * await fetch('http://127.0.0.1:8080/hooks/orders', {
- *   method: 'POST',
- *   headers: { 'content-type': 'application/json', 'sluice-signature': signWebhook('s3cret', body) },
- *   body,
- * });
- * ```
- */
-export function signWebhook(
-  secret: string,
-  body: string | Uint8Array,
-  timestamp: number = Math.floor(Date.now() / 1000),
-): string {
-  return `t=${timestamp},v1=${webhookSignature(secret, timestamp, body)}`;
-}
 
 /**
  * Checks a `Sluice-Signature` header against a body: resolves to the timestamp and the
@@ -113,10 +82,6 @@ export function parseWebhookSignature(
       reason: `the signature's timestamp is ${Math.abs(age)} s ${age >= 0 ? 'old' : 'in the future'}, outside the tolerance of ${options.toleranceSeconds} s: sign each request when it is sent, and check the sender's clock`,
     };
   return { ok: true, timestamp, signatures };
-}
-
-function webhookSignature(secret: string, timestamp: number, body: string | Uint8Array): string {
-  return createHmac('sha256', secret).update(`${timestamp}.`).update(body).digest('hex');
 }
 
 /** A batch of an inbox: its number and its file. */

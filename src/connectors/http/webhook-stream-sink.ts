@@ -23,7 +23,7 @@ import type {
   StreamWriter,
 } from '../../contracts/stream-connector.js';
 import { defineStreamSink } from '../../contracts/stream-connector.js';
-import { retryAfterMs } from './retry-after.js';
+import { retryAfterMs } from '../../contracts/retry-after.js';
 import { networkReason } from './http-client.js';
 
 const duration = durationConfig;

@@ -4,6 +4,7 @@ import type { ChannelBase, ConfiguredAlertChannel } from './channel-config.js';
 import { channelLimits } from './channel-config.js';
 import type { ChannelSecrets } from './channel-secrets.js';
 import { AlertDeliveryError, firstLine } from './delivery-error.js';
+import { retryAfterMs } from '../../../contracts/retry-after.js';
 
 /** The most of a receiver's answer that is read; the rest is dropped unread. */
 const MAX_ANSWER_BYTES = 64 * 1024;
@@ -193,23 +194,6 @@ export async function postToReceiver(
  */
 export function isRetryableStatus(status: number): boolean {
   return status >= 500 || status === 408 || status === 425 || status === 429;
-}
-
-/**
- * The wait a `Retry-After` header asks for in milliseconds (delay-seconds or an HTTP date; a
- * past date is 0), or undefined when it is absent or unreadable.
- *
- * @example
- * ```ts
- * retryAfterMs('3'); // 3000
- * ```
- */
-export function retryAfterMs(header: string | null, now: number = Date.now()): number | undefined {
-  const text = header?.trim() ?? '';
-  if (text === '') return undefined;
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  const at = Date.parse(text);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 /** The scheme and host of a URL, for messages. */

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { WEBHOOK_SIGNATURE_HEADER, signWebhook } from '../../../contracts/webhook-signature.js';
 import { z } from 'zod';
 import { secretValue } from '../../../contracts/secrets.js';
 import type { AlertNotification } from '../notification.js';
@@ -15,7 +15,7 @@ import { ChannelSecrets } from './channel-secrets.js';
  * const header = request.headers.get(ALERT_SIGNATURE_HEADER); // 't=1767225600,v1=5f3a...'
  * ```
  */
-export const ALERT_SIGNATURE_HEADER = 'Sluice-Signature';
+export const ALERT_SIGNATURE_HEADER = WEBHOOK_SIGNATURE_HEADER;
 
 /**
  * The version of the webhook body's shape; it changes only when a field changes meaning or goes.
@@ -131,8 +131,7 @@ export function signAlertBody(
   body: string,
   timestamp: number = Math.floor(Date.now() / 1000),
 ): string {
-  const digest = createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
-  return `t=${timestamp},v1=${digest}`;
+  return signWebhook(secret, body, timestamp);
 }
 
 /**
