@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { setTimeout as pause } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../src/core/logger.js';
 import type { AlertRule } from '../src/define/alert-rules.js';
@@ -6,6 +7,8 @@ import type { AlertsConfig } from '../src/observe/alerts/alerts-config.js';
 import { AlertEngine } from '../src/orchestrator/alert-engine.js';
 import type { WatchedPipeline } from '../src/orchestrator/alert-facts.js';
 import { nextTimeOfDay } from '../src/orchestrator/alert-facts.js';
+import { Project } from '../src/orchestrator/project.js';
+import { runScheduler } from '../src/orchestrator/scheduler.js';
 import { AlertStore } from '../src/orchestrator/alert-store.js';
 import { RunStore } from '../src/orchestrator/run-store.js';
 import type { AttemptOutcome } from '../src/orchestrator/run-types.js';
@@ -432,15 +435,11 @@ describe('streams and processes', () => {
       { kind: 'scheduler_down', after: '2m' },
     ];
     const config = { rules, routes: [{ name: 'default', channels: ['hook'], groupWait: 0 }] };
-    const dead = new AlertEngine({
-      store,
-      config,
-      pipelines: async () => [],
-      now: clock,
-      instance: 'serve-1',
-      heartbeat: true,
-    });
-    await dead.evaluate(); // its last heartbeat
+    // The last heartbeat of a scheduler that died (a clean stop removes its own).
+    await store.db.run(
+      "INSERT INTO heartbeats (component, instance, seen_at) VALUES ('scheduler', ?, ?)",
+      ['serve-1', Date.now()],
+    );
     await store.db.run('INSERT INTO stream_workers (stream, worker, seen_at) VALUES (?, ?, ?)', [
       'clicks',
       'w-7',
@@ -454,6 +453,46 @@ describe('streams and processes', () => {
         .map((n) => n.summary)
         .sort(),
     ).toEqual(['scheduler serve-1 not seen for 5m', 'stream worker w-7 of clicks not seen for 5m']);
+  });
+});
+
+describe('the scheduler heartbeat', () => {
+  const heartbeats = async (): Promise<unknown[]> =>
+    (await store.db.all("SELECT instance FROM heartbeats WHERE component = 'scheduler'", [])).map(
+      (row) => row['instance'],
+    );
+
+  it('is recorded by every pass of the scheduler loop and removed when it stops', async () => {
+    const project = await Project.open(await tempDir('sluice-heartbeat-'));
+    const stop = new AbortController();
+    const scheduler = runScheduler({
+      store,
+      project,
+      tickMs: 20,
+      instance: 'serve-9',
+      signal: stop.signal,
+    });
+    const deadline = Date.now() + 30_000;
+    while ((await heartbeats()).length === 0 && Date.now() < deadline) await pause(5);
+    expect(await heartbeats()).toEqual(['serve-9']);
+    const first = await store.db.all('SELECT seen_at FROM heartbeats', []);
+    while (
+      Number((await store.db.all('SELECT seen_at FROM heartbeats', []))[0]?.['seen_at']) ===
+        Number(first[0]?.['seen_at']) &&
+      Date.now() < deadline
+    )
+      await pause(5);
+    expect(
+      Number((await store.db.all('SELECT seen_at FROM heartbeats', []))[0]?.['seen_at']),
+    ).toBeGreaterThan(Number(first[0]?.['seen_at']));
+    stop.abort();
+    await scheduler;
+    expect(await heartbeats()).toEqual([]);
+  });
+
+  it('is not recorded by the alert engine, so an engine alone never looks like a scheduler', async () => {
+    await new AlertEngine({ store, config: {}, pipelines: async () => [], now: clock }).evaluate();
+    expect(await heartbeats()).toEqual([]);
   });
 });
 

@@ -33,10 +33,8 @@ export interface AlertEngineOptions {
   readonly logger?: Logger;
   /** The clock (default `Date.now`); tests move it. */
   readonly now?: () => number;
-  /** This engine's name in outbox leases and heartbeats (default host:pid:random). */
+  /** This engine's name in outbox leases (default host:pid:random). */
   readonly instance?: string;
-  /** Record a `scheduler` heartbeat each pass (sluice serve does; `scheduler_down` reads it). */
-  readonly heartbeat?: boolean;
   /** How long one delivery may take before it counts as failed (default 10 s). */
   readonly sendTimeoutMs?: number;
   /** Attempts per notification group and channel before it is given up (default 8). */
@@ -115,12 +113,6 @@ export class AlertEngine {
     return db.transaction(async (tx) => {
       if (tx.dialect === 'postgres') await tx.all('SELECT pg_advisory_xact_lock(?)', [ALERT_LOCK]);
       const now = this.#now();
-      if (this.#options.heartbeat === true)
-        await tx.run(
-          `INSERT INTO heartbeats (component, instance, seen_at) VALUES ('scheduler', ?, ?)
-           ON CONFLICT (component, instance) DO UPDATE SET seen_at = excluded.seen_at`,
-          [this.#instance, now],
-        );
       const facts = await collectAlertFacts(tx, bound, now);
       const alerts = new AlertStore(tx);
       const result = advanceIncidents({
@@ -241,12 +233,6 @@ export class AlertEngine {
       }
       await sleep(Math.min(1_000, everyMs), signal);
     }
-    if (this.#options.heartbeat === true)
-      await this.#options.store.db
-        .run("DELETE FROM heartbeats WHERE component = 'scheduler' AND instance = ?", [
-          this.#instance,
-        ])
-        .catch(() => undefined);
   }
 }
 

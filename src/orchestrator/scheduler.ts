@@ -1,5 +1,7 @@
+import { hostname } from 'node:os';
 import { parseDuration } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
+import { randomHex } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import type { SluiceMetrics } from '../observe/metrics/recorder.js';
 import { silentLogger } from '../core/logger.js';
@@ -75,6 +77,11 @@ export interface SchedulerOptions {
   readonly logger?: Logger;
   /** Where each pass's duration and each scheduled run's lag are recorded (default: nowhere). */
   readonly metrics?: SluiceMetrics;
+  /**
+   * This scheduler's name in the store's heartbeats (default host:pid:random), which the
+   * `scheduler_down` alert reads: each finished pass records one, and a clean stop removes it.
+   */
+  readonly instance?: string;
 }
 
 /**
@@ -90,6 +97,7 @@ export interface SchedulerOptions {
  */
 export async function runScheduler(options: SchedulerOptions): Promise<void> {
   const logger = (options.logger ?? silentLogger).child({ component: 'scheduler' });
+  const instance = options.instance ?? `${hostname()}:${process.pid}:${randomHex(3)}`;
   const seen: SchedulerMemory = {
     registered: new Map(),
     failedLoads: new Map(),
@@ -113,8 +121,25 @@ export async function runScheduler(options: SchedulerOptions): Promise<void> {
       logger.warn({ err: (error as Error).message }, 'scheduler tick failed; retrying');
     }
     options.metrics?.schedulerLoop({ seconds: (performance.now() - passStarted) / 1000 });
+    await recordHeartbeat(options.store, instance, logger);
     await sleep(options.tickMs ?? 1_000, options.signal);
   }
+  await options.store.db
+    .run("DELETE FROM heartbeats WHERE component = 'scheduler' AND instance = ?", [instance])
+    .catch(() => undefined);
+}
+
+/** A pass finished: `scheduler_down` measures the time since the last one. */
+async function recordHeartbeat(store: RunStore, instance: string, logger: Logger): Promise<void> {
+  await store.db
+    .run(
+      `INSERT INTO heartbeats (component, instance, seen_at) VALUES ('scheduler', ?, ?)
+       ON CONFLICT (component, instance) DO UPDATE SET seen_at = excluded.seen_at`,
+      [instance, Date.now()],
+    )
+    .catch((error: unknown) =>
+      logger.warn({ err: (error as Error).message }, 'scheduler heartbeat not recorded'),
+    );
 }
 
 /** What the scheduler remembers between ticks, so each problem is reported once. */

@@ -65,7 +65,6 @@ export const serveCommand: Command = {
                 config: project.config.alerts ?? {},
                 pipelines: (stop) => watchedPipelines(project, stop),
                 logger,
-                heartbeat: true,
               }).run(signal),
               workers === 0
                 ? Promise.resolve()
