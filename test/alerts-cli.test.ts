@@ -61,6 +61,11 @@ describe('sluice check of alert rules', () => {
     const serve = sluice(['serve', '--project', dir, '--workers', '0'], dir);
     expect(serve.code).toBe(2);
     expect(serve.stderr).toContain('escalates to "nowhere", which is not a route');
+    // The commands that do not alert keep working: a broken alerts section never blocks
+    // listing, triggering or canceling runs during an incident.
+    const runs = sluice(['runs', '--project', dir, '--json'], dir);
+    expect(runs.stderr).toBe('');
+    expect(runs.code).toBe(0);
   });
 
   it('accepts a good config and reports bad rules on a pipeline with its other problems', async () => {

@@ -4,6 +4,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import { ConfigError, PipelineLoadError, describeCause } from '../core/errors.js';
 import { formatDuration } from '../core/duration.js';
 import { retryDiagnostics } from '../core/retry-policy.js';
+import type { Diagnostic } from '../core/errors.js';
 import type { Pipeline } from '../define/pipeline.js';
 import type { AlertsConfig } from '../observe/alerts/alerts-config.js';
 import { alertsConfigDiagnostics } from '../observe/alerts/alerts-config.js';
@@ -88,17 +89,34 @@ export class Project {
   readonly config: ProjectConfig;
   readonly #loaded = new Map<string, LoadedPipeline>();
   readonly #pending = new Map<string, PendingLoad>();
+  readonly #alertProblems: readonly Diagnostic[];
 
-  private constructor(root: string, config: ProjectConfig) {
+  private constructor(root: string, config: ProjectConfig, alertProblems: readonly Diagnostic[]) {
     this.root = root;
     this.config = config;
+    this.#alertProblems = alertProblems;
+  }
+
+  /**
+   * The project's alerting config, checked: a bad `alerts` section fails what alerts (`serve`,
+   * `sluice check sluice.config.ts`) with every problem at once, and leaves the commands that do
+   * not alert (run, trigger, cancel, runs, ...) working.
+   *
+   * @example
+   * ```ts
+   * new AlertEngine({ store, config: project.alerts(), pipelines });
+   * ```
+   */
+  alerts(): AlertsConfig {
+    if (this.#alertProblems.length > 0) throw new ConfigError([...this.#alertProblems]);
+    return this.config.alerts ?? {};
   }
 
   /** Opens the project at `dir`, reading `sluice.config.ts` when there is one. */
   static async open(dir: string): Promise<Project> {
     const root = resolve(dir);
     const configFile = CONFIG_FILES.map((name) => join(root, name)).find((f) => existsSync(f));
-    if (configFile === undefined) return new Project(root, {});
+    if (configFile === undefined) return new Project(root, {}, []);
     let loaded: unknown;
     try {
       loaded = await projectFileLoader().import(configFile);
@@ -117,9 +135,7 @@ export class Project {
           hint: "export default defineProject({ pipelines: 'pipelines' })",
         },
       ]);
-    const problems = alertsConfigDiagnostics(config.alerts, configFile);
-    if (problems.length > 0) throw new ConfigError(problems);
-    return new Project(root, config);
+    return new Project(root, config, alertsConfigDiagnostics(config.alerts, configFile));
   }
 
   get stateDir(): string {

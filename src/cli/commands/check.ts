@@ -25,16 +25,15 @@ export const checkCommand: Command = {
     try {
       const file = resolve(io.cwd, args[0] as string);
       if (CONFIG_FILES.includes(basename(file))) {
-        // Opening the project validates sluice.config.ts, its alerts included.
-        const { config } = await Project.open(dirname(file));
+        const alerts = (await Project.open(dirname(file))).alerts();
         const summary = {
           status: 'ok',
           config: file,
           alerts: {
-            rules: config.alerts?.rules?.length ?? 0,
-            routes: config.alerts?.routes?.length ?? 0,
-            channels: config.alerts?.channels?.length ?? 0,
-            maintenance: config.alerts?.maintenance?.length ?? 0,
+            rules: alerts.rules?.length ?? 0,
+            routes: alerts.routes?.length ?? 0,
+            channels: alerts.channels?.length ?? 0,
+            maintenance: alerts.maintenance?.length ?? 0,
           },
         };
         io.stdout(

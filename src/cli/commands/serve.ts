@@ -38,6 +38,7 @@ export const serveCommand: Command = {
         throw new UsageError('--webhook-tolerance must be at least 1s', { hint: 'e.g. 5m' });
       return await untilSignalled(io, async (signal, logger) =>
         withProjectStore(options, io, async ({ project, store }) => {
+          const alerts = project.alerts();
           const token = process.env['SLUICE_API_TOKEN'];
           const api =
             http === undefined
@@ -62,7 +63,7 @@ export const serveCommand: Command = {
               // Without channels, incidents are still kept for `sluice alerts`.
               new AlertEngine({
                 store,
-                config: project.config.alerts ?? {},
+                config: alerts,
                 pipelines: (stop) => watchedPipelines(project, stop),
                 logger,
               }).run(signal),
