@@ -570,6 +570,23 @@ describe('incidents', () => {
     expect(kinds(hook)).toEqual(['other:first', 'orders:first']);
   });
 
+  it('a stored silence whose pattern could backtrack for ever silences nothing and hangs nothing', async () => {
+    const e = engine(failing([`${'a'.repeat(40)}!`]), {
+      routes: [{ name: 'default', channels: ['hook'], groupWait: 0 }],
+    });
+    // As an older version could have stored it: the pattern is refused when created today.
+    await store.db.run(
+      'INSERT INTO alert_silences (id, matchers, starts_at, ends_at, created_at) VALUES (?, ?, ?, ?, ?)',
+      ['old', 'pipeline=~(a+)+', 0, clock() + 3_600_000, 0],
+    );
+    await expect(new AlertStore(store.db).silence('pipeline=~(a+)+', '2h')).rejects.toThrow(
+      /nests quantifiers/,
+    );
+    await finishRun(`${'a'.repeat(40)}!`, [failed()]);
+    await pass(e);
+    expect(kinds(hook)).toEqual([`${'a'.repeat(40)}!:first`]);
+  });
+
   it('a silence ends by itself after its duration', async () => {
     const e = engine(failing(['orders']), {
       routes: [{ name: 'default', channels: ['hook'], groupWait: 0 }],

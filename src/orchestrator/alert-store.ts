@@ -194,14 +194,22 @@ export class AlertStore {
       'SELECT * FROM alert_silences WHERE ends_at > ? ORDER BY starts_at, id',
       [now],
     );
-    return rows.map((row) => ({
-      id: String(row['id']),
-      matchers: parseMatchers(String(row['matchers'])),
-      startsAt: Number(row['starts_at']),
-      endsAt: Number(row['ends_at']),
-      comment: optionalText(row['comment']),
-      createdBy: optionalText(row['created_by']),
-    }));
+    // A silence stored before its pattern was refused (a nested quantifier) silences nothing:
+    // an alert that fires is better than an evaluation pass that hangs.
+    return rows.flatMap((row) => {
+      const matchers = storedMatchers(String(row['matchers']));
+      if (matchers === undefined) return [];
+      return [
+        {
+          id: String(row['id']),
+          matchers,
+          startsAt: Number(row['starts_at']),
+          endsAt: Number(row['ends_at']),
+          comment: optionalText(row['comment']),
+          createdBy: optionalText(row['created_by']),
+        },
+      ];
+    });
   }
 
   /** Active silences as mutes for the state machine. */
@@ -286,4 +294,12 @@ function incidentRecord(row: SqlRow): Incident {
 
 function optionalText(value: unknown): string | undefined {
   return value === null || value === undefined ? undefined : String(value);
+}
+
+function storedMatchers(text: string): LabelMatcher[] | undefined {
+  try {
+    return parseMatchers(text);
+  } catch {
+    return undefined;
+  }
 }

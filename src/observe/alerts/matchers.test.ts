@@ -37,4 +37,14 @@ describe('label matchers', () => {
     for (const bad of ['', ',', 'pipeline', '9x=1', 'a=~(', 'a b=c'])
       expect(() => parseMatchers(bad), bad).toThrow(/matcher|regular expression/);
   });
+
+  it('refuses regexes that could backtrack for ever, and overlong ones, before they run', () => {
+    for (const bad of ['pipeline=~(a+)+', 'pipeline=~(.*)*x', 'pipeline=~((ab)*c)*'])
+      expect(() => parseMatchers(bad), bad).toThrow(/nests quantifiers/);
+    expect(() => parseMatchers(`pipeline=~${'a|'.repeat(200)}a`)).toThrow(/too long/);
+    // What passes runs in linear time on a hostile label value (a hang would time the test out).
+    const hostile = { pipeline: `${'a'.repeat(50_000)}!` };
+    expect(matchesAll(parseMatchers('pipeline=~a+'), hostile)).toBe(false);
+    expect(matchesAll(parseMatchers('pipeline=~[a-z_]*'), hostile)).toBe(false);
+  });
 });

@@ -1,3 +1,4 @@
+import safeRegex from 'safe-regex2';
 import { UsageError } from '../../core/errors.js';
 
 /** One label matcher, as Alertmanager writes them: `name=value`, `!=`, `=~` (regex), `!~`. */
@@ -7,6 +8,8 @@ export interface LabelMatcher {
   readonly value: string;
 }
 
+/** Longer patterns are refused: a matcher names labels, it is not a program. */
+const MAX_PATTERN_LENGTH = 256;
 const MATCHER = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$/;
 /** Labels that hold a comma-separated list; a matcher on the singular name tests membership. */
 const LIST_LABELS: Readonly<Record<string, string>> = { owner: 'owners', tag: 'tags' };
@@ -36,20 +39,43 @@ export function parseMatchers(text: string): LabelMatcher[] {
       });
     const [, name, op, raw] = match as unknown as [string, string, LabelMatcher['op'], string];
     const value = /^".*"$/.test(raw) ? raw.slice(1, -1) : raw;
-    if (op === '=~' || op === '!~') {
-      try {
-        new RegExp(`^(?:${value})$`);
-      } catch (error) {
-        throw new UsageError(
-          `"${value}" is not a regular expression: ${(error as Error).message}`,
-          {
-            hint: 'e.g. pipeline=~orders_.*',
-          },
-        );
-      }
-    }
+    if (op === '=~' || op === '!~') checkPattern(value);
     return { name, op, value };
   });
+}
+
+/**
+ * A regex matcher runs on every evaluation pass of the alert engine, so a pattern that could
+ * backtrack for ever (nested quantifiers such as `(a+)+`) is refused up front.
+ */
+function checkPattern(value: string): void {
+  if (value.length > MAX_PATTERN_LENGTH)
+    throw new UsageError(`a regex matcher of ${value.length} characters is too long`, {
+      hint: `keep it under ${MAX_PATTERN_LENGTH} characters, e.g. pipeline=~orders_.*`,
+    });
+  try {
+    compiled(value);
+  } catch (error) {
+    throw new UsageError(`"${value}" is not a regular expression: ${(error as Error).message}`, {
+      hint: 'e.g. pipeline=~orders_.*',
+    });
+  }
+  if (!safeRegex(`^(?:${value})$`))
+    throw new UsageError(`"${value}" nests quantifiers, which can take exponential time`, {
+      hint: 'quantify a group at most once, e.g. write (ab)+ or a+ instead of (a+)+ or (a*)*',
+    });
+}
+
+const patterns = new Map<string, RegExp>();
+
+function compiled(value: string): RegExp {
+  let pattern = patterns.get(value);
+  if (pattern === undefined) {
+    pattern = new RegExp(`^(?:${value})$`);
+    if (patterns.size >= 1_000) patterns.clear();
+    patterns.set(value, pattern);
+  }
+  return pattern;
 }
 
 /**
@@ -90,7 +116,7 @@ function matches(matcher: LabelMatcher, labels: Readonly<Record<string, string>>
   const test = (value: string): boolean =>
     matcher.op === '=' || matcher.op === '!='
       ? value === matcher.value
-      : new RegExp(`^(?:${matcher.value})$`).test(value);
+      : compiled(matcher.value).test(value);
   const any = values.length === 0 ? test('') : values.some(test);
   return matcher.op === '=' || matcher.op === '=~' ? any : !any;
 }
