@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../src/core/logger.js';
 import type { AlertRule } from '../src/define/alert-rules.js';
 import type { AlertsConfig } from '../src/observe/alerts/alerts-config.js';
+import { createPrometheusMetrics } from '../src/observe/metrics/prometheus-metrics.js';
 import { AlertEngine } from '../src/orchestrator/alert-engine.js';
 import type { WatchedPipeline } from '../src/orchestrator/alert-facts.js';
 import { nextTimeOfDay } from '../src/orchestrator/alert-facts.js';
@@ -747,8 +748,10 @@ describe('incidents', () => {
     expect(kinds(hook)).toEqual(['orders:first']);
   });
 
-  it('a channel that never recovers is given up after maxAttempts, logged', async () => {
+  it('a channel that never recovers is given up after maxAttempts, logged and counted', async () => {
+    const metrics = await createPrometheusMetrics();
     const e = new AlertEngine({
+      metrics,
       store,
       config: {
         channels: [webhookChannel('hook', hook)],
@@ -768,5 +771,14 @@ describe('incidents', () => {
     }
     expect(hook.requests()).toBe(3);
     expect(logs.at(-1)?.message).toBe('alert delivery failed; giving up');
+    const { body } = await metrics.expose('text/plain');
+    expect(body).toContain('sluice_alert_notifications_total{channel="hook",status="failed"} 2');
+    expect(body).toContain('sluice_alert_notifications_total{channel="hook",status="given_up"} 1');
+    hook.failNext = 0;
+    await finishRun('orders', [success]);
+    await pass(e);
+    expect((await metrics.expose('text/plain')).body).toContain(
+      'sluice_alert_notifications_total{channel="hook",status="sent"} 1',
+    );
   });
 });

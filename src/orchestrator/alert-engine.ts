@@ -16,6 +16,7 @@ import {
   createAlertChannel,
 } from '../observe/alerts/channels/create-channel.js';
 import type { AlertChannel, AlertNotification } from '../observe/alerts/notification.js';
+import type { SluiceMetrics } from '../observe/metrics/recorder.js';
 import type { WatchedPipeline } from './alert-facts.js';
 import { bindAlertRules, collectAlertFacts } from './alert-facts.js';
 import { AlertStore } from './alert-store.js';
@@ -39,6 +40,8 @@ export interface AlertEngineOptions {
   readonly sendTimeoutMs?: number;
   /** Attempts per notification group and channel before it is given up (default 8). */
   readonly maxAttempts?: number;
+  /** Where each delivery's outcome is counted, by channel (default: nowhere). */
+  readonly metrics?: SluiceMetrics;
 }
 
 /** What one evaluation pass did. */
@@ -186,10 +189,15 @@ export class AlertEngine {
             [this.#now(), id, this.#instance],
           );
           sent++;
+          this.#options.metrics?.alertDelivered({ channel: name, status: 'sent' });
         } catch (error) {
           failed++;
           const message = redactSecrets((error as Error)?.message ?? String(error));
           const giveUp = attempts >= (this.#options.maxAttempts ?? 8);
+          this.#options.metrics?.alertDelivered({
+            channel: name,
+            status: giveUp ? 'given_up' : 'failed',
+          });
           const retryAt = this.#now() + backoffMs(attempts);
           await db.run(
             `UPDATE alert_outbox SET state = ?, next_attempt_at = ?, lease_owner = NULL,

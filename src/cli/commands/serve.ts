@@ -66,6 +66,7 @@ export const serveCommand: Command = {
                 config: alerts,
                 pipelines: (stop) => watchedPipelines(project, stop),
                 logger,
+                ...(api === undefined ? {} : { metrics: api.metrics }),
               }).run(signal),
               workers === 0
                 ? Promise.resolve()

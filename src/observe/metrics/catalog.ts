@@ -14,7 +14,8 @@ export type MetricLabel =
   | 'severity'
   | 'direction'
   | 'version'
-  | 'node_version';
+  | 'node_version'
+  | 'channel';
 
 /** What part of Sluice emits a family; the documentation groups families by it. */
 export type MetricArea = 'batch' | 'orchestrator' | 'stream' | 'process';
@@ -227,6 +228,15 @@ export const METRIC_FAMILIES = {
     help: 'How long after its interval ended (it came due) the scheduler created each scheduled run.',
     labels: ['pipeline'],
     buckets: LAG_SECONDS,
+  },
+  alertNotifications: {
+    name: 'sluice_alert_notifications_total',
+    type: 'counter',
+    area: 'orchestrator',
+    unit: 'notifications',
+    help: 'Deliveries of a notification group to an alert channel: sent, failed (retried later) or given_up (after the last attempt).',
+    labels: ['channel', 'status'],
+    labelValues: { status: ['sent', 'failed', 'given_up'] },
   },
   streamRecords: {
     name: 'sluice_stream_records_total',

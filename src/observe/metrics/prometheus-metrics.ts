@@ -205,6 +205,9 @@ export async function createPrometheusMetrics(
     scheduleLag(event) {
       observe('schedulerLag', { pipeline: event.pipeline }, Math.max(0, event.seconds));
     },
+    alertDelivered(event) {
+      inc('alertNotifications', { channel: event.channel, status: event.status }, 1);
+    },
     observeRunQueue(read) {
       readQueue = read;
     },

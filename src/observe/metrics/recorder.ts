@@ -91,6 +91,8 @@ export interface SluiceMetrics {
   schedulerLoop(event: { seconds: number }): void;
   /** The scheduler created a run `seconds` after its interval came due. */
   scheduleLag(event: { pipeline: string; seconds: number }): void;
+  /** The alert engine delivered a notification group to a channel, or failed to. */
+  alertDelivered(event: { channel: string; status: 'sent' | 'failed' | 'given_up' }): void;
   /** Reads the queue depth and running runs from the store each scrape (replaces an earlier reader). */
   observeRunQueue(read: () => Promise<readonly RunQueueCount[]>): void;
   /** A stream step read (`in`) or emitted (`out`) `count` records. */
@@ -140,6 +142,7 @@ export const noMetrics: SluiceMetrics = Object.freeze({
   leaseTakenOver: () => undefined,
   schedulerLoop: () => undefined,
   scheduleLag: () => undefined,
+  alertDelivered: () => undefined,
   observeRunQueue: () => undefined,
   streamRecords: () => undefined,
   streamRejected: () => undefined,
