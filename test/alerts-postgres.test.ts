@@ -7,7 +7,7 @@ import { AlertEngine } from '../src/orchestrator/alert-engine.js';
 import type { WatchedPipeline } from '../src/orchestrator/alert-facts.js';
 import { RunStore } from '../src/orchestrator/run-store.js';
 import { sleep } from '../src/orchestrator/worker.js';
-import { ROOT, tempDir } from './helpers.js';
+import { ROOT, tempDir, killChildren } from './helpers.js';
 import type { AlertReceiver } from './support/alert-receiver.js';
 import { startAlertReceiver, webhookChannel } from './support/alert-receiver.js';
 import { createTestDatabase, postgresUnavailable } from './support/postgres.js';
@@ -18,7 +18,7 @@ const children: ChildProcess[] = [];
 const receivers: AlertReceiver[] = [];
 
 afterEach(async () => {
-  for (const child of children.splice(0)) child.kill('SIGKILL');
+  await killChildren(children);
   for (const r of receivers.splice(0)) await r.close();
 });
 afterAll(async () => {

@@ -1,4 +1,7 @@
+import type { ChildProcess } from 'node:child_process';
 import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { setTimeout as sleepFor } from 'node:timers/promises';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -17,8 +20,31 @@ export async function tempDir(prefix = 'sluice-test-'): Promise<string> {
 }
 
 afterEach(async () => {
-  for (const dir of created.splice(0)) await rm(dir, { recursive: true, force: true });
+  // A killed child's own run processes can still be writing for a moment (until their
+  // watchdog sees the parent gone): retry what fails with ENOTEMPTY/EBUSY meanwhile.
+  for (const dir of created.splice(0))
+    await rm(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
 });
+
+/**
+ * SIGKILLs the children still running and waits until each has exited (10 s at most each), so
+ * a test's folders are removed after the processes that write into them.
+ *
+ * @example
+ * ```ts
+ * afterEach(() => killChildren(children));
+ * ```
+ */
+export async function killChildren(children: ChildProcess[]): Promise<void> {
+  await Promise.all(
+    children.splice(0).map(async (child) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGKILL');
+      await Promise.race([exited, sleepFor(10_000)]);
+    }),
+  );
+}
 
 /** Runs a pipeline with its state and relative paths inside `dir`. */
 export async function runIn(

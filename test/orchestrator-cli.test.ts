@@ -4,15 +4,13 @@ import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sleep } from '../src/orchestrator/worker.js';
-import { ROOT, sluice, tempDir } from './helpers.js';
+import { ROOT, sluice, tempDir, killChildren } from './helpers.js';
 import { createTestDatabase, postgresUnavailable } from './support/postgres.js';
 
 const postgresSkip = await postgresUnavailable();
 
 const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const child of children.splice(0)) child.kill('SIGKILL');
-});
+afterEach(() => killChildren(children));
 
 /** A copy of examples/quickstart (pipeline, data and sluice.config.ts) to run in. */
 async function quickstartCopy(): Promise<string> {

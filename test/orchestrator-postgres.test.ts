@@ -14,15 +14,14 @@ import {
   startOrchestratorProcess,
 } from './support/orchestrator-project.js';
 import { createTestDatabase, postgresUnavailable } from './support/postgres.js';
+import { killChildren } from './helpers.js';
 
 const skip = await postgresUnavailable();
 const LEASE_MS = 2_000;
 const children: ChildProcess[] = [];
 const drops: (() => Promise<void>)[] = [];
 
-afterEach(() => {
-  for (const child of children.splice(0)) child.kill('SIGKILL');
-});
+afterEach(() => killChildren(children));
 afterAll(async () => {
   await Promise.all(drops.map((drop) => drop()));
 });

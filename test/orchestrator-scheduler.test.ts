@@ -7,16 +7,14 @@ import { Project } from '../src/orchestrator/project.js';
 import { RunStore, intervalRunKey } from '../src/orchestrator/run-store.js';
 import { scheduleDueRuns } from '../src/orchestrator/scheduler.js';
 import { sleep } from '../src/orchestrator/worker.js';
-import { tempDir } from './helpers.js';
+import { tempDir, killChildren } from './helpers.js';
 import { startOrchestratorProcess } from './support/orchestrator-project.js';
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
 const children: ChildProcess[] = [];
 
-afterEach(() => {
-  for (const child of children.splice(0)) child.kill('SIGKILL');
-});
+afterEach(() => killChildren(children));
 
 async function projectWith(name: string, options: string): Promise<string> {
   const dir = await tempDir('sluice-sched-');

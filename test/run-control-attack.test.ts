@@ -15,7 +15,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Project } from '../src/orchestrator/project.js';
 import { RunStore } from '../src/orchestrator/run-store.js';
 import { triggerRun } from '../src/orchestrator/trigger.js';
-import { ROOT, query, sluice, tempDir } from './helpers.js';
+import { ROOT, killChildren, query, sluice, tempDir } from './helpers.js';
 import { createTestDatabase, postgresUnavailable } from './support/postgres.js';
 import { waitFor } from './support/sluice-process.js';
 
@@ -25,8 +25,8 @@ const postgresSkip = await postgresUnavailable();
 /** Processes a test started or whose pid user code wrote down: none may outlive the test. */
 const leftovers: number[] = [];
 const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+afterEach(async () => {
+  await killChildren(children);
   for (const pid of leftovers.splice(0)) {
     try {
       process.kill(pid, 'SIGKILL');

@@ -6,15 +6,13 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ROOT } from './helpers.js';
+import { ROOT, killChildren } from './helpers.js';
 import { orchestratorProject } from './support/orchestrator-project.js';
 
 // `sluice serve --http` and `sluice tokens` as a user runs them (the built dist/).
 
 const children: ReturnType<typeof spawn>[] = [];
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
-});
+afterEach(() => killChildren(children));
 
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, SLUICE_DEBUG: '', ...extra };
