@@ -131,7 +131,9 @@ export class AuditChainChecker {
         seq: entry.seq,
         reason:
           entry.seq > this.#expectedSeq
-            ? `entries ${this.#expectedSeq}${entry.seq - 1 > this.#expectedSeq ? ` to ${entry.seq - 1}` : ''} are missing (deleted)`
+            ? entry.seq - 1 > this.#expectedSeq
+              ? `entries ${this.#expectedSeq} to ${entry.seq - 1} are missing (deleted)`
+              : `entry ${this.#expectedSeq} is missing (deleted)`
             : `its seq repeats or goes back after ${this.#expectedSeq - 1} (reordered)`,
       };
     if (entry.prevHash !== this.#previousHash)
