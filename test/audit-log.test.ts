@@ -88,9 +88,13 @@ await db.close();
 `;
 
 function startAppender(location: string, name: string, count: number) {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', APPENDER, location, name, String(count)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--input-type=module', '-e', APPENDER, location, name, String(count)],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -145,7 +149,9 @@ for (const kind of STORES)
     it('fails verify when an edit is re-hashed in place: the next entry no longer links', async () => {
       await withStore(kind, async (store) => {
         await appendSome(store, 5);
-        const [row] = await store.audit.list({ limit: 5 }).then((l) => l.filter((e) => e.seq === 2));
+        const [row] = await store.audit
+          .list({ limit: 5 })
+          .then((l) => l.filter((e) => e.seq === 2));
         const { auditEntryHash } = await import('../src/observe/audit/audit-chain.js');
         const forged = { ...row!, actor: 'user:mallory' };
         await store.db.run('UPDATE audit_log SET actor = ?, hash = ? WHERE seq = 2', [
@@ -252,7 +258,13 @@ for (const kind of STORES)
           await base.advanceSchedule(
             'orders',
             undefined,
-            [{ pipeline: 'orders', trigger: 'schedule', interval: { start: 5 * day, end: 6 * day } }],
+            [
+              {
+                pipeline: 'orders',
+                trigger: 'schedule',
+                interval: { start: 5 * day, end: 6 * day },
+              },
+            ],
             6 * day,
           ),
         ).toHaveLength(1);
@@ -299,9 +311,17 @@ for (const kind of STORES)
           ['user:carol', 'alert.unsilence', {}],
           ['user:dave', 'alert.ack', {}],
         ]);
-        expect(entries[0]?.detail).toEqual({ runs: 1, trigger: 'manual', params: { region: 'EU' } });
+        expect(entries[0]?.detail).toEqual({
+          runs: 1,
+          trigger: 'manual',
+          params: { region: 'EU' },
+        });
         expect(entries[1]?.detail).toEqual({ state: 'queued' });
-        expect(entries[4]?.detail).toMatchObject({ backfill: 'bf_1', intervals: 3, runsCreated: 3 });
+        expect(entries[4]?.detail).toMatchObject({
+          backfill: 'bf_1',
+          intervals: 3,
+          runsCreated: 3,
+        });
         expect(entries[6]?.detail).toEqual({ token: 'deploy', role: 'trigger' });
         expect(entries[8]?.detail).toMatchObject({ silence: silence.id, comment: 'migration' });
         expect(entries[10]?.detail).toEqual({ fingerprint: 'abcdef0123456789' });
