@@ -481,9 +481,10 @@ async function publishOutputs(
       const committed = await staged.publish();
       published.add(step.id);
       const version = committed === undefined ? undefined : committed.version;
-      if (staged.writeMode !== undefined || version !== undefined)
+      const mode = staged.writeMode ?? configuredWriteMode(step);
+      if (mode !== undefined || version !== undefined)
         writes.set(step.id, {
-          ...(staged.writeMode === undefined ? {} : { mode: staged.writeMode }),
+          ...(mode === undefined ? {} : { mode }),
           ...(version === undefined ? {} : { version }),
         });
       onEvent?.({ type: 'step-published', stepId: step.id });
@@ -503,6 +504,12 @@ async function publishOutputs(
     }
   }
   return undefined;
+}
+
+/** The `mode` of a sink's config (warehouse sinks: append, overwrite, merge, ...), if it has one. */
+function configuredWriteMode(step: PlannedStep): string | undefined {
+  const config = step.config as { readonly mode?: unknown } | undefined;
+  return typeof config?.mode === 'string' ? config.mode : undefined;
 }
 
 /** Sinks that published this run (not from the cache) are skipped by later runs with their key. */
