@@ -8,6 +8,7 @@ import { Project } from '../src/orchestrator/project.js';
 import { RunStore } from '../src/orchestrator/run-store.js';
 import type { TriggerAPI } from '../src/server/trigger-api.js';
 import { startTriggerAPI } from '../src/server/trigger-api.js';
+import { readCommitHistory } from '../src/table/delta-history.js';
 import { sluice, tempDir } from './helpers.js';
 import { orchestratorProject, workUntilFinished } from './support/orchestrator-project.js';
 
@@ -286,5 +287,12 @@ export default pipeline('adhoc_audit', {
     expect(second).toContain(`"actor":${JSON.stringify(OS_USER)}`);
     expect(second).toContain('"pipeline":"adhoc_audit"');
     expect(second).toContain('"step":"lake"');
+    const [latest] = await readCommitHistory(join(work, 'lake', 'numbers'));
+    expect(latest?.provenance).toEqual({
+      runId: expect.stringMatching(/^run_/),
+      pipeline: 'adhoc_audit',
+      step: 'lake',
+      actor: OS_USER,
+    });
   });
 });
