@@ -5,6 +5,7 @@ import {
   alertsSpec,
   alertsUnsilenceSpec,
 } from './specs/alerts.js';
+import { auditSpec, auditVerifySpec } from './specs/audit.js';
 import { checkSpec } from './specs/check.js';
 import { backfillSpec, cancelSpec, pauseSpec, triggerSpec, unpauseSpec } from './specs/control.js';
 import { docsSpec } from './specs/docs.js';
@@ -106,6 +107,11 @@ export const commands: readonly Command[] = [
     async () => (await import('./commands/alerts.js')).alertsUnsilenceCommand,
   ),
   lazyCommand(alertsAckSpec, async () => (await import('./commands/alerts.js')).alertsAckCommand),
+  lazyCommand(auditSpec, async () => (await import('./commands/audit.js')).auditCommand),
+  lazyCommand(
+    auditVerifySpec,
+    async () => (await import('./commands/audit.js')).auditVerifyCommand,
+  ),
   lazyCommand(
     storeBackupSpec,
     async () => (await import('./commands/store.js')).storeBackupCommand,

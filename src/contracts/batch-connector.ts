@@ -156,6 +156,25 @@ export interface SinkWriteContext {
    * instead, atomically at publish. Sinks that already replace (`overwrite`) are unchanged.
    */
   readonly fullRefresh?: boolean;
+  /**
+   * The pipeline and the actor the run writes for; a sink whose format keeps provenance records
+   * them with `runId` and `stepId` (Delta's commitInfo).
+   */
+  readonly provenance?: WriteProvenance;
+}
+
+/**
+ * Who and what a sink's write is for.
+ *
+ * @example
+ * ```ts
+ * const provenance: WriteProvenance = { pipeline: 'orders_daily', actor: 'scheduler' };
+ * ```
+ */
+export interface WriteProvenance {
+  readonly pipeline: string;
+  /** `user:<name>`, `token:<name>`, `scheduler` or `system`. */
+  readonly actor: string;
 }
 
 /**

@@ -1,4 +1,17 @@
 /**
+ * What a sink's publish committed, when its format has versions.
+ *
+ * @example
+ * ```ts
+ * const published: PublishedOutput = { version: 7 };
+ * ```
+ */
+export interface PublishedOutput {
+  /** The table version the commit created (a Delta version). */
+  readonly version?: number;
+}
+
+/**
  * Output a sink has written but not yet made visible. The executor publishes every staged
  * output only when the whole run succeeded, and discards them otherwise, so a failed run leaves
  * previous outputs as they were.
@@ -7,8 +20,16 @@ export interface StagedOutput {
   readonly rowsWritten: number;
   /** Where the output will be visible once published. */
   readonly outputs: readonly string[];
-  /** Makes the output visible atomically (a rename or a commit). */
-  publish(): Promise<void>;
+  /**
+   * How the sink changes its target (`append`, `overwrite`, `merge`, `replace-where`, ...), for
+   * the audit log.
+   */
+  readonly writeMode?: string;
+  /**
+   * Makes the output visible atomically (a rename or a commit). A table format may resolve to
+   * what it committed (the table version), which the run report and the audit log record.
+   */
+  publish(): Promise<void | PublishedOutput>;
   /** Removes what was staged. Must not fail when called after a partial write. */
   discard(): Promise<void>;
   /**

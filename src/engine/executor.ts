@@ -18,7 +18,13 @@ import { retryDelayMs, retryPolicy } from '../core/retry-policy.js';
 import type { Logger } from '../core/logger.js';
 import { silentLogger } from '../core/logger.js';
 import type { EngineOptions, Pipeline } from '../define/pipeline.js';
-import type { ReportedError, RunReport, StepReport, StepStatus } from '../observe/run-report.js';
+import type {
+  ReportedError,
+  RunReport,
+  StepReport,
+  StepStatus,
+  StepWrite,
+} from '../observe/run-report.js';
 import { unpublishedMessage, writeRunReport } from '../observe/run-report.js';
 import type { Plan, PlannedStep } from '../plan/planner.js';
 import { planOrThrow } from '../plan/planner.js';
@@ -74,6 +80,11 @@ export interface RunOptions {
    * their targets' contents with the run's output, instead of adding to them.
    */
   readonly fullRefresh?: boolean;
+  /**
+   * Who the run writes for (`user:alice`, `token:deploy`, `scheduler`): sinks that keep
+   * provenance record it with the run id, pipeline and step (Delta's commitInfo).
+   */
+  readonly actor?: string;
   /** Where datasets' metric history is read and appended (default: files under `stateDir`). */
   readonly metricHistory?: MetricHistoryStore;
   /**
@@ -197,6 +208,8 @@ export async function runPipeline(
   const shared = new SharedResources();
   /** Steps whose output is published: never discarded, whatever fails after. */
   const published = new Set<string>();
+  /** What each published sink committed (its mode and table version), for the report. */
+  const writes = new Map<string, StepWrite>();
   let failure: SluiceError | undefined;
   const report = (step: PlannedStep): StepReport => {
     const end = finished.get(step.id);
@@ -211,6 +224,7 @@ export async function runPipeline(
       quarantine,
       end?.error,
       end?.cached,
+      writes.get(step.id),
     );
   };
 
@@ -263,6 +277,7 @@ export async function runPipeline(
             signal: abort.signal,
             shared: shared.open,
             ...(options.fullRefresh === true ? { fullRefresh: true } : {}),
+            provenance: { pipeline: pipeline.name, actor: options.actor ?? 'system' },
             ...(watermarks === undefined ? {} : { watermarks }),
             ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
           }),
@@ -338,7 +353,14 @@ export async function runPipeline(
           .map((step) => step.id),
       };
       failure = await prepareSourceState(options.sourceState, change);
-      failure ??= await publishOutputs(publishing, outcomes, published, logger, options.onEvent);
+      failure ??= await publishOutputs(
+        publishing,
+        outcomes,
+        published,
+        writes,
+        logger,
+        options.onEvent,
+      );
       if (failure === undefined) {
         await recordMetrics(metricHistory, outcomes, runId);
         if (taskCache !== undefined)
@@ -448,6 +470,7 @@ async function publishOutputs(
   publishing: readonly PlannedStep[],
   outcomes: ReadonlyMap<string, StepOutcome>,
   published: Set<string>,
+  writes: Map<string, StepWrite>,
   logger: Logger,
   onEvent: ((event: StepEvent) => void) | undefined,
 ): Promise<SluiceError | undefined> {
@@ -455,8 +478,15 @@ async function publishOutputs(
     const staged = outcomes.get(step.id)?.staged;
     if (staged === undefined) continue;
     try {
-      await staged.publish();
+      const committed = await staged.publish();
       published.add(step.id);
+      const version = committed === undefined ? undefined : committed.version;
+      const mode = staged.writeMode ?? configuredWriteMode(step);
+      if (mode !== undefined || version !== undefined)
+        writes.set(step.id, {
+          ...(mode === undefined ? {} : { mode }),
+          ...(version === undefined ? {} : { version }),
+        });
       onEvent?.({ type: 'step-published', stepId: step.id });
       logger.info({ stepId: step.id, outputs: staged.outputs }, 'output published');
       await faultPoint(`published:${step.id}`);
@@ -474,6 +504,12 @@ async function publishOutputs(
     }
   }
   return undefined;
+}
+
+/** The `mode` of a sink's config (warehouse sinks: append, overwrite, merge, ...), if it has one. */
+function configuredWriteMode(step: PlannedStep): string | undefined {
+  const config = step.config as { readonly mode?: unknown } | undefined;
+  return typeof config?.mode === 'string' ? config.mode : undefined;
 }
 
 /** Sinks that published this run (not from the cache) are skipped by later runs with their key. */
@@ -548,6 +584,7 @@ function stepReport(
   quarantine: QuarantineStore,
   error?: SluiceError,
   cached?: boolean,
+  write?: StepWrite,
 ): StepReport {
   const quarantined = quarantine.count(step.id);
   const quality =
@@ -573,6 +610,7 @@ function stepReport(
     ...(outcome?.schemaChanges === undefined ? {} : { schemaChanges: outcome.schemaChanges }),
     ...(outcome?.valuesDiscarded === undefined ? {} : { valuesDiscarded: outcome.valuesDiscarded }),
     ...(cached === true ? { cached } : {}),
+    ...(write === undefined ? {} : { write }),
   };
 }
 

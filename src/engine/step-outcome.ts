@@ -3,7 +3,7 @@ import type { Field } from '../core/types.js';
 import type { SuiteResult } from '../quality/expectation.js';
 import type { DatasetMetrics, MetricHistoryStore } from '../quality/metric-history.js';
 import type { Plan } from '../plan/planner.js';
-import type { ConnectorRegistry } from '../contracts/batch-connector.js';
+import type { ConnectorRegistry, WriteProvenance } from '../contracts/batch-connector.js';
 import type { StagedOutput } from '../contracts/staged-output.js';
 import type { DuckDBSession } from '../contracts/duckdb-session.js';
 import type { EngineConnection } from '../contracts/engine-connection.js';
@@ -59,4 +59,6 @@ export interface StepRunContext {
   readonly shared: OpenShared;
   /** Rebuild incremental warehouse models, and replace append and merge sinks' targets. */
   readonly fullRefresh?: boolean;
+  /** The pipeline and actor sinks record with their writes. */
+  readonly provenance?: WriteProvenance;
 }

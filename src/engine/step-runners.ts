@@ -270,6 +270,7 @@ async function runSink(
     signal: ctx.signal,
     shared: ctx.shared,
     ...(ctx.fullRefresh === true ? { fullRefresh: true } : {}),
+    ...(ctx.provenance === undefined ? {} : { provenance: ctx.provenance }),
   });
   assertRowsArrived(step.id, def.input.stepId, input.rowsOut, staged.rowsWritten);
   return {

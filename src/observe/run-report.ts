@@ -57,6 +57,23 @@ export interface StepReport {
    * its dataset was read from the cache, or, for a sink, the same output was published before.
    */
   readonly cached?: boolean;
+  /** For sinks that published: how they changed their target and the version they committed. */
+  readonly write?: StepWrite;
+}
+
+/**
+ * What a sink's publish did to its target, as the run report and the audit log keep it.
+ *
+ * @example
+ * ```ts
+ * const write: StepWrite = { mode: 'merge', version: 12 };
+ * ```
+ */
+export interface StepWrite {
+  /** `append`, `overwrite`, `merge`, `replace-where`, ... as the sink names it. */
+  readonly mode?: string;
+  /** The table version committed (Delta), when the format has versions. */
+  readonly version?: number;
 }
 
 /**

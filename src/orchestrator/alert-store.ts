@@ -5,6 +5,7 @@ import type { AlertMute, Incident, IncidentHistoryEntry } from '../observe/alert
 import type { LabelMatcher } from '../observe/alerts/matchers.js';
 import { formatMatchers, parseMatchers } from '../observe/alerts/matchers.js';
 import type { AlertSeverity, AlertState } from '../observe/alerts/notification.js';
+import { AuditLog, SYSTEM_ACTOR } from './audit-log.js';
 import type { SqlDatabase, SqlRow, SqlValue } from './sql-database.js';
 
 /** A silence as the store keeps it. */
@@ -140,7 +141,13 @@ export class AlertStore {
   async silence(
     matcher: string,
     duration: string,
-    options: { readonly comment?: string; readonly createdBy?: string; readonly now: number },
+    options: {
+      readonly comment?: string;
+      readonly createdBy?: string;
+      readonly now: number;
+      /** Who the audit log records (default `system`). */
+      readonly actor?: string;
+    },
   ): Promise<SilenceRecord> {
     const matchers = parseMatchers(matcher);
     let ms: number;
@@ -161,31 +168,53 @@ export class AlertStore {
       comment: options.comment,
       createdBy: options.createdBy,
     };
-    await this.#db.run(
-      `INSERT INTO alert_silences (id, matchers, starts_at, ends_at, comment, created_by, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      [
-        record.id,
-        formatMatchers(matchers),
-        record.startsAt,
-        record.endsAt,
-        record.comment ?? null,
-        record.createdBy ?? null,
-        options.now,
-      ],
-    );
+    await this.#db.transaction(async (tx) => {
+      await tx.run(
+        `INSERT INTO alert_silences (id, matchers, starts_at, ends_at, comment, created_by, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        [
+          record.id,
+          formatMatchers(matchers),
+          record.startsAt,
+          record.endsAt,
+          record.comment ?? null,
+          record.createdBy ?? null,
+          options.now,
+        ],
+      );
+      await new AuditLog(tx).append({
+        actor: options.actor ?? SYSTEM_ACTOR,
+        action: 'alert.silence',
+        detail: {
+          silence: record.id,
+          matchers: formatMatchers(matchers),
+          startsAt: record.startsAt,
+          endsAt: record.endsAt,
+          ...(record.comment === undefined ? {} : { comment: record.comment }),
+        },
+      });
+    });
     return record;
   }
 
-  /** Ends a silence now; false when there is no active silence with that id. */
-  async unsilence(id: string, now: number): Promise<boolean> {
-    return (
-      (await this.#db.run('UPDATE alert_silences SET ends_at = ? WHERE id = ? AND ends_at > ?', [
-        now,
-        id,
-        now,
-      ])) > 0
-    );
+  /**
+   * Ends a silence now; false when there is no active silence with that id. `actor` is who the
+   * audit log records (default `system`).
+   */
+  async unsilence(id: string, now: number, actor: string = SYSTEM_ACTOR): Promise<boolean> {
+    return this.#db.transaction(async (tx) => {
+      const ended = await tx.run(
+        'UPDATE alert_silences SET ends_at = ? WHERE id = ? AND ends_at > ?',
+        [now, id, now],
+      );
+      if (ended > 0)
+        await new AuditLog(tx).append({
+          actor,
+          action: 'alert.unsilence',
+          detail: { silence: id },
+        });
+      return ended > 0;
+    });
   }
 
   /** Silences that have not ended at `now` (including ones that start later). */
@@ -228,7 +257,12 @@ export class AlertStore {
    */
   async acknowledge(
     fingerprint: string,
-    options: { readonly by?: string; readonly now: number },
+    options: {
+      readonly by?: string;
+      readonly now: number;
+      /** Who the audit log records (default `system`). */
+      readonly actor?: string;
+    },
   ): Promise<string> {
     return this.#db.transaction(async (tx) => {
       if (!/^[0-9a-f]{6,16}$/.test(fingerprint))
@@ -260,6 +294,11 @@ export class AlertStore {
           data: options.by === undefined ? {} : { by: options.by },
         },
       ]);
+      await new AuditLog(tx).append({
+        actor: options.actor ?? SYSTEM_ACTOR,
+        action: 'alert.ack',
+        detail: { fingerprint: full },
+      });
       return full;
     });
   }

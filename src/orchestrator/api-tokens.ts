@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { AuditLog } from './audit-log.js';
 import { UsageError } from '../core/errors.js';
 import type { RunStore } from './run-store.js';
 
@@ -96,11 +97,21 @@ export class APITokens {
       });
     const token = `${PREFIX}${randomBytes(32).toString('base64url')}`;
     const createdAt = Date.now();
-    const inserted = await this.#store.db.run(
-      `INSERT INTO api_tokens (name, token_sha256, role, created_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT (name) DO NOTHING`,
-      [name, digest(token), role, createdAt],
-    );
+    const inserted = await this.#store.db.transaction(async (tx) => {
+      const count = await tx.run(
+        `INSERT INTO api_tokens (name, token_sha256, role, created_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (name) DO NOTHING`,
+        [name, digest(token), role, createdAt],
+      );
+      // The name and role only: never the token or its digest.
+      if (count > 0)
+        await new AuditLog(tx).append({
+          actor: this.#store.auditActor,
+          action: 'token.create',
+          detail: { token: name, role },
+        });
+      return count;
+    });
     if (inserted === 0)
       throw new UsageError(`a token named "${name}" exists already`, {
         hint: `revoke it first (sluice tokens revoke ${name}) or choose another name`,
@@ -121,7 +132,16 @@ export class APITokens {
 
   /** Deletes a token; false when there was none of that name. */
   async revoke(name: string): Promise<boolean> {
-    return (await this.#store.db.run('DELETE FROM api_tokens WHERE name = ?', [name])) > 0;
+    return this.#store.db.transaction(async (tx) => {
+      const deleted = await tx.run('DELETE FROM api_tokens WHERE name = ?', [name]);
+      if (deleted > 0)
+        await new AuditLog(tx).append({
+          actor: this.#store.auditActor,
+          action: 'token.revoke',
+          detail: { token: name },
+        });
+      return deleted > 0;
+    });
   }
 
   /** Whether any token exists (then the API requires one). */

@@ -34,6 +34,8 @@ export interface IsolatedRunRequest {
   readonly metricHistoryInStore?: boolean;
   readonly fullRefresh?: boolean;
   readonly cache?: { readonly codeHash: string };
+  /** Who the run writes for, recorded with its commits (`user:alice`, `scheduler`). */
+  readonly actor?: string;
 }
 
 /** A message from the parent to the run's child process. */

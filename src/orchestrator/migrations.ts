@@ -264,6 +264,29 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX runs_finished ON runs (pipeline, finished_at)`,
     ],
   },
+  // 13 is lineage's; versions apply by number, so either may come first.
+  {
+    version: 14,
+    description: 'audit log: an append-only, hash-chained list of control actions and writes',
+    statements: [
+      `CREATE TABLE audit_log (
+        seq BIGINT PRIMARY KEY,
+        at BIGINT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        pipeline TEXT,
+        run_id TEXT,
+        dataset TEXT,
+        detail TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL)`,
+      `CREATE INDEX audit_log_at ON audit_log (at)`,
+      `CREATE INDEX audit_log_dataset ON audit_log (dataset, seq)`,
+      `CREATE INDEX audit_log_pipeline ON audit_log (pipeline, seq)`,
+      `CREATE INDEX audit_log_actor ON audit_log (actor, seq)`,
+      `ALTER TABLE runs ADD COLUMN triggered_by TEXT`,
+    ],
+  },
 ];
 
 /** The newest schema version this copy of Sluice knows. */

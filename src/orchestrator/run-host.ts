@@ -98,6 +98,7 @@ async function execute(request: IsolatedRunRequest, abort: AbortController): Pro
     onEvent: (event) => void send({ type: 'event', event }),
     ...(request.baseDir === undefined ? {} : { baseDir: request.baseDir }),
     ...(request.fullRefresh === true ? { fullRefresh: true } : {}),
+    ...(request.actor === undefined ? {} : { actor: request.actor }),
     ...(request.cache === undefined ? {} : { cache: request.cache }),
     ...(store === undefined
       ? {}

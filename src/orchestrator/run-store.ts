@@ -1,6 +1,8 @@
 import { join, resolve } from 'node:path';
 import { newRunId } from '../core/ids.js';
 import type { MetricHistoryLog } from '../quality/metric-history.js';
+import type { AuditAppend } from './audit-log.js';
+import { AuditLog, SCHEDULER_ACTOR, SYSTEM_ACTOR } from './audit-log.js';
 import { migrate } from './migrations.js';
 import type {
   AttemptOutcome,
@@ -64,12 +66,27 @@ export class RunStore {
   readonly db: SqlDatabase;
   /** Who the control events of this view record as `actor` (see {@link RunStore.withActor}). */
   readonly actor: string | undefined;
+  readonly #auditActor: string | undefined;
   readonly #location: string;
 
-  private constructor(db: SqlDatabase, location: string, actor?: string) {
+  private constructor(db: SqlDatabase, location: string, actor?: string, auditActor?: string) {
     this.db = db;
     this.#location = location;
     this.actor = actor;
+    this.#auditActor = auditActor ?? actor;
+  }
+
+  /**
+   * Who the audit log records for what this view does: the `auditActor` given to
+   * {@link RunStore.withActor}, else its actor, else `system`.
+   */
+  get auditActor(): string {
+    return this.#auditActor ?? SYSTEM_ACTOR;
+  }
+
+  /** The store's hash-chained audit log. */
+  get audit(): AuditLog {
+    return new AuditLog(this.db);
   }
 
   /**
@@ -83,15 +100,41 @@ export class RunStore {
   /**
    * A view of the same store whose control events (runs queued, cancels, pauses, backfills)
    * record `actor` in their data: the HTTP API passes the name of the token that asked. The
-   * view shares the connection; close the store, not the view.
+   * audit log records `auditActor` (default `actor`), e.g. `token:deploy-bot` or `user:alice`.
+   * The view shares the connection; close the store, not the view.
    *
    * @example
    * ```ts
-   * await store.withActor('deploy-bot').requestCancel(runId); // run.cancel_requested {actor: 'deploy-bot'}
+   * await store.withActor('deploy-bot', 'token:deploy-bot').requestCancel(runId); // run.cancel_requested {actor: 'deploy-bot'}
    * ```
    */
-  withActor(actor: string): RunStore {
-    return new RunStore(this.db, this.#location, actor);
+  withActor(actor: string, auditActor?: string): RunStore {
+    return new RunStore(this.db, this.#location, actor, auditActor);
+  }
+
+  /**
+   * A view of the same store whose audit entries record `auditActor` while its control events
+   * keep this view's actor: the CLI records the OS user it runs as (`user:alice`).
+   *
+   * @example
+   * ```ts
+   * await store.withAuditActor('user:alice').setPaused('orders', true);
+   * ```
+   */
+  withAuditActor(auditActor: string): RunStore {
+    return new RunStore(this.db, this.#location, this.actor, auditActor);
+  }
+
+  /**
+   * Appends an audit entry recorded for this view's {@link RunStore.auditActor}.
+   *
+   * @example
+   * ```ts
+   * await store.withActor('ops', 'user:ops').recordAudit({ action: 'dataset.read', target: { dataset: 'lake/orders' } });
+   * ```
+   */
+  async recordAudit(entry: Omit<AuditAppend, 'actor'>): Promise<void> {
+    await this.audit.append({ actor: this.auditActor, ...entry });
   }
 
   /**
@@ -181,11 +224,16 @@ export class RunStore {
         `INSERT INTO pipelines (name, updated_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`,
         [name, Date.now()],
       );
-      return tx.run('UPDATE pipelines SET paused = ?, updated_at = ? WHERE name = ?', [
-        paused ? 1 : 0,
-        Date.now(),
-        name,
-      ]);
+      const changed = await tx.run(
+        'UPDATE pipelines SET paused = ?, updated_at = ? WHERE name = ?',
+        [paused ? 1 : 0, Date.now(), name],
+      );
+      await new AuditLog(tx).append({
+        actor: this.auditActor,
+        action: paused ? 'pipeline.pause' : 'pipeline.unpause',
+        target: { pipeline: name },
+      });
+      return changed;
     });
     await this.appendEvent(paused ? 'pipeline.paused' : 'pipeline.unpaused', {
       pipeline: name,
@@ -203,7 +251,11 @@ export class RunStore {
    */
   async enqueueRuns(runs: readonly NewRun[]): Promise<RunRecord[]> {
     if (runs.length === 0) return [];
-    return this.db.transaction((tx) => insertRuns(tx, runs, this.actor));
+    return this.db.transaction(async (tx) => {
+      const created = await insertRuns(tx, runs, this.actor, this.auditActor);
+      await auditQueued(tx, 'run.trigger', created, this.auditActor);
+      return created;
+    });
   }
 
   /**
@@ -230,7 +282,7 @@ export class RunStore {
         count += await tx.run(
           `UPDATE runs SET state = 'queued', not_before = ?, queued_at = ?, finished_at = NULL,
              error = NULL, cancel_requested = 0, lease_losses = 0,
-             max_attempts = attempt + ?, backfill_id = coalesce(?, backfill_id),
+             max_attempts = attempt + ?, backfill_id = coalesce(?, backfill_id), triggered_by = ?,
              priority = coalesce(?, priority), use_cache = ?
            WHERE pipeline = ? AND state IN (${states.map(() => '?').join(', ')})
              AND run_key IN (${keys.map(() => '?').join(', ')})`,
@@ -239,6 +291,7 @@ export class RunStore {
             now,
             extra.maxAttempts ?? 1,
             extra.backfillId ?? null,
+            this.auditActor,
             extra.priority ?? null,
             extra.useCache === true ? 1 : 0,
             pipeline,
@@ -247,6 +300,16 @@ export class RunStore {
           ],
         );
       }
+      if (count > 0)
+        await new AuditLog(tx).append({
+          actor: this.auditActor,
+          action: 'run.rerun',
+          target: { pipeline },
+          detail: {
+            runs: count,
+            ...(extra.backfillId === undefined ? {} : { backfill: extra.backfillId }),
+          },
+        });
     });
     return count;
   }
@@ -462,6 +525,8 @@ export class RunStore {
       if (state === 'success')
         for (const dataset of new Set(outcome.datasets ?? []))
           await insertEvent(tx, 'dataset.updated', run.pipeline, runId, { dataset });
+      const actor = run.triggeredBy ?? SYSTEM_ACTOR;
+      await new AuditLog(tx).append(...(outcome.audit ?? []).map((entry) => ({ actor, ...entry })));
       return { recorded: true, state };
     });
   }
@@ -530,13 +595,17 @@ export class RunStore {
           while: run.state,
           ...actorData(this.actor),
         });
-        return 'canceled';
-      }
-      if (run.state === 'running') {
+      } else if (run.state === 'running') {
         await tx.run('UPDATE runs SET cancel_requested = 1 WHERE id = ?', [runId]);
         await insertEvent(tx, 'run.cancel_requested', run.pipeline, runId, actorData(this.actor));
       }
-      return run.state;
+      await new AuditLog(tx).append({
+        actor: this.auditActor,
+        action: 'run.cancel',
+        target: { pipeline: run.pipeline, runId },
+        detail: { state: run.state },
+      });
+      return run.state === 'queued' || run.state === 'up_for_retry' ? 'canceled' : run.state;
     });
   }
 
@@ -620,13 +689,14 @@ export class RunStore {
         [pipeline],
       );
       if (optionalNumber(row?.['last_interval_end']) !== expected) return undefined;
-      const created = await insertRuns(tx, runs);
+      const created = await insertRuns(tx, runs, undefined, SCHEDULER_ACTOR);
       await tx.run(
         `INSERT INTO schedules (pipeline, last_interval_end, updated_at) VALUES (?, ?, ?)
          ON CONFLICT (pipeline) DO UPDATE SET last_interval_end = excluded.last_interval_end,
            updated_at = excluded.updated_at`,
         [pipeline, lastIntervalEnd, Date.now()],
       );
+      await auditQueued(tx, 'run.schedule', created, SCHEDULER_ACTOR);
       return created;
     });
   }
@@ -649,12 +719,13 @@ export class RunStore {
         [pipeline, name],
       );
       if ((row === undefined ? undefined : String(row['value'])) !== expected) return undefined;
-      const created = await insertRuns(tx, runs);
+      const created = await insertRuns(tx, runs, undefined, SCHEDULER_ACTOR);
       await tx.run(
         `INSERT INTO cursors (pipeline, name, value, run_id, updated_at) VALUES (?, ?, ?, '', ?)
          ON CONFLICT (pipeline, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
         [pipeline, name, next, Date.now()],
       );
+      await auditQueued(tx, 'run.sensor', created, SCHEDULER_ACTOR);
       return created;
     });
   }
@@ -852,11 +923,23 @@ export class RunStore {
           Date.now(),
         ],
       );
-      const created = await insertRuns(tx, runs, this.actor);
+      const created = await insertRuns(tx, runs, this.actor, this.auditActor);
       await insertEvent(tx, 'backfill.created', backfill.pipeline, undefined, {
         backfill: backfill.id,
         intervals: runs.length,
         ...actorData(this.actor),
+      });
+      await new AuditLog(tx).append({
+        actor: this.auditActor,
+        action: 'backfill.create',
+        target: { pipeline: backfill.pipeline },
+        detail: {
+          backfill: backfill.id,
+          start: backfill.range.start,
+          end: backfill.range.end,
+          intervals: runs.length,
+          runsCreated: created.length,
+        },
       });
       return created;
     });
@@ -922,7 +1005,8 @@ export function intervalRunKey(interval: DataInterval): string {
 async function insertRuns(
   tx: SqlDatabase,
   runs: readonly NewRun[],
-  actor?: string,
+  actor: string | undefined,
+  triggeredBy: string,
 ): Promise<RunRecord[]> {
   const now = Date.now();
   const created: RunRecord[] = [];
@@ -947,11 +1031,13 @@ async function insertRuns(
       run.backfillId ?? null,
       run.useCache === true ? 1 : 0,
       run.pool ?? null,
+      triggeredBy,
     ];
     const inserted = await tx.run(
       `INSERT INTO runs (id, pipeline, run_key, trigger, interval_start, interval_end, params, state,
-         priority, max_attempts, not_before, queued_at, queue_order, code_hash, backfill_id, use_cache, pool)
-       VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?) ${conflict}`,
+         priority, max_attempts, not_before, queued_at, queue_order, code_hash, backfill_id, use_cache, pool,
+         triggered_by)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ${conflict}`,
       values,
     );
     if (inserted === 0) continue;
@@ -976,6 +1062,7 @@ async function insertRuns(
         backfill_id: run.backfillId ?? null,
         use_cache: run.useCache === true ? 1 : 0,
         pool: run.pool ?? null,
+        triggered_by: triggeredBy,
       }),
     );
   }
@@ -1111,6 +1198,37 @@ async function withinLimits(
   return true;
 }
 
+/**
+ * One audit entry for runs just queued: under the run's id when there is one run, else under the
+ * pipeline with the count (a backfill's thousands of runs are one entry).
+ */
+async function auditQueued(
+  tx: SqlDatabase,
+  action: string,
+  created: readonly RunRecord[],
+  actor: string,
+): Promise<void> {
+  const [first] = created;
+  if (first === undefined) return;
+  const params = created.length === 1 ? first.params : undefined;
+  await new AuditLog(tx).append({
+    actor,
+    action,
+    target: {
+      pipeline: first.pipeline,
+      ...(created.length === 1 ? { runId: first.id } : {}),
+    },
+    detail: {
+      runs: created.length,
+      trigger: first.trigger,
+      ...(params === undefined || Object.keys(params).length === 0 ? {} : { params }),
+      ...(first.interval === undefined || created.length > 1
+        ? {}
+        : { interval: [first.interval.start, first.interval.end] }),
+    },
+  });
+}
+
 /** `{ actor }` for an event's data when a view has an actor, else nothing. */
 function actorData(actor: string | undefined): Record<string, unknown> {
   return actor === undefined ? {} : { actor };
@@ -1160,6 +1278,9 @@ function runRecord(row: SqlRow): RunRecord {
     useCache: Number(row['use_cache'] ?? 0) === 1,
     cacheKey: optionalString(row['cache_key']),
     pool: optionalString(row['pool']),
+    ...(row['triggered_by'] === null || row['triggered_by'] === undefined
+      ? {}
+      : { triggeredBy: String(row['triggered_by']) }),
   };
 }
 

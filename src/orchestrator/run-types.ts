@@ -1,3 +1,4 @@
+import type { RunAuditEntry } from './run-audit.js';
 /** Where a run is in its life. `up_for_retry` waits for `notBefore`, then runs again. */
 export type RunState =
   'queued' | 'running' | 'success' | 'failed' | 'canceled' | 'skipped' | 'up_for_retry';
@@ -51,6 +52,8 @@ export interface RunRecord {
   /** What the run read and ran, hashed; set when it succeeded. */
   readonly cacheKey: string | undefined;
   readonly pool: string | undefined;
+  /** Who queued the run (the audit log's actor of its writes); unset on runs queued before it was kept. */
+  readonly triggeredBy?: string;
 }
 
 /** A run to create. */
@@ -123,6 +126,11 @@ export interface AttemptOutcome {
   readonly cachedFrom?: string;
   /** Each check step's suite outcome, kept as `quality.result` events of the run. */
   readonly quality?: readonly QualitySummary[];
+  /**
+   * What the attempt wrote and which schema changes it accepted, appended to the audit log in
+   * the same transaction, recorded for the actor who queued the run.
+   */
+  readonly audit?: readonly RunAuditEntry[];
 }
 
 /** A check step's suite outcome, as the run store keeps it. */

@@ -1,4 +1,6 @@
 import { hostname } from 'node:os';
+import { SYSTEM_ACTOR } from './audit-log.js';
+import { runAuditEntries } from './run-audit.js';
 import { dirname } from 'node:path';
 import { parseDuration } from '../core/duration.js';
 import { SluiceError, StoreError } from '../core/errors.js';
@@ -304,6 +306,7 @@ async function runAttempt(
         stateDir: context.project.stateDir,
         baseDir: dirname(file),
         store: context.store.location,
+        actor: run.triggeredBy ?? SYSTEM_ACTOR,
         commitSourceState: false,
         metricHistoryInStore: true,
         ...(run.useCache ? { cache: { codeHash } } : {}),
@@ -319,6 +322,7 @@ async function runAttempt(
         attempt: run.attempt,
       }),
       quality: qualitySummaries(report),
+      audit: runAuditEntries(report),
     };
     return outcome.state === 'success' && cacheKey !== undefined
       ? { ...outcome, cacheKey }

@@ -20,6 +20,19 @@ export interface Principal {
 export const ANONYMOUS = 'anonymous';
 
 /**
+ * The audit log's actor for a request's principal: `token:<name>` (`token:env` for
+ * `$SLUICE_API_TOKEN`), or `anonymous` when the API requires no token.
+ *
+ * @example
+ * ```ts
+ * auditActorOf({ name: 'deploy-bot', role: 'trigger' }); // "token:deploy-bot"
+ * ```
+ */
+export function auditActorOf(who: Principal): string {
+  return who.name === ANONYMOUS ? ANONYMOUS : `token:${who.name}`;
+}
+
+/**
  * Authenticates `Authorization: Bearer <token>` headers against `$SLUICE_API_TOKEN` (an `admin`
  * token named `env`) and the tokens of the run store (`sluice tokens create`). When neither
  * exists, every request is let in as `anonymous` with the `admin` role: `sluice serve` refuses

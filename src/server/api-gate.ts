@@ -4,7 +4,7 @@ import type { APITokenRole } from '../orchestrator/api-tokens.js';
 import { roleAllows } from '../orchestrator/api-tokens.js';
 import type { RunStore } from '../orchestrator/run-store.js';
 import type { Principal } from './api-auth.js';
-import { ANONYMOUS, APIAuth } from './api-auth.js';
+import { ANONYMOUS, APIAuth, auditActorOf } from './api-auth.js';
 import { RateLimiter } from './request-limits.js';
 
 /** Options of {@link createAPIGate}. */
@@ -103,7 +103,8 @@ export function createAPIGate(options: APIGateOptions): APIGate {
         401,
       );
     }
-    if (!roleAllows(who.role, needed))
+    if (!roleAllows(who.role, needed)) {
+      await auditRequest(options.store, c, who, 'api.denied');
       return c.json(
         {
           error: `this needs a token with the "${needed}" role (or a stronger one); token "${who.name}" has "${who.role}"`,
@@ -111,10 +112,46 @@ export function createAPIGate(options: APIGateOptions): APIGate {
         },
         403,
       );
+    }
     const limited = limit(c, `token:${who.name}`);
-    return limited ?? who;
+    if (limited !== undefined) return limited;
+    // Every use of a token, and every anonymous call of the JSON API (a scrape of /metrics
+    // without a token is not recorded: it would add an entry every few seconds).
+    if (who.name !== ANONYMOUS || c.req.path.startsWith('/api/'))
+      await auditRequest(
+        options.store,
+        c,
+        who,
+        c.req.method === 'GET' || c.req.method === 'HEAD' ? 'api.read' : 'api.call',
+      );
+    return who;
   };
   return { auth, authorize, limit, blocked, failed };
+}
+
+/** Appends the audit entry of a request: who, which route, which pipeline or run. */
+async function auditRequest(
+  store: RunStore,
+  c: Context,
+  who: Principal,
+  action: string,
+): Promise<void> {
+  const pipeline = c.req.param('name');
+  const runId = c.req.param('id');
+  await store.audit.append({
+    actor: auditActorOf(who),
+    action,
+    target: {
+      ...(pipeline === undefined ? {} : { pipeline: pipeline.slice(0, 1_024) }),
+      ...(runId === undefined ? {} : { runId: runId.slice(0, 1_024) }),
+    },
+    detail: {
+      method: c.req.method,
+      route: c.req.routePath,
+      path: c.req.path.slice(0, 1_024),
+      role: who.role,
+    },
+  });
 }
 
 function clientAddress(c: Context): string {

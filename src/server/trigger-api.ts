@@ -13,6 +13,7 @@ import { runSummary } from '../orchestrator/run-summary.js';
 import type { RunState } from '../orchestrator/run-types.js';
 import { triggerRunOnce } from '../orchestrator/trigger.js';
 import { adhocExporter } from '../orchestrator/adhoc-run-figures.js';
+import { auditActorOf } from './api-auth.js';
 import { createAPIGate } from './api-gate.js';
 import { listenHTTP } from './http-listener.js';
 import { exporterName, mountMetrics } from './metrics-route.js';
@@ -227,7 +228,7 @@ export async function startTriggerAPI(options: TriggerAPIOptions): Promise<Trigg
       );
     try {
       const { run, replayed } = await triggerRunOnce(
-        options.store.withActor(who.name),
+        options.store.withActor(who.name, auditActorOf(who)),
         options.project,
         checkedName(c.req.param('name')),
         key === undefined ? trigger : { ...trigger, idempotencyKey: key },
@@ -244,7 +245,7 @@ export async function startTriggerAPI(options: TriggerAPIOptions): Promise<Trigg
     const who = await authorize(c, 'admin');
     if (who instanceof Response) return who;
     const id = c.req.param('id');
-    const state = await options.store.withActor(who.name).requestCancel(id);
+    const state = await options.store.withActor(who.name, auditActorOf(who)).requestCancel(id);
     if (state === undefined) return c.json({ error: `no run "${shorten(id)}"` }, 404);
     return c.json({ id, state, canceled: state === 'canceled' || state === 'running' });
   });
@@ -254,7 +255,7 @@ export async function startTriggerAPI(options: TriggerAPIOptions): Promise<Trigg
       if (who instanceof Response) return who;
       const name = checkedName(c.req.param('name'));
       await options.project.load(name); // an unknown pipeline is 404, not a new row
-      await options.store.withActor(who.name).setPaused(name, paused);
+      await options.store.withActor(who.name, auditActorOf(who)).setPaused(name, paused);
       return c.json({ pipeline: name, paused });
     });
   app.post('/api/pipelines/:name/backfills', async (c) => {
@@ -264,7 +265,7 @@ export async function startTriggerAPI(options: TriggerAPIOptions): Promise<Trigg
     if (body instanceof Response) return body;
     const backfill = backfillOptions(body);
     if (typeof backfill === 'string') return c.json({ error: backfill }, 400);
-    const store = options.store.withActor(who.name);
+    const store = options.store.withActor(who.name, auditActorOf(who));
     const loaded = await options.project.load(checkedName(c.req.param('name')));
     const plan = await planBackfill(store, loaded, backfill);
     const submitted =

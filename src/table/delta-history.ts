@@ -13,6 +13,8 @@ export interface CommitSummary {
   readonly operationParameters: Readonly<Record<string, unknown>> | null;
   readonly filesAdded: number;
   readonly filesRemoved: number;
+  /** Who wrote the commit, when a Sluice run did: its run id, pipeline, step and actor. */
+  readonly provenance?: Readonly<Record<'runId' | 'pipeline' | 'step' | 'actor', string | null>>;
 }
 
 /**
@@ -38,6 +40,14 @@ export async function readCommitHistory(table: TableLocation): Promise<CommitSum
   return versions.map((version) => {
     const actions = commits.get(version) ?? [];
     const info = actions.find((a) => a.commitInfo !== undefined)?.commitInfo;
+    const text = (key: string): string | null =>
+      typeof info?.[key] === 'string' ? (info[key] as string) : null;
+    const provenance = {
+      runId: text('runId'),
+      pipeline: text('pipeline'),
+      step: text('step'),
+      actor: text('actor'),
+    };
     return {
       version,
       timestamp: typeof info?.timestamp === 'number' ? info.timestamp : null,
@@ -46,6 +56,7 @@ export async function readCommitHistory(table: TableLocation): Promise<CommitSum
         (info?.['operationParameters'] as Record<string, unknown> | undefined) ?? null,
       filesAdded: actions.filter((a) => a.add !== undefined).length,
       filesRemoved: actions.filter((a) => a.remove !== undefined).length,
+      ...(provenance.runId === null ? {} : { provenance }),
     };
   });
 }

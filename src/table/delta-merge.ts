@@ -25,7 +25,11 @@ export interface DeltaMergeOptions {
    * and are not inserted (a change stream's deletes).
    */
   readonly deleteWhen?: string;
-  readonly transaction?: { readonly appId: string; readonly version: number };
+  readonly transaction?: {
+    readonly appId: string;
+    readonly version: number;
+  }; /** Provenance for the commit's commitInfo (see `DeltaWriteOptions.commitInfo`). */
+  readonly commitInfo?: Readonly<Record<string, string>>;
 }
 
 /** What a merge did: the write result plus how much of the table it rewrote. */
@@ -76,6 +80,7 @@ export async function mergeDelta(
         mode: 'append',
         operation: 'MERGE',
         ...(options.transaction === undefined ? {} : { transaction: options.transaction }),
+        ...(options.commitInfo === undefined ? {} : { commitInfo: options.commitInfo }),
       });
       return { ...result, filesRewritten: 0, filesInTable: 0 };
     }
@@ -112,6 +117,7 @@ export async function mergeDelta(
       operation: 'MERGE',
       replaceFiles: touched,
       ...(options.transaction === undefined ? {} : { transaction: options.transaction }),
+      ...(options.commitInfo === undefined ? {} : { commitInfo: options.commitInfo }),
     });
     return {
       ...result,
@@ -131,7 +137,11 @@ export interface DeltaMergeReplaceOptions {
   readonly deleteWhen?: string;
   /** Partition columns of a new table (an existing table keeps its own). */
   readonly partitionBy?: readonly string[];
-  readonly transaction?: { readonly appId: string; readonly version: number };
+  readonly transaction?: {
+    readonly appId: string;
+    readonly version: number;
+  }; /** Provenance for the commit's commitInfo (see `DeltaWriteOptions.commitInfo`). */
+  readonly commitInfo?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -173,6 +183,7 @@ export async function prepareMergeReplace(
         mode: 'overwrite',
         ...(options.partitionBy === undefined ? {} : { partitionBy: options.partitionBy }),
         ...(options.transaction === undefined ? {} : { transaction: options.transaction }),
+        ...(options.commitInfo === undefined ? {} : { commitInfo: options.commitInfo }),
       },
     );
   } finally {

@@ -54,7 +54,7 @@ export async function replaceWhereDelta(
   source: string,
   fields: readonly Field[],
   predicate: string,
-  options: Pick<DeltaWriteOptions, 'transaction'> = {},
+  options: Pick<DeltaWriteOptions, 'transaction' | 'commitInfo'> = {},
 ): Promise<DeltaPredicateResult> {
   const store = await openTableStore(table);
   await checkRowsInside(connection, store, source, predicate);
@@ -116,7 +116,7 @@ async function rewriteWhere(
   predicate: string,
   source: string | undefined,
   operation: string,
-  options: Pick<DeltaWriteOptions, 'transaction'> = {},
+  options: Pick<DeltaWriteOptions, 'transaction' | 'commitInfo'> = {},
 ): Promise<DeltaPredicateResult> {
   const touched = await filesMatching(connection, snapshot, predicate);
   const columns = snapshot.fields.map((f) => quoteIdentifier(f.name)).join(', ');

@@ -42,6 +42,11 @@ export interface DeltaWriteOptions {
   readonly maxAttempts?: number;
   /** Recorded in the commit's commitInfo. */
   readonly operation?: string;
+  /**
+   * Provenance added to the commit's commitInfo (Sluice writes `runId`, `pipeline`, `step` and
+   * `actor`); the standard keys (timestamp, operation, ...) are not overridden.
+   */
+  readonly commitInfo?: Readonly<Record<string, string>>;
   /** Add the data's columns the table lacks to its schema (older rows read them as NULL). */
   readonly mergeSchema?: boolean;
   /** False for a rewrite that changes no rows (optimize): readers of changes can skip it. */
@@ -196,6 +201,7 @@ export async function prepareDeltaWrite(
       const actions: DeltaAction[] = [
         {
           commitInfo: {
+            ...options.commitInfo,
             timestamp: now,
             operation: options.operation ?? 'WRITE',
             operationParameters: {

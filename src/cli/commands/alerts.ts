@@ -1,4 +1,5 @@
 import { UsageError } from '../../core/errors.js';
+import { cliActor } from '../cli-actor.js';
 import { formatDuration } from '../../core/duration.js';
 import type { Incident } from '../../observe/alerts/incidents.js';
 import { formatMatchers } from '../../observe/alerts/matchers.js';
@@ -73,6 +74,7 @@ export const alertsSilenceCommand: Command = {
           String(options['for'] ?? '1h'),
           {
             now: Date.now(),
+            actor: cliActor(),
             ...(typeof options['comment'] === 'string' ? { comment: options['comment'] } : {}),
             ...(process.env['USER'] === undefined ? {} : { createdBy: process.env['USER'] }),
           },
@@ -105,7 +107,7 @@ export const alertsUnsilenceCommand: Command = {
     try {
       return await withProjectStore(options, io, async ({ store }) => {
         const id = args[0] as string;
-        if (!(await new AlertStore(store.db).unsilence(id, Date.now())))
+        if (!(await new AlertStore(store.db).unsilence(id, Date.now(), cliActor())))
           throw new UsageError(`no active silence has the id "${id}"`, {
             hint: 'sluice alerts lists the active silences and their ids',
           });
@@ -137,6 +139,7 @@ export const alertsAckCommand: Command = {
           String(args[0]).toLowerCase(),
           {
             now: Date.now(),
+            actor: cliActor(),
             ...(process.env['USER'] === undefined ? {} : { by: process.env['USER'] }),
           },
         );

@@ -1,4 +1,5 @@
 import { UsageError } from '../../core/errors.js';
+import { cliActor } from '../cli-actor.js';
 import type { Reprocess } from '../../orchestrator/backfill.js';
 import { cutsJSON, planBackfill, submitBackfill } from '../../orchestrator/backfill.js';
 import { FINISHED_STATES } from '../../orchestrator/run-types.js';
@@ -26,7 +27,8 @@ export const triggerCommand: Command = {
     const json = options['json'] === true;
     try {
       const params = parseParams((options['param'] as string[] | undefined) ?? []);
-      return await withProjectStore(options, io, async ({ project, store }) => {
+      return await withProjectStore(options, io, async ({ project, store: opened }) => {
+        const store = opened.withAuditActor(cliActor());
         const run = await triggerRun(store, project, args[0] as string, {
           params,
           useCache: options['useCache'] === true,
@@ -70,7 +72,8 @@ export const cancelCommand: Command = {
   ...cancelSpec,
   async run(args, options, io) {
     try {
-      return await withProjectStore(options, io, async ({ store }) => {
+      return await withProjectStore(options, io, async ({ store: opened }) => {
+        const store = opened.withAuditActor(cliActor());
         const id = args[0] as string;
         const state = await store.requestCancel(id);
         if (state === undefined) throw new UsageError(`no run "${id}" in the run store`);
@@ -94,7 +97,8 @@ function pausingCommand(paused: boolean): Command {
     ...(paused ? pauseSpec : unpauseSpec),
     async run(args, options, io) {
       try {
-        return await withProjectStore(options, io, async ({ store }) => {
+        return await withProjectStore(options, io, async ({ store: opened }) => {
+          const store = opened.withAuditActor(cliActor());
           await store.setPaused(args[0] as string, paused);
           io.stdout(`${args[0] as string} ${paused ? 'paused' : 'unpaused'}\n`);
           return ExitCode.success;
@@ -159,7 +163,8 @@ export const backfillCommand: Command = {
           ? {}
           : { maxParallel: positiveInteger('--max-parallel', options['maxParallel']) }),
       };
-      return await withProjectStore(options, io, async ({ project, store }) => {
+      return await withProjectStore(options, io, async ({ project, store: opened }) => {
+        const store = opened.withAuditActor(cliActor());
         const loaded = await project.load(args[0] as string);
         const plan = await planBackfill(store, loaded, backfill);
         const count = (action: string): number =>

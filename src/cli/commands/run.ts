@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import { cliActor } from '../cli-actor.js';
 import { SluiceError, UsageError } from '../../core/errors.js';
 import { parseDuration } from '../../core/duration.js';
 import { newRunId } from '../../core/ids.js';
@@ -86,6 +87,7 @@ export const runCommand: Command = {
             stateDir,
             store: isStoreUrl(location) ? location : resolve(io.cwd, location),
             commitSourceState: true,
+            actor: cliActor(),
             ...(options['fullRefresh'] === true ? { fullRefresh: true } : {}),
             ...(cache === undefined ? {} : { cache }),
           },
@@ -119,18 +121,27 @@ export const runCommand: Command = {
 };
 
 /**
- * Leaves an ad-hoc run's figures in the run store, for a serving process to export as metrics.
- * A store that cannot take them is logged: the run itself is done.
+ * Leaves an ad-hoc run's figures in the run store, for a serving process to export as metrics,
+ * and appends what it wrote to the audit log. A store that cannot take them is logged: the run
+ * itself is done.
  */
 async function leaveFigures(report: RunReport, location: string, logger: Logger): Promise<void> {
-  const [{ RunStore }, { AdhocRunFigures }, { attemptFigures, singleAttempt }] = await Promise.all([
+  const [
+    { RunStore },
+    { AdhocRunFigures },
+    { attemptFigures, singleAttempt },
+    { runAuditEntries },
+  ] = await Promise.all([
     import('../../orchestrator/run-store.js'),
     import('../../orchestrator/adhoc-run-figures.js'),
     import('../../orchestrator/attempt-metrics.js'),
+    import('../../orchestrator/run-audit.js'),
   ]);
   try {
     const store = await RunStore.open(location);
     try {
+      const actor = cliActor();
+      await store.audit.append(...runAuditEntries(report).map((entry) => ({ actor, ...entry })));
       await new AdhocRunFigures(store).record(attemptFigures(singleAttempt(report, Date.now())));
     } finally {
       await store.close();

@@ -268,7 +268,7 @@ export const tableHistoryCommand: Command = {
       }
       const lines = history.map(
         (h) =>
-          `${String(h.version).padStart(6)}  ${h.timestamp === null ? '-' : new Date(h.timestamp).toISOString()}  ${h.operation ?? '-'}  +${h.filesAdded} -${h.filesRemoved}`,
+          `${String(h.version).padStart(6)}  ${h.timestamp === null ? '-' : new Date(h.timestamp).toISOString()}  ${h.operation ?? '-'}  +${h.filesAdded} -${h.filesRemoved}${h.provenance === undefined ? '' : `  ${JSON.stringify(h.provenance)}`}`,
       );
       io.stdout(`version  committed at              operation  files\n${lines.join('\n')}\n`);
       return ExitCode.success;

@@ -1,4 +1,5 @@
 import { UsageError } from '../../core/errors.js';
+import { cliActor } from '../cli-actor.js';
 import { APITokens, parseRole } from '../../orchestrator/api-tokens.js';
 import type { Command } from '../command.js';
 import { ExitCode } from '../command.js';
@@ -26,7 +27,8 @@ export const tokensCreateCommand: Command = {
           hint: 'read (GET endpoints), trigger (also queue runs and post webhooks) or admin (everything)',
         });
       const role = parseRole(String(options['role']));
-      return await withProjectStore(options, io, async ({ store }) => {
+      return await withProjectStore(options, io, async ({ store: opened }) => {
+        const store = opened.withAuditActor(cliActor());
         const { token, record } = await new APITokens(store).create(args[0] as string, role);
         io.stdout(
           json
@@ -61,7 +63,8 @@ export const tokensListCommand: Command = {
   async run(_args, options, io) {
     const json = options['json'] === true;
     try {
-      return await withProjectStore(options, io, async ({ store }) => {
+      return await withProjectStore(options, io, async ({ store: opened }) => {
+        const store = opened.withAuditActor(cliActor());
         const tokens = await new APITokens(store).list();
         const iso = (ms: number | undefined): string | null =>
           ms === undefined ? null : new Date(ms).toISOString();
@@ -114,7 +117,8 @@ export const tokensRevokeCommand: Command = {
   async run(args, options, io) {
     const json = options['json'] === true;
     try {
-      return await withProjectStore(options, io, async ({ store }) => {
+      return await withProjectStore(options, io, async ({ store: opened }) => {
+        const store = opened.withAuditActor(cliActor());
         const name = args[0] as string;
         if (!(await new APITokens(store).revoke(name)))
           throw new UsageError(`no API token named "${name}"`, {

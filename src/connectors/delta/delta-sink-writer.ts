@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { quoteIdentifier, scalarLiteral } from '../../core/type-mappings.js';
 import type { SinkWriteContext } from '../../contracts/batch-connector.js';
-import type { StagedOutput } from '../../contracts/staged-output.js';
+import type { PublishedOutput, StagedOutput } from '../../contracts/staged-output.js';
 import type { deltaSinkConfig } from './delta-configs.js';
 import { mergeDelta, prepareMergeReplace } from '../../table/delta-merge.js';
 import { checkRowsInside, replaceWhereDelta } from '../../table/delta-predicate.js';
@@ -26,10 +26,11 @@ export async function writeDelta(
   const target = store.root;
   const { replaceWhere } = config;
   const transaction = deltaRunTransaction(context.runId, context.stepId);
+  const commitInfo = provenanceOf(context);
   // A full refresh replaces what append and merge add to (overwrite, with or without
   // replaceWhere, already replaces what it covers and stays as it is).
   if (context.fullRefresh === true && config.mode !== 'overwrite')
-    return replaceDeltaTable(config, context, store, transaction);
+    return replaceDeltaTable(config, context, store, transaction, commitInfo);
   if (config.mode === 'merge' || replaceWhere !== undefined) {
     // A merge or replace-where rewrites files it has to read at commit time, so it runs when
     // the run publishes.
@@ -47,11 +48,13 @@ export async function writeDelta(
     return {
       rowsWritten: Number(row?.['n'] ?? 0),
       outputs: [target],
+      writeMode: replaceWhere === undefined ? 'merge' : 'replace-where',
       publish: async () => {
-        await (replaceWhere === undefined
+        const result = await (replaceWhere === undefined
           ? mergeDelta(context.connection, store, staged, fields, {
               keys: config.keys,
               transaction,
+              commitInfo,
               ...(config.deleteWhen === undefined
                 ? {}
                 : {
@@ -60,8 +63,10 @@ export async function writeDelta(
             })
           : replaceWhereDelta(context.connection, store, staged, fields, replaceWhere, {
               transaction,
+              commitInfo,
             }));
         await drop();
+        return committedVersion(result);
       },
       discard: drop,
     };
@@ -79,14 +84,14 @@ export async function writeDelta(
       partitionBy: config.partitionBy,
       mergeSchema: config.mergeSchema,
       transaction,
+      commitInfo,
     },
   );
   return {
     rowsWritten: prepared.rowsWritten,
     outputs: [target],
-    publish: async () => {
-      await prepared.commit();
-    },
+    writeMode: config.mode,
+    publish: async () => committedVersion(await prepared.commit()),
     discard: () => prepared.discard(),
   };
 }
@@ -101,6 +106,7 @@ async function replaceDeltaTable(
   context: SinkWriteContext,
   store: TableStore,
   transaction: { readonly appId: string; readonly version: number },
+  commitInfo: Readonly<Record<string, string>>,
 ): Promise<StagedOutput> {
   const fields = context.inputFields.filter((f) => !config.exclude.includes(f.name));
   const [row] = await context.connection.rows(`SELECT count(*) AS n FROM ${context.input}`);
@@ -116,6 +122,7 @@ async function replaceDeltaTable(
             keys: config.keys,
             partitionBy: config.partitionBy,
             transaction,
+            commitInfo,
             ...(config.deleteWhen === undefined
               ? {}
               : {
@@ -133,11 +140,13 @@ async function replaceDeltaTable(
             partitionBy: config.partitionBy,
             mergeSchema: config.mergeSchema,
             transaction,
+            commitInfo,
           },
         );
   return {
     rowsWritten: rowsIn,
     outputs: [store.root],
+    writeMode: 'full-refresh',
     publish: async () => {
       const result = await prepared.commit();
       context.logger.info(
@@ -149,9 +158,29 @@ async function replaceDeltaTable(
         },
         "full refresh: the target table was replaced by the run's rows",
       );
+      return committedVersion(result);
     },
     discard: () => prepared.discard(),
   };
+}
+
+/** The run id, pipeline, step and actor a commit of this write records in its commitInfo. */
+function provenanceOf(context: SinkWriteContext): Readonly<Record<string, string>> {
+  return {
+    runId: context.runId,
+    step: context.stepId,
+    ...(context.provenance === undefined
+      ? {}
+      : { pipeline: context.provenance.pipeline, actor: context.provenance.actor }),
+  };
+}
+
+/** The version a publish committed; nothing when the write was skipped (already there, or empty). */
+function committedVersion(result: {
+  readonly version: number;
+  readonly skipped: boolean;
+}): PublishedOutput {
+  return result.skipped ? {} : { version: result.version };
 }
 
 /** With `latestBy`, keeps one row per key: the one with the highest `latestBy`. */
