@@ -76,6 +76,8 @@ describe('control actions through the HTTP API', () => {
     expect((await call('POST', '/api/pipelines/work/pause', tokens.ops)).status).toBe(200);
     expect((await call('POST', '/api/pipelines/work/unpause', tokens.ops)).status).toBe(200);
     expect((await call('POST', `/api/runs/${id}/cancel`, tokens.ops)).status).toBe(200);
+    // Scrapes read no dataset: none is recorded.
+    expect((await call('GET', '/metrics', tokens.viewer)).status).toBe(200);
 
     const entries = (await store.audit.list({ limit: 100 }))
       .filter((e) => e.seq > before)

@@ -115,9 +115,10 @@ export function createAPIGate(options: APIGateOptions): APIGate {
     }
     const limited = limit(c, `token:${who.name}`);
     if (limited !== undefined) return limited;
-    // Every use of a token, and every anonymous call of the JSON API (a scrape of /metrics
-    // without a token is not recorded: it would add an entry every few seconds).
-    if (who.name !== ANONYMOUS || c.req.path.startsWith('/api/'))
+    // Every use of a token and every anonymous call of the JSON API. Scrapes of /metrics are
+    // not recorded, with a token or without: they would add an entry every few seconds and
+    // read no dataset.
+    if (c.req.path !== '/metrics' && (who.name !== ANONYMOUS || c.req.path.startsWith('/api/')))
       await auditRequest(
         options.store,
         c,
