@@ -46,11 +46,39 @@ function inList(db: SqlDatabase, column: string, ids: Iterable<number>): [string
     : [`${column} IN (SELECT value FROM json_each(?))`, JSON.stringify(list)];
 }
 
+/**
+ * Rows of `SELECT <columns> <rest>` packed by the database into one JSON text and unpacked here:
+ * for thousands of rows this is several times faster than the drivers building a row object
+ * each (measured on both dialects by `npm run bench -- lineage`). Columns are `alias: expression`.
+ */
+async function packedRows(
+  db: SqlDatabase,
+  columns: Readonly<Record<string, string>>,
+  rest: string,
+  params: readonly SqlValue[],
+): Promise<SqlRow[]> {
+  const pairs = Object.entries(columns)
+    .map(([alias, expression]) => `'${alias}', ${expression}`)
+    .join(', ');
+  const [row] = await db.all(
+    db.dialect === 'postgres'
+      ? `SELECT coalesce(json_agg(json_build_object(${pairs})), '[]')::text AS packed ${rest}`
+      : `SELECT json_group_array(json_object(${pairs})) AS packed ${rest}`,
+    params,
+  );
+  return JSON.parse(String(row?.['packed'] ?? '[]')) as SqlRow[];
+}
+
+const IO_COLUMNS = { job_id: 'job_id', dataset_id: 'dataset_id' };
+
 interface DatasetWalk {
   readonly datasets: Set<number>;
   readonly jobs: Set<number>;
-  /** `job:dataset:direction` of each edge walked. */
-  readonly edges: Set<string>;
+  /** Each edge walked, by `job:dataset:direction`. */
+  readonly edges: Map<
+    string,
+    { readonly job: number; readonly dataset: number; readonly input: boolean }
+  >;
 }
 
 /**
@@ -75,12 +103,19 @@ async function walkDatasets(
       // downstream: datasets are inputs of jobs; upstream: outputs of them
       const direction = downstream ? 'input' : 'output';
       const [where, list] = inList(db, 'dataset_id', datasets);
-      for (const row of await db.all(
-        `SELECT job_id, dataset_id FROM lineage_job_datasets WHERE direction = ? AND ${where}`,
+      for (const row of await packedRows(
+        db,
+        IO_COLUMNS,
+        `FROM lineage_job_datasets WHERE direction = ? AND ${where}`,
         [direction, list],
       )) {
         const job = Number(row['job_id']);
-        walk.edges.add(`${job}:${Number(row['dataset_id'])}:${direction}`);
+        const dataset = Number(row['dataset_id']);
+        walk.edges.set(`${job}:${dataset}:${direction}`, {
+          job,
+          dataset,
+          input: direction === 'input',
+        });
         if (!seenJobs.has(job)) nextJobs.add(job);
         seenJobs.add(job);
       }
@@ -88,12 +123,19 @@ async function walkDatasets(
     if (jobs.size > 0) {
       const direction = downstream ? 'output' : 'input';
       const [where, list] = inList(db, 'job_id', jobs);
-      for (const row of await db.all(
-        `SELECT job_id, dataset_id FROM lineage_job_datasets WHERE direction = ? AND ${where}`,
+      for (const row of await packedRows(
+        db,
+        IO_COLUMNS,
+        `FROM lineage_job_datasets WHERE direction = ? AND ${where}`,
         [direction, list],
       )) {
         const dataset = Number(row['dataset_id']);
-        walk.edges.add(`${Number(row['job_id'])}:${dataset}:${direction}`);
+        const job = Number(row['job_id']);
+        walk.edges.set(`${job}:${dataset}:${direction}`, {
+          job,
+          dataset,
+          input: direction === 'input',
+        });
         if (!seenDatasets.has(dataset)) nextDatasets.add(dataset);
         seenDatasets.add(dataset);
       }
@@ -122,7 +164,7 @@ export async function datasetLineage(
   start: LineageNodeRef,
   query: LineageQuery,
 ): Promise<LineageGraph> {
-  const walk: DatasetWalk = { datasets: new Set(), jobs: new Set(), edges: new Set() };
+  const walk: DatasetWalk = { datasets: new Set(), jobs: new Set(), edges: new Map() };
   const origin: LineageNodeRef =
     start.kind === 'datasetField'
       ? { kind: 'dataset', id: start.datasetId, namespace: start.namespace, name: start.name }
@@ -138,49 +180,69 @@ export async function datasetLineage(
 async function datasetGraphNodes(db: SqlDatabase, walk: DatasetWalk): Promise<LineageGraphNode[]> {
   const datasets = await rowsById(
     db,
-    'SELECT id, namespace, name, fields, first_seen, last_seen FROM lineage_datasets',
+    {
+      id: 'id',
+      namespace: 'namespace',
+      name: 'name',
+      fields: 'fields',
+      first_seen: 'first_seen',
+      last_seen: 'last_seen',
+    },
+    'lineage_datasets',
     walk.datasets,
   );
   const jobs = await rowsById(
     db,
-    'SELECT id, namespace, name, current_run_id, first_seen, last_seen FROM lineage_jobs',
+    {
+      id: 'id',
+      namespace: 'namespace',
+      name: 'name',
+      current_run_id: 'current_run_id',
+      first_seen: 'first_seen',
+      last_seen: 'last_seen',
+    },
+    'lineage_jobs',
     walk.jobs,
   );
-  const datasetId = (id: number): string => {
-    const row = datasets.get(id) as SqlRow;
-    return lineageNodeId({
-      kind: 'dataset',
-      namespace: String(row['namespace']),
-      name: String(row['name']),
-    });
-  };
-  const jobId = (id: number): string => {
-    const row = jobs.get(id) as SqlRow;
-    return lineageNodeId({
-      kind: 'job',
-      namespace: String(row['namespace']),
-      name: String(row['name']),
-    });
-  };
+  const datasetIds = new Map(
+    [...datasets].map(([id, row]) => [
+      id,
+      lineageNodeId({
+        kind: 'dataset',
+        namespace: String(row['namespace']),
+        name: String(row['name']),
+      }),
+    ]),
+  );
+  const jobIds = new Map(
+    [...jobs].map(([id, row]) => [
+      id,
+      lineageNodeId({
+        kind: 'job',
+        namespace: String(row['namespace']),
+        name: String(row['name']),
+      }),
+    ]),
+  );
+  const datasetId = (id: number): string => datasetIds.get(id) as string;
+  const jobId = (id: number): string => jobIds.get(id) as string;
   const inEdges = new Map<string, LineageEdge[]>();
   const outEdges = new Map<string, LineageEdge[]>();
   const jobIO = new Map<number, { inputs: object[]; outputs: object[] }>();
-  for (const edge of [...walk.edges].sort()) {
-    const [job, dataset, direction] = edge.split(':') as [string, string, string];
-    if (!jobs.has(Number(job)) || !datasets.has(Number(dataset))) continue;
-    const [j, d] = [jobId(Number(job)), datasetId(Number(dataset))];
-    const link =
-      direction === 'input' ? { origin: d, destination: j } : { origin: j, destination: d };
+  for (const edge of walk.edges.values()) {
+    const [d, j] = [datasetIds.get(edge.dataset), jobIds.get(edge.job)];
+    if (d === undefined || j === undefined) continue;
+    const link = edge.input ? { origin: d, destination: j } : { origin: j, destination: d };
     push(outEdges, link.origin, link);
     push(inEdges, link.destination, link);
-    const row = datasets.get(Number(dataset)) as SqlRow;
-    const io = jobIO.get(Number(job)) ?? { inputs: [], outputs: [] };
-    jobIO.set(Number(job), io);
-    (direction === 'input' ? io.inputs : io.outputs).push({
-      namespace: row['namespace'],
-      name: row['name'],
-    });
+    const row = datasets.get(edge.dataset) as SqlRow;
+    let io = jobIO.get(edge.job);
+    if (io === undefined) jobIO.set(edge.job, (io = { inputs: [], outputs: [] }));
+    (edge.input ? io.inputs : io.outputs).push({ namespace: row['namespace'], name: row['name'] });
   }
+  const byEdge = (a: LineageEdge, b: LineageEdge): number =>
+    compare(a.origin, b.origin) || compare(a.destination, b.destination);
+  for (const list of [...inEdges.values(), ...outEdges.values()]) list.sort(byEdge);
   const nodes: LineageGraphNode[] = [];
   for (const [id, row] of datasets) {
     const nodeId = datasetId(id);
@@ -221,7 +283,11 @@ async function datasetGraphNodes(db: SqlDatabase, walk: DatasetWalk): Promise<Li
       outEdges: outEdges.get(nodeId) ?? [],
     });
   }
-  return nodes.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return nodes.sort((a, b) => compare(a.id, b.id));
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** A column edge as the walk found it. */
@@ -247,27 +313,19 @@ async function walkColumns(
 ): Promise<Map<number, number>> {
   const depthOf = new Map<number, number>(start.map((id) => [id, 0]));
   let frontier = new Set(start);
-  const [from, to] = downstream
-    ? ['input_field_id', 'output_field_id']
-    : ['output_field_id', 'input_field_id'];
+  const from = downstream ? 'input_field_id' : 'output_field_id';
   for (let level = 1; level <= depth && frontier.size > 0; level++) {
     const [where, list] = inList(db, from, frontier);
     const next = new Set<number>();
-    for (const row of await db.all(
-      `SELECT output_field_id, input_field_id, job_id, transformation_type, transformation_subtype, description
-       FROM lineage_column_edges WHERE ${where}`,
+    for (const row of await packedRows(
+      db,
+      COLUMN_EDGE_COLUMNS,
+      `FROM lineage_column_edges WHERE ${where}`,
       [list],
     )) {
-      const edge: ColumnEdgeRow = {
-        output: Number(row['output_field_id']),
-        input: Number(row['input_field_id']),
-        job: Number(row['job_id']),
-        type: String(row['transformation_type']),
-        subtype: String(row['transformation_subtype']),
-        description: row['description'] === null ? null : String(row['description']),
-      };
+      const edge = row as unknown as ColumnEdgeRow;
       edges.set(`${edge.job}:${edge.output}:${edge.input}:${edge.type}:${edge.subtype}`, edge);
-      const reached = Number(row[to]);
+      const reached = downstream ? edge.output : edge.input;
       if (!depthOf.has(reached)) {
         depthOf.set(reached, level);
         next.add(reached);
@@ -278,6 +336,15 @@ async function walkColumns(
   return depthOf;
 }
 
+const COLUMN_EDGE_COLUMNS = {
+  output: 'output_field_id',
+  input: 'input_field_id',
+  job: 'job_id',
+  type: 'transformation_type',
+  subtype: 'transformation_subtype',
+  description: 'description',
+};
+
 interface FieldRow {
   readonly namespace: string;
   readonly dataset: string;
@@ -287,12 +354,28 @@ interface FieldRow {
 }
 
 async function fieldRows(db: SqlDatabase, ids: Iterable<number>): Promise<Map<number, FieldRow>> {
-  const [where, list] = inList(db, 'f.id', ids);
-  const rows = await db.all(
-    `SELECT f.id, f.name AS field, d.id AS dataset_id, d.namespace, d.name, d.fields
-     FROM lineage_fields f JOIN lineage_datasets d ON d.id = f.dataset_id WHERE ${where}`,
+  const [where, list] = inList(db, 'id', ids);
+  const fieldList = await packedRows(
+    db,
+    { id: 'id', field: 'name', dataset_id: 'dataset_id' },
+    `FROM lineage_fields WHERE ${where}`,
     [list],
   );
+  const datasets = await rowsById(
+    db,
+    { id: 'id', namespace: 'namespace', name: 'name', fields: 'fields' },
+    'lineage_datasets',
+    new Set(fieldList.map((row) => Number(row['dataset_id']))),
+  );
+  const rows = fieldList.map((row): SqlRow => {
+    const dataset = datasets.get(Number(row['dataset_id'])) as SqlRow;
+    return {
+      ...row,
+      namespace: dataset['namespace'],
+      name: dataset['name'],
+      fields: dataset['fields'],
+    };
+  });
   const schemas = new Map<string, Map<string, string>>();
   const fields = new Map<number, FieldRow>();
   for (const row of rows) {
@@ -354,30 +437,35 @@ export async function columnLineage(
   const fields = await fieldRows(db, reached);
   const jobs = await rowsById(
     db,
-    'SELECT id, namespace, name FROM lineage_jobs',
+    { id: 'id', namespace: 'namespace', name: 'name' },
+    'lineage_jobs',
     new Set([...edges.values()].map((e) => e.job)),
   );
-  const idOf = (id: number): string => {
-    const f = fields.get(id) as FieldRow;
-    return lineageNodeId({
-      kind: 'datasetField',
-      namespace: f.namespace,
-      name: f.dataset,
-      field: f.field,
-    });
-  };
+  const nodeIds = new Map(
+    [...fields].map(([id, f]) => [
+      id,
+      lineageNodeId({
+        kind: 'datasetField',
+        namespace: f.namespace,
+        name: f.dataset,
+        field: f.field,
+      }),
+    ]),
+  );
+  const idOf = (id: number): string => nodeIds.get(id) as string;
   const inEdges = new Map<string, LineageEdge[]>();
   const outEdges = new Map<string, LineageEdge[]>();
   const inputs = new Map<number, object[]>();
   const linked = new Set<string>();
-  for (const edge of [...edges.values()]) {
-    if (!fields.has(edge.input) || !fields.has(edge.output)) continue;
-    const link = { origin: idOf(edge.input), destination: idOf(edge.output) };
-    const key = JSON.stringify(link);
+  for (const edge of edges.values()) {
+    const [origin, destination] = [nodeIds.get(edge.input), nodeIds.get(edge.output)];
+    if (origin === undefined || destination === undefined) continue;
+    const key = `${edge.input}>${edge.output}`;
     if (!linked.has(key)) {
       linked.add(key);
-      push(outEdges, link.origin, link);
-      push(inEdges, link.destination, link);
+      const link = { origin, destination };
+      push(outEdges, origin, link);
+      push(inEdges, destination, link);
     }
     const input = fields.get(edge.input) as FieldRow;
     const job = jobs.get(edge.job);
@@ -470,16 +558,22 @@ export async function lineageImpact(
   const byId = (a: { id: string }, b: { id: string }): number =>
     a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
   if (start.kind !== 'datasetField') {
-    const walk: DatasetWalk = { datasets: new Set(), jobs: new Set(), edges: new Set() };
+    const walk: DatasetWalk = { datasets: new Set(), jobs: new Set(), edges: new Map() };
     await walkDatasets(db, start, 2 * MAX_LINEAGE_DEPTH, true, walk);
     if (start.kind === 'dataset') walk.datasets.delete(start.id);
     else walk.jobs.delete(start.id);
     const datasets = await rowsById(
       db,
-      'SELECT id, namespace, name FROM lineage_datasets',
+      { id: 'id', namespace: 'namespace', name: 'name' },
+      'lineage_datasets',
       walk.datasets,
     );
-    const jobs = await rowsById(db, 'SELECT id, namespace, name FROM lineage_jobs', walk.jobs);
+    const jobs = await rowsById(
+      db,
+      { id: 'id', namespace: 'namespace', name: 'name' },
+      'lineage_jobs',
+      walk.jobs,
+    );
     return {
       node: lineageNodeId(start),
       columns: [],
@@ -516,11 +610,17 @@ export async function lineageImpact(
   const datasetIds = new Set([...fields.values()].map((f) => f.datasetId));
   const datasets = await rowsById(
     db,
-    'SELECT id, namespace, name FROM lineage_datasets',
+    { id: 'id', namespace: 'namespace', name: 'name' },
+    'lineage_datasets',
     datasetIds,
   );
   const jobIds = new Set([...edges.values()].map((e) => e.job));
-  const jobs = await rowsById(db, 'SELECT id, namespace, name FROM lineage_jobs', jobIds);
+  const jobs = await rowsById(
+    db,
+    { id: 'id', namespace: 'namespace', name: 'name' },
+    'lineage_jobs',
+    jobIds,
+  );
   const [where, list] = inList(db, 'io.dataset_id', new Set([start.datasetId, ...datasetIds]));
   const unknown = await db.all(
     `SELECT DISTINCT j.id, j.namespace, j.name FROM lineage_job_datasets io
@@ -540,12 +640,13 @@ export async function lineageImpact(
 
 async function rowsById(
   db: SqlDatabase,
-  select: string,
+  columns: Readonly<Record<string, string>>,
+  table: string,
   ids: Set<number>,
 ): Promise<Map<number, SqlRow>> {
   if (ids.size === 0) return new Map();
   const [where, list] = inList(db, 'id', ids);
-  const rows = await db.all(`${select} WHERE ${where}`, [list]);
+  const rows = await packedRows(db, columns, `FROM ${table} WHERE ${where}`, [list]);
   return new Map(rows.map((row) => [Number(row['id']), row]));
 }
 
