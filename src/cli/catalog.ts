@@ -9,6 +9,7 @@ import { checkSpec } from './specs/check.js';
 import { backfillSpec, cancelSpec, pauseSpec, triggerSpec, unpauseSpec } from './specs/control.js';
 import { docsSpec } from './specs/docs.js';
 import { initSpec } from './specs/init.js';
+import { lineageSpec } from './specs/lineage.js';
 import { profileSpec } from './specs/profile.js';
 import { runSpec } from './specs/run.js';
 import { runShowSpec, runsSpec } from './specs/runs.js';
@@ -106,6 +107,7 @@ export const commands: readonly Command[] = [
     async () => (await import('./commands/alerts.js')).alertsUnsilenceCommand,
   ),
   lazyCommand(alertsAckSpec, async () => (await import('./commands/alerts.js')).alertsAckCommand),
+  lazyCommand(lineageSpec, async () => (await import('./commands/lineage.js')).lineageCommand),
   lazyCommand(
     storeBackupSpec,
     async () => (await import('./commands/store.js')).storeBackupCommand,
