@@ -1,9 +1,9 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordLineageEvent } from '../src/orchestrator/lineage-store.js';
 import { RunStore } from '../src/orchestrator/run-store.js';
-import { tempDir } from './helpers.js';
 import { runEvent } from './support/lineage-events.js';
 import { runSluice } from './support/sluice-process.js';
 
@@ -14,7 +14,8 @@ const HOSTILE = 'we"ird [name]\n{x} #1;';
 let project = '';
 
 beforeAll(async () => {
-  project = await tempDir('sluice-lineage-cli-');
+  // kept for the whole file (tempDir() folders go after each test)
+  project = await mkdtemp(join(tmpdir(), 'sluice-lineage-cli-'));
   await mkdir(join(project, 'pipelines'), { recursive: true });
   await writeFile(join(project, 'sluice.config.ts'), 'export default {};\n');
   const store = await RunStore.open(join(project, '.sluice', 'sluice.db'));
@@ -59,6 +60,10 @@ beforeAll(async () => {
   }
 });
 
+afterAll(async () => {
+  await rm(project, { recursive: true, force: true });
+});
+
 const sluice = (...args: string[]) => runSluice(['lineage', ...args], { cwd: project });
 
 describe('sluice lineage', () => {
@@ -74,9 +79,9 @@ describe('sluice lineage', () => {
     expect(json.code, json.stderr).toBe(0);
     const graph = JSON.parse(json.stdout) as { graph: { id: string; type: string }[] };
     expect(graph.graph.map((n) => n.id)).toEqual([
-      `dataset:${LAKE}:${HOSTILE}`,
       `dataset:${LAKE}:raw_orders`,
       `dataset:${LAKE}:silver_orders`,
+      `dataset:${LAKE}:${HOSTILE}`,
       'job:shop:orders.gold',
       'job:shop:orders.silver',
     ]);
@@ -96,7 +101,7 @@ describe('sluice lineage', () => {
     const lines = mermaid.stdout.trimEnd().split('\n');
     expect(lines[0]).toBe('flowchart LR');
     expect(lines).toContain(
-      `  n0["file:///srv/lake:we#34;ird #91;name#93;#10;#123;x#125; #35;1#59;"]`,
+      `  n2["file:///srv/lake:we#34;ird #91;name#93;#10;#123;x#125; #35;1#59;"]`,
     );
     expect(lines).toContain('  n3[["shop:orders.gold"]]');
     expect(lines.filter((l) => l.includes('-->'))).toHaveLength(4);
@@ -112,8 +117,8 @@ describe('sluice lineage', () => {
         `    1  "${LAKE}:silver_orders.amount_eur"  DIRECT:TRANSFORMATION`,
         `    2  ${JSON.stringify(`${LAKE}:${HOSTILE}.revenue`)}  DIRECT:AGGREGATION`,
         '  datasets (2):',
-        `    ${JSON.stringify(`${LAKE}:${HOSTILE}`)}`,
         `    "${LAKE}:silver_orders"`,
+        `    ${JSON.stringify(`${LAKE}:${HOSTILE}`)}`,
         '  jobs (2):',
         '    "shop:orders.gold"',
         '    "shop:orders.silver"',
