@@ -367,36 +367,25 @@ async function fieldRows(db: SqlDatabase, ids: Iterable<number>): Promise<Map<nu
     'lineage_datasets',
     new Set(fieldList.map((row) => Number(row['dataset_id']))),
   );
-  const rows = fieldList.map((row): SqlRow => {
-    const dataset = datasets.get(Number(row['dataset_id'])) as SqlRow;
-    return {
-      ...row,
-      namespace: dataset['namespace'],
-      name: dataset['name'],
-      fields: dataset['fields'],
-    };
-  });
-  const schemas = new Map<string, Map<string, string>>();
+  const types = new Map<number, Map<string, string>>();
+  for (const [id, dataset] of datasets) {
+    const schema = dataset['fields'] === null ? [] : JSON.parse(String(dataset['fields']));
+    types.set(
+      id,
+      new Map((schema as { name: string; type?: string }[]).map((f) => [f.name, f.type ?? ''])),
+    );
+  }
   const fields = new Map<number, FieldRow>();
-  for (const row of rows) {
-    const schemaText = row['fields'] === null ? '[]' : String(row['fields']);
-    let types = schemas.get(schemaText);
-    if (types === undefined) {
-      types = new Map(
-        (JSON.parse(schemaText) as { name: string; type?: string }[]).map((f) => [
-          f.name,
-          f.type ?? '',
-        ]),
-      );
-      schemas.set(schemaText, types);
-    }
+  for (const row of fieldList) {
+    const datasetId = Number(row['dataset_id']);
+    const dataset = datasets.get(datasetId) as SqlRow;
     const field = String(row['field']);
     fields.set(Number(row['id']), {
-      namespace: String(row['namespace']),
-      dataset: String(row['name']),
-      datasetId: Number(row['dataset_id']),
+      namespace: String(dataset['namespace']),
+      dataset: String(dataset['name']),
+      datasetId,
       field,
-      type: types.get(field) || null,
+      type: types.get(datasetId)?.get(field) || null,
     });
   }
   return fields;
@@ -457,6 +446,7 @@ export async function columnLineage(
   const outEdges = new Map<string, LineageEdge[]>();
   const inputs = new Map<number, object[]>();
   const linked = new Set<string>();
+  const jobNames = new Map<number, { namespace: unknown; name: unknown } | null>();
   for (const edge of edges.values()) {
     const [origin, destination] = [nodeIds.get(edge.input), nodeIds.get(edge.output)];
     if (origin === undefined || destination === undefined) continue;
@@ -468,7 +458,12 @@ export async function columnLineage(
       push(inEdges, destination, link);
     }
     const input = fields.get(edge.input) as FieldRow;
-    const job = jobs.get(edge.job);
+    let job = jobNames.get(edge.job);
+    if (job === undefined) {
+      const row = jobs.get(edge.job);
+      job = row === undefined ? null : { namespace: row['namespace'], name: row['name'] };
+      jobNames.set(edge.job, job);
+    }
     push(inputs, edge.output, {
       namespace: input.namespace,
       dataset: input.dataset,
@@ -476,7 +471,7 @@ export async function columnLineage(
       transformationType: edge.type,
       transformationSubtype: edge.subtype,
       transformationDescription: edge.description,
-      job: job === undefined ? null : { namespace: job['namespace'], name: job['name'] },
+      job,
     });
   }
   const graph: LineageGraphNode[] = [...fields.entries()].map(([id, f]) => ({
