@@ -10,6 +10,7 @@ import { checkSpec } from './specs/check.js';
 import { backfillSpec, cancelSpec, pauseSpec, triggerSpec, unpauseSpec } from './specs/control.js';
 import { docsSpec } from './specs/docs.js';
 import { initSpec } from './specs/init.js';
+import { lineageSpec } from './specs/lineage.js';
 import { profileSpec } from './specs/profile.js';
 import { runSpec } from './specs/run.js';
 import { runShowSpec, runsSpec } from './specs/runs.js';
@@ -112,6 +113,7 @@ export const commands: readonly Command[] = [
     auditVerifySpec,
     async () => (await import('./commands/audit.js')).auditVerifyCommand,
   ),
+  lazyCommand(lineageSpec, async () => (await import('./commands/lineage.js')).lineageCommand),
   lazyCommand(
     storeBackupSpec,
     async () => (await import('./commands/store.js')).storeBackupCommand,

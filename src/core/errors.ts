@@ -36,6 +36,7 @@ export type SluiceErrorCode =
   | 'BATCH_FAILED'
   | 'STREAM_STATE_LIMIT'
   | 'IDEMPOTENCY_CONFLICT'
+  | 'LINEAGE_EVENT_INVALID'
   | 'USAGE'
   | 'INTERNAL';
 
@@ -379,6 +380,32 @@ export class StoreError extends SluiceError {
 
   override get retryable(): boolean {
     return this.#retryable;
+  }
+}
+
+/**
+ * An OpenLineage event that cannot be recorded: not a RunEvent, or a field Sluice reads has the
+ * wrong shape. `path` points at the offending field; nothing of the event is stored.
+ *
+ * @example
+ * ```ts
+ * throw new LineageEventError('job.name', 'must be a non-empty string');
+ * ```
+ */
+export class LineageEventError extends SluiceError {
+  /** Where in the event the problem is, e.g. `outputs[2].facets.columnLineage.fields.id`. */
+  readonly path: string;
+
+  constructor(path: string, message: string, options: SluiceErrorOptions = {}) {
+    super(
+      'LINEAGE_EVENT_INVALID',
+      `OpenLineage event: ${path === '' ? '' : `${path} `}${message}`,
+      {
+        hint: 'send an OpenLineage 2-0-2 RunEvent (https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent)',
+        ...options,
+      },
+    );
+    this.path = path;
   }
 }
 

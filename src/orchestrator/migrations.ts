@@ -264,7 +264,69 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX runs_finished ON runs (pipeline, finished_at)`,
     ],
   },
-  // 13 is lineage's; versions apply by number, so either may come first.
+  {
+    version: 13,
+    description:
+      'lineage: OpenLineage run events as received, and the dataset and column graph built from them',
+    statements: [
+      `CREATE TABLE lineage_events (
+        id {{id}},
+        event_key TEXT NOT NULL UNIQUE,
+        run_id TEXT NOT NULL,
+        event_type TEXT,
+        event_time BIGINT NOT NULL,
+        job_namespace TEXT NOT NULL,
+        job_name TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        received_at BIGINT NOT NULL)`,
+      `CREATE INDEX lineage_events_run ON lineage_events (run_id, id)`,
+      `CREATE TABLE lineage_datasets (
+        id {{id}},
+        namespace TEXT NOT NULL,
+        name TEXT NOT NULL,
+        fields TEXT,
+        fields_at BIGINT,
+        first_seen BIGINT NOT NULL,
+        last_seen BIGINT NOT NULL,
+        UNIQUE (namespace, name))`,
+      `CREATE INDEX lineage_datasets_name ON lineage_datasets (name)`,
+      `CREATE TABLE lineage_jobs (
+        id {{id}},
+        namespace TEXT NOT NULL,
+        name TEXT NOT NULL,
+        current_run_id TEXT,
+        current_run_at BIGINT,
+        first_seen BIGINT NOT NULL,
+        last_seen BIGINT NOT NULL,
+        UNIQUE (namespace, name))`,
+      `CREATE TABLE lineage_job_datasets (
+        job_id BIGINT NOT NULL REFERENCES lineage_jobs(id),
+        dataset_id BIGINT NOT NULL REFERENCES lineage_datasets(id),
+        direction TEXT NOT NULL,
+        first_seen BIGINT NOT NULL,
+        last_seen BIGINT NOT NULL,
+        PRIMARY KEY (job_id, direction, dataset_id))`,
+      `CREATE INDEX lineage_job_datasets_dataset ON lineage_job_datasets (dataset_id, direction, job_id)`,
+      `CREATE TABLE lineage_fields (
+        id {{id}},
+        dataset_id BIGINT NOT NULL REFERENCES lineage_datasets(id),
+        name TEXT NOT NULL,
+        UNIQUE (dataset_id, name))`,
+      `CREATE TABLE lineage_column_edges (
+        job_id BIGINT NOT NULL REFERENCES lineage_jobs(id),
+        output_field_id BIGINT NOT NULL REFERENCES lineage_fields(id),
+        input_field_id BIGINT NOT NULL REFERENCES lineage_fields(id),
+        transformation_type TEXT NOT NULL,
+        transformation_subtype TEXT NOT NULL,
+        description TEXT,
+        masking INTEGER,
+        first_seen BIGINT NOT NULL,
+        last_seen BIGINT NOT NULL,
+        PRIMARY KEY (job_id, output_field_id, input_field_id, transformation_type, transformation_subtype))`,
+      `CREATE INDEX lineage_column_edges_input ON lineage_column_edges (input_field_id)`,
+      `CREATE INDEX lineage_column_edges_output ON lineage_column_edges (output_field_id)`,
+    ],
+  },
   {
     version: 14,
     description: 'audit log: an append-only, hash-chained list of control actions and writes',
@@ -323,7 +385,8 @@ export async function migrate(db: SqlDatabase): Promise<{ applied: number[] }> {
       if (done.length > 0) return false;
       const id =
         tx.dialect === 'postgres' ? 'BIGSERIAL PRIMARY KEY' : 'INTEGER PRIMARY KEY AUTOINCREMENT';
-      for (const statement of migration.statements) await tx.run(statement.replace('{{id}}', id));
+      for (const statement of migration.statements)
+        await tx.run(statement.replaceAll('{{id}}', id));
       await tx.run(
         'INSERT INTO sluice_migrations (version, description, applied_at) VALUES (?, ?, ?)',
         [migration.version, migration.description, Date.now()],

@@ -20,6 +20,7 @@ import { exporterName, mountMetrics } from './metrics-route.js';
 import { BodyBudget, IDEMPOTENCY_KEY, readBodyWithin, refusedBody } from './request-limits.js';
 import { checkSecretsConfigured, mountWebhooks } from './webhook-route.js';
 import { lingeringClose } from './lingering-close.js';
+import { mountLineage } from './lineage-api.js';
 
 /** Limits of the HTTP API; every field has a default. */
 export interface APILimits {
@@ -80,8 +81,11 @@ const MIB = 1024 * 1024;
  * role, checked before the body is read:
  *
  * - `read`: `GET /api/runs` (`?pipeline=&state=&limit=`), `GET /api/runs/:id`,
- *   `GET /api/pipelines`, `GET /metrics` (see {@link mountMetrics});
- * - `trigger`: also `POST /api/pipelines/:name/runs` with an optional JSON body
+ *   `GET /api/pipelines`, `GET /metrics` (see {@link mountMetrics}), the lineage graphs
+ *   (`GET /api/v1/lineage`, `/api/v1/column-lineage`, `/api/v1/lineage/impact`, see
+ *   {@link mountLineage});
+ * - `trigger`: also `POST /api/v1/lineage` (an OpenLineage event) and
+ *   `POST /api/pipelines/:name/runs` with an optional JSON body
  *   `{ "params": {...}, "priority": n, "useCache": true }` (202 with the run) and
  *   `POST /hooks/:inbox` (see {@link mountWebhooks});
  * - `admin`: also `POST /api/runs/:id/cancel`, `POST /api/pipelines/:name/pause` and
@@ -183,6 +187,8 @@ export async function startTriggerAPI(options: TriggerAPIOptions): Promise<Trigg
     maxBodyBytes: limits.maxWebhookBytes ?? 10 * MIB,
     toleranceSeconds: limits.webhookToleranceSeconds ?? 300,
   });
+
+  mountLineage(app, { store: options.store, authorize, budget, maxBodyBytes });
 
   app.get('/api/pipelines', async (c) => {
     const who = await authorize(c, 'read');

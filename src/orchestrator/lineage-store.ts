@@ -1,0 +1,230 @@
+import { createHash } from 'node:crypto';
+import type { LineageEventDataset, LineageRunEvent } from './lineage-event.js';
+import { parseLineageEvent } from './lineage-event.js';
+import type { SqlDatabase } from './sql-database.js';
+
+/** What {@link recordLineageEvent} did with an event. */
+export interface LineageRecordResult {
+  /** False when the same event was recorded before (nothing changed). */
+  readonly recorded: boolean;
+  /** sha256 of the event's canonical JSON: the same event always has the same key. */
+  readonly eventKey: string;
+  /**
+   * How the event changed its job's edges: `add` (first or same run), `replace` (a newer run of
+   * the job: its edges become this run's), `stale` (an older run: kept as an event only) or
+   * `none` (the event names no dataset).
+   */
+  readonly edges: 'add' | 'replace' | 'stale' | 'none';
+}
+
+/**
+ * Records one OpenLineage RunEvent in the run store, in one transaction: the event as received
+ * (append-only, keyed by the sha256 of its canonical JSON, so the same event twice changes
+ * nothing), its job and datasets (with when each was first and last seen, by `eventTime`), the
+ * job's input and output edges and the column edges of its outputs' `columnLineage` facets.
+ * A job's edges are those of its latest run: the first event with datasets of a newer run
+ * replaces them, events of older runs change only the dataset list.
+ * A malformed event throws a `LineageEventError` before anything is written.
+ *
+ * @example
+ * ```ts
+ * const store = await RunStore.open('.sluice/sluice.db');
+ * await recordLineageEvent(store.db, JSON.parse(body)); // { recorded: true, edges: 'add', ... }
+ * ```
+ */
+export async function recordLineageEvent(
+  db: SqlDatabase,
+  value: unknown,
+  options: { readonly now?: number } = {},
+): Promise<LineageRecordResult> {
+  const event = parseLineageEvent(value);
+  const payload = canonicalJSON(event.raw);
+  const eventKey = createHash('sha256').update(payload).digest('hex');
+  return db.transaction(async (tx) => {
+    const inserted = await tx.run(
+      `INSERT INTO lineage_events (event_key, run_id, event_type, event_time, job_namespace, job_name, payload, received_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_key) DO NOTHING`,
+      [
+        eventKey,
+        event.runId,
+        event.eventType ?? null,
+        event.eventTime,
+        event.job.namespace,
+        event.job.name,
+        payload,
+        options.now ?? Date.now(),
+      ],
+    );
+    if (inserted === 0) return { recorded: false, eventKey, edges: 'none' };
+    return { recorded: true, eventKey, edges: await applyToGraph(tx, event) };
+  });
+}
+
+/**
+ * JSON with object keys sorted at every level, so two encodings of one event are one text.
+ *
+ * @example
+ * ```ts
+ * canonicalJSON({ b: 1, a: [{ d: 2, c: 3 }] }); // '{"a":[{"c":3,"d":2}],"b":1}'
+ * ```
+ */
+export function canonicalJSON(value: unknown): string {
+  return JSON.stringify(value, (_key, item: unknown) =>
+    typeof item === 'object' && item !== null && !Array.isArray(item)
+      ? Object.fromEntries(
+          Object.entries(item as Record<string, unknown>).sort(([a], [b]) =>
+            a < b ? -1 : a > b ? 1 : 0,
+          ),
+        )
+      : item,
+  );
+}
+
+const SEEN = (table: string): string =>
+  `first_seen = CASE WHEN excluded.first_seen < ${table}.first_seen THEN excluded.first_seen ELSE ${table}.first_seen END,
+   last_seen = CASE WHEN excluded.last_seen > ${table}.last_seen THEN excluded.last_seen ELSE ${table}.last_seen END`;
+
+async function applyToGraph(
+  tx: SqlDatabase,
+  event: LineageRunEvent,
+): Promise<LineageRecordResult['edges']> {
+  const at = event.eventTime;
+  const datasetIds = new Map<string, number>();
+  const datasetId = async (dataset: { namespace: string; name: string }): Promise<number> => {
+    const key = JSON.stringify([dataset.namespace, dataset.name]);
+    const known = datasetIds.get(key);
+    if (known !== undefined) return known;
+    const [row] = await tx.all(
+      `INSERT INTO lineage_datasets (namespace, name, first_seen, last_seen) VALUES (?, ?, ?, ?)
+       ON CONFLICT (namespace, name) DO UPDATE SET ${SEEN('lineage_datasets')} RETURNING id`,
+      [dataset.namespace, dataset.name, at, at],
+    );
+    const id = Number(row?.['id']);
+    datasetIds.set(key, id);
+    return id;
+  };
+  const fieldId = async (dataset: number, name: string): Promise<number> => {
+    const [row] = await tx.all(
+      `INSERT INTO lineage_fields (dataset_id, name) VALUES (?, ?)
+       ON CONFLICT (dataset_id, name) DO UPDATE SET name = excluded.name RETURNING id`,
+      [dataset, name],
+    );
+    return Number(row?.['id']);
+  };
+  for (const dataset of [...event.inputs, ...event.outputs]) {
+    const id = await datasetId(dataset);
+    if (dataset.fields !== undefined) await recordSchema(tx, id, dataset, at, fieldId);
+  }
+
+  await tx.run(
+    `INSERT INTO lineage_jobs (namespace, name, first_seen, last_seen) VALUES (?, ?, ?, ?)
+     ON CONFLICT (namespace, name) DO UPDATE SET ${SEEN('lineage_jobs')}`,
+    [event.job.namespace, event.job.name, at, at],
+  );
+  const [job] = await tx.all(
+    `SELECT id, current_run_id, current_run_at FROM lineage_jobs WHERE namespace = ? AND name = ?${
+      tx.dialect === 'postgres' ? ' FOR UPDATE' : ''
+    }`,
+    [event.job.namespace, event.job.name],
+  );
+  const jobId = Number(job?.['id']);
+  if (event.inputs.length + event.outputs.length === 0) return 'none';
+  const currentRun = job?.['current_run_id'] as string | null;
+  const currentAt = job?.['current_run_at'] === null ? 0 : Number(job?.['current_run_at']);
+  const mode =
+    currentRun === null || currentRun === event.runId
+      ? 'add'
+      : at > currentAt || (at === currentAt && event.runId > currentRun)
+        ? 'replace'
+        : 'stale';
+  if (mode === 'stale') return mode;
+  await tx.run(`UPDATE lineage_jobs SET current_run_id = ?, current_run_at = ? WHERE id = ?`, [
+    event.runId,
+    Math.max(at, mode === 'add' ? currentAt : at),
+    jobId,
+  ]);
+
+  const ioFirstSeen = new Map<string, number>();
+  const columnFirstSeen = new Map<string, number>();
+  if (mode === 'replace') {
+    for (const row of await tx.all(
+      'SELECT direction, dataset_id, first_seen FROM lineage_job_datasets WHERE job_id = ?',
+      [jobId],
+    ))
+      ioFirstSeen.set(`${row['direction']}:${row['dataset_id']}`, Number(row['first_seen']));
+    for (const row of await tx.all(
+      `SELECT output_field_id, input_field_id, transformation_type, transformation_subtype, first_seen
+       FROM lineage_column_edges WHERE job_id = ?`,
+      [jobId],
+    ))
+      columnFirstSeen.set(
+        JSON.stringify([
+          Number(row['output_field_id']),
+          Number(row['input_field_id']),
+          row['transformation_type'],
+          row['transformation_subtype'],
+        ]),
+        Number(row['first_seen']),
+      );
+    await tx.run('DELETE FROM lineage_job_datasets WHERE job_id = ?', [jobId]);
+    await tx.run('DELETE FROM lineage_column_edges WHERE job_id = ?', [jobId]);
+  }
+
+  const io = async (direction: 'input' | 'output', dataset: number): Promise<void> => {
+    const first = ioFirstSeen.get(`${direction}:${dataset}`) ?? at;
+    await tx.run(
+      `INSERT INTO lineage_job_datasets (job_id, direction, dataset_id, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (job_id, direction, dataset_id) DO UPDATE SET ${SEEN('lineage_job_datasets')}`,
+      [jobId, direction, dataset, first, at],
+    );
+  };
+  for (const input of event.inputs) await io('input', await datasetId(input));
+  for (const output of event.outputs) {
+    const outputId = await datasetId(output);
+    await io('output', outputId);
+    for (const [field, inputs] of output.columns ?? []) {
+      const outputField = await fieldId(outputId, field);
+      for (const input of inputs) {
+        const inputDataset = await datasetId(input);
+        await io('input', inputDataset);
+        const inputField = await fieldId(inputDataset, input.field);
+        const key = JSON.stringify([outputField, inputField, input.type, input.subtype]);
+        await tx.run(
+          `INSERT INTO lineage_column_edges (job_id, output_field_id, input_field_id, transformation_type,
+             transformation_subtype, description, masking, first_seen, last_seen)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (job_id, output_field_id, input_field_id, transformation_type, transformation_subtype)
+           DO UPDATE SET description = excluded.description, masking = excluded.masking, ${SEEN('lineage_column_edges')}`,
+          [
+            jobId,
+            outputField,
+            inputField,
+            input.type,
+            input.subtype,
+            input.description ?? null,
+            input.masking === undefined ? null : input.masking ? 1 : 0,
+            columnFirstSeen.get(key) ?? at,
+            at,
+          ],
+        );
+      }
+    }
+  }
+  return mode;
+}
+
+/** Keeps the newest `schema` facet of a dataset, and a field row for each of its fields. */
+async function recordSchema(
+  tx: SqlDatabase,
+  datasetId: number,
+  dataset: LineageEventDataset,
+  at: number,
+  fieldId: (dataset: number, name: string) => Promise<number>,
+): Promise<void> {
+  const fields = dataset.fields ?? [];
+  await tx.run(
+    `UPDATE lineage_datasets SET fields = ?, fields_at = ? WHERE id = ? AND (fields_at IS NULL OR fields_at <= ?)`,
+    [JSON.stringify(fields), at, datasetId, at],
+  );
+  for (const field of fields) await fieldId(datasetId, field.name);
+}
