@@ -14,6 +14,7 @@ import { runCliGroup } from './cli.js';
 import { runConnectorsGroup } from './connectors.js';
 import type { BenchResult } from './common.js';
 import { log } from './common.js';
+import { runLineageGroup } from './lineage.js';
 import { runObserveGroup } from './observe.js';
 import { runQualityGroup } from './quality.js';
 import { runOrchestratorGroup } from './orchestrator.js';
@@ -32,6 +33,7 @@ const GROUPS: Readonly<Record<string, () => Promise<BenchResult[]>>> = {
   cli: runCliGroup,
   observe: runObserveGroup,
   alerts: runAlertsGroup,
+  lineage: runLineageGroup,
 };
 
 /** Budgets from DESIGN.md, by result id. */
@@ -59,6 +61,7 @@ const BUDGETS: Readonly<Record<string, { readonly op: '<=' | '>='; readonly limi
   'observe.scrape_ms': { op: '<=', limit: 50 },
   'observe.series': { op: '<=', limit: 5000 },
   'alerts.evaluate_1000_pipelines_ms': { op: '<=', limit: 100 },
+  'lineage.derive_median_ms': { op: '<=', limit: 5 },
 };
 
 const RESULTS_FILE = fileURLToPath(new URL('./results.json', import.meta.url));
