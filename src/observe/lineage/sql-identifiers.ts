@@ -44,3 +44,20 @@ export function identifiersEqual(
 export function nameAsStored(written: WrittenIdentifier, dialect: SQLLineageDialect): string {
   return dialect === 'postgresql' && !written.quoted ? foldASCII(written.name) : written.name;
 }
+
+/** A key under which a written identifier finds the stored names it matches. */
+export function writtenKey(written: WrittenIdentifier, dialect: SQLLineageDialect): string {
+  switch (dialect) {
+    case 'duckdb':
+      return foldASCII(written.name);
+    case 'postgresql':
+      return written.quoted ? written.name : foldASCII(written.name);
+    case 'clickhouse':
+      return written.name;
+  }
+}
+
+/** The key of a stored name: equal to {@link writtenKey} exactly when the two match. */
+export function storedKey(stored: string, dialect: SQLLineageDialect): string {
+  return dialect === 'duckdb' ? foldASCII(stored) : stored;
+}

@@ -17,7 +17,7 @@ export type ParsedSQL =
   | { readonly ok: false; readonly message: string };
 
 /** Longest statement parsed; a compiled step is far shorter, and parsing is linear in length. */
-export const MAX_SQL_LENGTH = 4 * 1024 * 1024;
+export const MAX_SQL_LENGTH = 256 * 1024;
 
 /**
  * Parses `sql` in `dialect`. Never throws for bad SQL: a syntax error, an input past the parser's

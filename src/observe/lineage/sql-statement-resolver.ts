@@ -13,7 +13,13 @@ import type { EdgeSet } from './lineage-edges.js';
 import { addComposed, addEdge, composeSubtype, isDirect } from './lineage-edges.js';
 import { isAggregateFunction, isRefusedFunction } from './sql-functions.js';
 import type { WrittenIdentifier } from './sql-identifiers.js';
-import { identifierMatches, identifiersEqual, nameAsStored } from './sql-identifiers.js';
+import {
+  identifierMatches,
+  identifiersEqual,
+  nameAsStored,
+  storedKey,
+  writtenKey,
+} from './sql-identifiers.js';
 
 /** Thrown inside the resolver; the caller turns it into an unresolved result. */
 export class Unresolvable extends Error {
@@ -133,6 +139,8 @@ const REFUSED_SELECT_KEYS = [
   'format',
 ] as const;
 
+/** What makes an inner UNION of a chain more than a plain branch list. */
+const PLAIN_UNION_BLOCKERS = ['with', 'order_by', 'limit', 'offset', 'by_name', 'corresponding'];
 const JOIN_KINDS = new Set(['Inner', 'Left', 'Right', 'Full', 'Cross']);
 const NATURAL_JOIN_KINDS = new Set(['Natural', 'NaturalLeft', 'NaturalRight', 'NaturalFull']);
 const SET_OPERATIONS = new Set(['union', 'intersect', 'except']);
@@ -191,6 +199,8 @@ export class StatementResolver {
   readonly #inputs: InputSchemas;
   #visited = 0;
   #depth = 0;
+  #inputIndex: Map<string, string[]> | undefined;
+  readonly #nameIndexes = new WeakMap<readonly RelationColumn[], Map<string, RelationColumn[]>>();
 
   constructor(dialect: SQLLineageDialect, inputs: InputSchemas) {
     this.#dialect = dialect;
@@ -302,23 +312,39 @@ export class StatementResolver {
       return unsupported(`${kind.toUpperCase()} BY NAME / CORRESPONDING`);
     }
     const ctes = this.#withCTEs(payload['with'], outerCTEs, outer);
-    const left = this.#resolveQuery(payload['left'], ctes, outer);
-    const right = this.#resolveQuery(payload['right'], ctes, outer);
-    if (left.columns.length !== right.columns.length) {
-      throw new Unresolvable(
-        'unsupported-construct',
-        `the two sides of ${kind.toUpperCase()} have ${left.columns.length} and ${right.columns.length} columns`,
-      );
+    // A chain of UNIONs parses left-deep; it is read as a list so that its length is no depth.
+    const branches: unknown[] = [payload['right']];
+    let first = payload['left'];
+    for (;;) {
+      const entry = kind === 'union' && isObject(first) ? nodeKind(first) : undefined;
+      const inner = entry?.[0] === 'union' ? entry[1] : undefined;
+      if (!isObject(inner) || PLAIN_UNION_BLOCKERS.some((key) => isPresent(inner[key]))) break;
+      branches.push(inner['right']);
+      first = inner['left'];
     }
+    branches.push(first);
+    branches.reverse();
+    const [left, ...rights] = branches.map((branch) => this.#resolveQuery(branch, ctes, outer));
+    if (left === undefined) return unsupported(`an empty ${kind.toUpperCase()}`);
     const datasetEdges = copyEdges(left.datasetEdges);
-    addComposed(datasetEdges, right.datasetEdges, 'IDENTITY');
-    const columns = left.columns.map((column, index) => {
-      const edges = copyEdges(column.edges);
-      const other = (right.columns[index] as RelationColumn).edges;
-      if (kind === 'union') addComposed(edges, other, 'IDENTITY');
-      else addComposed(datasetEdges, other, 'FILTER');
-      return { name: column.name, edges };
-    });
+    const columns = left.columns.map((column) => ({
+      name: column.name,
+      edges: copyEdges(column.edges),
+    }));
+    for (const right of rights) {
+      if (left.columns.length !== right.columns.length) {
+        throw new Unresolvable(
+          'unsupported-construct',
+          `the sides of ${kind.toUpperCase()} have ${left.columns.length} and ${right.columns.length} columns`,
+        );
+      }
+      addComposed(datasetEdges, right.datasetEdges, 'IDENTITY');
+      right.columns.forEach((column, index) => {
+        if (kind === 'union')
+          addComposed((columns[index] as RelationColumn).edges, column.edges, 'IDENTITY');
+        else addComposed(datasetEdges, column.edges, 'FILTER');
+      });
+    }
     const relation: Relation = { columns, datasetEdges };
     const orderBy = payload['order_by'];
     if (isPresent(orderBy)) {
@@ -520,15 +546,21 @@ export class StatementResolver {
   }
 
   #inputRelation(parts: readonly WrittenIdentifier[]): Relation {
-    const matches = Object.keys(this.#inputs).filter((key) => {
-      const keyParts = key.split('.');
-      return (
-        keyParts.length === parts.length &&
-        keyParts.every((part, index) =>
-          identifierMatches(parts[index] as WrittenIdentifier, part, this.#dialect),
-        )
-      );
-    });
+    if (this.#inputIndex === undefined) {
+      this.#inputIndex = new Map();
+      for (const key of Object.keys(this.#inputs)) {
+        const indexKey = key
+          .split('.')
+          .map((part) => storedKey(part, this.#dialect))
+          .join('\u0000');
+        const list = this.#inputIndex.get(indexKey);
+        if (list === undefined) this.#inputIndex.set(indexKey, [key]);
+        else list.push(key);
+      }
+    }
+    const matches =
+      this.#inputIndex.get(parts.map((part) => writtenKey(part, this.#dialect)).join('\u0000')) ??
+      [];
     const written = parts.map((part) => part.name).join('.');
     if (matches.length !== 1) {
       throw new Unresolvable(
@@ -596,15 +628,10 @@ export class StatementResolver {
       identifierMatches(written, column.name, this.#dialect),
     );
     if (merged.length > 0) return merged.map((column) => column.edges);
-    const found: EdgeSet[] = [];
-    for (const source of scope.sources.slice(0, leftCount)) {
-      for (const column of source.relation.columns) {
-        if (column.name !== undefined && identifierMatches(written, column.name, this.#dialect)) {
-          found.push(column.edges);
-        }
-      }
-    }
-    return found;
+    return scope.sources
+      .slice(0, leftCount)
+      .flatMap((source) => this.#columnsNamed(source.relation.columns, written))
+      .map((column) => column.edges);
   }
 
   #mergeUsing(
@@ -817,6 +844,23 @@ export class StatementResolver {
 
   // ---- column references --------------------------------------------------------------------
 
+  /** The columns of `columns` that `written` names (through an index built on first use). */
+  #columnsNamed(columns: readonly RelationColumn[], written: WrittenIdentifier): RelationColumn[] {
+    let index = this.#nameIndexes.get(columns);
+    if (index === undefined) {
+      index = new Map();
+      for (const column of columns) {
+        if (column.name === undefined) continue;
+        const key = storedKey(column.name, this.#dialect);
+        const list = index.get(key);
+        if (list === undefined) index.set(key, [column]);
+        else list.push(column);
+      }
+      this.#nameIndexes.set(columns, index);
+    }
+    return index.get(writtenKey(written, this.#dialect)) ?? [];
+  }
+
   #resolveColumn(column: Payload, scope: Scope, aliases: AliasLookup): RelationColumn {
     const written = identifier(column['name'], 'a column name');
     if (isPresent(column['join_mark'])) return unsupported('an Oracle (+) join mark');
@@ -834,11 +878,7 @@ export class StatementResolver {
         }
         const source = sources[0];
         if (source !== undefined) {
-          const matches = source.relation.columns.filter(
-            (candidate) =>
-              candidate.name !== undefined &&
-              identifierMatches(written, candidate.name, this.#dialect),
-          );
+          const matches = this.#columnsNamed(source.relation.columns, written);
           if (matches.length === 1) return matches[0] as RelationColumn;
           throw new Unresolvable(
             matches.length === 0 ? 'unknown-column' : 'ambiguous-column',
@@ -892,11 +932,7 @@ export class StatementResolver {
     }
     const matches: RelationColumn[] = [];
     for (const source of scope.sources) {
-      for (const column of source.relation.columns) {
-        if (column.name !== undefined && identifierMatches(written, column.name, this.#dialect)) {
-          matches.push(column);
-        }
-      }
+      matches.push(...this.#columnsNamed(source.relation.columns, written));
     }
     if (matches.length > 1) {
       throw new Unresolvable(
@@ -923,23 +959,33 @@ export class StatementResolver {
     state: WalkState,
     aliases: AliasLookup,
   ): void {
-    if (node === null || node === undefined || typeof node !== 'object') return;
-    this.#nested(() => {
-      this.#tick();
-      if (Array.isArray(node)) {
-        for (const child of node) this.#walk(child, context, scope, ctes, out, state, aliases);
-        return;
+    if (node === null || typeof node !== 'object') return;
+    this.#tick();
+    if (Array.isArray(node)) {
+      for (const child of node) this.#walk(child, context, scope, ctes, out, state, aliases);
+      return;
+    }
+    const record = node as Payload;
+    const entry = nodeKind(record);
+    if (entry !== undefined && LEAF_KINDS.has(entry[0])) return;
+    this.#depth += 1;
+    try {
+      if (this.#depth > MAX_DEPTH) {
+        throw new Unresolvable(
+          'too-complex',
+          `the statement nests deeper than ${MAX_DEPTH} levels`,
+        );
       }
-      const record = node as Payload;
-      const entry = nodeKind(record);
       if (entry === undefined) {
         for (const [key, child] of Object.entries(record)) {
           if (key !== 'span') this.#walk(child, context, scope, ctes, out, state, aliases);
         }
-        return;
+      } else {
+        this.#walkKind(entry[0], entry[1], context, scope, ctes, out, state, aliases);
       }
-      this.#walkKind(entry[0], entry[1], context, scope, ctes, out, state, aliases);
-    });
+    } finally {
+      this.#depth -= 1;
+    }
   }
 
   #walkKind(
@@ -952,13 +998,12 @@ export class StatementResolver {
     state: WalkState,
     aliases: AliasLookup,
   ): void {
+    if (LEAF_KINDS.has(kind)) return;
     const walk = (child: unknown, childContext: TransformationSubtype): void =>
       this.#walk(child, childContext, scope, ctes, out, state, aliases);
     const transformed = isDirect(context) ? composeSubtype(context, 'TRANSFORMATION') : context;
     const indirect = (subtype: TransformationSubtype): TransformationSubtype =>
       isDirect(context) ? subtype : context;
-
-    if (LEAF_KINDS.has(kind)) return;
     if (kind === 'column') {
       if (!isObject(payload)) return unsupported('a column of unknown shape');
       addComposed(out, this.#resolveColumn(payload, scope, aliases).edges, context);
