@@ -151,4 +151,25 @@ export const REFUSED_CASES: readonly CorpusCase[] = [
     sql: 'select * from orders a join orders b on a.id = b.id',
     unresolved: 'output-mismatch',
   },
+  {
+    name: 'list comprehension variable named like an input column',
+    dialect: 'duckdb',
+    inputs: { posts: ['id', 'x', 'tags'] },
+    sql: 'select [x * 2 for x in tags] as doubled from posts',
+    unresolved: 'unsupported-construct',
+  },
+  {
+    name: 'ORDER BY expression over a name that is an alias and an input column',
+    dialect: 'postgresql',
+    inputs: { people: ['first_name', 'name'] },
+    sql: 'SELECT upper(first_name) AS name FROM people ORDER BY lower(name)',
+    unresolved: 'ambiguous-column',
+  },
+  {
+    name: 'input with an unknown (empty) schema',
+    dialect: 'duckdb',
+    inputs: { orders: [] },
+    sql: 'select * from orders',
+    unresolved: 'unknown-relation',
+  },
 ];

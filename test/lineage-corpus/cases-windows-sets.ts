@@ -253,4 +253,15 @@ export const WINDOW_SET_CASES: readonly CorpusCase[] = [
     },
     dataset: ['app_events kind FILTER', 'web_events kind FILTER'],
   },
+  {
+    name: 'ORDER BY an expression over an alias that is only an alias',
+    dialect: 'duckdb',
+    inputs: { orders: ['id', 'net', 'tax'] },
+    sql: 'select id, net + tax as gross from orders order by abs(gross) desc, lower(id)',
+    fields: {
+      id: ['orders id IDENTITY'],
+      gross: ['orders net TRANSFORMATION', 'orders tax TRANSFORMATION'],
+    },
+    dataset: ['orders net SORT', 'orders tax SORT', 'orders id SORT'],
+  },
 ];

@@ -84,7 +84,13 @@ interface WalkState {
   aggregate: boolean;
 }
 
-type AliasLookup = 'never' | 'fallback' | 'first';
+/**
+ * Whether a name may be a select-list alias: `fallback` after the input columns (GROUP BY,
+ * HAVING, QUALIFY, later select items), `first` before them (a bare ORDER BY name), `either`
+ * only when it cannot also be an input column (inside ORDER BY expressions, where PostgreSQL
+ * and DuckDB differ).
+ */
+type AliasLookup = 'never' | 'fallback' | 'first' | 'either';
 
 const MAX_NODES = 2_000_000;
 const MAX_DEPTH = 400;
@@ -149,6 +155,14 @@ const QUERY_KINDS = new Set(['select', 'union', 'intersect', 'except', 'subquery
 const LEAF_KINDS = new Set(['literal', 'boolean', 'null', 'parameter', 'placeholder']);
 /** Quantified comparisons whose kind is also an aggregate's name. */
 const NOT_AGGREGATE_KINDS = new Set(['any', 'all', 'some']);
+/**
+ * Kinds refused inside expressions: `*` outside the select list, names a construct binds itself
+ * (lambda parameters, list comprehension variables: read as columns they would be wrong edges),
+ * and bare identifiers whose meaning depends on their place.
+ */
+const BINDING_OR_UNKNOWN_KINDS = new Set(['star', 'lambda', 'comprehension', 'identifier', 'var']);
+/** The parts of a `*` the resolver reads. */
+const STAR_KEYS = new Set(['table', 'except', 'replace', 'rename', 'span', 'trailing_comments']);
 const TRANSPARENT_KINDS = new Set(['this', 'paren', 'alias']);
 
 function unsupported(what: string): never {
@@ -186,6 +200,12 @@ function show(written: WrittenIdentifier): string {
 
 function copyEdges(edges: EdgeSet): EdgeSet {
   return new Map(edges);
+}
+
+function sameEdges(left: EdgeSet, right: EdgeSet): boolean {
+  if (left.size !== right.size) return false;
+  for (const key of left.keys()) if (!right.has(key)) return false;
+  return true;
 }
 
 function asArray(value: unknown): unknown[] {
@@ -446,7 +466,8 @@ export class StatementResolver {
         if (ordinal !== undefined) {
           addComposed(datasetEdges, this.#outputAt(scope, ordinal, 'ORDER BY'), 'SORT');
         } else {
-          this.#walk(expression, 'SORT', scope, ctes, datasetEdges, { aggregate: false }, 'first');
+          const lookup = this.#bareColumn(expression) === undefined ? 'either' : 'first';
+          this.#walk(expression, 'SORT', scope, ctes, datasetEdges, { aggregate: false }, lookup);
         }
       }
     }
@@ -575,7 +596,14 @@ export class StatementResolver {
       );
     }
     const dataset = matches[0] as string;
-    const columns = (this.#inputs[dataset] as readonly string[]).map((field) => {
+    const fields = this.#inputs[dataset] as readonly string[];
+    if (fields.length === 0) {
+      throw new Unresolvable(
+        'unknown-relation',
+        `relation ${JSON.stringify(dataset)} has no columns in the input schemas; its schema is unknown`,
+      );
+    }
+    const columns = fields.map((field) => {
       const edges: EdgeSet = new Map();
       addEdge(edges, { dataset, field, subtype: 'IDENTITY' });
       return { name: field, edges };
@@ -743,6 +771,9 @@ export class StatementResolver {
 
   #expandStar(scope: Scope, star: unknown, ctes: readonly CTE[]): void {
     if (!isObject(star)) return unsupported('a * of unknown shape');
+    for (const key of Object.keys(star)) {
+      if (!STAR_KEYS.has(key) && isPresent(star[key])) return unsupported(`* with ${key}`);
+    }
     if (isPresent(star['rename'])) return unsupported('* RENAME');
     let columns: RelationColumn[];
     if (isPresent(star['table'])) {
@@ -898,6 +929,16 @@ export class StatementResolver {
         if (output !== undefined) return output;
       }
       const found = this.#unqualified(current, written);
+      if (isOwn && aliases === 'either') {
+        const output = this.#outputNamed(current, written);
+        if (output !== undefined && found !== undefined && !sameEdges(output.edges, found.edges)) {
+          throw new Unresolvable(
+            'ambiguous-column',
+            `${show(written)} in an ORDER BY expression is both a select-list alias and an input column`,
+          );
+        }
+        if (output !== undefined) return output;
+      }
       if (found !== undefined) return found;
       if (isOwn && aliases === 'fallback') {
         const output = this.#outputNamed(current, written);
@@ -1013,7 +1054,7 @@ export class StatementResolver {
       if (kind === 'alias' && isObject(payload)) return walk(payload['this'], context);
       return walk(payload, context);
     }
-    if (kind === 'star' || kind === 'lambda' || kind === 'identifier' || kind === 'var') {
+    if (BINDING_OR_UNKNOWN_KINDS.has(kind)) {
       return unsupported(`a ${kind} inside an expression`);
     }
     if (!isObject(payload)) {
