@@ -144,4 +144,12 @@ export const POSTGRES_CLICKHOUSE_CASES: readonly CorpusCase[] = [
     },
     dataset: ['orders amount FILTER', 'orders user_id JOIN', 'users user_id JOIN'],
   },
+  {
+    name: 'ClickHouse alias that repeats its own column, used in WHERE',
+    dialect: 'clickhouse',
+    inputs: { t: ['id', 'amount'] },
+    sql: 'SELECT id AS id, amount * 2 AS doubled FROM t WHERE doubled > 10',
+    fields: { id: ['t id IDENTITY'], doubled: ['t amount TRANSFORMATION'] },
+    dataset: ['t amount FILTER'],
+  },
 ];

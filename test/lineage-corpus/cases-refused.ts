@@ -172,4 +172,18 @@ export const REFUSED_CASES: readonly CorpusCase[] = [
     sql: 'select * from orders',
     unresolved: 'unknown-relation',
   },
+  {
+    name: 'DuckDB HAVING name that is an alias and an ungrouped column',
+    dialect: 'duckdb',
+    inputs: { t: ['a', 'b'] },
+    sql: 'select b as a, sum(a) as s from t group by all having a > 6',
+    unresolved: 'ambiguous-column',
+  },
+  {
+    name: 'ClickHouse alias shadowing an input column',
+    dialect: 'clickhouse',
+    inputs: { t: ['a', 'b'] },
+    sql: 'SELECT a + 1 AS c, b AS a FROM t WHERE a > 1',
+    unresolved: 'ambiguous-column',
+  },
 ];

@@ -446,6 +446,7 @@ export class StatementResolver {
       scope.windows.set(name, window['spec']);
     }
 
+    if (this.#dialect === 'clickhouse') this.#refuseShadowingAliases(scope, select['expressions']);
     for (const item of asArray(select['expressions'])) {
       this.#addSelectItem(scope, item, ctes);
     }
@@ -455,8 +456,10 @@ export class StatementResolver {
       this.#walk(clause, 'FILTER', scope, ctes, datasetEdges, { aggregate: false }, 'fallback');
     }
     this.#groupBy(select['group_by'], scope, ctes, datasetEdges);
+    // DuckDB binds a HAVING/QUALIFY name to an alias when the column is not grouped: a name
+    // that is both is refused rather than guessed.
     for (const clause of [select['having'], select['qualify']]) {
-      this.#walk(clause, 'FILTER', scope, ctes, datasetEdges, { aggregate: false }, 'fallback');
+      this.#walk(clause, 'FILTER', scope, ctes, datasetEdges, { aggregate: false }, 'either');
     }
     const orderBy = select['order_by'];
     if (isPresent(orderBy)) {
@@ -475,6 +478,34 @@ export class StatementResolver {
       columns: scope.outputs.map((output) => ({ name: output.name, edges: output.edges })),
       datasetEdges,
     };
+  }
+
+  /**
+   * ClickHouse lets an alias stand for its expression everywhere in the query, before the
+   * column of the same name and even before the item that defines it; an alias that shadows an
+   * input column (other than the column itself) makes every use of that name ambiguous here.
+   */
+  #refuseShadowingAliases(scope: Scope, items: unknown): void {
+    for (const item of asArray(items)) {
+      const entry = isObject(item) ? nodeKind(item) : undefined;
+      if (entry?.[0] !== 'alias' || !isObject(entry[1])) continue;
+      const alias = identifier(entry[1]['alias'], 'a column alias');
+      const bare = this.#bareColumn(entry[1]['this']);
+      if (bare !== undefined && !isPresent(bare['table'])) {
+        const name = identifier(bare['name'], 'a column name');
+        if (identifiersEqual(alias, name, this.#dialect)) continue;
+      }
+      if (
+        scope.sources.some(
+          (source) => this.#columnsNamed(source.relation.columns, alias).length > 0,
+        )
+      ) {
+        throw new Unresolvable(
+          'ambiguous-column',
+          `alias ${show(alias)} shadows an input column; ClickHouse reads the name as the alias everywhere in the query`,
+        );
+      }
+    }
   }
 
   #outputAt(scope: Scope, ordinal: number, clause: string): EdgeSet {
