@@ -1,16 +1,42 @@
 import type { DerivedColumnLineage, InputFieldLineage } from './column-lineage-types.js';
 
-/** Where the facet's JSON Schema lives (OpenLineage facets 1-2-0). */
+/**
+ * Where the facet's JSON Schema lives (OpenLineage facets 1-2-0).
+ *
+ * @example
+ * ```ts
+ * facet._schemaURL === COLUMN_LINEAGE_FACET_SCHEMA_URL; // true
+ * ```
+ */
 export const COLUMN_LINEAGE_FACET_SCHEMA_URL =
   'https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json#/$defs/ColumnLineageDatasetFacet';
 
-/** An OpenLineage dataset identity. */
+/**
+ * An OpenLineage dataset identity.
+ *
+ * @example
+ * ```ts
+ * const id: OpenLineageDatasetId = { namespace: 'postgres://db:5432', name: 'shop.public.orders' };
+ * ```
+ */
 export interface OpenLineageDatasetId {
   readonly namespace: string;
   readonly name: string;
 }
 
-/** An OpenLineage `InputField`. */
+/**
+ * An OpenLineage `InputField`.
+ *
+ * @example
+ * ```ts
+ * const input: OpenLineageInputField = {
+ *   namespace: 'postgres://db:5432',
+ *   name: 'shop.public.orders',
+ *   field: 'amount',
+ *   transformations: [{ type: 'DIRECT', subtype: 'IDENTITY', masking: false }],
+ * };
+ * ```
+ */
 export interface OpenLineageInputField extends OpenLineageDatasetId {
   readonly field: string;
   readonly transformations: ReadonlyArray<{
@@ -20,7 +46,14 @@ export interface OpenLineageInputField extends OpenLineageDatasetId {
   }>;
 }
 
-/** OpenLineage's ColumnLineageDatasetFacet, ready to put under an output's `facets.columnLineage`. */
+/**
+ * OpenLineage's ColumnLineageDatasetFacet, ready to put under an output's `facets.columnLineage`.
+ *
+ * @example
+ * ```ts
+ * outputDataset.facets = { columnLineage: buildColumnLineageFacet(lineage, options) };
+ * ```
+ */
 export interface ColumnLineageDatasetFacet {
   readonly _producer: string;
   readonly _schemaURL: string;
@@ -30,7 +63,17 @@ export interface ColumnLineageDatasetFacet {
   readonly dataset: readonly OpenLineageInputField[];
 }
 
-/** What the facet needs beyond the derived lineage. */
+/**
+ * What the facet needs beyond the derived lineage.
+ *
+ * @example
+ * ```ts
+ * const options: ColumnLineageFacetOptions = {
+ *   producer: 'https://github.com/sluice-data/sluice/tree/v0.1.0',
+ *   datasetOf: (relation) => ({ namespace: 'duckdb:///warehouse.duckdb', name: relation }),
+ * };
+ * ```
+ */
 export interface ColumnLineageFacetOptions {
   /** The `_producer` URI of the emitting Sluice (its repository URL at the release tag). */
   readonly producer: string;

@@ -4,7 +4,14 @@ import type {
   OutputFieldLineage,
 } from './column-lineage-types.js';
 
-/** Lineage of a TypeScript transform: pass-through columns only, and what had to be omitted. */
+/**
+ * Lineage of a TypeScript transform: pass-through columns only, and what had to be omitted.
+ *
+ * @example
+ * ```ts
+ * const lineage: DeclaredSchemaLineage = deriveDeclaredSchemaLineage(inputs, ['id', 'score']);
+ * ```
+ */
 export interface DeclaredSchemaLineage extends DerivedColumnLineage {
   /**
    * Output columns with no input column of the same name (or with one in several inputs): the

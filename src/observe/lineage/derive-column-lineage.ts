@@ -13,7 +13,14 @@ import { parseSQL } from './sql-parser.js';
 import type { Relation } from './sql-statement-resolver.js';
 import { StatementResolver, Unresolvable } from './sql-statement-resolver.js';
 
-/** How to read a statement. */
+/**
+ * How to read a statement.
+ *
+ * @example
+ * ```ts
+ * const options: DeriveColumnLineageOptions = { dialect: 'duckdb', outputColumns: ['id', 'total'] };
+ * ```
+ */
 export interface DeriveColumnLineageOptions {
   /** The dialect the statement is written in; it decides parsing and how names match. */
   readonly dialect: SQLLineageDialect;
