@@ -257,7 +257,7 @@ export const WINDOW_SET_CASES: readonly CorpusCase[] = [
     name: 'ORDER BY an expression over an alias that is only an alias',
     dialect: 'duckdb',
     inputs: { orders: ['id', 'net', 'tax'] },
-    sql: 'select id, net + tax as gross from orders order by abs(gross) desc, lower(id)',
+    sql: 'select id, net + tax as gross from orders order by abs(gross) desc, abs(id)',
     fields: {
       id: ['orders id IDENTITY'],
       gross: ['orders net TRANSFORMATION', 'orders tax TRANSFORMATION'],
