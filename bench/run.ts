@@ -63,6 +63,7 @@ const BUDGETS: Readonly<Record<string, { readonly op: '<=' | '>='; readonly limi
   'alerts.evaluate_1000_pipelines_ms': { op: '<=', limit: 100 },
   'lineage.query_depth20_ms': { op: '<=', limit: 200 },
   'lineage.query_depth20_pg_ms': { op: '<=', limit: 500 },
+  'lineage.derive_median_ms': { op: '<=', limit: 5 },
 };
 
 const RESULTS_FILE = fileURLToPath(new URL('./results.json', import.meta.url));

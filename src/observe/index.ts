@@ -3,3 +3,4 @@ export * from './run-report.js';
 export * from './data-docs.js';
 export * from './metrics/index.js';
 export * from './audit/index.js';
+export * from './lineage/index.js';
