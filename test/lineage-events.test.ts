@@ -175,4 +175,194 @@ describe('OpenLineage events of batch runs', () => {
     });
     assert(checked.outputs[0]?.outputFacets?.['outputStatistics']).toMatchObject({ rowCount: 2 });
   });
+  it('a failed run with quarantined rows: FAIL with errorMessage, no outputs, assertions kept', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'orders.csv'), ORDERS_CSV);
+    const p = pipeline('gate_fails', {
+      steps: {
+        orders: source.csv({ path: 'orders.csv' }),
+        checked: check({
+          input: ref('orders'),
+          suite: suite('orders', [
+            expect.between('amount', { min: 0 }, { severity: 'quarantine', id: 'positive' }),
+            expect.rowCountBetween({ min: 10 }, { id: 'enough_rows' }),
+          ]),
+        }),
+        out: sink.ndjson({ input: ref('checked'), path: 'out.ndjson' }),
+      },
+    });
+    const { report, events, refused } = await runWithLineage(dir, p);
+    assert(report.status).toBe('failed');
+    assert(report.rowsQuarantined).toBe(1);
+    assert(refused).toBe(0);
+    assertWellFormed(events);
+    const run = ended(events, 'gate_fails')!;
+    assert(run.eventType).toBe('FAIL');
+    assert(run.outputs).toEqual([]);
+    assert(run.run.facets['errorMessage']).toMatchObject({
+      message: assert.stringContaining('QUALITY_GATE_FAILED'),
+      programmingLanguage: 'TypeScript',
+    });
+    assert(run.run.facets['errorMessage']).not.toHaveProperty('stackTrace');
+    const checked = ended(events, 'gate_fails.checked')!;
+    assert(checked.eventType).toBe('FAIL');
+    assert(checked.inputs[0]?.facets?.['dataQualityAssertions']).toMatchObject({
+      assertions: [
+        { name: 'positive', success: false, severity: 'quarantine' },
+        { name: 'enough_rows', success: false, severity: 'error' },
+      ],
+    });
+    // The sink never ran: no step run, so no events for it.
+    assert(events.filter((e) => e.job.name === 'gate_fails.out')).toEqual([]);
+  });
+
+  it('a canceled run ends with ABORT', async () => {
+    const dir = await tempDir();
+    const abort = new AbortController();
+    const p = pipeline('canceled', {
+      steps: {
+        rows: sql`select * from range(5) t(n)`,
+        slow: transform({
+          input: ref('rows'),
+          map: async (row) => {
+            abort.abort(new Error('stop'));
+            await sleep(50);
+            return row;
+          },
+        }),
+        out: sink.ndjson({ input: ref('slow'), path: 'out.ndjson' }),
+      },
+    });
+    const { report, events } = await runWithLineage(dir, p, { signal: abort.signal });
+    assert(report.status).toBe('canceled');
+    assertWellFormed(events);
+    assert(ended(events, 'canceled')?.eventType).toBe('ABORT');
+    assert(ended(events, 'canceled.rows')?.eventType).toBe('COMPLETE');
+    assert(['ABORT', 'FAIL']).toContain(ended(events, 'canceled.slow')?.eventType);
+  });
+
+  it('a Delta sink and source: the table by its location, overwrite, then its version', async () => {
+    const dir = await tempDir();
+    const write = pipeline('to_delta', {
+      steps: {
+        rows: sql`select n, n * 10 as v from range(4) t(n)`,
+        lake: sink.delta({ input: ref('rows'), path: 'lake/numbers', mode: 'overwrite' }),
+      },
+    });
+    const first = await runWithLineage(dir, write);
+    assert(first.report.status).toBe('success');
+    assertWellFormed(first.events);
+    const out = ended(first.events, 'to_delta.lake')!.outputs[0]!;
+    assert([out.namespace, out.name]).toEqual(['file', join(dir, 'lake/numbers')]);
+    assert(out.facets?.['lifecycleStateChange']).toMatchObject({
+      lifecycleStateChange: 'OVERWRITE',
+    });
+    assert(out.facets?.['schema']?.['fields']).toMatchObject([{ name: 'n' }, { name: 'v' }]);
+    assert(out.outputFacets?.['outputStatistics']).toMatchObject({ rowCount: 4 });
+
+    const read = pipeline('from_delta', {
+      steps: {
+        numbers: source.delta({ path: 'lake/numbers' }),
+        out: sink.csv({ input: ref('numbers'), path: 'numbers.csv' }),
+      },
+    });
+    const second = await runWithLineage(dir, read);
+    assert(second.report.status).toBe('success');
+    assertWellFormed(second.events);
+    const input = ended(second.events, 'from_delta.numbers')!.inputs[0]!;
+    assert([input.namespace, input.name]).toEqual(['file', join(dir, 'lake/numbers')]);
+    assert(input.facets?.['version']).toMatchObject({ datasetVersion: '0' });
+  });
+
+  it('a PostgreSQL sink: postgres://host:port and db.schema.table, never the credentials', async (context) => {
+    const why = await postgresUnavailable();
+    if (why !== undefined) return context.skip(why);
+    const database = await createTestDatabase();
+    try {
+      const url = new URL(database.url);
+      url.password = 'pa:ss@w0rd';
+      const dir = await tempDir();
+      const table = 'public."Wéird ""tbl"""';
+      const p = pipeline('to_postgres', {
+        steps: {
+          rows: sql`select n from range(3) t(n)`,
+          load: sink.postgres({
+            input: ref('rows'),
+            url: url.toString(),
+            table,
+            mode: 'overwrite',
+          }),
+        },
+      });
+      const { report, events } = await runWithLineage(dir, p);
+      assert(report.status, JSON.stringify(report.error)).toBe('success');
+      assertWellFormed(events);
+      const out = ended(events, 'to_postgres')!.outputs[0]!;
+      const db = url.pathname.slice(1);
+      assert(out.namespace).toBe(`postgres://${url.hostname}:${url.port || '5432'}`);
+      assert(out.name).toBe(`${db}.${table}`);
+      assert(JSON.stringify(events)).not.toContain('pa:ss');
+      assert(JSON.stringify(events)).not.toContain(url.password);
+      assert(out.facets?.['lifecycleStateChange']).toMatchObject({
+        lifecycleStateChange: 'OVERWRITE',
+      });
+    } finally {
+      await database.drop();
+    }
+  });
+
+  it('omits the column lineage facet when the derivation is absent, unresolved or throws', async () => {
+    const dir = await tempDir();
+    const p = pipeline('no_columns', {
+      steps: {
+        rows: sql`select 1 as a`,
+        out: sink.ndjson({ input: ref('rows'), path: 'out.ndjson' }),
+      },
+    });
+    const derivers: (ColumnLineageDeriver | undefined)[] = [
+      undefined,
+      () => ({ unresolved: true, reason: 'not derived' }),
+      () => {
+        throw new Error('parser crashed');
+      },
+    ];
+    for (const columnLineage of derivers) {
+      const { report, events } = await runWithLineage(
+        dir,
+        p,
+        columnLineage === undefined ? {} : { columnLineage },
+      );
+      assert(report.status).toBe('success');
+      assertWellFormed(events);
+      assert(JSON.stringify(events)).not.toContain('columnLineage');
+    }
+  });
+
+  it.runIf(schemas !== undefined)(
+    'the validator itself rejects a malformed event and facet',
+    () => {
+      const broken = {
+        eventType: 'START',
+        eventTime: 'yesterday',
+        producer: 'x',
+        schemaURL: 'https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent',
+        run: {
+          runId: 'run_1',
+          facets: {
+            nominalTime: {
+              _producer: 'https://example.com',
+              _schemaURL:
+                'https://openlineage.io/spec/facets/1-0-1/NominalTimeRunFacet.json#/$defs/NominalTimeRunFacet',
+            },
+          },
+        },
+        job: { namespace: 'n', name: 'j', facets: {} },
+        inputs: [],
+        outputs: [],
+      } as unknown as RunEvent;
+      const problems = schemas!.problems(broken);
+      assert(problems.some((p) => p.startsWith('RunEvent'))).toBe(true);
+      assert(problems.some((p) => p.startsWith('run.nominalTime'))).toBe(true);
+    },
+  );
 });
