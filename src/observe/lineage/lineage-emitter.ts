@@ -34,6 +34,8 @@ class TransportQueue {
   readonly events: RunEvent[] = [];
   sent = 0;
   dropped = 0;
+  /** Set by close: what was queued, the event in flight included, is counted dropped then. */
+  closed = false;
   draining: Promise<void> | undefined;
   constructor(readonly transport: LineageTransport) {}
 }
@@ -147,13 +149,16 @@ export class LineageEmitter {
     await this.flush(deadlineMs);
     this.#stop.abort();
     for (const queue of this.#queues) {
-      const left = queue.events.splice(0);
-      for (const _ of left) this.#drop(queue, 'queue_full');
+      queue.closed = true;
+      for (const _ of queue.events.splice(0)) this.#drop(queue, 'queue_full');
     }
-    await Promise.all(this.#queues.map((queue) => queue.draining));
-    await Promise.all(
-      this.#queues.map((queue) => queue.transport.close?.().catch(() => undefined)),
-    );
+    // A transport that ignores the abort must not hold the shutdown: a short grace, no more.
+    const grace = new Promise<void>((resolve) => setTimeout(resolve, 1_000).unref());
+    await Promise.race([Promise.all(this.#queues.map((queue) => queue.draining)), grace]);
+    await Promise.race([
+      Promise.all(this.#queues.map((queue) => queue.transport.close?.().catch(() => undefined))),
+      grace,
+    ]);
   }
 
   async #drain(queue: TransportQueue): Promise<void> {
@@ -165,8 +170,10 @@ export class LineageEmitter {
         if (event === undefined || this.#stop.signal.aborted) break;
         try {
           await queue.transport.send(event, this.#stop.signal);
+          if (queue.closed) break;
           queue.sent++;
         } catch (error) {
+          if (queue.closed) break;
           this.#drop(queue, 'delivery_failed');
           this.#logger.warn(
             { transport: queue.transport.name, err: (error as Error).message },
