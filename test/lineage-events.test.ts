@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect as assert, it } from 'vitest';
+import { describe, expect as assert, it } from 'vitest';
 import { check, expect, pipeline, ref, sink, source, sql, suite, transform } from '../src/index.js';
 import type { RunReport } from '../src/index.js';
 import type { RunEvent } from '../src/observe/lineage/openlineage-event.js';

@@ -101,6 +101,8 @@ export interface RunOptions {
    * Without it, the `interval_start`/`interval_end` params are used where the pipeline has them.
    */
   readonly interval?: { readonly start: string; readonly end: string };
+  /** The orchestrator's attempt number of this run (1 for the first): a lineage run of its own. */
+  readonly attempt?: number;
 }
 
 /**
@@ -193,6 +195,7 @@ export async function runPipeline(
           baseDir,
           redact: (event) => redactor.redactValue(event) as RunEvent,
           ...(options.interval === undefined ? {} : { interval: options.interval }),
+          ...(options.attempt === undefined ? {} : { attempt: options.attempt }),
           ...(options.fullRefresh === true ? { fullRefresh: true } : {}),
         })
       : undefined;
@@ -467,7 +470,10 @@ export async function runPipeline(
   const redacted = redactor.redactValue(runReport) as RunReport;
   if (!lineageEnded)
     lineage?.runFinished(
-      redacted.status,
+      // A run stopped at its timeout failed (as the orchestrator records it), not canceled.
+      redacted.status === 'canceled' && stopCode(options.signal) === 'RUN_TIMEOUT'
+        ? 'failed'
+        : redacted.status,
       redacted.steps,
       redacted.error === undefined
         ? undefined
@@ -708,6 +714,11 @@ function watermarksOf(outcomes: ReadonlyMap<string, StepOutcome>): {
       .map(([stepId, outcome]) => [stepId, outcome.watermark as string]),
   );
   return Object.keys(watermarks).length === 0 ? {} : { watermarks };
+}
+
+function stopCode(signal: AbortSignal | undefined): string | undefined {
+  const reason: unknown = signal?.reason;
+  return reason instanceof SluiceError ? reason.code : undefined;
 }
 
 function reportError(error: SluiceError): ReportedError {

@@ -7,6 +7,8 @@ import { retryDiagnostics } from '../core/retry-policy.js';
 import type { Pipeline } from '../define/pipeline.js';
 import type { AlertsConfig } from '../observe/alerts/alerts-config.js';
 import { alertsConfigDiagnostics } from '../observe/alerts/alerts-config.js';
+import type { LineageConfig } from '../observe/lineage/lineage-config.js';
+import { lineageConfigDiagnostics } from '../observe/lineage/lineage-config.js';
 import {
   loadPipelineFile,
   pipelineCodeHash,
@@ -29,6 +31,11 @@ export interface ProjectConfig {
    * evaluates the rules (see docs/observability.md#alerts).
    */
   readonly alerts?: AlertsConfig;
+  /**
+   * OpenLineage events of every run: the namespace and where events go (HTTP, file, console,
+   * NATS); `OPENLINEAGE_URL` adds an HTTP transport (see docs/lineage.md).
+   */
+  readonly lineage?: LineageConfig;
 }
 
 /**
@@ -117,7 +124,10 @@ export class Project {
           hint: "export default defineProject({ pipelines: 'pipelines' })",
         },
       ]);
-    const problems = alertsConfigDiagnostics(config.alerts, configFile);
+    const problems = [
+      ...alertsConfigDiagnostics(config.alerts, configFile),
+      ...lineageConfigDiagnostics(config.lineage, configFile),
+    ];
     if (problems.length > 0) throw new ConfigError(problems);
     return new Project(root, config);
   }

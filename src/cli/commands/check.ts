@@ -25,7 +25,7 @@ export const checkCommand: Command = {
     try {
       const file = resolve(io.cwd, args[0] as string);
       if (CONFIG_FILES.includes(basename(file))) {
-        // Opening the project validates sluice.config.ts, its alerts included.
+        // Opening the project validates sluice.config.ts, its alerts and lineage included.
         const { config } = await Project.open(dirname(file));
         const summary = {
           status: 'ok',
@@ -36,11 +36,12 @@ export const checkCommand: Command = {
             channels: config.alerts?.channels?.length ?? 0,
             maintenance: config.alerts?.maintenance?.length ?? 0,
           },
+          lineage: { transports: config.lineage?.transports?.map((t) => t.type) ?? [] },
         };
         io.stdout(
           json
             ? `${JSON.stringify(summary, null, 2)}\n`
-            : `Project config ${file} is valid: ${summary.alerts.rules} alert rules, ${summary.alerts.routes} routes, ${summary.alerts.channels} channels\n`,
+            : `Project config ${file} is valid: ${summary.alerts.rules} alert rules, ${summary.alerts.routes} routes, ${summary.alerts.channels} channels, ${summary.lineage.transports.length} lineage transports\n`,
         );
         return ExitCode.success;
       }

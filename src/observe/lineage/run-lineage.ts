@@ -45,6 +45,8 @@ export interface RunLineageOptions {
   readonly columnLineage?: ColumnLineageDeriver;
   /** The run's data interval (ISO times); else the `interval_start`/`interval_end` params. */
   readonly interval?: { readonly start: string; readonly end: string };
+  /** The attempt number: attempts after the first are lineage runs of their own. */
+  readonly attempt?: number;
   /** Applied to every event before it is emitted (the run's secret redaction). */
   readonly redact?: (event: RunEvent) => RunEvent;
 }
@@ -68,6 +70,7 @@ export class RunLineage {
   readonly #options: RunLineageOptions;
   readonly #namespace: string;
   readonly #uuid: string;
+  readonly #runKey: string;
   readonly #facts = new Map<string, StepLineageFacts>();
   readonly #started = new Set<string>();
   readonly #ended = new Set<string>();
@@ -76,7 +79,11 @@ export class RunLineage {
     this.#emitter = emitter;
     this.#options = options;
     this.#namespace = emitter.namespace;
-    this.#uuid = lineageRunId(options.runId);
+    this.#runKey =
+      options.attempt === undefined || options.attempt <= 1
+        ? options.runId
+        : `${options.runId}#${options.attempt}`;
+    this.#uuid = lineageRunId(this.#runKey);
   }
 
   /** The pipeline run's START. */
@@ -100,7 +107,7 @@ export class RunLineage {
     this.#emit(
       'START',
       at,
-      lineageRunId(this.#options.runId, step.id),
+      lineageRunId(this.#runKey, step.id),
       this.#stepJob(step),
       this.#stepRunFacets(),
       this.#stepJobFacets(step),
@@ -173,7 +180,7 @@ export class RunLineage {
     this.#emit(
       terminal(status),
       at,
-      lineageRunId(this.#options.runId, step.id),
+      lineageRunId(this.#runKey, step.id),
       this.#stepJob(step),
       {
         ...this.#stepRunFacets(),
