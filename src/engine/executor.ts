@@ -372,7 +372,6 @@ export async function runPipeline(
   };
 
   lineage?.runStarted(startedAt);
-  let lineageEnded = false;
   try {
     await scheduleSteps(
       plan,
@@ -417,7 +416,6 @@ export async function runPipeline(
       }
     }
   } catch (error) {
-    lineageEnded = true;
     lineage?.runFinished(
       'failed',
       [],
@@ -468,18 +466,15 @@ export async function runPipeline(
   // Errors were redacted where they were caught; the rest of the report (inputs, outputs,
   // schema changes, quality results) passes the same filter before it is written or returned.
   const redacted = redactor.redactValue(runReport) as RunReport;
-  if (!lineageEnded)
-    lineage?.runFinished(
-      // A run stopped at its timeout failed (as the orchestrator records it), not canceled.
-      redacted.status === 'canceled' && stopCode(options.signal) === 'RUN_TIMEOUT'
-        ? 'failed'
-        : redacted.status,
-      redacted.steps,
-      redacted.error === undefined
-        ? undefined
-        : `[${redacted.error.code}] ${redacted.error.message}`,
-      endedAt,
-    );
+  lineage?.runFinished(
+    // A run stopped at its timeout failed (as the orchestrator records it), not canceled.
+    redacted.status === 'canceled' && stopCode(options.signal) === 'RUN_TIMEOUT'
+      ? 'failed'
+      : redacted.status,
+    redacted.steps,
+    redacted.error === undefined ? undefined : `[${redacted.error.code}] ${redacted.error.message}`,
+    endedAt,
+  );
   await writeRunReport(redacted, stateDir);
   logger.info({ status: redacted.status, durationMs: redacted.durationMs }, 'run finished');
   return redacted;
