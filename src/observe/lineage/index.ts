@@ -12,3 +12,4 @@ export * from './run-lineage.js';
 export * from './transports/http-transport.js';
 export * from './transports/file-transport.js';
 export * from './transports/nats-transport.js';
+export * from './stream-lineage.js';
