@@ -8,7 +8,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { RunReport } from '../src/index.js';
+import type { RunOptions, RunReport } from '../src/index.js';
 import { pipeline, ref, runPipeline, schema, sink, source, sql, t } from '../src/index.js';
 import { assert, runCount, sqlString, stepTimes } from './common.js';
 
@@ -44,6 +44,7 @@ export async function runSluiceBatch(
   csvPath: string,
   dir: string,
   onReport?: (report: RunReport) => Promise<void>,
+  runOptions: Pick<RunOptions, 'lineage'> = {},
 ): Promise<BatchOutcome> {
   const outputDir = join(dir, 'daily');
   const job = pipeline('bench_orders_daily', {
@@ -59,7 +60,11 @@ export async function runSluiceBatch(
       out: sink.parquet({ input: ref('daily'), path: outputDir, partitionBy: ['order_date'] }),
     },
   });
-  const report = await runPipeline(job, { stateDir: join(dir, 'state'), baseDir: dir });
+  const report = await runPipeline(job, {
+    stateDir: join(dir, 'state'),
+    baseDir: dir,
+    ...runOptions,
+  });
   await onReport?.(report);
   assert(
     report.status === 'success',

@@ -13,7 +13,10 @@ import {
   removeRunDirs,
 } from './common.js';
 import { generateOrders, ordersRowCount } from './generate-orders.js';
+import { join } from 'node:path';
 import { createPrometheusMetrics } from '../src/observe/metrics/prometheus-metrics.js';
+import { LineageEmitter } from '../src/observe/lineage/lineage-emitter.js';
+import { fileTransport } from '../src/observe/lineage/transports/file-transport.js';
 import { recordAttempt, singleAttempt } from '../src/orchestrator/attempt-metrics.js';
 import { recordWideHistory, seriesCount } from '../test/support/metrics-history.js';
 
@@ -21,8 +24,9 @@ import { recordWideHistory, seriesCount } from '../test/support/metrics-history.
  * The `observe` group: what metrics cost.
  *
  * - `observe.overhead_ratio`: the batch job of the `batch` group with metrics on (a Prometheus
- *   registry created, the run recorded from its report as the worker does, one scrape) over
- *   the same job with metrics off, best of `BENCH_ROUNDS` alternating runs each;
+ *   registry created, the run recorded from its report as the worker does, one scrape) and
+ *   lineage on (every OpenLineage event appended to an NDJSON file and flushed) over the same
+ *   job with both off, best of `BENCH_ROUNDS` alternating runs each;
  * - `observe.stream_overhead_ratio`: Nexmark q7 through `runStream` with the stream families
  *   recorded as it runs, over the same without (`BENCH_OBSERVE_EVENTS`, default 5M events);
  * - `observe.scrape_ms` and `observe.series`: a scrape of 1,000 runs of history of 20 pipelines
@@ -40,13 +44,30 @@ export async function runObserveGroup(): Promise<BenchResult[]> {
   const csv = await generateOrders(ordersRowCount());
   const batch = await alternate('observe batch', rounds, {
     off: (dir) => runSluiceBatch(csv, dir),
-    on: (dir) =>
-      runSluiceBatch(csv, dir, async (report) => {
-        const metrics = await createPrometheusMetrics();
-        recordAttempt(metrics, singleAttempt(report, Date.now()));
-        const { body } = await metrics.expose();
-        assert(body.includes('sluice_runs_total{'), 'the run was not recorded');
-      }),
+    on: async (dir) => {
+      // Lineage on: every event of the run appended to an NDJSON file, flushed before the end.
+      const lineage = LineageEmitter.create({
+        transports: [fileTransport({ path: join(dir, 'lineage.ndjson') })],
+      });
+      const outcome = await runSluiceBatch(
+        csv,
+        dir,
+        async (report) => {
+          const metrics = await createPrometheusMetrics();
+          recordAttempt(metrics, singleAttempt(report, Date.now()));
+          const { body } = await metrics.expose();
+          assert(body.includes('sluice_runs_total{'), 'the run was not recorded');
+        },
+        { lineage },
+      );
+      await lineage.close(30_000);
+      const sent = lineage.status()[0]?.sent ?? 0;
+      assert(
+        sent === 8 && lineage.dropped === 0,
+        `lineage sent ${sent}, dropped ${lineage.dropped}`,
+      );
+      return outcome;
+    },
   });
   try {
     const on = fastest(batch.on);
@@ -56,7 +77,7 @@ export async function runObserveGroup(): Promise<BenchResult[]> {
       id: 'observe.overhead_ratio',
       value: round(on.seconds / off.seconds),
       unit: 'ratio',
-      note: `batch job (${off.value.rowsRead.toLocaleString('en')} rows) with metrics on / off, best of ${rounds}: ${on.seconds.toFixed(2)} s / ${off.seconds.toFixed(2)} s (lineage is not emitted yet, so only metrics are on)`,
+      note: `batch job (${off.value.rowsRead.toLocaleString('en')} rows) with metrics and lineage (8 OpenLineage events to an NDJSON file) on / off, best of ${rounds}: ${on.seconds.toFixed(2)} s / ${off.seconds.toFixed(2)} s`,
     });
   } finally {
     await removeRunDirs([...batch.on, ...batch.off]);

@@ -51,6 +51,10 @@ import {
 } from '../contracts/secrets.js';
 import { pipelineBaseDir, tellsPublishedRuns } from './published-runs.js';
 import type { StepEvent } from './step-event.js';
+import type { LineageEmitter } from '../observe/lineage/lineage-emitter.js';
+import { RunLineage } from '../observe/lineage/run-lineage.js';
+import type { RunEvent } from '../observe/lineage/openlineage-event.js';
+import { compileSQL } from './sql-compiler.js';
 
 export type { StepEvent } from './step-event.js';
 
@@ -98,6 +102,18 @@ export interface RunOptions {
    * every sink published. See {@link SourceStateHooks}.
    */
   readonly sourceState?: SourceStateHooks;
+  /**
+   * Where the run's OpenLineage events go (pipeline run and step runs). Emitting only queues
+   * the events: it never waits for a transport, never slows or fails the run.
+   */
+  readonly lineage?: LineageEmitter;
+  /**
+   * The run's data interval (ISO times), when it has one: the lineage events' `nominalTime`.
+   * Without it, the `interval_start`/`interval_end` params are used where the pipeline has them.
+   */
+  readonly interval?: { readonly start: string; readonly end: string };
+  /** The orchestrator's attempt number of this run (1 for the first): a lineage run of its own. */
+  readonly attempt?: number;
 }
 
 /**
@@ -180,6 +196,35 @@ export async function runPipeline(
   const tempDirectory = join(stateDir, 'tmp', runId);
   const engine = { ...pipeline.engine, ...options.engine };
   const abort = new AbortController();
+  const lineage =
+    options.lineage?.active === true
+      ? new RunLineage(options.lineage, {
+          pipeline,
+          steps: plan.steps,
+          runId,
+          params,
+          baseDir,
+          redact: (event) => redactor.redactValue(event) as RunEvent,
+          ...(options.interval === undefined ? {} : { interval: options.interval }),
+          ...(options.attempt === undefined ? {} : { attempt: options.attempt }),
+          ...(options.fullRefresh === true ? { fullRefresh: true } : {}),
+        })
+      : undefined;
+  const lineageFacts = (step: PlannedStep, outcome: StepOutcome | undefined, done: StepReport) =>
+    outcome === undefined
+      ? undefined
+      : {
+          fields: outcome.fields,
+          inputs: outcome.inputs,
+          outputs: outcome.outputs,
+          rowsIn: done.rowsIn,
+          rowsOut: done.rowsOut,
+          ...(outcome.quality === undefined ? {} : { quality: outcome.quality }),
+          ...(outcome.metrics === undefined ? {} : { metrics: outcome.metrics.values }),
+          ...(step.definition.kind === 'sql' && step.definition.warehouse === undefined
+            ? { sql: compileSQL(step.definition, params) }
+            : {}),
+        };
   const onOuterAbort = (): void => abort.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', onOuterAbort, { once: true });
 
@@ -232,6 +277,7 @@ export async function runPipeline(
     const stepLogger = logger.child({ stepId: step.id });
     const began = performance.now();
     options.onEvent?.({ type: 'step-started', stepId: step.id, kind: step.kind });
+    lineage?.stepStarted(step, new Date());
     stepLogger.info({ kind: step.kind }, 'step started');
     const connection = await session.connect(step.id);
     try {
@@ -250,7 +296,9 @@ export async function runPipeline(
           cached: true,
         });
         stepLogger.info({ key }, 'step output taken from the cache');
-        options.onEvent?.({ type: 'step-finished', step: report(step) });
+        const done = report(step);
+        lineage?.stepFinished(step, done, lineageFacts(step, cached, done), new Date());
+        options.onEvent?.({ type: 'step-finished', step: done });
         return;
       }
       let outcome = await withStepRetries(
@@ -301,6 +349,7 @@ export async function runPipeline(
         },
         'step finished',
       );
+      lineage?.stepFinished(step, done, lineageFacts(step, outcome, done), new Date());
       options.onEvent?.({ type: 'step-finished', step: done });
     } catch (error) {
       const wrapped = redactor.redactError(asSluiceError(error, step.id));
@@ -323,13 +372,21 @@ export async function runPipeline(
           'step failed',
         );
       }
-      options.onEvent?.({ type: 'step-finished', step: report(step) });
+      const done = report(step);
+      lineage?.stepFinished(
+        step,
+        done,
+        lineageFacts(step, outcomes.get(step.id), done),
+        new Date(),
+      );
+      options.onEvent?.({ type: 'step-finished', step: done });
     } finally {
       // A sink's staged output may hold a transaction on its connection until publish.
       if (step.kind !== 'sink') connection.close();
     }
   };
 
+  lineage?.runStarted(startedAt);
   try {
     await scheduleSteps(
       plan,
@@ -353,13 +410,24 @@ export async function runPipeline(
           .map((step) => step.id),
       };
       failure = await prepareSourceState(options.sourceState, change);
+      const onPublished =
+        lineage === undefined
+          ? options.onEvent
+          : (event: StepEvent): void => {
+              const step =
+                event.type === 'step-published'
+                  ? plan.steps.find((s) => s.id === event.stepId)
+                  : undefined;
+              if (step !== undefined) lineage.stepPublished(step, report(step), new Date());
+              options.onEvent?.(event);
+            };
       failure ??= await publishOutputs(
         publishing,
         outcomes,
         published,
         writes,
         logger,
-        options.onEvent,
+        onPublished,
       );
       if (failure === undefined) {
         await recordMetrics(metricHistory, outcomes, runId);
@@ -369,6 +437,14 @@ export async function runPipeline(
         failure = await commitSourceState(options.sourceState, change);
       }
     }
+  } catch (error) {
+    lineage?.runFinished(
+      'failed',
+      [],
+      redactor.redact(`[INTERNAL] ${firstLine(error)}`),
+      new Date(),
+    );
+    throw error;
   } finally {
     if (failure !== undefined) {
       await discardOutputs(outcomes, published);
@@ -412,6 +488,15 @@ export async function runPipeline(
   // Errors were redacted where they were caught; the rest of the report (inputs, outputs,
   // schema changes, quality results) passes the same filter before it is written or returned.
   const redacted = redactor.redactValue(runReport) as RunReport;
+  lineage?.runFinished(
+    // A run stopped at its timeout failed (as the orchestrator records it), not canceled.
+    redacted.status === 'canceled' && stopCode(options.signal) === 'RUN_TIMEOUT'
+      ? 'failed'
+      : redacted.status,
+    redacted.steps,
+    redacted.error === undefined ? undefined : `[${redacted.error.code}] ${redacted.error.message}`,
+    endedAt,
+  );
   await writeRunReport(redacted, stateDir);
   logger.info({ status: redacted.status, durationMs: redacted.durationMs }, 'run finished');
   return redacted;
@@ -662,6 +747,11 @@ function watermarksOf(outcomes: ReadonlyMap<string, StepOutcome>): {
       .map(([stepId, outcome]) => [stepId, outcome.watermark as string]),
   );
   return Object.keys(watermarks).length === 0 ? {} : { watermarks };
+}
+
+function stopCode(signal: AbortSignal | undefined): string | undefined {
+  const reason: unknown = signal?.reason;
+  return reason instanceof SluiceError ? reason.code : undefined;
 }
 
 function reportError(error: SluiceError): ReportedError {

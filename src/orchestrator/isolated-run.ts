@@ -8,6 +8,8 @@ import type { Diagnostic, SluiceErrorCode } from '../core/errors.js';
 import { ConfigError, SluiceError, describeCause } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { silentLogger } from '../core/logger.js';
+import type { RunEvent } from '../observe/lineage/openlineage-event.js';
+import { OpenLineageRuns } from '../observe/lineage/open-runs.js';
 import type { StepEvent } from '../engine/executor.js';
 import type { ReportedError, RunReport, StepReport } from '../observe/run-report.js';
 import { unpublishedMessage, writeRunReport } from '../observe/run-report.js';
@@ -36,6 +38,15 @@ export interface IsolatedRunRequest {
   readonly cache?: { readonly codeHash: string };
   /** Who the run writes for, recorded with its commits (`user:alice`, `scheduler`). */
   readonly actor?: string;
+  /**
+   * Emit the run's OpenLineage events (to the parent, as `lineage` messages) in this namespace;
+   * absent: none are made.
+   */
+  readonly lineage?: { readonly namespace: string };
+  /** The run's data interval (ISO times), for the events' `nominalTime`. */
+  readonly interval?: { readonly start: string; readonly end: string };
+  /** The attempt number (1 for the first): each attempt is a run of its own in lineage. */
+  readonly attempt?: number;
 }
 
 /** A message from the parent to the run's child process. */
@@ -47,6 +58,7 @@ export type ParentMessage =
 export type HostMessage =
   | { readonly type: 'loaded'; readonly pipeline: LoadedPipeline }
   | { readonly type: 'event'; readonly event: StepEvent }
+  | { readonly type: 'lineage'; readonly event: RunEvent }
   | {
       readonly type: 'log';
       readonly level: 'debug' | 'info' | 'warn' | 'error';
@@ -84,6 +96,11 @@ export interface IsolationOptions {
   readonly signal?: AbortSignal;
   readonly logger?: Logger;
   readonly onEvent?: (event: StepEvent) => void;
+  /**
+   * Receives the run's OpenLineage events (when the request asks for them); a run whose process
+   * was killed gets its missing terminal events (FAIL, or ABORT when canceled) made here.
+   */
+  readonly onLineageEvent?: (event: RunEvent) => void;
   /** Called once the child has loaded the pipeline file, before the run starts. */
   readonly onLoaded?: (pipeline: LoadedPipeline) => void;
   /**
@@ -249,6 +266,7 @@ class RunProcess {
     const finished = new Map<string, StepReport>();
     const started = new Map<string, string>();
     const published = new Set<string>();
+    const lineageRuns = new OpenLineageRuns();
     let crashed: string | undefined;
     let pipelineName = request.pipeline;
     let settle: (message: 'ended' | HostMessage) => void = () => undefined;
@@ -266,6 +284,9 @@ class RunProcess {
           finished.set(message.event.step.id, message.event.step);
         if (message.event.type === 'step-published') published.add(message.event.stepId);
         options.onEvent?.(message.event);
+      } else if (message.type === 'lineage') {
+        lineageRuns.observe(message.event);
+        options.onLineageEvent?.(message.event);
       } else if (message.type === 'log') {
         const target =
           Object.keys(message.bindings).length === 0 ? logger : logger.child(message.bindings);
@@ -347,6 +368,13 @@ class RunProcess {
         .filter(([id]) => !finished.has(id))
         .map(([id, kind]) => unfinishedStep(id, kind, ended, error)),
     ];
+    if (options.onLineageEvent !== undefined)
+      for (const event of lineageRuns.endAll(
+        stopReason?.code === 'RUN_CANCELED' ? 'ABORT' : 'FAIL',
+        `[${error.code}] ${error.message}`,
+        endedAt,
+      ))
+        options.onLineageEvent(event);
     // Those who followed the run's steps learn how each ended.
     for (const step of steps)
       if (finished.get(step.id) !== step) options.onEvent?.({ type: 'step-finished', step });

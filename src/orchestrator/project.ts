@@ -8,6 +8,8 @@ import type { Diagnostic } from '../core/errors.js';
 import type { Pipeline } from '../define/pipeline.js';
 import type { AlertsConfig } from '../observe/alerts/alerts-config.js';
 import { alertsConfigDiagnostics } from '../observe/alerts/alerts-config.js';
+import type { LineageConfig } from '../observe/lineage/lineage-config.js';
+import { lineageConfigDiagnostics } from '../observe/lineage/lineage-config.js';
 import {
   loadPipelineFile,
   pipelineCodeHash,
@@ -30,6 +32,11 @@ export interface ProjectConfig {
    * evaluates the rules (see docs/observability.md#alerts).
    */
   readonly alerts?: AlertsConfig;
+  /**
+   * OpenLineage events of every run: the namespace and where events go (HTTP, file, console,
+   * NATS); `OPENLINEAGE_URL` adds an HTTP transport (see docs/lineage.md).
+   */
+  readonly lineage?: LineageConfig;
 }
 
 /**
@@ -43,6 +50,12 @@ export interface ProjectConfig {
  */
 export function defineProject(config: ProjectConfig): ProjectConfig {
   return config;
+}
+
+/** What is wrong with the sections of `sluice.config.ts` that only some commands use. */
+interface ConfigProblems {
+  readonly alerts: readonly Diagnostic[];
+  readonly lineage: readonly Diagnostic[];
 }
 
 /** A loaded pipeline with the hash of its file's code. */
@@ -89,12 +102,12 @@ export class Project {
   readonly config: ProjectConfig;
   readonly #loaded = new Map<string, LoadedPipeline>();
   readonly #pending = new Map<string, PendingLoad>();
-  readonly #alertProblems: readonly Diagnostic[];
+  readonly #problems: ConfigProblems;
 
-  private constructor(root: string, config: ProjectConfig, alertProblems: readonly Diagnostic[]) {
+  private constructor(root: string, config: ProjectConfig, problems: ConfigProblems) {
     this.root = root;
     this.config = config;
-    this.#alertProblems = alertProblems;
+    this.#problems = problems;
   }
 
   /**
@@ -108,15 +121,29 @@ export class Project {
    * ```
    */
   alerts(): AlertsConfig {
-    if (this.#alertProblems.length > 0) throw new ConfigError([...this.#alertProblems]);
+    if (this.#problems.alerts.length > 0) throw new ConfigError([...this.#problems.alerts]);
     return this.config.alerts ?? {};
+  }
+
+  /**
+   * The project's lineage config, checked like {@link Project.alerts}: a bad `lineage` section
+   * fails what emits lineage from the project (`serve`, `worker`, `sluice check`), not the rest.
+   *
+   * @example
+   * ```ts
+   * const emitter = createLineageEmitter(project.lineage(), { baseDir: project.root, env: process.env });
+   * ```
+   */
+  lineage(): LineageConfig | undefined {
+    if (this.#problems.lineage.length > 0) throw new ConfigError([...this.#problems.lineage]);
+    return this.config.lineage;
   }
 
   /** Opens the project at `dir`, reading `sluice.config.ts` when there is one. */
   static async open(dir: string): Promise<Project> {
     const root = resolve(dir);
     const configFile = CONFIG_FILES.map((name) => join(root, name)).find((f) => existsSync(f));
-    if (configFile === undefined) return new Project(root, {}, []);
+    if (configFile === undefined) return new Project(root, {}, { alerts: [], lineage: [] });
     let loaded: unknown;
     try {
       loaded = await projectFileLoader().import(configFile);
@@ -135,7 +162,10 @@ export class Project {
           hint: "export default defineProject({ pipelines: 'pipelines' })",
         },
       ]);
-    return new Project(root, config, alertsConfigDiagnostics(config.alerts, configFile));
+    return new Project(root, config, {
+      alerts: alertsConfigDiagnostics(config.alerts, configFile),
+      lineage: lineageConfigDiagnostics(config.lineage, configFile),
+    });
   }
 
   get stateDir(): string {

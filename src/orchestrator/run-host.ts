@@ -13,6 +13,7 @@ import { runPipeline } from '../engine/executor.js';
 import type { Pipeline } from '../define/pipeline.js';
 import { loadPipelineFile, pipelineCodeHash } from '../plan/load-pipeline-file.js';
 import { MetricHistoryStore } from '../quality/metric-history.js';
+import { LineageEmitter } from '../observe/lineage/lineage-emitter.js';
 import type { HostMessage, IsolatedRunRequest, ParentMessage } from './isolated-run.js';
 import { errorToWire } from './isolated-run.js';
 import { RunStore } from './run-store.js';
@@ -88,6 +89,19 @@ async function execute(request: IsolatedRunRequest, abort: AbortController): Pro
     });
     watermarks = await readSourceState(store, pipeline);
   }
+  // Events go to the parent, which holds the transports (and ends the runs of a killed child).
+  const lineage =
+    request.lineage === undefined
+      ? undefined
+      : LineageEmitter.create({
+          namespace: request.lineage.namespace,
+          logger,
+          // Not waiting for each message's callback: a run whose code then blocks the event
+          // loop has still handed its events to the channel, in order, before the report.
+          transports: [
+            { name: 'parent', send: async (event) => void send({ type: 'lineage', event }) },
+          ],
+        });
   const report = await runPipeline(pipeline, {
     params: request.params,
     watermarks,
@@ -100,6 +114,9 @@ async function execute(request: IsolatedRunRequest, abort: AbortController): Pro
     ...(request.fullRefresh === true ? { fullRefresh: true } : {}),
     ...(request.actor === undefined ? {} : { actor: request.actor }),
     ...(request.cache === undefined ? {} : { cache: request.cache }),
+    ...(lineage === undefined ? {} : { lineage }),
+    ...(request.interval === undefined ? {} : { interval: request.interval }),
+    ...(request.attempt === undefined ? {} : { attempt: request.attempt }),
     ...(store === undefined
       ? {}
       : {
@@ -113,6 +130,8 @@ async function execute(request: IsolatedRunRequest, abort: AbortController): Pro
             : {}),
         }),
   });
+  // The parent stops listening at the report: every event goes before it.
+  await lineage?.flush(10_000);
   await send({ type: 'report', report });
 }
 

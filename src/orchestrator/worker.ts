@@ -20,6 +20,9 @@ import { RunProcessPool } from './isolated-run.js';
 import { sourceStateCursors } from './source-state.js';
 import { iso } from './run-summary.js';
 import type { RunStore } from './run-store.js';
+import type { LineageEmitter } from '../observe/lineage/lineage-emitter.js';
+import { createLineageEmitter } from '../observe/lineage/lineage-config.js';
+import type { RunEvent } from '../observe/lineage/openlineage-event.js';
 import type { AttemptOutcome, QualitySummary, RunClaim, RunRecord, RunState } from './run-types.js';
 
 /** Options of {@link runWorker}. */
@@ -46,6 +49,11 @@ export interface WorkerOptions {
   readonly logger?: Logger;
   /** Where each attempt the store recorded is counted (default: nowhere). */
   readonly metrics?: SluiceMetrics;
+  /**
+   * Where the runs' OpenLineage events go (default: what the project's `lineage` config and the
+   * `OPENLINEAGE_*` environment describe; none when they name no transport).
+   */
+  readonly lineage?: LineageEmitter;
   /** Called after each attempt the store recorded. */
   readonly onAttempt?: (run: RunRecord, state: RunState) => void;
 }
@@ -73,6 +81,16 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   // Runs execute in processes of their own, started ahead and reused while their runs end well.
   const processes = new RunProcessPool({ size: concurrency });
   processes.prewarm(concurrency);
+  const ownLineage =
+    options.lineage === undefined
+      ? createLineageEmitter(options.project.lineage(), {
+          baseDir: options.project.root,
+          env: process.env,
+          logger,
+          onDropped: () => (options.metrics ?? noMetrics).lineageEventsDropped({ count: 1 }),
+        })
+      : undefined;
+  const lineage = options.lineage ?? ownLineage;
   let storeFailures = 0;
   logger.info({ concurrency, leaseMs }, 'worker started');
   const stopping = (): boolean => options.signal?.aborted === true;
@@ -91,6 +109,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
         claimed = true;
         const work = executeClaim(claim, {
           ...options,
+          ...(lineage === undefined ? {} : { lineage }),
           id,
           leaseMs,
           logger,
@@ -121,8 +140,13 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     }
   }
   await processes.close();
+  // What the transports have not taken within the deadline is dropped and counted.
+  await ownLineage?.close(LINEAGE_FLUSH_MS);
   logger.info({}, 'worker stopped');
 }
+
+/** How long a stopping worker waits for its lineage events to be delivered. */
+const LINEAGE_FLUSH_MS = 5_000;
 
 /** How often a running attempt looks for a cancel, between heartbeats. */
 const CANCEL_POLL_MS = 250;
@@ -310,8 +334,26 @@ async function runAttempt(
         commitSourceState: false,
         metricHistoryInStore: true,
         ...(run.useCache ? { cache: { codeHash } } : {}),
+        ...(context.lineage === undefined
+          ? {}
+          : { lineage: { namespace: context.lineage.namespace }, attempt: run.attempt }),
+        ...(run.interval === undefined
+          ? {}
+          : {
+              interval: {
+                start: new Date(run.interval.start).toISOString(),
+                end: new Date(run.interval.end).toISOString(),
+              },
+            }),
       },
-      { signal: lease.signal, logger, onEvent: (event) => tasks.record(event) },
+      {
+        signal: lease.signal,
+        logger,
+        onEvent: (event) => tasks.record(event),
+        ...(context.lineage === undefined
+          ? {}
+          : { onLineageEvent: (event: RunEvent) => context.lineage?.emit(event) }),
+      },
     );
     ran.report = report;
     const outcome = {

@@ -1,6 +1,6 @@
 import { getHeapStatistics } from 'node:v8';
 import type { Logger } from '../core/logger.js';
-import { SluiceError } from '../core/errors.js';
+import { SluiceError, describeCause } from '../core/errors.js';
 import { ownKeysOnly } from '../core/own-keys.js';
 import type { QuarantineStore } from '../contracts/quarantine-store.js';
 import {
@@ -26,6 +26,8 @@ import { INVALID_REASON_FIELD, isInvalidRecord } from '../contracts/payload.js';
 import { WatermarkTracker } from './watermarks.js';
 import type { SluiceMetrics } from '../observe/metrics/recorder.js';
 import { noMetrics } from '../observe/metrics/recorder.js';
+import type { LineageEmitter } from '../observe/lineage/lineage-emitter.js';
+import { StreamLineage } from '../observe/lineage/stream-lineage.js';
 import { StreamMeter } from './stream-meter.js';
 
 /** A stream ready to run: connectors resolved, configs validated, durations in milliseconds. */
@@ -129,6 +131,13 @@ export interface StreamRunOptions {
    * source lag, watermark, checkpoints, sink commits, state entries); default: nowhere.
    */
   readonly metrics?: SluiceMetrics;
+  /**
+   * Where the stream run's OpenLineage events go (START, RUNNING at each checkpoint, then
+   * COMPLETE, ABORT or FAIL); emitting never waits for a transport.
+   */
+  readonly lineage?: LineageEmitter;
+  /** Folder relative paths of the stream's connectors resolve against, for dataset names. */
+  readonly baseDir?: string;
 }
 
 /**
@@ -157,13 +166,35 @@ export async function runStream(
     plan.lateData?.config,
     plan.operators,
   ]);
+  const lineage =
+    options.lineage?.active === true
+      ? new StreamLineage(options.lineage, {
+          name: plan.name,
+          source: { connector: plan.source.connector.name, config: plan.source.config },
+          sink: { connector: plan.sink.connector.name, config: plan.sink.config },
+          baseDir: options.baseDir ?? process.cwd(),
+        })
+      : undefined;
+  lineage?.started(new Date());
   try {
-    return await runStreamUntilStopped(plan, {
+    const progress = await runStreamUntilStopped(plan, {
       ...options,
       logger: redactingLogger(options.logger, secrets),
+      ...(lineage === undefined
+        ? {}
+        : {
+            onCheckpoint: (figures: StreamProgress) => {
+              lineage.checkpoint(figures, new Date());
+              options.onCheckpoint?.(figures);
+            },
+          }),
     });
+    lineage?.ended(options.halt?.aborted === true ? 'ABORT' : 'COMPLETE', undefined, new Date());
+    return progress;
   } catch (error) {
-    throw secrets.redactError(error);
+    const redacted = secrets.redactError(error);
+    lineage?.ended('FAIL', secrets.redact(describeCause(redacted)), new Date());
+    throw redacted;
   }
 }
 

@@ -25,7 +25,10 @@ export const checkCommand: Command = {
     try {
       const file = resolve(io.cwd, args[0] as string);
       if (CONFIG_FILES.includes(basename(file))) {
-        const alerts = (await Project.open(dirname(file))).alerts();
+        // Opening the project reads sluice.config.ts; its alerts and lineage are checked here.
+        const project = await Project.open(dirname(file));
+        const alerts = project.alerts();
+        const lineage = project.lineage();
         const summary = {
           status: 'ok',
           config: file,
@@ -35,11 +38,12 @@ export const checkCommand: Command = {
             channels: alerts.channels?.length ?? 0,
             maintenance: alerts.maintenance?.length ?? 0,
           },
+          lineage: { transports: lineage?.transports?.map((t) => t.type) ?? [] },
         };
         io.stdout(
           json
             ? `${JSON.stringify(summary, null, 2)}\n`
-            : `Project config ${file} is valid: ${summary.alerts.rules} alert rules, ${summary.alerts.routes} routes, ${summary.alerts.channels} channels\n`,
+            : `Project config ${file} is valid: ${summary.alerts.rules} alert rules, ${summary.alerts.routes} routes, ${summary.alerts.channels} channels, ${summary.lineage.transports.length} lineage transports\n`,
         );
         return ExitCode.success;
       }

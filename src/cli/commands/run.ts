@@ -74,6 +74,14 @@ export const runCommand: Command = {
           Math.max(0, parseDuration(timeout) - (Date.now() - runStartedAt)),
         );
       };
+      // `sluice run` reads no project config: lineage comes from the OpenLineage variables.
+      const lineage =
+        process.env['OPENLINEAGE_URL'] === undefined || process.env['OPENLINEAGE_URL'] === ''
+          ? undefined
+          : (await import('../../observe/lineage/lineage-config.js')).createLineageEmitter(
+              undefined,
+              { baseDir: io.cwd, env: process.env, logger },
+            );
       process.once('SIGINT', cancel);
       process.once('SIGTERM', cancel);
       let report;
@@ -90,11 +98,13 @@ export const runCommand: Command = {
             actor: cliActor(),
             ...(options['fullRefresh'] === true ? { fullRefresh: true } : {}),
             ...(cache === undefined ? {} : { cache }),
+            ...(lineage === undefined ? {} : { lineage: { namespace: lineage.namespace } }),
           },
           {
             signal: stop.signal,
             logger,
             onLoaded: startTimeout,
+            ...(lineage === undefined ? {} : { onLineageEvent: (event) => lineage.emit(event) }),
             ...(display === undefined ? {} : { onEvent: (event) => display.update(event) }),
           },
         );
@@ -104,6 +114,9 @@ export const runCommand: Command = {
         process.off('SIGINT', cancel);
         process.off('SIGTERM', cancel);
         await runProcess.close();
+        await lineage?.close(LINEAGE_FLUSH_MS);
+        if (lineage !== undefined && lineage.dropped > 0)
+          logger.warn({ dropped: lineage.dropped }, 'lineage events not delivered');
       }
       await leaveFigures(
         report,
@@ -119,6 +132,9 @@ export const runCommand: Command = {
     }
   },
 };
+
+/** How long `sluice run` waits at its end for its lineage events to be delivered. */
+const LINEAGE_FLUSH_MS = 5_000;
 
 /**
  * Leaves an ad-hoc run's figures in the run store, for a serving process to export as metrics,

@@ -61,6 +61,23 @@ export const streamCommand: Command = {
         throw error;
       }
       const metrics = served === undefined ? {} : { metrics: served.metrics };
+      // Like `sluice run`, lineage comes from the OpenLineage variables (OPENLINEAGE_URL).
+      const lineageEmitter =
+        process.env['OPENLINEAGE_URL'] === undefined || process.env['OPENLINEAGE_URL'] === ''
+          ? undefined
+          : (await import('../../observe/lineage/lineage-config.js')).createLineageEmitter(
+              undefined,
+              {
+                baseDir: io.cwd,
+                env: process.env,
+                logger,
+                ...(served === undefined
+                  ? {}
+                  : { onDropped: () => served?.metrics.lineageEventsDropped({ count: 1 }) }),
+              },
+            );
+      const lineage =
+        lineageEmitter === undefined ? {} : { lineage: lineageEmitter, baseDir: io.cwd };
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       const quarantine = (instance: string): QuarantineStore =>
@@ -79,6 +96,7 @@ export const streamCommand: Command = {
             signal: stop.signal,
             logger,
             ...metrics,
+            ...lineage,
           });
           stopped = new Map([[plan.name, progress]]);
         } else {
@@ -98,6 +116,7 @@ export const streamCommand: Command = {
             signal: stop.signal,
             logger,
             ...metrics,
+            ...lineage,
           });
           stopped = new Map(
             [...partitions].map(([name, progress]) => [
@@ -111,6 +130,7 @@ export const streamCommand: Command = {
         process.off('SIGTERM', onSignal);
         await served?.close();
         await store.close();
+        await lineageEmitter?.close(5_000);
       }
       if (stopped.size === 0) io.stdout(`stream ${plan.name} stopped holding no partition\n`);
       for (const [name, progress] of stopped)

@@ -329,6 +329,14 @@ export const METRIC_FAMILIES = {
     help: 'Keys a stateful stream step holds (open windows, join buffers, deduplication keys).',
     labels: ['pipeline', 'step'],
   },
+  lineageEventsDropped: {
+    name: 'sluice_lineage_events_dropped_total',
+    type: 'counter',
+    area: 'process',
+    unit: 'events',
+    help: 'OpenLineage events this process dropped: a transport queue was full, or delivery failed after its retries.',
+    labels: [],
+  },
   buildInfo: {
     name: 'sluice_build_info',
     type: 'gauge',

@@ -245,6 +245,9 @@ export async function createPrometheusMetrics(
     streamStateEntries(event) {
       set('stateEntries', { pipeline: event.pipeline, step: event.step }, event.entries);
     },
+    lineageEventsDropped(event) {
+      inc('lineageEventsDropped', {}, event.count);
+    },
     async expose(accept) {
       const format = negotiateExposition(accept);
       return {

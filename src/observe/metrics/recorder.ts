@@ -124,6 +124,8 @@ export interface SluiceMetrics {
   streamSinkCommit(event: { pipeline: string; step: string; seconds: number }): void;
   /** A stateful stream step now holds `entries` keys. */
   streamStateEntries(event: { pipeline: string; step: string; entries: number }): void;
+  /** `count` OpenLineage events were dropped (a full transport queue, a failed delivery). */
+  lineageEventsDropped(event: { count: number }): void;
 }
 
 /**
@@ -151,4 +153,5 @@ export const noMetrics: SluiceMetrics = Object.freeze({
   streamCheckpoint: () => undefined,
   streamSinkCommit: () => undefined,
   streamStateEntries: () => undefined,
+  lineageEventsDropped: () => undefined,
 });
