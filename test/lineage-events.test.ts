@@ -20,8 +20,8 @@ const ORDERS_CSV = 'order_id,customer,amount\n1,ann,10.5\n2,bob,-3\n3,cy,7\n';
 async function runWithLineage(
   dir: string,
   p: Parameters<typeof runIn>[1],
-  options: Parameters<typeof runIn>[2] & { columnLineage?: ColumnLineageDeriver } = {},
-): Promise<{ report: RunReport; events: RunEvent[]; refused: number }> {
+  options: Parameters<typeof runIn>[2] & { columnLineage?: ColumnLineageDeriver | false } = {},
+): Promise<{ report: RunReport; events: RunEvent[]; refused: number; omitted: number }> {
   const { emitter, events } = memoryEmitter({
     namespace: 'sluice-test',
     ...(options.columnLineage === undefined ? {} : { columnLineage: options.columnLineage }),
@@ -29,7 +29,7 @@ async function runWithLineage(
   const report = await runIn(dir, p, { ...options, lineage: emitter });
   assert(await emitter.flush(10_000)).toBe(0);
   assert(emitter.dropped).toBe(0);
-  return { report, events, refused: emitter.refused };
+  return { report, events, refused: emitter.refused, omitted: emitter.columnLineageOmitted };
 }
 
 /** Every event valid, each run id one START first and one terminal event last. */
@@ -319,23 +319,55 @@ describe('OpenLineage events of batch runs', () => {
         out: sink.ndjson({ input: ref('rows'), path: 'out.ndjson' }),
       },
     });
-    const derivers: (ColumnLineageDeriver | undefined)[] = [
-      undefined,
-      () => ({ unresolved: true, reason: 'not derived' }),
-      () => {
-        throw new Error('parser crashed');
-      },
+    const derivers: [ColumnLineageDeriver | false, number][] = [
+      [false, 0],
+      [() => ({ unresolved: true, reason: 'not derived' }), 1],
+      [
+        () => {
+          throw new Error('parser crashed');
+        },
+        1,
+      ],
     ];
-    for (const columnLineage of derivers) {
-      const { report, events } = await runWithLineage(
-        dir,
-        p,
-        columnLineage === undefined ? {} : { columnLineage },
-      );
+    for (const [columnLineage, omissions] of derivers) {
+      const { report, events, omitted } = await runWithLineage(dir, p, { columnLineage });
       assert(report.status).toBe('success');
       assertWellFormed(events);
       assert(JSON.stringify(events)).not.toContain('columnLineage');
+      assert(omitted).toBe(omissions);
     }
+  });
+
+  it("derives a SQL step's column lineage from its compiled SQL by default", async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'orders.csv'), ORDERS_CSV);
+    const p = pipeline('columns', {
+      steps: {
+        orders: source.csv({ path: 'orders.csv' }),
+        big: sql`select order_id, amount * 2 as doubled from ${ref('orders')} where customer <> 'x'`,
+        out: sink.ndjson({ input: ref('big'), path: 'out.ndjson' }),
+      },
+    });
+    const { report, events, omitted } = await runWithLineage(dir, p);
+    assert(report.status).toBe('success');
+    assertWellFormed(events);
+    assert(omitted).toBe(0);
+    const complete = events.find((e) => e.eventType === 'COMPLETE' && e.job.name === 'columns.big');
+    const facet = complete?.outputs?.[0]?.facets?.['columnLineage'] as
+      | {
+          fields: Record<string, { inputFields: { name: string; field: string }[] }>;
+          dataset?: { name: string; field: string; transformations: { subtype: string }[] }[];
+        }
+      | undefined;
+    assert(facet?.fields['order_id']?.inputFields).toMatchObject([
+      { name: 'columns.orders', field: 'order_id', transformations: [{ subtype: 'IDENTITY' }] },
+    ]);
+    assert(facet?.fields['doubled']?.inputFields).toMatchObject([
+      { name: 'columns.orders', field: 'amount', transformations: [{ subtype: 'TRANSFORMATION' }] },
+    ]);
+    assert(facet?.dataset).toMatchObject([
+      { name: 'columns.orders', field: 'customer', transformations: [{ subtype: 'FILTER' }] },
+    ]);
   });
 
   it.runIf(schemas !== undefined)(

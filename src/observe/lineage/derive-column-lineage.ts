@@ -9,7 +9,7 @@ import type {
 import { SQL_LINEAGE_DIALECTS } from './column-lineage-types.js';
 import { toInputFields } from './lineage-edges.js';
 import { identifierMatches } from './sql-identifiers.js';
-import { parseSQL } from './sql-parser.js';
+import { loadSQLParser, parseLoadedSQL } from './sql-parser.js';
 import type { Relation } from './sql-statement-resolver.js';
 import { StatementResolver, Unresolvable } from './sql-statement-resolver.js';
 
@@ -81,10 +81,29 @@ export async function deriveColumnLineage(
       { hint: `use one of ${SQL_LINEAGE_DIALECTS.join(', ')}` },
     );
   }
+  await loadSQLParser();
+  return deriveLoadedColumnLineage(sql, inputs, options);
+}
+
+/**
+ * {@link deriveColumnLineage} without waiting: for callers that cannot await (a run's lineage
+ * events), once {@link loadSQLParser} has resolved. Before, every statement is unresolved.
+ *
+ * @example
+ * ```ts
+ * await loadSQLParser();
+ * deriveLoadedColumnLineage('SELECT id FROM orders', { orders: ['id'] }, { dialect: 'duckdb' });
+ * ```
+ */
+export function deriveLoadedColumnLineage(
+  sql: string,
+  inputs: InputSchemas,
+  options: DeriveColumnLineageOptions,
+): ColumnLineageResult {
   if (typeof sql !== 'string' || sql.trim() === '') {
     return unresolved('parse-failed', 'the statement is empty');
   }
-  const parsed = await parseSQL(sql, options.dialect);
+  const parsed = parseLoadedSQL(sql, options.dialect);
   if (!parsed.ok) return unresolved('parse-failed', parsed.message);
   if (parsed.statements.length !== 1) {
     return unresolved('not-a-query', `expected one statement, got ${parsed.statements.length}`);

@@ -17,3 +17,5 @@ export * from './transports/http-transport.js';
 export * from './transports/file-transport.js';
 export * from './transports/nats-transport.js';
 export * from './stream-lineage.js';
+export * from './sql-column-lineage.js';
+export { loadSQLParser } from './sql-parser.js';

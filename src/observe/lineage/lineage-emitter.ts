@@ -4,6 +4,7 @@ import { LineageEventGuard } from './event-guard.js';
 import type { LineageTransport } from './lineage-transport.js';
 import type { RunEvent } from './openlineage-event.js';
 import type { ColumnLineageDeriver } from './column-lineage-hook.js';
+import { sqlColumnLineage } from './sql-column-lineage.js';
 
 /** Options of {@link LineageEmitter.create}. */
 export interface LineageEmitterOptions {
@@ -16,10 +17,11 @@ export interface LineageEmitterOptions {
   /** Called once per dropped event (for a metrics counter). */
   readonly onDropped?: (transport: string, reason: 'queue_full' | 'delivery_failed') => void;
   /**
-   * Derives SQL steps' column lineage for the `columnLineage` facet; without it, or when it
-   * answers `unresolved`, no such facet is emitted.
+   * Derives SQL steps' column lineage for the `columnLineage` facet (default
+   * {@link sqlColumnLineage}; `false`: none). When it answers `unresolved` no such facet is
+   * emitted for the step, and {@link LineageEmitter.columnLineageOmitted} counts it.
    */
-  readonly columnLineage?: ColumnLineageDeriver;
+  readonly columnLineage?: ColumnLineageDeriver | false;
 }
 
 /** What a transport's queue holds and did. */
@@ -64,10 +66,12 @@ export class LineageEmitter {
   readonly #onDropped: LineageEmitterOptions['onDropped'];
   readonly #stop = new AbortController();
   #refused = 0;
+  #columnLineageOmitted = 0;
 
   private constructor(options: LineageEmitterOptions) {
     this.namespace = options.namespace ?? 'sluice';
-    this.columnLineage = options.columnLineage;
+    this.columnLineage =
+      options.columnLineage === false ? undefined : (options.columnLineage ?? sqlColumnLineage);
     this.#queues = options.transports.map((transport) => new TransportQueue(transport));
     this.#capacity = Math.max(1, options.queueCapacity ?? 10_000);
     this.#logger = options.logger ?? silentLogger;
@@ -92,6 +96,17 @@ export class LineageEmitter {
   /** Events refused by the checks (a second START, an event after the end, a bare facet). */
   get refused(): number {
     return this.#refused;
+  }
+
+  /** SQL steps whose column lineage could not be derived, so their facet was left out. */
+  get columnLineageOmitted(): number {
+    return this.#columnLineageOmitted;
+  }
+
+  /** Counts a step whose `columnLineage` facet is left out, and says why at debug level. */
+  omitColumnLineage(job: string, reason: string): void {
+    this.#columnLineageOmitted++;
+    this.#logger.debug({ job, reason }, 'column lineage left out');
   }
 
   /** Each transport's queue and counts. */

@@ -241,11 +241,16 @@ export class RunLineage {
       relation: id,
       fields: this.#facts.get(id)?.fields ?? [],
     }));
+    const job = this.#internalName(step.id);
     try {
       const derived = derive(facts.sql, inputs, 'duckdb');
-      if ('unresolved' in derived) return undefined;
+      if ('unresolved' in derived) {
+        this.#emitter.omitColumnLineage(job, derived.reason);
+        return undefined;
+      }
       return facet('columnLineage', derived as unknown as Record<string, unknown>);
-    } catch {
+    } catch (error) {
+      this.#emitter.omitColumnLineage(job, (error as Error).message);
       return undefined;
     }
   }

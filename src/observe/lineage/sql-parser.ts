@@ -4,11 +4,26 @@ import type { SQLLineageDialect } from './column-lineage-types.js';
 type PolyglotModule = typeof Polyglot;
 
 let loading: Promise<PolyglotModule> | undefined;
+let loaded: PolyglotModule | undefined;
 
 /** `@polyglot-sql/sdk` (a WebAssembly module, ~150 ms to compile), loaded by the first parse. */
 function polyglot(): Promise<PolyglotModule> {
-  loading ??= import('@polyglot-sql/sdk');
+  loading ??= import('@polyglot-sql/sdk').then((sdk) => (loaded = sdk));
   return loading;
+}
+
+/**
+ * Loads the SQL parser ahead of a synchronous {@link parseLoadedSQL} (a run starts it, so the
+ * parser is compiled by the time its first SQL step ends).
+ *
+ * @example
+ * ```ts
+ * await loadSQLParser();
+ * parseLoadedSQL('SELECT 1 AS one', 'duckdb');
+ * ```
+ */
+export async function loadSQLParser(): Promise<void> {
+  await polyglot();
 }
 
 /** The statements of `sql`, or why they could not be parsed. */
@@ -24,10 +39,17 @@ export const MAX_SQL_LENGTH = 256 * 1024;
  * limits or a failure inside the parser all come back as `ok: false`.
  */
 export async function parseSQL(sql: string, dialect: SQLLineageDialect): Promise<ParsedSQL> {
+  await polyglot();
+  return parseLoadedSQL(sql, dialect);
+}
+
+/** {@link parseSQL} once {@link loadSQLParser} has resolved; before, `ok: false`. */
+export function parseLoadedSQL(sql: string, dialect: SQLLineageDialect): ParsedSQL {
   if (sql.length > MAX_SQL_LENGTH) {
     return { ok: false, message: `the statement is longer than ${MAX_SQL_LENGTH} characters` };
   }
-  const sdk = await polyglot();
+  const sdk = loaded;
+  if (sdk === undefined) return { ok: false, message: 'the SQL parser is not loaded yet' };
   try {
     const result = sdk.parse(sql, dialect as Parameters<PolyglotModule['parse']>[1]);
     if (!result.success) return { ok: false, message: result.error ?? 'the parser gave no reason' };
