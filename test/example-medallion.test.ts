@@ -164,6 +164,8 @@ describe.skipIf(missing !== undefined)('examples/medallion', () => {
       ['2026-11-02', 'NL', 1, 1, 250],
     ]);
 
+    await expectGoldLineage(dir, env);
+
     const stopped = await stream.stop();
     expect(stopped.code, stopped.stderr.slice(-2000)).toBe(0);
     expect(stopped.stdout).toMatch(
@@ -178,3 +180,60 @@ describe.skipIf(missing !== undefined)('examples/medallion', () => {
     expect(rows.every((r) => typeof r['_ingested_at'] === 'string')).toBe(true);
   }, 120_000);
 });
+
+/**
+ * The run store's lineage after the batch runs (each `sluice run` records its OpenLineage
+ * events): gold's revenue column goes back, edge by edge, through the gold pipeline's SQL and
+ * source, the silver table, the silver pipeline's dedup, check and conforming SQL, to the
+ * payload column of the bronze table.
+ */
+async function expectGoldLineage(dir: string, env: Record<string, string>): Promise<void> {
+  const lake = join(dir, 'out', 'lake');
+  const result = await runSluice(
+    [
+      'lineage',
+      `${join(lake, 'gold', 'daily_revenue')}.revenue`,
+      '--upstream',
+      '--depth',
+      '20',
+      '--json',
+    ],
+    { cwd: dir, env },
+  );
+  expect(result.code, result.stderr).toBe(0);
+  const { graph } = JSON.parse(result.stdout) as {
+    graph: {
+      id: string;
+      data: { inputFields: { dataset: string; field: string; transformationSubtype: string }[] };
+    }[];
+  };
+  const file = (table: string, field: string): string =>
+    `datasetField:file:${join(lake, table)}:${field}`;
+  const step = (name: string, field: string): string => `datasetField:sluice:${name}:${field}`;
+  expect(graph.map((node) => node.id).sort()).toEqual(
+    [
+      file('gold/daily_revenue', 'revenue'),
+      step('gold_revenue.daily_revenue', 'revenue'),
+      step('gold_revenue.orders', 'amount'),
+      file('silver/orders', 'amount'),
+      step('silver_orders.deduplicated', 'amount'),
+      step('silver_orders.checked', 'amount'),
+      step('silver_orders.conformed', 'amount'),
+      step('silver_orders.bronze', 'payload'),
+      file('bronze/orders', 'payload'),
+    ].sort(),
+  );
+  const inputsOf = (id: string): string[] =>
+    (graph.find((node) => node.id === id)?.data.inputFields ?? []).map(
+      (input) => `${input.dataset}:${input.field}:${input.transformationSubtype}`,
+    );
+  expect(inputsOf(step('gold_revenue.daily_revenue', 'revenue'))).toEqual([
+    'gold_revenue.orders:amount:AGGREGATION',
+  ]);
+  expect(inputsOf(file('gold/daily_revenue', 'revenue'))).toEqual([
+    'gold_revenue.daily_revenue:revenue:IDENTITY',
+  ]);
+  expect(inputsOf(step('silver_orders.conformed', 'amount'))).toEqual([
+    'silver_orders.bronze:payload:TRANSFORMATION',
+  ]);
+}

@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import type { LineageEventDataset, LineageRunEvent } from './lineage-event.js';
 import { parseLineageEvent } from './lineage-event.js';
 import type { SqlDatabase } from './sql-database.js';
+import type { RunStore } from './run-store.js';
+import type { LineageTransport } from '../observe/lineage/lineage-transport.js';
 
 /** What {@link recordLineageEvent} did with an event. */
 export interface LineageRecordResult {
@@ -227,4 +229,22 @@ async function recordSchema(
     [JSON.stringify(fields), at, datasetId, at],
   );
   for (const field of fields) await fieldId(datasetId, field.name);
+}
+
+/**
+ * A lineage transport into the run store: every event a run emits becomes part of the graph that
+ * `sluice lineage` and `/api/v1/lineage` answer from.
+ *
+ * @example
+ * ```ts
+ * const emitter = createLineageEmitter(project.lineage(), { store: storeLineageTransport(store) });
+ * ```
+ */
+export function storeLineageTransport(store: RunStore): LineageTransport {
+  return {
+    name: 'store',
+    send: async (event) => {
+      await recordLineageEvent(store.db, event);
+    },
+  };
 }

@@ -8,6 +8,7 @@ import type { LoadedPipeline } from '../../orchestrator/isolated-run.js';
 import { isStoreUrl } from '../../orchestrator/sql-database.js';
 import type { Logger } from '../../core/logger.js';
 import type { RunReport } from '../../observe/run-report.js';
+import type { RunEvent } from '../../observe/lineage/openlineage-event.js';
 import { formatRunReport } from '../../observe/run-report.js';
 import type { Command } from '../command.js';
 import { ExitCode } from '../command.js';
@@ -74,14 +75,17 @@ export const runCommand: Command = {
           Math.max(0, parseDuration(timeout) - (Date.now() - runStartedAt)),
         );
       };
-      // `sluice run` reads no project config: lineage comes from the OpenLineage variables.
-      const lineage =
-        process.env['OPENLINEAGE_URL'] === undefined || process.env['OPENLINEAGE_URL'] === ''
-          ? undefined
-          : (await import('../../observe/lineage/lineage-config.js')).createLineageEmitter(
-              undefined,
-              { baseDir: io.cwd, env: process.env, logger },
-            );
+      // `sluice run` reads no project config: lineage goes where the OpenLineage variables say,
+      // and into the run store once the run ended (for `sluice lineage`).
+      const lineageEvents: RunEvent[] = [];
+      const lineage = (
+        await import('../../observe/lineage/lineage-config.js')
+      ).createLineageEmitter(undefined, {
+        baseDir: io.cwd,
+        env: process.env,
+        logger,
+        store: { name: 'store', send: async (event) => void lineageEvents.push(event) },
+      });
       process.once('SIGINT', cancel);
       process.once('SIGTERM', cancel);
       let report;
@@ -122,6 +126,7 @@ export const runCommand: Command = {
         report,
         isStoreUrl(location) ? location : resolve(io.cwd, location),
         logger,
+        lineageEvents,
       );
       io.stdout(json ? `${JSON.stringify(report, null, 2)}\n` : formatRunReport(report));
       return report.status === 'success' ? ExitCode.success : ExitCode.runFailed;
@@ -138,20 +143,27 @@ const LINEAGE_FLUSH_MS = 5_000;
 
 /**
  * Leaves an ad-hoc run's figures in the run store, for a serving process to export as metrics,
- * and appends what it wrote to the audit log. A store that cannot take them is logged: the run
- * itself is done.
+ * appends what it wrote to the audit log, and records its lineage events. A store that cannot
+ * take them is logged: the run itself is done.
  */
-async function leaveFigures(report: RunReport, location: string, logger: Logger): Promise<void> {
+async function leaveFigures(
+  report: RunReport,
+  location: string,
+  logger: Logger,
+  lineageEvents: readonly RunEvent[],
+): Promise<void> {
   const [
     { RunStore },
     { AdhocRunFigures },
     { attemptFigures, singleAttempt },
     { runAuditEntries },
+    { recordLineageEvent },
   ] = await Promise.all([
     import('../../orchestrator/run-store.js'),
     import('../../orchestrator/adhoc-run-figures.js'),
     import('../../orchestrator/attempt-metrics.js'),
     import('../../orchestrator/run-audit.js'),
+    import('../../orchestrator/lineage-store.js'),
   ]);
   try {
     const store = await RunStore.open(location);
@@ -159,6 +171,7 @@ async function leaveFigures(report: RunReport, location: string, logger: Logger)
       const actor = cliActor();
       await store.audit.append(...runAuditEntries(report).map((entry) => ({ actor, ...entry })));
       await new AdhocRunFigures(store).record(attemptFigures(singleAttempt(report, Date.now())));
+      for (const event of lineageEvents) await recordLineageEvent(store.db, event);
     } finally {
       await store.close();
     }

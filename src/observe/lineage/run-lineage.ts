@@ -155,6 +155,7 @@ export class RunLineage {
         ? this.#options.steps
             .filter((step) => step.kind === 'sink')
             .flatMap((step) => this.#external(step, 'output'))
+            .map(withoutColumnLineage)
         : [];
     this.#emit(
       terminal(status),
@@ -202,11 +203,18 @@ export class RunLineage {
     const facts = this.#facts.get(step.id);
     const quality = facts?.quality ?? report.quality;
     if (step.kind === 'source') {
+      const inputs = this.#external(step, 'input');
+      const columnLineage = this.#sourceLineage(step, inputs, facts?.fields);
       return {
-        inputs: this.#external(step, 'input'),
+        inputs,
         outputs:
           status === 'success'
-            ? [this.#internal(step.id, { outputStatistics: report.rowsOut })]
+            ? [
+                this.#internal(step.id, {
+                  outputStatistics: report.rowsOut,
+                  ...(columnLineage === undefined ? {} : { columnLineage }),
+                }),
+              ]
             : [],
       };
     }
@@ -220,7 +228,12 @@ export class RunLineage {
     );
     if (status !== 'success') return { inputs, outputs: [] };
     if (step.kind === 'sink') return { inputs, outputs: this.#external(step, 'output') };
-    const columnLineage = step.kind === 'sql' ? this.#columnLineage(step, facts) : undefined;
+    const columnLineage =
+      step.kind === 'sql'
+        ? this.#columnLineage(step, facts)
+        : step.kind === 'check' && step.inputs.length === 1
+          ? this.#checkLineage(step.inputs[0] as string)
+          : undefined;
     return {
       inputs,
       outputs: [
@@ -253,6 +266,59 @@ export class RunLineage {
       this.#emitter.omitColumnLineage(job, (error as Error).message);
       return undefined;
     }
+  }
+
+  /**
+   * A source that reads one table or file set as it is maps each column one to one; the metadata
+   * columns it adds come from no input column and are left out. Other sources (queries, CDC,
+   * APIs) may reshape what they read, so no facet is made for them.
+   */
+  #sourceLineage(
+    step: PlannedStep,
+    inputs: readonly LineageDataset[],
+    fields: readonly Field[] | undefined,
+  ): Facet | undefined {
+    const definition = step.definition;
+    const input = inputs[0];
+    if (definition.kind !== 'source' || inputs.length !== 1 || input === undefined)
+      return undefined;
+    if (fields === undefined || !ONE_TO_ONE_SOURCES.has(definition.connector)) return undefined;
+    if ((step.config as { query?: unknown } | undefined)?.query !== undefined) return undefined;
+    return this.#identityLineage(
+      input.namespace,
+      input.name,
+      fields.filter((field) => !METADATA_COLUMNS.has(field.name)),
+    );
+  }
+
+  /** A check passes its input's rows on (less the quarantined), every column as it is. */
+  #checkLineage(input: string): Facet | undefined {
+    const fields = this.#facts.get(input)?.fields;
+    return fields === undefined
+      ? undefined
+      : this.#identityLineage(this.#namespace, this.#internalName(input), fields);
+  }
+
+  /** `columnLineage` for columns copied as they are from the same-named columns of a dataset. */
+  #identityLineage(namespace: string, name: string, fields: readonly Field[]): Facet | undefined {
+    if (fields.length === 0) return undefined;
+    return facet('columnLineage', {
+      fields: Object.fromEntries(
+        fields.map((field) => [
+          field.name,
+          {
+            inputFields: [
+              {
+                namespace,
+                name,
+                field: field.name,
+                transformations: [{ type: 'DIRECT', subtype: 'IDENTITY' }],
+              },
+            ],
+          },
+        ]),
+      ),
+    });
   }
 
   #internalName(stepId: string): string {
@@ -320,8 +386,14 @@ export class RunLineage {
         (typeof mode === 'string' && SINK_OVERWRITE_MODES.has(mode)) ||
         FILE_SINKS.has(definition.connector));
     const version = role === 'input' ? deltaVersion(definition.connector, locations) : undefined;
+    const input = step.inputs[0];
+    const columnLineage =
+      role === 'output' && identities.length === 1 && input !== undefined && fields !== undefined
+        ? this.#identityLineage(this.#namespace, this.#internalName(input), fields)
+        : undefined;
     return identities.map((identity) =>
       externalDataset(identity, {
+        ...(columnLineage === undefined ? {} : { columnLineage }),
         ...(fields === undefined ? {} : { fields }),
         ...(version === undefined ? {} : { version }),
         ...(overwrite ? { lifecycle: 'OVERWRITE' } : {}),
@@ -447,6 +519,33 @@ function deltaVersion(connector: string, locations: readonly string[]): string |
   return match?.[1];
 }
 
+/**
+ * A sink's output as the pipeline run names it: its column edges come from the pipeline's own
+ * datasets and belong to the sink's step run, which reports them.
+ */
+function withoutColumnLineage(dataset: LineageDataset): LineageDataset {
+  if (dataset.facets?.['columnLineage'] === undefined) return dataset;
+  const { columnLineage: _edges, ...facets } = dataset.facets;
+  return { ...dataset, facets };
+}
+
+/** Sources that read a table or files as they are, column for column. */
+const ONE_TO_ONE_SOURCES: ReadonlySet<string> = new Set([
+  'csv',
+  'tsv',
+  'json',
+  'ndjson',
+  'parquet',
+  'avro',
+  'delta',
+  'postgres',
+  'mysql',
+  'clickhouse',
+]);
+
+/** Columns file sources add (see connectors/shared/metadata-columns.ts): no input has them. */
+const METADATA_COLUMNS: ReadonlySet<string> = new Set(['_source_file', '_extracted_at', '_run_id']);
+
 function externalDataset(
   identity: DatasetIdentity,
   known: {
@@ -455,6 +554,7 @@ function externalDataset(
     readonly lifecycle?: 'OVERWRITE' | 'TRUNCATE' | 'DROP';
     readonly rowsIn?: number;
     readonly rowsOut?: number;
+    readonly columnLineage?: Facet;
   },
 ): LineageDataset {
   return {
@@ -476,6 +576,7 @@ function externalDataset(
               lifecycleStateChange: known.lifecycle,
             }),
           }),
+      ...(known.columnLineage === undefined ? {} : { columnLineage: known.columnLineage }),
     },
     ...(known.rowsIn === undefined
       ? {}
