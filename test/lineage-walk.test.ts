@@ -44,6 +44,7 @@ const TYPES = [
   ['DIRECT', 'IDENTITY'],
   ['DIRECT', 'TRANSFORMATION'],
   ['INDIRECT', 'FILTER'],
+  ['INDIRECT', 'JOIN'],
 ] as const;
 
 /** A column edge of a generated graph: output dataset and field read input dataset and field. */
@@ -66,8 +67,36 @@ const edgeArbitrary = fc.record({
   kind: fc.nat(TYPES.length - 1),
 });
 
+/** An input field shaping every field of an output dataset (the facet's `dataset` list). */
+interface DatasetEdge {
+  readonly out: number;
+  readonly in: number;
+  readonly inField: number;
+  readonly kind: number;
+}
+
+const datasetEdgeArbitrary = fc.record({
+  out: fc.nat(DATASETS - 1),
+  in: fc.nat(DATASETS - 1),
+  inField: fc.nat(FIELDS - 1),
+  kind: fc.constantFrom(2, 3),
+});
+
+/** The column edges a dataset edge stands for: one into each field of its output. */
+function expand(edges: readonly Edge[], datasetEdges: readonly DatasetEdge[]): Edge[] {
+  return [
+    ...edges,
+    ...datasetEdges.flatMap((e) =>
+      Array.from({ length: FIELDS }, (_, outField) => ({ ...e, outField })),
+    ),
+  ];
+}
+
 /** One event per output dataset, written by job `j<d>`; datasets may read themselves (cycles). */
-function events(edges: readonly Edge[]): Record<string, unknown>[] {
+function events(
+  edges: readonly Edge[],
+  datasetEdges: readonly DatasetEdge[],
+): Record<string, unknown>[] {
   const schema = Array.from({ length: FIELDS }, (_, f) => `f${f}`);
   return Array.from({ length: DATASETS }, (_, d) => {
     const columns: Record<string, [string, string, string, string, string][]> = {};
@@ -76,11 +105,26 @@ function events(edges: readonly Edge[]): Record<string, unknown>[] {
       (columns[`f${e.outField}`] ??= []).push([NS, `d${e.in}`, `f${e.inField}`, type, subtype]);
     }
     const inputs = [...new Set(edges.filter((e) => e.out === d).map((e) => e.in))];
-    return runEvent({
+    const event = runEvent({
       job: [NS, `j${d}`],
       inputs: inputs.map((i) => ({ namespace: NS, name: `d${i}`, fields: schema })),
       outputs: [{ namespace: NS, name: `d${d}`, fields: schema, columns }],
     });
+    const [output] = event['outputs'] as { facets: { columnLineage: Record<string, unknown> } }[];
+    (output as { facets: { columnLineage: Record<string, unknown> } }).facets.columnLineage[
+      'dataset'
+    ] = datasetEdges
+      .filter((e) => e.out === d)
+      .map((e) => {
+        const [type, subtype] = TYPES[e.kind] as readonly [string, string];
+        return {
+          namespace: NS,
+          name: `d${e.in}`,
+          field: `f${e.inField}`,
+          transformations: [{ type, subtype }],
+        };
+      });
+    return event;
   });
 }
 
@@ -132,6 +176,7 @@ function referenceWalk(
 async function clear(db: SqlDatabase): Promise<void> {
   for (const table of [
     'lineage_column_edges',
+    'lineage_dataset_edges',
     'lineage_fields',
     'lineage_job_datasets',
     'lineage_jobs',
@@ -143,20 +188,23 @@ async function clear(db: SqlDatabase): Promise<void> {
 
 for (const dialect of DIALECTS)
   describe.skipIf(dialect.skip !== undefined)(`lineage walk on ${dialect.name}`, () => {
-    it('answers exactly as a plain breadth-first walk over random graphs with cycles', async () => {
+    it('answers exactly as a plain breadth-first walk over random graphs with cycles and dataset edges', async () => {
       const store = await dialect.open();
       stores.push(store);
       const db = store.db;
       await fc.assert(
         fc.asyncProperty(
           fc.array(edgeArbitrary, { minLength: 1, maxLength: 25 }),
+          fc.array(datasetEdgeArbitrary, { maxLength: 3 }),
           fc.nat(DATASETS - 1),
           fc.nat(FIELDS - 1),
           fc.nat(6),
           fc.constantFrom<LineageDirection>('upstream', 'downstream', 'both'),
-          async (edges, startDataset, startField, depth, direction) => {
+          async (columnEdges, datasetEdges, startDataset, startField, depth, direction) => {
             await clear(db);
-            for (const event of events(edges)) await recordLineageEvent(db, event);
+            for (const event of events(columnEdges, datasetEdges))
+              await recordLineageEvent(db, event);
+            const edges = expand(columnEdges, datasetEdges);
             const start = fieldId(startDataset, startField);
             const node = await findLineageNode(db, start);
             if (node === undefined) throw new Error(`no node ${start}`);
@@ -192,6 +240,88 @@ for (const dialect of DIALECTS)
         { numRuns: 40, seed: 18 },
       );
     }, 120_000);
+
+    it("stores the facet's dataset list and returns it on every output field and in impact", async () => {
+      const store = await dialect.open();
+      stores.push(store);
+      const db = store.db;
+      const event = runEvent({
+        job: [NS, 'orders_daily.join'],
+        inputs: [
+          { namespace: NS, name: 'orders', fields: ['id', 'customer_id', 'amount'] },
+          { namespace: NS, name: 'customers', fields: ['id', 'name'] },
+        ],
+        outputs: [
+          {
+            namespace: NS,
+            name: 'order_names',
+            fields: ['amount', 'name'],
+            columns: { amount: [[NS, 'orders', 'amount']], name: [[NS, 'customers', 'name']] },
+          },
+        ],
+      });
+      const [output] = event['outputs'] as { facets: { columnLineage: Record<string, unknown> } }[];
+      (output as { facets: { columnLineage: Record<string, unknown> } }).facets.columnLineage[
+        'dataset'
+      ] = [
+        {
+          namespace: NS,
+          name: 'orders',
+          field: 'customer_id',
+          transformations: [
+            { type: 'INDIRECT', subtype: 'JOIN', description: 'o.customer_id = c.id' },
+          ],
+        },
+        {
+          namespace: NS,
+          name: 'customers',
+          field: 'id',
+          transformations: [{ type: 'INDIRECT', subtype: 'JOIN' }],
+        },
+      ];
+      await recordLineageEvent(db, event);
+      const [edges] = await db.all('SELECT count(*) AS n FROM lineage_dataset_edges');
+      expect(Number(edges?.['n'])).toBe(2);
+
+      const name = await findLineageNode(db, `datasetField:${NS}:order_names:name`);
+      const { graph } = await columnLineage(db, name!, { depth: 5, direction: 'upstream' });
+      const top = graph.find((n) => n.id === `datasetField:${NS}:order_names:name`);
+      const inputs = (top?.data['inputFields'] as Record<string, unknown>[]).map(
+        (i) =>
+          `${String(i['dataset'])}.${String(i['field'])} ${String(i['transformationSubtype'])}`,
+      );
+      expect(inputs.sort()).toEqual([
+        'customers.id JOIN',
+        'customers.name IDENTITY',
+        'orders.customer_id JOIN',
+      ]);
+      expect(graph.map((n) => n.id).sort()).toEqual(
+        ['customers:id', 'customers:name', 'order_names:name', 'orders:customer_id'].map(
+          (f) => `datasetField:${NS}:${f}`,
+        ),
+      );
+
+      const key = await findLineageNode(db, `datasetField:${NS}:orders:customer_id`);
+      const impact = await lineageImpact(db, key!);
+      expect(impact.columns.map((c) => [c.field, c.depth, c.transformations])).toEqual([
+        ['amount', 1, ['INDIRECT:JOIN']],
+        ['name', 1, ['INDIRECT:JOIN']],
+      ]);
+      expect(impact.jobs.map((j) => j.name)).toEqual(['orders_daily.join']);
+      expect(impact.unknownJobs).toEqual([]);
+
+      const bad = runEvent({
+        job: [NS, 'bad'],
+        outputs: [{ namespace: NS, name: 'x', columns: {} }],
+      });
+      (
+        bad['outputs'] as { facets: { columnLineage: Record<string, unknown> } }[]
+      )[0]!.facets.columnLineage['dataset'] = { name: 'not a list' };
+      await expect(recordLineageEvent(db, bad)).rejects.toMatchObject({
+        code: 'LINEAGE_EVENT_INVALID',
+        path: 'outputs[0].facets.columnLineage.dataset',
+      });
+    });
   });
 
 describe.skipIf(pgSkip !== undefined)('lineage events recorded concurrently on PostgreSQL', () => {

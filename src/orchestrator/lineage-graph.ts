@@ -303,6 +303,8 @@ interface ColumnEdgeRow {
 /**
  * Walks column edges one way from a set of fields, breadth first, one statement per step; each
  * field is reached once, at its smallest depth, so cycles end. Returns each field's depth.
+ * A dataset edge (the facet's `dataset` list) counts as an edge into every field of its output
+ * dataset, as Marquez lists it among each output field's `inputFields`.
  */
 async function walkColumns(
   db: SqlDatabase,
@@ -316,12 +318,19 @@ async function walkColumns(
   const from = downstream ? 'input_field_id' : 'output_field_id';
   for (let level = 1; level <= depth && frontier.size > 0; level++) {
     const [where, list] = inList(db, from, frontier);
+    const [datasetWhere] = inList(db, downstream ? 'd.input_field_id' : 'f.id', frontier);
     const next = new Set<number>();
     for (const row of await packedRows(
       db,
       COLUMN_EDGE_COLUMNS,
-      `FROM lineage_column_edges WHERE ${where}`,
-      [list],
+      // a dataset edge reaches every field of its output dataset
+      `FROM (SELECT ${EDGE_SELECT} FROM lineage_column_edges WHERE ${where}
+             UNION ALL
+             SELECT f.id AS output_field_id, d.input_field_id, d.job_id, d.transformation_type,
+               d.transformation_subtype, d.description
+             FROM lineage_dataset_edges d JOIN lineage_fields f ON f.dataset_id = d.output_dataset_id
+             WHERE ${datasetWhere}) e`,
+      [list, list],
     )) {
       const edge = row as unknown as ColumnEdgeRow;
       edges.set(`${edge.job}:${edge.output}:${edge.input}:${edge.type}:${edge.subtype}`, edge);
@@ -335,6 +344,9 @@ async function walkColumns(
   }
   return depthOf;
 }
+
+const EDGE_SELECT =
+  'output_field_id, input_field_id, job_id, transformation_type, transformation_subtype, description';
 
 const COLUMN_EDGE_COLUMNS = {
   output: 'output_field_id',
@@ -529,8 +541,10 @@ export interface LineageImpact {
 /**
  * Impact analysis: which jobs (pipelines and their steps), datasets and columns change if a
  * column changes, following column edges downstream to the end (cycles included, each column
- * once). For a dataset it follows the job graph downstream. Jobs that read an affected dataset
- * without column lineage are listed apart, as possibly affected.
+ * once). A column a job uses in a JOIN, FILTER, GROUP_BY, SORT, WINDOW or CONDITIONAL of the
+ * whole output (the facet's `dataset` list) changes every output column of that job. For a
+ * dataset it follows the job graph downstream. Jobs that read an affected dataset without
+ * column lineage are listed apart, as possibly affected.
  *
  * @example
  * ```ts
@@ -621,7 +635,8 @@ export async function lineageImpact(
     `SELECT DISTINCT j.id, j.namespace, j.name FROM lineage_job_datasets io
      JOIN lineage_jobs j ON j.id = io.job_id
      WHERE io.direction = 'input' AND ${where}
-       AND NOT EXISTS (SELECT 1 FROM lineage_column_edges c WHERE c.job_id = io.job_id)`,
+       AND NOT EXISTS (SELECT 1 FROM lineage_column_edges c WHERE c.job_id = io.job_id)
+       AND NOT EXISTS (SELECT 1 FROM lineage_dataset_edges d WHERE d.job_id = io.job_id)`,
     [list],
   );
   return {

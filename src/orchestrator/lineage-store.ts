@@ -164,6 +164,8 @@ async function applyToGraph(
     named.set(JSON.stringify([dataset.namespace, dataset.name]), dataset);
     for (const inputs of dataset.columns?.values() ?? [])
       for (const input of inputs) named.set(JSON.stringify([input.namespace, input.name]), input);
+    for (const input of dataset.datasetInputs ?? [])
+      named.set(JSON.stringify([input.namespace, input.name]), input);
   }
   for (const key of [...named.keys()].sort()) await datasetId(named.get(key) as LineageDataset);
   const fieldNames: [number, string][] = [];
@@ -174,6 +176,8 @@ async function applyToGraph(
       fieldNames.push([id, field]);
       for (const input of inputs) fieldNames.push([await datasetId(input), input.field]);
     }
+    for (const input of dataset.datasetInputs ?? [])
+      fieldNames.push([await datasetId(input), input.field]);
   }
   fieldNames.sort(([a, x], [b, y]) => a - b || (x < y ? -1 : x > y ? 1 : 0));
   for (const [dataset, name] of fieldNames) await fieldId(dataset, name);
@@ -210,6 +214,7 @@ async function applyToGraph(
 
   const ioFirstSeen = new Map<string, number>();
   const columnFirstSeen = new Map<string, number>();
+  const datasetFirstSeen = new Map<string, number>();
   if (mode === 'replace') {
     for (const row of await tx.all(
       'SELECT direction, dataset_id, first_seen FROM lineage_job_datasets WHERE job_id = ?',
@@ -232,6 +237,21 @@ async function applyToGraph(
       );
     await tx.run('DELETE FROM lineage_job_datasets WHERE job_id = ?', [jobId]);
     await tx.run('DELETE FROM lineage_column_edges WHERE job_id = ?', [jobId]);
+    for (const row of await tx.all(
+      `SELECT output_dataset_id, input_field_id, transformation_type, transformation_subtype, first_seen
+       FROM lineage_dataset_edges WHERE job_id = ?`,
+      [jobId],
+    ))
+      datasetFirstSeen.set(
+        JSON.stringify([
+          Number(row['output_dataset_id']),
+          Number(row['input_field_id']),
+          row['transformation_type'],
+          row['transformation_subtype'],
+        ]),
+        Number(row['first_seen']),
+      );
+    await tx.run('DELETE FROM lineage_dataset_edges WHERE job_id = ?', [jobId]);
   }
 
   const io = async (direction: 'input' | 'output', dataset: number): Promise<void> => {
@@ -246,6 +266,30 @@ async function applyToGraph(
   for (const output of event.outputs) {
     const outputId = await datasetId(output);
     await io('output', outputId);
+    for (const input of output.datasetInputs ?? []) {
+      const inputDataset = await datasetId(input);
+      await io('input', inputDataset);
+      const inputField = await fieldId(inputDataset, input.field);
+      const key = JSON.stringify([outputId, inputField, input.type, input.subtype]);
+      await tx.run(
+        `INSERT INTO lineage_dataset_edges (job_id, output_dataset_id, input_field_id, transformation_type,
+           transformation_subtype, description, masking, first_seen, last_seen)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (job_id, output_dataset_id, input_field_id, transformation_type, transformation_subtype)
+         DO UPDATE SET description = excluded.description, masking = excluded.masking, ${SEEN('lineage_dataset_edges')}`,
+        [
+          jobId,
+          outputId,
+          inputField,
+          input.type,
+          input.subtype,
+          input.description ?? null,
+          input.masking === undefined ? null : input.masking ? 1 : 0,
+          datasetFirstSeen.get(key) ?? at,
+          at,
+        ],
+      );
+    }
     for (const [field, inputs] of output.columns ?? []) {
       const outputField = await fieldId(outputId, field);
       for (const input of inputs) {
