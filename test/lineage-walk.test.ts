@@ -371,4 +371,54 @@ describe.skipIf(pgSkip !== undefined)('lineage events recorded concurrently on P
     const [jobs] = await db.all('SELECT count(*) AS n FROM lineage_jobs');
     expect(Number(jobs?.['n'])).toBe(60);
   }, 120_000);
+
+  it('a serialization failure runs the event again: every event lands under SERIALIZABLE', async () => {
+    const { url, drop } = await createTestDatabase();
+    drops.push(drop);
+    const setup = await RunStore.open(url);
+    const name = new URL(url).pathname.slice(1);
+    await setup.db.run(
+      `ALTER DATABASE ${name} SET default_transaction_isolation TO 'serializable'`,
+    );
+    await setup.close();
+    const writers = await Promise.all(Array.from({ length: 3 }, () => RunStore.open(url)));
+    stores.push(...writers);
+    const [isolation] = await (writers[0] as RunStore).db.all('SHOW transaction_isolation');
+    expect(isolation?.['transaction_isolation']).toBe('serializable');
+    // every event updates the same two datasets' last_seen and the same job's run
+    const results = await Promise.all(
+      writers.map(async (store, w) => {
+        const done = [];
+        for (let round = 0; round < 10; round++)
+          done.push(
+            await recordLineageEvent(
+              store.db,
+              runEvent({
+                job: [NS, 'shared_job'],
+                eventTime: new Date(Date.UTC(2024, 0, 1, 0, 0, round * 3 + w)).toISOString(),
+                inputs: [{ namespace: NS, name: 'shared_in', fields: ['a'] }],
+                outputs: [
+                  {
+                    namespace: NS,
+                    name: 'shared_out',
+                    fields: ['a'],
+                    columns: { a: [[NS, 'shared_in', 'a']] },
+                  },
+                ],
+              }),
+            ),
+          );
+        return done;
+      }),
+    );
+    expect(results.flat().filter((r) => r.recorded)).toHaveLength(30);
+    const db = (writers[0] as RunStore).db;
+    const [events] = await db.all('SELECT count(*) AS n FROM lineage_events');
+    expect(Number(events?.['n'])).toBe(30);
+    // the job's edges are those of its latest run, whichever writer committed last
+    const [job] = await db.all('SELECT current_run_at FROM lineage_jobs');
+    expect(Number(job?.['current_run_at'])).toBe(Date.UTC(2024, 0, 1, 0, 0, 29));
+    const [edges] = await db.all('SELECT count(*) AS n FROM lineage_column_edges');
+    expect(Number(edges?.['n'])).toBe(1);
+  }, 120_000);
 });

@@ -70,7 +70,7 @@ export async function recordLineageEvent(
 const CONFLICT_STATES = new Set(['40P01', '40001']);
 
 /** Attempts of one event's transaction before a conflict is reported. */
-const CONFLICT_ATTEMPTS = 5;
+const CONFLICT_ATTEMPTS = 8;
 
 function isConflict(error: unknown): boolean {
   for (let e = error; typeof e === 'object' && e !== null; e = (e as { cause?: unknown }).cause)
@@ -92,7 +92,7 @@ async function retryConflicts<T>(db: SqlDatabase, work: () => Promise<T>): Promi
       if (attempt >= CONFLICT_ATTEMPTS)
         throw new StoreError(
           db.dialect === 'postgres' ? redactStoreUrl(db.location) : db.location,
-          `recording a lineage event conflicted with other writers ${attempt} times: ${(error as Error).message}`,
+          `recording a lineage event conflicted with other writers on each of ${attempt} attempts: ${(error as Error).message}`,
           { cause: error, retryable: true, hint: 'send the event again' },
         );
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
