@@ -33,6 +33,11 @@ export interface LineageEventDataset extends LineageName {
   readonly fields?: readonly LineageSchemaField[];
   /** Output field name to its inputs (the `columnLineage` facet of an output). */
   readonly columns?: ReadonlyMap<string, readonly LineageColumnInput[]>;
+  /**
+   * Inputs that shape every output field at once (the `columnLineage` facet's `dataset` list:
+   * INDIRECT JOIN, FILTER, GROUP_BY, SORT, WINDOW or CONDITIONAL), of an output.
+   */
+  readonly datasetInputs?: readonly LineageColumnInput[];
 }
 
 /** The parts of an OpenLineage RunEvent the lineage store records, checked. */
@@ -143,13 +148,14 @@ function dataset(value: unknown, path: string, output: boolean): LineageEventDat
   const fields = schemaFields(facetsObject['schema'], `${path}.facets.schema`);
   // Inputs may carry a columnLineage facet too (some producers repeat it); only outputs have
   // fields that are derived, so only theirs make edges.
-  const columns = output
+  const lineage = output
     ? columnLineage(facetsObject['columnLineage'], `${path}.facets.columnLineage`)
     : undefined;
   return {
     ...name,
     ...(fields === undefined ? {} : { fields }),
-    ...(columns === undefined ? {} : { columns }),
+    ...(lineage === undefined ? {} : { columns: lineage.columns }),
+    ...(lineage?.datasetInputs === undefined ? {} : { datasetInputs: lineage.datasetInputs }),
   };
 }
 
@@ -179,7 +185,9 @@ function schemaFields(value: unknown, path: string): LineageSchemaField[] | unde
 function columnLineage(
   value: unknown,
   path: string,
-): Map<string, LineageColumnInput[]> | undefined {
+):
+  | { columns: Map<string, LineageColumnInput[]>; datasetInputs: LineageColumnInput[] | undefined }
+  | undefined {
   if (value === undefined || value === null) return undefined;
   const facet = object(value, path, 'must be an object with "fields"');
   const fields = object(
@@ -195,40 +203,51 @@ function columnLineage(
     if (!Array.isArray(inputFields))
       throw new LineageEventError(`${at}.inputFields`, 'must be an array');
     const inputs: LineageColumnInput[] = [];
-    inputFields.forEach((item, index) => {
-      const inputAt = `${at}.inputFields[${index}]`;
-      const input = object(item, inputAt, 'must be an object with namespace, name and field');
-      const source = {
-        ...lineageName(input, inputAt),
-        field: text(input['field'], `${inputAt}.field`),
-      };
-      const transformations = input['transformations'];
-      if (transformations === undefined) {
-        inputs.push({ ...source, type: 'UNKNOWN', subtype: '' });
-        return;
-      }
-      if (!Array.isArray(transformations) || transformations.length === 0)
-        throw new LineageEventError(`${inputAt}.transformations`, 'must be a non-empty array');
-      transformations.forEach((t, n) => {
-        const tAt = `${inputAt}.transformations[${n}]`;
-        const transformation = object(t, tAt, 'must be an object with a "type"');
-        const { subtype, description, masking } = transformation;
-        if (subtype !== undefined && typeof subtype !== 'string')
-          throw new LineageEventError(`${tAt}.subtype`, 'must be a string');
-        if (description !== undefined && typeof description !== 'string')
-          throw new LineageEventError(`${tAt}.description`, 'must be a string');
-        if (masking !== undefined && typeof masking !== 'boolean')
-          throw new LineageEventError(`${tAt}.masking`, 'must be true or false');
-        inputs.push({
-          ...source,
-          type: text(transformation['type'], `${tAt}.type`),
-          subtype: subtype ?? '',
-          ...(description === undefined ? {} : { description }),
-          ...(masking === undefined ? {} : { masking }),
-        });
-      });
-    });
+    inputFields.forEach((item, index) => inputField(item, `${at}.inputFields[${index}]`, inputs));
     columns.set(outputField, inputs);
   }
-  return columns;
+  const list = facet['dataset'];
+  if (list === undefined || list === null) return { columns, datasetInputs: undefined };
+  if (!Array.isArray(list))
+    throw new LineageEventError(
+      `${path}.dataset`,
+      'must be an array of input fields that shape every output field',
+    );
+  const datasetInputs: LineageColumnInput[] = [];
+  list.forEach((item, index) => inputField(item, `${path}.dataset[${index}]`, datasetInputs));
+  return { columns, datasetInputs };
+}
+
+/** Checks one input field of a `columnLineage` facet; each of its transformations is one input. */
+function inputField(item: unknown, inputAt: string, inputs: LineageColumnInput[]): void {
+  const input = object(item, inputAt, 'must be an object with namespace, name and field');
+  const source = {
+    ...lineageName(input, inputAt),
+    field: text(input['field'], `${inputAt}.field`),
+  };
+  const transformations = input['transformations'];
+  if (transformations === undefined) {
+    inputs.push({ ...source, type: 'UNKNOWN', subtype: '' });
+    return;
+  }
+  if (!Array.isArray(transformations) || transformations.length === 0)
+    throw new LineageEventError(`${inputAt}.transformations`, 'must be a non-empty array');
+  transformations.forEach((t, n) => {
+    const tAt = `${inputAt}.transformations[${n}]`;
+    const transformation = object(t, tAt, 'must be an object with a "type"');
+    const { subtype, description, masking } = transformation;
+    if (subtype !== undefined && typeof subtype !== 'string')
+      throw new LineageEventError(`${tAt}.subtype`, 'must be a string');
+    if (description !== undefined && typeof description !== 'string')
+      throw new LineageEventError(`${tAt}.description`, 'must be a string');
+    if (masking !== undefined && typeof masking !== 'boolean')
+      throw new LineageEventError(`${tAt}.masking`, 'must be true or false');
+    inputs.push({
+      ...source,
+      type: text(transformation['type'], `${tAt}.type`),
+      subtype: subtype ?? '',
+      ...(description === undefined ? {} : { description }),
+      ...(masking === undefined ? {} : { masking }),
+    });
+  });
 }

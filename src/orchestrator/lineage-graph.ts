@@ -303,28 +303,37 @@ interface ColumnEdgeRow {
 /**
  * Walks column edges one way from a set of fields, breadth first, one statement per step; each
  * field is reached once, at its smallest depth, so cycles end. Returns each field's depth.
+ * A dataset edge (the facet's `dataset` list) counts as an edge into every field of its output
+ * dataset, as Marquez lists it among each output field's `inputFields`.
  */
 async function walkColumns(
   db: SqlDatabase,
   start: readonly number[],
   depth: number,
   downstream: boolean,
-  edges: Map<string, ColumnEdgeRow>,
+  edges: ColumnEdges,
 ): Promise<Map<number, number>> {
   const depthOf = new Map<number, number>(start.map((id) => [id, 0]));
   let frontier = new Set(start);
   const from = downstream ? 'input_field_id' : 'output_field_id';
   for (let level = 1; level <= depth && frontier.size > 0; level++) {
     const [where, list] = inList(db, from, frontier);
+    const [datasetWhere] = inList(db, downstream ? 'd.input_field_id' : 'f.id', frontier);
     const next = new Set<number>();
     for (const row of await packedRows(
       db,
       COLUMN_EDGE_COLUMNS,
-      `FROM lineage_column_edges WHERE ${where}`,
-      [list],
+      // a dataset edge reaches every field of its output dataset
+      `FROM (SELECT ${EDGE_SELECT} FROM lineage_column_edges WHERE ${where}
+             UNION ALL
+             SELECT f.id AS output_field_id, d.input_field_id, d.job_id, d.transformation_type,
+               d.transformation_subtype, d.description
+             FROM lineage_dataset_edges d JOIN lineage_fields f ON f.dataset_id = d.output_dataset_id
+             WHERE ${datasetWhere}) e`,
+      [list, list],
     )) {
       const edge = row as unknown as ColumnEdgeRow;
-      edges.set(`${edge.job}:${edge.output}:${edge.input}:${edge.type}:${edge.subtype}`, edge);
+      edges.add(edge);
       const reached = downstream ? edge.output : edge.input;
       if (!depthOf.has(reached)) {
         depthOf.set(reached, level);
@@ -335,6 +344,32 @@ async function walkColumns(
   }
   return depthOf;
 }
+
+/**
+ * Column edges found by walks, each once (by job, output, input and transformation), in the
+ * order first found. Keyed by the numeric field ids: tens of thousands of text keys cost more
+ * than the walk's statements.
+ */
+class ColumnEdges {
+  readonly #byOutput = new Map<number, Map<number, ColumnEdgeRow[]>>();
+  readonly list: ColumnEdgeRow[] = [];
+
+  add(edge: ColumnEdgeRow): void {
+    let byInput = this.#byOutput.get(edge.output);
+    if (byInput === undefined) this.#byOutput.set(edge.output, (byInput = new Map()));
+    const same = byInput.get(edge.input);
+    if (same === undefined) byInput.set(edge.input, [edge]);
+    else if (
+      same.some((e) => e.job === edge.job && e.type === edge.type && e.subtype === edge.subtype)
+    )
+      return;
+    else same.push(edge);
+    this.list.push(edge);
+  }
+}
+
+const EDGE_SELECT =
+  'output_field_id, input_field_id, job_id, transformation_type, transformation_subtype, description';
 
 const COLUMN_EDGE_COLUMNS = {
   output: 'output_field_id',
@@ -415,7 +450,7 @@ export async function columnLineage(
             (r) => Number(r['id']),
           )
         : [];
-  const edges = new Map<string, ColumnEdgeRow>();
+  const edges = new ColumnEdges();
   const reached = new Set<number>(startFields);
   if (query.direction !== 'downstream')
     for (const id of (await walkColumns(db, startFields, query.depth, false, edges)).keys())
@@ -428,10 +463,11 @@ export async function columnLineage(
     db,
     { id: 'id', namespace: 'namespace', name: 'name' },
     'lineage_jobs',
-    new Set([...edges.values()].map((e) => e.job)),
+    new Set(edges.list.map((e) => e.job)),
   );
-  const nodeIds = new Map(
-    [...fields].map(([id, f]) => [
+  const nodeIds = new Map<number, string>();
+  for (const [id, f] of fields)
+    nodeIds.set(
       id,
       lineageNodeId({
         kind: 'datasetField',
@@ -439,23 +475,23 @@ export async function columnLineage(
         name: f.dataset,
         field: f.field,
       }),
-    ]),
-  );
-  const idOf = (id: number): string => nodeIds.get(id) as string;
-  const inEdges = new Map<string, LineageEdge[]>();
-  const outEdges = new Map<string, LineageEdge[]>();
+    );
+  // keyed by field row id, for the reason given at ColumnEdges
+  const inEdges = new Map<number, LineageEdge[]>();
+  const outEdges = new Map<number, LineageEdge[]>();
   const inputs = new Map<number, object[]>();
-  const linked = new Set<string>();
+  const linked = new Map<number, Set<number>>();
   const jobNames = new Map<number, { namespace: unknown; name: unknown } | null>();
-  for (const edge of edges.values()) {
+  for (const edge of edges.list) {
     const [origin, destination] = [nodeIds.get(edge.input), nodeIds.get(edge.output)];
     if (origin === undefined || destination === undefined) continue;
-    const key = `${edge.input}>${edge.output}`;
-    if (!linked.has(key)) {
-      linked.add(key);
+    let outputs = linked.get(edge.input);
+    if (outputs === undefined) linked.set(edge.input, (outputs = new Set()));
+    if (!outputs.has(edge.output)) {
+      outputs.add(edge.output);
       const link = { origin, destination };
-      push(outEdges, origin, link);
-      push(inEdges, destination, link);
+      push(outEdges, edge.input, link);
+      push(inEdges, edge.output, link);
     }
     const input = fields.get(edge.input) as FieldRow;
     let job = jobNames.get(edge.job);
@@ -474,20 +510,22 @@ export async function columnLineage(
       job,
     });
   }
-  const graph: LineageGraphNode[] = [...fields.entries()].map(([id, f]) => ({
-    id: idOf(id),
-    type: 'DATASET_FIELD',
-    data: {
+  const graph: LineageGraphNode[] = [];
+  for (const [id, f] of fields)
+    graph.push({
+      id: nodeIds.get(id) as string,
       type: 'DATASET_FIELD',
-      namespace: f.namespace,
-      dataset: f.dataset,
-      field: f.field,
-      fieldType: f.type,
-      inputFields: inputs.get(id) ?? [],
-    },
-    inEdges: inEdges.get(idOf(id)) ?? [],
-    outEdges: outEdges.get(idOf(id)) ?? [],
-  }));
+      data: {
+        type: 'DATASET_FIELD',
+        namespace: f.namespace,
+        dataset: f.dataset,
+        field: f.field,
+        fieldType: f.type,
+        inputFields: inputs.get(id) ?? [],
+      },
+      inEdges: inEdges.get(id) ?? [],
+      outEdges: outEdges.get(id) ?? [],
+    });
   return { graph: graph.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) };
 }
 
@@ -529,8 +567,10 @@ export interface LineageImpact {
 /**
  * Impact analysis: which jobs (pipelines and their steps), datasets and columns change if a
  * column changes, following column edges downstream to the end (cycles included, each column
- * once). For a dataset it follows the job graph downstream. Jobs that read an affected dataset
- * without column lineage are listed apart, as possibly affected.
+ * once). A column a job uses in a JOIN, FILTER, GROUP_BY, SORT, WINDOW or CONDITIONAL of the
+ * whole output (the facet's `dataset` list) changes every output column of that job. For a
+ * dataset it follows the job graph downstream. Jobs that read an affected dataset without
+ * column lineage are listed apart, as possibly affected.
  *
  * @example
  * ```ts
@@ -577,12 +617,12 @@ export async function lineageImpact(
       unknownJobs: [],
     };
   }
-  const edges = new Map<string, ColumnEdgeRow>();
+  const edges = new ColumnEdges();
   const depthOf = await walkColumns(db, [start.id], MAX_LINEAGE_DEPTH, true, edges);
   depthOf.delete(start.id);
   const fields = await fieldRows(db, depthOf.keys());
   const transformations = new Map<number, Set<string>>();
-  for (const edge of edges.values()) {
+  for (const edge of edges.list) {
     const set = transformations.get(edge.output) ?? new Set();
     set.add(edge.subtype === '' ? edge.type : `${edge.type}:${edge.subtype}`);
     transformations.set(edge.output, set);
@@ -609,7 +649,7 @@ export async function lineageImpact(
     'lineage_datasets',
     datasetIds,
   );
-  const jobIds = new Set([...edges.values()].map((e) => e.job));
+  const jobIds = new Set(edges.list.map((e) => e.job));
   const jobs = await rowsById(
     db,
     { id: 'id', namespace: 'namespace', name: 'name' },
@@ -621,7 +661,8 @@ export async function lineageImpact(
     `SELECT DISTINCT j.id, j.namespace, j.name FROM lineage_job_datasets io
      JOIN lineage_jobs j ON j.id = io.job_id
      WHERE io.direction = 'input' AND ${where}
-       AND NOT EXISTS (SELECT 1 FROM lineage_column_edges c WHERE c.job_id = io.job_id)`,
+       AND NOT EXISTS (SELECT 1 FROM lineage_column_edges c WHERE c.job_id = io.job_id)
+       AND NOT EXISTS (SELECT 1 FROM lineage_dataset_edges d WHERE d.job_id = io.job_id)`,
     [list],
   );
   return {

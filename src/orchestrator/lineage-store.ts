@@ -1,9 +1,13 @@
 import { createHash } from 'node:crypto';
+import { StoreError } from '../core/errors.js';
 import type { LineageEventDataset, LineageRunEvent } from './lineage-event.js';
 import { parseLineageEvent } from './lineage-event.js';
 import type { SqlDatabase } from './sql-database.js';
 import type { RunStore } from './run-store.js';
 import type { LineageTransport } from '../observe/lineage/lineage-transport.js';
+import { redactStoreUrl } from './sql-database.js';
+
+type LineageDataset = { readonly namespace: string; readonly name: string };
 
 /** What {@link recordLineageEvent} did with an event. */
 export interface LineageRecordResult {
@@ -42,24 +46,60 @@ export async function recordLineageEvent(
   const event = parseLineageEvent(value);
   const payload = canonicalJSON(event.raw);
   const eventKey = createHash('sha256').update(payload).digest('hex');
-  return db.transaction(async (tx) => {
-    const inserted = await tx.run(
-      `INSERT INTO lineage_events (event_key, run_id, event_type, event_time, job_namespace, job_name, payload, received_at)
+  return retryConflicts(db, () =>
+    db.transaction(async (tx) => {
+      const inserted = await tx.run(
+        `INSERT INTO lineage_events (event_key, run_id, event_type, event_time, job_namespace, job_name, payload, received_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_key) DO NOTHING`,
-      [
-        eventKey,
-        event.runId,
-        event.eventType ?? null,
-        event.eventTime,
-        event.job.namespace,
-        event.job.name,
-        payload,
-        options.now ?? Date.now(),
-      ],
-    );
-    if (inserted === 0) return { recorded: false, eventKey, edges: 'none' };
-    return { recorded: true, eventKey, edges: await applyToGraph(tx, event) };
-  });
+        [
+          eventKey,
+          event.runId,
+          event.eventType ?? null,
+          event.eventTime,
+          event.job.namespace,
+          event.job.name,
+          payload,
+          options.now ?? Date.now(),
+        ],
+      );
+      if (inserted === 0) return { recorded: false, eventKey, edges: 'none' };
+      return { recorded: true, eventKey, edges: await applyToGraph(tx, event) };
+    }),
+  );
+}
+
+/** PostgreSQL's deadlock_detected and serialization_failure: the transaction can run again. */
+const CONFLICT_STATES = new Set(['40P01', '40001']);
+
+/** Attempts of one event's transaction before a conflict is reported. */
+const CONFLICT_ATTEMPTS = 8;
+
+function isConflict(error: unknown): boolean {
+  for (let e = error; typeof e === 'object' && e !== null; e = (e as { cause?: unknown }).cause)
+    if (CONFLICT_STATES.has(String((e as { code?: unknown }).code))) return true;
+  return false;
+}
+
+/**
+ * Runs a transaction again when PostgreSQL ends it with a deadlock or a serialization failure
+ * (it rolled back, so running it again is safe), after a short random wait so two writers do not
+ * collide again; after {@link CONFLICT_ATTEMPTS} attempts a retryable `StoreError` says so.
+ */
+async function retryConflicts<T>(db: SqlDatabase, work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!isConflict(error)) throw error;
+      if (attempt >= CONFLICT_ATTEMPTS)
+        throw new StoreError(
+          db.dialect === 'postgres' ? redactStoreUrl(db.location) : db.location,
+          `recording a lineage event conflicted with other writers on each of ${attempt} attempts: ${(error as Error).message}`,
+          { cause: error, retryable: true, hint: 'send the event again' },
+        );
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
+    }
+  }
 }
 
 /**
@@ -105,18 +145,46 @@ async function applyToGraph(
     datasetIds.set(key, id);
     return id;
   };
+  const fieldIds = new Map<string, number>();
   const fieldId = async (dataset: number, name: string): Promise<number> => {
+    const key = JSON.stringify([dataset, name]);
+    const known = fieldIds.get(key);
+    if (known !== undefined) return known;
     const [row] = await tx.all(
       `INSERT INTO lineage_fields (dataset_id, name) VALUES (?, ?)
        ON CONFLICT (dataset_id, name) DO UPDATE SET name = excluded.name RETURNING id`,
       [dataset, name],
     );
-    return Number(row?.['id']);
+    const id = Number(row?.['id']);
+    fieldIds.set(key, id);
+    return id;
   };
+  // Rows are locked in one order (datasets by name, then fields by dataset and name, then the
+  // job), so two events touching the same datasets cannot wait on each other in a cycle.
+  const named = new Map<string, { namespace: string; name: string }>();
+  for (const dataset of [...event.inputs, ...event.outputs]) {
+    named.set(JSON.stringify([dataset.namespace, dataset.name]), dataset);
+    for (const inputs of dataset.columns?.values() ?? [])
+      for (const input of inputs) named.set(JSON.stringify([input.namespace, input.name]), input);
+    for (const input of dataset.datasetInputs ?? [])
+      named.set(JSON.stringify([input.namespace, input.name]), input);
+  }
+  for (const key of [...named.keys()].sort()) await datasetId(named.get(key) as LineageDataset);
+  const fieldNames: [number, string][] = [];
   for (const dataset of [...event.inputs, ...event.outputs]) {
     const id = await datasetId(dataset);
-    if (dataset.fields !== undefined) await recordSchema(tx, id, dataset, at, fieldId);
+    for (const field of dataset.fields ?? []) fieldNames.push([id, field.name]);
+    for (const [field, inputs] of dataset.columns ?? []) {
+      fieldNames.push([id, field]);
+      for (const input of inputs) fieldNames.push([await datasetId(input), input.field]);
+    }
+    for (const input of dataset.datasetInputs ?? [])
+      fieldNames.push([await datasetId(input), input.field]);
   }
+  fieldNames.sort(([a, x], [b, y]) => a - b || (x < y ? -1 : x > y ? 1 : 0));
+  for (const [dataset, name] of fieldNames) await fieldId(dataset, name);
+  for (const dataset of [...event.inputs, ...event.outputs])
+    if (dataset.fields !== undefined) await recordSchema(tx, await datasetId(dataset), dataset, at);
 
   await tx.run(
     `INSERT INTO lineage_jobs (namespace, name, first_seen, last_seen) VALUES (?, ?, ?, ?)
@@ -148,6 +216,7 @@ async function applyToGraph(
 
   const ioFirstSeen = new Map<string, number>();
   const columnFirstSeen = new Map<string, number>();
+  const datasetFirstSeen = new Map<string, number>();
   if (mode === 'replace') {
     for (const row of await tx.all(
       'SELECT direction, dataset_id, first_seen FROM lineage_job_datasets WHERE job_id = ?',
@@ -170,6 +239,21 @@ async function applyToGraph(
       );
     await tx.run('DELETE FROM lineage_job_datasets WHERE job_id = ?', [jobId]);
     await tx.run('DELETE FROM lineage_column_edges WHERE job_id = ?', [jobId]);
+    for (const row of await tx.all(
+      `SELECT output_dataset_id, input_field_id, transformation_type, transformation_subtype, first_seen
+       FROM lineage_dataset_edges WHERE job_id = ?`,
+      [jobId],
+    ))
+      datasetFirstSeen.set(
+        JSON.stringify([
+          Number(row['output_dataset_id']),
+          Number(row['input_field_id']),
+          row['transformation_type'],
+          row['transformation_subtype'],
+        ]),
+        Number(row['first_seen']),
+      );
+    await tx.run('DELETE FROM lineage_dataset_edges WHERE job_id = ?', [jobId]);
   }
 
   const io = async (direction: 'input' | 'output', dataset: number): Promise<void> => {
@@ -184,6 +268,30 @@ async function applyToGraph(
   for (const output of event.outputs) {
     const outputId = await datasetId(output);
     await io('output', outputId);
+    for (const input of output.datasetInputs ?? []) {
+      const inputDataset = await datasetId(input);
+      await io('input', inputDataset);
+      const inputField = await fieldId(inputDataset, input.field);
+      const key = JSON.stringify([outputId, inputField, input.type, input.subtype]);
+      await tx.run(
+        `INSERT INTO lineage_dataset_edges (job_id, output_dataset_id, input_field_id, transformation_type,
+           transformation_subtype, description, masking, first_seen, last_seen)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (job_id, output_dataset_id, input_field_id, transformation_type, transformation_subtype)
+         DO UPDATE SET description = excluded.description, masking = excluded.masking, ${SEEN('lineage_dataset_edges')}`,
+        [
+          jobId,
+          outputId,
+          inputField,
+          input.type,
+          input.subtype,
+          input.description ?? null,
+          input.masking === undefined ? null : input.masking ? 1 : 0,
+          datasetFirstSeen.get(key) ?? at,
+          at,
+        ],
+      );
+    }
     for (const [field, inputs] of output.columns ?? []) {
       const outputField = await fieldId(outputId, field);
       for (const input of inputs) {
@@ -215,20 +323,18 @@ async function applyToGraph(
   return mode;
 }
 
-/** Keeps the newest `schema` facet of a dataset, and a field row for each of its fields. */
+/** Keeps the newest `schema` facet of a dataset (its field rows are written before). */
 async function recordSchema(
   tx: SqlDatabase,
   datasetId: number,
   dataset: LineageEventDataset,
   at: number,
-  fieldId: (dataset: number, name: string) => Promise<number>,
 ): Promise<void> {
   const fields = dataset.fields ?? [];
   await tx.run(
     `UPDATE lineage_datasets SET fields = ?, fields_at = ? WHERE id = ? AND (fields_at IS NULL OR fields_at <= ?)`,
     [JSON.stringify(fields), at, datasetId, at],
   );
-  for (const field of fields) await fieldId(datasetId, field.name);
 }
 
 /**

@@ -325,6 +325,20 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (job_id, output_field_id, input_field_id, transformation_type, transformation_subtype))`,
       `CREATE INDEX lineage_column_edges_input ON lineage_column_edges (input_field_id)`,
       `CREATE INDEX lineage_column_edges_output ON lineage_column_edges (output_field_id)`,
+      // the columnLineage facet's dataset list: an input field shaping every field of an output
+      `CREATE TABLE lineage_dataset_edges (
+        job_id BIGINT NOT NULL REFERENCES lineage_jobs(id),
+        output_dataset_id BIGINT NOT NULL REFERENCES lineage_datasets(id),
+        input_field_id BIGINT NOT NULL REFERENCES lineage_fields(id),
+        transformation_type TEXT NOT NULL,
+        transformation_subtype TEXT NOT NULL,
+        description TEXT,
+        masking INTEGER,
+        first_seen BIGINT NOT NULL,
+        last_seen BIGINT NOT NULL,
+        PRIMARY KEY (job_id, output_dataset_id, input_field_id, transformation_type, transformation_subtype))`,
+      `CREATE INDEX lineage_dataset_edges_input ON lineage_dataset_edges (input_field_id)`,
+      `CREATE INDEX lineage_dataset_edges_output ON lineage_dataset_edges (output_dataset_id)`,
     ],
   },
   {
