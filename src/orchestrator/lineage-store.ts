@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { StoreError } from '../core/errors.js';
-import type { LineageEventDataset, LineageRunEvent } from './lineage-event.js';
+import type { LineageColumnInput, LineageEventDataset, LineageRunEvent } from './lineage-event.js';
 import { parseLineageEvent } from './lineage-event.js';
 import type { SqlDatabase } from './sql-database.js';
 import type { RunStore } from './run-store.js';
@@ -265,6 +265,33 @@ async function applyToGraph(
     );
   };
   for (const input of event.inputs) await io('input', await datasetId(input));
+  /** One edge of the job into `table` (dataset-level or column-level), first seen kept. */
+  const upsertEdge = (
+    table: 'lineage_dataset_edges' | 'lineage_column_edges',
+    outputColumn: 'output_dataset_id' | 'output_field_id',
+    outputId: number,
+    inputField: number,
+    input: LineageColumnInput,
+    firstSeen: number | undefined,
+  ): Promise<unknown> =>
+    tx.run(
+      `INSERT INTO ${table} (job_id, ${outputColumn}, input_field_id, transformation_type,
+         transformation_subtype, description, masking, first_seen, last_seen)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (job_id, ${outputColumn}, input_field_id, transformation_type, transformation_subtype)
+       DO UPDATE SET description = excluded.description, masking = excluded.masking, ${SEEN(table)}`,
+      [
+        jobId,
+        outputId,
+        inputField,
+        input.type,
+        input.subtype,
+        input.description ?? null,
+        input.masking === undefined ? null : input.masking ? 1 : 0,
+        firstSeen ?? at,
+        at,
+      ],
+    );
   for (const output of event.outputs) {
     const outputId = await datasetId(output);
     await io('output', outputId);
@@ -273,23 +300,13 @@ async function applyToGraph(
       await io('input', inputDataset);
       const inputField = await fieldId(inputDataset, input.field);
       const key = JSON.stringify([outputId, inputField, input.type, input.subtype]);
-      await tx.run(
-        `INSERT INTO lineage_dataset_edges (job_id, output_dataset_id, input_field_id, transformation_type,
-           transformation_subtype, description, masking, first_seen, last_seen)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (job_id, output_dataset_id, input_field_id, transformation_type, transformation_subtype)
-         DO UPDATE SET description = excluded.description, masking = excluded.masking, ${SEEN('lineage_dataset_edges')}`,
-        [
-          jobId,
-          outputId,
-          inputField,
-          input.type,
-          input.subtype,
-          input.description ?? null,
-          input.masking === undefined ? null : input.masking ? 1 : 0,
-          datasetFirstSeen.get(key) ?? at,
-          at,
-        ],
+      await upsertEdge(
+        'lineage_dataset_edges',
+        'output_dataset_id',
+        outputId,
+        inputField,
+        input,
+        datasetFirstSeen.get(key),
       );
     }
     for (const [field, inputs] of output.columns ?? []) {
@@ -299,23 +316,13 @@ async function applyToGraph(
         await io('input', inputDataset);
         const inputField = await fieldId(inputDataset, input.field);
         const key = JSON.stringify([outputField, inputField, input.type, input.subtype]);
-        await tx.run(
-          `INSERT INTO lineage_column_edges (job_id, output_field_id, input_field_id, transformation_type,
-             transformation_subtype, description, masking, first_seen, last_seen)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (job_id, output_field_id, input_field_id, transformation_type, transformation_subtype)
-           DO UPDATE SET description = excluded.description, masking = excluded.masking, ${SEEN('lineage_column_edges')}`,
-          [
-            jobId,
-            outputField,
-            inputField,
-            input.type,
-            input.subtype,
-            input.description ?? null,
-            input.masking === undefined ? null : input.masking ? 1 : 0,
-            columnFirstSeen.get(key) ?? at,
-            at,
-          ],
+        await upsertEdge(
+          'lineage_column_edges',
+          'output_field_id',
+          outputField,
+          inputField,
+          input,
+          columnFirstSeen.get(key),
         );
       }
     }
