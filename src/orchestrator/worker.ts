@@ -23,7 +23,6 @@ import type { RunStore } from './run-store.js';
 import type { LineageEmitter } from '../observe/lineage/lineage-emitter.js';
 import { createLineageEmitter } from '../observe/lineage/lineage-config.js';
 import type { RunEvent } from '../observe/lineage/openlineage-event.js';
-import { storeLineageTransport } from './lineage-store.js';
 import type { AttemptOutcome, QualitySummary, RunClaim, RunRecord, RunState } from './run-types.js';
 
 /** Options of {@link runWorker}. */
@@ -85,7 +84,6 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   const ownLineage =
     options.lineage === undefined
       ? createLineageEmitter(options.project.lineage(), {
-          store: storeLineageTransport(options.store),
           baseDir: options.project.root,
           env: process.env,
           logger,
