@@ -1,41 +1,21 @@
 import fc from 'fast-check';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { LineageDirection } from '../src/orchestrator/lineage-graph.js';
 import { columnLineage, lineageImpact } from '../src/orchestrator/lineage-graph.js';
 import { findLineageNode } from '../src/orchestrator/lineage-node.js';
 import { recordLineageEvent } from '../src/orchestrator/lineage-store.js';
 import { RunStore } from '../src/orchestrator/run-store.js';
 import type { SqlDatabase } from '../src/orchestrator/sql-database.js';
-import { tempDir } from './helpers.js';
 import { runEvent } from './support/lineage-events.js';
-import { createTestDatabase, postgresUnavailable } from './support/postgres.js';
+import { createTestDatabase } from './support/postgres.js';
+import { runStoreDialects } from './support/run-store-dialects.js';
 
-const pgSkip = await postgresUnavailable();
-const drops: (() => Promise<void>)[] = [];
-const stores: RunStore[] = [];
-afterEach(async () => {
-  for (const store of stores.splice(0)) await store.close();
-});
-afterAll(async () => {
-  await Promise.all(drops.map((drop) => drop()));
-});
-
-const DIALECTS = [
-  {
-    name: 'embedded SQLite',
-    skip: undefined,
-    open: async () => RunStore.open(`${await tempDir('sluice-lineage-walk-')}/sluice.db`),
-  },
-  {
-    name: 'PostgreSQL',
-    skip: pgSkip,
-    open: async () => {
-      const { url, drop } = await createTestDatabase();
-      drops.push(drop);
-      return RunStore.open(url);
-    },
-  },
-] as const;
+const {
+  dialects: DIALECTS,
+  pgSkip,
+  stores,
+  drops,
+} = await runStoreDialects('sluice-lineage-walk-');
 
 const NS = 'walk';
 const DATASETS = 4;

@@ -223,37 +223,31 @@ async function applyToGraph(
       [jobId],
     ))
       ioFirstSeen.set(`${row['direction']}:${row['dataset_id']}`, Number(row['first_seen']));
-    for (const row of await tx.all(
-      `SELECT output_field_id, input_field_id, transformation_type, transformation_subtype, first_seen
-       FROM lineage_column_edges WHERE job_id = ?`,
-      [jobId],
-    ))
-      columnFirstSeen.set(
-        JSON.stringify([
-          Number(row['output_field_id']),
-          Number(row['input_field_id']),
-          row['transformation_type'],
-          row['transformation_subtype'],
-        ]),
-        Number(row['first_seen']),
-      );
     await tx.run('DELETE FROM lineage_job_datasets WHERE job_id = ?', [jobId]);
-    await tx.run('DELETE FROM lineage_column_edges WHERE job_id = ?', [jobId]);
-    for (const row of await tx.all(
-      `SELECT output_dataset_id, input_field_id, transformation_type, transformation_subtype, first_seen
-       FROM lineage_dataset_edges WHERE job_id = ?`,
-      [jobId],
-    ))
-      datasetFirstSeen.set(
-        JSON.stringify([
-          Number(row['output_dataset_id']),
-          Number(row['input_field_id']),
-          row['transformation_type'],
-          row['transformation_subtype'],
-        ]),
-        Number(row['first_seen']),
-      );
-    await tx.run('DELETE FROM lineage_dataset_edges WHERE job_id = ?', [jobId]);
+    /** Keeps when each edge of the job's last run was first seen, then drops the edges. */
+    const takeEdges = async (
+      table: 'lineage_column_edges' | 'lineage_dataset_edges',
+      outputColumn: 'output_field_id' | 'output_dataset_id',
+      firstSeen: Map<string, number>,
+    ): Promise<void> => {
+      for (const row of await tx.all(
+        `SELECT ${outputColumn}, input_field_id, transformation_type, transformation_subtype, first_seen
+         FROM ${table} WHERE job_id = ?`,
+        [jobId],
+      ))
+        firstSeen.set(
+          JSON.stringify([
+            Number(row[outputColumn]),
+            Number(row['input_field_id']),
+            row['transformation_type'],
+            row['transformation_subtype'],
+          ]),
+          Number(row['first_seen']),
+        );
+      await tx.run(`DELETE FROM ${table} WHERE job_id = ?`, [jobId]);
+    };
+    await takeEdges('lineage_column_edges', 'output_field_id', columnFirstSeen);
+    await takeEdges('lineage_dataset_edges', 'output_dataset_id', datasetFirstSeen);
   }
 
   const io = async (direction: 'input' | 'output', dataset: number): Promise<void> => {
