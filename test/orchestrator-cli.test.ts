@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { cp } from 'node:fs/promises';
+import { cp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sleep } from '../src/orchestrator/worker.js';
@@ -81,16 +81,36 @@ describe('sluice serve and the run commands', () => {
   }, 120_000);
 
   it.skipIf(postgresSkip !== undefined)(
-    'the quickstart runs with --store postgres://... and 2 worker processes',
+    'the quickstart runs with --store postgres://... and 2 worker processes, which share the runs',
     async () => {
       const dir = await quickstartCopy();
+      // Runs of `held` wait for a release file, so a worker that claimed one stays busy and
+      // the other worker must claim the next: the split does not depend on timing.
+      const release = join(dir, 'release');
+      await writeFile(
+        join(dir, 'held.ts'),
+        `import { existsSync } from 'node:fs';
+import { pipeline, ref, sql, transform } from 'sluice';
+const released = async () => { while (!existsSync(${JSON.stringify(release)})) await new Promise((r) => setTimeout(r, 50)); };
+export default pipeline('held', { steps: {
+  rows: sql\`select 1 as n\`,
+  waited: transform({ input: ref('rows'), map: async (row) => { await released(); return row; } }),
+} });
+`,
+      );
+      await writeFile(
+        join(dir, 'sluice.config.ts'),
+        `import { defineProject } from 'sluice';
+export default defineProject({ pipelines: { quickstart: './pipeline.ts', held: './held.ts' } });
+`,
+      );
       const database = await createTestDatabase();
       try {
         const store = ['--project', dir, '--store', database.url];
         const start = (args: string[]): ChildProcess => {
           const child = spawn(process.execPath, [join(ROOT, 'bin/sluice.js'), ...args, ...store], {
             cwd: dir,
-            stdio: ['ignore', 'ignore', 'pipe'],
+            stdio: ['ignore', 'ignore', 'ignore'],
           });
           children.push(child);
           return child;
@@ -98,31 +118,43 @@ describe('sluice serve and the run commands', () => {
         start(['serve', '--workers', '0']);
         start(['worker']);
         start(['worker']);
-        for (let i = 0; i < 8; i++)
+        for (let i = 0; i < 4; i++) {
           expect(sluice(['trigger', 'quickstart', ...store]).code).toBe(0);
+          expect(sluice(['trigger', 'held', ...store]).code).toBe(0);
+        }
+        const listRuns = (): Record<string, unknown>[] =>
+          JSON.parse(sluice(['runs', ...store, '--json']).stdout) as Record<string, unknown>[];
         const deadline = Date.now() + 90_000;
         let runs: Record<string, unknown>[] = [];
         while (Date.now() < deadline) {
-          await sleep(500);
-          const listed = sluice(['runs', ...store, '--json']);
-          runs = JSON.parse(listed.stdout) as Record<string, unknown>[];
+          runs = listRuns();
+          if (runs.filter((r) => r['pipeline'] === 'held' && r['state'] === 'running').length === 2)
+            break;
+          await sleep(250);
+        }
+        const held = runs.filter((r) => r['pipeline'] === 'held' && r['state'] === 'running');
+        expect(held.length, JSON.stringify(runs)).toBe(2);
+        const owners = new Set<unknown>();
+        for (const run of held) {
+          const shown = JSON.parse(
+            sluice(['run-show', String(run['id']), ...store, '--json']).stdout,
+          ) as { events: { kind: string; data: { worker?: string } }[] };
+          for (const event of shown.events)
+            if (event.kind === 'run.started') owners.add(event.data.worker);
+        }
+        // Each worker runs one run at a time, so the two held runs are one on each.
+        expect(owners.size).toBe(2);
+
+        await writeFile(release, '');
+        while (Date.now() < deadline) {
+          runs = listRuns();
           if (runs.length >= 9 && runs.every((r) => r['state'] === 'success')) break;
+          await sleep(500);
         }
         expect(runs.map((r) => [r['state'], r['error']])).toEqual(
           runs.map(() => ['success', null]),
         );
         expect(runs.some((r) => r['trigger'] === 'schedule')).toBe(true);
-        const owners = new Set<unknown>();
-        for (const run of runs) {
-          const shown = JSON.parse(
-            sluice(['run-show', String(run['id']), ...store, '--json']).stdout,
-          ) as {
-            events: { kind: string; data: { worker?: string } }[];
-          };
-          for (const event of shown.events)
-            if (event.kind === 'run.started') owners.add(event.data.worker);
-        }
-        expect(owners.size).toBe(2);
       } finally {
         for (const child of children.splice(0)) child.kill('SIGTERM');
         await sleep(500);
