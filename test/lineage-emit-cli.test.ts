@@ -22,7 +22,8 @@ export default pipeline('cli_lineage', {
   owners: ['team:ops'],
   steps: {
     rows: sql\`select n from range(3) t(n)\`,
-    out: sink.csv({ input: ref('rows'), path: 'out.csv' }),
+    doubled: sql\`select n * 2 as twice from \${ref('rows')}\`,
+    out: sink.csv({ input: ref('doubled'), path: 'out.csv' }),
   },
 });
 `,
@@ -41,6 +42,8 @@ export default pipeline('cli_lineage', {
         ['cli_lineage', 'START'],
         ['cli_lineage.rows', 'START'],
         ['cli_lineage.rows', 'COMPLETE'],
+        ['cli_lineage.doubled', 'START'],
+        ['cli_lineage.doubled', 'COMPLETE'],
         ['cli_lineage.out', 'START'],
         ['cli_lineage.out', 'COMPLETE'],
         ['cli_lineage', 'COMPLETE'],
@@ -49,6 +52,16 @@ export default pipeline('cli_lineage', {
       expect(receiver.requests.every((r) => r.headers['authorization'] === 'Bearer k3y')).toBe(
         true,
       );
+      // The parent derived the SQL step's column lineage; the request never left Sluice.
+      const doubled = events.find(
+        (e) => e.job.name === 'cli_lineage.doubled' && e.eventType === 'COMPLETE',
+      );
+      expect(doubled?.outputs[0]?.facets?.['columnLineage']).toMatchObject({
+        fields: {
+          twice: { inputFields: [{ namespace: 'cli-ns', name: 'cli_lineage.rows', field: 'n' }] },
+        },
+      });
+      expect(receiver.requests.some((r) => r.body.includes('pendingColumnLineage'))).toBe(false);
       expect(events.at(-1)!.outputs.map((d) => [d.namespace, d.name])).toEqual([
         ['file', join(dir, 'out.csv')],
       ]);

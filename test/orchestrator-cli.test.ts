@@ -155,6 +155,17 @@ export default defineProject({ pipelines: { quickstart: './pipeline.ts', held: '
           runs.map(() => ['success', null]),
         );
         expect(runs.some((r) => r['trigger'] === 'schedule')).toBe(true);
+        // The workers recorded their runs' lineage in the shared store, column lineage included.
+        const revenue = sluice([
+          'lineage',
+          'quickstart.daily_revenue.revenue_eur',
+          '--upstream',
+          ...store,
+        ]);
+        expect(revenue.code, revenue.stderr).toBe(0);
+        expect(revenue.stdout).toContain(
+          'column "sluice:quickstart.orders_eur.amount_eur" -> column "sluice:quickstart.daily_revenue.revenue_eur"',
+        );
       } finally {
         for (const child of children.splice(0)) child.kill('SIGTERM');
         await sleep(500);

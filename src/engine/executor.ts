@@ -54,7 +54,6 @@ import type { StepEvent } from './step-event.js';
 import type { LineageEmitter } from '../observe/lineage/lineage-emitter.js';
 import { RunLineage } from '../observe/lineage/run-lineage.js';
 import type { RunEvent } from '../observe/lineage/openlineage-event.js';
-import { loadSQLParser } from '../observe/lineage/sql-parser.js';
 import { compileSQL } from './sql-compiler.js';
 
 export type { StepEvent } from './step-event.js';
@@ -211,13 +210,6 @@ export async function runPipeline(
           ...(options.fullRefresh === true ? { fullRefresh: true } : {}),
         })
       : undefined;
-  // Compiled while the sources read, so a SQL step's column lineage is ready when it ends.
-  const sqlParserReady =
-    lineage !== undefined &&
-    options.lineage?.columnLineage !== undefined &&
-    plan.steps.some((step) => step.kind === 'sql')
-      ? loadSQLParser().catch(() => undefined)
-      : undefined;
   const lineageFacts = (step: PlannedStep, outcome: StepOutcome | undefined, done: StepReport) =>
     outcome === undefined
       ? undefined
@@ -357,7 +349,6 @@ export async function runPipeline(
         },
         'step finished',
       );
-      if (step.kind === 'sql') await sqlParserReady;
       lineage?.stepFinished(step, done, lineageFacts(step, outcome, done), new Date());
       options.onEvent?.({ type: 'step-finished', step: done });
     } catch (error) {

@@ -43,27 +43,55 @@ export async function recordLineageEvent(
   value: unknown,
   options: { readonly now?: number } = {},
 ): Promise<LineageRecordResult> {
-  const event = parseLineageEvent(value);
-  const payload = canonicalJSON(event.raw);
-  const eventKey = createHash('sha256').update(payload).digest('hex');
+  const [result] = await recordLineageEvents(db, [value], options);
+  return result as LineageRecordResult;
+}
+
+/**
+ * Records several events, in order, in one transaction ({@link recordLineageEvent} for each):
+ * all of them or, when one is malformed, none.
+ *
+ * @example
+ * ```ts
+ * await recordLineageEvents(store.db, runEvents);
+ * ```
+ */
+export async function recordLineageEvents(
+  db: SqlDatabase,
+  values: readonly unknown[],
+  options: { readonly now?: number } = {},
+): Promise<LineageRecordResult[]> {
+  const events = values.map((value) => {
+    const event = parseLineageEvent(value);
+    const payload = canonicalJSON(event.raw);
+    return { event, payload, eventKey: createHash('sha256').update(payload).digest('hex') };
+  });
+  if (events.length === 0) return [];
   return retryConflicts(db, () =>
     db.transaction(async (tx) => {
-      const inserted = await tx.run(
-        `INSERT INTO lineage_events (event_key, run_id, event_type, event_time, job_namespace, job_name, payload, received_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_key) DO NOTHING`,
-        [
-          eventKey,
-          event.runId,
-          event.eventType ?? null,
-          event.eventTime,
-          event.job.namespace,
-          event.job.name,
-          payload,
-          options.now ?? Date.now(),
-        ],
-      );
-      if (inserted === 0) return { recorded: false, eventKey, edges: 'none' };
-      return { recorded: true, eventKey, edges: await applyToGraph(tx, event) };
+      const results: LineageRecordResult[] = [];
+      for (const { event, payload, eventKey } of events) {
+        const inserted = await tx.run(
+          `INSERT INTO lineage_events (event_key, run_id, event_type, event_time, job_namespace, job_name, payload, received_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_key) DO NOTHING`,
+          [
+            eventKey,
+            event.runId,
+            event.eventType ?? null,
+            event.eventTime,
+            event.job.namespace,
+            event.job.name,
+            payload,
+            options.now ?? Date.now(),
+          ],
+        );
+        results.push(
+          inserted === 0
+            ? { recorded: false, eventKey, edges: 'none' }
+            : { recorded: true, eventKey, edges: await applyToGraph(tx, event) },
+        );
+      }
+      return results;
     }),
   );
 }

@@ -8,8 +8,8 @@ import type { Diagnostic } from '../core/errors.js';
 import type { Pipeline } from '../define/pipeline.js';
 import type { AlertsConfig } from '../observe/alerts/alerts-config.js';
 import { alertsConfigDiagnostics } from '../observe/alerts/alerts-config.js';
-import type { LineageConfig } from '../observe/lineage/lineage-config.js';
-import { lineageConfigDiagnostics } from '../observe/lineage/lineage-config.js';
+import type { LineageConfig } from '../observe/lineage/lineage-config-schema.js';
+import { lineageConfigDiagnostics } from '../observe/lineage/lineage-config-schema.js';
 import {
   loadPipelineFile,
   pipelineCodeHash,

@@ -96,6 +96,8 @@ async function execute(request: IsolatedRunRequest, abort: AbortController): Pro
       : LineageEmitter.create({
           namespace: request.lineage.namespace,
           logger,
+          // The parent derives SQL steps' column lineage: its parser loads once, off the run.
+          columnLineage: 'forward',
           // Not waiting for each message's callback: a run whose code then blocks the event
           // loop has still handed its events to the channel, in order, before the report.
           transports: [

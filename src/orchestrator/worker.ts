@@ -23,6 +23,7 @@ import type { RunStore } from './run-store.js';
 import type { LineageEmitter } from '../observe/lineage/lineage-emitter.js';
 import { createLineageEmitter } from '../observe/lineage/lineage-config.js';
 import type { RunEvent } from '../observe/lineage/openlineage-event.js';
+import { storeLineageTransport } from './lineage-store.js';
 import type { AttemptOutcome, QualitySummary, RunClaim, RunRecord, RunState } from './run-types.js';
 
 /** Options of {@link runWorker}. */
@@ -84,6 +85,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   const ownLineage =
     options.lineage === undefined
       ? createLineageEmitter(options.project.lineage(), {
+          store: storeLineageTransport(options.store),
           baseDir: options.project.root,
           env: process.env,
           logger,
@@ -91,6 +93,8 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
         })
       : undefined;
   const lineage = options.lineage ?? ownLineage;
+  // Loaded once per worker, while it waits for work, rather than by a run.
+  void lineage?.prepareColumnLineage();
   let storeFailures = 0;
   logger.info({ concurrency, leaseMs }, 'worker started');
   const stopping = (): boolean => options.signal?.aborted === true;

@@ -91,7 +91,7 @@ export const runCommand: Command = {
       let report;
       try {
         runStartedAt = Date.now();
-        report = await runProcess.run(
+        const running = runProcess.run(
           {
             file: path,
             runId: newRunId(new Date()),
@@ -112,6 +112,9 @@ export const runCommand: Command = {
             ...(display === undefined ? {} : { onEvent: (event) => display.update(event) }),
           },
         );
+        // The SQL parser for column lineage loads while the run process starts, off its path.
+        void lineage?.prepareColumnLineage();
+        report = await running;
       } finally {
         clearTimeout(timer);
         display?.stop();
@@ -157,7 +160,7 @@ async function leaveFigures(
     { AdhocRunFigures },
     { attemptFigures, singleAttempt },
     { runAuditEntries },
-    { recordLineageEvent },
+    { recordLineageEvents },
   ] = await Promise.all([
     import('../../orchestrator/run-store.js'),
     import('../../orchestrator/adhoc-run-figures.js'),
@@ -171,7 +174,7 @@ async function leaveFigures(
       const actor = cliActor();
       await store.audit.append(...runAuditEntries(report).map((entry) => ({ actor, ...entry })));
       await new AdhocRunFigures(store).record(attemptFigures(singleAttempt(report, Date.now())));
-      for (const event of lineageEvents) await recordLineageEvent(store.db, event);
+      await recordLineageEvents(store.db, lineageEvents);
     } finally {
       await store.close();
     }

@@ -9,6 +9,7 @@ export * from './column-lineage-hook.js';
 export * from './lineage-transport.js';
 export * from './lineage-emitter.js';
 export * from './lineage-config.js';
+export * from './lineage-config-schema.js';
 export * from './run-uuid.js';
 export * from './event-guard.js';
 export * from './open-runs.js';

@@ -5,6 +5,8 @@ import type { LineageTransport } from './lineage-transport.js';
 import type { RunEvent } from './openlineage-event.js';
 import type { ColumnLineageDeriver } from './column-lineage-hook.js';
 import { sqlColumnLineage } from './sql-column-lineage.js';
+import { loadSQLParser } from './sql-parser.js';
+import { hasPendingColumnLineage, resolvePendingColumnLineage } from './pending-column-lineage.js';
 
 /** Options of {@link LineageEmitter.create}. */
 export interface LineageEmitterOptions {
@@ -20,8 +22,15 @@ export interface LineageEmitterOptions {
    * Derives SQL steps' column lineage for the `columnLineage` facet (default
    * {@link sqlColumnLineage}; `false`: none). When it answers `unresolved` no such facet is
    * emitted for the step, and {@link LineageEmitter.columnLineageOmitted} counts it.
+   * `'forward'`: events keep their requests for the emitter that receives them (a run process
+   * forwarding its events to its parent).
    */
-  readonly columnLineage?: ColumnLineageDeriver | false;
+  readonly columnLineage?: ColumnLineageDeriver | false | 'forward';
+  /**
+   * Makes the deriver ready (default: loads the SQL parser for {@link sqlColumnLineage}). Events
+   * that ask for column lineage, and those after them, wait for it.
+   */
+  readonly prepareColumnLineage?: () => Promise<void>;
 }
 
 /** What a transport's queue holds and did. */
@@ -65,13 +74,25 @@ export class LineageEmitter {
   readonly #logger: Logger;
   readonly #onDropped: LineageEmitterOptions['onDropped'];
   readonly #stop = new AbortController();
+  readonly #forwardsColumnLineage: boolean;
+  readonly #prepare: (() => Promise<void>) | undefined;
+  #prepared: Promise<void> | undefined;
+  /** Events waiting, in order, for their column lineage (and those emitted after them). */
+  #resolving: Promise<void> | undefined;
+  #waiting = 0;
   #refused = 0;
   #columnLineageOmitted = 0;
 
   private constructor(options: LineageEmitterOptions) {
     this.namespace = options.namespace ?? 'sluice';
+    this.#forwardsColumnLineage = options.columnLineage === 'forward';
     this.columnLineage =
-      options.columnLineage === false ? undefined : (options.columnLineage ?? sqlColumnLineage);
+      options.columnLineage === false || options.columnLineage === 'forward'
+        ? undefined
+        : (options.columnLineage ?? sqlColumnLineage);
+    this.#prepare =
+      options.prepareColumnLineage ??
+      (this.columnLineage === sqlColumnLineage ? loadSQLParser : undefined);
     this.#queues = options.transports.map((transport) => new TransportQueue(transport));
     this.#capacity = Math.max(1, options.queueCapacity ?? 10_000);
     this.#logger = options.logger ?? silentLogger;
@@ -120,10 +141,43 @@ export class LineageEmitter {
   }
 
   /**
+   * Starts making column lineage derivable (loading the SQL parser), so that the first SQL
+   * step's events do not wait for it. Failing to prepare only leaves column lineage out.
+   */
+  prepareColumnLineage(): Promise<void> {
+    this.#prepared ??= (this.#prepare?.() ?? Promise.resolve()).catch((error: unknown) =>
+      this.#logger.warn(
+        { err: (error as Error).message },
+        'column lineage cannot be derived: the SQL parser did not load',
+      ),
+    );
+    return this.#prepared;
+  }
+
+  /**
    * Queues an event for every transport and returns at once. An event that breaks the run-state
-   * rules or has a facet without `_producer`/`_schemaURL` is refused, logged and counted.
+   * rules or has a facet without `_producer`/`_schemaURL` is refused, logged and counted. An
+   * event asking for a SQL step's column lineage gets it derived first (without making the run
+   * wait); events emitted after it keep their order.
    */
   emit(event: RunEvent): void {
+    if (this.#forwardsColumnLineage || (this.#waiting === 0 && !hasPendingColumnLineage(event))) {
+      this.#enqueue(event);
+      return;
+    }
+    this.#waiting++;
+    this.#resolving = (this.#resolving ?? this.prepareColumnLineage()).then(() => {
+      this.#waiting--;
+      if (this.#waiting === 0) this.#resolving = undefined;
+      this.#enqueue(
+        resolvePendingColumnLineage(event, this.columnLineage, (job, reason) =>
+          this.omitColumnLineage(job, reason),
+        ),
+      );
+    });
+  }
+
+  #enqueue(event: RunEvent): void {
     const problem = this.#guard.check(event);
     if (problem !== undefined) {
       this.#refused++;
@@ -150,7 +204,10 @@ export class LineageEmitter {
       timer = setTimeout(resolve, deadlineMs);
       timer.unref();
     });
-    const drained = Promise.all(this.#queues.map((queue) => queue.draining)).then(() => undefined);
+    const drained = (async () => {
+      while (this.#resolving !== undefined) await this.#resolving;
+      await Promise.all(this.#queues.map((queue) => queue.draining));
+    })();
     await Promise.race([drained, deadline]);
     clearTimeout(timer);
     return this.#queues.reduce((sum, queue) => sum + queue.events.length, 0);

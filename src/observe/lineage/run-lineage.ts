@@ -4,7 +4,7 @@ import type { PlannedStep } from '../../plan/planner.js';
 import type { SuiteResult } from '../../quality/expectation.js';
 import type { DatasetMetrics } from '../../quality/metric-history.js';
 import type { RunStatus, StepReport } from '../run-report.js';
-import type { ColumnLineageDeriver, ColumnLineageInput } from './column-lineage-hook.js';
+import type { ColumnLineageInput } from './column-lineage-hook.js';
 import type { DatasetIdentity } from './dataset-naming.js';
 import { connectorDatasets } from './dataset-naming.js';
 import {
@@ -15,6 +15,7 @@ import {
   schemaFacet,
 } from './facets.js';
 import type { LineageEmitter } from './lineage-emitter.js';
+import { PENDING_COLUMN_LINEAGE, pendingColumnLineage } from './pending-column-lineage.js';
 import type { Facet, Facets, LineageDataset, RunEvent, RunEventType } from './openlineage-event.js';
 import { OPENLINEAGE_SCHEMA_URL, SLUICE_PRODUCER } from './openlineage-event.js';
 import { lineageRunId } from './run-uuid.js';
@@ -41,8 +42,6 @@ export interface RunLineageOptions {
   readonly params: Readonly<Record<string, string>>;
   readonly baseDir: string;
   readonly fullRefresh?: boolean;
-  /** Derives SQL steps' column lineage; without it no `columnLineage` facet is emitted. */
-  readonly columnLineage?: ColumnLineageDeriver;
   /** The run's data interval (ISO times); else the `interval_start`/`interval_end` params. */
   readonly interval?: { readonly start: string; readonly end: string };
   /** The attempt number: attempts after the first are lineage runs of their own. */
@@ -229,43 +228,32 @@ export class RunLineage {
     if (status !== 'success') return { inputs, outputs: [] };
     if (step.kind === 'sink') return { inputs, outputs: this.#external(step, 'output') };
     const columnLineage =
-      step.kind === 'sql'
-        ? this.#columnLineage(step, facts)
-        : step.kind === 'check' && step.inputs.length === 1
-          ? this.#checkLineage(step.inputs[0] as string)
-          : undefined;
+      step.kind === 'check' && step.inputs.length === 1
+        ? this.#checkLineage(step.inputs[0] as string)
+        : undefined;
+    const pending = step.kind === 'sql' ? this.#columnLineageRequest(step, facts) : undefined;
     return {
       inputs,
       outputs: [
         this.#internal(step.id, {
           outputStatistics: report.rowsOut,
           ...(columnLineage === undefined ? {} : { columnLineage }),
+          ...(pending === undefined ? {} : { pendingColumnLineage: pending }),
         }),
       ],
     };
   }
 
-  #columnLineage(step: PlannedStep, facts: StepLineageFacts | undefined): Facet | undefined {
-    const derive = this.#options.columnLineage ?? this.#emitter.columnLineage;
-    if (derive === undefined || facts?.sql === undefined) return undefined;
+  /** Asks the emitter for the SQL step's column lineage (deriving needs the SQL parser). */
+  #columnLineageRequest(step: PlannedStep, facts: StepLineageFacts | undefined): Facet | undefined {
+    if (facts?.sql === undefined) return undefined;
     const inputs: ColumnLineageInput[] = step.inputs.map((id) => ({
       namespace: this.#namespace,
       name: this.#internalName(id),
       relation: id,
       fields: this.#facts.get(id)?.fields ?? [],
     }));
-    const job = this.#internalName(step.id);
-    try {
-      const derived = derive(facts.sql, inputs, 'duckdb');
-      if ('unresolved' in derived) {
-        this.#emitter.omitColumnLineage(job, derived.reason);
-        return undefined;
-      }
-      return facet('columnLineage', derived as unknown as Record<string, unknown>);
-    } catch (error) {
-      this.#emitter.omitColumnLineage(job, (error as Error).message);
-      return undefined;
-    }
+    return pendingColumnLineage({ sql: facts.sql, inputs, dialect: 'duckdb' });
   }
 
   /**
@@ -331,6 +319,7 @@ export class RunLineage {
     extra: {
       readonly outputStatistics?: number | null;
       readonly columnLineage?: Facet;
+      readonly pendingColumnLineage?: Facet;
       readonly assertions?: SuiteResult;
       readonly metrics?: {
         readonly rowCount: number | null;
@@ -342,6 +331,8 @@ export class RunLineage {
     const facets: Record<string, Facet> = {};
     if (fields !== undefined) facets['schema'] = schemaFacet(fields);
     if (extra.columnLineage !== undefined) facets['columnLineage'] = extra.columnLineage;
+    if (extra.pendingColumnLineage !== undefined)
+      facets[PENDING_COLUMN_LINEAGE] = extra.pendingColumnLineage;
     if (extra.assertions !== undefined)
       facets['dataQualityAssertions'] = assertionsFacet(extra.assertions);
     const inputFacets: Record<string, Facet> = {};
