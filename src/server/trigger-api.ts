@@ -21,6 +21,7 @@ import { BodyBudget, IDEMPOTENCY_KEY, readBodyWithin, refusedBody } from './requ
 import { checkSecretsConfigured, mountWebhooks } from './webhook-route.js';
 import { lingeringClose } from './lingering-close.js';
 import { mountLineage } from './lineage-api.js';
+import { mountUI } from './ui-route.js';
 
 /** Limits of the HTTP API; every field has a default. */
 export interface APILimits {
@@ -169,6 +170,7 @@ export async function startTriggerAPI(options: TriggerAPIOptions): Promise<Trigg
   });
   app.notFound((c) => c.json({ error: `no endpoint ${c.req.method} ${shorten(c.req.path)}` }, 404));
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  mountUI(app);
   const metrics = options.metrics ?? (await createPrometheusMetrics({ logger }));
   metrics.observeRunQueue(() => options.store.countActiveRuns());
   mountMetrics(app, {
