@@ -286,7 +286,7 @@ function RunGrid({
             count={grid.steps.length}
             rowHeight={CELL}
             maxHeight={480}
-            label="Runs by step"
+            label="Grid of runs by step"
             class="grid-body"
             renderRow={(i) => {
               const step = grid.steps[i] ?? '';
