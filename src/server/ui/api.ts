@@ -212,7 +212,14 @@ export function writeToken(token: string | null): void {
   }
 }
 
-/** Headers every request of the session carries. */
+/**
+ * Headers every request of the session carries.
+ *
+ * @example
+ * ```ts
+ * fetch(url, { headers: authHeaders() });
+ * ```
+ */
 export function authHeaders(token: string | null = readToken()): Record<string, string> {
   return token === null ? {} : { authorization: `Bearer ${token}` };
 }
@@ -269,11 +276,11 @@ export async function api<T>(
     );
   }
   const text = await response.text();
-  let body: unknown = undefined;
+  let body: unknown;
   try {
     body = text === '' ? undefined : JSON.parse(text);
   } catch {
-    body = undefined;
+    // not JSON (a proxy's error page): the status says what happened
   }
   if (!response.ok) {
     const { error, code } = (body ?? {}) as { error?: unknown; code?: unknown };
