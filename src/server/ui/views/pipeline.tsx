@@ -33,18 +33,18 @@ export function PipelineView({
   const cursor = route.query.get('cursor') ?? undefined;
   const mine = (u: { pipeline: string | null }): boolean =>
     u.pipeline === null || u.pipeline === name;
+  const path = encodeURIComponent(name);
+  // Two requests, each shown as it arrives: the graph does not wait for the grid.
   const data = useResource(
-    `pipeline:${name}:${limit}:${cursor ?? ''}`,
-    async (signal) => {
-      const path = encodeURIComponent(name);
-      const query = new URLSearchParams({ limit: String(limit) });
-      if (cursor !== undefined) query.set('cursor', cursor);
-      const [pipeline, grid] = await Promise.all([
-        api<PipelineDetail>(`/pipelines/${path}`, { signal }),
-        api<Grid>(`/pipelines/${path}/grid?${query.toString()}`, { signal }),
-      ]);
-      return { pipeline, grid };
-    },
+    `pipeline:${name}`,
+    (signal) => api<PipelineDetail>(`/pipelines/${path}`, { signal }),
+    mine,
+  );
+  const gridQuery = new URLSearchParams({ limit: String(limit) });
+  if (cursor !== undefined) gridQuery.set('cursor', cursor);
+  const grid = useResource(
+    `grid:${name}:${gridQuery.toString()}`,
+    (signal) => api<Grid>(`/pipelines/${path}/grid?${gridQuery.toString()}`, { signal }),
     mine,
   );
   const [message, setMessage] = useState<VNode | string | undefined>(undefined);
@@ -56,14 +56,14 @@ export function PipelineView({
     try {
       setMessage(await what());
       data.reload();
+      grid.reload();
     } catch (error) {
       setActionError(error instanceof Error ? error : new Error(String(error)));
     } finally {
       setBusy(false);
     }
   };
-  const p = data.data?.pipeline;
-  const path = encodeURIComponent(name);
+  const p = data.data;
   return (
     <>
       <h1>
@@ -167,8 +167,11 @@ export function PipelineView({
             <h2 id="graph-h">Steps</h2>
             <LazyGraph steps={p.steps} stepStates={p.stepStates} runId={p.latestRun?.id ?? null} />
           </section>
-          {data.data !== undefined && (
-            <RunGrid grid={data.data.grid} name={name} limit={limit} cursor={cursor} />
+          <ErrorBox error={grid.error} />
+          {grid.data === undefined ? (
+            grid.loading && <Loading what="the runs by step" />
+          ) : (
+            <RunGrid grid={grid.data} name={name} limit={limit} cursor={cursor} />
           )}
           {allows(session.role, 'admin') && <BackfillForm name={name} />}
         </>
