@@ -194,7 +194,8 @@ for (const dialect of DIALECTS)
       const steps = body['steps'] as { id: string; kind: string; inputs: string[] }[];
       const order = steps.map((s) => s.id);
       for (const step of steps)
-        for (const input of step.inputs) expect(order.indexOf(input)).toBeLessThan(order.indexOf(step.id));
+        for (const input of step.inputs)
+          expect(order.indexOf(input)).toBeLessThan(order.indexOf(step.id));
       expect(steps.find((s) => s.id === 'all_orders')).toEqual({
         id: 'all_orders',
         kind: 'sql',
@@ -203,7 +204,10 @@ for (const dialect of DIALECTS)
       const latest = body['latestRun'] as JSONValue;
       expect(latest['pipeline']).toBe('quickstart');
       if (latest['id'] === f.quickstart.id)
-        expect(body['stepStates']).toMatchObject({ orders_csv: 'success', orders_delta: 'success' });
+        expect(body['stepStates']).toMatchObject({
+          orders_csv: 'success',
+          orders_delta: 'success',
+        });
       expectError(await call('/api/v1/pipelines/nope'), 404, 'not_found', /no pipeline "nope"/);
     });
 
@@ -235,7 +239,11 @@ for (const dialect of DIALECTS)
           expect(String(answer.body['error'])).not.toMatch(/[<>]script|\u202e/);
         }
         for (const action of ['cancel', 'retry'])
-          expectError(await call(`/api/v1/runs/${text}/${action}`, { method: 'POST' }), 404, 'not_found');
+          expectError(
+            await call(`/api/v1/runs/${text}/${action}`, { method: 'POST' }),
+            404,
+            'not_found',
+          );
         for (const [action, body] of [
           ['pause', ''],
           ['unpause', ''],
@@ -252,7 +260,9 @@ for (const dialect of DIALECTS)
     });
 
     it('GET /pipelines/:name/grid: runs x steps cells, paged, bad limit or cursor 400', async () => {
-      const first = await call('/api/v1/pipelines/quickstart/grid?limit=1', { token: f.tokens.read });
+      const first = await call('/api/v1/pipelines/quickstart/grid?limit=1', {
+        token: f.tokens.read,
+      });
       expect(first.status).toBe(200);
       const steps = first.body['steps'] as string[];
       expect(steps).toContain('checked_orders');
@@ -285,7 +295,9 @@ for (const dialect of DIALECTS)
       const batch = await f.store.enqueueRuns(
         Array.from({ length: 23 }, () => ({ pipeline: 'paged', trigger: 'sensor' as const })),
       );
-      const expected = (await f.store.listRuns({ pipeline: 'paged', limit: 1_000 })).map((r) => r.id);
+      const expected = (await f.store.listRuns({ pipeline: 'paged', limit: 1_000 })).map(
+        (r) => r.id,
+      );
       expect(expected).toHaveLength(23);
       const seen: string[] = [];
       let cursor: string | null = null;
@@ -323,7 +335,9 @@ for (const dialect of DIALECTS)
     });
 
     it('GET /runs/:id: every planned step with its task, and the run events', async () => {
-      const { status, body } = await call(`/api/v1/runs/${f.quickstart.id}`, { token: f.tokens.read });
+      const { status, body } = await call(`/api/v1/runs/${f.quickstart.id}`, {
+        token: f.tokens.read,
+      });
       expect(status).toBe(200);
       expect(body['run']).toMatchObject({
         id: f.quickstart.id,
@@ -360,7 +374,9 @@ for (const dialect of DIALECTS)
       expect(lines.map((l) => l['message'])).toEqual(
         expect.arrayContaining([expect.stringMatching(/attempt 1 started/)]),
       );
-      const failed = await call(`/api/v1/runs/${f.failed.id}/steps/boom/logs`, { token: f.tokens.read });
+      const failed = await call(`/api/v1/runs/${f.failed.id}/steps/boom/logs`, {
+        token: f.tokens.read,
+      });
       const errors = (failed.body['lines'] as JSONValue[]).filter((l) => l['level'] === 'error');
       expect(errors.map((l) => l['message']).join('\n')).toMatch(/boom is broken/);
       expectError(
@@ -386,7 +402,9 @@ for (const dialect of DIALECTS)
     });
 
     it('GET /runs/:id/quarantine: samples with reasons and original bytes, a total, limits', async () => {
-      const all = await call(`/api/v1/runs/${f.quickstart.id}/quarantine`, { token: f.tokens.read });
+      const all = await call(`/api/v1/runs/${f.quickstart.id}/quarantine`, {
+        token: f.tokens.read,
+      });
       expect(all.status).toBe(200);
       const total = Number(all.body['total']);
       const samples = all.body['samples'] as JSONValue[];
@@ -423,8 +441,16 @@ for (const dialect of DIALECTS)
       ];
       const before = (await f.store.listRuns({ limit: 10_000 })).length;
       for (const [path, needed] of actions) {
-        expectError(await call(path, { method: 'POST', token: f.tokens.read, body: '{}' }), 403, 'forbidden');
-        expectError(await call(path, { method: 'POST', token: null, body: '{}' }), 401, 'unauthorized');
+        expectError(
+          await call(path, { method: 'POST', token: f.tokens.read, body: '{}' }),
+          403,
+          'forbidden',
+        );
+        expectError(
+          await call(path, { method: 'POST', token: null, body: '{}' }),
+          401,
+          'unauthorized',
+        );
         if (needed === 'admin')
           expectError(
             await call(path, { method: 'POST', token: f.tokens.trigger, body: '{}' }),
@@ -445,13 +471,22 @@ for (const dialect of DIALECTS)
         body: '{"params": {}}',
       });
       expect(queued.status).toBe(202);
-      expect(queued.body).toMatchObject({ pipeline: 'failing', state: 'queued', trigger: 'manual' });
+      expect(queued.body).toMatchObject({
+        pipeline: 'failing',
+        state: 'queued',
+        trigger: 'manual',
+      });
       const id = String(queued.body['id']);
       expect((await f.store.getRun(id))?.triggeredBy).toBe('token:deployer');
       const audit = await f.store.audit.list({ pipeline: 'failing', limit: 100 });
-      expect(audit.some((e) => e.actor === 'token:deployer' && e.action.startsWith('run'))).toBe(true);
+      expect(audit.some((e) => e.actor === 'token:deployer' && e.action.startsWith('run'))).toBe(
+        true,
+      );
       expectError(
-        await call('/api/v1/pipelines/failing/runs', { method: 'POST', body: '{"params": {"x": 1}}' }),
+        await call('/api/v1/pipelines/failing/runs', {
+          method: 'POST',
+          body: '{"params": {"x": 1}}',
+        }),
         400,
         'bad_request',
         /"params.x"/,
@@ -497,7 +532,10 @@ for (const dialect of DIALECTS)
 
     it('POST /runs/:id/retry: 409 unless failed or canceled; a new run reusing the task cache', async () => {
       expectError(
-        await call(`/api/v1/runs/${f.quickstart.id}/retry`, { method: 'POST', token: f.tokens.trigger }),
+        await call(`/api/v1/runs/${f.quickstart.id}/retry`, {
+          method: 'POST',
+          token: f.tokens.trigger,
+        }),
         409,
         'not_retryable',
         /success/,
@@ -600,6 +638,8 @@ for (const dialect of DIALECTS)
 
     it('the old unversioned routes still answer', async () => {
       expect((await call('/api/pipelines', { token: f.tokens.read })).status).toBe(200);
-      expect((await call(`/api/runs/${f.quickstart.id}`, { token: f.tokens.read })).status).toBe(200);
+      expect((await call(`/api/runs/${f.quickstart.id}`, { token: f.tokens.read })).status).toBe(
+        200,
+      );
     });
   });

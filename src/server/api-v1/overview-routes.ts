@@ -84,6 +84,7 @@ export function overviewRoutes(deps: OverviewRouteDeps): RouteSpec[] {
         role: z.enum(['read', 'trigger', 'admin']),
         tokenRequired: z.boolean(),
       }),
+      errors: [],
       handler: async ({ who }) => ({
         name: who?.name ?? 'anonymous',
         role: who?.role ?? 'admin',
@@ -95,8 +96,10 @@ export function overviewRoutes(deps: OverviewRouteDeps): RouteSpec[] {
       path: '/api/v1/overview',
       role: 'read',
       tag: 'overview',
-      summary: 'Health of the scheduler and workers, runs of the last 24 h, failing pipelines, firing alerts',
+      summary:
+        'Health of the scheduler and workers, runs of the last 24 h, failing pipelines, firing alerts',
       response: OverviewSchema,
+      errors: [],
       handler: async () => {
         const now = Date.now();
         const [heartbeat] = await store.db.all(

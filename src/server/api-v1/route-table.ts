@@ -192,8 +192,7 @@ async function readJSON(
   options: MountOptions,
 ): Promise<{ readonly value: unknown } | Response> {
   const read = await readBodyWithin(c.req.raw, options.maxBodyBytes, options.budget);
-  if (read === 'too-large' || read === 'busy')
-    return refusedBody(c, read, options.maxBodyBytes);
+  if (read === 'too-large' || read === 'busy') return refusedBody(c, read, options.maxBodyBytes);
   const text = read.body.toString('utf8');
   read.release();
   if (text.trim() === '') return { value: {} };
