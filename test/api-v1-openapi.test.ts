@@ -137,7 +137,7 @@ describe('the OpenAPI document of /api/v1', () => {
       Record<
         string,
         {
-          parameters: { name: string; in: string }[];
+          parameters: { name: string; in: string; schema: unknown }[];
           responses: Record<string, { content?: Record<string, { schema: unknown }> }>;
           requestBody?: { content: Record<string, { schema: unknown }> };
         }
@@ -152,8 +152,7 @@ describe('the OpenAPI document of /api/v1', () => {
     const schemas: unknown[] = [];
     for (const operations of Object.values(doc.paths))
       for (const op of Object.values(operations)) {
-        for (const parameter of op.parameters)
-          schemas.push((parameter as { schema: unknown }).schema);
+        for (const parameter of op.parameters) schemas.push(parameter.schema);
         for (const media of Object.values(op.requestBody?.content ?? {}))
           schemas.push(media.schema);
         for (const response of Object.values(op.responses))

@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Project } from '../src/orchestrator/project.js';
@@ -183,11 +184,11 @@ describe('GET /api/v1/updates over HTTP', () => {
       maxBodyBytes: 1 << 20,
       updates: { pollMs: 30, keepaliveMs: 100 },
     });
-    let server: ReturnType<typeof serve> | undefined;
+    let server: Server | undefined;
     const port = await new Promise<number>((resolve) => {
       server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) =>
         resolve(info.port),
-      );
+      ) as Server;
     });
     try {
       const abort = new AbortController();
@@ -205,7 +206,7 @@ describe('GET /api/v1/updates over HTTP', () => {
       expect(mounted.hub.active).toBe(false);
     } finally {
       await mounted.close();
-      server?.closeAllConnections?.();
+      server?.closeAllConnections();
       await new Promise<void>((resolve) => server?.close(() => resolve()));
     }
   });
