@@ -172,7 +172,9 @@ export async function startTriggerAPI(options: TriggerAPIOptions): Promise<Trigg
       500,
     );
   });
-  app.notFound((c) => c.json({ error: `no endpoint ${c.req.method} ${shorten(c.req.path)}` }, 404));
+  app.notFound((c) =>
+    c.json({ error: `no endpoint ${c.req.method} ${shorten(c.req.path)}`, code: 'not_found' }, 404),
+  );
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   mountUI(app);
   const metrics = options.metrics ?? (await createPrometheusMetrics({ logger }));

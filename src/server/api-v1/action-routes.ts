@@ -225,7 +225,8 @@ export function actionRoutes(deps: ActionRouteDeps): RouteSpec[] {
           to: body.to,
           reprocess: body.reprocess ?? 'failed',
         });
-        const submitted = body.dryRun === true ? undefined : await submitBackfill(store, loaded, plan);
+        const submitted =
+          body.dryRun === true ? undefined : await submitBackfill(store, loaded, plan);
         const count = (action: string): number =>
           plan.intervals.filter((p) => p.action === action).length;
         return {

@@ -40,10 +40,7 @@ export function openAPIDocument(
       tags: [route.tag],
       'x-required-role': route.role ?? 'none',
       security: route.role === null ? [] : [{ bearer: [] }],
-      parameters: [
-        ...parameters(route.params, 'path'),
-        ...parameters(route.query, 'query'),
-      ],
+      parameters: [...parameters(route.params, 'path'), ...parameters(route.query, 'query')],
       ...(route.body === undefined
         ? {}
         : {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AlertStore } from '../../orchestrator/alert-store.js';
+import type { Project } from '../../orchestrator/project.js';
 import type { RunStore } from '../../orchestrator/run-store.js';
 import type { RouteSpec } from './route-table.js';
 import { defineRoute } from './route-table.js';
@@ -9,6 +10,7 @@ import { RunErrorSchema, RunSummarySchema } from './schemas.js';
 /** What the session and overview routes read. */
 export interface OverviewRouteDeps {
   readonly store: RunStore;
+  readonly project: Project;
   /** Whether a request needs a token (the store has tokens, or `$SLUICE_API_TOKEN` is set). */
   readonly tokenRequired: () => Promise<boolean>;
   /** The workers' lease length, to tell when a worker holding a run was last seen (default 30 s). */
@@ -64,7 +66,7 @@ const OverviewSchema = z.object({
  *
  * @example
  * ```ts
- * mountRoutes(app, overviewRoutes({ store, tokenRequired: () => gate.auth.required() }), options);
+ * mountRoutes(app, overviewRoutes({ store, project, tokenRequired: () => gate.auth.required() }), options);
  * ```
  */
 export function overviewRoutes(deps: OverviewRouteDeps): RouteSpec[] {
@@ -82,6 +84,7 @@ export function overviewRoutes(deps: OverviewRouteDeps): RouteSpec[] {
         role: z.enum(['read', 'trigger', 'admin']),
         tokenRequired: z.boolean(),
       }),
+      errors: [],
       handler: async ({ who }) => ({
         name: who?.name ?? 'anonymous',
         role: who?.role ?? 'admin',
@@ -93,8 +96,10 @@ export function overviewRoutes(deps: OverviewRouteDeps): RouteSpec[] {
       path: '/api/v1/overview',
       role: 'read',
       tag: 'overview',
-      summary: 'Health of the scheduler and workers, runs of the last 24 h, failing pipelines, firing alerts',
+      summary:
+        'Health of the scheduler and workers, runs of the last 24 h, failing pipelines, firing alerts',
       response: OverviewSchema,
+      errors: [],
       handler: async () => {
         const now = Date.now();
         const [heartbeat] = await store.db.all(
@@ -119,7 +124,11 @@ export function overviewRoutes(deps: OverviewRouteDeps): RouteSpec[] {
           if (key in runs24h) runs24h[key] += Number(row['n']);
         }
         const failingPipelines = [];
-        for (const { name } of await store.listPipelines()) {
+        const names = new Set([
+          ...(await deps.project.pipelineFiles()).keys(),
+          ...(await store.listPipelines()).map((p) => p.name),
+        ]);
+        for (const name of [...names].sort()) {
           const [row] = await store.db.all(
             `SELECT id FROM runs WHERE pipeline = ? AND finished_at IS NOT NULL
              ORDER BY finished_at DESC LIMIT 1`,

@@ -90,7 +90,9 @@ const GridSchema = z.object({
       RunSummarySchema.extend({
         cells: z
           .record(z.string(), CellSchema)
-          .describe("the latest attempt of each step the run has a task for; steps without one are absent"),
+          .describe(
+            'the latest attempt of each step the run has a task for; steps without one are absent',
+          ),
       }),
     )
     .describe('newest first'),
@@ -116,6 +118,7 @@ export function pipelineRoutes(deps: PipelineRouteDeps): RouteSpec[] {
       tag: 'pipelines',
       summary: 'Every pipeline of the project with its schedule, owners and last runs',
       response: PipelineListSchema,
+      errors: [],
       handler: async () => {
         const names = [...(await project.pipelineFiles()).keys()];
         const paused = new Map((await store.listPipelines()).map((p) => [p.name, p.paused]));

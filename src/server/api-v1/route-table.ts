@@ -129,6 +129,17 @@ export interface MountOptions {
 export function mountRoutes(app: Hono, routes: readonly RouteSpec[], options: MountOptions): void {
   for (const route of routes) {
     const answer = async (c: Context): Promise<Response> => {
+      // A control character in a path can name no run or pipeline (and the audit log refuses
+      // to record it): refused before anything else reads it.
+      const controlled = Object.entries(c.req.param()).find(([, value]) => CONTROL.test(value));
+      if (controlled !== undefined)
+        return c.json(
+          {
+            error: `path parameter "${controlled[0]}": holds a control character; no ${controlled[0] === 'id' ? 'run id' : 'name'} has one`,
+            code: 'bad_request',
+          },
+          400,
+        );
       let who: Principal | undefined;
       if (route.role !== null) {
         const allowed = await options.authorize(c, route.role);
@@ -163,6 +174,9 @@ export function mountRoutes(app: Hono, routes: readonly RouteSpec[], options: Mo
   }
 }
 
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
 /** The error body of an error a route may throw, or undefined for an unexpected one (500). */
 function asAPIError(error: unknown): APIError | undefined {
   if (error instanceof APIError) return error;
@@ -192,8 +206,7 @@ async function readJSON(
   options: MountOptions,
 ): Promise<{ readonly value: unknown } | Response> {
   const read = await readBodyWithin(c.req.raw, options.maxBodyBytes, options.budget);
-  if (read === 'too-large' || read === 'busy')
-    return refusedBody(c, read, options.maxBodyBytes);
+  if (read === 'too-large' || read === 'busy') return refusedBody(c, read, options.maxBodyBytes);
   const text = read.body.toString('utf8');
   read.release();
   if (text.trim() === '') return { value: {} };

@@ -61,7 +61,9 @@ const QualitySchema = z.object({
       success: z.boolean(),
       expectations: z.array(
         z.object({
-          expectation: z.string().describe('the expectation type, e.g. expect_column_values_to_not_be_null'),
+          expectation: z
+            .string()
+            .describe('the expectation type, e.g. expect_column_values_to_not_be_null'),
           success: z.boolean(),
           severity: z.string().describe('error, warn or quarantine'),
           unexpectedCount: z.number().nullable(),
@@ -156,7 +158,9 @@ export function runRoutes(deps: RunRouteDeps): RouteSpec[] {
       params: RunIdParams,
       response: z.object({
         run: RunSummarySchema,
-        steps: z.array(StepDetailSchema).describe('topological order; then steps no longer planned'),
+        steps: z
+          .array(StepDetailSchema)
+          .describe('topological order; then steps no longer planned'),
         events: z.array(EventSchema).describe('oldest first, at most 1000'),
       }),
       errors: [404],
@@ -216,7 +220,12 @@ export function runRoutes(deps: RunRouteDeps): RouteSpec[] {
           });
         for (const event of (await store.listEvents({ runId: run.id, limit: 1_000 })).reverse())
           if (event.data['step'] === params.step)
-            lines.push({ at: event.at, level: 'info', message: event.kind, data: { ...event.data } });
+            lines.push({
+              at: event.at,
+              level: 'info',
+              message: event.kind,
+              data: { ...event.data },
+            });
         lines.sort((a, b) => (a.at ?? 0) - (b.at ?? 0));
         return { lines };
       },
@@ -290,7 +299,10 @@ export function runRoutes(deps: RunRouteDeps): RouteSpec[] {
   ];
 }
 
-function stepDetail(step: DAGStep, task: TaskRecord | undefined): z.output<typeof StepDetailSchema> {
+function stepDetail(
+  step: DAGStep,
+  task: TaskRecord | undefined,
+): z.output<typeof StepDetailSchema> {
   return {
     id: step.id,
     kind: step.kind,
@@ -303,7 +315,8 @@ function stepDetail(step: DAGStep, task: TaskRecord | undefined): z.output<typeo
     rowsIn: task?.rowsIn ?? null,
     rowsOut: task?.rowsOut ?? null,
     cached: task?.cached === true,
-    error: task?.error === undefined ? null : { code: task.error.code, message: task.error.message },
+    error:
+      task?.error === undefined ? null : { code: task.error.code, message: task.error.message },
   };
 }
 

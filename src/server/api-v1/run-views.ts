@@ -201,6 +201,7 @@ export async function findRun(store: RunStore, id: string): Promise<RunRecord> {
  * ```
  */
 export function shorten(text: string): string {
-  const printable = text.replace(/[^\x20-\x7e]/g, '?');
+  // Only printable ASCII, and no markup: a client that shows the message as HTML stays safe.
+  const printable = text.replace(/[^\x20-\x7e]|[<>&"'`]/g, '?');
   return printable.length > 80 ? `${printable.slice(0, 80)}...` : printable;
 }

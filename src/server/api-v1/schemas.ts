@@ -21,7 +21,9 @@ const optionalEpochMs = epochMs.nullable();
 export const ErrorBody = z
   .object({
     error: z.string().describe('what is wrong and what to do'),
-    code: z.string().describe('a stable code: bad_request, unauthorized, forbidden, not_found, ...'),
+    code: z
+      .string()
+      .describe('a stable code: bad_request, unauthorized, forbidden, not_found, ...'),
   })
   .describe('Error');
 

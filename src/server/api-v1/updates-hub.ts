@@ -62,6 +62,11 @@ export class UpdatesHub {
     return this.#subscribers.size;
   }
 
+  /** Whether the poll and keepalive timers run (only while someone listens). */
+  get active(): boolean {
+    return this.#poll !== undefined;
+  }
+
   /**
    * A `text/event-stream` response that sends each event after `lastEventId` (the
    * `Last-Event-ID` header), or after the newest one when it is missing or not a number.
@@ -72,37 +77,40 @@ export class UpdatesHub {
         ? Number(lastEventId.trim())
         : await this.#store.lastEventId();
     let subscriber: Subscriber | undefined;
-    const stream = new ReadableStream<Uint8Array>({
-      start: (controller) => {
-        if (this.#closed || signal.aborted) {
-          controller.close();
-          return;
-        }
-        let open = true;
-        const entry: Subscriber = {
-          lastId: resumeFrom,
-          controller,
-          close: () => {
-            if (!open) return;
-            open = false;
-            this.#subscribers.delete(entry);
-            signal.removeEventListener('abort', entry.close);
-            try {
-              controller.close();
-            } catch {
-              // already closed by the reader going away
-            }
-            this.#stopWhenIdle();
-          },
-        };
-        subscriber = entry;
-        signal.addEventListener('abort', entry.close, { once: true });
-        this.#subscribers.add(entry);
-        controller.enqueue(encoder.encode(`retry: 2000\n: connected\n\n`));
-        this.#start();
+    const stream = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          if (this.#closed || signal.aborted) {
+            controller.close();
+            return;
+          }
+          let open = true;
+          const entry: Subscriber = {
+            lastId: resumeFrom,
+            controller,
+            close: () => {
+              if (!open) return;
+              open = false;
+              this.#subscribers.delete(entry);
+              signal.removeEventListener('abort', entry.close);
+              try {
+                controller.close();
+              } catch {
+                // already closed by the reader going away
+              }
+              this.#stopWhenIdle();
+            },
+          };
+          subscriber = entry;
+          signal.addEventListener('abort', entry.close, { once: true });
+          this.#subscribers.add(entry);
+          controller.enqueue(encoder.encode(`retry: 2000\n: connected\n\n`));
+          this.#start();
+        },
+        cancel: () => subscriber?.close(),
       },
-      cancel: () => subscriber?.close(),
-    }, new ByteLengthQueuingStrategy({ highWaterMark: 64 * 1024 }));
+      new ByteLengthQueuingStrategy({ highWaterMark: 64 * 1024 }),
+    );
     return new Response(stream, {
       headers: {
         'content-type': 'text/event-stream; charset=utf-8',
