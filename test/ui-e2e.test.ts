@@ -49,9 +49,16 @@ async function until<T>(
 
 const runsOf = (): Promise<RunRecord[]> => store.listRuns({ pipeline: 'quickstart', limit: 100 });
 
-async function signedIn(token: string): Promise<{ context: BrowserContext; page: Page }> {
+async function signedIn(
+  token: string,
+): Promise<{ context: BrowserContext; page: Page; streams: string[] }> {
   const context = await browser.newContext({ baseURL: url });
   const page = await context.newPage();
+  // Every GET /api/v1/updates the page opens (one a tab is the rule).
+  const streams: string[] = [];
+  page.on('request', (request) => {
+    if (new URL(request.url()).pathname === '/api/v1/updates') streams.push(request.url());
+  });
   // Chromium logs CSP violations too; this names the directive, whatever the console says.
   await page.addInitScript(
     `document.addEventListener('securitypolicyviolation', (event) =>
@@ -71,7 +78,7 @@ async function signedIn(token: string): Promise<{ context: BrowserContext; page:
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: 'Overview' }).waitFor();
   signingIn = false;
-  return { context, page };
+  return { context, page, streams };
 }
 
 /** Serious and critical accessibility violations of the page as it is now. */
@@ -172,7 +179,7 @@ describe.skipIf(chromiumSkip !== undefined)(
     });
 
     it('an admin signs in, sees every view and drives trigger, pause, cancel, retry, unpause and backfill by clicks', async () => {
-      const { context, page } = await signedIn(tokens.admin);
+      const { context, page, streams } = await signedIn(tokens.admin);
       const a11y: Record<string, string[]> = {};
       try {
         await page.getByRole('heading', { name: 'Recent runs' }).waitFor();
@@ -306,6 +313,9 @@ describe.skipIf(chromiumSkip !== undefined)(
         ]);
 
         // The dark theme and the skip link.
+        // One stream of updates served the whole session, through every view and action.
+        expect(streams.length).toBe(1);
+
         await page.getByRole('button', { name: 'Dark theme' }).click();
         await expect.poll(() => page.locator('html').getAttribute('data-theme')).toBe('dark');
         a11y['pipeline (dark)'] = await axeProblems(page);
