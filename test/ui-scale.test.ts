@@ -139,6 +139,7 @@ export default pipeline('big', { steps });
       env: {},
       logger,
     });
+    // launch() gives the browser a fresh, temporary user-data dir.
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -180,10 +181,13 @@ export default pipeline('big', { steps });
     await page
       .getByRole('link', { name: /^s0000 \(sql\): success/ })
       .waitFor({ timeout: 30_000 })
-      .catch(async (e) => {
-        await page.screenshot({ path: '/tmp/uiscale.png' });
-        console.log(problems, errors, await page.locator('main').innerText());
-        throw e;
+      .catch(async (error: unknown) => {
+        // Say what the page and the server said, not only that the graph never came.
+        throw new Error(
+          `the pipeline view did not render: ${await page.locator('main').innerText()}; ` +
+            `page: ${problems.join('; ')}; server: ${errors.join('; ')}`,
+          { cause: error },
+        );
       });
     await page
       .getByRole('link', { name: /^s0000 in run .*: success/ })
@@ -235,5 +239,6 @@ export default pipeline('big', { steps });
     expect(graphFrame).toBeLessThan(500);
     expect(timelineFrame).toBeLessThan(500);
     expect(problems).toEqual([]);
+    expect(errors).toEqual([]);
   });
 });

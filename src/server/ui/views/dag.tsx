@@ -105,7 +105,17 @@ export function StepGraph(props: StepGraphProps): VNode {
     y + NODE_H >= view.top - margin &&
     y <= view.top + view.height + margin;
   const visible = layout.nodes.filter((n) => inView(n.x, n.y));
-  const edges = layout.edges.filter((e) => e.points.some(([x, y]) => inView(x, y)));
+  // An edge is drawn when its bounding box meets the view (a long edge can cross it end to end).
+  const edges = layout.edges.filter((e) => {
+    const xs = e.points.map(([x]) => x);
+    const ys = e.points.map(([, y]) => y);
+    return (
+      Math.max(...xs) >= view.left - margin &&
+      Math.min(...xs) <= view.left + view.width + margin &&
+      Math.max(...ys) >= view.top - margin &&
+      Math.min(...ys) <= view.top + view.height + margin
+    );
+  });
   return (
     <>
       {error !== undefined && (

@@ -9,7 +9,7 @@ import { ErrorBox, Loading, StateBadge, VirtualList, stateClass } from '../compo
 import { formatDuration, formatRelative, formatTime } from '../format.js';
 import { useResource } from '../hooks.js';
 import type { Route } from '../router.js';
-import { href, navigate } from '../router.js';
+import { href } from '../router.js';
 import type { StepGraphProps } from './dag.js';
 
 /**
@@ -454,17 +454,8 @@ function BackfillForm({ name }: { name: string }): VNode {
       {done !== undefined && (
         <p role="status" class="ok">
           Backfill <code>{done.backfillId ?? '-'}</code> submitted: {done.create} created,{' '}
-          {done.rerun} rerun, {done.skip} skipped.{' '}
-          <a
-            href={href(['pipelines', name])}
-            onClick={(e) => {
-              e.preventDefault();
-              navigate(href(['pipelines', name]));
-            }}
-          >
-            See the runs in the grid above
-          </a>
-          .
+          {done.rerun} rerun, {done.skip} skipped. The grid above shows their runs as they are
+          queued.
         </p>
       )}
     </section>
