@@ -129,6 +129,7 @@ describe.skipIf(chromiumSkip !== undefined)(
         });
         serve.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${log}`)));
       });
+      // launch() gives the browser a fresh, temporary user-data dir.
       browser = await chromium.launch({
         executablePath: CHROMIUM,
         headless: true,
