@@ -147,7 +147,7 @@ describe.skipIf(chromiumSkip !== undefined)(
       await until('the scheduled run to succeed', async () =>
         (await runsOf()).find((r) => r.state === 'success'),
       );
-    });
+    }, 120_000);
 
     afterAll(async () => {
       await browser?.close();
@@ -337,7 +337,7 @@ describe.skipIf(chromiumSkip !== undefined)(
       }
       expect(a11y).toEqual(Object.fromEntries(Object.keys(a11y).map((k) => [k, []])));
       expect(problems).toEqual([]);
-    });
+    }, 180_000);
 
     it('a read-only token sees no action buttons, and the API answers its actions 403', async () => {
       const { context, page } = await signedIn(tokens.reader);
@@ -387,6 +387,6 @@ describe.skipIf(chromiumSkip !== undefined)(
       }
       // The 401s of the unknown token are expected; anything else is a problem.
       expect(problems.filter((p) => !/401 \(Unauthorized\)/.test(p))).toEqual([]);
-    });
+    }, 120_000);
   },
 );

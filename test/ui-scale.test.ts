@@ -240,5 +240,5 @@ export default pipeline('big', { steps });
     expect(timelineFrame).toBeLessThan(500);
     expect(problems).toEqual([]);
     expect(errors).toEqual([]);
-  });
+  }, 180_000);
 });
