@@ -29,7 +29,7 @@ let dir = '';
 let store: RunStore;
 let browser: Browser;
 let url = '';
-const tokens = { admin: '', reader: '' };
+const tokens = { admin: '', reader: '', trigger: '' };
 /** Console errors, page errors and CSP violations of every page, with the page's address. */
 const problems: string[] = [];
 
@@ -108,6 +108,7 @@ describe.skipIf(chromiumSkip !== undefined)(
       const created = new APITokens(store);
       tokens.admin = (await created.create('ui-admin', 'admin')).token;
       tokens.reader = (await created.create('ui-reader', 'read')).token;
+      tokens.trigger = (await created.create('ui-trigger', 'trigger')).token;
       const env: NodeJS.ProcessEnv = { ...process.env, SLUICE_DEBUG: '' };
       delete env['SLUICE_API_TOKEN'];
       const serve = spawn(
@@ -387,6 +388,26 @@ describe.skipIf(chromiumSkip !== undefined)(
       }
       // The 401s of the unknown token are expected; anything else is a problem.
       expect(problems.filter((p) => !/401 \(Unauthorized\)/.test(p))).toEqual([]);
+    }, 120_000);
+
+    it('a trigger token sees Trigger run but not the admin actions', async () => {
+      const earlier = problems.length;
+      const { context, page } = await signedIn(tokens.trigger);
+      try {
+        await page.goto('/#/pipelines/quickstart');
+        await page.getByRole('button', { name: 'Trigger run' }).waitFor();
+        await page.getByRole('region', { name: 'Grid of runs by step' }).waitFor();
+        for (const name of ['Pause', 'Unpause', 'Preview backfill'])
+          expect(await page.getByRole('button', { name, exact: true }).count(), name).toBe(0);
+        const canceled = (await runsOf()).find((r) => r.state === 'canceled');
+        expect(canceled).toBeDefined();
+        await page.goto(`/#/runs/${canceled?.id}`);
+        await page.getByRole('button', { name: 'Retry from the failed step' }).waitFor();
+        expect(await page.getByRole('button', { name: 'Cancel run' }).count()).toBe(0);
+      } finally {
+        await context.close();
+      }
+      expect(problems.slice(earlier)).toEqual([]);
     }, 120_000);
   },
 );
