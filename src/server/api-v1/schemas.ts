@@ -65,7 +65,16 @@ export const PipelineNameParams = z.object({
 /** The id of a run in a path. */
 export const RunIdParams = z.object({ id: z.string().describe('the run id') });
 
-/** `limit` of a page: a whole number within bounds, with a default. */
+/**
+ * `limit` of a page: a whole number within bounds, with a default when missing or empty;
+ * anything else is a 400 naming the bounds.
+ *
+ * @example
+ * ```ts
+ * const query = z.object({ limit: limitQuery(200, 25) });
+ * query.parse({ limit: '10' }); // { limit: 10 }
+ * ```
+ */
 export function limitQuery(max: number, fallback: number): z.ZodType<number> {
   return z
     .string()
