@@ -99,13 +99,18 @@ function operationSection(title: string, op: Operation): string[] {
       '',
     );
   const body = op.requestBody?.content['application/json']?.schema;
-  if (body !== undefined) lines.push('Body (JSON):', '', '```ts', typeText(body, ''), '```', '');
+  if (body !== undefined)
+    lines.push('Body (JSON):', '', '```ts', `type Body = ${typeText(body, '')};`, '```', '');
   for (const [status, response] of Object.entries(op.responses)) {
     const [media, content] = Object.entries(response.content)[0] ?? [];
     if (Number(status) >= 400) continue;
-    lines.push(`Answers ${status} (${media ?? 'no body'}):`, '');
-    if (media === 'application/json' && content !== undefined)
-      lines.push('```ts', typeText(content.schema, ''), '```', '');
+    if (media !== 'application/json') {
+      lines.push(`Answers ${status} (${media ?? 'no body'}): ${response.description}.`, '');
+      continue;
+    }
+    lines.push(`Answers ${status} (${media}):`, '');
+    if (content !== undefined)
+      lines.push('```ts', `type Response = ${typeText(content.schema, '')};`, '```', '');
   }
   const errors = Object.entries(op.responses)
     .filter(([status]) => Number(status) >= 400)

@@ -238,6 +238,43 @@ describe('the OpenAPI document of /api/v1', () => {
   });
 });
 
+describe('limits of /api/v1', () => {
+  it('answers 429 rate_limited past the rate, and 413 too_large past the body limit', async () => {
+    const dir = await tempDir('sluice-api-v1-limits-');
+    await apiTestProject(dir);
+    const store = await RunStore.open(join(dir, '.sluice', 'sluice.db'));
+    const api = await startTriggerAPI({
+      store,
+      project: await Project.open(dir),
+      port: 0,
+      limits: { requestsPerSecond: 1, burst: 3, maxBodyBytes: 64 },
+    });
+    try {
+      const big = await fetch(`${api.url}/api/v1/pipelines/failing/runs`, {
+        method: 'POST',
+        body: JSON.stringify({ params: { x: 'y'.repeat(200) } }),
+      });
+      expect(big.status).toBe(413);
+      expect(await big.json()).toMatchObject({ code: 'too_large' });
+      const statuses: number[] = [];
+      let limited: Response | undefined;
+      for (let i = 0; i < 10 && limited === undefined; i += 1) {
+        const response = await fetch(`${api.url}/api/v1/session`);
+        statuses.push(response.status);
+        if (response.status === 429) limited = response;
+        else await response.body?.cancel();
+      }
+      expect(limited?.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(await limited?.json()).toMatchObject({ code: 'rate_limited' });
+      expect(statuses.slice(0, 2)).toEqual([200, 200]);
+      expect(await store.listRuns()).toEqual([]);
+    } finally {
+      await api.close();
+      await store.close();
+    }
+  });
+});
+
 describe(`${API_PAGE}`, () => {
   it('matches what the OpenAPI document generates', async () => {
     const page = readFileSync(new URL(`../${API_PAGE}`, import.meta.url), 'utf8');

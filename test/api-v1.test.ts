@@ -282,7 +282,7 @@ for (const dialect of DIALECTS)
         expect(withCells.cells['orders_csv']).toMatchObject({ state: 'success', cached: false });
         expect(withCells.cells['orders_csv']?.['rowsOut']).toBeGreaterThan(0);
       }
-      for (const limit of ['0', '201', 'abc', '1.5', '-1', ''])
+      for (const limit of ['0', '201', 'abc', '1.5', '-1', '%20'])
         expectError(
           await call(`/api/v1/pipelines/quickstart/grid?limit=${limit}`),
           400,
@@ -338,6 +338,10 @@ for (const dialect of DIALECTS)
       for (const limit of ['0', '1001', 'x'])
         expectError(await call(`/api/v1/runs?limit=${limit}`), 400, 'bad_request', /"limit"/);
       expectError(await call('/api/v1/runs?cursor=%21%21'), 400, 'bad_request', /cursor/);
+      // Empty parameters, as a form sends them, count as missing.
+      const blank = await call('/api/v1/runs?pipeline=&state=&trigger=&limit=&cursor=');
+      expect(blank.status).toBe(200);
+      expect(blank.body).toEqual((await call('/api/v1/runs')).body);
       const all = await call('/api/v1/runs?limit=1000');
       expect((all.body['runs'] as JSONValue[]).length).toBeGreaterThan(23);
     });

@@ -365,10 +365,12 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 15,
-    description: 'indexes for the pages of runs of the HTTP API (newest first, by pipeline)',
+    description:
+      'indexes for the pages of runs of the HTTP API (newest first, by pipeline, by state)',
     statements: [
       `CREATE INDEX runs_page ON runs (queued_at, id)`,
       `CREATE INDEX runs_pipeline_page ON runs (pipeline, queued_at, id)`,
+      `CREATE INDEX runs_state_page ON runs (state, queued_at, id)`,
     ],
   },
 ];

@@ -16,6 +16,7 @@ import {
   RunSummarySchema,
   cursorQuery,
   limitQuery,
+  optionalQuery,
 } from './schemas.js';
 
 /** What the run routes read. */
@@ -122,9 +123,11 @@ export function runRoutes(deps: RunRouteDeps): RouteSpec[] {
       tag: 'runs',
       summary: 'Runs, newest first, filtered and paged by an opaque cursor',
       query: z.object({
-        pipeline: z.string().max(256).optional(),
+        pipeline: optionalQuery(z.string().max(256)).describe('only runs of this pipeline'),
         state: statesQuery,
-        trigger: z.enum(RUN_TRIGGERS).optional(),
+        trigger: optionalQuery(z.enum(RUN_TRIGGERS)).describe(
+          `only runs created so: ${RUN_TRIGGERS.join(', ')}`,
+        ),
         limit: limitQuery(1000, 50),
         cursor: cursorQuery,
       }),
@@ -283,7 +286,7 @@ export function runRoutes(deps: RunRouteDeps): RouteSpec[] {
       summary: 'Records the run quarantined, with their reasons and original bytes',
       params: RunIdParams,
       query: z.object({
-        step: z.string().max(256).optional().describe('only this step'),
+        step: optionalQuery(z.string().max(256)).describe('only this step'),
         limit: limitQuery(1000, 100),
       }),
       response: z.object({

@@ -65,13 +65,22 @@ export const PipelineNameParams = z.object({
 /** The id of a run in a path. */
 export const RunIdParams = z.object({ id: z.string().describe('the run id') });
 
-/** `limit` of a page: a whole number within bounds, with a default. */
+/**
+ * `limit` of a page: a whole number within bounds, with a default when missing or empty;
+ * anything else is a 400 naming the bounds.
+ *
+ * @example
+ * ```ts
+ * const query = z.object({ limit: limitQuery(200, 25) });
+ * query.parse({ limit: '10' }); // { limit: 10 }
+ * ```
+ */
 export function limitQuery(max: number, fallback: number): z.ZodType<number> {
   return z
     .string()
     .optional()
     .transform((text, ctx) => {
-      if (text === undefined) return fallback;
+      if (text === undefined || text === '') return fallback;
       const value = Number(text);
       if (text.trim() === '' || !Number.isInteger(value) || value < 1 || value > max) {
         ctx.addIssue({
@@ -85,9 +94,26 @@ export function limitQuery(max: number, fallback: number): z.ZodType<number> {
     .describe(`page size, 1 to ${max} (default ${fallback})`) as unknown as z.ZodType<number>;
 }
 
+/**
+ * A query parameter that may be left empty (`?pipeline=&trigger=`, as forms send them): an
+ * empty value counts as missing.
+ *
+ * @example
+ * ```ts
+ * const query = z.object({ pipeline: optionalQuery(z.string().max(256)) });
+ * ```
+ */
+export function optionalQuery<T extends z.ZodType<unknown, string>>(
+  schema: T,
+): z.ZodType<z.output<T> | undefined> {
+  return z
+    .string()
+    .optional()
+    .transform((text) => (text === '' ? undefined : text))
+    .pipe(schema.optional()) as unknown as z.ZodType<z.output<T> | undefined>;
+}
+
 /** An opaque page cursor: the `nextCursor` of the previous page. */
-export const cursorQuery = z
-  .string()
-  .max(512)
-  .optional()
-  .describe('the nextCursor of the previous page; omit for the first page');
+export const cursorQuery = optionalQuery(z.string().max(512)).describe(
+  'the nextCursor of the previous page; omit (or leave empty) for the first page',
+);

@@ -72,10 +72,12 @@ export class UpdatesHub {
    * `Last-Event-ID` header), or after the newest one when it is missing or not a number.
    */
   async subscribe(lastEventId: string | undefined, signal: AbortSignal): Promise<Response> {
+    const newest = await this.#store.lastEventId();
+    // An id past the newest (from another store, or made up) resumes from the newest.
     const resumeFrom =
       lastEventId !== undefined && /^\d{1,15}$/.test(lastEventId.trim())
-        ? Number(lastEventId.trim())
-        : await this.#store.lastEventId();
+        ? Math.min(Number(lastEventId.trim()), newest)
+        : newest;
     let subscriber: Subscriber | undefined;
     const stream = new ReadableStream<Uint8Array>(
       {
