@@ -32,6 +32,8 @@ let url = '';
 const tokens = { admin: '', reader: '', trigger: '' };
 /** Console errors, page errors and CSP violations of every page, with the page's address. */
 const problems: string[] = [];
+/** The accessibility problems of the last sign-in view scanned. */
+let loginViewA11y: string[] = [];
 
 async function until<T>(
   what: string,
@@ -74,6 +76,8 @@ async function signedIn(
   });
   page.on('pageerror', (error) => problems.push(`${page.url()}: page error: ${error.message}`));
   await page.goto('/');
+  await page.getByLabel('API token').waitFor();
+  loginViewA11y = await axeProblems(page);
   await page.getByLabel('API token').fill(token);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: 'Overview' }).waitFor();
@@ -182,7 +186,7 @@ describe.skipIf(chromiumSkip !== undefined)(
 
     it('an admin signs in, sees every view and drives trigger, pause, cancel, retry, unpause and backfill by clicks', async () => {
       const { context, page, streams } = await signedIn(tokens.admin);
-      const a11y: Record<string, string[]> = {};
+      const a11y: Record<string, string[]> = { login: loginViewA11y };
       try {
         await page.getByRole('heading', { name: 'Recent runs' }).waitFor();
         a11y['overview'] = await axeProblems(page);
