@@ -53,8 +53,9 @@ const runsOf = (): Promise<RunRecord[]> => store.listRuns({ pipeline: 'quickstar
 
 async function signedIn(
   token: string,
+  colorScheme: 'light' | 'dark' = 'light',
 ): Promise<{ context: BrowserContext; page: Page; streams: string[] }> {
-  const context = await browser.newContext({ baseURL: url });
+  const context = await browser.newContext({ baseURL: url, colorScheme });
   const page = await context.newPage();
   // Every GET /api/v1/updates the page opens (one a tab is the rule).
   const streams: string[] = [];
@@ -396,8 +397,10 @@ describe.skipIf(chromiumSkip !== undefined)(
 
     it('a trigger token sees Trigger run but not the admin actions', async () => {
       const earlier = problems.length;
-      const { context, page } = await signedIn(tokens.trigger);
+      // This one's system prefers dark: the page follows it with no toggle.
+      const { context, page } = await signedIn(tokens.trigger, 'dark');
       try {
+        expect(await page.locator('html').getAttribute('data-theme')).toBe('dark');
         await page.goto('/#/pipelines/quickstart');
         await page.getByRole('button', { name: 'Trigger run' }).waitFor();
         await page.getByRole('region', { name: 'Grid of runs by step' }).waitFor();
@@ -408,6 +411,7 @@ describe.skipIf(chromiumSkip !== undefined)(
         await page.goto(`/#/runs/${canceled?.id}`);
         await page.getByRole('button', { name: 'Retry from the failed step' }).waitFor();
         expect(await page.getByRole('button', { name: 'Cancel run' }).count()).toBe(0);
+        expect(await axeProblems(page)).toEqual([]);
       } finally {
         await context.close();
       }

@@ -31,7 +31,15 @@ function useTheme(): [Theme, () => void] {
       return null;
     }
   });
-  const theme = chosen ?? systemTheme();
+  const [system, setSystem] = useState<Theme>(systemTheme);
+  useEffect(() => {
+    // Follows the system's choice while the user has not made one.
+    const query = matchMedia('(prefers-color-scheme: dark)');
+    const changed = (): void => setSystem(query.matches ? 'dark' : 'light');
+    query.addEventListener('change', changed);
+    return () => query.removeEventListener('change', changed);
+  }, []);
+  const theme = chosen ?? system;
   useEffect(() => {
     document.documentElement.dataset['theme'] = theme;
   }, [theme]);
