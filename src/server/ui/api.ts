@@ -3,7 +3,7 @@
 
 /** A run's state, as the run store names it. */
 export type RunState =
-  'queued' | 'running' | 'success' | 'failed' | 'canceled' | 'skipped' | string;
+  'queued' | 'running' | 'success' | 'failed' | 'canceled' | 'skipped' | 'up_for_retry' | string;
 /** A role of an API token; each one allows what the one before it does. */
 export type Role = 'read' | 'trigger' | 'admin';
 

@@ -35,7 +35,7 @@ const KNOWN = new Set([
   'canceled',
   'skipped',
   'pending',
-  'retrying',
+  'up_for_retry',
   'upstream_failed',
 ]);
 

@@ -25,7 +25,7 @@ const TABS: readonly { id: Tab; label: string }[] = [
   { id: 'quality', label: 'Quality' },
   { id: 'quarantine', label: 'Quarantine' },
 ];
-const ACTIVE = new Set(['queued', 'running', 'retrying']);
+const ACTIVE = new Set(['queued', 'running', 'up_for_retry']);
 
 /**
  * The run view (route "#/runs/:id", `?step=` focuses a step, `?tab=logs|quality|quarantine`).
