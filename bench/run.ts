@@ -9,6 +9,7 @@ import { arch, availableParallelism, cpus, loadavg, release, totalmem, type } fr
 import { fileURLToPath } from 'node:url';
 import { version as duckdbVersion } from '@duckdb/node-api';
 import { runAlertsGroup } from './alerts.js';
+import { runAPIGroup } from './api.js';
 import { runBatchGroup } from './batch.js';
 import { runCliGroup } from './cli.js';
 import { runConnectorsGroup } from './connectors.js';
@@ -34,6 +35,7 @@ const GROUPS: Readonly<Record<string, () => Promise<BenchResult[]>>> = {
   observe: runObserveGroup,
   alerts: runAlertsGroup,
   lineage: runLineageGroup,
+  api: runAPIGroup,
 };
 
 /** Budgets from DESIGN.md, by result id. */

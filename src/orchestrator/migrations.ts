@@ -363,6 +363,16 @@ export const MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE runs ADD COLUMN triggered_by TEXT`,
     ],
   },
+  {
+    version: 15,
+    description:
+      'indexes for the pages of runs of the HTTP API (newest first, by pipeline, by state)',
+    statements: [
+      `CREATE INDEX runs_page ON runs (queued_at, id)`,
+      `CREATE INDEX runs_pipeline_page ON runs (pipeline, queued_at, id)`,
+      `CREATE INDEX runs_state_page ON runs (state, queued_at, id)`,
+    ],
+  },
 ];
 
 /** The newest schema version this copy of Sluice knows. */

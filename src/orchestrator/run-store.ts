@@ -45,6 +45,11 @@ export interface RunQuery {
   readonly pipeline?: string;
   readonly states?: readonly RunState[];
   readonly backfillId?: string;
+  readonly trigger?: RunTrigger;
+  /** Only runs older than this position in the newest-first order (a page's cursor). */
+  readonly before?: { readonly queuedAt: number; readonly id: string };
+  /** Only runs queued at or after this instant. */
+  readonly queuedSince?: number;
   /** Newest first; default 50. */
   readonly limit?: number;
 }
@@ -353,6 +358,18 @@ export class RunStore {
       where.push(`state IN (${query.states.map(() => '?').join(', ')})`);
       params.push(...query.states);
     }
+    if (query.trigger !== undefined) {
+      where.push('trigger = ?');
+      params.push(query.trigger);
+    }
+    if (query.before !== undefined) {
+      where.push('(queued_at < ? OR (queued_at = ? AND id < ?))');
+      params.push(query.before.queuedAt, query.before.queuedAt, query.before.id);
+    }
+    if (query.queuedSince !== undefined) {
+      where.push('queued_at >= ?');
+      params.push(query.queuedSince);
+    }
     const rows = await this.db.all(
       `SELECT * FROM runs ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`}
        ORDER BY queued_at DESC, id DESC LIMIT ?`,
@@ -648,18 +665,29 @@ export class RunStore {
       'SELECT * FROM tasks WHERE run_id = ? ORDER BY attempt, started_at, step',
       [runId],
     );
-    return rows.map((row) => ({
-      runId: String(row['run_id']),
-      step: String(row['step']),
-      attempt: Number(row['attempt']),
-      state: row['state'] as RunState,
-      startedAt: optionalNumber(row['started_at']),
-      finishedAt: optionalNumber(row['finished_at']),
-      rowsIn: optionalNumber(row['rows_in']),
-      rowsOut: optionalNumber(row['rows_out']),
-      error: parseError(row['error']),
-      ...(Number(row['cached']) === 1 ? { cached: true } : {}),
-    }));
+    return rows.map(taskRecord);
+  }
+
+  /**
+   * The tasks of many runs at once (a page of the runs x steps grid), in the order of
+   * {@link RunStore.listTasks} per run: one query per 500 runs, served by the tasks' primary key.
+   *
+   * @example
+   * ```ts
+   * const tasks = await store.listTasksOf(page.map((run) => run.id));
+   * ```
+   */
+  async listTasksOf(runIds: readonly string[]): Promise<TaskRecord[]> {
+    const tasks: TaskRecord[] = [];
+    for (const ids of chunks([...new Set(runIds)], 500)) {
+      const rows = await this.db.all(
+        `SELECT * FROM tasks WHERE run_id IN (${ids.map(() => '?').join(', ')})
+         ORDER BY run_id, attempt, started_at, step`,
+        ids,
+      );
+      tasks.push(...rows.map(taskRecord));
+    }
+    return tasks;
   }
 
   // ---- schedules ----
@@ -836,6 +864,22 @@ export class RunStore {
       `SELECT * FROM events WHERE id > ? AND kind IN (${kinds.map(() => '?').join(', ')}) ORDER BY id LIMIT ?`,
       [afterId, ...kinds, limit],
     );
+    return rows.map(eventRecord);
+  }
+
+  /**
+   * Events of every kind after `afterId`, oldest first (what the live updates stream sends).
+   *
+   * @example
+   * ```ts
+   * for (const event of await store.allEventsAfter(lastSeen, 500)) send(event);
+   * ```
+   */
+  async allEventsAfter(afterId: number, limit = 1_000): Promise<RunEvent[]> {
+    const rows = await this.db.all('SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?', [
+      afterId,
+      limit,
+    ]);
     return rows.map(eventRecord);
   }
 
@@ -1281,6 +1325,21 @@ function runRecord(row: SqlRow): RunRecord {
     ...(row['triggered_by'] === null || row['triggered_by'] === undefined
       ? {}
       : { triggeredBy: String(row['triggered_by']) }),
+  };
+}
+
+function taskRecord(row: SqlRow): TaskRecord {
+  return {
+    runId: String(row['run_id']),
+    step: String(row['step']),
+    attempt: Number(row['attempt']),
+    state: row['state'] as RunState,
+    startedAt: optionalNumber(row['started_at']),
+    finishedAt: optionalNumber(row['finished_at']),
+    rowsIn: optionalNumber(row['rows_in']),
+    rowsOut: optionalNumber(row['rows_out']),
+    error: parseError(row['error']),
+    ...(Number(row['cached']) === 1 ? { cached: true } : {}),
   };
 }
 

@@ -21,6 +21,8 @@ import { BodyBudget, IDEMPOTENCY_KEY, readBodyWithin, refusedBody } from './requ
 import { checkSecretsConfigured, mountWebhooks } from './webhook-route.js';
 import { lingeringClose } from './lingering-close.js';
 import { mountLineage } from './lineage-api.js';
+import type { APIv1Deps } from './api-v1/index.js';
+import { mountAPIv1 } from './api-v1/index.js';
 
 /** Limits of the HTTP API; every field has a default. */
 export interface APILimits {
@@ -63,6 +65,8 @@ export interface TriggerAPIOptions {
   readonly logger?: Logger;
   /** What `GET /metrics` exports (default: a new registry, see `createPrometheusMetrics`). */
   readonly metrics?: PrometheusMetrics;
+  /** Options of `/api/v1` (see `mountAPIv1`): response checks in tests, update timers. */
+  readonly apiV1?: Pick<APIv1Deps, 'checkResponses' | 'updates'>;
 }
 
 /** A running API: its URL and how to stop it. */
@@ -167,7 +171,9 @@ export async function startTriggerAPI(options: TriggerAPIOptions): Promise<Trigg
       500,
     );
   });
-  app.notFound((c) => c.json({ error: `no endpoint ${c.req.method} ${shorten(c.req.path)}` }, 404));
+  app.notFound((c) =>
+    c.json({ error: `no endpoint ${c.req.method} ${shorten(c.req.path)}`, code: 'not_found' }, 404),
+  );
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   const metrics = options.metrics ?? (await createPrometheusMetrics({ logger }));
   metrics.observeRunQueue(() => options.store.countActiveRuns());
@@ -189,6 +195,16 @@ export async function startTriggerAPI(options: TriggerAPIOptions): Promise<Trigg
   });
 
   mountLineage(app, { store: options.store, authorize, budget, maxBodyBytes });
+  const apiV1 = mountAPIv1(app, {
+    store: options.store,
+    project: options.project,
+    authorize,
+    tokenRequired: () => gate.auth.required(),
+    budget,
+    maxBodyBytes,
+    logger,
+    ...(options.apiV1 === undefined ? {} : options.apiV1),
+  });
 
   app.get('/api/pipelines', async (c) => {
     const who = await authorize(c, 'read');
@@ -302,7 +318,14 @@ export async function startTriggerAPI(options: TriggerAPIOptions): Promise<Trigg
     ...(options.insecure === undefined ? {} : { insecure: options.insecure }),
     logger,
   });
-  return { metrics, url: listener.url, close: () => listener.close() };
+  return {
+    metrics,
+    url: listener.url,
+    close: async () => {
+      await apiV1.close(); // live update streams end, so the listener closes at once
+      await listener.close();
+    },
+  };
 }
 
 /** The trigger options of a body, or the reason it is not acceptable. */
