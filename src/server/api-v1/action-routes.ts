@@ -214,6 +214,7 @@ export function actionRoutes(deps: ActionRouteDeps): RouteSpec[] {
         .strict(),
       response: BackfillResultSchema,
       status: 202,
+      otherStatus: 200,
       errors: [400, 404, 413],
       handler: async ({ params, body, who }) => {
         const loaded = await loadPipeline(project, params.name);

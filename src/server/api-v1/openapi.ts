@@ -118,6 +118,11 @@ function responses(route: RouteSpec): Record<string, unknown> {
           : { [route.stream]: { schema: { type: 'string' } } },
     },
   };
+  if (route.otherStatus !== undefined)
+    out[String(route.otherStatus)] = {
+      description: 'OK (see the description for when)',
+      content: { 'application/json': { schema: jsonSchema(route.response, 'output') } },
+    };
   const errors = new Set<number>([...(route.errors ?? [400])]);
   if (route.role !== null) for (const code of [401, 403, 429]) errors.add(code);
   for (const code of [...errors].sort())

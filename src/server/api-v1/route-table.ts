@@ -77,6 +77,8 @@ export interface RouteSpec<
   readonly response: R;
   /** The success status (default 200); 202 for actions that queue work. */
   readonly status?: 200 | 202;
+  /** Another success status the handler may answer with the same body (a dry run's 200). */
+  readonly otherStatus?: 200 | 202;
   /** Error statuses this route answers besides 401/403/429 (default [400]). */
   readonly errors?: readonly APIErrorStatus[];
   /** A response that is not JSON (server-sent events): its media type. */
