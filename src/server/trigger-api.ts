@@ -23,6 +23,7 @@ import { lingeringClose } from './lingering-close.js';
 import { mountLineage } from './lineage-api.js';
 import type { APIv1Deps } from './api-v1/index.js';
 import { mountAPIv1 } from './api-v1/index.js';
+import { mountUI } from './ui-route.js';
 
 /** Limits of the HTTP API; every field has a default. */
 export interface APILimits {
@@ -175,6 +176,7 @@ export async function startTriggerAPI(options: TriggerAPIOptions): Promise<Trigg
     c.json({ error: `no endpoint ${c.req.method} ${shorten(c.req.path)}`, code: 'not_found' }, 404),
   );
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  mountUI(app);
   const metrics = options.metrics ?? (await createPrometheusMetrics({ logger }));
   metrics.observeRunQueue(() => options.store.countActiveRuns());
   mountMetrics(app, {
