@@ -239,7 +239,7 @@ function checkedMatcher(
     parsed = parseMatchers(formatMatchers([matcher]));
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    throw new APIError(400, 'bad_request', `${where}": ${error.message}`);
+    throw new APIError(400, 'bad_request', `${where}.value": ${error.message}`);
   }
   const [back] = parsed;
   if (parsed.length !== 1 || back?.value !== m.value || back.op !== op)
