@@ -282,6 +282,18 @@ for (const dialect of DIALECTS)
       );
     });
 
+    it('a silence body over the limit is 413 too_large', async () => {
+      const answer = await h.call('/api/v1/silences', {
+        method: 'POST',
+        body: JSON.stringify({
+          matchers: [{ name: 'a', value: 'x' }],
+          until: Date.now() + 60_000,
+          comment: 'x'.repeat(2 * 1024 * 1024),
+        }),
+      });
+      expectError(answer, 413, 'too_large');
+    });
+
     it('hostile silence ids are 404 or 400, never a 500', async () => {
       for (const id of ["sil_x' OR '1'='1", '%2e%2e%2f', 'x'.repeat(200), 'ünï']) {
         const answer = await h.call(`/api/v1/silences/${encodeURIComponent(id)}/expire`, {

@@ -136,6 +136,7 @@ export function alertRoutes(deps: AlertRouteDeps): RouteSpec[] {
       body: SilenceBody,
       response: SilenceSchema,
       status: 201,
+      errors: [400, 413],
       handler: async ({ body, who }) => {
         const now = Date.now();
         const matchers = body.matchers.map((m, i) => checkedMatcher(m, i));

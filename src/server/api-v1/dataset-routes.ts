@@ -54,7 +54,6 @@ const DatasetIdParams = z.object({
  * ```
  */
 export function datasetRoutes(deps: DatasetRouteDeps): RouteSpec[] {
-  const { db } = deps.store;
   /** Producers and consumers of datasets by their row ids. */
   const jobsOf = async (
     ids: readonly number[],
@@ -62,7 +61,7 @@ export function datasetRoutes(deps: DatasetRouteDeps): RouteSpec[] {
     const out = new Map<number, { producers: string[]; consumers: string[] }>();
     for (const id of ids) out.set(id, { producers: [], consumers: [] });
     if (ids.length === 0) return out;
-    const rows = await db.all(
+    const rows = await deps.store.db.all(
       `SELECT jd.dataset_id AS dataset_id, jd.direction AS direction, j.name AS name
          FROM lineage_job_datasets jd JOIN lineage_jobs j ON j.id = jd.job_id
         WHERE jd.dataset_id IN (${ids.map(() => '?').join(', ')})
@@ -125,7 +124,7 @@ export function datasetRoutes(deps: DatasetRouteDeps): RouteSpec[] {
           where.push('(name > ? OR (name = ? AND namespace > ?))');
           params.push(after[0] as string, after[0] as string, after[1] as string);
         }
-        const rows = await db.all(
+        const rows = await deps.store.db.all(
           `SELECT id, namespace, name, fields, first_seen, last_seen FROM lineage_datasets
            ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`}
            ORDER BY name, namespace LIMIT ?`,
@@ -174,7 +173,7 @@ export function datasetRoutes(deps: DatasetRouteDeps): RouteSpec[] {
       errors: [400, 404],
       handler: async ({ params }) => {
         const node = params.id.startsWith('dataset:')
-          ? await findLineageNode(db, params.id)
+          ? await findLineageNode(deps.store.db, params.id)
           : undefined;
         if (node === undefined || node.kind !== 'dataset')
           throw new APIError(
@@ -182,14 +181,14 @@ export function datasetRoutes(deps: DatasetRouteDeps): RouteSpec[] {
             'not_found',
             `no dataset has the id "${params.id.slice(0, 120)}"; ids look like dataset:<namespace>:<name> (URL-encoded); GET /api/v1/datasets lists them`,
           );
-        const rows = await db.all(
+        const rows = await deps.store.db.all(
           'SELECT id, namespace, name, fields, first_seen, last_seen FROM lineage_datasets WHERE id = ?',
           [node.id],
         );
         const [dataset] = await toDatasets(rows);
         if (dataset === undefined)
           throw new APIError(404, 'not_found', `the dataset "${params.id.slice(0, 120)}" is gone`);
-        const jobs = await db.all(
+        const jobs = await deps.store.db.all(
           `SELECT DISTINCT j.namespace AS namespace, j.name AS name
              FROM lineage_job_datasets jd JOIN lineage_jobs j ON j.id = jd.job_id
             WHERE jd.dataset_id = ? ORDER BY j.name, j.namespace LIMIT ?`,
@@ -204,7 +203,7 @@ export function datasetRoutes(deps: DatasetRouteDeps): RouteSpec[] {
         const quality: { runId: string; at: number; success: boolean }[] = [];
         const seenQuality = new Set<string>();
         for (const job of jobs) {
-          const events = await db.all(
+          const events = await deps.store.db.all(
             `SELECT id, run_id, event_type, event_time, job_name, payload FROM lineage_events
               WHERE job_namespace = ? AND job_name = ? ORDER BY event_time DESC, id DESC LIMIT ?`,
             [String(job['namespace']), String(job['name']), EVENTS_PER_JOB],
