@@ -169,10 +169,26 @@ for (const dialect of DIALECTS)
         leaseExpiresAt: null,
         checkpoint: { position: 'seq:1' },
       });
+      // A partition named with "@" is split as its lease says.
+      expect(await leases.acquire('mail', 'inbox@host', 'host-c-3', 60_000)).toBe(true);
+      await checkpoints.save(
+        checkpoint(partitionInstance('mail', 'inbox@host'), 1, T0, { 'inbox@host': '77' }),
+      );
+      const mail = ((await h.call('/api/v1/streams')).body['streams'] as JSONValue[]).find(
+        (s) => s['name'] === 'mail',
+      );
+      expect(mail?.['partitions']).toEqual([
+        {
+          partition: 'inbox@host',
+          owner: 'host-c-3',
+          leaseExpiresAt: expect.any(Number),
+          checkpoint: { id: 1, at: T0, position: '77', watermark: null },
+        },
+      ]);
       // A released lease leaves the partition's checkpoint with no owner.
       await leases.release('clicks', 'clicks.0', 'host-a-1');
       const after = (await h.call('/api/v1/streams')).body['streams'] as JSONValue[];
-      const first = (after[0]?.['partitions'] as JSONValue[])[0];
+      const first = (after.find((s) => s['name'] === 'clicks')?.['partitions'] as JSONValue[])[0];
       expect(first).toMatchObject({ partition: 'clicks.0', owner: null, leaseExpiresAt: null });
     });
 

@@ -88,13 +88,29 @@ export function streamRoutes(deps: StreamRouteDeps): RouteSpec[] {
           }
           return parts;
         };
+        // A partition's checkpoints go by `<stream>@<partition>`: split as its lease says when
+        // it has one (either name may hold "@"), else at the first "@".
+        const instances = new Map(
+          leases.map((lease) => [`${lease.stream}@${lease.partition}`, lease] as const),
+        );
         for (const checkpoint of checkpoints) {
-          const at = checkpoint.stream.lastIndexOf('@');
-          if (at > 0) {
-            const partition = of(checkpoint.stream.slice(0, at)).partitions;
-            const name = checkpoint.stream.slice(at + 1);
-            partition.set(name, { ...(partition.get(name) ?? {}), checkpoint });
-          } else of(checkpoint.stream).whole = checkpoint;
+          const lease = instances.get(checkpoint.stream);
+          const at = checkpoint.stream.indexOf('@');
+          const split =
+            lease !== undefined
+              ? { stream: lease.stream, partition: lease.partition }
+              : at > 0
+                ? {
+                    stream: checkpoint.stream.slice(0, at),
+                    partition: checkpoint.stream.slice(at + 1),
+                  }
+                : undefined;
+          if (split === undefined) {
+            of(checkpoint.stream).whole = checkpoint;
+            continue;
+          }
+          const partition = of(split.stream).partitions;
+          partition.set(split.partition, { ...(partition.get(split.partition) ?? {}), checkpoint });
         }
         for (const lease of leases) {
           const partition = of(lease.stream).partitions;
