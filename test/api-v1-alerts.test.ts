@@ -314,3 +314,34 @@ for (const dialect of DIALECTS)
       );
     });
   });
+
+describe('/api/v1 silences without tokens', () => {
+  let h: APIHarness;
+
+  beforeAll(async () => {
+    h = await startAPIHarness('embedded SQLite', { tokens: false });
+  }, 60_000);
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('an anonymous request on loopback is admin: it may silence, recorded as anonymous', async () => {
+    const created = await h.call('/api/v1/silences', {
+      method: 'POST',
+      body: JSON.stringify({
+        matchers: [{ name: 'pipeline', value: 'x' }],
+        until: Date.now() + 60_000,
+      }),
+    });
+    expect(created.status).toBe(201);
+    expect(created.body['createdBy']).toBe('anonymous');
+    const [entry] = (await new AuditLog(h.store.db).list({})).filter((e) =>
+      e.action.startsWith('alert.'),
+    );
+    expect(entry).toMatchObject({ action: 'alert.silence', actor: 'anonymous' });
+    const alerts = await h.call('/api/v1/alerts');
+    expect(alerts.status).toBe(200);
+    expect(alerts.body).toMatchObject({ firing: [], history: [], nextCursor: null });
+  });
+});

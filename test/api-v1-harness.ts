@@ -39,7 +39,10 @@ export interface APIHarness {
  * Starts `sluice serve --http`'s API on port 0 over a new store of the dialect (a temp SQLite
  * file or a new PostgreSQL database), every response checked against its schema.
  */
-export async function startAPIHarness(dialect: string): Promise<APIHarness> {
+export async function startAPIHarness(
+  dialect: string,
+  options: { readonly tokens?: boolean } = {},
+): Promise<APIHarness> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-api-v1b-'));
   await apiTestProject(dir);
   let location = join(dir, '.sluice', 'sluice.db');
@@ -52,11 +55,15 @@ export async function startAPIHarness(dialect: string): Promise<APIHarness> {
   const store = await RunStore.open(location);
   const project = await Project.open(dir);
   const issued = new APITokens(store);
-  const tokens = {
-    read: (await issued.create('viewer', 'read')).token,
-    trigger: (await issued.create('deployer', 'trigger')).token,
-    admin: (await issued.create('operator', 'admin')).token,
-  };
+  // Without tokens every request is `anonymous` with the admin role (loopback only).
+  const tokens =
+    options.tokens === false
+      ? { read: '', trigger: '', admin: '' }
+      : {
+          read: (await issued.create('viewer', 'read')).token,
+          trigger: (await issued.create('deployer', 'trigger')).token,
+          admin: (await issued.create('operator', 'admin')).token,
+        };
   const api = await startTriggerAPI({
     store,
     project,
@@ -74,7 +81,7 @@ export async function startAPIHarness(dialect: string): Promise<APIHarness> {
       const token = options.token === undefined ? tokens.admin : options.token;
       const response = await fetch(`${api.url}${path}`, {
         method: options.method ?? 'GET',
-        headers: token === null ? {} : { authorization: `Bearer ${token}` },
+        headers: token === null || token === '' ? {} : { authorization: `Bearer ${token}` },
         ...(options.body === undefined ? {} : { body: options.body }),
       });
       const text = await response.text();
