@@ -4,6 +4,7 @@ import type { RunStore } from '../../orchestrator/run-store.js';
 import type { StreamCheckpoint } from '../../orchestrator/stream-checkpoints.js';
 import { StreamCheckpoints } from '../../orchestrator/stream-checkpoints.js';
 import { StreamLeases } from '../../orchestrator/stream-leases.js';
+import { partitionInstance } from '../../stream/scale-out.js';
 import type { RouteSpec } from './route-table.js';
 import { defineRoute } from './route-table.js';
 
@@ -90,8 +91,8 @@ export function streamRoutes(deps: StreamRouteDeps): RouteSpec[] {
         };
         // A partition's checkpoints go by `<stream>@<partition>`: split as its lease says when
         // it has one (either name may hold "@"), else at the first "@".
-        const instances = new Map(
-          leases.map((lease) => [`${lease.stream}@${lease.partition}`, lease] as const),
+        const instances = new Map<string, (typeof leases)[number]>(
+          leases.map((lease) => [partitionInstance(lease.stream, lease.partition), lease]),
         );
         for (const checkpoint of checkpoints) {
           const lease = instances.get(checkpoint.stream);
