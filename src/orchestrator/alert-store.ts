@@ -61,6 +61,35 @@ export class AlertStore {
     return rows.map(incidentRecord);
   }
 
+  /**
+   * Resolved incidents, the most recently resolved first (ties by fingerprint, descending);
+   * `before` is the (resolvedAt, fingerprint) of the last one a previous page showed.
+   *
+   * @example
+   * ```ts
+   * const page = await alerts.resolvedIncidents({ limit: 50 });
+   * const next = await alerts.resolvedIncidents({ limit: 50, before: { endsAt: 1_700_000_000_000, fingerprint: 'a1b2c3' } });
+   * ```
+   */
+  async resolvedIncidents(query: {
+    readonly limit: number;
+    readonly before?: { readonly endsAt: number; readonly fingerprint: string };
+  }): Promise<Incident[]> {
+    const { before } = query;
+    const rows = await this.#db.all(
+      `SELECT * FROM alert_incidents WHERE state = 'resolved'${
+        before === undefined
+          ? ''
+          : ' AND (coalesce(ends_at, 0) < ? OR (coalesce(ends_at, 0) = ? AND fingerprint < ?))'
+      }
+       ORDER BY coalesce(ends_at, 0) DESC, fingerprint DESC LIMIT ?`,
+      before === undefined
+        ? [query.limit]
+        : [before.endsAt, before.endsAt, before.fingerprint, query.limit],
+    );
+    return rows.map(incidentRecord);
+  }
+
   /** Writes incidents (insert or replace by fingerprint). */
   async saveIncidents(incidents: readonly Incident[], now: number): Promise<void> {
     for (const i of incidents) {

@@ -8,6 +8,8 @@ import type { RunStore } from '../../orchestrator/run-store.js';
 import type { Principal } from '../api-auth.js';
 import type { BodyBudget } from '../request-limits.js';
 import { actionRoutes } from './action-routes.js';
+import { alertRoutes } from './alert-routes.js';
+import { datasetRoutes } from './dataset-routes.js';
 import type { OpenAPIDocument } from './openapi.js';
 import { openAPIDocument } from './openapi.js';
 import { overviewRoutes } from './overview-routes.js';
@@ -15,6 +17,7 @@ import { pipelineRoutes } from './pipeline-routes.js';
 import type { RouteSpec } from './route-table.js';
 import { defineRoute, mountRoutes } from './route-table.js';
 import { runRoutes } from './run-routes.js';
+import { streamRoutes } from './stream-routes.js';
 import { UpdatesHub } from './updates-hub.js';
 
 export { APIError, defineRoute, mountRoutes } from './route-table.js';
@@ -63,6 +66,9 @@ export function apiV1Routes(
     ...pipelineRoutes(deps),
     ...runRoutes(deps),
     ...actionRoutes(deps),
+    ...datasetRoutes(deps),
+    ...streamRoutes(deps),
+    ...alertRoutes(deps),
     defineRoute({
       method: 'get',
       path: '/api/v1/updates',

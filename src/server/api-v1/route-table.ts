@@ -51,7 +51,7 @@ export interface RouteInput<P, Q, B> {
 }
 
 /** A handler's answer: the body, or the body with another success status (202). */
-export type RouteResult<R> = R | { readonly status: 200 | 202; readonly body: R };
+export type RouteResult<R> = R | { readonly status: 200 | 201 | 202; readonly body: R };
 
 /**
  * One route of `/api/v1`: method, path, role and zod schemas of each part. The schemas validate
@@ -75,8 +75,8 @@ export interface RouteSpec<
   readonly query?: Q;
   readonly body?: B;
   readonly response: R;
-  /** The success status (default 200); 202 for actions that queue work. */
-  readonly status?: 200 | 202;
+  /** The success status (default 200); 201 for what a route creates, 202 for actions that queue work. */
+  readonly status?: 200 | 201 | 202;
   /** Another success status the handler may answer with the same body (a dry run's 200). */
   readonly otherStatus?: 200 | 202;
   /** Error statuses this route answers besides 401/403/429 (default [400]). */
@@ -161,7 +161,7 @@ export function mountRoutes(app: Hono, routes: readonly RouteSpec[], options: Mo
         if (result instanceof Response) return result;
         const { status, body: out } =
           typeof result === 'object' && result !== null && 'status' in result && 'body' in result
-            ? (result as { status: 200 | 202; body: unknown })
+            ? (result as { status: 200 | 201 | 202; body: unknown })
             : { status: route.status ?? 200, body: result };
         if (options.checkResponses === true) route.response.parse(out);
         return c.json(out as object, status);
