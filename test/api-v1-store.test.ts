@@ -107,6 +107,13 @@ for (const dialect of dialects)
           );
           expect(ofPipeline).toMatch(/runs_pipeline_page/);
           expect(ofPipeline).not.toMatch(/TEMP B-TREE/);
+          const jobEvents = await plan(
+            `SELECT id FROM lineage_events WHERE job_namespace = ? AND job_name = ?
+              ORDER BY event_time DESC, id DESC LIMIT ?`,
+            ['ns', 'job', 200],
+          );
+          expect(jobEvents).toMatch(/lineage_events_job/);
+          expect(jobEvents).not.toMatch(/TEMP B-TREE/);
         });
     },
   );

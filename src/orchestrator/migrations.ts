@@ -373,6 +373,13 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX runs_state_page ON runs (state, queued_at, id)`,
     ],
   },
+  {
+    version: 16,
+    description: "an index for a job's latest lineage events (the API's dataset detail)",
+    statements: [
+      `CREATE INDEX lineage_events_job ON lineage_events (job_namespace, job_name, event_time, id)`,
+    ],
+  },
 ];
 
 /** The newest schema version this copy of Sluice knows. */
