@@ -86,6 +86,15 @@ export interface DAGStep {
  * ```
  */
 export function dagSteps(loaded: LoadedPipeline): DAGStep[] {
+  // The project keeps one loaded pipeline per code hash: its plan is made once, not per request.
+  let steps = plannedSteps.get(loaded);
+  if (steps === undefined) plannedSteps.set(loaded, (steps = planSteps(loaded)));
+  return steps;
+}
+
+const plannedSteps = new WeakMap<LoadedPipeline, DAGStep[]>();
+
+function planSteps(loaded: LoadedPipeline): DAGStep[] {
   const planned = planPipeline(loaded.pipeline, { connectors: defaultRegistry.lookup });
   if (!planned.ok)
     throw new APIError(
