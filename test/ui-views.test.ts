@@ -12,6 +12,9 @@ import { AlertStore } from '../src/orchestrator/alert-store.js';
 import { APITokens } from '../src/orchestrator/api-tokens.js';
 import { RunStore } from '../src/orchestrator/run-store.js';
 import type { RunRecord } from '../src/orchestrator/run-types.js';
+import { StreamCheckpoints } from '../src/orchestrator/stream-checkpoints.js';
+import { StreamLeases } from '../src/orchestrator/stream-leases.js';
+import { partitionInstance } from '../src/stream/scale-out.js';
 import { ROOT, killChildren } from './helpers.js';
 
 // The alerts, datasets and streams views of the web UI end to end: Debian's Chromium drives a real
@@ -219,10 +222,46 @@ describe.skipIf(chromiumSkip !== undefined)(
 
         await nav.getByRole('link', { name: 'Streams' }).click();
         await page.getByRole('heading', { name: 'Streams', level: 1 }).waitFor();
-        await page
-          .getByText('No stream has checkpointed yet')
-          .or(page.locator('section.stream').first())
-          .waitFor();
+        await page.getByText('No stream has checkpointed yet').waitFor();
+        a11y['streams (none)'] = await axeProblems(page);
+
+        // A scaled-out stream as the stream runtime records it: a leased partition, checkpoints.
+        const now = Date.now();
+        const leases = new StreamLeases(store);
+        expect(await leases.acquire('clicks', 'clicks.0', 'host-a-1', 600_000)).toBe(true);
+        const checkpoints = new StreamCheckpoints(store);
+        for (const [id, at, recordsIn] of [
+          [1, now - 20_000, 100],
+          [2, now - 10_000, 600],
+        ] as const)
+          await checkpoints.save({
+            stream: partitionInstance('clicks', 'clicks.0'),
+            checkpointId: id,
+            snapshot: {
+              positions: { 'clicks.0': `seq:${recordsIn}` },
+              watermarks: { watermark: at - 5_000, partitions: {} },
+              operators: [],
+              recordsIn,
+              recordsOut: recordsIn,
+            },
+            watermark: at - 5_000,
+            recordsIn,
+            recordsOut: recordsIn / 2,
+            stateSize: 7,
+            lag: 12,
+            createdAt: at,
+          });
+        // Checkpoints are not run events: the view shows them when opened again (no polling).
+        await nav.getByRole('link', { name: 'Alerts' }).click();
+        await page.getByRole('heading', { name: 'Firing' }).waitFor();
+        await nav.getByRole('link', { name: 'Streams' }).click();
+        const card = page.locator('section.stream', {
+          has: page.getByRole('heading', { name: 'clicks' }),
+        });
+        await card.waitFor();
+        await card.getByText('12 records').waitFor();
+        await card.getByRole('cell', { name: 'host-a-1' }).waitFor();
+        await card.getByRole('cell', { name: 'seq:600' }).waitFor();
         a11y['streams'] = await axeProblems(page);
 
         expect(a11y).toEqual(Object.fromEntries(Object.keys(a11y).map((k) => [k, []])));
@@ -258,7 +297,8 @@ describe.skipIf(chromiumSkip !== undefined)(
         return undefined;
       });
 
-      const { context, page } = await signedIn(tokens.reader);
+      // In the dark theme: its contrast is scanned too.
+      const { context, page } = await signedIn(tokens.reader, 'dark');
       const a11y: Record<string, string[]> = {};
       try {
         await page
