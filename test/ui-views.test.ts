@@ -177,6 +177,23 @@ describe.skipIf(chromiumSkip !== undefined)(
       new AlertStore(store.db).activeSilences(Date.now());
 
     it('an admin creates a silence by the form, sees the API error of a bad one, and expires it by the button; streams load', async () => {
+      // 55 resolved incidents: the history's first page holds 50, "More history" the rest.
+      const now0 = Date.now();
+      await new AlertStore(store.db).saveIncidents(
+        Array.from({ length: 55 }, (_, i) => ({
+          fingerprint: `ui-views-${String(i).padStart(2, '0')}`,
+          rule: 'ui_views_rule',
+          state: 'resolved' as const,
+          severity: 'warning' as const,
+          summary: `resolved incident ${i}`,
+          labels: { pipeline: 'quickstart', n: String(i) },
+          startsAt: now0 - 3_600_000 - i * 60_000,
+          openedAt: now0 - 3_600_000 - i * 60_000,
+          endsAt: now0 - 1_800_000 - i * 60_000,
+          resolvedNotified: true,
+        })),
+        now0,
+      );
       const { context, page, streams } = await signedIn(tokens.admin);
       const a11y: Record<string, string[]> = {};
       try {
@@ -184,7 +201,14 @@ describe.skipIf(chromiumSkip !== undefined)(
         await nav.getByRole('link', { name: 'Alerts' }).click();
         await page.getByRole('heading', { name: 'New silence' }).waitFor();
         await page.getByRole('heading', { name: 'Firing' }).waitFor();
+        const history = page.getByRole('table', { name: 'Resolved incidents, newest first' });
+        await history.getByText('resolved incident 0', { exact: true }).waitFor();
+        expect(await history.locator('tbody tr').count()).toBe(50);
         a11y['alerts'] = await axeProblems(page);
+        await page.getByRole('button', { name: 'More history' }).click();
+        await history.getByText('resolved incident 54', { exact: true }).waitFor();
+        expect(await history.locator('tbody tr').count()).toBe(55);
+        expect(await page.getByRole('button', { name: 'More history' }).count()).toBe(0);
 
         // A bad label name: the server's 400 is shown next to the form, nothing is stored.
         const beforeBad = problems.length;
