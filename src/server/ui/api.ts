@@ -308,3 +308,96 @@ const RANK: Readonly<Record<Role, number>> = { read: 0, trigger: 1, admin: 2 };
 export function allows(role: Role, needed: Role): boolean {
   return (RANK[role] ?? -1) >= RANK[needed];
 }
+
+/** An alert incident (firing or resolved), as GET /api/v1/alerts answers it. */
+export interface Incident {
+  readonly id: string;
+  readonly rule: string;
+  readonly severity: string;
+  readonly state: 'firing' | 'resolved';
+  readonly labels: Readonly<Record<string, string>>;
+  readonly summary: string;
+  readonly since: number;
+  readonly resolvedAt: number | null;
+  readonly lastNotifiedAt: number | null;
+  readonly acknowledgedAt: number | null;
+  readonly acknowledgedBy: string | null;
+}
+
+/** One label matcher of a silence. */
+export interface Matcher {
+  readonly name: string;
+  readonly value: string;
+  readonly isRegex: boolean;
+  readonly isEqual: boolean;
+}
+
+export interface Silence {
+  readonly id: string;
+  readonly matchers: readonly Matcher[];
+  readonly startsAt: number;
+  readonly endsAt: number;
+  readonly comment: string | null;
+  readonly createdBy: string | null;
+}
+
+export interface Alerts {
+  readonly firing: readonly Incident[];
+  readonly history: readonly Incident[];
+  readonly nextCursor: string | null;
+  readonly silences: readonly Silence[];
+}
+
+export interface StreamInfo {
+  readonly name: string;
+  readonly pipeline: string | null;
+  readonly partitions: readonly {
+    partition: string;
+    owner: string | null;
+    leaseExpiresAt: number | null;
+    checkpoint: {
+      id: number;
+      at: number;
+      position: string | null;
+      watermark: number | null;
+    } | null;
+  }[];
+  readonly lastCheckpointAt: number | null;
+  readonly watermark: number | null;
+  readonly recordsIn: number;
+  readonly recordsOut: number;
+  readonly stateSize: number;
+  readonly lag: number | null;
+  readonly recordsPerSecond: number | null;
+}
+
+export interface Dataset {
+  readonly id: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly fields: readonly { name: string; type: string | null }[];
+  readonly firstSeen: number;
+  readonly lastSeen: number;
+  readonly producers: readonly string[];
+  readonly consumers: readonly string[];
+}
+
+export interface DatasetDetail {
+  readonly dataset: Dataset;
+  readonly lastRuns: readonly {
+    runId: string;
+    jobName: string;
+    eventType: string | null;
+    eventTime: number;
+  }[];
+  readonly quality: readonly { runId: string; at: number; success: boolean }[];
+}
+
+/** A node of GET /api/v1/lineage (the Marquez shape, the parts the UI reads). */
+export interface LineageNode {
+  readonly id: string;
+  readonly type: 'DATASET' | 'JOB' | string;
+  readonly data: { readonly namespace: string; readonly name: string };
+  readonly inEdges: readonly { origin: string; destination: string }[];
+  readonly outEdges: readonly { origin: string; destination: string }[];
+}

@@ -10,11 +10,14 @@ import { ErrorBox, Loading } from './components.js';
 import { startLiveUpdates, stopLiveUpdates } from './live.js';
 import type { Route } from './router.js';
 import { href, navigate, useRoute } from './router.js';
+import { AlertsView } from './views/alerts.js';
+import { DatasetView, DatasetsView } from './views/datasets.js';
 import { LoginView } from './views/login.js';
 import { OverviewView } from './views/overview.js';
 import { PipelineView } from './views/pipeline.js';
 import { PipelinesView } from './views/pipelines.js';
 import { RunView } from './views/run.js';
+import { StreamsView } from './views/streams.js';
 
 type Theme = 'light' | 'dark';
 
@@ -155,6 +158,21 @@ function App(): VNode {
                   Pipelines
                 </a>
               </li>
+              <li>
+                <a href="#/datasets" aria-current={section === 'datasets' ? 'page' : undefined}>
+                  Datasets
+                </a>
+              </li>
+              <li>
+                <a href="#/streams" aria-current={section === 'streams' ? 'page' : undefined}>
+                  Streams
+                </a>
+              </li>
+              <li>
+                <a href="#/alerts" aria-current={section === 'alerts' ? 'page' : undefined}>
+                  Alerts
+                </a>
+              </li>
             </ul>
           </nav>
         )}
@@ -194,6 +212,10 @@ function View({ route, session }: { route: Route; session: Session }): VNode {
     return <PipelineView name={id} session={session} route={route} />;
   if (section === 'runs' && id !== undefined)
     return <RunView id={id} session={session} route={route} />;
+  if (section === 'datasets' && id === undefined) return <DatasetsView route={route} />;
+  if (section === 'datasets' && id !== undefined) return <DatasetView id={id} />;
+  if (section === 'streams' && id === undefined) return <StreamsView />;
+  if (section === 'alerts' && id === undefined) return <AlertsView session={session} />;
   return (
     <>
       <h1>Not found</h1>
