@@ -1,28 +1,18 @@
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Browser, Page } from 'playwright-core';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Project } from '../src/orchestrator/project.js';
 import { RunStore } from '../src/orchestrator/run-store.js';
 import type { TriggerAPI } from '../src/server/trigger-api.js';
 import { startTriggerAPI } from '../src/server/trigger-api.js';
-import { ROOT } from './helpers.js';
+import { chromiumSkip, ensureUIBuilt, launchChromium } from './support/ui-browser.js';
 
 // The web UI at scale, asserted as "renders and stays responsive": a 5,000-step pipeline with 25
 // finished runs (125,000 tasks) in the embedded store, behind the real HTTP API, in Chromium.
 // The figures (first paint, frame times while scrolling) are printed for the closing note.
-
-const CHROMIUM = '/usr/bin/chromium';
-const chromiumSkip = existsSync(CHROMIUM)
-  ? undefined
-  : `${CHROMIUM} is missing (apt-get install chromium)`;
-if (chromiumSkip !== undefined && process.env['CI'] === 'true')
-  throw new Error(`CI=true but ${chromiumSkip}`);
 
 const STEPS = 5_000;
 const CHAINS = 50;
@@ -56,12 +46,7 @@ async function worstFrame(page: Page, selector: string, axis: 'top' | 'left'): P
 
 describe.skipIf(chromiumSkip !== undefined)('the web UI with a 5,000-step pipeline', () => {
   beforeAll(async () => {
-    if (!existsSync(join(ROOT, 'dist', 'ui', 'index.html'))) {
-      const built = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-ui.mjs')], {
-        encoding: 'utf8',
-      });
-      if (built.status !== 0) throw new Error(`npm run build:ui failed: ${built.stderr}`);
-    }
+    ensureUIBuilt();
     dir = await mkdtemp(join(tmpdir(), 'sluice-ui-scale-'));
     await mkdir(join(dir, 'pipelines'));
     // 50 chains of 100 SQL steps: a graph 100 layers wide and 50 steps tall.
@@ -139,20 +124,7 @@ export default pipeline('big', { steps });
       env: {},
       logger,
     });
-    // launch() gives the browser a fresh, temporary user-data dir.
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {

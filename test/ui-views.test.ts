@@ -1,155 +1,55 @@
 import type { ChildProcess } from 'node:child_process';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { AxeBuilder } from '@axe-core/playwright';
+import { rm } from 'node:fs/promises';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertStore } from '../src/orchestrator/alert-store.js';
-import { APITokens } from '../src/orchestrator/api-tokens.js';
-import { RunStore } from '../src/orchestrator/run-store.js';
+import type { RunStore } from '../src/orchestrator/run-store.js';
 import type { RunRecord } from '../src/orchestrator/run-types.js';
 import { StreamCheckpoints } from '../src/orchestrator/stream-checkpoints.js';
 import { StreamLeases } from '../src/orchestrator/stream-leases.js';
 import { partitionInstance } from '../src/stream/scale-out.js';
-import { ROOT, killChildren } from './helpers.js';
+import { killChildren } from './helpers.js';
+import {
+  axeProblems,
+  chromiumSkip,
+  ensureUIBuilt,
+  launchChromium,
+  signIn,
+  startQuickstartServe,
+  until,
+} from './support/ui-browser.js';
 
 // The alerts, datasets and streams views of the web UI end to end: Debian's Chromium drives a real
 // `sluice serve --http` on a copy of examples/quickstart (same launch and server start as
 // ui-e2e.test.ts). Silences made and ended by clicks are checked in the store.
-
-const CHROMIUM = '/usr/bin/chromium';
-const chromiumSkip = existsSync(CHROMIUM)
-  ? undefined
-  : `${CHROMIUM} is missing (apt-get install chromium)`;
-if (chromiumSkip !== undefined && process.env['CI'] === 'true')
-  throw new Error(`CI=true but ${chromiumSkip}`);
 
 const children: ChildProcess[] = [];
 let dir = '';
 let store: RunStore;
 let browser: Browser;
 let url = '';
-const tokens = { admin: '', reader: '', trigger: '' };
+let tokens = { admin: '', reader: '', trigger: '' };
 /** Console errors, page errors and CSP violations of every page, with the page's address. */
 const problems: string[] = [];
 
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  ms = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((done) => setTimeout(done, 50));
-  }
-}
-
 const runsOf = (): Promise<RunRecord[]> => store.listRuns({ pipeline: 'quickstart', limit: 100 });
 
-async function signedIn(
+function signedIn(
   token: string,
   colorScheme: 'light' | 'dark' = 'light',
 ): Promise<{ context: BrowserContext; page: Page; streams: string[] }> {
-  const context = await browser.newContext({ baseURL: url, colorScheme });
-  const page = await context.newPage();
-  // Every GET /api/v1/updates the page opens (one a tab is the rule).
-  const streams: string[] = [];
-  page.on('request', (request) => {
-    if (new URL(request.url()).pathname === '/api/v1/updates') streams.push(request.url());
+  return signIn(browser, url, token, problems, {
+    colorScheme,
   });
-  // Chromium logs CSP violations too; this names the directive, whatever the console says.
-  await page.addInitScript(
-    `document.addEventListener('securitypolicyviolation', (event) =>
-      console.error('CSP violation: ' + event.violatedDirective + ' ' + event.blockedURI))`,
-  );
-  // Before sign-in the page asks GET /api/v1/session without a token, to learn whether the
-  // server needs one (it does not when it has no tokens); Chromium logs that expected 401.
-  let signingIn = true;
-  page.on('console', (message) => {
-    if (message.type() !== 'error') return;
-    if (signingIn && /status of 401 \(Unauthorized\)/.test(message.text())) return;
-    problems.push(`${page.url()}: console: ${message.text()}`);
-  });
-  page.on('pageerror', (error) => problems.push(`${page.url()}: page error: ${error.message}`));
-  await page.goto('/');
-  await page.getByLabel('API token').waitFor();
-  await page.getByLabel('API token').fill(token);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Overview' }).waitFor();
-  signingIn = false;
-  return { context, page, streams };
-}
-
-/** Serious and critical accessibility violations of the page as it is now. */
-async function axeProblems(page: Page): Promise<string[]> {
-  const result = await new AxeBuilder({ page }).analyze();
-  return result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
 }
 
 describe.skipIf(chromiumSkip !== undefined)(
   'the alerts, datasets and streams views in Chromium against sluice serve --http',
   () => {
     beforeAll(async () => {
-      if (!existsSync(join(ROOT, 'dist', 'ui', 'index.html'))) {
-        const built = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-ui.mjs')], {
-          encoding: 'utf8',
-        });
-        if (built.status !== 0) throw new Error(`npm run build:ui failed: ${built.stderr}`);
-      }
-      dir = await mkdtemp(join(tmpdir(), 'sluice-ui-views-'));
-      await cp(join(ROOT, 'examples', 'quickstart'), dir, {
-        recursive: true,
-        filter: (source) => !source.includes('/out') && !source.includes('.sluice'),
-      });
-      store = await RunStore.open(join(dir, '.sluice', 'sluice.db'));
-      const created = new APITokens(store);
-      tokens.admin = (await created.create('ui-admin', 'admin')).token;
-      tokens.reader = (await created.create('ui-reader', 'read')).token;
-      tokens.trigger = (await created.create('ui-trigger', 'trigger')).token;
-      const env: NodeJS.ProcessEnv = { ...process.env, SLUICE_DEBUG: '' };
-      delete env['SLUICE_API_TOKEN'];
-      const serve = spawn(
-        process.execPath,
-        [join(ROOT, 'bin', 'sluice.js'), 'serve', '--project', dir, '--http', '127.0.0.1:0'],
-        { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      children.push(serve);
-      let log = '';
-      url = await new Promise<string>((resolve, reject) => {
-        const deadline = setTimeout(() => reject(new Error(`not serving in 30 s: ${log}`)), 30_000);
-        serve.stderr?.on('data', (chunk: Buffer) => {
-          log += chunk.toString();
-          const found = /"api":"(http:\/\/[^"]+)"/.exec(log);
-          if (found !== null) {
-            clearTimeout(deadline);
-            resolve(found[1] as string);
-          }
-        });
-        serve.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${log}`)));
-      });
-      // launch() gives the browser a fresh, temporary user-data dir.
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        headless: true,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      });
+      ensureUIBuilt();
+      ({ dir, store, url, tokens } = await startQuickstartServe('sluice-ui-views-', children));
+      browser = await launchChromium();
       // The scheduler's first run of the quickstart: the views have a real run to show.
       await until('the scheduled run to succeed', async () =>
         (await runsOf()).find((r) => r.state === 'success'),
