@@ -149,7 +149,7 @@ describe.skipIf(chromiumSkip !== undefined)(
 
         // Retry the canceled run: a new run of the same pipeline; the view moves to it.
         const beforeRetry = new Set((await runsOf()).map((r) => r.id));
-        await page.getByRole('button', { name: 'Retry from the failed step' }).click();
+        await page.getByRole('button', { name: 'Retry', exact: true }).click();
         const retried = await until('the retried run', async () =>
           (await runsOf()).find((r) => !beforeRetry.has(r.id)),
         );
@@ -311,7 +311,7 @@ describe.skipIf(chromiumSkip !== undefined)(
         const canceled = (await runsOf()).find((r) => r.state === 'canceled');
         expect(canceled).toBeDefined();
         await page.goto(`/#/runs/${canceled?.id}`);
-        await page.getByRole('button', { name: 'Retry from the failed step' }).waitFor();
+        await page.getByRole('button', { name: 'Retry', exact: true }).waitFor();
         expect(await page.getByRole('button', { name: 'Cancel run' }).count()).toBe(0);
         expect(await axeProblems(page)).toEqual([]);
       } finally {

@@ -128,7 +128,7 @@ export function actionRoutes(deps: ActionRouteDeps): RouteSpec[] {
       path: '/api/v1/runs/:id/retry',
       role: 'trigger',
       tag: 'actions',
-      summary: 'Retry a failed or canceled run from its failed step',
+      summary: 'Retry a failed or canceled run as a new run that reuses the task cache',
       description:
         'Queues a new run of the same pipeline, params and interval that reuses the task cache, ' +
         'so steps whose inputs and code are unchanged since they last succeeded with the cache on ' +

@@ -170,7 +170,7 @@ export function RunView({
             {allows(session.role, 'trigger') &&
               (run.state === 'failed' || run.state === 'canceled') && (
                 <button type="button" disabled={busy} onClick={() => void retry()}>
-                  Retry from the failed step
+                  Retry
                 </button>
               )}
           </div>
