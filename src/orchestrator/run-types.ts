@@ -1,13 +1,26 @@
 import type { RunAuditEntry } from './run-audit.js';
+/** Every state a run or task may be in. */
+export const RUN_STATES = [
+  'queued',
+  'running',
+  'success',
+  'failed',
+  'canceled',
+  'skipped',
+  'up_for_retry',
+] as const;
+
 /** Where a run is in its life. `up_for_retry` waits for `notBefore`, then runs again. */
-export type RunState =
-  'queued' | 'running' | 'success' | 'failed' | 'canceled' | 'skipped' | 'up_for_retry';
+export type RunState = (typeof RUN_STATES)[number];
 
 /** States a run never leaves. */
 export const FINISHED_STATES: readonly RunState[] = ['success', 'failed', 'canceled', 'skipped'];
 
+/** Everything that may create a run. */
+export const RUN_TRIGGERS = ['schedule', 'manual', 'backfill', 'sensor'] as const;
+
 /** What created a run. */
-export type RunTrigger = 'schedule' | 'manual' | 'backfill' | 'sensor';
+export type RunTrigger = (typeof RUN_TRIGGERS)[number];
 
 /** A data interval `[start, end)` in epoch milliseconds; the logical date is `start`. */
 export interface DataInterval {

@@ -10,7 +10,8 @@ import type { Command } from '../command.js';
 import { ExitCode } from '../command.js';
 import { positiveInteger, withProjectStore } from '../orchestrator-options.js';
 import { presentError } from '../present-error.js';
-import { RUN_STATES, runShowSpec, runsSpec } from '../specs/runs.js';
+import { runShowSpec, runsSpec } from '../specs/runs.js';
+import { RUN_STATES } from '../../orchestrator/run-types.js';
 
 /**
  * `sluice runs`: the newest runs in the store, as a table or `--json`.

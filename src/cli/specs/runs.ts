@@ -1,17 +1,6 @@
-import type { RunState } from '../../orchestrator/run-types.js';
+import { RUN_STATES } from '../../orchestrator/run-types.js';
 import type { CommandSpec } from '../command.js';
 import { PROJECT_OPTIONS } from './project-options.js';
-
-/** The states a run can be in, as `--state` accepts them. */
-export const RUN_STATES: readonly RunState[] = [
-  'queued',
-  'running',
-  'success',
-  'failed',
-  'canceled',
-  'skipped',
-  'up_for_retry',
-];
 
 /** `sluice runs`: its name, summary, arguments and options. */
 export const runsSpec: CommandSpec = {

@@ -11,7 +11,8 @@ import { IDEMPOTENCY_KEY } from '../request-limits.js';
 import type { RouteSpec } from './route-table.js';
 import { APIError, defineRoute } from './route-table.js';
 import { findRun, loadPipeline, toRunSummary } from './run-views.js';
-import { PipelineNameParams, RUN_STATES, RunIdParams, RunSummarySchema } from './schemas.js';
+import { RUN_STATES } from '../../orchestrator/run-types.js';
+import { PipelineNameParams, RunIdParams, RunSummarySchema } from './schemas.js';
 
 /** What the action routes change. */
 export interface ActionRouteDeps {

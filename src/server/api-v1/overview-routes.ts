@@ -5,7 +5,8 @@ import type { RunStore } from '../../orchestrator/run-store.js';
 import type { RouteSpec } from './route-table.js';
 import { defineRoute } from './route-table.js';
 import { toRunSummary } from './run-views.js';
-import { RUN_STATES, RunErrorSchema, RunSummarySchema } from './schemas.js';
+import { RUN_STATES } from '../../orchestrator/run-types.js';
+import { RunErrorSchema, RunSummarySchema } from './schemas.js';
 
 /** What the session and overview routes read. */
 export interface OverviewRouteDeps {

@@ -13,13 +13,8 @@ import {
   toRunSummary,
   duration,
 } from './run-views.js';
-import {
-  PipelineNameParams,
-  RUN_STATES,
-  RunSummarySchema,
-  cursorQuery,
-  limitQuery,
-} from './schemas.js';
+import { RUN_STATES } from '../../orchestrator/run-types.js';
+import { PipelineNameParams, RunSummarySchema, cursorQuery, limitQuery } from './schemas.js';
 
 /** What the pipeline routes read. */
 export interface PipelineRouteDeps {

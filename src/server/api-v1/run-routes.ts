@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Project } from '../../orchestrator/project.js';
 import type { RunStore } from '../../orchestrator/run-store.js';
 import type { RunState, TaskRecord } from '../../orchestrator/run-types.js';
+import { RUN_STATES, RUN_TRIGGERS } from '../../orchestrator/run-types.js';
 import { decodeRunCursor, encodeRunCursor } from './cursor.js';
 import { readQuarantine, readRunReport } from './run-files.js';
 import type { RouteSpec } from './route-table.js';
@@ -9,8 +10,6 @@ import { APIError, defineRoute } from './route-table.js';
 import type { DAGStep } from './run-views.js';
 import { dagSteps, duration, findRun, latestTasks, shorten, toRunSummary } from './run-views.js';
 import {
-  RUN_STATES,
-  RUN_TRIGGERS,
   RunErrorSchema,
   RunIdParams,
   RunSummarySchema,

@@ -1,18 +1,5 @@
 import { z } from 'zod';
-
-/** Every state a run or task may be in (`RunState`). */
-export const RUN_STATES = [
-  'queued',
-  'running',
-  'success',
-  'failed',
-  'canceled',
-  'skipped',
-  'up_for_retry',
-] as const;
-
-/** What may create a run (`RunTrigger`). */
-export const RUN_TRIGGERS = ['schedule', 'manual', 'backfill', 'sensor'] as const;
+import { RUN_STATES, RUN_TRIGGERS } from '../../orchestrator/run-types.js';
 
 const epochMs = z.number().int().describe('epoch milliseconds');
 const optionalEpochMs = epochMs.nullable();
