@@ -112,6 +112,24 @@ describe('column lineage requested by a run, derived by the emitter that deliver
     expect(broken.emitter.columnLineageOmitted).toBe(2);
   });
 
+  it('a malformed request (wrong types, no inputs) is left out and counted, never thrown', async () => {
+    const { emitter, events } = memoryEmitter();
+    const bad = stepEvent('p.bad', 'select 1 as one');
+    const output = bad.outputs[0] as { facets: Record<string, unknown> };
+    output.facets[PENDING_COLUMN_LINEAGE] = {
+      _producer: SLUICE_PRODUCER,
+      _schemaURL: 'urn:sluice:pending-column-lineage',
+      sql: 42,
+      inputs: 'not a list',
+      dialect: null,
+    };
+    emitter.emit(stepEvent('p.bad'));
+    emitter.emit(bad);
+    expect(await emitter.flush(10_000)).toBe(0);
+    expect(outputFacets(events)).toEqual([undefined, []]);
+    expect(emitter.columnLineageOmitted).toBe(1);
+  });
+
   it("a run process's emitter forwards the request to its parent untouched", async () => {
     const { emitter, events } = memoryEmitter({ columnLineage: 'forward' });
     for (const event of EVENTS()) emitter.emit(event);
